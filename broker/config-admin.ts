@@ -1,0 +1,311 @@
+// What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share: describing a topic or broker
+// resource with Kafka's config sources and synonyms, and validating and applying a set of changes.
+//
+// The broker has one dynamic config layer. Altering the resource named after this node or the
+// cluster default ("") writes that same layer; describing this node reports it as
+// DYNAMIC_BROKER_CONFIG, describing "" as DYNAMIC_DEFAULT_BROKER_CONFIG. Changes to one resource
+// are serialised, so an incremental change never works from a stale copy of the overrides.
+import { ErrorCode } from '../protocol/errors.js'
+import { TOPIC_CONFIG_DEFS, validateTopicConfigs } from '../storage/log-config.js'
+import { brokerConfigDef, type ConfigType } from './config.js'
+import type { BrokerContext } from './context.js'
+import { isUnexpected, toKafkaError } from './errors.js'
+import { ConfigSource, describeTopicConfigs } from './topic-configs.js'
+
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const
+export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
+
+/** Kafka's DescribeConfigsResponse ConfigType values. */
+const CONFIG_TYPE: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7, password: 9 }
+
+export interface ConfigSynonym {
+  name: string
+  value: string | null
+  source: number
+}
+
+export interface ConfigDescription {
+  name: string
+  value: string | null
+  readOnly: boolean
+  source: number
+  sensitive: boolean
+  synonyms: ConfigSynonym[]
+  configType: number
+}
+
+export interface ResourceOutcome {
+  errorCode: number
+  errorMessage: string | null
+}
+
+export interface DescribedResource extends ResourceOutcome {
+  configs: ConfigDescription[]
+}
+
+export interface ConfigChange {
+  name: string
+  operation: number
+  value: string | null
+}
+
+const OK: ResourceOutcome = { errorCode: ErrorCode.NONE, errorMessage: null }
+const TOPIC_DEFS = new Map(TOPIC_CONFIG_DEFS.map((d) => [d.name, d]))
+const TOPIC_DEF_BY_BROKER_KEY = new Map(TOPIC_CONFIG_DEFS.filter((d) => d.brokerKey !== undefined).map((d) => [d.brokerKey!, d]))
+
+function fail(errorCode: number, errorMessage: string): ResourceOutcome {
+  return { errorCode, errorMessage }
+}
+
+/** Names every resource that appears more than once, as `type:name`; those are refused whole. */
+export function duplicateResources(resources: ReadonlyArray<{ resourceType: number; resourceName: string }>): Set<string> {
+  const seen = new Set<string>()
+  const dup = new Set<string>()
+  for (const r of resources) {
+    const key = `${r.resourceType}:${r.resourceName}`
+    if (seen.has(key)) dup.add(key)
+    seen.add(key)
+  }
+  return dup
+}
+
+function brokerNameProblem(b: BrokerContext, name: string): ResourceOutcome | undefined {
+  if (name === '' || name === String(b.nodeId)) return undefined
+  return fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${b.nodeId} or empty string, but received ${name}`)
+}
+
+export function describeResource(
+  b: BrokerContext,
+  resourceType: number,
+  resourceName: string,
+  keys: readonly string[] | null,
+  includeSynonyms: boolean,
+): DescribedResource {
+  const wanted = keys === null || keys.length === 0 ? undefined : new Set(keys)
+  const keep = (c: ConfigDescription): boolean => wanted === undefined || wanted.has(c.name)
+  const strip = (c: ConfigDescription): ConfigDescription => (includeSynonyms ? c : { ...c, synonyms: [] })
+  switch (resourceType) {
+    case ResourceType.TOPIC: {
+      const topic = b.logs.getTopic(resourceName)
+      if (!topic) return { ...fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist`), configs: [] }
+      return { ...OK, configs: describeTopic(b, topic.configs).filter(keep).map(strip) }
+    }
+    case ResourceType.BROKER: {
+      const problem = brokerNameProblem(b, resourceName)
+      if (problem) return { ...problem, configs: [] }
+      return { ...OK, configs: describeBroker(b, resourceName === '').filter(keep).map(strip) }
+    }
+    case ResourceType.BROKER_LOGGER: {
+      // Log levels are not exposed through the protocol: a valid broker has no logger entries.
+      if (resourceName === String(b.nodeId)) return { ...OK, configs: [] }
+      return { ...fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${b.nodeId}, but received ${resourceName}`), configs: [] }
+    }
+    default:
+      return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] }
+  }
+}
+
+function describeTopic(b: BrokerContext, overrides: Record<string, string>): ConfigDescription[] {
+  return describeTopicConfigs(b, overrides).map((c) => {
+    const synonyms: ConfigSynonym[] = []
+    if (c.source === ConfigSource.TOPIC_CONFIG) synonyms.push({ name: c.name, value: overrides[c.name] ?? null, source: c.source })
+    if (c.brokerKey !== undefined) {
+      const from = b.config.source(c.brokerKey)
+      if (from === 'dynamic') synonyms.push({ name: c.brokerKey, value: b.config.get(c.brokerKey), source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG })
+      else if (from === 'static') synonyms.push({ name: c.brokerKey, value: b.config.get(c.brokerKey), source: ConfigSource.STATIC_BROKER_CONFIG })
+    }
+    synonyms.push({ name: c.brokerKey ?? c.name, value: TOPIC_DEFS.get(c.name)!.default, source: ConfigSource.DEFAULT_CONFIG })
+    return {
+      name: c.name,
+      value: c.value,
+      readOnly: c.readOnly,
+      source: c.source,
+      sensitive: c.sensitive,
+      synonyms,
+      configType: CONFIG_TYPE[c.type as ConfigType] ?? 0,
+    }
+  })
+}
+
+function describeBroker(b: BrokerContext, clusterDefault: boolean): ConfigDescription[] {
+  const dynamicSource = clusterDefault ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG : ConfigSource.DYNAMIC_BROKER_CONFIG
+  const names = clusterDefault ? Object.keys(b.config.dynamicEntries()).sort() : b.config.names()
+  return names.map((name) => {
+    const def = brokerConfigDef(name)
+    // Kafka hides passwords and any key it cannot type, since it cannot tell whether it is secret.
+    const sensitive = def === undefined || def.sensitive === true || def.type === 'password'
+    const value = sensitive ? null : b.config.get(name)
+    const from = b.config.source(name)
+    const source = from === 'dynamic' ? dynamicSource : from === 'static' ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG
+    const synonyms: ConfigSynonym[] = [{ name, value, source }]
+    if (def !== undefined && source !== ConfigSource.DEFAULT_CONFIG) {
+      synonyms.push({ name, value: sensitive ? null : def.default, source: ConfigSource.DEFAULT_CONFIG })
+    }
+    return { name, value, readOnly: def?.dynamic !== true, source, sensitive, synonyms, configType: def ? CONFIG_TYPE[def.type] : 0 }
+  })
+}
+
+const queues = new WeakMap<BrokerContext, Map<string, Promise<unknown>>>()
+
+/** Runs `fn` after every earlier alteration of the same resource has finished. */
+function serialised<T>(b: BrokerContext, key: string, fn: () => Promise<T>): Promise<T> {
+  let perBroker = queues.get(b)
+  if (!perBroker) queues.set(b, (perBroker = new Map()))
+  const run = (perBroker.get(key) ?? Promise.resolve()).then(fn, fn)
+  const tail = run.catch(() => {})
+  perBroker.set(key, tail)
+  void tail.then(() => {
+    if (perBroker.get(key) === tail) perBroker.delete(key)
+  })
+  return run
+}
+
+/**
+ * Validates `changes` against one resource and, unless `validateOnly`, applies them. With
+ * `replace` the changes become the resource's whole set of overrides (legacy AlterConfigs).
+ */
+export function alterResource(
+  b: BrokerContext,
+  resourceType: number,
+  resourceName: string,
+  changes: readonly ConfigChange[],
+  opts: { replace: boolean; validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  const names = new Set<string>()
+  for (const c of changes) {
+    if (names.has(c.name)) return Promise.resolve(fail(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${c.name}`))
+    names.add(c.name)
+    if (c.operation < ConfigOperation.SET || c.operation > ConfigOperation.SUBTRACT) {
+      return Promise.resolve(fail(ErrorCode.INVALID_REQUEST, `Unknown config operation ${c.operation} for ${c.name}`))
+    }
+    if (c.value === null && c.operation !== ConfigOperation.DELETE) {
+      return Promise.resolve(fail(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${c.name}`))
+    }
+  }
+  switch (resourceType) {
+    case ResourceType.TOPIC:
+      return serialised(b, `topic:${resourceName}`, () => alterTopic(b, resourceName, changes, opts))
+    case ResourceType.BROKER: {
+      const problem = brokerNameProblem(b, resourceName)
+      if (problem) return Promise.resolve(problem)
+      return serialised(b, 'broker', () => alterBroker(b, changes, opts))
+    }
+    default:
+      return Promise.resolve(fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`))
+  }
+}
+
+async function alterTopic(
+  b: BrokerContext,
+  name: string,
+  changes: readonly ConfigChange[],
+  opts: { replace: boolean; validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  const topic = b.logs.getTopic(name)
+  if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`)
+  const effective = (key: string): string | undefined => describeTopicConfigs(b, topic.configs).find((c) => c.name === key)?.value ?? undefined
+  const next = applyChanges(opts.replace ? {} : { ...topic.configs }, changes, (key) => TOPIC_DEFS.get(key)?.type, effective)
+  if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
+  try {
+    validateTopicConfigs(next)
+    if (!opts.validateOnly) {
+      await b.logs.alterTopicConfigs(name, next)
+      b.logger.info({ topic: name, configs: next }, 'altered topic configs')
+    }
+    return OK
+  } catch (err) {
+    return failure(b, err)
+  }
+}
+
+async function alterBroker(b: BrokerContext, changes: readonly ConfigChange[], opts: { replace: boolean; validateOnly: boolean }): Promise<ResourceOutcome> {
+  const current = b.config.dynamicEntries()
+  const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => brokerConfigDef(key)?.type, (key) => b.config.get(key))
+  if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
+  const touched = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter((k) => current[k] !== next[k])
+  const fixed = touched.filter((k) => brokerConfigDef(k)?.dynamic !== true)
+  if (fixed.length > 0) return fail(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: ${fixed.join(', ')}`)
+  for (const k of touched) {
+    if (next[k] === undefined) continue
+    const problem = brokerValueProblem(k, next[k])
+    if (problem) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${next[k]} for configuration ${k}: ${problem}`)
+  }
+  if (opts.validateOnly || touched.length === 0) return OK
+  try {
+    for (const k of touched) b.config.setDynamic(k, next[k] ?? null)
+    await b.persistDynamicConfig()
+    applyBrokerDefaults(b)
+    b.logger.info({ configs: next }, 'altered dynamic broker configs')
+    return OK
+  } catch (err) {
+    // Not persisted: keep running with what a restart would load.
+    for (const k of touched) b.config.setDynamic(k, current[k] ?? null)
+    return failure(b, err)
+  }
+}
+
+/** The new override set, or a message saying why an APPEND/SUBTRACT does not apply. */
+function applyChanges(
+  start: Record<string, string>,
+  changes: readonly ConfigChange[],
+  typeOf: (key: string) => string | undefined,
+  effective: (key: string) => string | undefined,
+): Record<string, string> | string {
+  const out = start
+  for (const c of changes) {
+    switch (c.operation) {
+      case ConfigOperation.SET:
+        out[c.name] = c.value!
+        break
+      case ConfigOperation.DELETE:
+        delete out[c.name]
+        break
+      default: {
+        const verb = c.operation === ConfigOperation.APPEND ? 'append' : 'subtract'
+        if (typeOf(c.name) !== 'list') return `Config value ${verb} is not allowed for config key: ${c.name}`
+        const items = splitList(out[c.name] ?? effective(c.name) ?? '')
+        const given = splitList(c.value!)
+        const result = verb === 'append' ? [...items, ...given.filter((v) => !items.includes(v))] : items.filter((v) => !given.includes(v))
+        out[c.name] = result.join(',')
+      }
+    }
+  }
+  return out
+}
+
+function splitList(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+}
+
+function brokerValueProblem(key: string, value: string): string | undefined {
+  const type = brokerConfigDef(key)?.type
+  const v = value.trim()
+  if (type === 'int' || type === 'long') {
+    if (!/^-?\d+$/.test(v)) return `must be an integer`
+    if (type === 'int' && Math.abs(Number(v)) > 2147483647) return 'must fit in 32 bits'
+  } else if (type === 'boolean') {
+    if (v.toLowerCase() !== 'true' && v.toLowerCase() !== 'false') return 'must be true or false'
+  } else if (type === 'double') {
+    if (v === '' || Number.isNaN(Number(v))) return 'must be a number'
+  }
+  return TOPIC_DEF_BY_BROKER_KEY.get(key)?.validate?.(value)
+}
+
+/**
+ * Hands the new broker-level defaults to the log manager so topics without an override follow
+ * them at once. Until the log manager offers setBrokerConfig, a changed log.* default is stored
+ * and described but partitions keep the defaults they were opened with.
+ */
+function applyBrokerDefaults(b: BrokerContext): void {
+  const logs = b.logs as { setBrokerConfig?: (config: Record<string, string>) => void }
+  if (typeof logs.setBrokerConfig === 'function') logs.setBrokerConfig(b.config.overrides())
+}
+
+function failure(b: BrokerContext, err: unknown): ResourceOutcome {
+  const f = toKafkaError(err)
+  if (isUnexpected(f)) b.logger.error({ err }, 'altering configs failed')
+  return fail(f.code, f.message)
+}

@@ -1,0 +1,215 @@
+// One client connection: splits the byte stream into length-prefixed frames, hands each to the
+// router, and writes responses back in request order (clients pipeline several requests and match
+// responses by position as much as by correlation id).
+//
+// Requests of one connection may be handled concurrently, but the router starts them in arrival
+// order, so appends from pipelined Produce requests reach a partition in the order they were sent.
+// Reading pauses while too many responses are pending or the socket's write buffer is full, so a
+// client that does not read its responses cannot make the broker buffer without bound.
+import type { Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { Writer } from '../protocol/writer.js'
+import type { Router, Pending } from './router.js'
+
+export interface ConnectionOptions {
+  maxRequestBytes: number
+  maxInFlight: number
+  logger: Logger
+}
+
+interface Slot {
+  pending: Pending
+  done: boolean
+  response: unknown
+}
+
+export class Connection {
+  readonly clientHost: string
+  lastActivity = Date.now()
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private readonly slots: Slot[] = []
+  private readonly writer = new Writer(64 * 1024)
+  private closed = false
+  private paused = false
+  private draining = false
+  private idleWaiters: Array<() => void> = []
+
+  constructor(
+    readonly socket: Socket,
+    private readonly router: Router,
+    private readonly opts: ConnectionOptions,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    this.clientHost = socket.remoteAddress ?? 'unknown'
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('drain', () => this.maybeResume())
+    socket.on('error', (err) => {
+      opts.logger.debug({ err, client: this.clientHost }, 'connection error')
+    })
+    socket.on('close', () => {
+      this.closed = true
+      this.chunks = []
+      this.buffered = 0
+      for (const w of this.idleWaiters.splice(0)) w()
+      onClose(this)
+    })
+  }
+
+  get inFlight(): number {
+    return this.slots.length
+  }
+
+  /** Stops reading new requests; in-flight ones still get their responses. */
+  stopReading(): void {
+    this.draining = true
+    if (!this.closed) this.socket.pause()
+  }
+
+  /** Resolves once every accepted request has been answered (or the socket is gone). */
+  whenIdle(): Promise<void> {
+    if (this.slots.length === 0 || this.closed) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  close(reason?: string): void {
+    if (this.closed) return
+    if (reason) this.opts.logger.debug({ client: this.clientHost, reason }, 'closing connection')
+    this.closed = true
+    this.socket.destroy()
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = Date.now()
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    this.parseFrames()
+  }
+
+  private parseFrames(): void {
+    while (!this.closed && !this.paused && this.buffered >= 4) {
+      const size = this.peekInt32()
+      if (size < 0 || size > this.opts.maxRequestBytes) {
+        this.opts.logger.warn(
+          { client: this.clientHost, size, max: this.opts.maxRequestBytes },
+          'request size outside limits; closing connection',
+        )
+        this.close()
+        return
+      }
+      if (this.buffered < 4 + size) return
+      const frame = this.take(4 + size).subarray(4)
+      this.dispatch(frame)
+      if (this.slots.length >= this.opts.maxInFlight) this.pause()
+    }
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0]!
+    if (first.length >= 4) return first.readInt32BE(0)
+    const head = Buffer.concat(this.chunks, Math.min(this.buffered, 8))
+    return head.readInt32BE(0)
+  }
+
+  /** Removes and returns the next n bytes; a view when they lie in one chunk. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!
+    let out: Buffer
+    if (first.length >= n) {
+      out = first.subarray(0, n)
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+    } else {
+      out = Buffer.allocUnsafe(n)
+      let filled = 0
+      while (filled < n) {
+        const c = this.chunks[0]!
+        const want = n - filled
+        if (c.length <= want) {
+          c.copy(out, filled)
+          filled += c.length
+          this.chunks.shift()
+        } else {
+          c.copy(out, filled, 0, want)
+          this.chunks[0] = c.subarray(want)
+          filled += want
+        }
+      }
+    }
+    this.buffered -= n
+    return out
+  }
+
+  private dispatch(frame: Buffer): void {
+    const pending = this.router.route(frame, this.clientHost)
+    if (pending.kind === 'close') {
+      this.opts.logger.warn({ client: this.clientHost, reason: pending.reason }, 'bad request; closing connection')
+      this.close()
+      return
+    }
+    const slot: Slot = { pending, done: false, response: undefined }
+    this.slots.push(slot)
+    const result = pending.result
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.complete(slot, res),
+        (err: unknown) => {
+          this.opts.logger.error({ err, api: pending.apiName, client: this.clientHost }, 'request handler failed')
+          this.close()
+        },
+      )
+    } else {
+      this.complete(slot, result)
+    }
+  }
+
+  private complete(slot: Slot, response: unknown): void {
+    slot.done = true
+    slot.response = response
+    if (slot === this.slots[0]) this.flush()
+  }
+
+  private flush(): void {
+    if (this.closed) return
+    let wrote = false
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!
+      if (slot.response === null) continue // acks=0: no response on the wire
+      if (!wrote) {
+        this.socket.cork()
+        wrote = true
+      }
+      let chunks: Uint8Array[]
+      try {
+        chunks = this.router.encode(this.writer, slot.pending, slot.response)
+      } catch (err) {
+        this.opts.logger.error({ err, api: slot.pending.apiName }, 'could not encode response')
+        this.close()
+        return
+      }
+      for (const c of chunks) this.socket.write(c)
+    }
+    if (wrote) {
+      process.nextTick(() => this.socket.uncork())
+      if (this.socket.writableNeedDrain) this.pause()
+    }
+    if (this.slots.length === 0) for (const w of this.idleWaiters.splice(0)) w()
+    this.maybeResume()
+  }
+
+  private pause(): void {
+    if (this.paused) return
+    this.paused = true
+    this.socket.pause()
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed || this.draining) return
+    // A full write buffer resumes on 'drain'; too many pending responses resume in flush().
+    if (this.slots.length >= this.opts.maxInFlight || this.socket.writableNeedDrain) return
+    this.paused = false
+    this.socket.resume()
+    this.parseFrames()
+  }
+}

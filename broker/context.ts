@@ -1,0 +1,26 @@
+// What every handler may reach: the broker's identity, its configuration, the log manager and the
+// coordinators. Handlers get it through RequestContext.broker.
+import type { Logger } from 'pino'
+import type { LogManager } from '../storage/log-manager.js'
+import type { BrokerConfig } from './config.js'
+import type { GroupCoordinator } from './groups/coordinator.js'
+import type { FetchWaiters } from './fetch-waiters.js'
+import type { FetchSessionCache } from './fetch-sessions.js'
+import type { ServedApi } from './router.js'
+
+export interface BrokerContext {
+  nodeId: number
+  clusterId: string
+  advertisedHost: string
+  advertisedPort: number
+  config: BrokerConfig
+  logs: LogManager
+  groups: GroupCoordinator
+  fetchWaiters: FetchWaiters
+  fetchSessions: FetchSessionCache
+  logger: Logger
+  /** What the handler registry serves; ApiVersions reports exactly this. */
+  servedApis: readonly ServedApi[]
+  /** Stores the dynamic broker configs so they survive a restart. */
+  persistDynamicConfig(): Promise<void>
+}

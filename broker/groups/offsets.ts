@@ -1,0 +1,50 @@
+// Committed offsets, shared by every kind of group. They live in the broker's MetadataStore (lmdb),
+// which commits each call atomically; reads are synchronous lmdb lookups, so nothing is cached
+// here and a restarted broker sees exactly what was acknowledged. An offset's expireTimestamp is
+// -1 unless it was committed with an explicit retention time (OffsetCommit v2-4).
+import { parseOffsetKey, type CommittedOffset } from '../../storage/metadata-store.js'
+
+export type { CommittedOffset }
+
+export interface TopicPartitionFilter {
+  topic: string
+  partition?: number
+}
+
+/** The part of storage/metadata-store.ts the coordinator uses. */
+export interface OffsetStore {
+  commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void>
+  fetchOffsets(group: string): Map<string, CommittedOffset>
+  deleteOffsets(group: string, filter?: TopicPartitionFilter[]): Promise<number>
+  listOffsetGroups(): string[]
+}
+
+export type OffsetsByTopic = Map<string, Map<number, CommittedOffset>>
+
+export class GroupOffsets {
+  constructor(private readonly store: OffsetStore) {}
+
+  groupIds(): string[] {
+    return this.store.listOffsetGroups()
+  }
+
+  read(groupId: string): OffsetsByTopic {
+    const out: OffsetsByTopic = new Map()
+    for (const [key, value] of this.store.fetchOffsets(groupId)) {
+      const tp = parseOffsetKey(key)
+      let partitions = out.get(tp.topic)
+      if (partitions === undefined) out.set(tp.topic, (partitions = new Map()))
+      partitions.set(tp.partition, value)
+    }
+    return out
+  }
+
+  commit(groupId: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void> {
+    return this.store.commitOffsets(groupId, entries)
+  }
+
+  /** Deletes the listed partitions' offsets, or all of the group's offsets without a filter. */
+  delete(groupId: string, filter?: TopicPartitionFilter[]): Promise<number> {
+    return this.store.deleteOffsets(groupId, filter)
+  }
+}

@@ -1,0 +1,104 @@
+// Produce (key 0). v2 adds log-append time; v3 transactional id (magic 2 only); v5 log start
+// offset; v8 per-record errors; v9 flexible; v10 current-leader hints (unused by a single broker).
+// acks=0 gets no response; acks=1 answers once the batches are written; acks=-1 once they are
+// fsynced. Batches are validated (framing, magic, CRC, size) and stored as received, with the
+// broker's offsets patched in. Not yet: idempotent/transactional sequence checks, broker-side
+// recompression when a topic's compression.type differs from the producer's.
+import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { scanBatches, setPartitionLeaderEpoch } from '../../protocol/record-batch.js'
+import type { AppendResult } from '../../storage/partition-log.js'
+import type { BrokerContext } from '../context.js'
+import { toKafkaError } from '../errors.js'
+import { defineHandler } from '../handler.js'
+
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
+type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number]
+
+export default defineHandler({
+  api: ProduceApi,
+  versions: [3, 11],
+  async handle(req, ctx): Promise<ProduceResponse | null> {
+    const b = ctx.broker
+    if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
+      return respond(req, () => errorPartition(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`))
+    }
+    // Every append is started before the first await, so pipelined requests append in order.
+    const pending = req.topicData.map((t) => t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1)))
+    const responses: ProduceResponse['responses'] = []
+    for (let i = 0; i < req.topicData.length; i++) {
+      const t = req.topicData[i]!
+      const partitionResponses: PartitionResponse[] = []
+      for (let j = 0; j < t.partitionData.length; j++) partitionResponses.push(await pending[i]![j]!)
+      responses.push({ name: t.name, partitionResponses })
+    }
+    if (req.acks === 0) return null
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] }
+  },
+})
+
+async function appendPartition(b: BrokerContext, topic: string, p: PartitionData, durable: boolean): Promise<PartitionResponse> {
+  const log = b.logs.partition(topic, p.index)
+  if (!log) return { ...errorPartition(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null), index: p.index }
+  const records = p.records
+  if (records === null || records.length === 0) {
+    return { ...errorPartition(ErrorCode.NONE, null), index: p.index, baseOffset: -1, logStartOffset: log.logStartOffset }
+  }
+  const check = scanBatches(records, { verifyCrc: true, fromClient: true })
+  if (!check.ok) {
+    const code = check.error === 'UNSUPPORTED_VERSION' ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : ErrorCode[check.error]
+    b.logger.debug({ topic, partition: p.index, reason: check.message }, 'rejected produce batch')
+    return { ...errorPartition(code, check.message), index: p.index }
+  }
+  const maxBatch = log.config.maxMessageBytes
+  for (const batch of check.batches) {
+    if (batch.size > maxBatch) {
+      return {
+        ...errorPartition(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${batch.size} bytes exceeds max.message.bytes ${maxBatch}`),
+        index: p.index,
+      }
+    }
+    setPartitionLeaderEpoch(records, batch.position, 0)
+  }
+  const logAppendTime = log.config.messageTimestampType === 'LogAppendTime' ? Date.now() : undefined
+  let result: AppendResult
+  try {
+    result = await log.append(records, { durable, logAppendTime })
+  } catch (err) {
+    const f = toKafkaError(err)
+    b.logger.error({ err, topic, partition: p.index }, 'append failed')
+    return { ...errorPartition(f.code, f.message), index: p.index }
+  }
+  return {
+    index: p.index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: result.baseOffset,
+    logAppendTimeMs: result.logAppendTime,
+    logStartOffset: result.logStartOffset,
+    recordErrors: [],
+    errorMessage: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  }
+}
+
+function errorPartition(errorCode: number, errorMessage: string | null): PartitionResponse {
+  return {
+    index: -1,
+    errorCode,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    recordErrors: [],
+    errorMessage,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  }
+}
+
+function respond(req: ProduceRequest, make: () => PartitionResponse): ProduceResponse | null {
+  if (req.acks === 0) return null
+  return {
+    responses: req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => ({ ...make(), index: p.index })) })),
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+  }
+}

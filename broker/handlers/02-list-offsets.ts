@@ -1,0 +1,85 @@
+// ListOffsets (key 2). v1 answers a single offset (v0's offset arrays are not served, as in Kafka
+// 4); v2 isolation level; v4 leader epochs; v7 max timestamp (-3); v8 earliest local (-4); v9
+// latest tiered (-5, always "none" here: there is no tiered storage). Special timestamps: -1
+// latest (high watermark, or last stable offset for read_committed), -2 earliest (log start).
+import { ListOffsetsApi, type ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { toKafkaError } from '../errors.js'
+import { defineHandler } from '../handler.js'
+
+type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number]
+
+const LATEST = -1
+const EARLIEST = -2
+const MAX_TIMESTAMP = -3
+const EARLIEST_LOCAL = -4
+const LATEST_TIERED = -5
+
+export default defineHandler({
+  api: ListOffsetsApi,
+  versions: [1, 10],
+  async handle(req, ctx): Promise<ListOffsetsResponse> {
+    const logs = ctx.broker.logs
+    const topics: ListOffsetsResponse['topics'] = []
+    for (const t of req.topics) {
+      const partitions: PartitionResponse[] = []
+      for (const p of t.partitions) {
+        const out: PartitionResponse = {
+          partitionIndex: p.partitionIndex,
+          errorCode: ErrorCode.NONE,
+          oldStyleOffsets: [],
+          timestamp: -1,
+          offset: -1,
+          leaderEpoch: -1,
+        }
+        partitions.push(out)
+        const log = logs.partition(t.name, p.partitionIndex)
+        if (!log) {
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          continue
+        }
+        if (p.currentLeaderEpoch > 0) {
+          out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
+          continue
+        }
+        try {
+          switch (p.timestamp) {
+            case LATEST:
+              out.offset = log.highWatermark
+              break
+            case EARLIEST:
+            case EARLIEST_LOCAL:
+              out.offset = log.logStartOffset
+              break
+            case LATEST_TIERED:
+              break
+            case MAX_TIMESTAMP: {
+              const found = log.maxTimestampOffset()
+              if (found) {
+                out.offset = found.offset
+                out.timestamp = found.timestamp
+              }
+              break
+            }
+            default: {
+              if (p.timestamp < 0) {
+                out.errorCode = ErrorCode.INVALID_REQUEST
+                break
+              }
+              const found = await log.offsetForTimestamp(p.timestamp)
+              if (found) {
+                out.offset = found.offset
+                out.timestamp = found.timestamp
+              }
+            }
+          }
+          if (out.offset >= 0) out.leaderEpoch = 0
+        } catch (err) {
+          out.errorCode = toKafkaError(err).code
+        }
+      }
+      topics.push({ name: t.name, partitions })
+    }
+    return { throttleTimeMs: 0, topics }
+  },
+})

@@ -1,0 +1,85 @@
+// Metadata (key 3). v1 makes a null topic list mean "all" (v0: empty means all); v4 lets the
+// client forbid auto-creation; v8 adds authorized operations; v10 topic ids; v12 lookup by id.
+// Single broker: this node leads every partition at leader epoch 0 with itself as the only replica.
+import { MetadataApi, type MetadataResponse } from '../../protocol/generated/metadata.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import type { TopicRecord } from '../../storage/metadata-store.js'
+import type { BrokerContext } from '../context.js'
+import { toKafkaError } from '../errors.js'
+import { defineHandler } from '../handler.js'
+
+type TopicEntry = MetadataResponse['topics'][number]
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+const NOT_REQUESTED = -2147483648
+// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no authorizer yet.
+const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((acc, op) => acc | (1 << op), 0)
+const ALL_CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce((acc, op) => acc | (1 << op), 0)
+
+export default defineHandler({
+  api: MetadataApi,
+  versions: [0, 12],
+  async handle(req, ctx): Promise<MetadataResponse> {
+    const b = ctx.broker
+    const v = ctx.apiVersion
+    const topicOps = req.includeTopicAuthorizedOperations ? ALL_TOPIC_OPERATIONS : NOT_REQUESTED
+    const allTopics = req.topics === null || (v === 0 && req.topics.length === 0)
+    const topics: TopicEntry[] = []
+    if (allTopics) {
+      for (const t of b.logs.listTopics()) topics.push(describeTopic(b, t, topicOps))
+    } else {
+      const autoCreate = b.config.getBool('auto.create.topics.enable') && (v < 4 || req.allowAutoTopicCreation)
+      for (const requested of req.topics!) {
+        if (requested.name === null || requested.name === '') {
+          const t = requested.topicId !== ZERO_UUID ? b.logs.getTopicById(requested.topicId) : undefined
+          topics.push(t ? describeTopic(b, t, topicOps) : errorTopic(null, requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID))
+          continue
+        }
+        topics.push(await lookupOrCreate(b, requested.name, autoCreate, topicOps))
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }],
+      clusterId: b.clusterId,
+      controllerId: b.nodeId,
+      topics,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : NOT_REQUESTED,
+    }
+  },
+})
+
+async function lookupOrCreate(b: BrokerContext, name: string, autoCreate: boolean, ops: number): Promise<TopicEntry> {
+  const existing = b.logs.getTopic(name)
+  if (existing) return describeTopic(b, existing, ops)
+  if (!autoCreate) return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  try {
+    const created = await b.logs.createTopic(name, b.config.getInt('num.partitions'), {})
+    b.logger.info({ topic: name, partitions: created.partitions }, 'auto-created topic')
+    return describeTopic(b, created, ops)
+  } catch (err) {
+    const again = b.logs.getTopic(name) // a concurrent request created it first
+    if (again) return describeTopic(b, again, ops)
+    return errorTopic(name, ZERO_UUID, toKafkaError(err).code)
+  }
+}
+
+function describeTopic(b: BrokerContext, t: TopicRecord, ops: number): TopicEntry {
+  const partitions: TopicEntry['partitions'] = []
+  for (let i = 0; i < t.partitions; i++) {
+    partitions.push({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: i,
+      leaderId: b.nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [b.nodeId],
+      isrNodes: [b.nodeId],
+      offlineReplicas: [],
+    })
+  }
+  return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.topicId, isInternal: false, partitions, topicAuthorizedOperations: ops }
+}
+
+function errorTopic(name: string | null, topicId: string, errorCode: number): TopicEntry {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: NOT_REQUESTED }
+}

@@ -1,0 +1,24 @@
+// OffsetCommit (key 8). v0 has no generation or member id (a "simple" commit, accepted only while
+// the group is empty); v1 adds them plus a per-partition commit timestamp; v2-4 carry a retention
+// time (an explicit expiry); v3 adds throttle time; v6 leader epochs; v7 group.instance.id; v8 is
+// flexible; v9 answers GROUP_ID_NOT_FOUND for an unknown group instead of ILLEGAL_GENERATION (its
+// KIP-848 member epochs do not apply: only classic groups exist). Topic ids (v10) are not served.
+import { OffsetCommitApi, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.js'
+import { defineHandler } from '../handler.js'
+
+export default defineHandler({
+  api: OffsetCommitApi,
+  versions: [0, 9],
+  async handle(req, ctx): Promise<OffsetCommitResponse> {
+    const topics = await ctx.broker.groups.commitOffsets({
+      groupId: req.groupId,
+      generationId: req.generationIdOrMemberEpoch,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      retentionTimeMs: req.retentionTimeMs,
+      reportUnknownGroup: ctx.apiVersion >= 9,
+      topics: req.topics,
+    })
+    return { throttleTimeMs: 0, topics }
+  },
+})

@@ -1,0 +1,40 @@
+// FindCoordinator (key 10). v1 adds the key type (0 group, 1 transaction) and an error message;
+// v3 is flexible; v4 batches keys into `coordinatorKeys` and answers a list of coordinators; v6
+// adds key type 2 (share groups). This single broker coordinates every group and transactional
+// id; share-group keys are answered INVALID_REQUEST since share groups are not implemented.
+import {
+  FindCoordinatorApi,
+  type FindCoordinatorResponse,
+  type FindCoordinatorResponseCoordinator,
+} from '../../protocol/generated/find-coordinator.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { defineHandler } from '../handler.js'
+
+const GROUP = 0
+const TRANSACTION = 1
+
+export default defineHandler({
+  api: FindCoordinatorApi,
+  versions: [0, 6],
+  handle(req, ctx): FindCoordinatorResponse {
+    const { nodeId, advertisedHost: host, advertisedPort: port } = ctx.broker
+    const supported = req.keyType === GROUP || req.keyType === TRANSACTION
+    const answer = (key: string): FindCoordinatorResponseCoordinator =>
+      supported
+        ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
+        : { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported coordinator key type ${req.keyType}` }
+    if (ctx.apiVersion >= 4) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators: req.coordinatorKeys.map(answer) }
+    }
+    const single = answer(req.key)
+    return {
+      throttleTimeMs: 0,
+      errorCode: single.errorCode,
+      errorMessage: single.errorMessage,
+      nodeId: single.nodeId,
+      host: single.host,
+      port: single.port,
+      coordinators: [],
+    }
+  },
+})

@@ -1,0 +1,23 @@
+// SyncGroup (key 14). The leader sends every member's assignment; each member receives its own
+// once the leader's arrives. v1 adds throttle time; v3 adds group.instance.id; v4 is flexible; v5
+// carries the protocol type and name, which must match the group's (INCONSISTENT_GROUP_PROTOCOL).
+import { SyncGroupApi, type SyncGroupResponse } from '../../protocol/generated/sync-group.js'
+import { defineHandler } from '../handler.js'
+
+export default defineHandler({
+  api: SyncGroupApi,
+  versions: [0, 5],
+  async handle(req, ctx): Promise<SyncGroupResponse> {
+    const v = ctx.apiVersion
+    const r = await ctx.broker.groups.syncGroup({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: v >= 3 ? req.groupInstanceId : null,
+      protocolType: v >= 5 ? req.protocolType : null,
+      protocolName: v >= 5 ? req.protocolName : null,
+      assignments: req.assignments,
+    })
+    return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment }
+  },
+})

@@ -1,0 +1,16 @@
+// ListGroups (key 16). v1 adds throttle time; v3 is flexible; v4 filters by state (case-insensitive)
+// and reports each group's state; v5 filters by type and reports it (every group here is
+// "classic").
+import { ListGroupsApi, type ListGroupsResponse } from '../../protocol/generated/list-groups.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { defineHandler } from '../handler.js'
+
+export default defineHandler({
+  api: ListGroupsApi,
+  versions: [0, 5],
+  handle(req, ctx): ListGroupsResponse {
+    const v = ctx.apiVersion
+    const groups = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : [])
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups }
+  },
+})

@@ -1,0 +1,44 @@
+// DeleteTopics (key 20). v1 throttle time; v4 flexible; v5 per-topic error messages; v6 topics by
+// name or by id. Files are removed by the log manager (renamed first, deleted in the background).
+import { DeleteTopicsApi, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { toKafkaError } from '../errors.js'
+import { defineHandler } from '../handler.js'
+
+type Result = DeleteTopicsResponse['responses'][number]
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+
+export default defineHandler({
+  api: DeleteTopicsApi,
+  versions: [1, 6],
+  async handle(req, ctx): Promise<DeleteTopicsResponse> {
+    const b = ctx.broker
+    const wanted: Array<{ name: string | null; topicId: string }> =
+      ctx.apiVersion >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId })) : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }))
+    const responses: Result[] = []
+    for (const w of wanted) {
+      const byId = w.name === null || w.name === ''
+      const topic = byId ? b.logs.getTopicById(w.topicId) : b.logs.getTopic(w.name!)
+      const result: Result = { name: topic?.name ?? w.name, topicId: topic?.topicId ?? w.topicId, errorCode: ErrorCode.NONE, errorMessage: null }
+      responses.push(result)
+      if (!b.config.getBool('delete.topic.enable')) {
+        result.errorCode = ErrorCode.TOPIC_DELETION_DISABLED
+        continue
+      }
+      if (!topic) {
+        result.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        continue
+      }
+      try {
+        await b.logs.deleteTopic(topic.name)
+        b.logger.info({ topic: topic.name }, 'deleted topic')
+      } catch (err) {
+        const f = toKafkaError(err)
+        result.errorCode = f.code
+        result.errorMessage = f.message
+      }
+    }
+    return { throttleTimeMs: 0, responses }
+  },
+})

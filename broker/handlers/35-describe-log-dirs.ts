@@ -1,0 +1,47 @@
+// DescribeLogDirs (key 35). v2 is flexible; v3 adds a top-level error code; v4 the directory's
+// total and usable bytes. v0 is not served (removed in Kafka 4.0). One log directory holds every
+// partition; a null topic list means all of them, and requested partitions this broker does not
+// host are left out, as Kafka does. Replicas are never moved between directories, so there are no
+// future replicas and the offset lag is always 0.
+import { DescribeLogDirsApi, type DescribeLogDirsResponse } from '../../protocol/generated/describe-log-dirs.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { defineHandler } from '../handler.js'
+
+type TopicEntry = DescribeLogDirsResponse['results'][number]['topics'][number]
+
+export default defineHandler({
+  api: DescribeLogDirsApi,
+  versions: [1, 4],
+  handle(req, ctx): DescribeLogDirsResponse {
+    const summary = ctx.broker.logs.logDirSummary()
+    let wanted: Map<string, Set<number>> | undefined
+    if (req.topics !== null) {
+      wanted = new Map()
+      for (const t of req.topics) {
+        let set = wanted.get(t.topic)
+        if (!set) wanted.set(t.topic, (set = new Set()))
+        for (const p of t.partitions) set.add(p)
+      }
+    }
+    const byTopic = new Map<string, TopicEntry>()
+    for (const p of summary.partitions) {
+      if (wanted !== undefined && !wanted.get(p.topic)?.has(p.partition)) continue
+      let entry = byTopic.get(p.topic)
+      if (!entry) byTopic.set(p.topic, (entry = { name: p.topic, partitions: [] }))
+      entry.partitions.push({ partitionIndex: p.partition, partitionSize: p.size, offsetLag: p.offsetLag, isFutureKey: false })
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      results: [
+        {
+          errorCode: ErrorCode.NONE,
+          logDir: summary.dir,
+          topics: [...byTopic.values()],
+          totalBytes: summary.totalBytes,
+          usableBytes: summary.usableBytes,
+        },
+      ],
+    }
+  },
+})

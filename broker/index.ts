@@ -1,0 +1,158 @@
+// The embeddable broker: `startBroker()` runs a complete Samsa broker inside the calling process.
+// `samsa serve` is a thin wrapper around it.
+import { mkdtemp, mkdir, access, constants } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+import path from 'node:path'
+import { pino, type Logger } from 'pino'
+import { LogManager } from '../storage/log-manager.js'
+import { BrokerConfig } from './config.js'
+import type { BrokerContext } from './context.js'
+import { FetchWaiters } from './fetch-waiters.js'
+import { FetchSessionCache } from './fetch-sessions.js'
+import { GroupCoordinator } from './groups/coordinator.js'
+import { handlers } from './handlers/index.js'
+import { Router } from './router.js'
+import { TcpServer } from './server.js'
+
+export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
+
+export interface BrokerOptions {
+  /** Data directory; an embedded broker without one gets a fresh temporary directory. */
+  dataDir?: string
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string
+  /** TCP port; 0 picks a free one. Default 9092. */
+  port?: number
+  /** Host name clients are told to connect to; default the bound host. */
+  advertisedHost?: string
+  advertisedPort?: number
+  nodeId?: number
+  /** Kafka broker configuration keys, e.g. `num.partitions`, `log.retention.ms`. */
+  config?: Record<string, string>
+  /** pino level; default 'warn' (quiet in tests). */
+  logLevel?: string
+  logger?: Logger
+}
+
+export interface RunningBroker {
+  host: string
+  port: number
+  /** host:port, ready for a client's bootstrap list. */
+  address: string
+  dataDir: string
+  nodeId: number
+  clusterId: string
+  stop(): Promise<void>
+}
+
+const CLUSTER_ID_KEY = 'cluster.id'
+const DYNAMIC_CONFIG_KEY = 'broker.dynamic-config'
+
+export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBroker> {
+  const logger = opts.logger ?? pino({ level: opts.logLevel ?? 'warn' })
+  const dataDir = path.resolve(opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'samsa-'))))
+  await ensureWritableDir(dataDir)
+
+  const config = new BrokerConfig(opts.config ?? {})
+  const nodeId = opts.nodeId ?? config.getInt('node.id')
+  const logs = await LogManager.open({
+    dataDir,
+    brokerConfig: config.overrides(),
+    logger,
+    retentionCheckIntervalMs: config.getLong('log.retention.check.interval.ms'),
+  })
+  const persisted = logs.metadata.get<Record<string, string>>(DYNAMIC_CONFIG_KEY) ?? {}
+  for (const [k, v] of Object.entries(persisted)) config.setDynamic(k, v)
+
+  let clusterId = logs.metadata.get<string>(CLUSTER_ID_KEY)
+  if (!clusterId) {
+    clusterId = randomBytes(16).toString('base64url')
+    await logs.metadata.put(CLUSTER_ID_KEY, clusterId)
+  }
+
+  const groups = new GroupCoordinator({
+    store: logs.metadata,
+    logs: { partitionCount: (topic) => logs.getTopic(topic)?.partitions },
+    logger,
+    config: {
+      groupInitialRebalanceDelayMs: config.getInt('group.initial.rebalance.delay.ms'),
+      groupMinSessionTimeoutMs: config.getInt('group.min.session.timeout.ms'),
+      groupMaxSessionTimeoutMs: config.getInt('group.max.session.timeout.ms'),
+      groupMaxSize: config.getInt('group.max.size'),
+      offsetsRetentionMinutes: config.getInt('offsets.retention.minutes'),
+      offsetsRetentionCheckIntervalMs: config.getLong('offsets.retention.check.interval.ms'),
+    },
+  })
+  const fetchWaiters = new FetchWaiters()
+
+  const host = opts.host ?? '127.0.0.1'
+  let ctx: BrokerContext | undefined
+  const router = new Router(handlers, () => ctx!, logger)
+  const server = new TcpServer(router, {
+    host,
+    port: opts.port ?? 9092,
+    maxRequestBytes: config.getInt('socket.request.max.bytes'),
+    maxConnections: config.getInt('max.connections'),
+    idleTimeoutMs: config.getLong('connections.max.idle.ms'),
+    maxInFlightPerConnection: 100,
+    logger,
+  })
+  let bound: { host: string; port: number }
+  try {
+    bound = await server.listen()
+  } catch (err) {
+    groups.close()
+    await logs.close()
+    throw err
+  }
+  ctx = {
+    nodeId,
+    clusterId,
+    advertisedHost: opts.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? os.hostname() : host),
+    advertisedPort: opts.advertisedPort ?? bound.port,
+    config,
+    logs,
+    groups,
+    fetchWaiters,
+    fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
+    logger,
+    servedApis: router.served,
+    persistDynamicConfig: () => logs.metadata.put(DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
+  }
+  logger.info({ host: bound.host, port: bound.port, dataDir, nodeId, clusterId }, 'broker started')
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      fetchWaiters.wakeAll()
+      await server.close()
+      fetchWaiters.close()
+      groups.close()
+      await logs.close()
+      logger.info('broker stopped')
+    })()
+    return stopping
+  }
+
+  return {
+    host: bound.host,
+    port: bound.port,
+    address: `${ctx.advertisedHost}:${bound.port}`,
+    dataDir,
+    nodeId,
+    clusterId,
+    stop,
+  }
+}
+
+async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+    await access(dir, constants.W_OK)
+  } catch (err) {
+    const e = new Error(`data directory ${dir} is not writable: ${(err as Error).message}`)
+    ;(e as NodeJS.ErrnoException).code = 'EDATADIR'
+    throw e
+  }
+}

@@ -1,0 +1,357 @@
+import type { Command } from 'commander'
+import kafkajs from 'kafkajs'
+import type { Admin, GroupDescription } from 'kafkajs'
+import { globalOptions, requireTopics, withAdmin } from '../lib/client.js'
+import { collectList } from '../lib/config-pairs.js'
+import { CliError, describeError, ExitCode, usageError } from '../lib/errors.js'
+import { writeOut } from '../lib/output.js'
+import { formatTable, jsonLine } from '../lib/table.js'
+import { parseTimestamp } from '../lib/time.js'
+
+interface MemberInfo {
+  memberId: string
+  clientId: string
+  host: string
+  assignment: Record<string, number[]>
+}
+
+interface PartitionLag {
+  topic: string
+  partition: number
+  committedOffset: number | null
+  logEndOffset: number
+  lag: number | null
+  memberId: string | null
+  clientId: string | null
+  host: string | null
+}
+
+function decodeMembers(description: GroupDescription): MemberInfo[] {
+  return description.members.map((m) => {
+    let assignment: Record<string, number[]> = {}
+    if (description.protocolType === 'consumer' && m.memberAssignment.length > 0) {
+      try {
+        assignment = kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}
+      } catch {
+        assignment = {}
+      }
+    }
+    return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment }
+  })
+}
+
+/** Committed offsets for every topic the group has touched. */
+async function committedOffsets(admin: Admin, groupId: string, extraTopics: Iterable<string>): Promise<Map<string, Map<number, number>>> {
+  // OffsetFetch with "all topics" is not reachable through kafkajs, so ask about each topic.
+  const topics = new Set([...(await admin.listTopics()).filter((t) => !t.startsWith('__')), ...extraTopics])
+  const result = new Map<string, Map<number, number>>()
+  if (topics.size === 0) return result
+  const fetched = await admin.fetchOffsets({ groupId, topics: [...topics] })
+  for (const t of fetched) {
+    for (const p of t.partitions) {
+      const offset = Number(p.offset)
+      if (offset < 0) continue
+      let m = result.get(t.topic)
+      if (m === undefined) result.set(t.topic, (m = new Map()))
+      m.set(p.partition, offset)
+    }
+  }
+  return result
+}
+
+async function describeOne(admin: Admin, groupId: string) {
+  const description = (await admin.describeGroups([groupId])).groups[0]
+  if (description === undefined) throw new CliError(`unknown group '${groupId}'`)
+  const members = decodeMembers(description)
+  const owner = new Map<string, MemberInfo>()
+  for (const m of members) for (const [t, ps] of Object.entries(m.assignment)) for (const p of ps) owner.set(`${t}/${p}`, m)
+  const assignedTopics = new Set(members.flatMap((m) => Object.keys(m.assignment)))
+  const committed = await committedOffsets(admin, groupId, assignedTopics)
+  if (description.state === 'Dead' && members.length === 0 && committed.size === 0) throw new CliError(`unknown group '${groupId}'`)
+  const rows: PartitionLag[] = []
+  for (const topic of [...new Set([...committed.keys(), ...assignedTopics])].sort()) {
+    const offsets = await admin.fetchTopicOffsets(topic)
+    for (const o of [...offsets].sort((a, b) => a.partition - b.partition)) {
+      const key = `${topic}/${o.partition}`
+      const c = committed.get(topic)?.get(o.partition)
+      const m = owner.get(key)
+      if (c === undefined && m === undefined) continue
+      const end = Number(o.high)
+      rows.push({
+        topic,
+        partition: o.partition,
+        committedOffset: c ?? null,
+        logEndOffset: end,
+        lag: c === undefined ? null : Math.max(0, end - c),
+        memberId: m?.memberId ?? null,
+        clientId: m?.clientId ?? null,
+        host: m?.host ?? null,
+      })
+    }
+  }
+  return {
+    group: groupId,
+    state: description.state,
+    protocolType: description.protocolType,
+    protocol: description.protocol,
+    members,
+    partitions: rows,
+    totalLag: rows.reduce((n, r) => n + (r.lag ?? 0), 0),
+  }
+}
+
+type ResetStrategy =
+  | { kind: 'earliest' }
+  | { kind: 'latest' }
+  | { kind: 'offset'; offset: number }
+  | { kind: 'datetime'; timestamp: number }
+  | { kind: 'shift'; by: number }
+
+interface ResetOptions {
+  topic: string[]
+  allTopics: boolean
+  toEarliest: boolean
+  toLatest: boolean
+  toOffset?: string
+  toDatetime?: string
+  shiftBy?: string
+  dryRun: boolean
+  execute: boolean
+}
+
+function resetStrategy(opts: ResetOptions): ResetStrategy {
+  const chosen: ResetStrategy[] = []
+  if (opts.toEarliest) chosen.push({ kind: 'earliest' })
+  if (opts.toLatest) chosen.push({ kind: 'latest' })
+  if (opts.toOffset !== undefined) {
+    if (!/^\d+$/.test(opts.toOffset)) throw usageError(`--to-offset must be a non-negative integer, got '${opts.toOffset}'`)
+    chosen.push({ kind: 'offset', offset: Number(opts.toOffset) })
+  }
+  if (opts.toDatetime !== undefined) chosen.push({ kind: 'datetime', timestamp: parseTimestamp(opts.toDatetime) })
+  if (opts.shiftBy !== undefined) {
+    if (!/^[+-]?\d+$/.test(opts.shiftBy)) throw usageError(`--shift-by must be an integer, got '${opts.shiftBy}'`)
+    chosen.push({ kind: 'shift', by: Number(opts.shiftBy) })
+  }
+  if (chosen.length !== 1) throw usageError('give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by')
+  return chosen[0]
+}
+
+/** `orders` or `orders:0,2` */
+function parseTopicSpec(spec: string): { topic: string; partitions: number[] | null } {
+  const colon = spec.lastIndexOf(':')
+  if (colon === -1) return { topic: spec, partitions: null }
+  const partitions = spec
+    .slice(colon + 1)
+    .split(',')
+    .map((p) => {
+      if (!/^\d+$/.test(p)) throw usageError(`invalid partition '${p}' in --topic ${spec}`)
+      return Number(p)
+    })
+  return { topic: spec.slice(0, colon), partitions }
+}
+
+export function registerGroups(program: Command): void {
+  const groups = program
+    .command('groups')
+    .description('list, describe, reset and delete consumer groups')
+    .addHelpText('after', `
+Examples:
+  $ samsa groups list
+  $ samsa groups describe billing
+  $ samsa groups reset-offsets billing --topic orders --to-earliest --execute
+  $ samsa groups delete billing`)
+
+  groups
+    .command('list')
+    .description('list consumer groups with their state and member count')
+    .addHelpText('after', '\nExamples:\n  $ samsa groups list\n  $ samsa groups list --json')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd)
+      await withAdmin(g, async (admin) => {
+        const listed = (await admin.listGroups()).groups.sort((a, b) => a.groupId.localeCompare(b.groupId))
+        const described = listed.length === 0 ? [] : (await admin.describeGroups(listed.map((l) => l.groupId))).groups
+        const byId = new Map(described.map((d) => [d.groupId, d]))
+        const rows = listed.map((l) => ({
+          group: l.groupId,
+          state: byId.get(l.groupId)?.state ?? 'Unknown',
+          members: byId.get(l.groupId)?.members.length ?? 0,
+          protocolType: l.protocolType,
+        }))
+        if (g.json) for (const r of rows) await writeOut(jsonLine(r))
+        else if (rows.length > 0) await writeOut(formatTable(['GROUP', 'STATE', 'MEMBERS', 'TYPE'], rows.map((r) => [r.group, r.state, r.members, r.protocolType || '-'])))
+      })
+    })
+
+  groups
+    .command('describe')
+    .argument('<group...>', 'group id(s)')
+    .description('members, assignments, committed offsets, end offsets and lag per partition')
+    .option('--members', 'list members and their assignments instead of partitions', false)
+    .addHelpText('after', '\nExamples:\n  $ samsa groups describe billing\n  $ samsa groups describe billing --members\n  $ samsa groups describe billing --json | jq .totalLag')
+    .action(async (ids: string[], opts: { members: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd)
+      await withAdmin(g, async (admin) => {
+        let first = true
+        for (const id of ids) {
+          const d = await describeOne(admin, id)
+          if (g.json) {
+            await writeOut(jsonLine(d))
+            continue
+          }
+          if (!first) await writeOut('\n')
+          first = false
+          await writeOut(`Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}\n`)
+          if (opts.members) {
+            await writeOut(
+              formatTable(
+                ['MEMBER-ID', 'CLIENT-ID', 'HOST', 'ASSIGNMENT'],
+                d.members.map((m) => [
+                  m.memberId,
+                  m.clientId,
+                  m.host,
+                  Object.entries(m.assignment).map(([t, ps]) => `${t}:${[...ps].sort((a, b) => a - b).join(',')}`).join(' ') || '-',
+                ]),
+              ),
+            )
+          } else if (d.partitions.length > 0) {
+            await writeOut(
+              formatTable(
+                ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
+                d.partitions.map((r) => [r.topic, r.partition, r.committedOffset, r.logEndOffset, r.lag, r.memberId, r.host, r.clientId]),
+                [undefined, 'right', 'right', 'right', 'right', 'left', 'left', 'left'],
+              ),
+            )
+          }
+        }
+      })
+    })
+
+  groups
+    .command('reset-offsets')
+    .argument('<group>', 'group id')
+    .description("move a group's committed offsets (the group must have no active members)")
+    .option('-t, --topic <topic[:p,p]>', 'topic, optionally with partitions; repeatable', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--all-topics', 'every topic the group has committed offsets for', false)
+    .option('--to-earliest', 'to the earliest available offset', false)
+    .option('--to-latest', 'to the log end offset', false)
+    .option('--to-offset <n>', 'to offset n (clamped to the available range)')
+    .option('--to-datetime <time>', 'to the first offset at or after <time> (ISO-8601, epoch ms, -1h)')
+    .option('--shift-by <n>', 'move the committed offset by n (negative moves back)')
+    .option('--dry-run', 'show the new offsets without applying them (the default)', false)
+    .option('--execute', 'apply the new offsets', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ samsa groups reset-offsets billing --topic orders --to-earliest            # show the plan
+  $ samsa groups reset-offsets billing --topic orders --to-earliest --execute
+  $ samsa groups reset-offsets billing --topic orders:0,1 --shift-by -100 --execute
+  $ samsa groups reset-offsets billing --all-topics --to-datetime -2h --execute`,
+    )
+    .action(async (groupId: string, opts: ResetOptions, cmd: Command) => {
+      const g = globalOptions(cmd)
+      if (opts.dryRun && opts.execute) throw usageError('--dry-run and --execute cannot be combined')
+      if (opts.topic.length === 0 && !opts.allTopics) throw usageError('give --topic <topic> or --all-topics')
+      const strategy = resetStrategy(opts)
+      await withAdmin(g, async (admin) => {
+        const description = (await admin.describeGroups([groupId])).groups[0]
+        if (opts.execute && description !== undefined && description.members.length > 0) {
+          throw new CliError(
+            `group '${groupId}' is not empty (state ${description.state}, ${description.members.length} member(s)); stop its consumers before resetting offsets`,
+          )
+        }
+        const committed = await committedOffsets(admin, groupId, [])
+        const specs = opts.allTopics ? [...committed.keys()].sort().map((topic) => ({ topic, partitions: null as number[] | null })) : opts.topic.map(parseTopicSpec)
+        if (specs.length === 0) throw new CliError(`group '${groupId}' has no committed offsets to reset`)
+        await requireTopics(admin, [...new Set(specs.map((s) => s.topic))])
+        const plan: { topic: string; partition: number; current: number | null; target: number }[] = []
+        for (const spec of specs) {
+          const offsets = await admin.fetchTopicOffsets(spec.topic)
+          const byTime = strategy.kind === 'datetime' ? new Map((await admin.fetchTopicOffsetsByTimestamp(spec.topic, strategy.timestamp)).map((o) => [o.partition, Number(o.offset)])) : null
+          for (const o of [...offsets].sort((a, b) => a.partition - b.partition)) {
+            if (spec.partitions !== null && !spec.partitions.includes(o.partition)) continue
+            const low = Number(o.low)
+            const high = Number(o.high)
+            const current = committed.get(spec.topic)?.get(o.partition) ?? null
+            let target: number
+            switch (strategy.kind) {
+              case 'earliest':
+                target = low
+                break
+              case 'latest':
+                target = high
+                break
+              case 'offset':
+                target = strategy.offset
+                break
+              case 'datetime':
+                target = byTime?.get(o.partition) ?? high
+                break
+              case 'shift':
+                target = (current ?? low) + strategy.by
+                break
+            }
+            plan.push({ topic: spec.topic, partition: o.partition, current, target: Math.min(Math.max(target, low), high) })
+          }
+          if (spec.partitions !== null) {
+            const missing = spec.partitions.filter((p) => !offsets.some((o) => o.partition === p))
+            if (missing.length > 0) throw new CliError(`topic '${spec.topic}' has no partition ${missing.join(', ')}`)
+          }
+        }
+        if (opts.execute) {
+          for (const topic of new Set(plan.map((p) => p.topic))) {
+            await admin.setOffsets({
+              groupId,
+              topic,
+              partitions: plan.filter((p) => p.topic === topic).map((p) => ({ partition: p.partition, offset: String(p.target) })),
+            })
+          }
+        }
+        if (g.json) {
+          for (const p of plan) await writeOut(jsonLine({ group: groupId, ...p, executed: opts.execute }))
+        } else {
+          await writeOut(
+            formatTable(
+              ['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'NEW-OFFSET'],
+              plan.map((p) => [groupId, p.topic, p.partition, p.current, p.target]),
+              [undefined, undefined, 'right', 'right', 'right'],
+            ),
+          )
+          if (!opts.execute) process.stderr.write('dry run: nothing changed; add --execute to apply\n')
+        }
+      })
+    })
+
+  groups
+    .command('delete')
+    .argument('<group...>', 'group id(s)')
+    .description('delete groups and their committed offsets (each group must have no active members)')
+    .addHelpText('after', '\nExamples:\n  $ samsa groups delete billing\n  $ samsa groups delete old-a old-b')
+    .action(async (ids: string[], _opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd)
+      await withAdmin(g, async (admin) => {
+        let failures: { groupId: string; error: unknown }[] = []
+        try {
+          await admin.deleteGroups(ids)
+        } catch (err) {
+          const groupsWithError = (err as { groups?: { groupId: string; error: unknown }[] }).groups
+          if (!Array.isArray(groupsWithError)) throw err
+          failures = groupsWithError
+        }
+        const failed = new Set(failures.map((f) => f.groupId))
+        for (const id of ids) {
+          if (failed.has(id)) continue
+          await writeOut(g.json ? jsonLine({ group: id, deleted: true }) : `deleted group '${id}'\n`)
+        }
+        if (failures.length > 0) {
+          const lines = failures.map((f) => {
+            const type = (f.error as { type?: string } | undefined)?.type
+            if (type === 'NON_EMPTY_GROUP') return `group '${f.groupId}' is not empty (it has active members)`
+            if (type === 'GROUP_ID_NOT_FOUND') return `unknown group '${f.groupId}'`
+            return `cannot delete group '${f.groupId}': ${describeError(f.error).message}`
+          })
+          throw new CliError(lines.join('; '), ExitCode.Failure)
+        }
+      })
+    })
+}

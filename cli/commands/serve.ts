@@ -1,0 +1,103 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { Command, Option } from 'commander'
+import { pino } from 'pino'
+import { collectPairs } from '../lib/config-pairs.js'
+import { CliError, ExitCode } from '../lib/errors.js'
+import { formatAddress, resolveServeSettings, type ServeFlags } from '../lib/serve-config.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run a Samsa broker')
+    .addOption(new Option('-d, --data-dir <dir>', 'where topic data lives (default: ./samsa-data)').env('SAMSA_DATA_DIR'))
+    .addOption(new Option('--host <host>', 'interface to bind (default: 127.0.0.1; 0.0.0.0 for all)').env('SAMSA_HOST'))
+    .addOption(new Option('-p, --port <port>', 'TCP port (default: 9092; 0 picks a free one)').env('SAMSA_PORT'))
+    .addOption(new Option('--advertised-host <host>', 'host name clients are told to connect to').env('SAMSA_ADVERTISED_HOST'))
+    .addOption(new Option('--advertised-port <port>', 'port clients are told to connect to').env('SAMSA_ADVERTISED_PORT'))
+    .addOption(new Option('--node-id <id>', 'broker node id (default: 1)').env('SAMSA_NODE_ID'))
+    .addOption(new Option('-c, --config <file>', 'server.properties-style file of broker keys').env('SAMSA_CONFIG'))
+    .addOption(new Option('--set <key=value>', 'broker key, repeatable (overrides --config)').argParser(collectPairs).default([]))
+    .addOption(new Option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent').env('SAMSA_LOG_LEVEL'))
+    .addHelpText(
+      'after',
+      `
+Any broker key may also come from the environment as SAMSA_<KEY>, upper case with dots as
+underscores: SAMSA_NUM_PARTITIONS=3 sets num.partitions. Precedence: flags, SAMSA_* variables,
+--config file, defaults. Logs go to stderr; stdout gets one line, "listening on HOST:PORT",
+once the broker accepts connections. SIGTERM or Ctrl-C shuts down cleanly (exit 0).
+
+Exit codes: 64 bad arguments, 73 data directory not writable, 75 port already in use,
+78 unreadable or invalid --config file, 1 anything else.
+
+Examples:
+  $ samsa serve
+  $ samsa serve --data-dir /var/lib/samsa --host 0.0.0.0 --advertised-host kafka.internal
+  $ samsa serve --port 0 --data-dir "$(mktemp -d)"
+  $ samsa serve --config server.properties --set log.retention.ms=3600000
+  $ SAMSA_PORT=19092 SAMSA_NUM_PARTITIONS=6 samsa serve`,
+    )
+    .action(async (flags: ServeFlags & { config?: string }) => {
+      let fileConfig: Record<string, string> = {}
+      const { loadServerProperties, startBroker } = await import('../../broker/index.js')
+      if (flags.config !== undefined) {
+        let text: string
+        try {
+          text = fs.readFileSync(flags.config, 'utf8')
+        } catch (err) {
+          throw new CliError(`cannot read config file '${flags.config}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.Config)
+        }
+        fileConfig = loadServerProperties(text)
+      }
+      const settings = resolveServeSettings(flags, fileConfig, process.env)
+      if (!LOG_LEVELS.includes(settings.logLevel)) throw new CliError(`unknown log level '${settings.logLevel}' (${LOG_LEVELS.join(', ')})`, ExitCode.Usage)
+      const logger = pino({ level: settings.logLevel, base: undefined }, pino.destination({ dest: 2, sync: true }))
+
+      let broker
+      try {
+        broker = await startBroker({
+          dataDir: path.resolve(settings.dataDir),
+          host: settings.host,
+          port: settings.port,
+          advertisedHost: settings.advertisedHost,
+          advertisedPort: settings.advertisedPort,
+          nodeId: settings.nodeId,
+          config: settings.config,
+          logLevel: settings.logLevel,
+          logger,
+        })
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException
+        if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${formatAddress(settings.host, settings.port)}: address already in use`, ExitCode.TempFail)
+        if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${formatAddress(settings.host, settings.port)}: address not available on this machine`, ExitCode.TempFail)
+        if (e.code === 'EACCES' && /listen/.test(e.syscall ?? '')) throw new CliError(`cannot listen on port ${settings.port}: permission denied`, ExitCode.TempFail)
+        if (e.code === 'EDATADIR' || e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOTDIR' || e.code === 'EEXIST') {
+          throw new CliError(`data directory '${path.resolve(settings.dataDir)}' is not writable (${e.code})`, ExitCode.CantCreate)
+        }
+        throw err
+      }
+      const running = broker
+      process.stdout.write(`listening on ${formatAddress(running.host, running.port)}\n`)
+
+      await new Promise<void>((resolve) => {
+        let signalled = false
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (signalled) {
+            // A second Ctrl-C means "now": skip the orderly shutdown.
+            process.exit(ExitCode.Failure)
+          }
+          signalled = true
+          logger.info({ signal }, 'shutting down')
+          running.stop().then(resolve, (err: unknown) => {
+            logger.error({ err }, 'shutdown failed')
+            process.exitCode = ExitCode.Failure
+            resolve()
+          })
+        }
+        process.on('SIGTERM', onSignal)
+        process.on('SIGINT', onSignal)
+      })
+    })
+}

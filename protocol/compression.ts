@@ -1,0 +1,279 @@
+// Record batch compression codecs, as Kafka's attribute bits number them:
+// 1 gzip (node:zlib), 2 snappy, 3 lz4 (frame format), 4 zstd.
+//
+// Snappy: Kafka's Java client writes the xerial-framed stream (magic \x82SNAPPY\0, two int32s
+// version and compatible version, then [int32 length][raw snappy block]...), while some clients
+// (kafkajs-snappy, librdkafka) write one raw snappy block. Decoding accepts both; encoding uses
+// xerial framing with 32 KiB blocks, as Java does.
+//
+// Decompression is bounded: output beyond `limit` bytes (DEFAULT_DECOMPRESS_LIMIT unless given)
+// throws before or while inflating, so a small hostile batch cannot exhaust memory. The limit is
+// generous for real traffic: a producer batch is bounded by max.request.size (1 MiB by default)
+// and message.max.bytes, and ordinary data rarely compresses past 10-20x. gzip, snappy and zstd
+// enforce the limit exactly; lz4 bounds each compressed block by the frame's maximum block size
+// (64 KiB to 4 MiB), so it may refuse output slightly below the limit.
+//
+// Everything here is synchronous: record batches are small and callers are on the request path.
+
+import { createRequire } from 'node:module'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy'
+import { compressFrameSync as lz4Compress, decompressFrameSync as lz4Decompress } from 'lz4-napi'
+import { compress as zstdCompress } from 'zstd-napi'
+import type * as ZstdBinding from 'zstd-napi/binding.js'
+
+export const DEFAULT_DECOMPRESS_LIMIT = 64 * 1024 * 1024
+
+export const Codec = { None: 0, Gzip: 1, Snappy: 2, Lz4: 3, Zstd: 4 } as const
+
+export class DecompressionLimitError extends Error {
+  override name = 'DecompressionLimitError'
+}
+
+// zstd-napi's high-level decompress grows its output without bound; its native binding lets us
+// stream with a cap. The binding is CommonJS whose exports are not statically visible to ESM.
+const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding
+let zstdDctx: ZstdBinding.DCtx | null = null
+const ZSTD_OUT_CHUNK = zstd.dStreamOutSize()
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+}
+
+function tooLarge(codec: string, size: number, limit: number): never {
+  throw new DecompressionLimitError(`${codec}: decompressed size ${size} exceeds limit ${limit}`)
+}
+
+export function compress(codec: number, data: Uint8Array): Buffer {
+  switch (codec) {
+    case Codec.None:
+      return asBuffer(data)
+    case Codec.Gzip:
+      return gzipSync(data)
+    case Codec.Snappy:
+      return xerialCompress(data)
+    case Codec.Lz4:
+      return lz4Compress(asBuffer(data))
+    case Codec.Zstd:
+      return zstdCompress(data)
+    default:
+      throw new RangeError(`unknown compression codec ${codec}`)
+  }
+}
+
+export function decompress(codec: number, data: Uint8Array, limit = DEFAULT_DECOMPRESS_LIMIT): Buffer {
+  switch (codec) {
+    case Codec.None:
+      if (data.length > limit) tooLarge('none', data.length, limit)
+      return asBuffer(data)
+    case Codec.Gzip:
+      return gunzip(data, limit)
+    case Codec.Snappy:
+      return snappyDecompress(data, limit)
+    case Codec.Lz4:
+      return lz4DecompressFrames(data, limit)
+    case Codec.Zstd:
+      return zstdDecompress(data, limit)
+    default:
+      throw new RangeError(`unknown compression codec ${codec}`)
+  }
+}
+
+// --- gzip -----------------------------------------------------------------------------------
+
+function gunzip(data: Uint8Array, limit: number): Buffer {
+  try {
+    return gunzipSync(data, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') tooLarge('gzip', limit + 1, limit)
+    throw err
+  }
+}
+
+// --- snappy ---------------------------------------------------------------------------------
+
+const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]
+const XERIAL_HEADER_SIZE = 16
+const XERIAL_BLOCK_SIZE = 32 * 1024
+
+export function isXerialSnappy(data: Uint8Array): boolean {
+  if (data.length < XERIAL_HEADER_SIZE) return false
+  for (let i = 0; i < 8; i++) if (data[i] !== XERIAL_MAGIC[i]) return false
+  return true
+}
+
+function xerialCompress(data: Uint8Array): Buffer {
+  const src = asBuffer(data)
+  const blocks: Buffer[] = []
+  let size = XERIAL_HEADER_SIZE
+  for (let p = 0; p < src.length; p += XERIAL_BLOCK_SIZE) {
+    const block = snappyCompress(src.subarray(p, Math.min(src.length, p + XERIAL_BLOCK_SIZE)))
+    blocks.push(block)
+    size += 4 + block.length
+  }
+  const out = Buffer.allocUnsafe(size)
+  out.set(XERIAL_MAGIC, 0)
+  out.writeInt32BE(1, 8) // version
+  out.writeInt32BE(1, 12) // minimum compatible version
+  let o = XERIAL_HEADER_SIZE
+  for (const block of blocks) {
+    out.writeInt32BE(block.length, o)
+    out.set(block, o + 4)
+    o += 4 + block.length
+  }
+  return out
+}
+
+/** Uncompressed length stored as a varint at the start of a raw snappy block. */
+function snappyRawLength(block: Uint8Array): number {
+  let v = 0
+  let mul = 1
+  for (let i = 0; i < 5 && i < block.length; i++) {
+    const b = block[i]!
+    v += (b & 0x7f) * mul
+    if (b < 0x80) return v
+    mul *= 128
+  }
+  throw new Error('snappy: invalid block length header')
+}
+
+function snappyBlock(block: Uint8Array): Buffer {
+  return snappyUncompress(block, { asBuffer: true }) as Buffer
+}
+
+function snappyDecompress(data: Uint8Array, limit: number): Buffer {
+  if (!isXerialSnappy(data)) {
+    const n = snappyRawLength(data)
+    if (n > limit) tooLarge('snappy', n, limit)
+    return snappyBlock(data)
+  }
+  // Read the declared lengths first so the limit holds before anything is inflated.
+  const blocks: Uint8Array[] = []
+  let total = 0
+  let p = XERIAL_HEADER_SIZE
+  while (p < data.length) {
+    if (p + 4 > data.length) throw new Error('snappy: truncated xerial block header')
+    const len = ((data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!) >>> 0
+    p += 4
+    if (p + len > data.length) throw new Error('snappy: truncated xerial block')
+    const block = data.subarray(p, p + len)
+    p += len
+    total += snappyRawLength(block)
+    if (total > limit) tooLarge('snappy', total, limit)
+    blocks.push(block)
+  }
+  if (blocks.length === 1) return snappyBlock(blocks[0]!)
+  const out = Buffer.allocUnsafe(total)
+  let o = 0
+  for (const block of blocks) {
+    const plain = snappyBlock(block)
+    out.set(plain, o)
+    o += plain.length
+  }
+  if (o !== total) throw new Error('snappy: block lengths disagree with their contents')
+  return out
+}
+
+// --- lz4 ------------------------------------------------------------------------------------
+
+const LZ4_MAGIC = 0x184d2204
+const LZ4_BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20]
+
+function le32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+}
+
+/**
+ * Walks the LZ4 frames without inflating them, bounding the output as it goes: a compressed
+ * block yields at most the frame's maximum block size, a stored block exactly its length.
+ * Returns the [start, end) of each data frame; malformed framing or trailing bytes throw.
+ */
+function lz4Frames(data: Uint8Array, limit: number): Array<[number, number]> {
+  const frames: Array<[number, number]> = []
+  let bound = 0
+  let p = 0
+  while (p < data.length) {
+    if (p + 7 > data.length) throw new Error('lz4: truncated frame header')
+    const magic = le32(data, p)
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // skippable frame: magic, int32 size, payload
+      p += 8 + le32(data, p + 4)
+      continue
+    }
+    if (magic !== LZ4_MAGIC) throw new Error(`lz4: bad frame magic at ${p}`)
+    const start = p
+    const flg = data[p + 4]!
+    const blockMax = LZ4_BLOCK_MAX[(data[p + 5]! >> 4) & 7]! || LZ4_BLOCK_MAX[7]!
+    const blockChecksum = (flg & 0x10) !== 0
+    const contentChecksum = (flg & 0x04) !== 0
+    p += 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1
+    for (;;) {
+      if (p + 4 > data.length) throw new Error('lz4: truncated frame')
+      const word = le32(data, p)
+      p += 4
+      if (word === 0) break
+      const len = word & 0x7fffffff
+      bound += word & 0x80000000 ? len : blockMax
+      if (bound > limit) tooLarge('lz4', bound, limit)
+      p += len + (blockChecksum ? 4 : 0)
+    }
+    if (contentChecksum) p += 4
+    if (p > data.length) throw new Error('lz4: truncated frame')
+    frames.push([start, p])
+  }
+  return frames
+}
+
+// The frame decoder stops after the first frame, so concatenated frames are decoded one by one.
+function lz4DecompressFrames(data: Uint8Array, limit: number): Buffer {
+  const src = asBuffer(data)
+  const frames = lz4Frames(src, limit)
+  if (frames.length === 0) return Buffer.alloc(0)
+  if (frames.length === 1) return lz4Decompress(src)
+  const parts = frames.map(([s, e]) => lz4Decompress(src.subarray(s, e)))
+  return Buffer.concat(parts)
+}
+
+// --- zstd -----------------------------------------------------------------------------------
+
+function zstdDecompress(data: Uint8Array, limit: number): Buffer {
+  const dctx = (zstdDctx ??= new zstd.DCtx())
+  // Fast path: every frame declares its content size.
+  let declared = 0
+  let frame = data
+  while (frame.length > 0) {
+    const size = zstd.getFrameContentSize(frame)
+    if (size === null) {
+      declared = -1
+      break
+    }
+    declared += size
+    if (declared > limit) tooLarge('zstd', declared, limit)
+    frame = frame.subarray(zstd.findFrameCompressedSize(frame))
+  }
+  if (declared >= 0) {
+    const out = Buffer.allocUnsafe(declared)
+    const n = dctx.decompress(out, data)
+    if (n !== declared) throw new Error(`zstd: expected ${declared} bytes, got ${n}`)
+    return out
+  }
+  dctx.reset(zstd.ResetDirective.sessionOnly)
+  const chunks: Buffer[] = []
+  let total = 0
+  let input = data
+  let pending = 1
+  let outputFull = false
+  while (input.length > 0 || outputFull) {
+    const chunk = Buffer.allocUnsafe(ZSTD_OUT_CHUNK)
+    const [hint, produced, consumed] = dctx.decompressStream(chunk, input)
+    pending = hint
+    input = input.subarray(consumed)
+    total += produced
+    if (total > limit) tooLarge('zstd', total, limit)
+    if (produced > 0) chunks.push(chunk.subarray(0, produced))
+    outputFull = produced === chunk.length
+    if (produced === 0 && consumed === 0) break
+  }
+  if (pending !== 0) throw new Error('zstd: truncated frame')
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
+}

@@ -1,0 +1,52 @@
+// Offset checkpoint files, in Kafka's text format (recovery-point-offset-checkpoint,
+// log-start-offset-checkpoint):
+//   0                       version
+//   2                       entry count
+//   orders 0 1520           topic partition offset
+//   orders 1 977
+// Written to a temporary file, fsynced, renamed over the old one, and the directory fsynced, so
+// a crash leaves either the old or the new file whole.
+import path from 'node:path'
+import type { FileIO } from './file-io.js'
+
+export class OffsetCheckpointFile {
+  constructor(
+    private readonly io: FileIO,
+    readonly file: string,
+  ) {}
+
+  /** Entries keyed `${topic}-${partition}`; empty when the file is missing or unreadable. */
+  read(): Map<string, number> {
+    const out = new Map<string, number>()
+    const data = this.io.readFile(this.file)
+    if (data === undefined) return out
+    const lines = data.toString('utf8').split('\n')
+    if (lines[0]?.trim() !== '0') return out
+    const count = Number(lines[1])
+    for (let i = 0; i < count; i++) {
+      const parts = (lines[2 + i] ?? '').trim().split(' ')
+      if (parts.length !== 3) return new Map()
+      const offset = Number(parts[2])
+      if (!Number.isSafeInteger(offset)) return new Map()
+      out.set(`${parts[0]}-${parts[1]}`, offset)
+    }
+    return out
+  }
+
+  async write(entries: Iterable<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    const lines: string[] = []
+    for (const e of entries) lines.push(`${e.topic} ${e.partition} ${e.offset}`)
+    const body = Buffer.from(`0\n${lines.length}\n${lines.join('\n')}${lines.length ? '\n' : ''}`)
+    const tmp = this.file + '.tmp'
+    const fd = this.io.open(tmp, 'w+')
+    try {
+      let off = 0
+      while (off < body.length) off += this.io.write(fd, body, off, body.length - off, off)
+      await this.io.fsync(fd)
+    } finally {
+      this.io.close(fd)
+    }
+    this.io.rename(tmp, this.file)
+    await this.io.fsyncDir(path.dirname(this.file))
+  }
+}

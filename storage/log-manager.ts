@@ -1,0 +1,376 @@
+// LogManager: every partition log of one data directory plus the metadata store.
+//
+// Data dir layout:
+//   metadata/                           LMDB store (topics, committed offsets)
+//   <topic>-<partition>/                one PartitionLog each
+//   <topic>-<partition>.<uuid>-delete/  a deleted partition waiting for background removal
+//   recovery-point-offset-checkpoint    per partition, offset below which data is fsynced
+//   log-start-offset-checkpoint         per partition, moved by DeleteRecords and retention
+//   .kafka_cleanshutdown                present only between a clean close and the next open
+//
+// Ordering against crashes: the store is the source of truth for which topics exist. A topic is
+// written to the store before its directories are created (open() creates missing ones); a
+// deleted topic leaves the store before its directories are renamed away (open() removes
+// directories of topics the store does not know). The clean-shutdown marker is removed as soon as
+// the directory is opened, so any later crash triggers recovery.
+//
+// Concurrency: one LogManager per data dir and process; all calls on the event loop.
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import { OffsetCheckpointFile } from './checkpoint.js'
+import { InvalidConfigError, InvalidPartitionsError, InvalidTopicError, TopicExistsError, UnknownTopicError } from './errors.js'
+import { type FileIO, nodeFileIO } from './file-io.js'
+import { resolveLogConfig } from './log-config.js'
+import { type Logger, silentLogger } from './logger.js'
+import { MetadataStore, type TopicRecord } from './metadata-store.js'
+import { PartitionLog } from './partition-log.js'
+import { applyRetention } from './retention.js'
+
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
+export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
+export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint'
+const METADATA_DIR = 'metadata'
+const DELETE_DIR_SUFFIX = '-delete'
+const PARTITION_DIR = /^(.+)-(\d+)$/
+const MAX_TOPIC_NAME_LENGTH = 249
+
+export interface LogManagerOptions {
+  dataDir: string
+  /** Kafka broker keys: `log.*` defaults for every topic, `num.partitions`, intervals. */
+  brokerConfig?: Record<string, string>
+  io?: FileIO
+  logger?: Logger
+  /** log.retention.check.interval.ms; default from brokerConfig or 300000. */
+  retentionCheckIntervalMs?: number
+}
+
+export interface LogDirSummary {
+  dir: string
+  totalBytes: number
+  usableBytes: number
+  partitions: Array<{ topic: string; partition: number; size: number; offsetLag: 0 }>
+}
+
+/** Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
+export function validateTopicName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidTopicError('Topic name is illegal, it can\'t be empty')
+  if (name === '.' || name === '..') throw new InvalidTopicError('Topic name cannot be "." or ".."')
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    throw new InvalidTopicError(`Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters`)
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+    throw new InvalidTopicError(`Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`)
+  }
+}
+
+export class LogManager {
+  readonly metadata: MetadataStore
+  readonly dataDir: string
+  private readonly io: FileIO
+  private readonly logger: Logger
+  private readonly brokerConfig: Record<string, string>
+  private readonly logs = new Map<string, PartitionLog[]>()
+  private readonly topicIds = new Map<string, string>()
+  private readonly recoveryPoints: OffsetCheckpointFile
+  private readonly logStartOffsets: OffsetCheckpointFile
+  private readonly timers: NodeJS.Timeout[] = []
+  private checkpointChain: Promise<void> = Promise.resolve()
+  private readonly backgroundDeletes = new Set<Promise<void>>()
+  private closed = false
+
+  private constructor(opts: LogManagerOptions, metadata: MetadataStore) {
+    this.dataDir = opts.dataDir
+    this.io = opts.io ?? nodeFileIO
+    this.logger = opts.logger ?? silentLogger
+    this.brokerConfig = { ...(opts.brokerConfig ?? {}) }
+    this.metadata = metadata
+    this.recoveryPoints = new OffsetCheckpointFile(this.io, path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT))
+    this.logStartOffsets = new OffsetCheckpointFile(this.io, path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT))
+  }
+
+  static async open(opts: LogManagerOptions): Promise<LogManager> {
+    const io = opts.io ?? nodeFileIO
+    io.mkdir(opts.dataDir)
+    const manager = new LogManager(opts, MetadataStore.open(path.join(opts.dataDir, METADATA_DIR)))
+    await manager.load()
+    manager.startTasks(opts.retentionCheckIntervalMs)
+    return manager
+  }
+
+  private async load(): Promise<void> {
+    const io = this.io
+    const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE)
+    const clean = io.stat(marker) !== undefined
+    if (clean) {
+      io.unlink(marker)
+      await io.fsyncDir(this.dataDir)
+    } else {
+      this.logger.info({ dataDir: this.dataDir }, 'no clean shutdown marker; logs past their recovery point will be validated')
+    }
+    const recoveryPoints = this.recoveryPoints.read()
+    const logStarts = this.logStartOffsets.read()
+    const topics = new Map(this.metadata.listTopics().map((t) => [t.name, t]))
+    for (const name of io.readdir(this.dataDir)) {
+      const full = path.join(this.dataDir, name)
+      if (name === METADATA_DIR || !io.stat(full)?.isDirectory) continue
+      if (name.endsWith(DELETE_DIR_SUFFIX)) {
+        this.removeInBackground(full)
+        continue
+      }
+      const m = PARTITION_DIR.exec(name)
+      const topic = m ? topics.get(m[1]!) : undefined
+      if (m === null || topic === undefined || Number(m[2]) >= topic.partitions) {
+        this.logger.warn({ dir: full }, 'removing directory of a partition the metadata store does not know')
+        this.renameAndRemove(full)
+      }
+    }
+    for (const topic of topics.values()) {
+      this.topicIds.set(topic.topicId, topic.name)
+      const config = resolveLogConfig(this.brokerConfig, topic.configs)
+      const parts: PartitionLog[] = []
+      for (let p = 0; p < topic.partitions; p++) {
+        const key = `${topic.name}-${p}`
+        const dir = path.join(this.dataDir, key)
+        const existed = io.stat(dir) !== undefined
+        parts.push(
+          PartitionLog.open({
+            dir,
+            topic: topic.name,
+            partition: p,
+            config,
+            io,
+            logger: this.logger,
+            recoveryPoint: recoveryPoints.get(key) ?? 0,
+            logStartOffset: logStarts.get(key) ?? 0,
+            hadCleanShutdown: clean && existed,
+            onLogStartOffsetChange: () => this.writeCheckpoints(),
+          }),
+        )
+      }
+      this.logs.set(topic.name, parts)
+    }
+    await this.writeCheckpoints()
+  }
+
+  private startTasks(retentionOverride?: number): void {
+    const retentionMs = retentionOverride ?? Number(this.brokerConfig['log.retention.check.interval.ms'] ?? 300_000)
+    const checkpointMs = Number(this.brokerConfig['log.flush.offset.checkpoint.interval.ms'] ?? 60_000)
+    const flushCheckMs = Number(this.brokerConfig['log.flush.scheduler.interval.ms'] ?? 1_000)
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(fn, Math.max(1, Math.min(ms, 2_147_483_647)))
+      t.unref()
+      this.timers.push(t)
+    }
+    every(retentionMs, () => this.runRetention())
+    every(checkpointMs, () => {
+      this.writeCheckpoints().catch((err: unknown) => this.logger.warn({ err }, 'writing offset checkpoints failed'))
+    })
+    every(flushCheckMs, () => {
+      const now = Date.now()
+      for (const log of this.partitions()) log.maybeFlushByTime(now)
+    })
+  }
+
+  /** One retention pass over every partition; returns the number of segments deleted. */
+  runRetention(now = Date.now()): number {
+    let deleted = 0
+    for (const log of this.partitions()) {
+      try {
+        deleted += applyRetention(log, now)
+      } catch (err) {
+        this.logger.error({ err, partition: `${log.topic}-${log.partition}` }, 'retention failed')
+      }
+    }
+    return deleted
+  }
+
+  /** Writes both checkpoint files; calls are serialized. */
+  writeCheckpoints(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const logs = this.partitions()
+      await this.recoveryPoints.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })))
+      await this.logStartOffsets.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })))
+    }
+    const next = this.checkpointChain.then(run, run)
+    this.checkpointChain = next.catch(() => {})
+    return next
+  }
+
+  listTopics(): TopicRecord[] {
+    return this.metadata.listTopics()
+  }
+
+  getTopic(name: string): TopicRecord | undefined {
+    return this.metadata.getTopic(name)
+  }
+
+  getTopicById(id: string): TopicRecord | undefined {
+    const name = this.topicIds.get(id)
+    return name === undefined ? undefined : this.metadata.getTopic(name)
+  }
+
+  /** Partitions <= 0 means the broker default (num.partitions, 1 unless set). */
+  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicRecord> {
+    validateTopicName(name)
+    if (this.metadata.getTopic(name) !== undefined || this.logs.has(name)) throw new TopicExistsError(`Topic '${name}' already exists.`)
+    const count = partitions > 0 ? partitions : Number(this.brokerConfig['num.partitions'] ?? 1)
+    if (!Number.isInteger(count) || count <= 0) throw new InvalidPartitionsError(`Number of partitions must be larger than 0.`)
+    const config = resolveLogConfig(this.brokerConfig, configs)
+    const record: TopicRecord = { name, topicId: randomUUID(), partitions: count, configs: { ...configs }, createdAt: Date.now() }
+    // Reserve the name before the first await so a concurrent create of the same topic fails.
+    this.logs.set(name, [])
+    try {
+      await this.metadata.putTopic(record)
+    } catch (err) {
+      this.logs.delete(name)
+      throw err
+    }
+    this.topicIds.set(record.topicId, name)
+    const parts = this.logs.get(name)!
+    for (let p = 0; p < count; p++) parts.push(this.openPartition(name, p, config))
+    await this.io.fsyncDir(this.dataDir)
+    return record
+  }
+
+  private openPartition(topic: string, p: number, config: ReturnType<typeof resolveLogConfig>): PartitionLog {
+    const dir = path.join(this.dataDir, `${topic}-${p}`)
+    // A leftover directory from a crash mid-deletion must not leak old data into a new topic.
+    if (this.io.stat(dir) !== undefined) this.renameAndRemove(dir)
+    return PartitionLog.open({
+      dir,
+      topic,
+      partition: p,
+      config,
+      io: this.io,
+      logger: this.logger,
+      onLogStartOffsetChange: () => this.writeCheckpoints(),
+    })
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topic = this.metadata.getTopic(name)
+    const parts = this.logs.get(name)
+    if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
+    this.logs.delete(name)
+    this.topicIds.delete(topic.topicId)
+    await this.metadata.deleteTopic(name)
+    for (const log of parts) {
+      log.closeForDelete()
+      this.renameAndRemove(log.dir)
+    }
+    await this.io.fsyncDir(this.dataDir)
+  }
+
+  async createPartitions(name: string, totalCount: number): Promise<void> {
+    const topic = this.metadata.getTopic(name)
+    const parts = this.logs.get(name)
+    if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
+    if (!Number.isInteger(totalCount) || totalCount <= topic.partitions) {
+      throw new InvalidPartitionsError(`Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${totalCount}.`)
+    }
+    await this.metadata.putTopic({ ...topic, partitions: totalCount })
+    const config = resolveLogConfig(this.brokerConfig, topic.configs)
+    for (let p = parts.length; p < totalCount; p++) parts.push(this.openPartition(name, p, config))
+    await this.io.fsyncDir(this.dataDir)
+  }
+
+  /** Replaces the topic's overrides; the new config applies to its partitions at once. */
+  async alterTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    const topic = this.metadata.getTopic(name)
+    const parts = this.logs.get(name)
+    if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
+    const config = resolveLogConfig(this.brokerConfig, configs)
+    await this.metadata.putTopic({ ...topic, configs: { ...configs } })
+    for (const log of parts) log.config = config
+  }
+
+  /** Validates overrides without applying them (CreateTopics/AlterConfigs validateOnly). */
+  validateTopicConfigs(configs: Record<string, string>): void {
+    try {
+      resolveLogConfig(this.brokerConfig, configs)
+    } catch (err) {
+      if (err instanceof InvalidConfigError) throw err
+      throw new InvalidConfigError(String(err))
+    }
+  }
+
+  /** The broker-level defaults topics inherit. */
+  get brokerDefaults(): Readonly<Record<string, string>> {
+    return this.brokerConfig
+  }
+
+  partition(topic: string, index: number): PartitionLog | undefined {
+    return this.logs.get(topic)?.[index]
+  }
+
+  partitions(): PartitionLog[] {
+    const out: PartitionLog[] = []
+    for (const parts of this.logs.values()) out.push(...parts)
+    return out
+  }
+
+  logDirSummary(): LogDirSummary {
+    const { totalBytes, usableBytes } = this.io.statfs(this.dataDir)
+    return {
+      dir: this.dataDir,
+      totalBytes,
+      usableBytes,
+      partitions: this.partitions().map((l) => ({ topic: l.topic, partition: l.partition, size: l.sizeInBytes, offsetLag: 0 as const })),
+    }
+  }
+
+  private renameAndRemove(dir: string): void {
+    const target = `${dir}.${randomUUID().replaceAll('-', '')}${DELETE_DIR_SUFFIX}`
+    try {
+      this.io.rename(dir, target)
+    } catch (err) {
+      this.logger.warn({ err, dir }, 'could not rename directory for deletion')
+      return
+    }
+    this.removeInBackground(target)
+  }
+
+  private removeInBackground(dir: string): void {
+    const p = this.io
+      .rm(dir)
+      .catch((err: unknown) => this.logger.warn({ err, dir }, 'background removal failed'))
+      .finally(() => this.backgroundDeletes.delete(p))
+    this.backgroundDeletes.add(p)
+  }
+
+  /** Flushes and closes every log, writes checkpoints and, if all went well, the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const t of this.timers) clearInterval(t)
+    let clean = true
+    await Promise.all(
+      this.partitions().map(async (log) => {
+        try {
+          await log.close()
+        } catch (err) {
+          clean = false
+          this.logger.error({ err, partition: `${log.topic}-${log.partition}` }, 'closing partition failed')
+        }
+        if (log.offline) clean = false
+      }),
+    )
+    try {
+      await this.writeCheckpoints()
+    } catch (err) {
+      clean = false
+      this.logger.error({ err }, 'writing offset checkpoints failed')
+    }
+    await Promise.all(this.backgroundDeletes)
+    await this.metadata.close()
+    if (clean) {
+      const fd = this.io.open(path.join(this.dataDir, CLEAN_SHUTDOWN_FILE), 'w+')
+      try {
+        await this.io.fsync(fd)
+      } finally {
+        this.io.close(fd)
+      }
+      await this.io.fsyncDir(this.dataDir)
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// MetadataStore: topics, committed consumer offsets and a small key-value space, in one LMDB
+// environment (values msgpack-encoded, lmdb's default). Three named databases:
+//   topics   name -> TopicRecord
+//   offsets  `${group}\0${topic}\0${partition}` -> CommittedOffset   (sorted, so a group is a range)
+//   kv       free-form keys for later features (producer ids, transaction state)
+// Writes resolve once committed (visible, and crash-safe for the process); topic changes also
+// wait for LMDB's flush so a topic acknowledged to a client survives a power loss.
+//
+// Concurrency: one process owns the environment; reads are synchronous and see the last commit.
+import fs from 'node:fs'
+import { open, type Database, type RootDatabase } from 'lmdb'
+
+export interface TopicRecord {
+  name: string
+  /** UUID, 8-4-4-4-12. */
+  topicId: string
+  partitions: number
+  configs: Record<string, string>
+  createdAt: number
+}
+
+export interface CommittedOffset {
+  offset: number
+  leaderEpoch: number
+  metadata: string | null
+  commitTimestamp: number
+  expireTimestamp: number
+}
+
+const SEP = '\u0000'
+
+/** The key fetchOffsets() uses for one partition. */
+export function offsetKey(topic: string, partition: number): string {
+  return `${topic}${SEP}${partition}`
+}
+
+/** Splits an offsetKey() back into topic and partition. */
+export function parseOffsetKey(key: string): { topic: string; partition: number } {
+  const i = key.lastIndexOf(SEP)
+  return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) }
+}
+
+export class MetadataStore {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly topics: Database<TopicRecord, string>,
+    private readonly offsets: Database<CommittedOffset, string>,
+    private readonly kv: Database<unknown, string>,
+  ) {}
+
+  /** Opens (creating) the store in directory `dir`. */
+  static open(dir: string): MetadataStore {
+    fs.mkdirSync(dir, { recursive: true })
+    const root = open({ path: dir, maxDbs: 8 })
+    return new MetadataStore(
+      root,
+      root.openDB<TopicRecord, string>({ name: 'topics' }),
+      root.openDB<CommittedOffset, string>({ name: 'offsets' }),
+      root.openDB<unknown, string>({ name: 'kv' }),
+    )
+  }
+
+  getTopic(name: string): TopicRecord | undefined {
+    return this.topics.get(name)
+  }
+
+  listTopics(): TopicRecord[] {
+    const out: TopicRecord[] = []
+    for (const { value } of this.topics.getRange()) out.push(value)
+    return out
+  }
+
+  async putTopic(t: TopicRecord): Promise<void> {
+    await this.topics.put(t.name, t)
+    await this.root.flushed
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.topics.remove(name)
+    await this.root.flushed
+  }
+
+  /** Stores all entries in one transaction. */
+  async commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void> {
+    await this.offsets.transaction(() => {
+      for (const e of entries) {
+        this.offsets.put(group + SEP + offsetKey(e.topic, e.partition), {
+          offset: e.offset,
+          leaderEpoch: e.leaderEpoch,
+          metadata: e.metadata,
+          commitTimestamp: e.commitTimestamp,
+          expireTimestamp: e.expireTimestamp,
+        })
+      }
+    })
+  }
+
+  /** Committed offsets of `group`, keyed by offsetKey(topic, partition). */
+  fetchOffsets(group: string): Map<string, CommittedOffset> {
+    const prefix = group + SEP
+    const out = new Map<string, CommittedOffset>()
+    for (const { key, value } of this.offsets.getRange({ start: prefix, end: group + '\u0001' })) {
+      out.set(key.slice(prefix.length), value)
+    }
+    return out
+  }
+
+  /** Deletes the group's offsets, or only those matching `filter`; returns how many went. */
+  async deleteOffsets(group: string, filter?: Array<{ topic: string; partition?: number }>): Promise<number> {
+    const victims: string[] = []
+    for (const key of this.fetchOffsets(group).keys()) {
+      if (filter !== undefined) {
+        const { topic, partition } = parseOffsetKey(key)
+        if (!filter.some((f) => f.topic === topic && (f.partition === undefined || f.partition === partition))) continue
+      }
+      victims.push(group + SEP + key)
+    }
+    if (victims.length === 0) return 0
+    await this.offsets.transaction(() => {
+      for (const k of victims) this.offsets.remove(k)
+    })
+    return victims.length
+  }
+
+  /** Groups that have at least one committed offset. */
+  listOffsetGroups(): string[] {
+    const out: string[] = []
+    let last: string | undefined
+    for (const key of this.offsets.getKeys()) {
+      const group = key.slice(0, key.indexOf(SEP))
+      if (group !== last) out.push(group)
+      last = group
+    }
+    return out
+  }
+
+  get<T>(key: string): T | undefined {
+    return this.kv.get(key) as T | undefined
+  }
+
+  async put(key: string, value: unknown): Promise<void> {
+    await this.kv.put(key, value)
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.kv.remove(key)
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed
+    await this.root.close()
+  }
+}

@@ -1,0 +1,190 @@
+// A bare TCP Kafka client for tests that need exact control over the bytes on the wire: hostile
+// frames, versions no real client sends, and reading a partition back without a consumer group.
+import net from 'node:net'
+import { Reader } from '../../protocol/reader.js'
+import { Writer } from '../../protocol/writer.js'
+import { decodeBatchRecords, readBatchHeader, type Record } from '../../protocol/record-batch.js'
+import { apis, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js'
+import { encodeRequestHeader } from '../../protocol/generated/request-header.js'
+import { decodeResponseHeader } from '../../protocol/generated/response-header.js'
+import { ApiKey } from '../../protocol/generated/index.js'
+import type { FetchResponse } from '../../protocol/generated/fetch.js'
+import type { ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
+
+export class WireClient {
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private waiters: Array<() => void> = []
+  private correlationId = 1
+  closed = false
+  readonly closedPromise: Promise<void>
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (c: Buffer) => {
+      this.chunks.push(c)
+      this.buffered += c.length
+      this.wake()
+    })
+    socket.on('error', () => {})
+    this.closedPromise = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.closed = true
+        this.wake()
+        resolve()
+      }),
+    )
+  }
+
+  static connect(address: string): Promise<WireClient> {
+    const [host, port] = splitAddress(address)
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host, port }, () => {
+        s.off('error', reject)
+        resolve(new WireClient(s))
+      })
+      s.once('error', reject)
+    })
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(bytes, (err) => (err ? reject(err) : resolve())))
+  }
+
+  /** Encodes header and body with the generated codecs and frames them. */
+  frame(apiKey: number, version: number, encodeBody: (w: Writer) => void, correlationId = this.correlationId++): Buffer {
+    const w = new Writer(1024)
+    const size = w.reserveInt32()
+    const start = w.length
+    encodeRequestHeader(w, requestHeaderVersion(apiKey, version), {
+      requestApiKey: apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: 'samsa-wire-test',
+    })
+    encodeBody(w)
+    w.patchInt32(size, w.length - start)
+    return w.toBuffer()
+  }
+
+  /** Reads one response frame; resolves null if the broker closes the connection first. */
+  async readFrame(timeoutMs = 10_000): Promise<Buffer | null> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      if (this.buffered >= 4) {
+        const head = Buffer.concat(this.chunks)
+        this.chunks = [head]
+        const size = head.readInt32BE(0)
+        if (head.length >= 4 + size) {
+          const frame = head.subarray(4, 4 + size)
+          this.chunks = [head.subarray(4 + size)]
+          this.buffered -= 4 + size
+          return frame
+        }
+      }
+      if (this.closed) return null
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`no response within ${timeoutMs} ms`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left)
+        this.waiters.push(() => {
+          clearTimeout(t)
+          resolve()
+        })
+      })
+    }
+  }
+
+  /** Sends a request built with the generated codec for `apiKey` and decodes its response. */
+  async request<Res>(apiKey: number, version: number, body: unknown): Promise<{ correlationId: number; body: Res }> {
+    const api = apis.get(apiKey)
+    if (!api) throw new Error(`no codec for API key ${apiKey}`)
+    const cid = this.correlationId++
+    await this.write(this.frame(apiKey, version, (w) => api.encodeRequest(w, version, body), cid))
+    const frame = await this.readFrame()
+    if (!frame) throw new Error(`connection closed before the ${api.name} v${version} response`)
+    const r = new Reader(frame)
+    const header = decodeResponseHeader(r, responseHeaderVersion(apiKey, version))
+    const res = api.decodeResponse(r, version) as Res
+    if (r.bad) throw new Error(`undecodable ${api.name} v${version} response: ${r.error}`)
+    if (header.correlationId !== cid) throw new Error(`correlation id ${header.correlationId}, expected ${cid}`)
+    return { correlationId: header.correlationId, body: res }
+  }
+
+  /** Resolves true when the broker closes the connection within `timeoutMs`. */
+  async closedWithin(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return true
+    let t: NodeJS.Timeout | undefined
+    const timedOut = new Promise<false>((r) => (t = setTimeout(() => r(false), timeoutMs)))
+    const result = await Promise.race([this.closedPromise.then(() => true as const), timedOut])
+    clearTimeout(t)
+    return result
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+export function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':')
+  return [address.slice(0, i), Number(address.slice(i + 1))]
+}
+
+/** Latest offset (log end) of one partition, via ListOffsets v1. */
+export async function logEndOffset(address: string, topic: string, partition: number): Promise<number> {
+  const c = await WireClient.connect(address)
+  try {
+    const { body } = await c.request<ListOffsetsResponse>(ApiKey.ListOffsets, 1, {
+      replicaId: -1,
+      isolationLevel: 0,
+      timeoutMs: 0,
+      topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }] }],
+    })
+    const p = body.topics[0]?.partitions[0]
+    if (!p || p.errorCode !== 0) throw new Error(`ListOffsets ${topic}/${partition} failed: error ${p?.errorCode}`)
+    return p.offset
+  } finally {
+    c.close()
+  }
+}
+
+/** Every record of one partition from `fromOffset` up to the high watermark, via Fetch v4. */
+export async function readPartition(address: string, topic: string, partition: number, fromOffset = 0): Promise<Record[]> {
+  const c = await WireClient.connect(address)
+  const out: Record[] = []
+  try {
+    let next = fromOffset
+    for (let round = 0; round < 10_000; round++) {
+      const { body } = await c.request<FetchResponse>(ApiKey.Fetch, 4, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 8 << 20,
+        isolationLevel: 0,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: next, partitionMaxBytes: 4 << 20, logStartOffset: -1, currentLeaderEpoch: -1 }] }],
+      })
+      const p = body.responses[0]?.partitions[0]
+      if (!p) throw new Error(`Fetch ${topic}/${partition}: empty response`)
+      if (p.errorCode !== 0) throw new Error(`Fetch ${topic}/${partition}: error ${p.errorCode}`)
+      const before = next
+      const bytes = p.records ?? new Uint8Array(0)
+      let pos = 0
+      while (pos + 61 <= bytes.length) {
+        const h = readBatchHeader(bytes, pos)
+        const size = 12 + h.batchLength
+        if (pos + size > bytes.length) break
+        for (const rec of decodeBatchRecords(bytes, pos)) if (rec.offset >= next) out.push(rec)
+        next = Math.max(next, h.baseOffset + h.lastOffsetDelta + 1)
+        pos += size
+      }
+      if (next >= p.highWatermark || next === before) break
+    }
+    return out
+  } finally {
+    c.close()
+  }
+}
