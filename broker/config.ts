@@ -80,6 +80,11 @@ export class BrokerConfig {
     return this.dynamicValues.get(name) ?? this.staticValues.get(name) ?? defsByName.get(name)?.default ?? ''
   }
 
+  /** The value from the static configuration (file, flags, environment), ignoring dynamic overrides. */
+  staticValue(name: string): string | undefined {
+    return this.staticValues.get(name)
+  }
+
   source(name: string): ConfigSource {
     if (this.dynamicValues.has(name)) return 'dynamic'
     if (this.staticValues.has(name)) return 'static'

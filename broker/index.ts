@@ -93,7 +93,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     host,
     port: opts.port ?? 9092,
     maxRequestBytes: config.getInt('socket.request.max.bytes'),
-    maxConnections: config.getInt('max.connections'),
+    maxConnections: () => config.getInt('max.connections'),
     idleTimeoutMs: config.getLong('connections.max.idle.ms'),
     maxInFlightPerConnection: 100,
     logger,

@@ -9,7 +9,8 @@ export interface ServerOptions {
   host: string
   port: number
   maxRequestBytes: number
-  maxConnections: number
+  /** Read on every accept, so a dynamic change of max.connections applies at once. */
+  maxConnections: () => number
   idleTimeoutMs: number
   maxInFlightPerConnection: number
   logger: Logger
@@ -59,8 +60,9 @@ export class TcpServer {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.connections.size >= this.opts.maxConnections) {
-      this.opts.logger.warn({ client: socket.remoteAddress, max: this.opts.maxConnections }, 'connection limit reached')
+    const max = this.opts.maxConnections()
+    if (this.connections.size >= max) {
+      this.opts.logger.warn({ client: socket.remoteAddress, max }, 'connection limit reached')
       socket.destroy()
       return
     }
