@@ -26,7 +26,7 @@ const BATCH_BYTES = 64 * 1024
 
 function startChild(script: string, extra: string[] = []): Promise<{ child: ChildProcess; host: string; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, script), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [...(process.env.SAMSA_BENCH_PROF && script === 'broker-child.js' ? ['--cpu-prof', '--cpu-prof-dir', process.env.SAMSA_BENCH_PROF] : []), path.join(here, script), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString()

@@ -3,11 +3,10 @@
 import net from 'node:net'
 import { Reader } from '../../protocol/reader.js'
 import { Writer } from '../../protocol/writer.js'
-import { decodeBatchRecords, readBatchHeader, type Record } from '../../protocol/record-batch.js'
-import { apis, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js'
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, decodeBatchRecords, readBatchHeader, type Record } from '../../protocol/record-batch.js'
+import { ApiKey, apis, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js'
 import { encodeRequestHeader } from '../../protocol/generated/request-header.js'
 import { decodeResponseHeader } from '../../protocol/generated/response-header.js'
-import { ApiKey } from '../../protocol/generated/index.js'
 import type { FetchResponse } from '../../protocol/generated/fetch.js'
 import type { ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
 
@@ -173,9 +172,9 @@ export async function readPartition(address: string, topic: string, partition: n
       const before = next
       const bytes = p.records ?? new Uint8Array(0)
       let pos = 0
-      while (pos + 61 <= bytes.length) {
+      while (pos + BATCH_HEADER_SIZE <= bytes.length) {
         const h = readBatchHeader(bytes, pos)
-        const size = 12 + h.batchLength
+        const size = LOG_OVERHEAD + h.batchLength
         if (pos + size > bytes.length) break
         for (const rec of decodeBatchRecords(bytes, pos)) if (rec.offset >= next) out.push(rec)
         next = Math.max(next, h.baseOffset + h.lastOffsetDelta + 1)

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import type { Admin, Consumer, IHeaders, Kafka, Producer } from 'kafkajs'
 import { Codec, compress, decompress } from '../../protocol/compression.js'
-import { compressionOf, readBatchHeader } from '../../protocol/record-batch.js'
+import { LOG_OVERHEAD, compressionOf, readBatchHeader } from '../../protocol/record-batch.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { FetchResponse } from '../../protocol/generated/fetch.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
@@ -202,7 +202,7 @@ describe('kafkajs: produce and consume', () => {
       for (let pos = 0; pos < bytes.length; ) {
         const h = readBatchHeader(bytes, pos)
         seen.push(compressionOf(h.attributes))
-        pos += 12 + h.batchLength
+        pos += LOG_OVERHEAD + h.batchLength
       }
       expect(seen).toEqual(codecs.map(([, , codec]) => codec))
     } finally {

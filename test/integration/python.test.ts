@@ -18,8 +18,8 @@ interface Row {
   headers: Array<[string, string]>
 }
 
-async function runScript(name: string, address: string, topic: string): Promise<any> {
-  const r = expectSuccess(name, await run(PYTHON, [path.join(scripts, name), address, topic], { timeoutMs: 90_000 }))
+async function runScript(name: string, ...args: string[]): Promise<any> {
+  const r = expectSuccess(name, await run(PYTHON, [path.join(scripts, name), ...args], { timeoutMs: 90_000 }))
   const last = r.stdout.trim().split('\n').pop() ?? ''
   try {
     return JSON.parse(last)
@@ -82,11 +82,7 @@ describe.skipIf(kafkaPython.skip)(`kafka-python${skipNote(kafkaPython)}`, () => 
       await producer.connect()
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 6 }, (_, i) => ({ value: `g${i}`, partition: i % 2 })) })
       await producer.disconnect()
-      const r = expectSuccess(
-        'kafka-python-group.py',
-        await run(PYTHON, [path.join(scripts, 'kafka-python-group.py'), tb.address, topic, 'kp-group', '6'], { timeoutMs: 90_000 }),
-      )
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!)
+      const out = await runScript('kafka-python-group.py', tb.address, topic, 'kp-group', '6')
       expect([...out.first].sort()).toEqual(
         Array.from({ length: 6 }, (_, i) => [i % 2, Math.floor(i / 2), `g${i}`]).sort(),
       )

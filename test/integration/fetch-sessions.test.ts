@@ -1,0 +1,168 @@
+// Incremental fetch sessions (KIP-227) and topic-id fetches (v13+), driven over a raw socket so
+// every session field is under the test's control.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ErrorCode } from '../../protocol/errors.js'
+import { encodeBatch } from '../../protocol/record-batch.js'
+import { ApiKey } from '../../protocol/generated/index.js'
+import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.js'
+import type { ProduceResponse } from '../../protocol/generated/produce.js'
+import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
+import { startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { WireClient } from '../helpers/wire.js'
+
+const ZERO = '00000000-0000-0000-0000-000000000000'
+let tb: TestBroker
+let wire: WireClient
+let topicId: string
+
+function fetchRequest(over: Partial<FetchRequest>, partitions: Array<{ partition: number; fetchOffset: number }>, topic = 'sessions', id = ZERO): FetchRequest {
+  return {
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1 },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    rackId: '',
+    forgottenTopicsData: [],
+    topics: partitions.length === 0 ? [] : [{
+      topic,
+      topicId: id,
+      partitions: partitions.map((p) => ({
+        partition: p.partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: p.fetchOffset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1,
+        partitionMaxBytes: 1 << 20,
+        replicaDirectoryId: ZERO,
+      })),
+    }],
+    ...over,
+  }
+}
+
+async function fetch(version: number, req: FetchRequest): Promise<FetchResponse> {
+  return (await wire.request<FetchResponse>(ApiKey.Fetch, version, req)).body
+}
+
+async function produce(partition: number, values: string[]): Promise<void> {
+  const res = await wire.request<ProduceResponse>(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 5000,
+    topicData: [{ name: 'sessions', partitionData: [{ index: partition, records: encodeBatch(values.map((value) => ({ value }))) }] }],
+  })
+  expect(res.body.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NONE)
+}
+
+beforeAll(async () => {
+  tb = await startTestBroker({ 'auto.create.topics.enable': 'false' })
+  wire = await WireClient.connect(tb.address)
+  const created = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+    topics: [{ name: 'sessions', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  })
+  expect(created.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+  topicId = created.body.topics[0]!.topicId
+  expect(topicId).not.toBe(ZERO)
+})
+
+afterAll(async () => {
+  wire?.close()
+  await tb?.stop()
+})
+
+describe('fetch sessions', () => {
+  it('creates a session, then answers incremental fetches with only the partitions that changed', async () => {
+    await produce(0, ['a', 'b'])
+    const full = await fetch(12, fetchRequest({ sessionId: 0, sessionEpoch: 0 }, [{ partition: 0, fetchOffset: 0 }, { partition: 1, fetchOffset: 0 }]))
+    expect(full.errorCode).toBe(ErrorCode.NONE)
+    expect(full.sessionId).toBeGreaterThan(0)
+    const parts = full.responses.flatMap((t) => t.partitions)
+    expect(parts.map((p) => p.partitionIndex).sort()).toEqual([0, 1])
+    expect(parts.find((p) => p.partitionIndex === 0)!.highWatermark).toBe(2)
+
+    // The client has read partition 0 up to offset 2 and says so; nothing is new, so the
+    // incremental response carries no partitions at all.
+    const quiet = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: 1 }, [{ partition: 0, fetchOffset: 2 }]))
+    expect(quiet.errorCode).toBe(ErrorCode.NONE)
+    expect(quiet.sessionId).toBe(full.sessionId)
+    expect(quiet.responses).toEqual([])
+
+    // New data on partition 1 only: the next incremental fetch reports partition 1 alone.
+    await produce(1, ['c'])
+    const news = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: 2 }, []))
+    const changed = news.responses.flatMap((t) => t.partitions)
+    expect(changed.map((p) => p.partitionIndex)).toEqual([1])
+    expect(changed[0]!.highWatermark).toBe(1)
+    expect(changed[0]!.records!.length).toBeGreaterThan(0)
+
+    // A stale epoch is refused; an unknown session id too.
+    const stale = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: 2 }, []))
+    expect(stale.errorCode).toBe(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+    const unknown = await fetch(12, fetchRequest({ sessionId: full.sessionId + 1, sessionEpoch: 1 }, []))
+    expect(unknown.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+  })
+
+  it('forgets partitions listed in forgottenTopicsData', async () => {
+    const full = await fetch(12, fetchRequest({ sessionId: 0, sessionEpoch: 0 }, [{ partition: 0, fetchOffset: 0 }, { partition: 1, fetchOffset: 0 }]))
+    const forget = await fetch(
+      12,
+      fetchRequest({ sessionId: full.sessionId, sessionEpoch: 1, forgottenTopicsData: [{ topic: 'sessions', topicId: ZERO, partitions: [0] }] }, []),
+    )
+    expect(forget.errorCode).toBe(ErrorCode.NONE)
+    await produce(0, ['d'])
+    const after = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: 2 }, []))
+    expect(after.responses.flatMap((t) => t.partitions).map((p) => p.partitionIndex)).not.toContain(0)
+  })
+
+  it('closes a session with epoch -1 and serves that request in full', async () => {
+    const full = await fetch(12, fetchRequest({ sessionId: 0, sessionEpoch: 0 }, [{ partition: 0, fetchOffset: 0 }]))
+    const closing = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: -1 }, [{ partition: 0, fetchOffset: 0 }]))
+    expect(closing.errorCode).toBe(ErrorCode.NONE)
+    expect(closing.sessionId).toBe(0)
+    expect(closing.responses.flatMap((t) => t.partitions)).toHaveLength(1)
+    const gone = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: 1 }, []))
+    expect(gone.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+  })
+})
+
+describe('fetch by topic id (v13+)', () => {
+  it('reads by topic id and reports UNKNOWN_TOPIC_ID for an id that does not exist', async () => {
+    const res = await fetch(13, fetchRequest({}, [{ partition: 0, fetchOffset: 0 }], '', topicId))
+    expect(res.responses[0]!.topicId).toBe(topicId)
+    const p = res.responses[0]!.partitions[0]!
+    expect(p.errorCode).toBe(ErrorCode.NONE)
+    expect(p.records!.length).toBeGreaterThan(0)
+
+    const missing = await fetch(13, fetchRequest({}, [{ partition: 0, fetchOffset: 0 }], '', '11111111-2222-3333-4444-555555555555'))
+    expect(missing.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID)
+  })
+
+  it('reports OFFSET_OUT_OF_RANGE past the log end', async () => {
+    const res = await fetch(12, fetchRequest({}, [{ partition: 0, fetchOffset: 1000 }]))
+    expect(res.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE)
+  })
+
+  it('long-polls until data arrives when minBytes is not met', async () => {
+    const before = await fetch(12, fetchRequest({}, [{ partition: 1, fetchOffset: 0 }]))
+    const end = before.responses[0]!.partitions[0]!.highWatermark
+    const other = await WireClient.connect(tb.address)
+    try {
+      const started = Date.now()
+      const pending = other.request<FetchResponse>(ApiKey.Fetch, 12, fetchRequest({ maxWaitMs: 5000, minBytes: 1 }, [{ partition: 1, fetchOffset: end }]))
+      await new Promise((r) => setTimeout(r, 200))
+      await produce(1, ['late'])
+      const res = (await pending).body
+      expect(Date.now() - started).toBeLessThan(4000)
+      expect(res.responses[0]!.partitions[0]!.records!.length).toBeGreaterThan(0)
+    } finally {
+      other.close()
+    }
+  })
+})
