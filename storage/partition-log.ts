@@ -87,6 +87,8 @@ export class PartitionLog {
   private readonly listeners = new Set<() => void>()
   private readonly onLogStartOffsetChange?: (log: PartitionLog) => Promise<void>
   private closed = false
+  /** Bumped by truncation, so a flush that started before it does not advance recoveryPoint. */
+  private truncations = 0
 
   private constructor(opts: PartitionLogOptions) {
     this.topic = opts.topic
@@ -295,10 +297,15 @@ export class PartitionLog {
     if (this.syncing || this.waiters.length === 0 || this._offline) return
     this.syncing = true
     const target = this._logEndOffset
+    const truncations = this.truncations
     this.flushSegments(target).then(
       () => {
         this.syncing = false
-        if (target > this._recoveryPoint) this._recoveryPoint = Math.min(target, this._logEndOffset)
+        if (truncations !== this.truncations) {
+          this.kickSync()
+          return
+        }
+        if (target > this._recoveryPoint) this._recoveryPoint = target
         this.lastFlushTime = Date.now()
         const pending: SyncWaiter[] = []
         for (const w of this.waiters) {
@@ -519,10 +526,22 @@ export class PartitionLog {
       this.dirDirty = true
       this._logEndOffset = seg.nextOffset
       this._recoveryPoint = Math.min(this._recoveryPoint, this._logEndOffset)
+      this.failWaitersBeyond(this._logEndOffset)
     } catch (err) {
       this.markOffline(err, 'truncation')
       throw new KafkaStorageError(`truncating ${this.name} failed`, { cause: err })
     }
+  }
+
+  /** Waiters for offsets that truncation removed can never be satisfied. */
+  private failWaitersBeyond(leo: number): void {
+    this.truncations++
+    const keep: SyncWaiter[] = []
+    for (const w of this.waiters) {
+      if (w.target > leo) w.reject(new KafkaStorageError(`records of ${this.name} below offset ${w.target} were truncated before being flushed`))
+      else keep.push(w)
+    }
+    this.waiters = keep
   }
 
   private truncateFullyAndStartAt(offset: number): void {
@@ -533,6 +552,7 @@ export class PartitionLog {
     this._logEndOffset = offset
     this._logStartOffset = offset
     this._recoveryPoint = offset
+    this.failWaitersBeyond(offset)
     this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
   }
 

@@ -111,7 +111,7 @@ export function registerConsume(program: Command): void {
     })
     .option('--follow', 'keep waiting for new records (the default)')
     .option('-e, --exit-at-end', 'stop when every partition reaches the end offset it had at start', false)
-    .option('-F, --format <format>', "value | json | key-value | template such as '%p:%o %k=%v' (%t timestamp, %T topic, %h headers)")
+    .option('-F, --format <format>', "value | json | key-value | template such as '%p:%o %k=%v' (kcat letters: %t topic, %T timestamp, %s or %v value, %h headers)")
     .option('--no-commit', 'with --group: do not commit offsets')
     .addHelpText(
       'after',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import kafkajs from 'kafkajs'
 import type { Admin, GroupDescription } from 'kafkajs'
-import { globalOptions, requireTopics, withAdmin } from '../lib/client.js'
+import { createKafka, globalOptions, requireTopics, withAdmin, withDeadline, type GlobalOptions } from '../lib/client.js'
 import { collectList } from '../lib/config-pairs.js'
 import { CliError, describeError, ExitCode, usageError } from '../lib/errors.js'
 import { writeOut } from '../lib/output.js'
@@ -148,6 +148,30 @@ function parseTopicSpec(spec: string): { topic: string; partitions: number[] | n
       return Number(p)
     })
   return { topic: spec.slice(0, colon), partitions }
+}
+
+/**
+ * Commits offsets by briefly joining the group with every partition paused. kafkajs's own
+ * setOffsets does the same per topic but then waits for a fetch round (seconds); committing
+ * right after the join is enough.
+ */
+async function commitAsMember(g: GlobalOptions, groupId: string, plan: readonly { topic: string; partition: number; target: number }[]): Promise<void> {
+  const topics = [...new Set(plan.map((p) => p.topic))]
+  const consumer = createKafka(g).consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false })
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
+  let crashed: (err: unknown) => void = () => {}
+  const crash = new Promise<never>((_, reject) => (crashed = reject))
+  consumer.on(consumer.events.CRASH, (e) => crashed(e.payload.error))
+  try {
+    await withDeadline(consumer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
+    await consumer.subscribe({ topics })
+    await consumer.run({ autoCommit: false, eachBatch: async () => {} })
+    consumer.pause(topics.map((topic) => ({ topic })))
+    await withDeadline(Promise.race([joined, crash]), g.timeout, `joining group '${groupId}'`)
+    await consumer.commitOffsets(plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.target) })))
+  } finally {
+    await consumer.disconnect().catch(() => {})
+  }
 }
 
 export function registerGroups(program: Command): void {
@@ -298,15 +322,7 @@ Examples:
             if (missing.length > 0) throw new CliError(`topic '${spec.topic}' has no partition ${missing.join(', ')}`)
           }
         }
-        if (opts.execute) {
-          for (const topic of new Set(plan.map((p) => p.topic))) {
-            await admin.setOffsets({
-              groupId,
-              topic,
-              partitions: plan.filter((p) => p.topic === topic).map((p) => ({ partition: p.partition, offset: String(p.target) })),
-            })
-          }
-        }
+        if (opts.execute) await commitAsMember(g, groupId, plan)
         if (g.json) {
           for (const p of plan) await writeOut(jsonLine({ group: groupId, ...p, executed: opts.execute }))
         } else {

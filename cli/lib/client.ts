@@ -32,11 +32,10 @@ export function brokerList(bootstrap: string): string[] {
 // kafkajs's default logger prints to stdout, which must carry data only.
 const stderrLogCreator: logCreator =
   () =>
-  ({ namespace, level, label, log }) => {
-    const { message, ...extra } = log
-    const rest = Object.keys(extra).length > 2 ? ` ${JSON.stringify(extra)}` : ''
+  ({ namespace, label, log }) => {
+    const { message, timestamp: _timestamp, logger: _logger, ...extra } = log
+    const rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ''
     process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message}${rest}\n`)
-    void level
   }
 
 export function createKafka(opts: GlobalOptions): Kafka {

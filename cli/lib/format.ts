@@ -57,12 +57,14 @@ export function recordToJson(r: RecordView): string {
 type Part = string | ((r: RecordView, out: (Buffer | string)[]) => void)
 
 const PLACEHOLDERS: Record<string, (r: RecordView, out: (Buffer | string)[]) => void> = {
-  t: (r, out) => out.push(r.timestamp),
-  T: (r, out) => out.push(r.topic),
+  // Letters follow kcat's -f format, so templates carry over: %t topic, %T timestamp, %s value.
+  t: (r, out) => out.push(r.topic),
+  T: (r, out) => out.push(r.timestamp),
   p: (r, out) => out.push(String(r.partition)),
   o: (r, out) => out.push(r.offset),
   k: (r, out) => out.push(r.key ?? NULL_TEXT),
   v: (r, out) => out.push(r.value ?? NULL_TEXT),
+  s: (r, out) => out.push(r.value ?? NULL_TEXT),
   h: (r, out) => out.push(headerText(r.headers)),
   K: (r, out) => out.push(String(r.key?.length ?? -1)),
   S: (r, out) => out.push(String(r.value?.length ?? -1)),
@@ -73,7 +75,7 @@ const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\',
 
 /**
  * Compiles a template once so rendering a record is a walk over a few closures.
- * %k key, %v value, %p partition, %o offset, %t timestamp (ms), %T topic, %h headers (k=v,...),
+ * %k key, %v value, %p partition, %o offset, %t topic, %T timestamp (ms), %s value, %h headers (k=v,...),
  * %K key length, %S value length, %% percent; \n \t \r \\ escapes.
  */
 export function compileTemplate(template: string): RecordFormatter {
@@ -99,7 +101,7 @@ export function compileTemplate(template: string): RecordFormatter {
         i++
         continue
       }
-      if (ch === '%') throw usageError(`unknown placeholder '%${next}' in format (use %k %v %p %o %t %T %h %K %S %%)`)
+      if (ch === '%') throw usageError(`unknown placeholder '%${next}' in format (use %t %p %o %T %k %v %s %h %K %S %%)`)
     }
     literal += ch
   }

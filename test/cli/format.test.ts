@@ -20,7 +20,7 @@ function render(format: string, r: RecordView = record): string {
 describe('templates', () => {
   it('substitutes every placeholder', () => {
     expect(render('%p:%o %k=%v')).toBe('2:41 user-7={"total":3}')
-    expect(render('%T@%t')).toBe('orders@1714564800000')
+    expect(render('%t@%T')).toBe('orders@1714564800000')
     expect(render('%h')).toBe('trace=abc,tag=a,tag=b')
     expect(render('%K/%S')).toBe('6/11')
     expect(render('100%% %v')).toBe('100% {"total":3}')

@@ -75,7 +75,7 @@ describe('samsa produce / consume', () => {
     )
     const alice = records.filter((r) => r.key === 'alice')
     expect(alice[0].partition).toBe(alice[1].partition)
-    expect(alice[1].offset).toBe(alice[0].offset + 1)
+    expect(alice[1].offset).toBeGreaterThan(alice[0].offset)
     expect(Math.abs(records[0].timestamp - Date.now())).toBeLessThan(60_000)
 
     const templated = await samsa([...b, 'consume', 'keyed', '--from-beginning', '--exit-at-end', '--format', '%k=%v %h'])
@@ -108,7 +108,7 @@ describe('samsa produce / consume', () => {
       messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}`, timestamp: String(t0 + i * 60_000), partition: i % 2 })),
     })
     await producer.disconnect()
-    const r = await samsa([...b, 'consume', 'timed', '--from-time', '2024-01-01T00:05:00Z', '--exit-at-end', '--format', '%t %v'])
+    const r = await samsa([...b, 'consume', 'timed', '--from-time', '2024-01-01T00:05:00Z', '--exit-at-end', '--format', '%T %v'])
     expect(r.code).toBe(0)
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([5, 6, 7, 8, 9].map((i) => `${t0 + i * 60_000} r${i}`).sort())
     const beyond = await samsa([...b, 'consume', 'timed', '--from-time', '-1m', '--exit-at-end'])

@@ -13,7 +13,7 @@ export function batch(count: number, opts: { timestamps?: number[]; valueSize?: 
   const records = []
   for (let i = 0; i < count; i++) {
     const value = opts.valueSize !== undefined ? Buffer.alloc(opts.valueSize, i % 251) : `v${i}`
-    records.push({ key: null, value, headers: [], timestamp: opts.timestamps?.[i] ?? (opts.base ?? 1_700_000_000_000) + i })
+    records.push({ key: null, value, headers: [], timestamp: opts.timestamps?.[i] ?? (opts.base ?? Date.now()) + i })
   }
   return encodeBatch(records)
 }
@@ -48,4 +48,17 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** Every record offset from logStartOffset to the log end, paging through segments. */
+export async function readAllOffsets(log: { logStartOffset: number; logEndOffset: number; read(o: number, m: number): Promise<{ records: Uint8Array }> }): Promise<number[]> {
+  const out: number[] = []
+  let next = log.logStartOffset
+  while (next < log.logEndOffset) {
+    const offs = recordOffsets((await log.read(next, 1 << 20)).records).filter((o) => o >= next)
+    if (offs.length === 0) break
+    out.push(...offs)
+    next = offs[offs.length - 1]! + 1
+  }
+  return out
 }

@@ -1,0 +1,116 @@
+// Writes a run as JSON (everything), a markdown table (for the README) and an SVG chart drawn by
+// hand: horizontal throughput bars next to the ceilings, and latency percentiles on a log scale.
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Percentiles, Row, RunReport } from './results.js'
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const ms = (n: number) => (n < 10 ? fmt(n, 2) : n < 100 ? fmt(n, 1) : fmt(n, 0))
+const pct = (p: Percentiles | undefined) => (p ? `${ms(p.p50)} / ${ms(p.p99)} / ${ms(p.p999)}` : '')
+
+export function markdown(r: RunReport): string {
+  const out: string[] = []
+  out.push(`Run ${r.date} (${r.mode} mode) on ${r.host.cpus} cores (${r.host.cpuModel}), ${fmt(r.host.memGiB)} GiB RAM, Node ${r.host.node}, Linux ${r.host.kernel}; 1-min load average at start ${fmt(r.host.load1, 2)}. Brokers, load generators and clients share the machine.`)
+  out.push('')
+  out.push('| ceiling | MiB/s | how |')
+  out.push('|---|---:|---|')
+  for (const c of r.ceilings) out.push(`| ${c.name} | ${fmt(c.mibPerSec)} | ${c.note} |`)
+  out.push('')
+  out.push('| system | client | workload | acknowledged when | records/s | MiB/s | publish p50 / p99 / p99.9 ms | end-to-end p50 / p99 / p99.9 ms | server CPU | server RSS max MiB |')
+  out.push('|---|---|---|---|---:|---:|---|---|---:|---:|')
+  for (const row of r.rows) {
+    out.push(`| ${row.system} | ${row.client} | ${row.workload} | ${row.durability} | ${fmt(row.recordsPerSec)} | ${fmt(row.mibPerSec, 1)} | ${pct(row.publishMs)} | ${pct(row.e2eMs)} | ${row.server ? `${fmt(row.server.cpuPct)}%` : ''} | ${row.server ? fmt(row.server.rssMaxMiB) : ''} |`)
+  }
+  if (r.startup) {
+    const t = r.startup.toListeningMs
+    out.push('')
+    out.push(`\`samsa serve\` start-up to "listening on": ${t.map((x) => `${fmt(x)} ms`).join(', ')} (median ${fmt(median(t))} ms); idle RSS ${fmt(r.startup.idleRssMiB, 1)} MiB.`)
+  }
+  if (r.ratios.length > 0) {
+    out.push('')
+    out.push('| ratio | value | from |')
+    out.push('|---|---:|---|')
+    for (const q of r.ratios) out.push(`| ${q.name} | ${fmt(q.value, 2)} | ${q.detail} |`)
+  }
+  if (r.skipped.length > 0) {
+    out.push('')
+    for (const s of r.skipped) out.push(`- not measured: ${s}`)
+  }
+  return out.join('\n') + '\n'
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]!
+}
+
+const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+
+const COLORS: Record<string, string> = { Samsa: '#2b6cb0', 'Redis Streams': '#c53030', 'NATS JetStream': '#2f855a', ceiling: '#718096' }
+
+export function svg(r: RunReport): string {
+  const W = 980
+  const labelW = 430
+  const barMax = W - labelW - 90
+  const rowH = 20
+  const parts: string[] = []
+  let y = 30
+  parts.push(`<text x="10" y="${y}" font-size="16" font-weight="bold">Throughput (MiB/s of payload; ceilings in grey) — ${esc(r.date.slice(0, 10))}, ${r.mode} mode, ${r.host.cpus} cores shared</text>`)
+  y += 14
+  const bars: Array<{ label: string; value: number; color: string }> = [
+    ...r.ceilings.map((c) => ({ label: c.name, value: c.mibPerSec, color: COLORS.ceiling! })),
+    ...r.rows.filter((x) => x.workload !== 'latency-50k').map((x) => ({ label: `${x.system} · ${x.client} · ${x.workload} · ${x.durability}`, value: x.mibPerSec, color: COLORS[x.system] ?? '#555' })),
+  ]
+  const maxV = Math.max(1, ...bars.map((b) => b.value))
+  for (const b of bars) {
+    const w = Math.max(1, (b.value / maxV) * barMax)
+    parts.push(`<text x="${labelW - 6}" y="${y + 14}" font-size="11" text-anchor="end">${esc(b.label)}</text>`)
+    parts.push(`<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${b.color}"/>`)
+    parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + 14}" font-size="11">${fmt(b.value)}</text>`)
+    y += rowH
+  }
+  const lat = r.rows.filter((x) => x.workload === 'latency-50k' && x.e2eMs)
+  if (lat.length > 0) {
+    y += 30
+    parts.push(`<text x="10" y="${y}" font-size="16" font-weight="bold">Latency at a fixed 50,000 records/s of 1 KiB (ms, log scale): p50, p99, p99.9</text>`)
+    y += 14
+    const all = lat.flatMap((x) => [x.publishMs!, x.e2eMs!]).flatMap((p) => [p.p50, p.p99, p.p999])
+    const lo = Math.log10(Math.max(0.01, Math.min(...all) / 2))
+    const hi = Math.log10(Math.max(...all) * 2)
+    const scale = (v: number) => ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * barMax
+    const shades = ['55', '99', 'ff']
+    for (const x of lat) {
+      for (const [kind, p] of [['publish', x.publishMs!], ['end-to-end', x.e2eMs!]] as const) {
+        parts.push(`<text x="${labelW - 6}" y="${y + 22}" font-size="11" text-anchor="end">${esc(`${x.system} · ${x.client} · ${x.durability} · ${kind}`)}</text>`)
+        ;[p.p50, p.p99, p.p999].forEach((v, i) => {
+          const w = Math.max(1, scale(v))
+          const color = COLORS[x.system] ?? '#555555'
+          parts.push(`<rect x="${labelW}" y="${y + 2 + i * 10}" width="${w.toFixed(1)}" height="9" fill="${color}" fill-opacity="${parseInt(shades[i]!, 16) / 255}"/>`)
+          parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + 10 + i * 10}" font-size="9">${['p50', 'p99', 'p99.9'][i]} ${ms(v)}</text>`)
+        })
+        y += 34
+      }
+    }
+    // Decade grid lines make the log scale readable.
+    for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) {
+      const gx = labelW + scale(10 ** d)
+      parts.push(`<line x1="${gx.toFixed(1)}" y1="${y}" x2="${gx.toFixed(1)}" y2="${y + 6}" stroke="#333"/><text x="${gx.toFixed(1)}" y="${y + 18}" font-size="10" text-anchor="middle">${10 ** d} ms</text>`)
+    }
+    y += 20
+  }
+  y += 16
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>\n${parts.join('\n')}\n</svg>\n`
+}
+
+/** Writes <stem>.json, <stem>.md and <stem>.svg into `dir`; returns their paths. */
+export function writeReport(dir: string, stem: string, r: RunReport): string[] {
+  const files = [path.join(dir, `${stem}.json`), path.join(dir, `${stem}.md`), path.join(dir, `${stem}.svg`)]
+  writeFileSync(files[0]!, JSON.stringify(r, null, 2) + '\n')
+  writeFileSync(files[1]!, markdown(r))
+  writeFileSync(files[2]!, svg(r))
+  return files
+}
+
+export function rowMiB(row: Row): number {
+  return row.mibPerSec
+}

@@ -1,0 +1,58 @@
+// The shape of one benchmark run, shared by the workloads and the report writers.
+import type { ResourceUsage } from './procs.js'
+
+export interface Percentiles {
+  p50: number
+  p99: number
+  p999: number
+  max: number
+  count: number
+}
+
+export interface Row {
+  /** Samsa, Redis Streams, NATS JetStream, or a ceiling. */
+  system: string
+  /** The load generator or client library that drove it. */
+  client: string
+  /** produce-1k, produce-100b, produce-1k-durable, latency-50k, consume-backlog. */
+  workload: string
+  recordBytes: number
+  /** What "acknowledged" meant: acks=1, acks=all (fsync), appendfsync everysec, ... */
+  durability: string
+  recordsPerSec: number
+  /** Payload bytes (records x record size) per second, in MiB/s, the same measure for every system. */
+  mibPerSec: number
+  /** Publish latency (intended send time to acknowledgement), milliseconds. */
+  publishMs?: Percentiles
+  /** End-to-end latency (intended send time to receipt by a consumer), milliseconds. */
+  e2eMs?: Percentiles
+  /** The server process while the workload ran. */
+  server?: ResourceUsage
+  note?: string
+}
+
+export interface Ceiling {
+  name: string
+  mibPerSec: number
+  note: string
+}
+
+export interface Startup {
+  /** Spawn of `samsa serve` to its "listening on" line, milliseconds, per attempt. */
+  toListeningMs: number[]
+  idleRssMiB: number
+}
+
+export interface RunReport {
+  date: string
+  mode: 'quick' | 'full'
+  host: { cpus: number; cpuModel: string; memGiB: number; node: string; kernel: string; load1: number }
+  settings: Record<string, number | string>
+  ceilings: Ceiling[]
+  startup?: Startup
+  rows: Row[]
+  skipped: string[]
+  ratios: Array<{ name: string; value: number; detail: string }>
+}
+
+export const MiB = 1024 * 1024

@@ -1,0 +1,230 @@
+// Samsa under load: `samsa serve` started as a user would start it, driven by the protocol-level
+// wire client from bench/load (pre-encoded Produce frames over pipelined connections; Fetch that
+// leaves record batches as bytes), so the broker rather than the generator sets the pace.
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { encodeBatch, iterateRecords, readLastOffset, batchSizeAt, BATCH_HEADER_SIZE } from '../../protocol/record-batch.js'
+import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
+import { FetchApi, type FetchRequest } from '../../protocol/generated/fetch.js'
+import { ProduceApi } from '../../protocol/generated/produce.js'
+import { Reader } from '../../protocol/reader.js'
+import { WireClient } from '../load/wire-client.js'
+import { readStamp, stamp, type RateTarget } from './fixed-rate.js'
+import { rssMiB, sleep, startService, stopService, type Service } from './procs.js'
+import type { Startup } from './results.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const SAMSA_CLI = path.join(here, '../../cli/main.js')
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+
+export interface SamsaServer {
+  service: Service
+  host: string
+  port: number
+  bootstrap: string
+}
+
+export async function startSamsa(dataDir: string): Promise<SamsaServer> {
+  const service = await startService(
+    process.execPath,
+    [SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--set', 'num.partitions=16', '--set', 'group.initial.rebalance.delay.ms=0'],
+    /listening on (.+):(\d+)/,
+  )
+  const host = service.match[1]!
+  const port = Number(service.match[2])
+  return { service, host, port, bootstrap: `${host}:${port}` }
+}
+
+/** Time from spawn to "listening on" over `attempts` fresh starts, and RSS after 1 s idle. */
+export async function measureStartup(dataDirFor: (i: number) => string, attempts: number): Promise<Startup> {
+  const toListeningMs: number[] = []
+  let idleRssMiB = 0
+  for (let i = 0; i < attempts; i++) {
+    const s = await startSamsa(dataDirFor(i))
+    toListeningMs.push(s.service.startMs)
+    if (i === attempts - 1) {
+      await sleep(1000)
+      idleRssMiB = rssMiB(s.service.pid)
+    }
+    await stopService(s.service.child)
+  }
+  return { toListeningMs, idleRssMiB }
+}
+
+export async function createTopic(s: SamsaServer, topic: string, partitions: number): Promise<void> {
+  const admin = await WireClient.connect(s.host, s.port)
+  try {
+    const res = await admin.request(CreateTopicsApi, 7, {
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 10000,
+      validateOnly: false,
+    })
+    const err = res.topics[0]?.errorCode ?? 0
+    if (err !== 0 && err !== 36) throw new Error(`CreateTopics ${topic}: error ${err}`)
+  } finally {
+    admin.close()
+  }
+}
+
+export interface WireLoad {
+  connections: number
+  depth: number
+  batchBytes: number
+}
+
+/**
+ * Max-rate produce: every connection keeps `depth` pre-encoded requests in flight, cycling over
+ * the partitions, until `seconds` pass or `maxRecords` are written. Returns records per second.
+ */
+export async function wireProduce(s: SamsaServer, topic: string, partitions: number, recordBytes: number, acks: number, seconds: number, load: WireLoad, maxRecords = Infinity): Promise<{ records: number; seconds: number }> {
+  const perBatch = Math.max(1, Math.floor(load.batchBytes / (recordBytes + 10)))
+  const value = Buffer.alloc(recordBytes, 97)
+  const frames = Array.from({ length: partitions }, (_, p) =>
+    WireClient.frame(ProduceApi, 9, {
+      transactionalId: null,
+      acks,
+      timeoutMs: 30000,
+      topicData: [{ name: topic, partitionData: [{ index: p, records: encodeBatch(Array.from({ length: perBatch }, () => ({ value }))) }] }],
+    }),
+  )
+  const clients = await Promise.all(Array.from({ length: load.connections }, () => WireClient.connect(s.host, s.port)))
+  let batches = 0
+  const maxBatches = Math.ceil(maxRecords / perBatch)
+  const started = performance.now()
+  const end = started + seconds * 1000
+  try {
+    await Promise.all(
+      clients.flatMap((c, ci) =>
+        Array.from({ length: load.depth }, async (_, d) => {
+          let i = ci * load.depth + d
+          while (performance.now() < end && batches < maxBatches) {
+            batches++
+            const res = await c.sendRaw(frames[i++ % partitions]!)
+            // ProduceResponse v9: topics (compact array), name, partitions (compact array), index int32, errorCode int16.
+            if (i === ci * load.depth + d + 1) checkFirstProduce(res)
+          }
+        }),
+      ),
+    )
+  } finally {
+    for (const c of clients) c.close()
+  }
+  return { records: batches * perBatch, seconds: (performance.now() - started) / 1000 }
+}
+
+/** Decodes a raw produce response, so a broker that rejects the load fails loudly instead of fast. */
+function checkFirstProduce(frame: Buffer): void {
+  // The frame starts with the correlation id and, for v9, an empty tagged-field section.
+  const r = new Reader(frame, 5)
+  const res = ProduceApi.decodeResponse(r, 9)
+  const code = r.bad ? -1 : (res.responses[0]?.partitionResponses[0]?.errorCode ?? -1)
+  if (code !== 0) throw new Error(`produce rejected: error code ${code}`)
+}
+
+/**
+ * Reads every partition from offset 0 until `maxBytes` of batches have arrived, a fetch returns
+ * nothing, or `seconds` pass. Each connection owns a share of the partitions.
+ */
+export async function wireFetch(s: SamsaServer, topic: string, partitions: number, connections: number, seconds: number, maxBytes: number): Promise<{ bytes: number; records: number; seconds: number }> {
+  const clients = await Promise.all(Array.from({ length: connections }, () => WireClient.connect(s.host, s.port)))
+  let bytes = 0
+  let records = 0
+  const started = performance.now()
+  const deadline = started + seconds * 1000
+  try {
+    await Promise.all(
+      clients.map(async (c, ci) => {
+        const mine = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % connections === ci)
+        const offsets = new Map(mine.map((p) => [p, 0]))
+        while (performance.now() < deadline && bytes < maxBytes) {
+          const res = await c.request(FetchApi, 11, fetchRequest(topic, mine, offsets, 0, 2 * 1024 * 1024))
+          let got = 0
+          for (const t of res.responses) for (const p of t.partitions) {
+            const rec = p.records
+            if (!rec || rec.length === 0) continue
+            let pos = 0
+            while (pos + BATCH_HEADER_SIZE <= rec.length) {
+              const size = batchSizeAt(rec, pos)
+              if (pos + size > rec.length) break
+              records += rec[pos + 57]! * 0x1000000 + (rec[pos + 58]! << 16) + (rec[pos + 59]! << 8) + rec[pos + 60]!
+              offsets.set(p.partitionIndex, readLastOffset(rec, pos) + 1)
+              got += size
+              pos += size
+            }
+          }
+          bytes += got
+          if (got === 0) break
+        }
+      }),
+    )
+  } finally {
+    for (const c of clients) c.close()
+  }
+  return { bytes, records, seconds: (performance.now() - started) / 1000 }
+}
+
+function fetchRequest(topic: string, partitions: number[], offsets: Map<number, number>, maxWaitMs: number, partitionMaxBytes: number): FetchRequest {
+  return {
+    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs, minBytes: 1,
+    maxBytes: 16 * 1024 * 1024, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: '', forgottenTopicsData: [],
+    topics: [{ topic, topicId: ZERO_UUID, partitions: partitions.map((p) => ({
+      partition: p, currentLeaderEpoch: -1, fetchOffset: offsets.get(p)!, lastFetchedEpoch: -1, logStartOffset: -1,
+      partitionMaxBytes, replicaDirectoryId: ZERO_UUID,
+    })) }],
+  }
+}
+
+/**
+ * Fixed-rate target over the wire client: each tick's records become one batch on the next
+ * partition (round robin); a long-polling Fetch over all partitions reads them back.
+ */
+export async function samsaRateTarget(s: SamsaServer, topic: string, partitions: number, recordBytes: number, acks: number): Promise<RateTarget> {
+  const producer = await WireClient.connect(s.host, s.port)
+  const consumer = await WireClient.connect(s.host, s.port)
+  let next = 0
+  let closed = false
+  let loop: Promise<void> = Promise.resolve()
+  return {
+    async publish(due) {
+      const records = new Array<{ value: Buffer }>(due.length)
+      for (let i = 0; i < due.length; i++) {
+        const value = Buffer.allocUnsafe(recordBytes).fill(97, 8)
+        stamp(value, due[i]!)
+        records[i] = { value }
+      }
+      const res = await producer.request(ProduceApi, 9, {
+        transactionalId: null, acks, timeoutMs: 30000,
+        topicData: [{ name: topic, partitionData: [{ index: next++ % partitions, records: encodeBatch(records) }] }],
+      })
+      const code = res.responses[0]?.partitionResponses[0]?.errorCode ?? -1
+      if (code !== 0) throw new Error(`produce error ${code}`)
+    },
+    async subscribe(onStamp) {
+      const all = Array.from({ length: partitions }, (_, p) => p)
+      const offsets = new Map(all.map((p) => [p, 0]))
+      loop = (async () => {
+        while (!closed) {
+          const res = await consumer.request(FetchApi, 11, fetchRequest(topic, all, offsets, 100, 1024 * 1024))
+          for (const t of res.responses) for (const p of t.partitions) {
+            const rec = p.records
+            if (!rec || rec.length === 0) continue
+            let pos = 0
+            while (pos + BATCH_HEADER_SIZE <= rec.length) {
+              const size = batchSizeAt(rec, pos)
+              if (pos + size > rec.length) break
+              for (const r of iterateRecords(rec, pos)) if (r.value) onStamp(readStamp(r.value))
+              offsets.set(p.partitionIndex, readLastOffset(rec, pos) + 1)
+              pos += size
+            }
+          }
+        }
+      })().catch(() => {})
+    },
+    async close() {
+      closed = true
+      await Promise.race([loop, sleep(500)])
+      producer.close()
+      consumer.close()
+    },
+  }
+}

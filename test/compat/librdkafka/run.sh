@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Runs librdkafka's own integration test suite (tests/test-runner, librdkafka 2.12.0) against a
+# single Samsa broker started on a free port with a fresh data directory.
+#
+#   test/compat/librdkafka/run.sh              every broker test not marked skip in excluded.txt
+#   test/compat/librdkafka/run.sh 0001 0012    only these test numbers (exclusions still apply)
+#   ALL=1 test/compat/librdkafka/run.sh 0103   ignore excluded.txt, run what is named
+#
+# Environment: TEST_TIMEOUT (seconds per test number, default 300), TEST_DEBUG (librdkafka debug
+# contexts, e.g. protocol,broker,cgrp), SAMSA_LOG_LEVEL (broker log level, default info),
+# LIBRDKAFKA_OUT (where logs and results go, default .cache/librdkafka/last-run).
+#
+# Each test number runs in its own test-runner process so a crash or hang costs one number, not the
+# run. excluded.txt marks numbers "skip" (not run) or "xfail" (run; a failure is expected and does
+# not fail the run, a pass is reported so the entry can be removed). Exit status is 0 when no test
+# outside the xfail list failed. Needs dist/ (npm run build) and a C toolchain (see build.sh).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+CACHE="${LIBRDKAFKA_CACHE:-$ROOT/.cache/librdkafka}"
+OUT="${LIBRDKAFKA_OUT:-$CACHE/last-run}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+# Samsa serves Produce >= v3 and Fetch >= v4, the floor Apache Kafka 4.0 set; telling the suite the
+# broker is 4.0 makes it skip what 4.0 removed (message format v0/v1) and enables the KIP-848-era
+# admin checks it would run against a real 4.0 broker.
+BROKER_VERSION="${BROKER_VERSION:-4.0.0}"
+# The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
+# One broker, so replication factor 1.
+BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
+
+"$HERE/build.sh"
+TESTS_DIR="$(ls -d "$CACHE"/librdkafka-*/tests | head -1)"
+
+if [ ! -f "$ROOT/dist/cli/main.js" ]; then
+  echo "dist/cli/main.js missing: run npm run build first" >&2
+  exit 2
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT/logs"
+BROKER_PID=""
+PORT=""
+
+start_broker() {
+  local data="$OUT/data-$1"
+  node "$ROOT/dist/cli/main.js" serve --port 0 --data-dir "$data" "${BROKER_SETTINGS[@]}" \
+    --log-level "${SAMSA_LOG_LEVEL:-info}" >"$OUT/broker-$1.out" 2>"$OUT/broker-$1.log" &
+  BROKER_PID=$!
+  for _ in $(seq 1 150); do
+    if grep -q '^listening on ' "$OUT/broker-$1.out" 2>/dev/null; then
+      PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$OUT/broker-$1.out" | head -1)"
+      printf 'metadata.broker.list=127.0.0.1:%s\n' "$PORT" >"$OUT/test.conf"
+      echo "== Samsa broker pid $BROKER_PID on 127.0.0.1:$PORT (log: $OUT/broker-$1.log)"
+      return 0
+    fi
+    if ! kill -0 "$BROKER_PID" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  echo "broker did not start; see $OUT/broker-$1.log" >&2
+  tail -20 "$OUT/broker-$1.log" >&2
+  exit 2
+}
+
+stop_broker() {
+  if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+  fi
+  BROKER_PID=""
+}
+trap stop_broker EXIT
+
+# Test numbers come from the source file names; 8nnn are manual tests the suite never runs itself.
+if [ $# -gt 0 ]; then
+  NUMBERS=("$@")
+else
+  mapfile -t NUMBERS < <(ls "$TESTS_DIR" | sed -n 's/^\([0-7][0-9][0-9][0-9]\)-.*\.c\(pp\)\{0,1\}$/\1/p' | sort -u)
+fi
+
+exclusion() { # prints "action reason" for a test number, nothing when not listed
+  [ "${ALL:-0}" = 1 ] && return 0
+  awk -v n="$1" '$1 == n { $1 = ""; sub(/^ /, ""); print; exit }' "$HERE/excluded.txt"
+}
+
+strip_ansi() { sed 's/\x1b\[[0-9;]*m//g'; }
+
+run_start=$(date +%s)
+generation=1
+start_broker $generation
+printf 'number\tresult\tseconds\tdetail\n' >"$OUT/results.tsv"
+declare -A COUNT=([passed]=0 [failed]=0 [xfail]=0 [xpass]=0 [excluded]=0 [skipped]=0)
+UNEXPECTED=()
+
+for n in "${NUMBERS[@]}"; do
+  ex="$(exclusion "$n")"
+  action="${ex%% *}"
+  if [ "$action" = skip ]; then
+    printf '%s\texcluded\t0\t%s\n' "$n" "${ex#skip }" >>"$OUT/results.tsv"
+    COUNT[excluded]=$(( COUNT[excluded] + 1 ))
+    continue
+  fi
+
+  log="$OUT/logs/$n.log"
+  t0=$(date +%s)
+  set +e
+  (cd "$TESTS_DIR" && TESTS="$n" RDKAFKA_TEST_CONF="$OUT/test.conf" \
+    LD_LIBRARY_PATH="../src:../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    timeout -k 10 "$TEST_TIMEOUT" ./test-runner -Q -L -E -p1 -V "$BROKER_VERSION") >"$log" 2>&1
+  rc=$?
+  set -e
+  secs=$(( $(date +%s) - t0 ))
+
+  # The runner's summary table: "| <name> | PASSED|FAILED|SKIPPED | <secs>s | <reason>".
+  rows="$(strip_ansi <"$log" | awk -F'|' 'NF >= 4 && $2 ~ /^ [0-9][0-9][0-9][0-9]_/ { gsub(/ /, "", $2); gsub(/ /, "", $3); print $2 " " $3 }')"
+  npass=$(grep -c ' PASSED$' <<<"$rows" || true)
+  nfail=$(grep -c ' FAILED$' <<<"$rows" || true)
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    result=failed; detail="timed out after ${TEST_TIMEOUT}s"
+  elif [ "$nfail" -gt 0 ] || { [ "$rc" != 0 ] && [ "$npass" = 0 ]; }; then
+    result=failed
+    detail="$(strip_ansi <"$log" | grep -m1 -E '### Test .* failed|FAIL:|FAILED' | cut -c1-200 || true)"
+    [ -n "$detail" ] || detail="exit status $rc"
+  elif [ "$npass" -gt 0 ]; then
+    result=passed; detail="$(tr '\n' ' ' <<<"$rows")"
+  else
+    result=skipped
+    detail="$(strip_ansi <"$log" | grep -m1 -E 'SKIPPING|SKIPPED' | sed 's/^[^|]*|//' | cut -c1-200 || true)"
+  fi
+
+  if [ "$action" = xfail ]; then
+    case "$result" in
+      failed) result=xfail ;;
+      passed) result=xpass; detail="expected to fail (${ex#xfail }) but passed: remove it from excluded.txt" ;;
+    esac
+  fi
+  COUNT[$result]=$(( COUNT[$result] + 1 ))
+  [ "$result" = failed ] && UNEXPECTED+=("$n")
+  printf '%s\t%s\t%s\t%s\n' "$n" "$result" "$secs" "$detail" >>"$OUT/results.tsv"
+  printf '%-5s %-8s %4ss  %s\n' "$n" "$result" "$secs" "$(cut -c1-100 <<<"$detail")"
+
+  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    echo "!! broker exited during test $n; restarting (see $OUT/broker-$generation.log)"
+    printf '%s\tbroker-exit\t0\tbroker process exited during this test\n' "$n" >>"$OUT/results.tsv"
+    UNEXPECTED+=("$n(broker exit)")
+    generation=$(( generation + 1 ))
+    start_broker $generation
+  fi
+done
+stop_broker
+
+total=$(( $(date +%s) - run_start ))
+ran=$(( COUNT[passed] + COUNT[failed] + COUNT[xfail] + COUNT[xpass] ))
+echo "== librdkafka suite against Samsa: ${#NUMBERS[@]} test numbers in ${total}s"
+echo "   ran $ran: passed ${COUNT[passed]}, failed ${COUNT[failed]}, expected failures ${COUNT[xfail]}, unexpected passes ${COUNT[xpass]}"
+echo "   not run: excluded ${COUNT[excluded]}, skipped by the suite itself (local-only, scenario or version) ${COUNT[skipped]}"
+echo "   results: $OUT/results.tsv"
+if [ ${#UNEXPECTED[@]} -gt 0 ]; then
+  echo "   unexpected failures: ${UNEXPECTED[*]} (logs in $OUT/logs)" >&2
+  exit 1
+fi

@@ -1,0 +1,129 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CLEAN_SHUTDOWN_FILE, LogManager } from '../../storage/log-manager.js'
+import { offsetKey } from '../../storage/metadata-store.js'
+import { batch, readAllOffsets, tempDir } from './helpers.js'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
+})
+
+function dataDir(): string {
+  const d = tempDir()
+  dirs.push(d)
+  return d
+}
+
+describe('LogManager', () => {
+  it('creates topics with partitions, validates names, configs and duplicates', async () => {
+    const m = await LogManager.open({ dataDir: dataDir(), brokerConfig: { 'num.partitions': '2' } })
+    const t = await m.createTopic('orders', 3, { 'retention.ms': '1000' })
+    expect(t.topicId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    expect(m.getTopicById(t.topicId)?.name).toBe('orders')
+    expect(m.partitions().length).toBe(3)
+    expect(m.partition('orders', 2)!.config.retentionMs).toBe(1000)
+    expect((await m.createTopic('defaults', -1)).partitions).toBe(2)
+    await expect(m.createTopic('orders', 1)).rejects.toMatchObject({ kafkaError: 'TOPIC_ALREADY_EXISTS' })
+    for (const bad of ['', '.', '..', 'a b', 'x'.repeat(250), 'ü']) {
+      await expect(m.createTopic(bad, 1)).rejects.toMatchObject({ kafkaError: 'INVALID_TOPIC_EXCEPTION' })
+    }
+    await expect(m.createTopic('c1', 1, { 'no.such.config': '1' })).rejects.toMatchObject({ kafkaError: 'INVALID_CONFIG' })
+    await expect(m.createTopic('c2', 1, { 'retention.ms': 'soon' })).rejects.toMatchObject({ kafkaError: 'INVALID_CONFIG' })
+    await expect(m.createTopic('c3', 1, { 'cleanup.policy': 'shred' })).rejects.toMatchObject({ kafkaError: 'INVALID_CONFIG' })
+    expect(m.getTopic('c1')).toBeUndefined()
+    await m.close()
+  })
+
+  it('persists topics, data, offsets and log start offsets across a clean restart', async () => {
+    const dir = dataDir()
+    let m = await LogManager.open({ dataDir: dir })
+    await m.createTopic('t', 2, { 'segment.bytes': '500' })
+    for (let i = 0; i < 20; i++) await m.partition('t', i % 2)!.append(batch(2, { valueSize: 30 }))
+    await m.partition('t', 0)!.deleteRecordsBefore(7)
+    await m.metadata.commitOffsets('g', [{ topic: 't', partition: 1, offset: 5, leaderEpoch: -1, metadata: null, commitTimestamp: 1, expireTimestamp: -1 }])
+    await m.close()
+    expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(true)
+
+    m = await LogManager.open({ dataDir: dir })
+    expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(false)
+    expect(m.listTopics().map((t) => t.name)).toEqual(['t'])
+    expect(m.partition('t', 0)!.logEndOffset).toBe(20)
+    expect(m.partition('t', 0)!.logStartOffset).toBe(7)
+    expect(m.partition('t', 1)!.logEndOffset).toBe(20)
+    expect(m.partition('t', 1)!.recoveryPoint).toBe(20)
+    expect(m.metadata.fetchOffsets('g').get(offsetKey('t', 1))?.offset).toBe(5)
+    expect(await readAllOffsets(m.partition('t', 1)!)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    await m.close()
+  })
+
+  it('recovers after an unclean stop and keeps the log start offset', async () => {
+    const dir = dataDir()
+    let m = await LogManager.open({ dataDir: dir })
+    await m.createTopic('t', 1)
+    const log = m.partition('t', 0)!
+    for (let i = 0; i < 10; i++) await log.append(batch(1))
+    await log.deleteRecordsBefore(4)
+    await m.close()
+    fs.unlinkSync(path.join(dir, CLEAN_SHUTDOWN_FILE))
+    fs.appendFileSync(path.join(dir, 't-0', '00000000000000000000.log'), Buffer.alloc(100, 7))
+    m = await LogManager.open({ dataDir: dir })
+    expect(m.partition('t', 0)!.logEndOffset).toBe(10)
+    expect(m.partition('t', 0)!.logStartOffset).toBe(4)
+    expect(fs.statSync(path.join(dir, 't-0', '00000000000000000000.log')).size).toBe(m.partition('t', 0)!.sizeInBytes)
+    await m.close()
+  })
+
+  it('deletes topics by renaming their directories away, and removes orphan directories on open', async () => {
+    const dir = dataDir()
+    let m = await LogManager.open({ dataDir: dir })
+    await m.createTopic('gone', 2)
+    await m.createTopic('kept', 1)
+    await m.partition('gone', 0)!.append(batch(1))
+    await m.deleteTopic('gone')
+    expect(m.getTopic('gone')).toBeUndefined()
+    expect(m.partition('gone', 0)).toBeUndefined()
+    expect(fs.existsSync(path.join(dir, 'gone-0'))).toBe(false)
+    await expect(m.deleteTopic('gone')).rejects.toMatchObject({ kafkaError: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    // recreating starts empty
+    await m.createTopic('gone', 1)
+    expect(m.partition('gone', 0)!.logEndOffset).toBe(0)
+    await m.close()
+    // a crash after the store forgot a topic leaves its directory behind; a missing dir is recreated
+    fs.mkdirSync(path.join(dir, 'orphan-0'))
+    fs.rmSync(path.join(dir, 'kept-0'), { recursive: true })
+    m = await LogManager.open({ dataDir: dir })
+    await m.close()
+    const names = fs.readdirSync(dir)
+    expect(names).not.toContain('orphan-0')
+    expect(names.filter((n) => n.endsWith('-delete'))).toEqual([])
+    expect(names).toContain('kept-0')
+  })
+
+  it('adds partitions and rejects shrinking', async () => {
+    const m = await LogManager.open({ dataDir: dataDir() })
+    await m.createTopic('p', 1)
+    await m.createPartitions('p', 3)
+    expect(m.getTopic('p')!.partitions).toBe(3)
+    expect(m.partition('p', 2)).toBeDefined()
+    await expect(m.createPartitions('p', 2)).rejects.toMatchObject({ kafkaError: 'INVALID_PARTITIONS' })
+    await expect(m.createPartitions('nope', 2)).rejects.toMatchObject({ kafkaError: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    const summary = m.logDirSummary()
+    expect(summary.partitions.length).toBe(3)
+    expect(summary.totalBytes).toBeGreaterThan(0)
+    await m.close()
+  })
+
+  it('writes no clean-shutdown marker when a partition went offline', async () => {
+    const { FaultyFileIO } = await import('../../storage/file-io.js')
+    const io = new FaultyFileIO()
+    const dir = dataDir()
+    const m = await LogManager.open({ dataDir: dir, io })
+    await m.createTopic('t', 1)
+    io.failNextSync()
+    await expect(m.partition('t', 0)!.append(batch(1), { durable: true })).rejects.toMatchObject({ kafkaError: 'KAFKA_STORAGE_ERROR' })
+    await m.close()
+    expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(false)
+  })
+})

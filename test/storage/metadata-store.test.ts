@@ -1,0 +1,49 @@
+import fs from 'node:fs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { MetadataStore, offsetKey } from '../../storage/metadata-store.js'
+import { tempDir } from './helpers.js'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
+})
+
+const off = (offset: number) => ({ offset, leaderEpoch: 0, metadata: null, commitTimestamp: 1, expireTimestamp: -1 })
+
+describe('MetadataStore', () => {
+  it('persists topics, offsets and kv entries across reopen', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    let store = MetadataStore.open(dir)
+    await store.putTopic({ name: 'a', topicId: '00000000-0000-4000-8000-000000000001', partitions: 3, configs: { 'retention.ms': '1' }, createdAt: 5 })
+    await store.putTopic({ name: 'b', topicId: '00000000-0000-4000-8000-000000000002', partitions: 1, configs: {}, createdAt: 6 })
+    await store.commitOffsets('g1', [
+      { topic: 'a', partition: 0, ...off(10) },
+      { topic: 'a', partition: 2, ...off(12), metadata: 'm' },
+    ])
+    await store.commitOffsets('g2', [{ topic: 'b', partition: 0, ...off(1) }])
+    await store.commitOffsets('g', [{ topic: 'b', partition: 0, ...off(7) }])
+    await store.put('producer-id-block', { next: 1000 })
+    await store.close()
+
+    store = MetadataStore.open(dir)
+    expect(store.listTopics().map((t) => t.name)).toEqual(['a', 'b'])
+    expect(store.getTopic('a')).toMatchObject({ partitions: 3, configs: { 'retention.ms': '1' } })
+    const g1 = store.fetchOffsets('g1')
+    expect(g1.size).toBe(2)
+    expect(g1.get(offsetKey('a', 2))).toEqual({ ...off(12), metadata: 'm' })
+    expect(store.fetchOffsets('g').size).toBe(1)
+    expect(store.listOffsetGroups()).toEqual(['g', 'g1', 'g2'])
+    expect(store.get<{ next: number }>('producer-id-block')).toEqual({ next: 1000 })
+
+    expect(await store.deleteOffsets('g1', [{ topic: 'a', partition: 0 }])).toBe(1)
+    expect([...store.fetchOffsets('g1').keys()]).toEqual([offsetKey('a', 2)])
+    expect(await store.deleteOffsets('g1')).toBe(1)
+    expect(store.listOffsetGroups()).toEqual(['g', 'g2'])
+    await store.deleteTopic('a')
+    await store.delete('producer-id-block')
+    expect(store.getTopic('a')).toBeUndefined()
+    expect(store.get('producer-id-block')).toBeUndefined()
+    await store.close()
+  })
+})
