@@ -64,6 +64,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   })
   const persisted = logs.metadata.get<Record<string, string>>(DYNAMIC_CONFIG_KEY) ?? {}
   for (const [k, v] of Object.entries(persisted)) config.setDynamic(k, v)
+  if (Object.keys(persisted).length > 0) logs.setBrokerConfig(config.overrides())
 
   let clusterId = logs.metadata.get<string>(CLUSTER_ID_KEY)
   if (!clusterId) {

@@ -71,3 +71,10 @@ export class RecordTooLargeError extends StorageError {
     super('MESSAGE_TOO_LARGE', message)
   }
 }
+
+/** Another broker process already owns the data directory. */
+export class DataDirLockedError extends StorageError {
+  constructor(message: string) {
+    super('KAFKA_STORAGE_ERROR', message)
+  }
+}

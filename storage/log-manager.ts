@@ -16,9 +16,17 @@
 //
 // Concurrency: one LogManager per data dir and process; all calls on the event loop.
 import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
 import path from 'node:path'
 import { OffsetCheckpointFile } from './checkpoint.js'
-import { InvalidConfigError, InvalidPartitionsError, InvalidTopicError, TopicExistsError, UnknownTopicError } from './errors.js'
+import {
+  DataDirLockedError,
+  InvalidConfigError,
+  InvalidPartitionsError,
+  InvalidTopicError,
+  TopicExistsError,
+  UnknownTopicError,
+} from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { resolveLogConfig } from './log-config.js'
 import { type Logger, silentLogger } from './logger.js'
@@ -68,7 +76,7 @@ export class LogManager {
   readonly dataDir: string
   private readonly io: FileIO
   private readonly logger: Logger
-  private readonly brokerConfig: Record<string, string>
+  private brokerConfig: Record<string, string>
   private readonly logs = new Map<string, PartitionLog[]>()
   private readonly topicIds = new Map<string, string>()
   private readonly recoveryPoints: OffsetCheckpointFile
@@ -91,8 +99,15 @@ export class LogManager {
   static async open(opts: LogManagerOptions): Promise<LogManager> {
     const io = opts.io ?? nodeFileIO
     io.mkdir(opts.dataDir)
-    const manager = new LogManager(opts, MetadataStore.open(path.join(opts.dataDir, METADATA_DIR)))
-    await manager.load()
+    acquireDataDirLock(opts.dataDir)
+    let manager: LogManager
+    try {
+      manager = new LogManager(opts, MetadataStore.open(path.join(opts.dataDir, METADATA_DIR)))
+      await manager.load()
+    } catch (err) {
+      releaseDataDirLock(opts.dataDir)
+      throw err
+    }
     manager.startTasks(opts.retentionCheckIntervalMs)
     return manager
   }
@@ -294,6 +309,21 @@ export class LogManager {
     }
   }
 
+  /**
+   * Replaces the broker-level defaults (Kafka's log.* keys) and re-resolves every topic's config,
+   * so a dynamic broker change reaches topics without an override at once.
+   */
+  setBrokerConfig(brokerConfig: Record<string, string>): void {
+    const next = { ...brokerConfig }
+    const resolved = new Map<string, ReturnType<typeof resolveLogConfig>>()
+    for (const name of this.logs.keys()) {
+      const topic = this.metadata.getTopic(name)
+      if (topic) resolved.set(name, resolveLogConfig(next, topic.configs)) // throws before anything changes
+    }
+    this.brokerConfig = next
+    for (const [name, config] of resolved) for (const log of this.logs.get(name) ?? []) log.config = config
+  }
+
   /** The broker-level defaults topics inherit. */
   get brokerDefaults(): Readonly<Record<string, string>> {
     return this.brokerConfig
@@ -363,6 +393,7 @@ export class LogManager {
     }
     await Promise.all(this.backgroundDeletes)
     await this.metadata.close()
+    releaseDataDirLock(this.dataDir)
     if (clean) {
       const fd = this.io.open(path.join(this.dataDir, CLEAN_SHUTDOWN_FILE), 'w+')
       try {
@@ -372,5 +403,47 @@ export class LogManager {
       }
       await this.io.fsyncDir(this.dataDir)
     }
+  }
+}
+
+const LOCK_FILE = '.lock'
+
+/**
+ * One broker per data directory: a lock file holding the owner's pid. A lock left by a process that
+ * no longer runs (kill -9, power loss) is taken over.
+ */
+function acquireDataDirLock(dataDir: string): void {
+  const file = path.join(dataDir, LOCK_FILE)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' })
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10)
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+      throw new DataDirLockedError(`data directory ${dataDir} is in use by process ${owner}${owner === process.pid ? ' (this process)' : ''}`)
+    }
+    fs.rmSync(file, { force: true })
+  }
+  throw new DataDirLockedError(`could not lock data directory ${dataDir}`)
+}
+
+function releaseDataDirLock(dataDir: string): void {
+  const file = path.join(dataDir, LOCK_FILE)
+  try {
+    if (Number.parseInt(fs.readFileSync(file, 'utf8'), 10) === process.pid) fs.rmSync(file, { force: true })
+  } catch {
+    // already gone
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

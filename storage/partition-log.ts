@@ -264,7 +264,14 @@ export class PartitionLog {
       throw new KafkaStorageError(`append to ${this.name} failed`, { cause: err })
     }
     this._logEndOffset = next
-    for (const fn of this.listeners) fn()
+    for (const fn of this.listeners) {
+      try {
+        fn()
+      } catch (err) {
+        // the records are already in the log; a listener's failure must not fail the append
+        this.logger.warn({ err, partition: this.name }, 'append listener threw')
+      }
+    }
     return { baseOffset, lastOffset: next - 1, logAppendTime: lat ?? -1, logStartOffset: this._logStartOffset }
   }
 

@@ -182,7 +182,7 @@ export class LogSegment {
     let pos = this.offsetIndex.lookup(offset).position
     if (pos >= end) return null
     // One read usually covers both the walk from the index entry and the returned batches.
-    let window = Math.min(end - pos, indexIntervalBytes + Math.max(maxBytes, 0) + 2 * HEADER_PREFIX + 16384)
+    const window = Math.min(end - pos, indexIntervalBytes + Math.max(maxBytes, 0) + 2 * HEADER_PREFIX + 16384)
     let buf: Buffer = this.readAt(pos, window)
     let bufStart = pos
     let start = -1

@@ -2,7 +2,7 @@
 // hand: horizontal throughput bars next to the ceilings, and latency percentiles on a log scale.
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Percentiles, Row, RunReport } from './results.js'
+import type { Percentiles, RunReport } from './results.js'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const ms = (n: number) => (n < 10 ? fmt(n, 2) : n < 100 ? fmt(n, 1) : fmt(n, 0))
@@ -109,8 +109,4 @@ export function writeReport(dir: string, stem: string, r: RunReport): string[] {
   writeFileSync(files[1]!, markdown(r))
   writeFileSync(files[2]!, svg(r))
   return files
-}
-
-export function rowMiB(row: Row): number {
-  return row.mibPerSec
 }

@@ -21,6 +21,14 @@ function setup(overrides: Record<string, string> = {}): { dir: string; io: Fault
   return { dir, io, log }
 }
 
+async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
 function reopen(dir: string, recoveryPoint = 0): PartitionLog {
   return PartitionLog.open({ dir, topic: 't', partition: 0, config: config(), recoveryPoint, hadCleanShutdown: false })
 }
@@ -60,8 +68,7 @@ describe('durable appends', () => {
     await new Promise((r) => setTimeout(r, 20))
     expect(log.recoveryPoint).toBe(0)
     await log.append(batch(1))
-    await new Promise((r) => setTimeout(r, 50))
-    expect(log.recoveryPoint).toBe(5)
+    await eventually(() => log.recoveryPoint === 5)
     await log.close()
   })
 
@@ -70,8 +77,7 @@ describe('durable appends', () => {
     await log.append(batch(2))
     await new Promise((r) => setTimeout(r, 20))
     log.maybeFlushByTime(Date.now())
-    await new Promise((r) => setTimeout(r, 50))
-    expect(log.recoveryPoint).toBe(2)
+    await eventually(() => log.recoveryPoint === 2)
     await log.close()
   })
 })

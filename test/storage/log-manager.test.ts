@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CLEAN_SHUTDOWN_FILE, LogManager } from '../../storage/log-manager.js'
@@ -125,5 +126,26 @@ describe('LogManager', () => {
     await expect(m.partition('t', 0)!.append(batch(1), { durable: true })).rejects.toMatchObject({ kafkaError: 'KAFKA_STORAGE_ERROR' })
     await m.close()
     expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(false)
+  })
+})
+
+describe('data directory lock', () => {
+  it('refuses a second log manager on the same directory until the first closes', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'samsa-lock-'))
+    const first = await LogManager.open({ dataDir: dir })
+    await expect(LogManager.open({ dataDir: dir })).rejects.toThrow(/in use by process/)
+    await first.close()
+    const second = await LogManager.open({ dataDir: dir })
+    await second.close()
+    await fs.promises.rm(dir, { recursive: true, force: true })
+  })
+
+  it('takes over a lock left by a process that no longer runs', async () => {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'samsa-lock-'))
+    // Pid 2^22+1 is above Linux's pid_max default ceiling, so no process holds it.
+    await fs.promises.writeFile(path.join(dir, '.lock'), `${2 ** 22 + 1}\n`)
+    const m = await LogManager.open({ dataDir: dir })
+    await m.close()
+    await fs.promises.rm(dir, { recursive: true, force: true })
   })
 })

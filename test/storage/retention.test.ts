@@ -63,7 +63,8 @@ describe('retention', () => {
       for (let i = 0; i < 20; i++) await m.partition(t, 0)!.append(batch(2, { valueSize: 40 }))
     }
     const uncappedSegments = m.partition('uncapped', 0)!.segmentCount
-    await new Promise((r) => setTimeout(r, 100))
+    const deadline = Date.now() + 2000
+    while (m.partition('capped', 0)!.logStartOffset === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
     expect(m.partition('capped', 0)!.sizeInBytes).toBeLessThan(800 + 400)
     expect(m.partition('capped', 0)!.logStartOffset).toBeGreaterThan(0)
     expect(m.partition('uncapped', 0)!.segmentCount).toBe(uncappedSegments)

@@ -1,0 +1,314 @@
+// End-to-end benchmark: Samsa next to Redis Streams and NATS JetStream, and next to the machine's
+// own ceilings (loopback TCP, sequential disk writes), all measured in one run so the ratios hold
+// even on a shared, noisy machine. Workloads follow the OpenMessaging Benchmark: 1 topic x 16
+// partitions, 1 KiB and 100 B records at max rate, a fixed 50k records/s for latency, and a
+// consumer reading a backlog. Every system is started here on 127.0.0.1 and stopped at the end.
+//
+//   npm run bench [-- --quick] [--only samsa,redis,nats,clients] [--out-dir DIR]
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { diskCeiling, loopbackCeiling } from './ceilings.js'
+import { runFixedRate, type FixedRateResult } from './fixed-rate.js'
+import { natsAvailable, natsConsume, natsPublish, natsRateTarget, startNats } from './nats.js'
+import { kafkajsConsume, kafkajsProduce, platformaticConsume, platformaticProduce } from './node-clients.js'
+import { ProcSampler, stopService, type ResourceUsage } from './procs.js'
+import { findRdkafkaPerformance, rdkafkaConsume, rdkafkaProduce } from './rdkafka.js'
+import { median, writeReport } from './report.js'
+import { redisAvailable, redisBenchmarkXadd, redisConsume, redisRateTarget, startRedis, streamLengths } from './redis.js'
+import { MiB, type Row, type RunReport } from './results.js'
+import { createTopic, measureStartup, samsaRateTarget, startSamsa, wireFetch, wireProduce, type SamsaServer } from './samsa.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const ROOT = path.resolve(here, '../../..')
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'out-dir': { type: 'string' },
+  },
+})
+
+const QUICK = flags.quick!
+const S = QUICK
+  ? { runSeconds: 3, latencySeconds: 5, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15 }
+  : { runSeconds: 15, latencySeconds: 30, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90 }
+const PARTITIONS = 16
+const RATE = 50_000
+const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
+const only = new Set((flags.only ?? 'samsa,redis,nats,clients').split(','))
+const outDir = path.resolve(flags['out-dir'] ?? path.join(ROOT, 'bench/results'))
+
+const t0 = performance.now()
+function progress(msg: string): void {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`)
+}
+
+const rows: Row[] = []
+const skipped: string[] = []
+const stops: Array<() => Promise<void>> = []
+
+function throughputRow(base: Omit<Row, 'recordsPerSec' | 'mibPerSec'>, records: number, seconds: number, server?: ResourceUsage): Row {
+  const recordsPerSec = seconds > 0 ? records / seconds : 0
+  const row: Row = { ...base, recordsPerSec, mibPerSec: (recordsPerSec * base.recordBytes) / MiB, server }
+  rows.push(row)
+  progress(`  ${base.system} / ${base.client} / ${base.workload} / ${base.durability}: ${Math.round(recordsPerSec).toLocaleString('en-US')} records/s, ${row.mibPerSec.toFixed(1)} MiB/s${server ? `, server CPU ${server.cpuPct.toFixed(0)}%, RSS ${server.rssMaxMiB.toFixed(0)} MiB` : ''}`)
+  return row
+}
+
+function latencyRow(system: string, client: string, durability: string, r: FixedRateResult, server: ResourceUsage): void {
+  const note = r.acked < r.sent ? `${r.sent - r.acked} of ${r.sent} not acknowledged in time` : r.received < r.acked ? `${r.acked - r.received} acknowledged records not consumed in time` : undefined
+  rows.push({ system, client, workload: 'latency-50k', recordBytes: 1024, durability, recordsPerSec: r.achievedPerSec, mibPerSec: (r.achievedPerSec * 1024) / MiB, publishMs: r.publishMs, e2eMs: r.e2eMs, server, note })
+  progress(`  ${system} / ${durability} at ${RATE}/s: publish p50 ${r.publishMs.p50.toFixed(2)} p99 ${r.publishMs.p99.toFixed(2)} p99.9 ${r.publishMs.p999.toFixed(2)} ms; end-to-end p50 ${r.e2eMs.p50.toFixed(2)} p99 ${r.e2eMs.p99.toFixed(2)} p99.9 ${r.e2eMs.p999.toFixed(2)} ms${note ? ` (${note})` : ''}`)
+}
+
+/** Runs one workload with the server sampled; a failure is recorded and the run goes on. */
+async function measured<T>(label: string, pid: number, f: () => Promise<T>): Promise<{ value: T; usage: ResourceUsage } | undefined> {
+  progress(`${label}...`)
+  const sampler = new ProcSampler(pid).start()
+  try {
+    const value = await f()
+    return { value, usage: sampler.stop() }
+  } catch (err) {
+    sampler.stop()
+    skipped.push(`${label}: ${(err as Error).message.split('\n')[0]}`)
+    progress(`  failed: ${(err as Error).message.split('\n')[0]}`)
+    return undefined
+  }
+}
+
+async function benchSamsa(work: string): Promise<void> {
+  progress(`samsa start-up (${S.startupAttempts} fresh starts)...`)
+  report.startup = await measureStartup((i) => mkdtempSync(path.join(work, `startup-${i}-`)), S.startupAttempts)
+  progress(`  to listening: median ${median(report.startup.toListeningMs).toFixed(0)} ms; idle RSS ${report.startup.idleRssMiB.toFixed(1)} MiB`)
+
+  const samsa = await startSamsa(mkdtempSync(path.join(work, 'samsa-')))
+  stops.push(() => stopService(samsa.service.child))
+  const pid = samsa.service.pid
+  const rdk = findRdkafkaPerformance()
+  if (typeof rdk !== 'string') skipped.push(`rdkafka_performance: ${rdk.missing}`)
+
+  const cases = [[1024, 1], [1024, -1], [100, 1], [100, -1]] as const
+  for (const [size, acks] of cases) {
+    const durability = acks === 1 ? 'acks=1' : 'acks=all (fsync)'
+    const workload = size === 1024 ? 'produce-1k' : 'produce-100b'
+    if (typeof rdk === 'string') {
+      const topic = `rdk-${size}-${acks === 1 ? '1' : 'all'}`
+      await createTopic(samsa, topic, PARTITIONS)
+      const m = await measured(`samsa: rdkafka_performance ${workload} ${durability}`, pid, () => rdkafkaProduce(rdk, samsa.bootstrap, topic, size, acks, S.runSeconds))
+      if (m) throughputRow({ system: 'Samsa', client: 'rdkafka_performance', workload, recordBytes: size, durability, note: m.value.failed ? `${m.value.failed} failed` : undefined }, m.value.delivered, m.value.seconds, m.usage)
+    }
+    const topic = `wire-${size}-${acks === 1 ? '1' : 'all'}`
+    await createTopic(samsa, topic, PARTITIONS)
+    const m = await measured(`samsa: wire generator ${workload} ${durability}`, pid, () => wireProduce(samsa, topic, PARTITIONS, size, acks, S.runSeconds, WIRE))
+    if (m) throughputRow({ system: 'Samsa', client: 'samsa wire generator', workload, recordBytes: size, durability }, m.value.records, m.value.seconds, m.usage)
+  }
+
+  if (only.has('clients')) {
+    for (const [name, produce] of [['kafkajs', kafkajsProduce], ['@platformatic/kafka', platformaticProduce]] as const) {
+      const topic = `${name.replace(/\W/g, '')}-1024-1`
+      await createTopic(samsa, topic, PARTITIONS)
+      const m = await measured(`samsa: ${name} producer produce-1k acks=1`, pid, () => produce(samsa.bootstrap, topic, PARTITIONS, 1024, 1, S.runSeconds))
+      if (m) throughputRow({ system: 'Samsa', client: name, workload: 'produce-1k', recordBytes: 1024, durability: 'acks=1' }, m.value.records, m.value.seconds, m.usage)
+    }
+  }
+
+  for (const acks of [1, -1]) {
+    const durability = acks === 1 ? 'acks=1' : 'acks=all (fsync)'
+    const topic = `latency-${acks === 1 ? '1' : 'all'}`
+    await createTopic(samsa, topic, PARTITIONS)
+    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s`, pid, async () => runFixedRate(await samsaRateTarget(samsa, topic, PARTITIONS, 1024, acks), RATE, S.latencySeconds))
+    if (m) latencyRow('Samsa', 'samsa wire client', durability, m.value, m.usage)
+  }
+
+  await samsaBacklog(samsa, typeof rdk === 'string' ? rdk : undefined)
+  await stopService(samsa.service.child)
+}
+
+async function samsaBacklog(samsa: SamsaServer, rdk: string | undefined): Promise<void> {
+  const topic = 'backlog'
+  await createTopic(samsa, topic, PARTITIONS)
+  const want = Math.floor(S.backlogBytes / 1024)
+  progress(`samsa: writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
+  const fill = await wireProduce(samsa, topic, PARTITIONS, 1024, 1, S.consumeSeconds * 2, WIRE, want)
+  const records = fill.records
+  progress(`  ${records.toLocaleString('en-US')} records in ${fill.seconds.toFixed(1)} s`)
+  const base = { system: 'Samsa', workload: 'consume-backlog', recordBytes: 1024, durability: `${(records * 1024 / MiB).toFixed(0)} MiB backlog` }
+  const pid = samsa.service.pid
+  const w = await measured('samsa: wire generator fetch of the backlog', pid, () => wireFetch(samsa, topic, PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity))
+  if (w) throughputRow({ ...base, client: 'samsa wire generator' }, w.value.records, w.value.seconds, w.usage)
+  if (rdk) {
+    const r = await measured('samsa: rdkafka_performance consumer of the backlog', pid, () => rdkafkaConsume(rdk, samsa.bootstrap, topic, 'bench-rdk', records, S.consumeSeconds))
+    if (r) throughputRow({ ...base, client: 'rdkafka_performance' }, r.value.records, r.value.seconds, r.usage)
+  }
+  if (only.has('clients')) {
+    const k = await measured('samsa: kafkajs consumer of the backlog', pid, () => kafkajsConsume(samsa.bootstrap, topic, 'bench-kafkajs', records, S.consumeSeconds))
+    if (k) throughputRow({ ...base, client: 'kafkajs', note: k.value.records < records ? `read ${k.value.records} of ${records} before the time limit` : undefined }, k.value.records, k.value.seconds, k.usage)
+    const p = await measured('samsa: @platformatic/kafka consumer of the backlog', pid, () => platformaticConsume(samsa.bootstrap, topic, 'bench-platformatic', records, S.consumeSeconds))
+    if (p) throughputRow({ ...base, client: '@platformatic/kafka', note: p.value.records < records ? `read ${p.value.records} of ${records} before the time limit` : undefined }, p.value.records, p.value.seconds, p.usage)
+  }
+}
+
+async function benchRedis(work: string): Promise<void> {
+  const missing = redisAvailable()
+  if (missing) {
+    skipped.push(`Redis Streams: ${missing}`)
+    return
+  }
+  for (const fsync of ['everysec', 'always'] as const) {
+    const redis = await startRedis(mkdtempSync(path.join(work, `redis-${fsync}-`)), fsync)
+    stops.push(() => stopService(redis.service.child))
+    const pid = redis.service.pid
+    const durability = `AOF appendfsync ${fsync}`
+    for (const size of [1024, 100]) {
+      const workload = size === 1024 ? 'produce-1k' : 'produce-100b'
+      const m = await measured(`redis (${fsync}): redis-benchmark XADD ${workload}`, pid, () => redisBenchmarkXadd(redis.port, PARTITIONS, size, S.runSeconds, 2_000_000_000))
+      if (m) throughputRow({ system: 'Redis Streams', client: 'redis-benchmark -P 64', workload, recordBytes: size, durability }, m.value.records, m.value.seconds, m.usage)
+    }
+    // Fresh streams for the latency run, so its consumer group starts at an empty tail.
+    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => {
+      const { RespClient } = await import('./resp.js')
+      const c = await RespClient.connect(redis.port)
+      await c.command('FLUSHALL')
+      c.close()
+      return runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds)
+    })
+    if (lat) latencyRow('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', durability, lat.value, lat.usage)
+    if (fsync === 'everysec') await redisBacklog(redis.port, pid)
+    await stopService(redis.service.child)
+  }
+}
+
+async function redisBacklog(port: number, pid: number): Promise<void> {
+  const { RespClient } = await import('./resp.js')
+  const c = await RespClient.connect(port)
+  await c.command('FLUSHALL')
+  c.close()
+  const want = Math.floor(S.backlogBytes / 1024)
+  progress(`redis: writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
+  await redisBenchmarkXadd(port, PARTITIONS, 1024, S.consumeSeconds * 2, want)
+  const records = await streamLengths(port, PARTITIONS)
+  const m = await measured('redis: XREADGROUP of the backlog', pid, () => redisConsume(port, PARTITIONS, 'backlog', records, S.consumeSeconds))
+  if (m) throughputRow({ system: 'Redis Streams', client: 'RESP pipeliner (XREADGROUP)', workload: 'consume-backlog', recordBytes: 1024, durability: `${(records * 1024 / MiB).toFixed(0)} MiB backlog` }, m.value.records, m.value.seconds, m.usage)
+}
+
+async function benchNats(work: string): Promise<void> {
+  const missing = natsAvailable()
+  if (missing) {
+    skipped.push(`NATS JetStream: ${missing}`)
+    return
+  }
+  const nats = await startNats(mkdtempSync(path.join(work, 'nats-')))
+  stops.push(() => stopService(nats.service.child))
+  const pid = nats.service.pid
+  const durability = 'file storage, stored (default sync)'
+  for (const size of [1024, 100]) {
+    const workload = size === 1024 ? 'produce-1k' : 'produce-100b'
+    const m = await measured(`nats: JetStream publish ${workload}`, pid, () => natsPublish(nats.port, `p${size}`, PARTITIONS, size, S.runSeconds, Infinity))
+    if (m) throughputRow({ system: 'NATS JetStream', client: 'NATS pipeliner', workload, recordBytes: size, durability }, m.value.records, m.value.seconds, m.usage)
+  }
+  const lat = await measured(`nats: ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await natsRateTarget(nats.port, 'lat', PARTITIONS, 1024), RATE, S.latencySeconds))
+  if (lat) latencyRow('NATS JetStream', 'NATS pipeliner', durability, lat.value, lat.usage)
+  const want = Math.floor(S.backlogBytes / 1024)
+  progress(`nats: writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
+  const fill = await natsPublish(nats.port, 'backlog', PARTITIONS, 1024, S.consumeSeconds * 2, want)
+  const m = await measured('nats: pull consumer of the backlog', pid, () => natsConsume(nats.port, 'backlog', fill.records, S.consumeSeconds))
+  if (m) throughputRow({ system: 'NATS JetStream', client: 'NATS pipeliner (pull consumer)', workload: 'consume-backlog', recordBytes: 1024, durability: `${(fill.records * 1024 / MiB).toFixed(0)} MiB backlog` }, m.value.records, m.value.seconds, m.usage)
+  await stopService(nats.service.child)
+}
+
+function find(system: string, client: string, workload: string, durability: string): Row | undefined {
+  return rows.find((r) => r.system === system && r.client === client && r.workload === workload && r.durability === durability)
+}
+
+function ratios(): void {
+  const loop = report.ceilings.find((c) => c.name === 'loopback TCP')?.mibPerSec
+  const add = (name: string, a: number | undefined, b: number | undefined, detail: string) => {
+    if (a !== undefined && b !== undefined && b > 0) report.ratios.push({ name, value: a / b, detail })
+  }
+  const rdk1 = find('Samsa', 'rdkafka_performance', 'produce-1k', 'acks=1')
+  const rdkAll = find('Samsa', 'rdkafka_performance', 'produce-1k', 'acks=all (fsync)')
+  const wire1 = find('Samsa', 'samsa wire generator', 'produce-1k', 'acks=1')
+  const wireAll = find('Samsa', 'samsa wire generator', 'produce-1k', 'acks=all (fsync)')
+  const redis1 = find('Redis Streams', 'redis-benchmark -P 64', 'produce-1k', 'AOF appendfsync everysec')
+  const redisAlways = find('Redis Streams', 'redis-benchmark -P 64', 'produce-1k', 'AOF appendfsync always')
+  add('Samsa produce 1 KiB acks=1 / loopback TCP', rdk1?.mibPerSec, loop, 'rdkafka_performance')
+  add('Samsa produce 1 KiB acks=1 / loopback TCP', wire1?.mibPerSec, loop, 'samsa wire generator')
+  add('Samsa produce 1 KiB acks=1 / Redis Streams XADD (everysec)', rdk1?.mibPerSec, redis1?.mibPerSec, 'rdkafka_performance vs redis-benchmark')
+  add('Samsa produce 1 KiB acks=all / Redis Streams XADD (always)', rdkAll?.mibPerSec, redisAlways?.mibPerSec, 'rdkafka_performance vs redis-benchmark')
+  add('Samsa produce 1 KiB acks=all / acks=1', rdkAll?.mibPerSec, rdk1?.mibPerSec, 'rdkafka_performance')
+  add('Samsa produce 1 KiB acks=all / acks=1', wireAll?.mibPerSec, wire1?.mibPerSec, 'samsa wire generator')
+  const syncCeiling = report.ceilings.find((c) => c.name === 'disk write + fdatasync')?.mibPerSec
+  add('Samsa produce 1 KiB acks=all / disk write + fdatasync', rdkAll?.mibPerSec, syncCeiling, 'rdkafka_performance')
+  for (const client of ['samsa wire generator', 'rdkafka_performance']) {
+    const c = rows.find((r) => r.system === 'Samsa' && r.client === client && r.workload === 'consume-backlog')
+    add('Samsa consume backlog / loopback TCP', c?.mibPerSec, loop, client)
+  }
+  const rc = rows.find((r) => r.system === 'Redis Streams' && r.workload === 'consume-backlog')
+  const sc = rows.find((r) => r.system === 'Samsa' && r.client === 'rdkafka_performance' && r.workload === 'consume-backlog')
+  add('Samsa consume backlog / Redis Streams XREADGROUP', sc?.mibPerSec, rc?.mibPerSec, 'rdkafka_performance vs RESP pipeliner')
+  const lat = find('Samsa', 'samsa wire client', 'latency-50k', 'acks=1')
+  const rlat = find('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', 'latency-50k', 'AOF appendfsync everysec')
+  if (lat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s, acks=1 (ms)', value: lat.e2eMs.p99, detail: 'samsa wire client' })
+  add('Samsa / Redis Streams end-to-end p99 at 50k/s', lat?.e2eMs?.p99, rlat?.e2eMs?.p99, 'acks=1 vs appendfsync everysec')
+  if (report.startup) {
+    report.ratios.push({ name: 'samsa serve start-up to listening (ms, median)', value: median(report.startup.toListeningMs), detail: `${report.startup.toListeningMs.length} fresh starts` })
+    report.ratios.push({ name: 'samsa serve idle RSS (MiB)', value: report.startup.idleRssMiB, detail: '1 s after listening' })
+  }
+}
+
+const report: RunReport = {
+  date: new Date().toISOString(),
+  mode: QUICK ? 'quick' : 'full',
+  host: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    memGiB: os.totalmem() / 1024 ** 3,
+    node: process.version,
+    kernel: os.release(),
+    load1: os.loadavg()[0]!,
+  },
+  settings: { ...S, partitions: PARTITIONS, fixedRatePerSec: RATE, wireConnections: WIRE.connections, wireDepth: WIRE.depth, wireBatchBytes: WIRE.batchBytes },
+  ceilings: [],
+  rows,
+  skipped,
+  ratios: [],
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'samsa-e2e-'))
+  const cleanup = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {})
+    rmSync(work, { recursive: true, force: true })
+  }
+  const onSignal = () => void cleanup().then(() => process.exit(130))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  progress(`${report.mode} mode; work directory ${work}; ${report.host.cpus} cores, load average ${report.host.load1.toFixed(2)}`)
+  try {
+    progress('ceiling: loopback TCP...')
+    report.ceilings.push(await loopbackCeiling(S.loopbackSeconds, WIRE.connections))
+    progress('ceiling: sequential disk writes...')
+    report.ceilings.push(diskCeiling(work, S.diskSeconds, S.diskMaxBytes, 1024 * 1024, false))
+    report.ceilings.push(diskCeiling(work, S.diskSeconds, S.diskMaxBytes, 64 * 1024, true))
+    for (const c of report.ceilings) progress(`  ${c.name}: ${c.mibPerSec.toFixed(0)} MiB/s (${c.note})`)
+    if (only.has('samsa')) await benchSamsa(work)
+    if (only.has('redis')) await benchRedis(work)
+    if (only.has('nats')) await benchNats(work)
+  } finally {
+    await cleanup()
+  }
+  ratios()
+  mkdirSync(outDir, { recursive: true })
+  const stem = report.date.slice(0, 10) + (QUICK ? '-quick' : '')
+  const files = writeReport(outDir, stem, report)
+  for (const q of report.ratios) progress(`ratio: ${q.name} = ${q.value.toFixed(2)} (${q.detail})`)
+  progress(`wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`)
+  // kafkajs and platformatic can leave sockets or timers behind after close.
+  process.exit(0)
+}
+
+await main()
