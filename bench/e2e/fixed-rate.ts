@@ -4,6 +4,7 @@
 // Latency is measured from that intended time, not from when the timer happened to fire, so a
 // stalled sender shows up in the figures instead of silently lowering the rate (coordinated
 // omission). Records due since the last tick go out together: at most one tick (~1 ms) of batching.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import hdr from 'hdr-histogram-js'
 import type { Percentiles } from './results.js'
 
@@ -18,10 +19,15 @@ export interface RateTarget {
 export interface FixedRateResult {
   sent: number
   acked: number
+  /** Records whose publish was rejected, and the last rejection. */
+  failed: number
+  lastError: string
   received: number
   publishMs: Percentiles
   e2eMs: Percentiles
   achievedPerSec: number
+  /** p99 event-loop delay of this (the measuring) process, ms: the harness's own share of the tail. */
+  harnessLoopDelayP99Ms: number
 }
 
 function histogram() {
@@ -46,11 +52,15 @@ export async function runFixedRate(target: RateTarget, ratePerSec: number, secon
   let received = 0
   let sent = 0
   let acked = 0
+  let failed = 0
+  let lastError = ''
   const toUs = (ms: number) => Math.max(1, Math.min(60_000_000, Math.round(ms * 1000)))
   await target.subscribe((stamp) => {
     received++
     e2e.recordValue(toUs(performance.now() - stamp))
   })
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+  loopDelay.enable()
   const total = Math.floor(ratePerSec * seconds)
   const start = performance.now() + 5
   const inflight = new Set<Promise<void>>()
@@ -67,7 +77,10 @@ export async function runFixedRate(target: RateTarget, ratePerSec: number, secon
           acked += due.length
           for (let i = 0; i < due.length; i++) pub.recordValue(toUs(t - due[i]!))
         },
-        () => {},
+        (err: Error) => {
+          failed += due.length
+          lastError = err.message
+        },
       )
       inflight.add(p)
       void p.finally(() => inflight.delete(p))
@@ -78,8 +91,9 @@ export async function runFixedRate(target: RateTarget, ratePerSec: number, secon
   while ((inflight.size > 0 || received < acked) && performance.now() < drainEnd) {
     await new Promise((r) => setTimeout(r, 5))
   }
+  loopDelay.disable()
   await target.close()
-  return { sent, acked, received, publishMs: percentiles(pub), e2eMs: percentiles(e2e), achievedPerSec: acked / seconds }
+  return { sent, acked, failed, lastError, received, publishMs: percentiles(pub), e2eMs: percentiles(e2e), achievedPerSec: acked / seconds, harnessLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 }
 }
 
 /** Writes the stamp into the first 8 bytes of `value`. */

@@ -60,9 +60,13 @@ function throughputRow(base: Omit<Row, 'recordsPerSec' | 'mibPerSec'>, records: 
 }
 
 function latencyRow(system: string, client: string, durability: string, r: FixedRateResult, server: ResourceUsage): void {
-  const note = r.acked < r.sent ? `${r.sent - r.acked} of ${r.sent} not acknowledged in time` : r.received < r.acked ? `${r.acked - r.received} acknowledged records not consumed in time` : undefined
+  const notes = [`harness event-loop delay p99 ${r.harnessLoopDelayP99Ms.toFixed(1)} ms`]
+  if (r.failed > 0) notes.push(`${r.failed} of ${r.sent} rejected (${r.lastError})`)
+  if (r.acked + r.failed < r.sent) notes.push(`${r.sent - r.acked - r.failed} of ${r.sent} not acknowledged in time`)
+  if (r.received < r.acked) notes.push(`${r.acked - r.received} acknowledged records not consumed in time`)
+  const note = notes.join('; ')
   rows.push({ system, client, workload: 'latency-50k', recordBytes: 1024, durability, recordsPerSec: r.achievedPerSec, mibPerSec: (r.achievedPerSec * 1024) / MiB, publishMs: r.publishMs, e2eMs: r.e2eMs, server, note })
-  progress(`  ${system} / ${durability} at ${RATE}/s: publish p50 ${r.publishMs.p50.toFixed(2)} p99 ${r.publishMs.p99.toFixed(2)} p99.9 ${r.publishMs.p999.toFixed(2)} ms; end-to-end p50 ${r.e2eMs.p50.toFixed(2)} p99 ${r.e2eMs.p99.toFixed(2)} p99.9 ${r.e2eMs.p999.toFixed(2)} ms${note ? ` (${note})` : ''}`)
+  progress(`  ${system} / ${durability} at ${RATE}/s: publish p50 ${r.publishMs.p50.toFixed(2)} p99 ${r.publishMs.p99.toFixed(2)} p99.9 ${r.publishMs.p999.toFixed(2)} ms; end-to-end p50 ${r.e2eMs.p50.toFixed(2)} p99 ${r.e2eMs.p99.toFixed(2)} p99.9 ${r.e2eMs.p999.toFixed(2)} ms (${note})`)
 }
 
 /** Runs one workload with the server sampled; a failure is recorded and the run goes on. */
@@ -80,6 +84,16 @@ async function measured<T>(label: string, pid: number, f: () => Promise<T>): Pro
   }
 }
 
+/** One system failing to start or fill its backlog must not cost the other systems' figures. */
+async function guard(system: string, f: () => Promise<void>): Promise<void> {
+  try {
+    await f()
+  } catch (err) {
+    skipped.push(`${system}: ${(err as Error).message.split('\n')[0]}`)
+    progress(`${system} aborted: ${(err as Error).message.split('\n')[0]}`)
+  }
+}
+
 async function benchSamsa(work: string): Promise<void> {
   progress(`samsa start-up (${S.startupAttempts} fresh starts)...`)
   report.startup = await measureStartup((i) => mkdtempSync(path.join(work, `startup-${i}-`)), S.startupAttempts)
@@ -90,6 +104,15 @@ async function benchSamsa(work: string): Promise<void> {
   const pid = samsa.service.pid
   const rdk = findRdkafkaPerformance()
   if (typeof rdk !== 'string') skipped.push(`rdkafka_performance: ${rdk.missing}`)
+
+  // Latency first, on a fresh broker, so the max-rate runs' data and garbage do not colour it.
+  for (const acks of [1, -1]) {
+    const durability = acks === 1 ? 'acks=1' : 'acks=all (fsync)'
+    const topic = `latency-${acks === 1 ? '1' : 'all'}`
+    await createTopic(samsa, topic, PARTITIONS)
+    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s`, pid, async () => runFixedRate(await samsaRateTarget(samsa, topic, PARTITIONS, 1024, acks), RATE, S.latencySeconds))
+    if (m) latencyRow('Samsa', 'samsa wire client', durability, m.value, m.usage)
+  }
 
   const cases = [[1024, 1], [1024, -1], [100, 1], [100, -1]] as const
   for (const [size, acks] of cases) {
@@ -114,14 +137,6 @@ async function benchSamsa(work: string): Promise<void> {
       const m = await measured(`samsa: ${name} producer produce-1k acks=1`, pid, () => produce(samsa.bootstrap, topic, PARTITIONS, 1024, 1, S.runSeconds))
       if (m) throughputRow({ system: 'Samsa', client: name, workload: 'produce-1k', recordBytes: 1024, durability: 'acks=1' }, m.value.records, m.value.seconds, m.usage)
     }
-  }
-
-  for (const acks of [1, -1]) {
-    const durability = acks === 1 ? 'acks=1' : 'acks=all (fsync)'
-    const topic = `latency-${acks === 1 ? '1' : 'all'}`
-    await createTopic(samsa, topic, PARTITIONS)
-    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s`, pid, async () => runFixedRate(await samsaRateTarget(samsa, topic, PARTITIONS, 1024, acks), RATE, S.latencySeconds))
-    if (m) latencyRow('Samsa', 'samsa wire client', durability, m.value, m.usage)
   }
 
   await samsaBacklog(samsa, typeof rdk === 'string' ? rdk : undefined)
@@ -163,20 +178,14 @@ async function benchRedis(work: string): Promise<void> {
     stops.push(() => stopService(redis.service.child))
     const pid = redis.service.pid
     const durability = `AOF appendfsync ${fsync}`
+    // Latency first, on a fresh server, before max-rate runs grow the AOF and trigger rewrites.
+    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds))
+    if (lat) latencyRow('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', durability, lat.value, lat.usage)
     for (const size of [1024, 100]) {
       const workload = size === 1024 ? 'produce-1k' : 'produce-100b'
       const m = await measured(`redis (${fsync}): redis-benchmark XADD ${workload}`, pid, () => redisBenchmarkXadd(redis.port, PARTITIONS, size, S.runSeconds, 2_000_000_000))
       if (m) throughputRow({ system: 'Redis Streams', client: 'redis-benchmark -P 64', workload, recordBytes: size, durability }, m.value.records, m.value.seconds, m.usage)
     }
-    // Fresh streams for the latency run, so its consumer group starts at an empty tail.
-    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => {
-      const { RespClient } = await import('./resp.js')
-      const c = await RespClient.connect(redis.port)
-      await c.command('FLUSHALL')
-      c.close()
-      return runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds)
-    })
-    if (lat) latencyRow('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', durability, lat.value, lat.usage)
     if (fsync === 'everysec') await redisBacklog(redis.port, pid)
     await stopService(redis.service.child)
   }
@@ -205,13 +214,13 @@ async function benchNats(work: string): Promise<void> {
   stops.push(() => stopService(nats.service.child))
   const pid = nats.service.pid
   const durability = 'file storage, stored (default sync)'
+  const lat = await measured(`nats: ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await natsRateTarget(nats.port, 'lat', PARTITIONS, 1024), RATE, S.latencySeconds))
+  if (lat) latencyRow('NATS JetStream', 'NATS pipeliner', durability, lat.value, lat.usage)
   for (const size of [1024, 100]) {
     const workload = size === 1024 ? 'produce-1k' : 'produce-100b'
     const m = await measured(`nats: JetStream publish ${workload}`, pid, () => natsPublish(nats.port, `p${size}`, PARTITIONS, size, S.runSeconds, Infinity))
     if (m) throughputRow({ system: 'NATS JetStream', client: 'NATS pipeliner', workload, recordBytes: size, durability }, m.value.records, m.value.seconds, m.usage)
   }
-  const lat = await measured(`nats: ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await natsRateTarget(nats.port, 'lat', PARTITIONS, 1024), RATE, S.latencySeconds))
-  if (lat) latencyRow('NATS JetStream', 'NATS pipeliner', durability, lat.value, lat.usage)
   const want = Math.floor(S.backlogBytes / 1024)
   progress(`nats: writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
   const fill = await natsPublish(nats.port, 'backlog', PARTITIONS, 1024, S.consumeSeconds * 2, want)
@@ -295,9 +304,9 @@ async function main(): Promise<void> {
     report.ceilings.push(diskCeiling(work, S.diskSeconds, S.diskMaxBytes, 1024 * 1024, false))
     report.ceilings.push(diskCeiling(work, S.diskSeconds, S.diskMaxBytes, 64 * 1024, true))
     for (const c of report.ceilings) progress(`  ${c.name}: ${c.mibPerSec.toFixed(0)} MiB/s (${c.note})`)
-    if (only.has('samsa')) await benchSamsa(work)
-    if (only.has('redis')) await benchRedis(work)
-    if (only.has('nats')) await benchNats(work)
+    if (only.has('samsa')) await guard('Samsa', () => benchSamsa(work))
+    if (only.has('redis')) await guard('Redis Streams', () => benchRedis(work))
+    if (only.has('nats')) await guard('NATS JetStream', () => benchNats(work))
   } finally {
     await cleanup()
   }

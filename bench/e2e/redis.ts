@@ -46,7 +46,7 @@ export async function redisBenchmarkXadd(port: number, streams: number, recordBy
   const out = r.stdout.replaceAll('\r', '\n')
   const summary = /throughput summary: ([\d.]+) requests per second/.exec(out)
   if (summary) return { records: maxRecords, seconds: maxRecords / Number(summary[1]) }
-  const overall = [...out.matchAll(/\(overall: ([\d.]+)\)/g)].at(-1)
+  const overall = [...out.matchAll(/rps=[\d.]+ \(overall: ([\d.]+)\)/g)].at(-1)
   if (!overall) throw new Error(`redis-benchmark printed no rate: ${(r.stdout + r.stderr).slice(-300)}`)
   return { records: Number(overall[1]) * elapsed, seconds: elapsed }
 }

@@ -21,6 +21,11 @@ export function markdown(r: RunReport): string {
   for (const row of r.rows) {
     out.push(`| ${row.system} | ${row.client} | ${row.workload} | ${row.durability} | ${fmt(row.recordsPerSec)} | ${fmt(row.mibPerSec, 1)} | ${pct(row.publishMs)} | ${pct(row.e2eMs)} | ${row.server ? `${fmt(row.server.cpuPct)}%` : ''} | ${row.server ? fmt(row.server.rssMaxMiB) : ''} |`)
   }
+  const noted = r.rows.filter((row) => row.note)
+  if (noted.length > 0) {
+    out.push('')
+    for (const row of noted) out.push(`- ${row.system}, ${row.client}, ${row.workload}, ${row.durability}: ${row.note}`)
+  }
   if (r.startup) {
     const t = r.startup.toListeningMs
     out.push('')
