@@ -52,6 +52,9 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'transactional.id.expiration.ms', type: 'int', default: '604800000' },
   { name: 'transaction.max.timeout.ms', type: 'int', default: '900000' },
   { name: 'producer.id.expiration.ms', type: 'int', default: '86400000' },
+  { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000' },
+  { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000' },
+  { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
   { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
   { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
 ]

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { LogManager } from '../storage/log-manager.js'
 import type { BrokerConfig } from './config.js'
 import type { GroupCoordinator } from './groups/coordinator.js'
+import type { TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchSessionCache } from './fetch-sessions.js'
 import type { ServedApi } from './router.js'
@@ -16,6 +17,7 @@ export interface BrokerContext {
   config: BrokerConfig
   logs: LogManager
   groups: GroupCoordinator
+  txn: TransactionCoordinator
   fetchWaiters: FetchWaiters
   fetchSessions: FetchSessionCache
   logger: Logger

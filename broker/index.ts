@@ -13,6 +13,7 @@ import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
 import { handlers } from './handlers/index.js'
 import { Router } from './router.js'
+import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
@@ -85,6 +86,26 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       offsetsRetentionCheckIntervalMs: config.getLong('offsets.retention.check.interval.ms'),
     },
   })
+  const txn = new TransactionCoordinator({
+    store: logs.metadata,
+    logs,
+    groups,
+    logger,
+    config: {
+      transactionMaxTimeoutMs: config.getInt('transaction.max.timeout.ms'),
+      transactionalIdExpirationMs: config.getInt('transactional.id.expiration.ms'),
+      abortTimedOutTransactionsIntervalMs: config.getInt('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+      removeExpiredTransactionalIdsIntervalMs: config.getInt('transaction.remove.expired.transaction.cleanup.interval.ms'),
+    },
+  })
+  try {
+    await txn.load()
+  } catch (err) {
+    txn.close()
+    groups.close()
+    await logs.close()
+    throw err
+  }
   const fetchWaiters = new FetchWaiters()
 
   const host = opts.host ?? '127.0.0.1'
@@ -103,6 +124,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   try {
     bound = await server.listen()
   } catch (err) {
+    txn.close()
     groups.close()
     await logs.close()
     throw err
@@ -115,6 +137,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     config,
     logs,
     groups,
+    txn,
     fetchWaiters,
     fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
     logger,
@@ -129,6 +152,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       fetchWaiters.wakeAll()
       await server.close()
       fetchWaiters.close()
+      txn.close()
       groups.close()
       await logs.close()
       logger.info('broker stopped')

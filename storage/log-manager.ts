@@ -159,6 +159,7 @@ export class LogManager {
             logStartOffset: logStarts.get(key) ?? 0,
             hadCleanShutdown: clean && existed,
             onLogStartOffsetChange: () => this.writeCheckpoints(),
+            producerIdExpirationMs: this.producerIdExpirationMs,
           }),
         )
       }
@@ -180,6 +181,8 @@ export class LogManager {
     every(checkpointMs, () => {
       this.writeCheckpoints().catch((err: unknown) => this.logger.warn({ err }, 'writing offset checkpoints failed'))
     })
+    const producerCheckMs = Number(this.brokerConfig['producer.id.expiration.check.interval.ms'] ?? 600_000)
+    every(producerCheckMs, () => this.expireProducers())
     every(flushCheckMs, () => {
       const now = Date.now()
       for (const log of this.partitions()) log.maybeFlushByTime(now)
@@ -197,6 +200,20 @@ export class LogManager {
       }
     }
     return deleted
+  }
+
+  /** producer.id.expiration.ms, read when a partition opens. */
+  private get producerIdExpirationMs(): number {
+    const v = Number(this.brokerConfig['producer.id.expiration.ms'] ?? 86_400_000)
+    return Number.isFinite(v) && v > 0 ? v : 86_400_000
+  }
+
+  /** Forgets idle producers on every partition; returns how many went. */
+  expireProducers(now = Date.now()): number {
+    let removed = 0
+    for (const log of this.partitions()) removed += log.removeExpiredProducers(now)
+    if (removed > 0) this.logger.info({ removed }, 'expired idle producer ids')
+    return removed
   }
 
   /** Writes both checkpoint files; calls are serialized. */
@@ -259,6 +276,7 @@ export class LogManager {
       io: this.io,
       logger: this.logger,
       onLogStartOffsetChange: () => this.writeCheckpoints(),
+      producerIdExpirationMs: this.producerIdExpirationMs,
     })
   }
 

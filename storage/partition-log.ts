@@ -6,14 +6,28 @@
 // see whole batches. Only fsync is asynchronous: durable appends wait for a flush that covers
 // their last offset, and concurrent ones share one fsync (group commit). recoveryPoint is the
 // offset below which all data is known to be on disk.
+//
+// Idempotent and transactional producers: each producer batch is checked against the
+// partition's ProducerStateManager before it gets offsets (a retried batch answers with its
+// original offsets and is not written again); transaction markers close open transactions, and
+// aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
+// and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
 import path from 'node:path'
 import {
   BATCH_HEADER_SIZE,
   CURRENT_MAGIC,
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
+  ControlType,
   batchSizeAt,
+  encodeControlBatch,
+  isControl,
+  isTransactional,
   iterateRecords,
+  readAttributes,
+  readBaseOffset,
+  readControlRecord,
+  readLastOffset,
   readLastOffsetDelta,
   readMaxTimestamp,
   setBaseOffset,
@@ -25,6 +39,8 @@ import type { LogConfig } from './log-config.js'
 import { type Logger, silentLogger } from './logger.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX } from './segment.js'
 import { recoverSegments } from './recovery.js'
+import { InvalidRecordError, ProducerStateManager, SNAPSHOT_SUFFIX, type ProducerBatch } from './producer-state.js'
+import { TXN_INDEX_SUFFIX, type AbortedTxn } from './txn-index.js'
 
 export interface AppendResult {
   baseOffset: number
@@ -57,6 +73,16 @@ export interface PartitionLogOptions {
   hadCleanShutdown?: boolean
   /** Called when logStartOffset moves, so the owner can persist it. */
   onLogStartOffsetChange?: (log: PartitionLog) => Promise<void>
+  /** producer.id.expiration.ms; default one day. */
+  producerIdExpirationMs?: number
+}
+
+/** A transaction marker the coordinator writes. */
+export interface TxnMarkerInput {
+  producerId: number
+  producerEpoch: number
+  coordinatorEpoch: number
+  commit: boolean
 }
 
 interface SyncWaiter {
@@ -85,6 +111,7 @@ export class PartitionLog {
   private syncing = false
   private waiters: SyncWaiter[] = []
   private readonly listeners = new Set<() => void>()
+  readonly producerState: ProducerStateManager
   private readonly onLogStartOffsetChange?: (log: PartitionLog) => Promise<void>
   private closed = false
   /** Bumped by truncation, so a flush that started before it does not advance recoveryPoint. */
@@ -98,6 +125,7 @@ export class PartitionLog {
     this.io = opts.io ?? nodeFileIO
     this.logger = opts.logger ?? silentLogger
     this.onLogStartOffsetChange = opts.onLogStartOffsetChange
+    this.producerState = new ProducerStateManager({ dir: opts.dir, io: this.io, expirationMs: opts.producerIdExpirationMs })
   }
 
   /** Opens (creating if needed) the partition directory, recovering it after an unclean stop. */
@@ -114,7 +142,7 @@ export class PartitionLog {
     const names = io.readdir(this.dir)
     const logs = new Set<string>()
     for (const name of names) {
-      if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.cleaned') || name.endsWith('.swap')) {
+      if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith(SNAPSHOT_SUFFIX + '.tmp')) {
         io.unlink(path.join(this.dir, name))
         continue
       }
@@ -125,7 +153,7 @@ export class PartitionLog {
     }
     // Index files whose log is gone would be picked up by a later segment with that base.
     for (const name of names) {
-      if ((name.endsWith(INDEX_SUFFIX) || name.endsWith(TIME_INDEX_SUFFIX)) && !logs.has(name.slice(0, 20))) {
+      if ((name.endsWith(INDEX_SUFFIX) || name.endsWith(TIME_INDEX_SUFFIX) || name.endsWith(TXN_INDEX_SUFFIX)) && !logs.has(name.slice(0, 20))) {
         io.unlink(path.join(this.dir, name))
       }
     }
@@ -158,6 +186,59 @@ export class PartitionLog {
       this.truncateFullyAndStartAt(this._logStartOffset)
     }
     this._recoveryPoint = clean ? this._logEndOffset : Math.min(checkpointedRecoveryPoint, this._logEndOffset)
+    this.rebuildProducerState()
+  }
+
+  /**
+   * Loads the newest snapshot at or below the log end and replays the producer batches and
+   * markers after it, re-adding aborted-transaction index entries a crash may have lost.
+   */
+  private rebuildProducerState(): void {
+    const ps = this.producerState
+    const first = this.segments[0]!.baseOffset
+    const from = Math.max(ps.loadLatestSnapshot(this._logEndOffset) ?? first, first)
+    if (from >= this._logEndOffset) return
+    let replayed = 0
+    for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
+      const seg = this.segments[i]!
+      seg.walk(seg.offsetIndex.lookup(from).position, (buf, at, position, size) => {
+        if (readLastOffset(buf, at) >= from) {
+          this.replayBatch(seg, buf, at, position, size)
+          replayed++
+        }
+        return true
+      })
+    }
+    this.logger.info({ partition: this.name, from, to: this._logEndOffset, batches: replayed, producers: ps.size }, 'rebuilt producer state')
+  }
+
+  private replayBatch(seg: LogSegment, buf: Uint8Array, at: number, position: number, size: number): void {
+    const attributes = readAttributes(buf, at)
+    if (!isControl(attributes)) {
+      const pb = producerBatchAt(buf, at)
+      if (pb !== undefined) this.producerState.update(pb, readBaseOffset(buf, at))
+      return
+    }
+    const offset = readBaseOffset(buf, at)
+    for (const r of iterateRecords(seg.readBatch(position, size), 0)) {
+      const ctl = readControlRecord(r)
+      if (ctl === null || (ctl.type !== ControlType.Abort && ctl.type !== ControlType.Commit)) continue
+      const aborted = this.producerState.completeTxn({
+        producerId: readInt64(buf, at + 43),
+        producerEpoch: readInt16(buf, at + 51),
+        coordinatorEpoch: ctl.coordinatorEpoch,
+        commit: ctl.type === ControlType.Commit,
+        offset,
+        timestamp: readMaxTimestamp(buf, at),
+      })
+      if (aborted !== undefined && !seg.txnIndex.has(aborted.producerId, aborted.lastOffset)) {
+        try {
+          seg.txnIndex.append(aborted)
+        } catch (err) {
+          this.logger.warn({ err, partition: this.name, offset }, 'could not re-index an aborted transaction')
+        }
+      }
+    }
   }
 
   get name(): string {
@@ -223,7 +304,11 @@ export class PartitionLog {
     }
   }
 
-  /** Assigns offsets, writes, and indexes; throws on invalid input or I/O failure. */
+  /**
+   * Assigns offsets, writes, and indexes; throws on invalid input, on a producer batch its
+   * producer's state rejects, or on I/O failure. A retried producer batch (one of the producer's
+   * last five) is not written again: the result carries its original offsets.
+   */
   appendSync(records: Uint8Array, logAppendTime?: number): AppendResult {
     if (this._offline || this.closed) throw this.storageError()
     const len = records.length
@@ -233,21 +318,82 @@ export class PartitionLog {
     // Walk first so nothing is patched unless every batch is whole.
     let pos = 0
     let maxTs = -1
+    let batches = 0
+    let producerBatches = 0
     while (pos < len) {
       if (len - pos < BATCH_HEADER_SIZE) throw new CorruptRecordError(`truncated batch at byte ${pos}`)
       const size = batchSizeAt(records, pos)
       if (size < LOG_OVERHEAD + MIN_BATCH_LENGTH || pos + size > len) throw new CorruptRecordError(`invalid batch length at byte ${pos}`)
       if (records[pos + 16] !== CURRENT_MAGIC) throw new CorruptRecordError(`batch at byte ${pos} is not magic v2`)
       if (size > maxBatch) throw new RecordTooLargeError(`batch of ${size} bytes exceeds max.message.bytes ${maxBatch}`)
+      if (isControl(readAttributes(records, pos))) throw new InvalidRecordError('control batches are written by the transaction coordinator only')
+      if (readInt64(records, pos + 43) >= 0) producerBatches++
       const ts = readMaxTimestamp(records, pos)
       if (ts > maxTs) maxTs = ts
       pos += size
+      batches++
     }
     if (len === 0) throw new CorruptRecordError('no record batches')
+    let pb: ProducerBatch | undefined
+    if (producerBatches > 0) {
+      // As Kafka's produce v3+: a producer's write is one batch, so its sequence check is one step.
+      if (batches > 1) throw new InvalidRecordError('an idempotent or transactional append must be exactly one record batch')
+      pb = producerBatchAt(records, 0)!
+      const duplicate = this.producerState.check(pb)
+      if (duplicate !== undefined) {
+        return { baseOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset, logAppendTime: -1, logStartOffset: this._logStartOffset }
+      }
+    }
     if (lat !== undefined) maxTs = lat
+    const result = this.writeBatches(records, lat, maxTs)
+    if (pb !== undefined) this.producerState.update(pb, result.baseOffset)
+    this.notifyAppend()
+    return result
+  }
+
+  /**
+   * Appends a transaction marker (a control batch) for the coordinator: closes the producer's
+   * open transaction on this partition and indexes it when aborted. Durable unless told otherwise.
+   */
+  appendTxnMarker(m: TxnMarkerInput, opts?: { durable?: boolean }): Promise<AppendResult> {
+    let result: AppendResult
+    try {
+      if (this._offline || this.closed) throw this.storageError()
+      this.producerState.checkMarker(m)
+      const timestamp = Date.now()
+      const batch = encodeControlBatch({
+        type: m.commit ? ControlType.Commit : ControlType.Abort,
+        producerId: m.producerId,
+        producerEpoch: m.producerEpoch,
+        coordinatorEpoch: m.coordinatorEpoch,
+        timestamp,
+        partitionLeaderEpoch: 0,
+      })
+      const lat = this.config.messageTimestampType === 'LogAppendTime' ? timestamp : undefined
+      result = this.writeBatches(batch, lat, timestamp)
+      const aborted = this.producerState.completeTxn({ ...m, offset: result.baseOffset, timestamp })
+      if (aborted !== undefined) {
+        try {
+          this.active.txnIndex.append(aborted)
+        } catch (err) {
+          this.markOffline(err, 'transaction index append')
+          throw new KafkaStorageError(`indexing an aborted transaction of ${this.name} failed`, { cause: err })
+        }
+      }
+      this.notifyAppend()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (opts?.durable === false) return Promise.resolve(result)
+    return this.syncTo(result.lastOffset + 1).then(() => result)
+  }
+
+  /** Assigns offsets from the log end, rolls if due, and writes whole validated batches. */
+  private writeBatches(records: Uint8Array, lat: number | undefined, maxTs: number): AppendResult {
+    const len = records.length
     const baseOffset = this._logEndOffset
     let next = baseOffset
-    pos = 0
+    let pos = 0
     while (pos < len) {
       setBaseOffset(records, pos, next)
       if (lat !== undefined) setLogAppendTime(records, pos, lat)
@@ -264,6 +410,10 @@ export class PartitionLog {
       throw new KafkaStorageError(`append to ${this.name} failed`, { cause: err })
     }
     this._logEndOffset = next
+    return { baseOffset, lastOffset: next - 1, logAppendTime: lat ?? -1, logStartOffset: this._logStartOffset }
+  }
+
+  private notifyAppend(): void {
     for (const fn of this.listeners) {
       try {
         fn()
@@ -272,7 +422,30 @@ export class PartitionLog {
         this.logger.warn({ err, partition: this.name }, 'append listener threw')
       }
     }
-    return { baseOffset, lastOffset: next - 1, logAppendTime: lat ?? -1, logStartOffset: this._logStartOffset }
+  }
+
+  /** The last stable offset: below the first open transaction, and never above the high watermark. */
+  get lastStableOffset(): number {
+    const firstUnstable = this.producerState.firstUnstableOffset()
+    const hw = this.highWatermark
+    return firstUnstable === undefined || firstUnstable > hw ? hw : firstUnstable
+  }
+
+  /**
+   * Aborted transactions overlapping [fetchOffset, upperBoundOffset), for a read_committed fetch
+   * of that range; from the txn indexes of the segment holding fetchOffset onwards.
+   */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    const out: AbortedTxn[] = []
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+      if (this.segments[i]!.txnIndex.collect(fetchOffset, upperBoundOffset, out)) break
+    }
+    return out
+  }
+
+  /** Forgets producers idle longer than producer.id.expiration.ms; returns how many. */
+  removeExpiredProducers(now = Date.now()): number {
+    return this.producerState.removeExpired(now)
   }
 
   /** Starts a new active segment at the log end; what came before is flushed in the background. */
@@ -285,6 +458,12 @@ export class PartitionLog {
     this.active = seg
     this.dirDirty = true
     this.logger.debug({ partition: this.name, baseOffset: base }, 'rolled segment')
+    try {
+      this.producerState.takeSnapshot(base).catch((err: unknown) => this.logger.warn({ err, partition: this.name }, 'producer state snapshot fsync failed'))
+    } catch (err) {
+      // Only an optimisation: without it, the next unclean open replays from an older snapshot.
+      this.logger.warn({ err, partition: this.name }, 'producer state snapshot failed')
+    }
     // As Kafka does: a rolled segment will not change again, so make it durable soon.
     this.syncTo(base).catch(() => {})
     return seg
@@ -507,6 +686,13 @@ export class PartitionLog {
       deleted++
       this.logger.info({ partition: this.name, baseOffset: seg.baseOffset, size: seg.size, reason }, 'deleted segment')
     }
+    if (deleted > 0) {
+      try {
+        this.producerState.deleteSnapshotsBelow(this.segments[0]!.baseOffset)
+      } catch (err) {
+        this.logger.warn({ err, partition: this.name }, 'deleting old producer snapshots failed')
+      }
+    }
     if (deleted > 0 && this.segments[0]!.baseOffset > this._logStartOffset) {
       this._logStartOffset = this.segments[0]!.baseOffset
       this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
@@ -534,6 +720,7 @@ export class PartitionLog {
       this._logEndOffset = seg.nextOffset
       this._recoveryPoint = Math.min(this._recoveryPoint, this._logEndOffset)
       this.failWaitersBeyond(this._logEndOffset)
+      this.rebuildProducerState()
     } catch (err) {
       this.markOffline(err, 'truncation')
       throw new KafkaStorageError(`truncating ${this.name} failed`, { cause: err })
@@ -560,6 +747,8 @@ export class PartitionLog {
     this._logStartOffset = offset
     this._recoveryPoint = offset
     this.failWaitersBeyond(offset)
+    this.producerState.clear()
+    this.producerState.deleteSnapshotsAbove(-1)
     this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
   }
 
@@ -570,6 +759,8 @@ export class PartitionLog {
     if (!this._offline) {
       try {
         await this.flush()
+        // A snapshot at the log end lets the next open skip the producer-state replay.
+        await this.producerState.takeSnapshot(this._logEndOffset)
       } catch (err) {
         flushError = err
       }
@@ -600,5 +791,29 @@ export class PartitionLog {
         // the directory is about to be removed
       }
     }
+  }
+}
+
+function readInt64(b: Uint8Array, o: number): number {
+  const hi = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!
+  const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0
+  return hi * 4294967296 + lo
+}
+
+function readInt16(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16)) >> 16
+}
+
+/** The producer fields of the batch at `at`, or undefined for a batch without a producer id. */
+function producerBatchAt(b: Uint8Array, at: number): ProducerBatch | undefined {
+  const producerId = readInt64(b, at + 43)
+  if (producerId < 0) return undefined
+  return {
+    producerId,
+    producerEpoch: readInt16(b, at + 51),
+    baseSequence: (b[at + 53]! << 24) | (b[at + 54]! << 16) | (b[at + 55]! << 8) | b[at + 56]!,
+    lastOffsetDelta: readLastOffsetDelta(b, at),
+    maxTimestamp: readMaxTimestamp(b, at),
+    transactional: isTransactional(readAttributes(b, at)),
   }
 }

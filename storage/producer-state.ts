@@ -391,7 +391,7 @@ export class ProducerStateManager {
       const batches: BatchMetadata[] = []
       if (lastSeq >= 0 && lastOffset >= 0) {
         batches.push({
-          firstSeq: incrementSequence(lastSeq, -offsetDelta) ,
+          firstSeq: lastSeq - offsetDelta < 0 ? lastSeq - offsetDelta + INT32_MAX + 1 : lastSeq - offsetDelta,
           lastSeq,
           firstOffset: lastOffset - offsetDelta,
           lastOffset,

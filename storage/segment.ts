@@ -1,4 +1,5 @@
-// LogSegment: one `<20-digit baseOffset>.log` file with its `.index` and `.timeindex`. The log
+// LogSegment: one `<20-digit baseOffset>.log` file with its `.index`, `.timeindex` and, once a
+// transaction aborted in it, `.txnindex`. The log
 // holds magic-2 record batches exactly as received, with their assigned base offsets, back to
 // back; batches are contiguous in offsets (no compaction), so the first batch's baseOffset is the
 // segment's baseOffset and each next batch starts at the previous lastOffset + 1.
@@ -8,6 +9,7 @@
 // so far (`size`), which always ends on a batch boundary.
 import path from 'node:path'
 import {
+  BATCH_HEADER_SIZE,
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
   batchSizeAt,
@@ -19,8 +21,9 @@ import {
 import type { FileIO } from './file-io.js'
 import { OffsetIndex } from './offset-index.js'
 import { TimeIndex } from './time-index.js'
+import { TXN_INDEX_SUFFIX, TxnIndex } from './txn-index.js'
 
-const HEADER_PREFIX = 43 // through maxTimestamp: enough to walk batches and their timestamps
+const HEADER_PREFIX = BATCH_HEADER_SIZE // the whole header: walks see producer fields too
 const SCAN_CHUNK = 1 << 20
 const RECOVERY_CHUNK = 8 << 20
 const INT32_MAX = 2147483647
@@ -55,6 +58,7 @@ export class LogSegment {
   readonly created: number
   readonly offsetIndex: OffsetIndex
   readonly timeIndex: TimeIndex
+  readonly txnIndex: TxnIndex
   private active = false
 
   private constructor(
@@ -71,11 +75,12 @@ export class LogSegment {
     this.created = existing ? (io.stat(this.logFile)?.mtimeMs ?? now) : now
     this.offsetIndex = new OffsetIndex(io, path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, maxIndexSize, existing)
     this.timeIndex = new TimeIndex(io, path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexSize, existing)
+    this.txnIndex = new TxnIndex(io, path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX)))
     if (existing) this.size = io.fsize(this.fd)
   }
 
   static create(io: FileIO, dir: string, baseOffset: number, maxIndexSize: number, now = Date.now()): LogSegment {
-    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const f = path.join(dir, segmentFileName(baseOffset, suffix))
       if (io.stat(f) !== undefined) io.unlink(f)
     }
@@ -384,6 +389,8 @@ export class LogSegment {
     }
     if (pos < fileSize) this.io.ftruncate(this.fd, pos)
     this.size = pos
+    // Aborts whose markers were cut off are gone; the producer-state replay re-adds lost entries.
+    this.txnIndex.truncateTo(this.nextOffset)
     if (!this.active) {
       this.offsetIndex.trimAndClose()
       this.timeIndex.maybeAppend(this.maxTimestampSoFar, this.offsetOfMaxTimestampSoFar, true)
@@ -410,7 +417,7 @@ export class LogSegment {
 
   /** fsyncs the log; with `indexes`, the index files too. */
   async flush(indexes: boolean): Promise<void> {
-    if (indexes) await Promise.all([this.io.fsync(this.fd), this.offsetIndex.sync(), this.timeIndex.sync()])
+    if (indexes) await Promise.all([this.io.fsync(this.fd), this.offsetIndex.sync(), this.timeIndex.sync(), this.txnIndex.sync()])
     else await this.io.fdatasync(this.fd)
   }
 
@@ -424,6 +431,7 @@ export class LogSegment {
 
   close(): void {
     if (this.active) this.onBecomeInactive()
+    this.txnIndex.close()
     if (this.fd >= 0) {
       this.io.close(this.fd)
       this.fd = -1
@@ -435,6 +443,7 @@ export class LogSegment {
     this.active = false
     this.offsetIndex.close()
     this.timeIndex.close()
+    this.txnIndex.delete()
     if (this.fd >= 0) {
       this.io.close(this.fd)
       this.fd = -1

@@ -30,6 +30,8 @@ export interface FixedRateResult {
   harnessLoopDelayP99Ms: number
 }
 
+const MAX_PER_PUBLISH = 256
+
 function histogram() {
   // Microsecond resolution up to 60 s.
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
@@ -66,7 +68,9 @@ export async function runFixedRate(target: RateTarget, ratePerSec: number, secon
   const inflight = new Set<Promise<void>>()
   while (sent < total) {
     const now = performance.now()
-    const dueCount = Math.min(total, Math.floor(((now - start) / 1000) * ratePerSec)) - sent
+    // After a stall many records are due at once; cap one publish so a batch stays well under
+    // the 1 MiB default message size limit of Kafka-compatible brokers.
+    const dueCount = Math.min(MAX_PER_PUBLISH, Math.min(total, Math.floor(((now - start) / 1000) * ratePerSec)) - sent)
     if (dueCount > 0) {
       const due = new Float64Array(dueCount)
       for (let i = 0; i < dueCount; i++) due[i] = start + ((sent + i) * 1000) / ratePerSec
@@ -85,7 +89,7 @@ export async function runFixedRate(target: RateTarget, ratePerSec: number, secon
       inflight.add(p)
       void p.finally(() => inflight.delete(p))
     }
-    await new Promise((r) => setTimeout(r, 1))
+    if (dueCount < MAX_PER_PUBLISH) await new Promise((r) => setTimeout(r, 1))
   }
   const drainEnd = performance.now() + drainMs
   while ((inflight.size > 0 || received < acked) && performance.now() < drainEnd) {

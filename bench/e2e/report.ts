@@ -54,18 +54,22 @@ const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').re
 const COLORS: Record<string, string> = { Samsa: '#2b6cb0', 'Redis Streams': '#c53030', 'NATS JetStream': '#2f855a', ceiling: '#718096' }
 
 export function svg(r: RunReport): string {
-  const W = 980
-  const labelW = 430
-  const barMax = W - labelW - 90
+  const lat = r.rows.filter((x) => x.workload === 'latency-50k' && x.e2eMs)
+  const latLabel = (x: (typeof lat)[number], kind: string) => `${x.system} · ${x.client} · ${x.durability} · ${kind}`
+  const bars: Array<{ label: string; value: number; color: string }> = [
+    ...r.ceilings.map((c) => ({ label: c.name, value: c.mibPerSec, color: COLORS.ceiling! })),
+    ...r.rows.filter((x) => x.workload !== 'latency-50k').map((x) => ({ label: `${x.system} · ${x.client} · ${x.workload} · ${x.durability}`, value: x.mibPerSec, color: COLORS[x.system] ?? '#555' })),
+  ]
+  // Label column sized to the longest label (about 6.2 px per character at 11 px sans-serif).
+  const longest = Math.max(...bars.map((b) => b.label.length), ...lat.map((x) => latLabel(x, 'end-to-end').length))
+  const labelW = Math.ceil(longest * 6.2) + 16
+  const barMax = 520
+  const W = labelW + barMax + 110
   const rowH = 20
   const parts: string[] = []
   let y = 30
   parts.push(`<text x="10" y="${y}" font-size="16" font-weight="bold">Throughput (MiB/s of payload; ceilings in grey) — ${esc(r.date.slice(0, 10))}, ${r.mode} mode, ${r.host.cpus} cores shared</text>`)
   y += 14
-  const bars: Array<{ label: string; value: number; color: string }> = [
-    ...r.ceilings.map((c) => ({ label: c.name, value: c.mibPerSec, color: COLORS.ceiling! })),
-    ...r.rows.filter((x) => x.workload !== 'latency-50k').map((x) => ({ label: `${x.system} · ${x.client} · ${x.workload} · ${x.durability}`, value: x.mibPerSec, color: COLORS[x.system] ?? '#555' })),
-  ]
   const maxV = Math.max(1, ...bars.map((b) => b.value))
   for (const b of bars) {
     const w = Math.max(1, (b.value / maxV) * barMax)
@@ -74,7 +78,6 @@ export function svg(r: RunReport): string {
     parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + 14}" font-size="11">${fmt(b.value)}</text>`)
     y += rowH
   }
-  const lat = r.rows.filter((x) => x.workload === 'latency-50k' && x.e2eMs)
   if (lat.length > 0) {
     y += 30
     parts.push(`<text x="10" y="${y}" font-size="16" font-weight="bold">Latency at a fixed 50,000 records/s of 1 KiB (ms, log scale): p50, p99, p99.9</text>`)
@@ -86,7 +89,7 @@ export function svg(r: RunReport): string {
     const shades = ['55', '99', 'ff']
     for (const x of lat) {
       for (const [kind, p] of [['publish', x.publishMs!], ['end-to-end', x.e2eMs!]] as const) {
-        parts.push(`<text x="${labelW - 6}" y="${y + 22}" font-size="11" text-anchor="end">${esc(`${x.system} · ${x.client} · ${x.durability} · ${kind}`)}</text>`)
+        parts.push(`<text x="${labelW - 6}" y="${y + 22}" font-size="11" text-anchor="end">${esc(latLabel(x, kind))}</text>`)
         ;[p.p50, p.p99, p.p999].forEach((v, i) => {
           const w = Math.max(1, scale(v))
           const color = COLORS[x.system] ?? '#555555'

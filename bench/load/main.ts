@@ -2,7 +2,7 @@
 // against a broker in its own process, then Fetch of everything written, each next to the loopback
 // TCP ceiling measured in the same run.
 //
-//   node dist/bench/load/main.js [--seconds 5] [--connections 4] [--depth 8] [--out FILE]
+//   node dist/bench/load/main.js [--seconds 5] [--connections 4] [--depth 8] [--only SIZE:ACKS] [--out FILE]
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -154,7 +154,9 @@ async function main(): Promise<void> {
   const admin = await WireClient.connect(broker.host, broker.port)
   const results: Result[] = []
   try {
+    const only = args.get('only') // e.g. 100:1 or 1024:-1
     for (const [recordSize, acks] of [[1024, 1], [1024, -1], [100, 1], [100, -1]] as const) {
+      if (only && only !== `${recordSize}:${acks}`) continue
       const topic = `load-${recordSize}-${acks === -1 ? 'all' : acks}`
       await admin.request(CreateTopicsApi, 7, {
         topics: [{ name: topic, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],

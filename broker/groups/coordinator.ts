@@ -9,6 +9,10 @@
 // settled eventually (by the rebalance, a timeout, a replacement request or close()).
 // Single-threaded: all state changes happen synchronously on the event loop; only offset writes
 // and deletes wait on the store.
+//
+// Transactional offsets (TxnOffsetCommit) wait per group and producer id until the transaction
+// coordinator reports the outcome: a commit materialises them as committed offsets, an abort
+// drops them. Until then OffsetFetch with require_stable reports UNSTABLE_OFFSET_COMMIT for them.
 import { randomUUID } from 'node:crypto'
 import { pino, type Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -24,7 +28,14 @@ import {
 } from './classic-group.js'
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopicsOf } from './consumer-subscription.js'
 import type { Group, GroupListing } from './group.js'
-import { GroupOffsets, type CommittedOffset, type OffsetStore, type TopicPartitionFilter } from './offsets.js'
+import {
+  GroupOffsets,
+  type CommittedOffset,
+  type OffsetStore,
+  type PendingOffset,
+  type PendingOffsetStore,
+  type TopicPartitionFilter,
+} from './offsets.js'
 
 export type { JoinGroupResult, SyncGroupResult } from './classic-group.js'
 
@@ -54,7 +65,7 @@ export interface TopicCatalog {
 }
 
 export interface GroupCoordinatorOptions {
-  store: OffsetStore
+  store: OffsetStore & Partial<PendingOffsetStore>
   logs?: TopicCatalog
   config?: Partial<GroupCoordinatorConfig>
   logger?: Logger
@@ -131,6 +142,22 @@ export interface OffsetCommitParams extends MemberIdentity {
   }>
 }
 
+export interface TxnOffsetCommitParams {
+  groupId: string
+  producerId: number
+  producerEpoch: number
+  /** TxnOffsetCommit v3+: -1 and '' when the producer does not pass its consumer's group metadata. */
+  generationId: number
+  memberId: string
+  groupInstanceId: string | null
+  topics: Array<{
+    name: string
+    partitions: Array<{ partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }>
+  }>
+}
+
+const PENDING_TXN_OFFSETS_KEY = 'groups.pending-txn-offsets'
+
 export interface PartitionResult {
   partitionIndex: number
   errorCode: number
@@ -181,6 +208,9 @@ export class GroupCoordinator {
   /** Groups with a deadline to watch; the only ones the timer scans. */
   private readonly active = new Set<ClassicGroup>()
   private readonly offsets: GroupOffsets
+  /** groupId -> producerId -> offsets awaiting the transaction's outcome, one per partition. */
+  private readonly pendingTxnOffsets = new Map<string, Map<number, Map<string, PendingOffset>>>()
+  private readonly pendingStore: PendingOffsetStore | undefined
   private readonly catalog: TopicCatalog | undefined
   private readonly logger: Logger
   private readonly now: () => number
@@ -194,6 +224,9 @@ export class GroupCoordinator {
   constructor(opts: GroupCoordinatorOptions) {
     this.config = { ...DEFAULT_COORDINATOR_CONFIG, ...definedOnly(opts.config ?? {}) }
     this.offsets = new GroupOffsets(opts.store)
+    const store = opts.store
+    this.pendingStore = typeof store.get === 'function' && typeof store.put === 'function' ? (store as PendingOffsetStore) : undefined
+    this.loadPendingTxnOffsets()
     this.catalog = opts.logs
     this.logger = opts.logger ?? pino({ level: 'silent' })
     this.now = opts.now ?? Date.now
@@ -765,6 +798,104 @@ export class GroupCoordinator {
     return results
   }
 
+  // ---- Transactional offsets ------------------------------------------------------------------
+
+  /** TxnOffsetCommit: validates like Kafka's doTxnCommitOffsets and parks the offsets. */
+  async commitTransactionalOffsets(p: TxnOffsetCommitParams): Promise<TopicResult[]> {
+    const all = (errorCode: number): TopicResult[] =>
+      p.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((q) => ({ partitionIndex: q.partitionIndex, errorCode })) }))
+    if (this.closed) return all(ErrorCode.NOT_COORDINATOR)
+    const group = this.groups.get(p.groupId) ?? this.createGroup(p.groupId)
+    if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+    if (p.memberId !== '' && !group.members.has(p.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID)
+    if (p.generationId >= 0 && p.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION)
+    const now = this.now()
+    let byProducer = this.pendingTxnOffsets.get(p.groupId)
+    const staged = new Map<string, PendingOffset>(byProducer?.get(p.producerId) ?? [])
+    const results: TopicResult[] = []
+    for (const t of p.topics) {
+      const partitions: PartitionResult[] = []
+      for (const q of t.partitions) {
+        const r: PartitionResult = { partitionIndex: q.partitionIndex, errorCode: ErrorCode.NONE }
+        partitions.push(r)
+        if (!this.partitionExists(t.name, q.partitionIndex)) r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        else if (q.committedMetadata !== null && Buffer.byteLength(q.committedMetadata) > this.config.offsetMetadataMaxBytes) {
+          r.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE
+        } else {
+          staged.set(`${t.name}\u0000${q.partitionIndex}`, {
+            topic: t.name,
+            partition: q.partitionIndex,
+            offset: q.committedOffset,
+            leaderEpoch: q.committedLeaderEpoch,
+            metadata: q.committedMetadata ?? '',
+            commitTimestamp: now,
+            expireTimestamp: -1,
+          })
+        }
+      }
+      results.push({ name: t.name, partitions })
+    }
+    if (byProducer === undefined) this.pendingTxnOffsets.set(p.groupId, (byProducer = new Map()))
+    byProducer.set(p.producerId, staged)
+    try {
+      await this.persistPendingTxnOffsets()
+    } catch (err) {
+      this.logger.error({ err, groupId: p.groupId }, 'storing transactional offsets failed')
+      return all(ErrorCode.UNKNOWN_SERVER_ERROR)
+    }
+    return results
+  }
+
+  /**
+   * The transaction of `producerId` ended: on commit its offsets for the group become committed
+   * offsets, on abort they are dropped. Safe to call again after a restart.
+   */
+  async completeTransactionalOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+    const byProducer = this.pendingTxnOffsets.get(groupId)
+    const pending = byProducer?.get(producerId)
+    if (byProducer === undefined || pending === undefined) return
+    if (commit && pending.size > 0) {
+      await this.offsets.commit(groupId, [...pending.values()])
+      if (!this.groups.has(groupId)) this.createGroup(groupId)
+    }
+    byProducer.delete(producerId)
+    if (byProducer.size === 0) this.pendingTxnOffsets.delete(groupId)
+    await this.persistPendingTxnOffsets()
+  }
+
+  /** True when a transaction has an offset for this partition waiting for its outcome. */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    const byProducer = this.pendingTxnOffsets.get(groupId)
+    if (byProducer === undefined) return false
+    const key = `${topic}\u0000${partition}`
+    for (const offsets of byProducer.values()) if (offsets.has(key)) return true
+    return false
+  }
+
+  private loadPendingTxnOffsets(): void {
+    const saved = this.pendingStore?.get<Record<string, Record<string, PendingOffset[]>>>(PENDING_TXN_OFFSETS_KEY)
+    if (saved === undefined) return
+    for (const [groupId, producers] of Object.entries(saved)) {
+      const byProducer = new Map<number, Map<string, PendingOffset>>()
+      for (const [pid, entries] of Object.entries(producers)) {
+        byProducer.set(Number(pid), new Map(entries.map((e) => [`${e.topic}\u0000${e.partition}`, e])))
+      }
+      this.pendingTxnOffsets.set(groupId, byProducer)
+      if (!this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, this.now()))
+    }
+  }
+
+  private persistPendingTxnOffsets(): Promise<void> {
+    if (this.pendingStore === undefined) return Promise.resolve()
+    const out: Record<string, Record<string, PendingOffset[]>> = {}
+    for (const [groupId, byProducer] of this.pendingTxnOffsets) {
+      const producers: Record<string, PendingOffset[]> = {}
+      for (const [pid, offsets] of byProducer) producers[String(pid)] = [...offsets.values()]
+      out[groupId] = producers
+    }
+    return this.pendingStore.put(PENDING_TXN_OFFSETS_KEY, out)
+  }
+
   private validateOffsetCommit(group: ClassicGroup, p: MemberIdentity): number {
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE
     if (p.generationId < 0 && group.is('Empty')) return ErrorCode.NONE
@@ -785,16 +916,26 @@ export class GroupCoordinator {
    * Committed offsets of a group; `topics` null asks for every partition with an offset. A
    * partition without one answers offset -1. Without transactional offsets every offset is stable.
    */
-  fetchOffsets(groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null): OffsetFetchResult {
+  fetchOffsets(
+    groupId: string,
+    topics: Array<{ name: string; partitionIndexes: number[] }> | null,
+    requireStable = false,
+  ): OffsetFetchResult {
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
     const stored = this.offsets.read(groupId)
-    const fetched = (partitionIndex: number, o: CommittedOffset | undefined): FetchedOffset => ({
-      partitionIndex,
-      committedOffset: o?.offset ?? -1,
-      committedLeaderEpoch: o?.leaderEpoch ?? -1,
-      metadata: o?.metadata ?? '',
-      errorCode: ErrorCode.NONE,
-    })
+    const checkPending = requireStable && this.pendingTxnOffsets.has(groupId)
+    const fetched = (topic: string, partitionIndex: number, o: CommittedOffset | undefined): FetchedOffset => {
+      if (checkPending && this.hasPendingTransactionalOffset(groupId, topic, partitionIndex)) {
+        return { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+      }
+      return {
+        partitionIndex,
+        committedOffset: o?.offset ?? -1,
+        committedLeaderEpoch: o?.leaderEpoch ?? -1,
+        metadata: o?.metadata ?? '',
+        errorCode: ErrorCode.NONE,
+      }
+    }
     if (topics === null) {
       const names = [...stored.keys()].sort()
       return {
@@ -802,7 +943,7 @@ export class GroupCoordinator {
         topics: names.map((name) => {
           const partitions = stored.get(name)!
           const ids = [...partitions.keys()].sort((a, b) => a - b)
-          return { name, partitions: ids.map((i) => fetched(i, partitions.get(i))) }
+          return { name, partitions: ids.map((i) => fetched(name, i, partitions.get(i))) }
         }),
       }
     }
@@ -810,7 +951,7 @@ export class GroupCoordinator {
       errorCode: ErrorCode.NONE,
       topics: topics.map((t) => {
         const partitions = stored.get(t.name)
-        return { name: t.name, partitions: t.partitionIndexes.map((i) => fetched(i, partitions?.get(i))) }
+        return { name: t.name, partitions: t.partitionIndexes.map((i) => fetched(t.name, i, partitions?.get(i))) }
       }),
     }
   }

@@ -19,6 +19,18 @@ export interface OffsetStore {
   listOffsetGroups(): string[]
 }
 
+/**
+ * Where transactional offsets wait for their transaction's outcome, so a commit being completed
+ * when the broker stopped can still be applied after a restart. The metadata store's key-value
+ * space fits; without one they are kept in memory only.
+ */
+export interface PendingOffsetStore {
+  get<T>(key: string): T | undefined
+  put(key: string, value: unknown): Promise<void>
+}
+
+export type PendingOffset = { topic: string; partition: number } & CommittedOffset
+
 export type OffsetsByTopic = Map<string, Map<number, CommittedOffset>>
 
 export class GroupOffsets {

@@ -2,14 +2,18 @@
 // offset; v8 per-record errors; v9 flexible; v10 current-leader hints (unused by a single broker).
 // acks=0 gets no response; acks=1 answers once the batches are written; acks=-1 once they are
 // fsynced. Batches are validated (framing, magic, CRC, size) and stored as received, with the
-// broker's offsets patched in. Not yet: idempotent/transactional sequence checks, broker-side
-// recompression when a topic's compression.type differs from the producer's.
+// broker's offsets patched in. Batches with a producer id go through the partition's producer
+// state: a retried batch is answered with its original offsets (Kafka 2.x+: success, not
+// DUPLICATE_SEQUENCE_NUMBER), a gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch
+// INVALID_PRODUCER_EPOCH. A transactional batch must name its transactional id and go to a
+// partition of the producer's open transaction, else INVALID_TXN_STATE (Kafka's verification).
+// Not yet: broker-side recompression when a topic's compression.type differs from the producer's.
 import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.js'
 import { ErrorCode } from '../../protocol/errors.js'
-import { scanBatches, setPartitionLeaderEpoch } from '../../protocol/record-batch.js'
+import { isTransactional, scanBatches, setPartitionLeaderEpoch } from '../../protocol/record-batch.js'
 import type { AppendResult } from '../../storage/partition-log.js'
 import type { BrokerContext } from '../context.js'
-import { toKafkaError } from '../errors.js'
+import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
@@ -24,7 +28,7 @@ export default defineHandler({
       return respond(req, () => errorPartition(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`))
     }
     // Every append is started before the first await, so pipelined requests append in order.
-    const pending = req.topicData.map((t) => t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1)))
+    const pending = req.topicData.map((t) => t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1, req.transactionalId)))
     const responses: ProduceResponse['responses'] = []
     for (let i = 0; i < req.topicData.length; i++) {
       const t = req.topicData[i]!
@@ -37,7 +41,13 @@ export default defineHandler({
   },
 })
 
-async function appendPartition(b: BrokerContext, topic: string, p: PartitionData, durable: boolean): Promise<PartitionResponse> {
+async function appendPartition(
+  b: BrokerContext,
+  topic: string,
+  p: PartitionData,
+  durable: boolean,
+  transactionalId: string | null,
+): Promise<PartitionResponse> {
   const log = b.logs.partition(topic, p.index)
   if (!log) return { ...errorPartition(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null), index: p.index }
   const records = p.records
@@ -59,6 +69,13 @@ async function appendPartition(b: BrokerContext, topic: string, p: PartitionData
       }
     }
     setPartitionLeaderEpoch(records, batch.position, 0)
+    const h = batch.header
+    if (isTransactional(h.attributes) && !b.txn.isInTransaction(transactionalId, h.producerId, topic, p.index)) {
+      return {
+        ...errorPartition(ErrorCode.INVALID_TXN_STATE, `partition ${topic}-${p.index} is not in a transaction of producer ${h.producerId}`),
+        index: p.index,
+      }
+    }
   }
   const logAppendTime = log.config.messageTimestampType === 'LogAppendTime' ? Date.now() : undefined
   let result: AppendResult
@@ -66,7 +83,8 @@ async function appendPartition(b: BrokerContext, topic: string, p: PartitionData
     result = await log.append(records, { durable, logAppendTime })
   } catch (err) {
     const f = toKafkaError(err)
-    b.logger.error({ err, topic, partition: p.index }, 'append failed')
+    if (isUnexpected(f) || f.code === ErrorCode.KAFKA_STORAGE_ERROR) b.logger.error({ err, topic, partition: p.index }, 'append failed')
+    else b.logger.debug({ topic, partition: p.index, reason: f.message }, 'rejected produce batch')
     return { ...errorPartition(f.code, f.message), index: p.index }
   }
   return {

@@ -2,10 +2,12 @@
 // start offset; v7 incremental fetch sessions (KIP-227); v11 rack id; v12 flexible; v13 topic ids
 // instead of names; v15 replica state (followers only). Long polling: a fetch with less than
 // minBytes available parks until an append or maxWaitMs. Whole batches are returned; a fetch
-// offset inside a batch returns that batch. Not yet: aborted-transaction lists (no transactions are
-// stored yet, so read_committed reads up to the high watermark, which is then also the LSO).
+// offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
+// stable offset and lists the aborted transactions overlapping the returned batches, from the
+// segments' transaction indexes; clients drop those records and skip control batches themselves.
 import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/generated/fetch.js'
 import { ErrorCode } from '../../protocol/errors.js'
+import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
 import type { BrokerContext } from '../context.js'
 import { toKafkaError } from '../errors.js'
@@ -181,17 +183,22 @@ async function readAll(work: Work[], req: FetchRequest, v: number, isolation: nu
       errors++
       continue
     }
+    const lso = log.lastStableOffset
     response.highWatermark = log.highWatermark
-    response.lastStableOffset = log.highWatermark
+    response.lastStableOffset = lso
     response.logStartOffset = log.logStartOffset
     const limit = Math.min(w.sp.partitionMaxBytes, budget)
     if (limit <= 0 && bytes > 0) continue
     try {
-      const read = await log.read(w.sp.fetchOffset, Math.max(limit, 0), { maxOffset: log.highWatermark, minOneBatch: bytes === 0 })
+      const maxOffset = isolation === 1 ? lso : log.highWatermark
+      const read = await log.read(w.sp.fetchOffset, Math.max(limit, 0), { maxOffset, minOneBatch: bytes === 0 })
       response.records = read.records
       response.highWatermark = read.highWatermark
-      response.lastStableOffset = read.highWatermark
       response.logStartOffset = read.logStartOffset
+      if (isolation === 1 && read.records.length > 0) {
+        const aborted = log.abortedTransactions(w.sp.fetchOffset, endOffsetOf(read.records))
+        response.abortedTransactions = aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+      }
       bytes += read.records.length
       budget -= read.records.length
     } catch (err) {
@@ -200,6 +207,17 @@ async function readAll(work: Work[], req: FetchRequest, v: number, isolation: nu
     }
   }
   return { partitions, bytes, errors }
+}
+
+/** The offset after the last of a run of whole batches. */
+function endOffsetOf(records: Uint8Array): number {
+  let pos = 0
+  let last = 0
+  while (pos < records.length) {
+    last = pos
+    pos += batchSizeAt(records, pos)
+  }
+  return readLastOffset(records, last) + 1
 }
 
 function emptyPartition(partitionIndex: number, isolation: number): PartitionResponse {

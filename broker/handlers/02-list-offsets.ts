@@ -9,6 +9,7 @@ import { defineHandler } from '../handler.js'
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number]
 
+const READ_COMMITTED = 1
 const LATEST = -1
 const EARLIEST = -2
 const MAX_TIMESTAMP = -3
@@ -45,7 +46,7 @@ export default defineHandler({
         try {
           switch (p.timestamp) {
             case LATEST:
-              out.offset = log.highWatermark
+              out.offset = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark
               break
             case EARLIEST:
             case EARLIEST_LOCAL:

@@ -14,12 +14,17 @@ NODE_RDKAFKA_VERSION=3.6.1
 LIBRDKAFKA_VERSION=2.12.0
 TARBALL_SHA256=148f7e7b65c510314c70762d8f1be052c8fe1fdf03a128e6c78083a729a57a30
 
-# Optional features the suite does not need against a plaintext single broker. zstd is used when
-# libzstd-dev is installed (compression tests exercise it); lz4 uses the bundled copy.
+# Optional features the suite does not need against a plaintext single broker are off. Debian
+# packages used when present: zlib1g-dev and libzstd-dev (compression tests), rapidjson-dev (tests
+# 0098, 0101, 0110 check statistics JSON with it and skip themselves without it). lz4 is bundled.
 CONFIGURE_FLAGS=(--disable-ssl --disable-gssapi --disable-curl --disable-lz4-ext --disable-syslog)
+# What configure can find changes what gets built, so it is part of the cache key.
+OPTIONAL_HEADERS=(/usr/include/zlib.h /usr/include/zstd.h /usr/include/rapidjson/schema.h)
+FOUND_HEADERS=""
+for h in "${OPTIONAL_HEADERS[@]}"; do [ -f "$h" ] && FOUND_HEADERS="$FOUND_HEADERS $h"; done
 
 SRC="$CACHE/librdkafka-$LIBRDKAFKA_VERSION"
-STAMP="$SRC/.samsa-built-$(printf '%s ' "$NODE_RDKAFKA_VERSION" "${CONFIGURE_FLAGS[@]}" | sha256sum | cut -c1-16)"
+STAMP="$SRC/.samsa-built-$(printf '%s ' "$NODE_RDKAFKA_VERSION" "${CONFIGURE_FLAGS[@]}" "$FOUND_HEADERS" | sha256sum | cut -c1-16)"
 JOBS="${JOBS:-2}"
 
 if [ -f "$STAMP" ] && [ -x "$SRC/tests/test-runner" ]; then
@@ -50,6 +55,8 @@ if [ "$version_hex" != "$expected_hex" ]; then
   exit 1
 fi
 
+# mklove loads every configure.* file in the source root as a module, so the logs are named
+# samsa-*.log rather than configure.out.
 echo "== configuring (${CONFIGURE_FLAGS[*]})"
 (cd "$SRC" && ./configure --no-download "${CONFIGURE_FLAGS[@]}" >"$SRC/samsa-configure.log" 2>&1) || {
   tail -40 "$SRC/samsa-configure.log" >&2

@@ -6,9 +6,10 @@
 #   test/compat/librdkafka/run.sh 0001 0012    only these test numbers (exclusions still apply)
 #   ALL=1 test/compat/librdkafka/run.sh 0103   ignore excluded.txt, run what is named
 #
-# Environment: TEST_TIMEOUT (seconds per test number, default 300), TEST_DEBUG (librdkafka debug
+# Environment: FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test number, default 300), TEST_DEBUG (librdkafka debug
 # contexts, e.g. protocol,broker,cgrp), SAMSA_LOG_LEVEL (broker log level, default info),
-# LIBRDKAFKA_OUT (where logs and results go, default .cache/librdkafka/last-run).
+# LIBRDKAFKA_OUT (where logs and results go, default .cache/librdkafka/last-run), SAMSA_DIST (the
+# broker build to run, default dist/).
 #
 # Each test number runs in its own test-runner process so a crash or hang costs one number, not the
 # run. excluded.txt marks numbers "skip" (not run) or "xfail" (run; a failure is expected and does
@@ -27,13 +28,20 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 BROKER_VERSION="${BROKER_VERSION:-4.0.0}"
 # The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
 # One broker, so replication factor 1.
+# -L: broker tests only (local ones need no broker); -E: no sockem (socket-emulation) tests, as
+# librdkafka's own "make quick" CI target; -p1: one at a time. Quick mode (-Q, the default) is what
+# librdkafka's CI runs: fewer messages and only the sub-tests marked quick. FULL=1 runs everything.
+RUNNER_FLAGS=(-L -E -p1)
+[ "${FULL:-0}" = 1 ] || RUNNER_FLAGS+=(-Q)
 BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
 
 "$HERE/build.sh"
 TESTS_DIR="$(ls -d "$CACHE"/librdkafka-*/tests | head -1)"
 
-if [ ! -f "$ROOT/dist/cli/main.js" ]; then
-  echo "dist/cli/main.js missing: run npm run build first" >&2
+# SAMSA_DIST points at another build of the broker, e.g. a copy with a candidate fix applied.
+DIST="${SAMSA_DIST:-$ROOT/dist}"
+if [ ! -f "$DIST/cli/main.js" ]; then
+  echo "$DIST/cli/main.js missing: run npm run build first" >&2
   exit 2
 fi
 
@@ -44,7 +52,7 @@ PORT=""
 
 start_broker() {
   local data="$OUT/data-$1"
-  node "$ROOT/dist/cli/main.js" serve --port 0 --data-dir "$data" "${BROKER_SETTINGS[@]}" \
+  node "$DIST/cli/main.js" serve --port 0 --data-dir "$data" "${BROKER_SETTINGS[@]}" \
     --log-level "${SAMSA_LOG_LEVEL:-info}" >"$OUT/broker-$1.out" 2>"$OUT/broker-$1.log" &
   BROKER_PID=$!
   for _ in $(seq 1 150); do
@@ -72,11 +80,12 @@ stop_broker() {
 }
 trap stop_broker EXIT
 
-# Test numbers come from the source file names; 8nnn are manual tests the suite never runs itself.
+# Test numbers come from the source file names. 1nnn need non-standard broker setups and 8nnn are
+# manual, so only 0nnn run unless named on the command line.
 if [ $# -gt 0 ]; then
   NUMBERS=("$@")
 else
-  mapfile -t NUMBERS < <(ls "$TESTS_DIR" | sed -n 's/^\([0-7][0-9][0-9][0-9]\)-.*\.c\(pp\)\{0,1\}$/\1/p' | sort -u)
+  mapfile -t NUMBERS < <(ls "$TESTS_DIR" | sed -n 's/^\(0[0-9][0-9][0-9]\)-.*\.c\(pp\)\{0,1\}$/\1/p' | sort -u)
 fi
 
 exclusion() { # prints "action reason" for a test number, nothing when not listed
@@ -93,52 +102,76 @@ printf 'number\tresult\tseconds\tdetail\n' >"$OUT/results.tsv"
 declare -A COUNT=([passed]=0 [failed]=0 [xfail]=0 [xpass]=0 [excluded]=0 [skipped]=0)
 UNEXPECTED=()
 
-for n in "${NUMBERS[@]}"; do
-  ex="$(exclusion "$n")"
-  action="${ex%% *}"
-  if [ "$action" = skip ]; then
-    printf '%s\texcluded\t0\t%s\n' "$n" "${ex#skip }" >>"$OUT/results.tsv"
-    COUNT[excluded]=$(( COUNT[excluded] + 1 ))
-    continue
-  fi
-
-  log="$OUT/logs/$n.log"
-  t0=$(date +%s)
+# Runs test number $1 (restricted to sub-tests matching $2 when given) and sets RESULT, DETAIL.
+run_one() {
+  local n="$1" sub="${2:-}" log rc rows npass nfail
+  log="$OUT/logs/$n${sub:+.$sub}.log"
   set +e
-  (cd "$TESTS_DIR" && TESTS="$n" RDKAFKA_TEST_CONF="$OUT/test.conf" \
+  # Braces, not just the subshell, so the shell's own "Aborted" notice (the runner abort()s on a
+  # failed assertion) lands in the log too.
+  { (cd "$TESTS_DIR" && TESTS="$n" SUBTESTS="$sub" RDKAFKA_TEST_CONF="$OUT/test.conf" \
     LD_LIBRARY_PATH="../src:../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    timeout -k 10 "$TEST_TIMEOUT" ./test-runner -Q -L -E -p1 -V "$BROKER_VERSION") >"$log" 2>&1
+    timeout -k 10 "$TEST_TIMEOUT" ./test-runner "${RUNNER_FLAGS[@]}" -V "$BROKER_VERSION"); } >"$log" 2>&1
   rc=$?
   set -e
-  secs=$(( $(date +%s) - t0 ))
 
   # The runner's summary table: "| <name> | PASSED|FAILED|SKIPPED | <secs>s | <reason>".
   rows="$(strip_ansi <"$log" | awk -F'|' 'NF >= 4 && $2 ~ /^ [0-9][0-9][0-9][0-9]_/ { gsub(/ /, "", $2); gsub(/ /, "", $3); print $2 " " $3 }')"
   npass=$(grep -c ' PASSED$' <<<"$rows" || true)
   nfail=$(grep -c ' FAILED$' <<<"$rows" || true)
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    result=failed; detail="timed out after ${TEST_TIMEOUT}s"
+    RESULT=failed; DETAIL="timed out after ${TEST_TIMEOUT}s"
   elif [ "$nfail" -gt 0 ] || { [ "$rc" != 0 ] && [ "$npass" = 0 ]; }; then
-    result=failed
-    detail="$(strip_ansi <"$log" | grep -m1 -E '### Test .* failed|FAIL:|FAILED' | cut -c1-200 || true)"
-    [ -n "$detail" ] || detail="exit status $rc"
+    RESULT=failed
+    DETAIL="$(strip_ansi <"$log" | grep -m1 -A1 -E '^### Test .* failed' | tr '\n' ' ' | cut -c1-300 || true)"
+    [ -n "$DETAIL" ] || DETAIL="exit status $rc"
   elif [ "$npass" -gt 0 ]; then
-    result=passed; detail="$(tr '\n' ' ' <<<"$rows")"
+    RESULT=passed; DETAIL="$(tr '\n' ' ' <<<"$rows")"
   else
-    result=skipped
-    detail="$(strip_ansi <"$log" | grep -m1 -E 'SKIPPING|SKIPPED' | sed 's/^[^|]*|//' | cut -c1-200 || true)"
+    RESULT=skipped
+    DETAIL="$(strip_ansi <"$log" | grep -m1 -E 'SKIPPING|SKIPPED' | sed 's/^[^|]*|//' | cut -c1-200 || true)"
   fi
+  DETAIL="${sub:+[$sub] }$DETAIL"
+}
 
+for n in "${NUMBERS[@]}"; do
+  ex="$(exclusion "$n")"
+  action="${ex%% *}"
+  reason="${ex#* }"
+  t0=$(date +%s)
+  case "$action" in
+    skip)
+      printf '%s\texcluded\t0\t%s\n' "$n" "$reason" >>"$OUT/results.tsv"
+      COUNT[excluded]=$(( COUNT[excluded] + 1 ))
+      continue
+      ;;
+    subtests)
+      # Only the listed sub-tests run, each in its own process: one that cannot pass here (the
+      # reason says why) would otherwise abort the ones after it.
+      list="${reason%% *}"; reason="${reason#* }"
+      result=""; details=""
+      for sub in ${list//,/ }; do
+        run_one "$n" "$sub"
+        if [ "$RESULT" = failed ] || [ -z "$result" ] || { [ "$RESULT" = passed ] && [ "$result" = skipped ]; }; then
+          [ "$result" = failed ] || result="$RESULT"
+        fi
+        [ "$RESULT" = passed ] || details="$details$DETAIL; "
+      done
+      RESULT="$result"; DETAIL="only sub-tests $list (${reason}); ${details:-all passed}"
+      ;;
+    *) run_one "$n" ;;
+  esac
+  secs=$(( $(date +%s) - t0 ))
   if [ "$action" = xfail ]; then
-    case "$result" in
-      failed) result=xfail ;;
-      passed) result=xpass; detail="expected to fail (${ex#xfail }) but passed: remove it from excluded.txt" ;;
+    case "$RESULT" in
+      failed) RESULT=xfail ;;
+      passed) RESULT=xpass; DETAIL="expected to fail ($reason) but passed: remove it from excluded.txt" ;;
     esac
   fi
-  COUNT[$result]=$(( COUNT[$result] + 1 ))
-  [ "$result" = failed ] && UNEXPECTED+=("$n")
-  printf '%s\t%s\t%s\t%s\n' "$n" "$result" "$secs" "$detail" >>"$OUT/results.tsv"
-  printf '%-5s %-8s %4ss  %s\n' "$n" "$result" "$secs" "$(cut -c1-100 <<<"$detail")"
+  COUNT[$RESULT]=$(( COUNT[$RESULT] + 1 ))
+  [ "$RESULT" = failed ] && UNEXPECTED+=("$n")
+  printf '%s\t%s\t%s\t%s\n' "$n" "$RESULT" "$secs" "$DETAIL" >>"$OUT/results.tsv"
+  printf '%-5s %-8s %4ss  %s\n' "$n" "$RESULT" "$secs" "$(cut -c1-110 <<<"$DETAIL")"
 
   if ! kill -0 "$BROKER_PID" 2>/dev/null; then
     echo "!! broker exited during test $n; restarting (see $OUT/broker-$generation.log)"

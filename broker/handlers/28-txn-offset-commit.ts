@@ -1,0 +1,37 @@
+// TxnOffsetCommit (key 28). Offsets committed inside a transaction wait in the group coordinator
+// until EndTxn commits (they become the group's committed offsets) or aborts (dropped). v2 adds
+// leader epochs; v3 the consumer's generation, member id and instance id, validated as Kafka
+// does; v3 is flexible; v4 only allows TRANSACTION_ABORTABLE, never sent here. A producer whose
+// transaction does not include the group (no AddOffsetsToTxn) gets INVALID_TXN_STATE.
+import { TxnOffsetCommitApi, type TxnOffsetCommitResponse } from '../../protocol/generated/txn-offset-commit.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { defineHandler } from '../handler.js'
+
+export default defineHandler({
+  api: TxnOffsetCommitApi,
+  versions: [0, 4],
+  async handle(req, ctx): Promise<TxnOffsetCommitResponse> {
+    const b = ctx.broker
+    const meta = b.txn.get(req.transactionalId)
+    let errorCode: number = ErrorCode.NONE
+    if (meta === undefined || meta.producerId !== req.producerId) errorCode = ErrorCode.INVALID_PRODUCER_ID_MAPPING
+    else if (meta.producerEpoch !== req.producerEpoch) errorCode = ErrorCode.INVALID_PRODUCER_EPOCH
+    else if (meta.state !== 'Ongoing' || !meta.groups.includes(req.groupId)) errorCode = ErrorCode.INVALID_TXN_STATE
+    if (errorCode !== ErrorCode.NONE) {
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+      }
+    }
+    const topics = await b.groups.commitTransactionalOffsets({
+      groupId: req.groupId,
+      producerId: req.producerId,
+      producerEpoch: req.producerEpoch,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      topics: req.topics,
+    })
+    return { throttleTimeMs: 0, topics }
+  },
+})

@@ -1,0 +1,48 @@
+// DescribeTransactions (key 65, v0, flexible). The coordinator's view of each transactional id:
+// state, timeout, start time, producer id and epoch, and the partitions in the open transaction.
+// Unknown ids answer TRANSACTIONAL_ID_NOT_FOUND.
+import { DescribeTransactionsApi, type DescribeTransactionsResponse } from '../../protocol/generated/describe-transactions.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { defineHandler } from '../handler.js'
+
+export default defineHandler({
+  api: DescribeTransactionsApi,
+  versions: [0, 0],
+  handle(req, ctx): DescribeTransactionsResponse {
+    const txn = ctx.broker.txn
+    return {
+      throttleTimeMs: 0,
+      transactionStates: req.transactionalIds.map((transactionalId) => {
+        const meta = txn.get(transactionalId)
+        if (meta === undefined) {
+          return {
+            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            transactionalId,
+            transactionState: '',
+            transactionTimeoutMs: 0,
+            transactionStartTimeMs: -1,
+            producerId: -1,
+            producerEpoch: -1,
+            topics: [],
+          }
+        }
+        const byTopic = new Map<string, number[]>()
+        for (const tp of meta.partitions) {
+          const list = byTopic.get(tp.topic)
+          if (list === undefined) byTopic.set(tp.topic, [tp.partition])
+          else list.push(tp.partition)
+        }
+        return {
+          errorCode: ErrorCode.NONE,
+          transactionalId,
+          transactionState: meta.state,
+          transactionTimeoutMs: meta.timeoutMs,
+          transactionStartTimeMs: meta.startTimeMs,
+          producerId: meta.producerId,
+          producerEpoch: meta.producerEpoch,
+          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        }
+      }),
+    }
+  },
+})

@@ -1,0 +1,403 @@
+// The transaction coordinator: one state machine per transactional id, as Kafka's
+// TransactionCoordinator runs it (pre-KIP-890 protocol: the epoch is bumped at InitProducerId and
+// when the coordinator fences or times out a producer, not on every transaction).
+//
+//   Empty --AddPartitions/AddOffsets--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
+//   Prepare* --markers written, group offsets settled--> CompleteCommit|CompleteAbort
+//   Complete*|Empty --AddPartitions--> Ongoing;  idle past transactional.id.expiration.ms --> Dead
+//
+// Each state change is written to the metadata store (key `txn.state\0<id>`, plus the id list
+// under `txn.ids`) before the step it allows. Ending a transaction writes a marker (a control
+// batch) to every partition in it and then settles the group's transactional offsets. After a
+// restart, Prepare* transactions are completed and Ongoing ones aborted before the broker serves,
+// so no partition's last stable offset stays stuck.
+//
+// Concurrency: requests for one transactional id run one at a time (a promise chain per id); one
+// shared interval aborts timed-out transactions and forgets expired ids.
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import type { AppendResult, TxnMarkerInput } from '../../storage/partition-log.js'
+import { ProducerIdManager, type ProducerIdStore } from './producer-ids.js'
+
+export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
+export const TXN_STATES: readonly TxnState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead']
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+export interface TxnMetadata {
+  transactionalId: string
+  producerId: number
+  producerEpoch: number
+  timeoutMs: number
+  state: TxnState
+  partitions: TopicPartition[]
+  /** Consumer groups whose offsets the transaction commits (AddOffsetsToTxn). */
+  groups: string[]
+  /** When the current transaction began (first partition added); -1 outside a transaction. */
+  startTimeMs: number
+  lastUpdateTimeMs: number
+}
+
+export interface TxnStore extends ProducerIdStore {
+  delete(key: string): Promise<void>
+}
+
+/** The partitions the coordinator writes markers to. */
+export interface MarkerTarget {
+  partition(topic: string, index: number): { appendTxnMarker(m: TxnMarkerInput): Promise<AppendResult> } | undefined
+}
+
+/** The group coordinator's side of ending a transaction. */
+export interface TxnOffsetSink {
+  completeTransactionalOffsets(groupId: string, producerId: number, commit: boolean): Promise<void>
+}
+
+export interface TxnCoordinatorConfig {
+  transactionMaxTimeoutMs: number
+  transactionalIdExpirationMs: number
+  /** How often timed-out transactions are looked for (Kafka's cleanup interval). */
+  abortTimedOutTransactionsIntervalMs: number
+  removeExpiredTransactionalIdsIntervalMs: number
+}
+
+export const DEFAULT_TXN_CONFIG: TxnCoordinatorConfig = {
+  transactionMaxTimeoutMs: 900_000,
+  transactionalIdExpirationMs: 604_800_000,
+  abortTimedOutTransactionsIntervalMs: 10_000,
+  removeExpiredTransactionalIdsIntervalMs: 3_600_000,
+}
+
+export interface TxnCoordinatorOptions {
+  store: TxnStore
+  logs: MarkerTarget
+  groups: TxnOffsetSink
+  logger: Logger
+  config?: Partial<TxnCoordinatorConfig>
+  now?: () => number
+  /** Run the shared timer; tests drive `tick()` themselves. Default true. */
+  autoTick?: boolean
+}
+
+export interface InitProducerIdResult {
+  errorCode: number
+  producerId: number
+  producerEpoch: number
+}
+
+/** Kafka's coordinator epoch; a single broker keeps the one it was born with. */
+const COORDINATOR_EPOCH = 0
+const MAX_EPOCH = 32767
+const IDS_KEY = 'txn.ids'
+const stateKey = (id: string): string => `txn.state\u0000${id}`
+
+export class TransactionCoordinator {
+  readonly config: TxnCoordinatorConfig
+  private readonly txns = new Map<string, TxnMetadata>()
+  private readonly chains = new Map<string, Promise<unknown>>()
+  private readonly producerIds: ProducerIdManager
+  private readonly store: TxnStore
+  private readonly logs: MarkerTarget
+  private readonly groups: TxnOffsetSink
+  private readonly logger: Logger
+  private readonly now: () => number
+  private timer: NodeJS.Timeout | null = null
+  private nextExpiryCheck: number
+  private ticking = false
+  private closed = false
+
+  constructor(opts: TxnCoordinatorOptions) {
+    this.config = { ...DEFAULT_TXN_CONFIG, ...opts.config }
+    this.store = opts.store
+    this.logs = opts.logs
+    this.groups = opts.groups
+    this.logger = opts.logger
+    this.now = opts.now ?? Date.now
+    this.producerIds = new ProducerIdManager(opts.store)
+    this.nextExpiryCheck = this.now() + this.config.removeExpiredTransactionalIdsIntervalMs
+    if (opts.autoTick ?? true) {
+      this.timer = setInterval(() => void this.tick(), Math.max(10, this.config.abortTimedOutTransactionsIntervalMs))
+      this.timer.unref()
+    }
+  }
+
+  /**
+   * Loads every stored transaction and finishes what a stop interrupted: Prepare* transactions are
+   * completed, Ongoing ones fenced and aborted. Call before serving requests.
+   */
+  async load(): Promise<void> {
+    for (const id of this.store.get<string[]>(IDS_KEY) ?? []) {
+      const meta = this.store.get<TxnMetadata>(stateKey(id))
+      if (meta !== undefined) this.txns.set(id, meta)
+    }
+    for (const meta of this.txns.values()) {
+      if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
+        this.logger.info({ transactionalId: meta.transactionalId, state: meta.state }, 'completing a transaction interrupted by a restart')
+        await this.locked(meta.transactionalId, () => this.complete(meta, meta.state === 'PrepareCommit'))
+      } else if (meta.state === 'Ongoing') {
+        this.logger.info({ transactionalId: meta.transactionalId }, 'aborting a transaction left open by a restart')
+        await this.locked(meta.transactionalId, () => this.fenceAndAbort(meta))
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  get(transactionalId: string): TxnMetadata | undefined {
+    return this.txns.get(transactionalId)
+  }
+
+  list(): TxnMetadata[] {
+    return [...this.txns.values()]
+  }
+
+  // ---- InitProducerId -------------------------------------------------------------------------
+
+  async initProducerId(
+    transactionalId: string | null,
+    timeoutMs: number,
+    expected: { producerId: number; producerEpoch: number },
+    fencedCode: number,
+  ): Promise<InitProducerIdResult> {
+    if (transactionalId === null || transactionalId === '') {
+      // Idempotent only: a producer resuming after an error (KIP-360) keeps its id with a new epoch.
+      if (expected.producerId >= 0 && expected.producerEpoch >= 0 && expected.producerEpoch + 1 < MAX_EPOCH) {
+        return { errorCode: ErrorCode.NONE, producerId: expected.producerId, producerEpoch: expected.producerEpoch + 1 }
+      }
+      return { errorCode: ErrorCode.NONE, producerId: await this.producerIds.generate(), producerEpoch: 0 }
+    }
+    if (timeoutMs <= 0 || timeoutMs > this.config.transactionMaxTimeoutMs) return initError(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
+    if (this.closed) return initError(ErrorCode.NOT_COORDINATOR)
+    return this.locked(transactionalId, async () => {
+      let meta = this.txns.get(transactionalId)
+      if (meta === undefined || meta.state === 'Dead') {
+        meta = {
+          transactionalId,
+          producerId: await this.producerIds.generate(),
+          producerEpoch: 0,
+          timeoutMs,
+          state: 'Empty',
+          partitions: [],
+          groups: [],
+          startTimeMs: -1,
+          lastUpdateTimeMs: this.now(),
+        }
+        await this.persist(meta, true)
+        return { errorCode: ErrorCode.NONE, producerId: meta.producerId, producerEpoch: meta.producerEpoch }
+      }
+      if (expected.producerId >= 0) {
+        // KIP-360: only the current incarnation may resume; anyone else is a zombie.
+        if (expected.producerId !== meta.producerId || expected.producerEpoch !== meta.producerEpoch) return initError(fencedCode)
+      }
+      if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') return initError(ErrorCode.CONCURRENT_TRANSACTIONS)
+      if (meta.state === 'Ongoing') {
+        // A new incarnation fences the old one: its open transaction is aborted with the new epoch.
+        await this.fenceAndAbort(meta)
+      } else {
+        await this.bumpEpoch(meta)
+      }
+      meta.timeoutMs = timeoutMs
+      meta.state = 'Empty'
+      meta.lastUpdateTimeMs = this.now()
+      await this.persist(meta)
+      return { errorCode: ErrorCode.NONE, producerId: meta.producerId, producerEpoch: meta.producerEpoch }
+    })
+  }
+
+  // ---- AddPartitionsToTxn / AddOffsetsToTxn ----------------------------------------------------
+
+  /** Adds partitions (and/or a group's offsets) to the producer's transaction; one error code for all. */
+  async addToTransaction(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    add: { partitions?: TopicPartition[]; groupId?: string },
+    fencedCode: number,
+  ): Promise<number> {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR
+    return this.locked(transactionalId, async () => {
+      const meta = this.txns.get(transactionalId)
+      const invalid = this.validate(meta, producerId, producerEpoch, fencedCode)
+      if (invalid !== ErrorCode.NONE) return invalid
+      const m = meta!
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS
+      const partitions = add.partitions ?? []
+      const newPartitions = partitions.filter((tp) => !m.partitions.some((q) => q.topic === tp.topic && q.partition === tp.partition))
+      const newGroup = add.groupId !== undefined && !m.groups.includes(add.groupId)
+      if (m.state === 'Ongoing' && newPartitions.length === 0 && !newGroup) return ErrorCode.NONE
+      if (m.state !== 'Ongoing') {
+        m.state = 'Ongoing'
+        m.startTimeMs = this.now()
+        m.partitions = []
+        m.groups = []
+      }
+      for (const tp of newPartitions) m.partitions.push({ topic: tp.topic, partition: tp.partition })
+      if (newGroup) m.groups.push(add.groupId!)
+      m.lastUpdateTimeMs = this.now()
+      await this.persist(m)
+      return ErrorCode.NONE
+    })
+  }
+
+  /** Produce's check (Kafka's INVALID_TXN_STATE): a transactional write must go to a partition of the producer's open transaction. */
+  isInTransaction(transactionalId: string | null, producerId: number, topic: string, partition: number): boolean {
+    if (transactionalId === null) return false
+    const meta = this.txns.get(transactionalId)
+    if (meta === undefined || meta.producerId !== producerId || meta.state !== 'Ongoing') return false
+    return meta.partitions.some((tp) => tp.topic === topic && tp.partition === partition)
+  }
+
+  // ---- EndTxn ---------------------------------------------------------------------------------
+
+  async endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean, fencedCode: number): Promise<number> {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR
+    return this.locked(transactionalId, async () => {
+      const meta = this.txns.get(transactionalId)
+      const invalid = this.validate(meta, producerId, producerEpoch, fencedCode)
+      if (invalid !== ErrorCode.NONE) return invalid
+      const m = meta!
+      switch (m.state) {
+        case 'Ongoing':
+          await this.complete(m, commit)
+          return ErrorCode.NONE
+        case 'CompleteCommit':
+          // a retry of the EndTxn that completed it
+          return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE
+        case 'CompleteAbort':
+          return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE
+        case 'PrepareCommit':
+        case 'PrepareAbort':
+          return ErrorCode.CONCURRENT_TRANSACTIONS
+        default:
+          return ErrorCode.INVALID_TXN_STATE
+      }
+    })
+  }
+
+  // ---- timers ---------------------------------------------------------------------------------
+
+  /** Aborts transactions past their timeout (fencing their producer) and forgets expired ids. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.closed) return
+    this.ticking = true
+    try {
+      const now = this.now()
+      for (const meta of [...this.txns.values()]) {
+        if (meta.state !== 'Ongoing' || now - meta.startTimeMs <= meta.timeoutMs) continue
+        await this.locked(meta.transactionalId, async () => {
+          if (meta.state !== 'Ongoing' || this.now() - meta.startTimeMs <= meta.timeoutMs) return
+          this.logger.info({ transactionalId: meta.transactionalId, timeoutMs: meta.timeoutMs }, 'aborting a timed-out transaction')
+          await this.fenceAndAbort(meta)
+        })
+      }
+      if (now >= this.nextExpiryCheck) {
+        this.nextExpiryCheck = now + this.config.removeExpiredTransactionalIdsIntervalMs
+        await this.removeExpired(now)
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'transaction coordinator timer failed')
+    } finally {
+      this.ticking = false
+    }
+  }
+
+  private async removeExpired(now: number): Promise<void> {
+    for (const meta of [...this.txns.values()]) {
+      if (meta.state === 'Ongoing' || meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') continue
+      if (now - meta.lastUpdateTimeMs < this.config.transactionalIdExpirationMs) continue
+      await this.locked(meta.transactionalId, async () => {
+        if (this.txns.get(meta.transactionalId) !== meta) return
+        meta.state = 'Dead'
+        this.txns.delete(meta.transactionalId)
+        await this.store.delete(stateKey(meta.transactionalId))
+        await this.store.put(IDS_KEY, [...this.txns.keys()])
+        this.logger.info({ transactionalId: meta.transactionalId }, 'expired transactional id')
+      })
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private validate(meta: TxnMetadata | undefined, producerId: number, producerEpoch: number, fencedCode: number): number {
+    if (meta === undefined || meta.state === 'Dead' || meta.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
+    if (meta.producerEpoch !== producerEpoch) return fencedCode
+    return ErrorCode.NONE
+  }
+
+  /** Bumps the epoch, or moves to a new producer id when the epoch is exhausted. */
+  private async bumpEpoch(meta: TxnMetadata): Promise<void> {
+    if (meta.producerEpoch + 1 >= MAX_EPOCH) {
+      meta.producerId = await this.producerIds.generate()
+      meta.producerEpoch = 0
+    } else {
+      meta.producerEpoch++
+    }
+  }
+
+  /**
+   * Kafka's fence-then-abort: the epoch goes up first, so the markers carry the new epoch and the
+   * old incarnation's further writes are rejected at every partition.
+   */
+  private async fenceAndAbort(meta: TxnMetadata): Promise<void> {
+    if (meta.producerEpoch + 1 < MAX_EPOCH) meta.producerEpoch++
+    await this.complete(meta, false)
+  }
+
+  /** Prepare, write every marker, settle group offsets, complete. */
+  private async complete(meta: TxnMetadata, commit: boolean): Promise<void> {
+    meta.state = commit ? 'PrepareCommit' : 'PrepareAbort'
+    meta.lastUpdateTimeMs = this.now()
+    await this.persist(meta)
+    const marker: TxnMarkerInput = { producerId: meta.producerId, producerEpoch: meta.producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit }
+    const writes = meta.partitions.map(async (tp) => {
+      const log = this.logs.partition(tp.topic, tp.partition)
+      if (log === undefined) return // the topic was deleted; nothing left to mark
+      try {
+        await log.appendTxnMarker(marker)
+      } catch (err) {
+        this.logger.error({ err, transactionalId: meta.transactionalId, topic: tp.topic, partition: tp.partition }, 'writing a transaction marker failed')
+      }
+    })
+    await Promise.all(writes)
+    for (const groupId of meta.groups) {
+      try {
+        await this.groups.completeTransactionalOffsets(groupId, meta.producerId, commit)
+      } catch (err) {
+        this.logger.error({ err, transactionalId: meta.transactionalId, groupId }, 'settling transactional offsets failed')
+      }
+    }
+    meta.state = commit ? 'CompleteCommit' : 'CompleteAbort'
+    meta.partitions = []
+    meta.groups = []
+    meta.startTimeMs = -1
+    meta.lastUpdateTimeMs = this.now()
+    await this.persist(meta)
+  }
+
+  private async persist(meta: TxnMetadata, isNew = false): Promise<void> {
+    this.txns.set(meta.transactionalId, meta)
+    await this.store.put(stateKey(meta.transactionalId), meta)
+    if (isNew) await this.store.put(IDS_KEY, [...this.txns.keys()])
+  }
+
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(id) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.catch(() => {})
+    this.chains.set(id, tail)
+    void tail.then(() => {
+      if (this.chains.get(id) === tail) this.chains.delete(id)
+    })
+    return run
+  }
+}
+
+function initError(errorCode: number): InitProducerIdResult {
+  return { errorCode, producerId: -1, producerEpoch: -1 }
+}

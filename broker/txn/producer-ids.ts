@@ -1,0 +1,36 @@
+// Producer id allocation. Ids are handed out from blocks reserved in the metadata store: the end
+// of a block is stored before its first id is used, so ids never repeat across restarts (a crash
+// only skips the rest of the current block), as Kafka's ProducerIdManager does with its blocks.
+export interface ProducerIdStore {
+  get<T>(key: string): T | undefined
+  put(key: string, value: unknown): Promise<void>
+}
+
+const NEXT_BLOCK_KEY = 'txn.producer-id.next-block'
+export const PRODUCER_ID_BLOCK_SIZE = 1000
+
+export class ProducerIdManager {
+  private next = 0
+  private blockEnd = 0
+  private allocating: Promise<void> | undefined
+
+  constructor(
+    private readonly store: ProducerIdStore,
+    private readonly blockSize = PRODUCER_ID_BLOCK_SIZE,
+  ) {}
+
+  async generate(): Promise<number> {
+    while (this.next >= this.blockEnd) {
+      this.allocating ??= this.reserveBlock().finally(() => (this.allocating = undefined))
+      await this.allocating
+    }
+    return this.next++
+  }
+
+  private async reserveBlock(): Promise<void> {
+    const start = this.store.get<number>(NEXT_BLOCK_KEY) ?? 0
+    await this.store.put(NEXT_BLOCK_KEY, start + this.blockSize)
+    this.next = start
+    this.blockEnd = start + this.blockSize
+  }
+}
