@@ -12,6 +12,7 @@ export interface SessionPartition {
   partitionMaxBytes: number
   /** What the client was last told, to decide whether an incremental response must include it. */
   lastHighWatermark: number
+  lastLastStableOffset: number
   lastLogStartOffset: number
   lastErrorCode: number
 }

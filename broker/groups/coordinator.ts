@@ -226,7 +226,6 @@ export class GroupCoordinator {
     this.offsets = new GroupOffsets(opts.store)
     const store = opts.store
     this.pendingStore = typeof store.get === 'function' && typeof store.put === 'function' ? (store as PendingOffsetStore) : undefined
-    this.loadPendingTxnOffsets()
     this.catalog = opts.logs
     this.logger = opts.logger ?? pino({ level: 'silent' })
     this.now = opts.now ?? Date.now
@@ -236,6 +235,7 @@ export class GroupCoordinator {
     // Groups that only survive as committed offsets come back Empty; their offsets age from now,
     // since the moment they became empty was not recorded.
     for (const groupId of this.offsets.groupIds()) this.groups.set(groupId, new ClassicGroup(groupId, now))
+    this.loadPendingTxnOffsets()
     if (this.autoTick) {
       this.timer = setInterval(() => this.tick(), opts.tickMs ?? 100)
       this.timer.unref()

@@ -21,9 +21,15 @@ type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number
 
 export default defineHandler({
   api: ProduceApi,
-  versions: [3, 11],
+  // v0-2 can only carry the old message formats, which are refused per partition. They are still
+  // advertised, as Kafka 4.0 does (KAFKA-18659): librdkafka <= 2.x checks for Produce v0 before it
+  // will compress with gzip, snappy or lz4, and silently sends uncompressed batches otherwise.
+  versions: [0, 11],
   async handle(req, ctx): Promise<ProduceResponse | null> {
     const b = ctx.broker
+    if (ctx.apiVersion < 3) {
+      return respond(req, () => errorPartition(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-v2 (message format v0/v1) is not supported'))
+    }
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
       return respond(req, () => errorPartition(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`))
     }

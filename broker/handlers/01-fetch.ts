@@ -82,8 +82,10 @@ export default defineHandler({
         response.records!.length > 0 ||
         response.errorCode !== w.sp.lastErrorCode ||
         response.highWatermark !== w.sp.lastHighWatermark ||
+        response.lastStableOffset !== w.sp.lastLastStableOffset ||
         response.logStartOffset !== w.sp.lastLogStartOffset
       w.sp.lastHighWatermark = response.highWatermark
+      w.sp.lastLastStableOffset = response.lastStableOffset
       w.sp.lastLogStartOffset = response.logStartOffset
       w.sp.lastErrorCode = response.errorCode
       if (incremental && !changed && !w.mustReport) continue
@@ -151,6 +153,7 @@ function resolve(b: BrokerContext, topicOrId: string, useIds: boolean, partition
     fetchOffset: 0,
     partitionMaxBytes: 0,
     lastHighWatermark: -2,
+    lastLastStableOffset: -2,
     lastLogStartOffset: -2,
     lastErrorCode: -2,
   }
@@ -197,7 +200,10 @@ async function readAll(work: Work[], req: FetchRequest, v: number, isolation: nu
       response.logStartOffset = read.logStartOffset
       if (isolation === 1 && read.records.length > 0) {
         const aborted = log.abortedTransactions(w.sp.fetchOffset, endOffsetOf(read.records))
-        response.abortedTransactions = aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+        // Index order is marker order; clients that walk the list with the records expect first-offset order.
+        response.abortedTransactions = aborted
+          .map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+          .sort((x, y) => x.firstOffset - y.firstOffset)
       }
       bytes += read.records.length
       budget -= read.records.length

@@ -18,12 +18,12 @@ export default defineHandler({
     const groups = ctx.broker.groups
     if (ctx.apiVersion >= 8) {
       const results: OffsetFetchResponseOffsetFetchResponseGroup[] = req.groups.map((g) => {
-        const r = groups.fetchOffsets(g.groupId, g.topics)
+        const r = groups.fetchOffsets(g.groupId, g.topics, req.requireStable)
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics }
       })
       return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups: results }
     }
-    const r = groups.fetchOffsets(req.groupId, ctx.apiVersion >= 2 ? req.topics : (req.topics ?? []))
+    const r = groups.fetchOffsets(req.groupId, ctx.apiVersion >= 2 ? req.topics : (req.topics ?? []), req.requireStable)
     return { throttleTimeMs: 0, topics: r.topics, errorCode: r.errorCode, groups: [] }
   },
 })

@@ -274,6 +274,31 @@ describe.skipIf(confluent.skip)(`consumer groups with librdkafka${skipNote(confl
     s1b.kill()
   })
 
+  it('a static member that does not come back within its session timeout is removed, and its id can join again', async () => {
+    const topic = 'rd-static-gone'
+    const group = 'rd-static-gone-g'
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] })
+    const staticSettings = (id: string) => ({ 'group.instance.id': id, 'session.timeout.ms': 3000 })
+    const stay = PyMember.start(tb.address, topic, group, 'stay', staticSettings('stay'))
+    await waitFor(() => stay.owned.size === 4, { timeoutMs: 30_000, what: 'stay owning all 4 partitions' })
+    const gone = PyMember.start(tb.address, topic, group, 'gone', staticSettings('gone'))
+    await waitFor(() => stay.owned.size === 2 && gone.owned.size === 2, { timeoutMs: 30_000, what: 'a 2/2 split' })
+    const split = await stay.meta()
+
+    gone.kill()
+    await gone.exited
+    await waitFor(() => stay.owned.size === 4, { timeoutMs: 15_000, what: 'stay owning all 4 partitions after the session timeout' })
+    expect((await stay.meta()).gen).toBeGreaterThan(split.gen!)
+    const described = await describeGroup(tb.address, group)
+    expect(described.members.map((m) => m.groupInstanceId)).toEqual(['stay'])
+
+    // The expired instance id is free again: coming back is an ordinary join with a rebalance.
+    const back = PyMember.start(tb.address, topic, group, 'back', staticSettings('gone'))
+    await waitFor(() => stay.owned.size === 2 && back.owned.size === 2, { timeoutMs: 30_000, what: 'a 2/2 split again' })
+    expect(back.of('error')).toEqual([])
+    await Promise.all([stay.close(), back.close()])
+  })
+
   it('a member killed with SIGKILL loses its partitions to the others after its session timeout', async () => {
     const topic = 'rd-kill'
     const group = 'rd-kill-g'

@@ -47,13 +47,11 @@ interface RealMember {
   /** Partitions of the last completed join. */
   assigned: number[]
   joins: number
+  /** kafkajs's run() settles only once the first join and sync are done. */
+  running: Promise<void>
 }
 
-async function startRealMember(
-  groupId: string,
-  topic: string,
-  opts: { sessionTimeout?: number; rebalanceTimeout?: number } = {},
-): Promise<RealMember> {
+function startRealMember(groupId: string, topic: string, opts: { sessionTimeout?: number; rebalanceTimeout?: number } = {}): RealMember {
   const consumer = kafka.consumer({
     groupId,
     sessionTimeout: opts.sessionTimeout ?? 6000,
@@ -63,14 +61,16 @@ async function startRealMember(
     retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 },
   })
   consumers.push(consumer)
-  const member: RealMember = { consumer, assigned: [], joins: 0 }
+  const member: RealMember = { consumer, assigned: [], joins: 0, running: Promise.resolve() }
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     member.joins++
     member.assigned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)
   })
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: true })
-  await consumer.run({ eachMessage: async () => {} })
+  member.running = (async () => {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async () => {} })
+  })()
   return member
 }
 
@@ -81,7 +81,7 @@ describe('a member that goes silent mid-rebalance', () => {
     const topic = 'silent-follower'
     const groupId = 'silent-follower-g'
     await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] })
-    const real = await startRealMember(groupId, topic)
+    const real = startRealMember(groupId, topic)
     await waitFor(() => real.assigned.length === 4, { timeoutMs: 20_000, what: 'the real member owning 4 partitions' })
 
     const silent = new WireMember(tb.address, { groupId, topics: [topic], protocolName: KAFKAJS_PROTOCOL, sessionTimeoutMs: 2000, rebalanceTimeoutMs: 2000 })
@@ -102,6 +102,7 @@ describe('a member that goes silent mid-rebalance', () => {
     expect(after.state).toBe('Stable')
     expect(after.members.map((m) => m.memberId)).not.toContain(silent.memberId)
     expect(await silent.heartbeat()).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    await real.running
   })
 
   it('a leader that never sends SyncGroup is removed after the rebalance timeout; the waiting member rejoins alone', async () => {
@@ -113,7 +114,7 @@ describe('a member that goes silent mid-rebalance', () => {
     expect((await silent.join()).leader).toBe(silent.memberId)
     expect((await silent.sync([{ memberId: silent.memberId, assignment: assignmentBytes({ [topic]: ALL4 }) }])).errorCode).toBe(ErrorCode.NONE)
 
-    const real = await startRealMember(groupId, topic, { rebalanceTimeout: 3000 })
+    const real = startRealMember(groupId, topic, { rebalanceTimeout: 3000 })
     await waitFor(async () => (await silent.heartbeat()) === ErrorCode.REBALANCE_IN_PROGRESS, { what: 'the rebalance the real member starts' })
     const rejoined = await silent.join()
     const rejoinedAt = Date.now()
@@ -131,13 +132,14 @@ describe('a member that goes silent mid-rebalance', () => {
     expect(after.members).toHaveLength(1)
     expect(after.members[0]!.assignment[topic]).toEqual(ALL4)
     expect(await silent.heartbeat()).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    await real.running
   })
 
   it('a member that stops heartbeating when a rebalance starts is dropped at the rebalance timeout; the others split', async () => {
     const topic = 'silent-rejoin'
     const groupId = 'silent-rejoin-g'
     await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] })
-    const a = await startRealMember(groupId, topic)
+    const a = startRealMember(groupId, topic)
     await waitFor(() => a.assigned.length === 4, { timeoutMs: 20_000, what: 'a owning 4 partitions' })
     const silent = new WireMember(tb.address, { groupId, topics: [topic], protocolName: KAFKAJS_PROTOCOL, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 2000 })
     expect((await silent.join()).errorCode).toBe(ErrorCode.NONE)
@@ -149,10 +151,10 @@ describe('a member that goes silent mid-rebalance', () => {
     const heartbeats = (async () => {
       while (!sawRebalance) {
         sawRebalance = (await silent.heartbeat()) === ErrorCode.REBALANCE_IN_PROGRESS
-        await sleep(200)
+        if (!sawRebalance) await sleep(200)
       }
     })()
-    const b = await startRealMember(groupId, topic)
+    const b = startRealMember(groupId, topic)
     await heartbeats
     const quietAt = Date.now()
     await waitFor(() => a.assigned.length === 2 && b.assigned.length === 2, { timeoutMs: 20_000, what: 'a and b splitting the partitions' })
@@ -163,6 +165,7 @@ describe('a member that goes silent mid-rebalance', () => {
     const after = await describeGroup(tb.address, groupId)
     expect(after.members.map((m) => m.memberId)).not.toContain(silent.memberId)
     expect(after.members).toHaveLength(2)
+    await Promise.all([a.running, b.running])
   })
 })
 
@@ -269,6 +272,9 @@ describe('rebalancing under load', () => {
 
     const generations = [...new Set(processed.map((p) => p.generation))]
     expect(generations.length).toBeGreaterThanOrEqual(2)
+    // The member that left did read its share before its partitions moved.
+    expect(processed.some((p) => p.member === 2)).toBe(true)
+    expect(processed.some((p) => p.generation > leftGeneration)).toBe(true)
     for (const generation of generations) {
       const inGeneration = processed.filter((p) => p.generation === generation)
       const owner = new Map<number, number>()

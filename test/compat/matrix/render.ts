@@ -9,7 +9,8 @@ const INTRO = [
   'Each cell is a test (`test/compat/matrix.test.ts`) that drives the real client against a Samsa',
   'broker and compares, byte for byte, what the broker stored and what the client read back with',
   'what was sent: keys, values, headers, offsets, timestamps and the batch codec. `n/a` means the',
-  'client lacks the feature; a failing cell fails CI. Regenerate with `npm run compat:matrix`.',
+  'client lacks the feature. A failing cell fails CI; its error is in',
+  '`test/compat/matrix/results.json`. Regenerate the table with `npm run compat:matrix`.',
 ]
 
 function columnTitle(c: ClientResult): string {

@@ -26,7 +26,7 @@ const utf8 = (s: string) => Buffer.from(s, 'utf8')
 function fixtureRecords(t0: number) {
   return Array.from({ length: 10 }, (_, i) => ({
     key: utf8(`fixture-${i}`),
-    // record 7 is binary: NUL, invalid UTF-8, a newline and kcat's own format characters
+    // record 7 is binary: NUL, invalid UTF-8, a newline, a tab and a literal %s
     value: i === 7 ? Buffer.from([0x00, 0xff, 0x80, 0x0a, 0x7c, 0x09, 0x25, 0x73]) : utf8(`fixture value ${i} ø✓ ${'·'.repeat(i)}`),
     headers: i % 2 === 0 ? ([['n', utf8(String(i))], ['dup', utf8('a')], ['dup', utf8('b')]] as Array<[string, Buffer]>) : [],
     timestamp: t0 + i * 1000,

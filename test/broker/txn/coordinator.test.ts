@@ -1,0 +1,232 @@
+import { pino } from 'pino'
+import { describe, expect, it } from 'vitest'
+import { ErrorCode } from '../../../protocol/errors.js'
+import { GroupCoordinator } from '../../../broker/groups/coordinator.js'
+import { TransactionCoordinator, type TxnMetadata, type TxnStore } from '../../../broker/txn/coordinator.js'
+import { ProducerIdManager } from '../../../broker/txn/producer-ids.js'
+import type { TxnMarkerInput } from '../../../storage/partition-log.js'
+import { Clock, MemoryOffsetStore, catalog } from '../groups/helpers.js'
+
+const logger = pino({ level: 'silent' })
+const FENCED = ErrorCode.PRODUCER_FENCED
+
+class MemoryKv implements TxnStore {
+  readonly data = new Map<string, unknown>()
+  get<T>(key: string): T | undefined {
+    const v = this.data.get(key)
+    return v === undefined ? undefined : (structuredClone(v) as T)
+  }
+  async put(key: string, value: unknown): Promise<void> {
+    this.data.set(key, structuredClone(value))
+  }
+  async delete(key: string): Promise<void> {
+    this.data.delete(key)
+  }
+}
+
+class MarkerLog {
+  readonly markers: Array<{ topic: string; partition: number } & TxnMarkerInput> = []
+  partition(topic: string, partition: number) {
+    if (topic === 'gone') return undefined
+    return {
+      appendTxnMarker: async (m: TxnMarkerInput) => {
+        this.markers.push({ topic, partition, ...m })
+        return { baseOffset: this.markers.length - 1, lastOffset: this.markers.length - 1, logAppendTime: -1, logStartOffset: 0 }
+      },
+    }
+  }
+}
+
+class OffsetSink {
+  readonly calls: Array<[string, number, boolean]> = []
+  async completeTransactionalOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+    this.calls.push([groupId, producerId, commit])
+  }
+}
+
+function setup(opts: { store?: MemoryKv; clock?: Clock } = {}) {
+  const store = opts.store ?? new MemoryKv()
+  const logs = new MarkerLog()
+  const groups = new OffsetSink()
+  const clock = opts.clock ?? new Clock()
+  const txn = new TransactionCoordinator({
+    store,
+    logs,
+    groups,
+    logger,
+    now: clock.now,
+    autoTick: false,
+    config: { transactionMaxTimeoutMs: 60_000, transactionalIdExpirationMs: 100_000, removeExpiredTransactionalIdsIntervalMs: 1000 },
+  })
+  return { store, logs, groups, clock, txn }
+}
+
+const none = { producerId: -1, producerEpoch: -1 }
+
+describe('TransactionCoordinator', () => {
+  it('creates ids, bumps the epoch on re-init, and validates the timeout', async () => {
+    const { txn } = setup()
+    expect((await txn.initProducerId('a', 0, none, FENCED)).errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
+    expect((await txn.initProducerId('a', 60_001, none, FENCED)).errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
+    const first = await txn.initProducerId('a', 10_000, none, FENCED)
+    expect(first).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 })
+    const second = await txn.initProducerId('a', 10_000, none, FENCED)
+    expect(second).toEqual({ errorCode: ErrorCode.NONE, producerId: first.producerId, producerEpoch: 1 })
+    // KIP-360: resuming with a stale epoch is a zombie
+    expect((await txn.initProducerId('a', 10_000, { producerId: first.producerId, producerEpoch: 0 }, FENCED)).errorCode).toBe(FENCED)
+    expect(await txn.initProducerId('a', 10_000, { producerId: first.producerId, producerEpoch: 1 }, FENCED)).toMatchObject({ producerEpoch: 2 })
+    const other = await txn.initProducerId('b', 10_000, none, FENCED)
+    expect(other.producerId).not.toBe(first.producerId)
+  })
+
+  it('runs a transaction: add partitions and offsets, commit writes markers then settles offsets', async () => {
+    const { txn, logs, groups } = setup()
+    const { producerId: pid } = await txn.initProducerId('t', 10_000, none, FENCED)
+    expect(await txn.endTransaction('t', pid, 0, true, FENCED)).toBe(ErrorCode.INVALID_TXN_STATE)
+    expect(await txn.addToTransaction('t', pid, 0, { partitions: [{ topic: 'x', partition: 0 }, { topic: 'x', partition: 1 }] }, FENCED)).toBe(ErrorCode.NONE)
+    expect(await txn.addToTransaction('t', pid, 0, { groupId: 'g' }, FENCED)).toBe(ErrorCode.NONE)
+    expect(txn.isInTransaction('t', pid, 'x', 1)).toBe(true)
+    expect(txn.isInTransaction('t', pid, 'x', 2)).toBe(false)
+    expect(await txn.addToTransaction('t', pid + 1, 0, { groupId: 'g' }, FENCED)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
+    expect(await txn.addToTransaction('t', pid, 5, { groupId: 'g' }, FENCED)).toBe(FENCED)
+    expect(await txn.endTransaction('nope', pid, 0, true, FENCED)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
+
+    expect(await txn.endTransaction('t', pid, 0, true, FENCED)).toBe(ErrorCode.NONE)
+    expect(logs.markers).toEqual([
+      { topic: 'x', partition: 0, producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true },
+      { topic: 'x', partition: 1, producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true },
+    ])
+    expect(groups.calls).toEqual([['g', pid, true]])
+    expect(txn.get('t')).toMatchObject({ state: 'CompleteCommit', partitions: [], groups: [] })
+    expect(txn.isInTransaction('t', pid, 'x', 1)).toBe(false)
+    // a retried commit succeeds; an abort of the committed transaction does not
+    expect(await txn.endTransaction('t', pid, 0, true, FENCED)).toBe(ErrorCode.NONE)
+    expect(await txn.endTransaction('t', pid, 0, false, FENCED)).toBe(ErrorCode.INVALID_TXN_STATE)
+    expect(logs.markers).toHaveLength(2)
+  })
+
+  it('fences an open transaction at InitProducerId: abort markers carry the bumped epoch', async () => {
+    const { txn, logs, groups } = setup()
+    const { producerId: pid } = await txn.initProducerId('z', 10_000, none, FENCED)
+    await txn.addToTransaction('z', pid, 0, { partitions: [{ topic: 'x', partition: 3 }], groupId: 'g' }, FENCED)
+    const next = await txn.initProducerId('z', 10_000, none, FENCED)
+    expect(next).toEqual({ errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: 1 })
+    expect(logs.markers).toEqual([{ topic: 'x', partition: 3, producerId: pid, producerEpoch: 1, coordinatorEpoch: 0, commit: false }])
+    expect(groups.calls).toEqual([['g', pid, false]])
+    expect(await txn.endTransaction('z', pid, 0, true, FENCED)).toBe(FENCED)
+  })
+
+  it('aborts a timed-out transaction from the shared timer and forgets idle ids', async () => {
+    const { txn, logs, clock, store } = setup()
+    const { producerId: pid } = await txn.initProducerId('slow', 5_000, none, FENCED)
+    await txn.addToTransaction('slow', pid, 0, { partitions: [{ topic: 'x', partition: 0 }] }, FENCED)
+    clock.advance(5_000)
+    await txn.tick()
+    expect(txn.get('slow')!.state).toBe('Ongoing')
+    clock.advance(1)
+    await txn.tick()
+    expect(txn.get('slow')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 })
+    expect(logs.markers).toEqual([{ topic: 'x', partition: 0, producerId: pid, producerEpoch: 1, coordinatorEpoch: 0, commit: false }])
+    clock.advance(100_000)
+    await txn.tick()
+    expect(txn.get('slow')).toBeUndefined()
+    expect([...store.data.keys()].some((k) => k.includes('slow'))).toBe(false)
+  })
+
+  it('after a restart, completes a commit being written and aborts an open transaction', async () => {
+    const store = new MemoryKv()
+    const first = setup({ store })
+    const { producerId: p1 } = await first.txn.initProducerId('committing', 10_000, none, FENCED)
+    const { producerId: p2 } = await first.txn.initProducerId('open', 10_000, none, FENCED)
+    await first.txn.addToTransaction('open', p2, 0, { partitions: [{ topic: 'x', partition: 1 }, { topic: 'gone', partition: 0 }] }, FENCED)
+    first.txn.close()
+    // the broker stopped right after recording PrepareCommit
+    const meta = store.get<TxnMetadata>('txn.state\u0000committing')!
+    await store.put('txn.state\u0000committing', {
+      ...meta,
+      state: 'PrepareCommit',
+      partitions: [{ topic: 'x', partition: 0 }],
+      groups: ['g'],
+      startTimeMs: 1,
+    })
+
+    const second = setup({ store })
+    await second.txn.load()
+    expect(second.txn.get('committing')).toMatchObject({ state: 'CompleteCommit', producerEpoch: 0 })
+    expect(second.txn.get('open')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 })
+    expect(second.logs.markers).toEqual([
+      { topic: 'x', partition: 0, producerId: p1, producerEpoch: 0, coordinatorEpoch: 0, commit: true },
+      { topic: 'x', partition: 1, producerId: p2, producerEpoch: 1, coordinatorEpoch: 0, commit: false },
+    ])
+    expect(second.groups.calls).toEqual([['g', p1, true]])
+    // ids allocated after the restart come from a new block
+    const { producerId: p3 } = await second.txn.initProducerId('later', 10_000, none, FENCED)
+    expect(p3).toBeGreaterThan(Math.max(p1, p2))
+  })
+})
+
+describe('ProducerIdManager', () => {
+  it('reserves blocks before using them', async () => {
+    const store = new MemoryKv()
+    const a = new ProducerIdManager(store, 3)
+    expect([await a.generate(), await a.generate(), await a.generate(), await a.generate()]).toEqual([0, 1, 2, 3])
+    const b = new ProducerIdManager(store, 3)
+    expect(await b.generate()).toBe(6)
+    const concurrent = await Promise.all([b.generate(), b.generate(), b.generate(), b.generate()])
+    expect(new Set(concurrent).size).toBe(4)
+  })
+})
+
+describe('transactional offsets in the group coordinator', () => {
+  function groupsWith(store: MemoryOffsetStore & MemoryKv) {
+    return new GroupCoordinator({ store, logs: catalog, logger, autoTick: false })
+  }
+  class Store extends MemoryOffsetStore {
+    private readonly kv = new MemoryKv()
+    get<T>(key: string): T | undefined {
+      return this.kv.get<T>(key)
+    }
+    put(key: string, value: unknown): Promise<void> {
+      return this.kv.put(key, value)
+    }
+    delete(key: string): Promise<void> {
+      return this.kv.delete(key)
+    }
+  }
+  const commit = (partition: number, offset: number) => ({
+    name: 'in',
+    partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null }],
+  })
+  const base = { groupId: 'g', producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: null }
+
+  it('keeps offsets pending until commit, drops them on abort, and survives a restart', async () => {
+    const store = new Store()
+    const groups = groupsWith(store as never)
+    const r = await groups.commitTransactionalOffsets({ ...base, producerId: 1, topics: [commit(0, 10)] })
+    expect(r[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE)
+    await groups.commitTransactionalOffsets({ ...base, producerId: 2, topics: [commit(1, 20)] })
+    const fetch = (stable: boolean) => groups.fetchOffsets('g', [{ name: 'in', partitionIndexes: [0, 1] }], stable).topics[0]!.partitions
+    expect(fetch(false).map((p) => p.committedOffset)).toEqual([-1, -1])
+    expect(fetch(true).map((p) => p.errorCode)).toEqual([ErrorCode.UNSTABLE_OFFSET_COMMIT, ErrorCode.UNSTABLE_OFFSET_COMMIT])
+    groups.close()
+
+    const restarted = groupsWith(store as never)
+    await restarted.completeTransactionalOffsets('g', 1, true)
+    await restarted.completeTransactionalOffsets('g', 2, false)
+    const after = restarted.fetchOffsets('g', [{ name: 'in', partitionIndexes: [0, 1] }], true).topics[0]!.partitions
+    expect(after.map((p) => [p.errorCode, p.committedOffset])).toEqual([
+      [ErrorCode.NONE, 10],
+      [ErrorCode.NONE, -1],
+    ])
+    restarted.close()
+  })
+
+  it('validates the member and generation the producer passes', async () => {
+    const groups = groupsWith(new Store() as never)
+    const r = await groups.commitTransactionalOffsets({ ...base, producerId: 1, memberId: 'ghost', topics: [commit(0, 1)] })
+    expect(r[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    const g = await groups.commitTransactionalOffsets({ ...base, producerId: 1, generationId: 4, topics: [commit(0, 1)] })
+    expect(g[0]!.partitions[0]!.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION)
+    groups.close()
+  })
+})
