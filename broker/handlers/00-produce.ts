@@ -62,7 +62,9 @@ async function appendPartition(
   }
   const check = scanBatches(records, { verifyCrc: true, fromClient: true })
   if (!check.ok) {
-    const code = check.error === 'UNSUPPORTED_VERSION' ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : ErrorCode[check.error]
+    // Kafka answers INVALID_RECORD for magic 0/1 batches in Produce v3+ ("only allowed to contain
+    // record batches with magic version 2").
+    const code = check.error === 'UNSUPPORTED_VERSION' ? ErrorCode.INVALID_RECORD : ErrorCode[check.error]
     b.logger.debug({ topic, partition: p.index, reason: check.message }, 'rejected produce batch')
     return { ...errorPartition(code, check.message), index: p.index }
   }

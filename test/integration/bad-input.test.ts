@@ -259,4 +259,20 @@ describe('request bodies', () => {
       BASELINE.push('good')
     })
   }
+
+  it('answers old message formats (magic 0/1) in Produce v3+ with INVALID_RECORD and stores nothing', async () => {
+    const c = await connect()
+    const batch = encodeBatch([{ value: 'from an old client' }])
+    batch[16] = 1 // magic byte: a v1 message set, which Kafka 4 no longer accepts
+    const res = await produce(c, 9, batch)
+    expect(res.errorCode).toBe(ErrorCode.INVALID_RECORD)
+    expect(await logEndOffset(tb.address, TOPIC, 0)).toBe(BASELINE.length)
+  })
+
+  it('answers Produce v2 (old message formats only) with UNSUPPORTED_VERSION per partition', async () => {
+    const c = await connect()
+    const res = await produce(c, 2, encodeBatch([{ value: 'x' }]))
+    expect(res.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION)
+    expect(await logEndOffset(tb.address, TOPIC, 0)).toBe(BASELINE.length)
+  })
 })
