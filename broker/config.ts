@@ -57,6 +57,23 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
   { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
   { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
+  // Kafka's per-broker reconfigurable keys (KIP-226) for features Samsa does not act on yet. They
+  // are stored and described like Kafka does, so admin tools that set them keep working.
+  { name: 'background.threads', type: 'int', default: '10', dynamic: true },
+  { name: 'num.io.threads', type: 'int', default: '8', dynamic: true },
+  { name: 'num.network.threads', type: 'int', default: '3', dynamic: true },
+  { name: 'num.replica.fetchers', type: 'int', default: '1', dynamic: true },
+  { name: 'log.cleaner.threads', type: 'int', default: '1', dynamic: true },
+  { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
+  { name: 'sasl.enabled.mechanisms', type: 'list', default: 'GSSAPI', dynamic: true },
+  { name: 'sasl.jaas.config', type: 'password', default: '', dynamic: true, sensitive: true },
+  { name: 'sasl.kerberos.min.time.before.relogin', type: 'long', default: '60000', dynamic: true },
+  { name: 'sasl.kerberos.ticket.renew.jitter', type: 'double', default: '0.05', dynamic: true },
+  { name: 'sasl.kerberos.ticket.renew.window.factor', type: 'double', default: '0.8', dynamic: true },
+  { name: 'sasl.login.refresh.buffer.seconds', type: 'int', default: '300', dynamic: true },
+  { name: 'sasl.login.refresh.min.period.seconds', type: 'int', default: '60', dynamic: true },
+  { name: 'sasl.login.refresh.window.factor', type: 'double', default: '0.8', dynamic: true },
+  { name: 'sasl.login.refresh.window.jitter', type: 'double', default: '0.05', dynamic: true },
 ]
 
 const defsByName = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]))

@@ -1,7 +1,9 @@
 // MetadataStore: topics, committed consumer offsets and a small key-value space, in one LMDB
 // environment (values msgpack-encoded, lmdb's default). Three named databases:
 //   topics   name -> TopicRecord
-//   offsets  `${group}\0${topic}\0${partition}` -> CommittedOffset   (sorted, so a group is a range)
+//   offsets  `${encodeURIComponent(group)}/${topic}/${partition}` -> CommittedOffset (sorted, so a
+//            group is a range; no NUL bytes: lmdb's key encoding treats NUL as an array separator,
+//            and long keys containing one no longer sort or decode as the string they were)
 //   kv       free-form keys for later features (producer ids, transaction state)
 // Writes resolve once committed (visible, and crash-safe for the process); topic changes also
 // wait for LMDB's flush so a topic acknowledged to a client survives a power loss.
@@ -29,6 +31,15 @@ export interface CommittedOffset {
 
 const SEP = '\u0000'
 
+/** Stored key prefix of a group's offsets; topic names cannot contain '/'. */
+function groupPrefix(group: string): string {
+  return `${encodeURIComponent(group)}/`
+}
+
+function storedOffsetKey(group: string, topic: string, partition: number): string {
+  return `${groupPrefix(group)}${topic}/${partition}`
+}
+
 /** The key fetchOffsets() uses for one partition. */
 export function offsetKey(topic: string, partition: number): string {
   return `${topic}${SEP}${partition}`
@@ -52,12 +63,34 @@ export class MetadataStore {
   static open(dir: string): MetadataStore {
     fs.mkdirSync(dir, { recursive: true })
     const root = open({ path: dir, maxDbs: 8 })
-    return new MetadataStore(
+    const store = new MetadataStore(
       root,
       root.openDB<TopicRecord, string>({ name: 'topics' }),
       root.openDB<CommittedOffset, string>({ name: 'offsets' }),
       root.openDB<unknown, string>({ name: 'kv' }),
     )
+    store.migrateNulKeys()
+    return store
+  }
+
+  /** Rewrites offsets stored under the earlier NUL-separated key layout. */
+  private migrateNulKeys(): void {
+    const old: Array<{ key: unknown; value: CommittedOffset }> = []
+    for (const { key, value } of this.offsets.getRange()) {
+      if (typeof key !== 'string' || key.includes(SEP)) old.push({ key, value })
+    }
+    if (old.length === 0) return
+    this.offsets.transactionSync(() => {
+      for (const { key, value } of old) {
+        const parts = Array.isArray(key) ? key.map(String) : String(key).split(SEP)
+        if (parts.length >= 3) {
+          const partition = Number(parts[parts.length - 1])
+          const group = parts.slice(0, parts.length - 2).join(SEP)
+          this.offsets.putSync(storedOffsetKey(group, parts[parts.length - 2]!, partition), value)
+        }
+        this.offsets.removeSync(key as string)
+      }
+    })
   }
 
   getTopic(name: string): TopicRecord | undefined {
@@ -84,7 +117,7 @@ export class MetadataStore {
   async commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void> {
     await this.offsets.transaction(() => {
       for (const e of entries) {
-        this.offsets.put(group + SEP + offsetKey(e.topic, e.partition), {
+        this.offsets.put(storedOffsetKey(group, e.topic, e.partition), {
           offset: e.offset,
           leaderEpoch: e.leaderEpoch,
           metadata: e.metadata,
@@ -97,10 +130,13 @@ export class MetadataStore {
 
   /** Committed offsets of `group`, keyed by offsetKey(topic, partition). */
   fetchOffsets(group: string): Map<string, CommittedOffset> {
-    const prefix = group + SEP
+    const prefix = groupPrefix(group)
     const out = new Map<string, CommittedOffset>()
-    for (const { key, value } of this.offsets.getRange({ start: prefix, end: group + '\u0001' })) {
-      out.set(key.slice(prefix.length), value)
+    // '0' sorts right after '/', so this range is exactly the keys starting with the prefix.
+    for (const { key, value } of this.offsets.getRange({ start: prefix, end: `${prefix.slice(0, -1)}0` })) {
+      const rest = key.slice(prefix.length)
+      const slash = rest.lastIndexOf('/')
+      out.set(offsetKey(rest.slice(0, slash), Number(rest.slice(slash + 1))), value)
     }
     return out
   }
@@ -113,7 +149,8 @@ export class MetadataStore {
         const { topic, partition } = parseOffsetKey(key)
         if (!filter.some((f) => f.topic === topic && (f.partition === undefined || f.partition === partition))) continue
       }
-      victims.push(group + SEP + key)
+      const { topic, partition } = parseOffsetKey(key)
+      victims.push(storedOffsetKey(group, topic, partition))
     }
     if (victims.length === 0) return 0
     await this.offsets.transaction(() => {
@@ -127,7 +164,7 @@ export class MetadataStore {
     const out: string[] = []
     let last: string | undefined
     for (const key of this.offsets.getKeys()) {
-      const group = key.slice(0, key.indexOf(SEP))
+      const group = decodeURIComponent(key.slice(0, key.indexOf('/')))
       if (group !== last) out.push(group)
       last = group
     }

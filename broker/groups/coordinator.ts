@@ -958,6 +958,8 @@ export class GroupCoordinator {
 
   /** KIP-496: deletes offsets of topics the group no longer consumes. */
   async deleteOffsets(groupId: string, topics: Array<{ name: string; partitions: Array<{ partitionIndex: number }> }>): Promise<OffsetDeleteResult> {
+    // Deadlines that passed since the last timer tick count now, as with Kafka's purgatory.
+    this.tick()
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
     const group = this.groups.get(groupId)
     if (group === undefined || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] }
@@ -1064,6 +1066,8 @@ export class GroupCoordinator {
   // ---- Administration -------------------------------------------------------------------------
 
   listGroups(statesFilter: readonly string[] = [], typesFilter: readonly string[] = []): GroupListing[] {
+    // Deadlines that passed since the last timer tick count now, as with Kafka's purgatory.
+    this.tick()
     const states = new Set(statesFilter.map((s) => s.toLowerCase()))
     const types = new Set(typesFilter.map((s) => s.toLowerCase()))
     const out: GroupListing[] = []
@@ -1076,6 +1080,8 @@ export class GroupCoordinator {
   }
 
   describeGroup(groupId: string): DescribedGroup {
+    // Deadlines that passed since the last timer tick count now, as with Kafka's purgatory.
+    this.tick()
     const group = this.groups.get(groupId)
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, groupId, groupState: '', protocolType: '', protocolData: '', members: [] }
     if (group === undefined) return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] }
@@ -1100,6 +1106,8 @@ export class GroupCoordinator {
 
   /** Deletes empty groups and their offsets; a group with members answers NON_EMPTY_GROUP. */
   async deleteGroups(groupIds: readonly string[]): Promise<Array<{ groupId: string; errorCode: number }>> {
+    // Deadlines that passed since the last timer tick count now, as with Kafka's purgatory.
+    this.tick()
     const results: Array<{ groupId: string; errorCode: number }> = []
     for (const groupId of groupIds) {
       if (this.closed) {

@@ -15,6 +15,7 @@ import type { AppendResult } from '../../storage/partition-log.js'
 import type { BrokerContext } from '../context.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { keylessRecords, recordErrorsMessage } from '../record-checks.js'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number]
@@ -67,6 +68,12 @@ async function appendPartition(
     const code = check.error === 'UNSUPPORTED_VERSION' ? ErrorCode.INVALID_RECORD : ErrorCode[check.error]
     b.logger.debug({ topic, partition: p.index, reason: check.message }, 'rejected produce batch')
     return { ...errorPartition(code, check.message), index: p.index }
+  }
+  if (log.config.cleanupPolicy.includes('compact')) {
+    const recordErrors = keylessRecords(records, check.batches.map((c) => c.position), `${topic}-${p.index}`)
+    if (recordErrors.length > 0) {
+      return { ...errorPartition(ErrorCode.INVALID_RECORD, recordErrorsMessage(recordErrors)), index: p.index, recordErrors }
+    }
   }
   const maxBatch = log.config.maxMessageBytes
   for (const batch of check.batches) {

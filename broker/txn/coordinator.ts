@@ -6,7 +6,7 @@
 //   Prepare* --markers written, group offsets settled--> CompleteCommit|CompleteAbort
 //   Complete*|Empty --AddPartitions--> Ongoing;  idle past transactional.id.expiration.ms --> Dead
 //
-// Each state change is written to the metadata store (key `txn.state\0<id>`, plus the id list
+// Each state change is written to the metadata store (key `txn.state/<url-encoded id>`, plus the id list
 // under `txn.ids`) before the step it allows. Ending a transaction writes a marker (a control
 // batch) to every partition in it and then settles the group's transactional offsets. After a
 // restart, Prepare* transactions are completed and Ongoing ones aborted before the broker serves,
@@ -91,7 +91,7 @@ export interface InitProducerIdResult {
 const COORDINATOR_EPOCH = 0
 const MAX_EPOCH = 32767
 const IDS_KEY = 'txn.ids'
-const stateKey = (id: string): string => `txn.state\u0000${id}`
+const stateKey = (id: string): string => `txn.state/${encodeURIComponent(id)}`
 
 export class TransactionCoordinator {
   readonly config: TxnCoordinatorConfig

@@ -46,4 +46,25 @@ describe('MetadataStore', () => {
     expect(store.get('producer-id-block')).toBeUndefined()
     await store.close()
   })
+
+  it('keeps offsets of long group and topic names, and groups whose names hold separators', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const store = MetadataStore.open(dir)
+    // Names past lmdb's short-key fast path (real consumer groups often are this long).
+    const group = `rdkafkatest_rnd${'9'.repeat(16)}_0014_offset_commit_group`
+    const topic = `rdkafkatest_rnd${'a'.repeat(16)}_0014_partitioned_topic`
+    const odd = 'team/billing\u0000v2 %'
+    await store.commitOffsets(group, [{ topic, partition: 3, ...off(42) }])
+    await store.commitOffsets(odd, [{ topic, partition: 0, ...off(7) }])
+    await store.commitOffsets(`${group}x`, [{ topic, partition: 3, ...off(99) }])
+    expect(store.fetchOffsets(group).get(offsetKey(topic, 3))?.offset).toBe(42)
+    expect(store.fetchOffsets(group).size).toBe(1)
+    expect(store.fetchOffsets(odd).get(offsetKey(topic, 0))?.offset).toBe(7)
+    expect(store.listOffsetGroups().sort()).toEqual([group, `${group}x`, odd].sort())
+    expect(await store.deleteOffsets(group, [{ topic }])).toBe(1)
+    expect(store.fetchOffsets(group).size).toBe(0)
+    expect(store.fetchOffsets(`${group}x`).size).toBe(1)
+    await store.close()
+  })
 })
