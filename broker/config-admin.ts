@@ -12,7 +12,7 @@ import type { BrokerContext } from './context.js'
 import { isUnexpected, toKafkaError } from './errors.js'
 import { ConfigSource, describeTopicConfigs } from './topic-configs.js'
 
-export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const
 export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
 
 /** Kafka's DescribeConfigsResponse ConfigType values. */
@@ -100,8 +100,68 @@ export function describeResource(
       if (resourceName === String(b.nodeId)) return { ...OK, configs: [] }
       return { ...fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${b.nodeId}, but received ${resourceName}`), configs: [] }
     }
+    case ResourceType.GROUP:
+      return { ...OK, configs: describeGroup(b, resourceName).filter(keep).map(strip) }
     default:
       return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] }
+  }
+}
+
+/**
+ * Group-level overrides (Kafka 4.0, KIP-848/932): described for any group id, with Kafka's
+ * defaults. They are stored and reported; the classic coordinator takes timeouts from its members.
+ */
+const GROUP_CONFIG_DEFS: ReadonlyArray<{ name: string; type: ConfigType; default: string; min?: number; max?: number; values?: string[] }> = [
+  { name: 'consumer.heartbeat.interval.ms', type: 'int', default: '5000', min: 5000, max: 15000 },
+  { name: 'consumer.session.timeout.ms', type: 'int', default: '45000', min: 45000, max: 60000 },
+  { name: 'share.auto.offset.reset', type: 'string', default: 'latest', values: ['latest', 'earliest'] },
+  { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', min: 5000, max: 15000 },
+  { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', min: 15000, max: 60000 },
+  { name: 'share.session.timeout.ms', type: 'int', default: '45000', min: 45000, max: 60000 },
+]
+const GROUP_DEFS = new Map(GROUP_CONFIG_DEFS.map((d) => [d.name, d]))
+const GROUP_CONFIG_SOURCE = 8
+const groupConfigKey = (group: string): string => `group.config/${encodeURIComponent(group)}`
+
+function describeGroup(b: BrokerContext, group: string): ConfigDescription[] {
+  const overrides = b.logs.metadata.get<Record<string, string>>(groupConfigKey(group)) ?? {}
+  return GROUP_CONFIG_DEFS.map((d) => {
+    const set = overrides[d.name]
+    const source = set !== undefined ? GROUP_CONFIG_SOURCE : ConfigSource.DEFAULT_CONFIG
+    const synonyms: ConfigSynonym[] = set !== undefined ? [{ name: d.name, value: set, source }] : []
+    synonyms.push({ name: d.name, value: d.default, source: ConfigSource.DEFAULT_CONFIG })
+    return { name: d.name, value: set ?? d.default, readOnly: false, source, sensitive: false, synonyms, configType: CONFIG_TYPE[d.type] }
+  })
+}
+
+async function alterGroup(
+  b: BrokerContext,
+  group: string,
+  changes: readonly ConfigChange[],
+  opts: { replace: boolean; validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  if (group === '') return fail(ErrorCode.INVALID_REQUEST, 'Group id must not be empty')
+  const current = b.logs.metadata.get<Record<string, string>>(groupConfigKey(group)) ?? {}
+  const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => GROUP_DEFS.get(key)?.type, (key) => GROUP_DEFS.get(key)?.default)
+  if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
+  for (const [key, value] of Object.entries(next)) {
+    const def = GROUP_DEFS.get(key)
+    if (!def) return fail(ErrorCode.INVALID_CONFIG, `Unknown group config name: ${key}`)
+    if (def.values && !def.values.includes(value)) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must be one of ${def.values.join(', ')}`)
+    if (def.min !== undefined) {
+      const n = Number(value)
+      if (!/^-?\d+$/.test(value.trim()) || n < def.min || n > def.max!) {
+        return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must be an integer from ${def.min} to ${def.max}`)
+      }
+    }
+  }
+  if (opts.validateOnly) return OK
+  try {
+    if (Object.keys(next).length === 0) await b.logs.metadata.delete(groupConfigKey(group))
+    else await b.logs.metadata.put(groupConfigKey(group), next)
+    return OK
+  } catch (err) {
+    return failure(b, err)
   }
 }
 
@@ -190,6 +250,8 @@ export function alterResource(
       if (problem) return Promise.resolve(problem)
       return serialised(b, 'broker', () => alterBroker(b, changes, opts))
     }
+    case ResourceType.GROUP:
+      return serialised(b, `group:${resourceName}`, () => alterGroup(b, resourceName, changes, opts))
     default:
       return Promise.resolve(fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`))
   }

@@ -2,9 +2,13 @@
 // against a broker in its own process, then Fetch of everything written, each next to the loopback
 // TCP ceiling measured in the same run.
 //
-//   node dist/bench/load/main.js [--seconds 5] [--connections 4] [--depth 8] [--only SIZE:ACKS] [--out FILE]
+//   node dist/bench/load/main.js [--seconds 5] [--connections 4] [--depth 8] [--only SIZE:ACKS] [--fetch no] [--out FILE]
+//
+// Each row also reports the broker's and the generator's CPU over the phase (% of one core), so a
+// saturated generator shows up instead of passing for a slow broker. SAMSA_BENCH_PROF=DIR writes a
+// CPU profile of the broker; SAMSA_BENCH_NODE_FLAGS passes flags to it (e.g. --trace-gc).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -26,12 +30,28 @@ const BATCH_BYTES = 64 * 1024
 
 function startChild(script: string, extra: string[] = []): Promise<{ child: ChildProcess; host: string; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(process.env.SAMSA_BENCH_PROF && script === 'broker-child.js' ? ['--cpu-prof', '--cpu-prof-dir', process.env.SAMSA_BENCH_PROF] : []), path.join(here, script), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const brokerFlags: string[] = []
+    if (script === 'broker-child.js') {
+      // SAMSA_BENCH_PROF=DIR writes a CPU profile of the broker; SAMSA_BENCH_NODE_FLAGS adds flags
+      // such as --trace-gc.
+      if (process.env.SAMSA_BENCH_PROF) brokerFlags.push('--cpu-prof', '--cpu-prof-dir', process.env.SAMSA_BENCH_PROF)
+      if (process.env.SAMSA_BENCH_NODE_FLAGS) brokerFlags.push(...process.env.SAMSA_BENCH_NODE_FLAGS.split(' ').filter(Boolean))
+    }
+    const child = spawn(process.execPath, [...brokerFlags, path.join(here, script), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
+    let listening = false
     child.stdout!.on('data', (d: Buffer) => {
+      // After its address line, whatever the child prints (warnings, --trace-gc) goes to stderr.
+      if (listening) {
+        process.stderr.write(d)
+        return
+      }
       out += d.toString()
       const m = /listening on (.+):(\d+)/.exec(out)
-      if (m) resolve({ child, host: m[1]!, port: Number(m[2]) })
+      if (m) {
+        listening = true
+        resolve({ child, host: m[1]!, port: Number(m[2]) })
+      }
     })
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
   })
@@ -65,6 +85,31 @@ interface Result {
   mbPerSec: number
   recordsPerSec: number
   ratioToLoopback: number
+  /** CPU over the phase in % of one core: tells whether the broker or the generator is saturated. */
+  brokerCpu: number
+  generatorCpu: number
+}
+
+/** utime + stime of a process in ms, from /proc (Linux); NaN elsewhere. */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Runs a phase and measures the broker's and this process's CPU over it. */
+async function measured<T>(brokerPid: number, phase: () => Promise<T>): Promise<{ value: T; brokerCpu: number; generatorCpu: number }> {
+  const b0 = processCpuMs(brokerPid)
+  const g0 = process.cpuUsage()
+  const t0 = performance.now()
+  const value = await phase()
+  const wall = performance.now() - t0
+  const g = process.cpuUsage(g0)
+  return { value, brokerCpu: ((processCpuMs(brokerPid) - b0) / wall) * 100, generatorCpu: ((g.user + g.system) / 1000 / wall) * 100 }
 }
 
 async function produceLoad(host: string, port: number, topic: string, recordSize: number, acks: number) {
@@ -117,24 +162,27 @@ async function fetchLoad(host: string, port: number, topic: string) {
             partitionMaxBytes: 2 * 1024 * 1024, replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
           })) }],
         }
-        const res = await c.request(FetchApi, 11, req)
-        let got = 0
-        for (const t of res.responses) for (const p of t.partitions) {
-          const rec = p.records
-          if (!rec || rec.length === 0) continue
-          got += rec.length
-          // Advance past the last whole batch returned.
-          let pos = 0
-          let next = offsets.get(p.partitionIndex)!
-          const view = Buffer.from(rec.buffer, rec.byteOffset, rec.length)
-          while (pos + 61 <= view.length) {
-            const len = view.readInt32BE(pos + 8)
-            if (pos + 12 + len > view.length) break
-            next = Number(view.readBigInt64BE(pos)) + view.readInt32BE(pos + 23) + 1
-            pos += 12 + len
+        // The records are views of the client's receive buffer: walk them inside the callback.
+        const got = await c.requestWith(FetchApi, 11, req, (res) => {
+          let got = 0
+          for (const t of res.responses) for (const p of t.partitions) {
+            const rec = p.records
+            if (!rec || rec.length === 0) continue
+            got += rec.length
+            // Advance past the last whole batch returned.
+            let pos = 0
+            let next = offsets.get(p.partitionIndex)!
+            const view = Buffer.from(rec.buffer, rec.byteOffset, rec.length)
+            while (pos + 61 <= view.length) {
+              const len = view.readInt32BE(pos + 8)
+              if (pos + 12 + len > view.length) break
+              next = Number(view.readBigInt64BE(pos)) + view.readInt32BE(pos + 23) + 1
+              pos += 12 + len
+            }
+            offsets.set(p.partitionIndex, next)
           }
-          offsets.set(p.partitionIndex, next)
-        }
+          return got
+        })
         bytes += got
         if (got === 0) break
       }
@@ -152,6 +200,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'samsa-load-'))
   const broker = await startChild('broker-child.js', [dataDir])
   const admin = await WireClient.connect(broker.host, broker.port)
+  const pid = broker.child.pid!
   const results: Result[] = []
   try {
     const only = args.get('only') // e.g. 100:1 or 1024:-1
@@ -164,12 +213,28 @@ async function main(): Promise<void> {
         validateOnly: false,
       })
       console.error(`produce ${recordSize} B records, acks=${acks}...`)
-      const r = await produceLoad(broker.host, broker.port, topic, recordSize, acks)
-      results.push({ workload: `produce ${recordSize} B, acks=${acks === -1 ? 'all' : acks}`, mbPerSec: r.bytes / MB, recordsPerSec: r.records, ratioToLoopback: r.bytes / ceiling })
-      if (recordSize === 1024 && acks === 1) {
+      const m = await measured(pid, () => produceLoad(broker.host, broker.port, topic, recordSize, acks))
+      const r = m.value
+      results.push({
+        workload: `produce ${recordSize} B, acks=${acks === -1 ? 'all' : acks}`,
+        mbPerSec: r.bytes / MB,
+        recordsPerSec: r.records,
+        ratioToLoopback: r.bytes / ceiling,
+        brokerCpu: m.brokerCpu,
+        generatorCpu: m.generatorCpu,
+      })
+      if (recordSize === 1024 && acks === 1 && args.get('fetch') !== 'no') {
         console.error('fetch everything written...')
-        const f = await fetchLoad(broker.host, broker.port, topic)
-        results.push({ workload: 'fetch (1 KiB records)', mbPerSec: f / MB, recordsPerSec: f / 1034, ratioToLoopback: f / ceiling })
+        const fm = await measured(pid, () => fetchLoad(broker.host, broker.port, topic))
+        const f = fm.value
+        results.push({
+          workload: 'fetch (1 KiB records)',
+          mbPerSec: f / MB,
+          recordsPerSec: f / 1034,
+          ratioToLoopback: f / ceiling,
+          brokerCpu: fm.brokerCpu,
+          generatorCpu: fm.generatorCpu,
+        })
       }
     }
   } finally {
@@ -179,10 +244,12 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true })
   }
   console.log(`loopback TCP ceiling: ${(ceiling / MB).toFixed(0)} MB/s (${CONNECTIONS} connections)`)
-  console.log('| workload | MB/s | records/s | of loopback |')
-  console.log('|---|---:|---:|---:|')
+  console.log('| workload | MB/s | records/s | of loopback | broker CPU | generator CPU |')
+  console.log('|---|---:|---:|---:|---:|---:|')
   for (const r of results) {
-    console.log(`| ${r.workload} | ${r.mbPerSec.toFixed(0)} | ${Math.round(r.recordsPerSec).toLocaleString('en-US')} | ${(r.ratioToLoopback * 100).toFixed(0)}% |`)
+    console.log(
+      `| ${r.workload} | ${r.mbPerSec.toFixed(0)} | ${Math.round(r.recordsPerSec).toLocaleString('en-US')} | ${(r.ratioToLoopback * 100).toFixed(0)}% | ${r.brokerCpu.toFixed(0)}% | ${r.generatorCpu.toFixed(0)}% |`,
+    )
   }
   const out = args.get('out')
   if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, connections: CONNECTIONS, depth: DEPTH, loopbackBytesPerSec: ceiling, results }, null, 2))

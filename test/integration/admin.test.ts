@@ -145,6 +145,23 @@ describe('DescribeConfigs', () => {
     ])
   })
 
+  it('describes and alters group configs (resource type 32, Kafka 4.0), persisted', async () => {
+    const GROUP = 32
+    const [fresh] = await describeRaw(4, [{ resourceType: GROUP, resourceName: 'cfg-group', configurationKeys: null }])
+    expect(fresh!.errorCode).toBe(ErrorCode.NONE)
+    const byName = (r: typeof fresh) => Object.fromEntries(r!.configs.map((c) => [c.name, [c.value, c.configSource]]))
+    expect(byName(fresh)['consumer.session.timeout.ms']).toEqual(['45000', 5])
+    expect(
+      await incremental([{ resourceType: GROUP, resourceName: 'cfg-group', configs: [{ name: 'consumer.session.timeout.ms', configOperation: SET, value: '50000' }] }]),
+    ).toEqual([{ name: 'cfg-group', errorCode: ErrorCode.NONE, errorMessage: null }])
+    const [after] = await describeRaw(4, [{ resourceType: GROUP, resourceName: 'cfg-group', configurationKeys: ['consumer.session.timeout.ms'] }])
+    expect(byName(after)).toEqual({ 'consumer.session.timeout.ms': ['50000', 8] })
+    const [bad] = await incremental([{ resourceType: GROUP, resourceName: 'cfg-group', configs: [{ name: 'consumer.session.timeout.ms', configOperation: SET, value: '1' }] }])
+    expect(bad!.errorCode).toBe(ErrorCode.INVALID_CONFIG)
+    const [unknownKey] = await incremental([{ resourceType: GROUP, resourceName: 'cfg-group', configs: [{ name: 'no.such.key', configOperation: SET, value: '1' }] }])
+    expect(unknownKey!.errorCode).toBe(ErrorCode.INVALID_CONFIG)
+  })
+
   it('v4 carries config types and null documentation; errors per resource', async () => {
     const [topic, unknown, wrongBroker, badType] = await describeRaw(4, [
       { resourceType: TOPIC, resourceName: 'dc-topic', configurationKeys: ['retention.ms', 'cleanup.policy', 'preallocate'] },

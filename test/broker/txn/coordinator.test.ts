@@ -141,8 +141,8 @@ describe('TransactionCoordinator', () => {
     await first.txn.addToTransaction('open', p2, 0, { partitions: [{ topic: 'x', partition: 1 }, { topic: 'gone', partition: 0 }] }, FENCED)
     first.txn.close()
     // the broker stopped right after recording PrepareCommit
-    const meta = store.get<TxnMetadata>('txn.state\u0000committing')!
-    await store.put('txn.state\u0000committing', {
+    const meta = store.get<TxnMetadata>('txn.state/committing')!
+    await store.put('txn.state/committing', {
       ...meta,
       state: 'PrepareCommit',
       partitions: [{ topic: 'x', partition: 0 }],

@@ -6,14 +6,15 @@
 #   test/compat/librdkafka/run.sh 0001 0012    only these test numbers (exclusions still apply)
 #   ALL=1 test/compat/librdkafka/run.sh 0103   ignore excluded.txt, run what is named
 #
-# Environment: FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test number, default 300), TEST_DEBUG (librdkafka debug
-# contexts, e.g. protocol,broker,cgrp), SAMSA_LOG_LEVEL (broker log level, default info),
-# LIBRDKAFKA_OUT (where logs and results go, default .cache/librdkafka/last-run), SAMSA_DIST (the
-# broker build to run, default dist/).
+# Environment: FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test
+# number, default 300), TEST_DEBUG (librdkafka debug contexts, e.g. protocol,broker,cgrp),
+# SAMSA_LOG_LEVEL (broker log level, default info), LIBRDKAFKA_OUT (where logs and results go,
+# default .cache/librdkafka/last-run), SAMSA_DIST (the broker build to run, default dist/).
 #
 # Each test number runs in its own test-runner process so a crash or hang costs one number, not the
-# run. excluded.txt marks numbers "skip" (not run) or "xfail" (run; a failure is expected and does
-# not fail the run, a pass is reported so the entry can be removed). Exit status is 0 when no test
+# run. excluded.txt marks numbers "skip" (not run), "xfail" (run; a failure is expected and does
+# not fail the run, a pass is reported so the entry can be removed) or "subtests" (only the listed
+# sub-tests run). Exit status is 0 when no test
 # outside the xfail list failed. Needs dist/ (npm run build) and a C toolchain (see build.sh).
 set -euo pipefail
 
@@ -26,13 +27,13 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 # broker is 4.0 makes it skip what 4.0 removed (message format v0/v1) and enables the KIP-848-era
 # admin checks it would run against a real 4.0 broker.
 BROKER_VERSION="${BROKER_VERSION:-4.0.0}"
-# The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
-# One broker, so replication factor 1.
 # -L: broker tests only (local ones need no broker); -E: no sockem (socket-emulation) tests, as
 # librdkafka's own "make quick" CI target; -p1: one at a time. Quick mode (-Q, the default) is what
 # librdkafka's CI runs: fewer messages and only the sub-tests marked quick. FULL=1 runs everything.
 RUNNER_FLAGS=(-L -E -p1)
 [ "${FULL:-0}" = 1 ] || RUNNER_FLAGS+=(-Q)
+# The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
+# One broker, so replication factor 1.
 BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
 
 "$HERE/build.sh"
