@@ -11,6 +11,8 @@ import { registerConsume } from './commands/consume.js'
 import { registerGroups } from './commands/groups.js'
 import { registerConfigs } from './commands/configs.js'
 import { registerServe } from './commands/serve.js'
+import { registerTransactions } from './commands/transactions.js'
+import { registerProducers } from './commands/producers.js'
 
 export const VERSION = '0.1.0'
 
@@ -40,6 +42,7 @@ Examples:
   $ samsa topics create orders --partitions 3
   $ seq 1 100 | samsa produce orders
   $ samsa consume orders --from-beginning --exit-at-end
+  $ samsa transactions list --state Ongoing
   $ SAMSA_BOOTSTRAP=broker:9092 samsa groups list --json`,
     )
   registerServe(program)
@@ -48,6 +51,8 @@ Examples:
   registerConsume(program)
   registerGroups(program)
   registerConfigs(program)
+  registerTransactions(program)
+  registerProducers(program)
   applyExitOverride(program)
   return program
 }

@@ -1,8 +1,9 @@
-// The CLI's small DescribeLogDirs client against a fake broker that decodes and encodes with the
-// project's generated codecs, so both sides of the hand-written encoding are checked.
+// The CLI's DescribeLogDirs sizes against a fake broker that decodes and encodes with the
+// generated codecs: version negotiation, the request it sends, and how sizes are summed.
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeLogDirs } from '../../cli/lib/log-dirs.js'
+import { closedPort } from './harness.js'
 import { Reader } from '../../protocol/reader.js'
 import { Writer } from '../../protocol/writer.js'
 import { encodeApiVersionsResponse, defaultApiVersionsResponse } from '../../protocol/generated/api-versions.js'
@@ -33,9 +34,9 @@ async function fakeBroker(range: [number, number] | null): Promise<FakeBroker> {
         w.writeInt32(correlationId)
         if (apiKey === 18) {
           const res = defaultApiVersionsResponse()
-          res.apiKeys = [{ apiKey: 3, minVersion: 0, maxVersion: 12 }]
+          res.apiKeys = [{ apiKey: 3, minVersion: 0, maxVersion: 12 }, { apiKey: 18, minVersion: 0, maxVersion: 4 }]
           if (range !== null) res.apiKeys.push({ apiKey: 35, minVersion: range[0], maxVersion: range[1] })
-          encodeApiVersionsResponse(w, 0, res)
+          encodeApiVersionsResponse(w, version, res)
         } else {
           const flexible = version >= 2
           if (flexible) bodyStart += 1
@@ -85,11 +86,13 @@ afterEach(async () => {
 
 describe('describeLogDirs', () => {
   for (const [range, expected] of [
-    [[1, 4], 1],
+    [[0, 0], 0],
+    [[1, 1], 1],
+    [[1, 4], 4],
     [[2, 2], 2],
     [[2, 3], 3],
-    [[1, 1], 1],
     [[2, 4], 4],
+    [[0, 9], 4],
   ] as [[number, number], number][]) {
     it(`speaks v${expected} when the broker offers ${range[0]}-${range[1]}`, async () => {
       broker = await fakeBroker(range)
@@ -111,5 +114,18 @@ describe('describeLogDirs', () => {
     broker = await fakeBroker(null)
     expect(await describeLogDirs(broker.address, 'c', 2000, [{ topic: 'orders', partitions: [0] }])).toBeNull()
     expect(broker.requests).toHaveLength(0)
+  })
+
+  it('returns null when no version is shared', async () => {
+    broker = await fakeBroker([5, 7])
+    expect(await describeLogDirs(broker.address, 'c', 2000, [{ topic: 'orders', partitions: [0] }])).toBeNull()
+    expect(broker.requests).toHaveLength(0)
+  })
+
+  it('rejects when the broker is unreachable', async () => {
+    const port = await closedPort()
+    await expect(describeLogDirs(`127.0.0.1:${port}`, 'c', 2000, [{ topic: 'orders', partitions: [0] }])).rejects.toThrow(
+      `broker unreachable at 127.0.0.1:${port}: connection refused`,
+    )
   })
 })
