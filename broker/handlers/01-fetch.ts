@@ -8,32 +8,13 @@
 import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/generated/fetch.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
-import type { PartitionLog } from '../../storage/partition-log.js'
-import type { BrokerContext } from '../context.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
-import {
-  FINAL_EPOCH,
-  INITIAL_EPOCH,
-  partitionKey,
-  type FetchSession,
-  type SessionPartition,
-} from '../fetch-sessions.js'
+import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
 
-type TopicResponse = FetchResponse['responses'][number]
-type PartitionResponse = TopicResponse['partitions'][number]
+type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const EMPTY = new Uint8Array(0)
-
-interface Work {
-  sp: SessionPartition
-  currentLeaderEpoch: number
-  /** Always include in the response (full fetches, and partitions named in this request). */
-  mustReport: boolean
-  log?: PartitionLog
-  errorCode: number
-}
 
 export default defineHandler({
   api: FetchApi,
@@ -42,27 +23,12 @@ export default defineHandler({
     const b = ctx.broker
     const v = ctx.apiVersion
     const useIds = v >= 13
-    let session: FetchSession | undefined
-    let incremental = false
-    if (v >= 7) {
-      if (req.sessionId !== 0) {
-        if (req.sessionEpoch === FINAL_EPOCH || req.sessionEpoch === INITIAL_EPOCH) b.fetchSessions.remove(req.sessionId)
-        if (req.sessionEpoch > INITIAL_EPOCH) {
-          session = b.fetchSessions.get(req.sessionId)
-          if (!session) return topLevelError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
-          if (session.nextEpoch !== req.sessionEpoch) return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
-          incremental = true
-        }
-      } else if (req.sessionEpoch > INITIAL_EPOCH) {
-        return topLevelError(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
-      }
-      if (req.sessionEpoch === INITIAL_EPOCH) session = b.fetchSessions.create()
-    }
-
-    const work = incremental ? updateSession(b, session!, req, useIds) : fullRequest(b, req, useIds, session)
+    const plan = planFetch(b, req, v)
+    if ('error' in plan) return topLevelError(plan.error)
+    const { work, session, incremental } = plan
     const isolation = req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
-    let partitions: Array<{ w: Work; response: PartitionResponse }>
+    let partitions: Array<{ w: FetchWork; response: PartitionResponse }>
     for (;;) {
       const round = await readAll(work, req, v, isolation)
       partitions = round.partitions
@@ -76,101 +42,17 @@ export default defineHandler({
       }
     }
 
-    const responses: TopicResponse[] = []
-    for (const { w, response } of partitions) {
-      const changed =
-        response.records!.length > 0 ||
-        response.errorCode !== w.sp.lastErrorCode ||
-        response.highWatermark !== w.sp.lastHighWatermark ||
-        response.lastStableOffset !== w.sp.lastLastStableOffset ||
-        response.logStartOffset !== w.sp.lastLogStartOffset
-      w.sp.lastHighWatermark = response.highWatermark
-      w.sp.lastLastStableOffset = response.lastStableOffset
-      w.sp.lastLogStartOffset = response.logStartOffset
-      w.sp.lastErrorCode = response.errorCode
-      if (incremental && !changed && !w.mustReport) continue
-      const last = responses[responses.length - 1]
-      if (last && (useIds ? last.topicId === w.sp.topicId : last.topic === w.sp.topic)) last.partitions.push(response)
-      else responses.push({ topic: w.sp.topic, topicId: w.sp.topicId, partitions: [response] })
-    }
+    const responses = sessionResponses(partitions, incremental, useIds)
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
   },
 })
 
-function fullRequest(b: BrokerContext, req: FetchRequest, useIds: boolean, session: FetchSession | undefined): Work[] {
-  const work: Work[] = []
-  for (const t of req.topics) {
-    for (const p of t.partitions) {
-      const w = resolve(b, useIds ? t.topicId : t.topic, useIds, p.partition)
-      w.sp.fetchOffset = p.fetchOffset
-      w.sp.partitionMaxBytes = p.partitionMaxBytes
-      w.currentLeaderEpoch = p.currentLeaderEpoch
-      work.push(w)
-      session?.partitions.set(partitionKey(useIds ? w.sp.topicId : w.sp.topic, p.partition), w.sp)
-    }
-  }
-  return work
-}
-
-function updateSession(b: BrokerContext, session: FetchSession, req: FetchRequest, useIds: boolean): Work[] {
-  const named = new Set<string>()
-  const epochs = new Map<string, number>()
-  for (const t of req.topics) {
-    for (const p of t.partitions) {
-      const key = partitionKey(useIds ? t.topicId : t.topic, p.partition)
-      let sp = session.partitions.get(key)
-      if (!sp) {
-        sp = resolve(b, useIds ? t.topicId : t.topic, useIds, p.partition).sp
-        session.partitions.set(key, sp)
-      }
-      sp.fetchOffset = p.fetchOffset
-      sp.partitionMaxBytes = p.partitionMaxBytes
-      named.add(key)
-      epochs.set(key, p.currentLeaderEpoch)
-    }
-  }
-  for (const f of req.forgottenTopicsData) {
-    for (const p of f.partitions) session.partitions.delete(partitionKey(useIds ? f.topicId : f.topic, p))
-  }
-  const work: Work[] = []
-  for (const [key, sp] of session.partitions) {
-    const w = resolve(b, useIds ? sp.topicId : sp.topic, useIds, sp.partition)
-    w.sp = sp
-    w.mustReport = named.has(key) && sp.lastErrorCode !== ErrorCode.NONE
-    w.currentLeaderEpoch = epochs.get(key) ?? -1
-    work.push(w)
-  }
-  return work
-}
-
-function resolve(b: BrokerContext, topicOrId: string, useIds: boolean, partition: number): Work {
-  const topic = useIds ? (topicOrId === ZERO_UUID ? undefined : b.logs.getTopicById(topicOrId)) : b.logs.getTopic(topicOrId)
-  const sp: SessionPartition = {
-    topic: useIds ? (topic?.name ?? '') : topicOrId,
-    topicId: useIds ? topicOrId : (topic?.topicId ?? ZERO_UUID),
-    partition,
-    fetchOffset: 0,
-    partitionMaxBytes: 0,
-    lastHighWatermark: -2,
-    lastLastStableOffset: -2,
-    lastLogStartOffset: -2,
-    lastErrorCode: -2,
-  }
-  const log = topic ? b.logs.partition(topic.name, partition) : undefined
-  const errorCode = log
-    ? ErrorCode.NONE
-    : useIds && !topic
-      ? ErrorCode.UNKNOWN_TOPIC_ID
-      : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-  return { sp, currentLeaderEpoch: -1, mustReport: true, log, errorCode }
-}
-
-async function readAll(work: Work[], req: FetchRequest, v: number, isolation: number) {
+async function readAll(work: FetchWork[], req: FetchRequest, v: number, isolation: number) {
   let budget = v >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER
   let bytes = 0
   let errors = 0
-  const partitions: Array<{ w: Work; response: PartitionResponse }> = []
+  const partitions: Array<{ w: FetchWork; response: PartitionResponse }> = []
   for (const w of work) {
     const response = emptyPartition(w.sp.partition, isolation)
     partitions.push({ w, response })
