@@ -1,6 +1,6 @@
 // The embeddable broker: `startBroker()` runs a complete Samsa broker inside the calling process.
 // `samsa serve` is a thin wrapper around it.
-import { mkdtemp, mkdir, access, constants } from 'node:fs/promises'
+import { mkdtemp, mkdir, access, constants, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
@@ -19,7 +19,7 @@ import { TcpServer } from './server.js'
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 
 export interface BrokerOptions {
-  /** Data directory; an embedded broker without one gets a fresh temporary directory. */
+  /** Data directory; without one the broker uses a fresh temporary directory, removed by stop(). */
   dataDir?: string
   /** Interface to bind; default 127.0.0.1. */
   host?: string
@@ -155,6 +155,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       txn.close()
       groups.close()
       await logs.close()
+      // A temporary directory made for an embedded broker goes with it; a given one is kept.
+      if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true })
       logger.info('broker stopped')
     })()
     return stopping
