@@ -175,10 +175,13 @@ class NodeSession {
  * ApiVersions at our newest version. A broker that does not know it answers UNSUPPORTED_VERSION
  * in a v0 body listing the ApiVersions range it does know (KIP-511), so retry once within it.
  */
-async function negotiate(connection: BrokerConnection): Promise<Map<number, VersionRange>> {
+export async function negotiate(
+  connection: BrokerConnection,
+  software: { clientSoftwareName: string; clientSoftwareVersion: string } = CLIENT_SOFTWARE,
+): Promise<Map<number, VersionRange>> {
   let version = ApiVersionsApi.maxStableVersion
   for (let attempt = 0; ; attempt++) {
-    const frame = await connection.roundTrip(ApiVersionsApi, version, CLIENT_SOFTWARE)
+    const frame = await connection.roundTrip(ApiVersionsApi, version, software)
     // The response header of ApiVersions is always v0: just the correlation id.
     const errorCode = new Reader(frame, 4).readInt16()
     const res: ApiVersionsResponse = decodeApiVersionsResponse(new Reader(frame, 4), errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version)

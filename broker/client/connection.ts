@@ -37,6 +37,10 @@ export class BrokerConnection {
   private readonly pending = new Map<number, Pending>()
   private nextCorrelationId = 1
   private buffered: Buffer | null = null
+  /** Size of the frame being collected in `chunks`, or 0. */
+  private waitingFor = 0
+  private chunks: Buffer[] = []
+  private chunkBytes = 0
   private closedError: Error | null = null
 
   private constructor(
@@ -112,14 +116,29 @@ export class BrokerConnection {
   }
 
   private onData(chunk: Buffer): void {
+    // Chunks of a large response are collected and joined once the whole frame is here, so a
+    // response of n chunks costs one copy, not n.
+    if (this.buffered !== null && this.waitingFor > 0) {
+      this.chunks.push(chunk)
+      this.chunkBytes += chunk.length
+      if (this.chunkBytes < this.waitingFor) return
+      chunk = Buffer.concat(this.chunks, this.chunkBytes)
+      this.chunks = []
+      this.chunkBytes = 0
+      this.buffered = null
+    }
     let buf = this.buffered === null ? chunk : Buffer.concat([this.buffered, chunk])
+    this.waitingFor = 0
     while (buf.length >= 4) {
       const size = buf.readInt32BE(0)
       if (size < 4) {
         this.fail(new MalformedResponseError(this.address, `broker at ${this.address} sent a frame of ${size} bytes`))
         return
       }
-      if (buf.length < 4 + size) break
+      if (buf.length < 4 + size) {
+        this.waitingFor = 4 + size
+        break
+      }
       const frame = buf.subarray(4, 4 + size)
       buf = buf.subarray(4 + size)
       const correlationId = frame.readInt32BE(0)
@@ -130,6 +149,10 @@ export class BrokerConnection {
       p.resolve(frame)
     }
     this.buffered = buf.length === 0 ? null : buf
+    if (this.buffered !== null && this.waitingFor > 0) {
+      this.chunks = [this.buffered]
+      this.chunkBytes = this.buffered.length
+    }
   }
 
   private fail(err: Error): void {

@@ -1,98 +1,17 @@
-import { randomUUID } from 'node:crypto'
 import type { Command } from 'commander'
-import kafkajs from 'kafkajs'
-import type { Admin, Consumer, EachBatchPayload, PartitionAssigner } from 'kafkajs'
-import { globalOptions, createKafka, requireTopics, withAdmin, withDeadline, type GlobalOptions } from '../lib/client.js'
+import type { Consumer, EachBatchPayload } from 'kafkajs'
+import { PartitionReader } from '../../broker/client/partition-reader.js'
+import { brokerList, globalOptions, createKafka, withAdmin, withDeadline, type GlobalOptions } from '../lib/client.js'
 import { collectList } from '../lib/config-pairs.js'
+import { kafkajsOffsets, planConsumption, readerOffsets, type ConsumeOptions, type ConsumePlan } from '../lib/consume-plan.js'
 import { CliError, protocolErrorType, usageError } from '../lib/errors.js'
-import { createFormatter, type RecordView } from '../lib/format.js'
+import { createFormatter, type HeaderValue, type RecordFormatter, type RecordView } from '../lib/format.js'
 import { info, writeOut } from '../lib/output.js'
 import { parseTimestamp } from '../lib/time.js'
 
-export interface ConsumeOptions {
-  fromBeginning: boolean
-  offset?: string
-  partition: string[]
-  fromTime?: string
-  group?: string
-  maxMessages?: number
-  follow?: boolean
-  exitAtEnd: boolean
-  format?: string
-  commit: boolean
-}
-
-export interface ConsumePlan {
-  partitions: number[]
-  /** Explicit seeks; a partition absent here starts at the group's committed position. */
-  seek: Map<number, number>
-  /** Where each partition will start, explicit or committed, for --exit-at-end. */
-  position: Map<number, number>
-  /** Log end offsets captured before consuming, for --exit-at-end. */
-  end: Map<number, number>
-}
+export type { ConsumeOptions, ConsumePlan } from '../lib/consume-plan.js'
 
 const NEWLINE = Buffer.from('\n')
-
-/** Assigns exactly the chosen partitions to the only member of a private group. */
-function fixedAssigner(topic: string, partitions: number[]): PartitionAssigner {
-  const { AssignerProtocol } = kafkajs
-  const name = 'SamsaFixedAssigner'
-  return () => ({
-    name,
-    version: 1,
-    async assign({ members }) {
-      return members.map((m, i) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: i === 0 ? { [topic]: partitions } : {},
-          userData: Buffer.alloc(0),
-        }),
-      }))
-    },
-    protocol({ topics }) {
-      return { name, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }
-    },
-  })
-}
-
-export async function planConsumption(admin: Admin, topic: string, opts: ConsumeOptions): Promise<ConsumePlan> {
-  await requireTopics(admin, [topic])
-  const meta = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]
-  const all = meta.partitions.map((p) => p.partitionId).sort((a, b) => a - b)
-  const partitions = opts.partition.length === 0 ? all : opts.partition.map(Number)
-  for (const p of partitions) {
-    if (!all.includes(p)) throw new CliError(`topic '${topic}' has no partition ${p} (partitions: 0-${all.length - 1})`)
-  }
-  const offsets = await admin.fetchTopicOffsets(topic)
-  const low = new Map(offsets.map((o) => [o.partition, Number(o.low)]))
-  const high = new Map(offsets.map((o) => [o.partition, Number(o.high)]))
-  const seek = new Map<number, number>()
-  if (opts.offset !== undefined) {
-    for (const p of partitions) {
-      if (opts.offset === 'earliest') seek.set(p, low.get(p) ?? 0)
-      else if (opts.offset === 'latest') seek.set(p, high.get(p) ?? 0)
-      else seek.set(p, Number(opts.offset))
-    }
-  } else if (opts.fromTime !== undefined) {
-    const ts = parseTimestamp(opts.fromTime)
-    for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, ts)) if (partitions.includes(o.partition)) seek.set(o.partition, Number(o.offset))
-  } else if (opts.group === undefined) {
-    for (const p of partitions) seek.set(p, (opts.fromBeginning ? low.get(p) : high.get(p)) ?? 0)
-  }
-  const position = new Map(seek)
-  if (seek.size === 0 && opts.group !== undefined) {
-    // Mirror what the consumer will do: committed offset, else the reset policy.
-    const committed = await admin.fetchOffsets({ groupId: opts.group, topics: [topic] })
-    const byPartition = new Map((committed[0]?.partitions ?? []).map((c) => [c.partition, Number(c.offset)]))
-    for (const p of partitions) {
-      const c = byPartition.get(p) ?? -1
-      position.set(p, c >= 0 ? c : ((opts.fromBeginning ? low.get(p) : high.get(p)) ?? 0))
-    }
-  }
-  return { partitions, seek, position, end: new Map(partitions.map((p) => [p, high.get(p) ?? 0])) }
-}
 
 export function registerConsume(program: Command): void {
   program
@@ -116,9 +35,11 @@ export function registerConsume(program: Command): void {
     .addHelpText(
       'after',
       `
-Without --group, partitions are read through a private, uncommitted group, so nothing is
-recorded on the broker. Ctrl-C stops cleanly: the consumer leaves its group and, with
---group, commits what it printed. A count of records is printed to stderr at the end.
+Without --group, partitions are read directly (no consumer group), so reading starts at once
+and nothing is recorded on the broker; a position that falls out of the log is reset to the
+start (--from-beginning) or end and reported on stderr. With --group, the group assigns
+partitions and Ctrl-C leaves it after committing what was printed. A count of records is
+printed to stderr at the end.
 
 Examples:
   $ samsa consume orders --from-beginning --exit-at-end
@@ -138,30 +59,122 @@ Examples:
       if (opts.group !== undefined && opts.partition.length > 0) throw usageError('--partition cannot be combined with --group (the group assigns partitions)')
       if (opts.fromTime !== undefined) parseTimestamp(opts.fromTime)
       const formatter = createFormatter(opts.format ?? (g.json ? 'json' : 'value'))
-      const plan = await withAdmin(g, (admin) => planConsumption(admin, topic, opts))
-      const count = await consume(g, topic, opts, plan, formatter)
+      const count = opts.group === undefined ? await readDirectly(g, topic, opts, formatter) : await consumeInGroup(g, topic, opts, opts.group, formatter)
       info(`consumed ${count} record(s)`)
     })
 }
 
-async function consume(
-  g: GlobalOptions,
-  topic: string,
-  opts: ConsumeOptions,
-  plan: ConsumePlan,
-  formatter: ReturnType<typeof createFormatter>,
-): Promise<number> {
-  const remaining = new Set<number>()
-  if (opts.exitAtEnd) {
-    for (const p of plan.partitions) if ((plan.position.get(p) ?? 0) < (plan.end.get(p) ?? 0)) remaining.add(p)
-    if (remaining.size === 0) return 0
+/** Stops on the first of Ctrl-C, SIGTERM or `stop()`; `stopped` resolves then, after `onStop`. */
+function stopSwitch(onStop?: () => void): { stopped: Promise<void>; isStopped: () => boolean; stop: () => void; release: () => void } {
+  let stopping = false
+  let resolve!: () => void
+  const stopped = new Promise<void>((r) => (resolve = r))
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    onStop?.()
+    resolve()
   }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  return {
+    stopped,
+    isStopped: () => stopping,
+    stop,
+    release: () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    },
+  }
+}
 
-  const privateGroup = opts.group === undefined
-  const groupId = opts.group ?? `samsa-cli-${randomUUID()}`
+function toBuffers(out: (Buffer | string)[]): Buffer {
+  return Buffer.concat(out.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
+}
+
+/** Partitions that still have records below the end captured at start. */
+function unfinished(plan: ConsumePlan): Set<number> {
+  const remaining = new Set<number>()
+  for (const p of plan.partitions) if ((plan.position.get(p) ?? 0) < (plan.end.get(p) ?? 0)) remaining.add(p)
+  return remaining
+}
+
+async function readDirectly(g: GlobalOptions, topic: string, opts: ConsumeOptions, formatter: RecordFormatter): Promise<number> {
+  const reader = new PartitionReader({
+    bootstrap: brokerList(g.bootstrapServer),
+    clientId: g.clientId,
+    timeoutMs: g.timeout,
+    offsetReset: opts.fromBeginning ? 'earliest' : 'latest',
+    onReset: (r) => info(`partition ${r.partition}: offset ${r.from} is out of range, continuing at ${r.to}`),
+  })
+  // Closing wakes a poll waiting on the broker; racing each poll against a never-settling stop
+  // promise instead would pile up reactions that keep every poll's records alive.
+  const ctl = stopSwitch(() => void reader.close())
+  let count = 0
+  try {
+    await withDeadline(reader.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
+    const plan = await planConsumption(readerOffsets(reader), topic, opts)
+    const remaining = opts.exitAtEnd ? unfinished(plan) : null
+    if (remaining !== null && remaining.size === 0) return 0
+    reader.assign(topic, plan.seek)
+    const view: RecordView = { topic, partition: 0, offset: '0', timestamp: '0', key: null, value: null, headers: undefined }
+    const limit = opts.maxMessages ?? Infinity
+    while (!ctl.isStopped()) {
+      const records = await reader.poll()
+      const out: (Buffer | string)[] = []
+      for (const r of records) {
+        if (remaining !== null && r.offset >= plan.end.get(r.partition)!) continue
+        view.partition = r.partition
+        view.offset = String(r.offset)
+        view.timestamp = String(r.timestamp)
+        view.key = r.key
+        view.value = r.value
+        view.headers = r.headers.length === 0 ? undefined : headerMap(r.headers)
+        formatter(view, out)
+        out.push(NEWLINE)
+        if (++count >= limit) {
+          ctl.stop()
+          break
+        }
+      }
+      if (out.length > 0) await writeOut(toBuffers(out))
+      if (remaining !== null) {
+        for (const p of remaining) {
+          if (reader.position(topic, p)! < plan.end.get(p)!) continue
+          remaining.delete(p)
+          reader.unassign(topic, p)
+        }
+        if (remaining.size === 0) break
+      }
+    }
+  } catch (err) {
+    if (protocolErrorType(err) === 'UNKNOWN_TOPIC_OR_PARTITION') throw new CliError(`unknown topic '${topic}'`)
+    throw err
+  } finally {
+    ctl.release()
+    await reader.close()
+  }
+  return count
+}
+
+/** Repeated header names collect into an array, as kafkajs presents them. */
+function headerMap(headers: readonly { key: string; value: Buffer | null }[]): Record<string, HeaderValue> {
+  const map: Record<string, HeaderValue> = {}
+  for (const h of headers) {
+    const v = h.value ?? Buffer.alloc(0)
+    const prev = map[h.key]
+    map[h.key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+  }
+  return map
+}
+
+async function consumeInGroup(g: GlobalOptions, topic: string, opts: ConsumeOptions, groupId: string, formatter: RecordFormatter): Promise<number> {
+  const plan = await withAdmin(g, (admin) => planConsumption(kafkajsOffsets(admin), topic, opts))
+  const remaining = opts.exitAtEnd ? unfinished(plan) : null
+  if (remaining !== null && remaining.size === 0) return 0
+
   const consumer: Consumer = createKafka(g).consumer({
     groupId,
-    partitionAssigners: privateGroup ? [fixedAssigner(topic, plan.partitions)] : undefined,
     allowAutoTopicCreation: false,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
@@ -169,20 +182,10 @@ async function consume(
   })
 
   let count = 0
-  let finish!: () => void
+  const ctl = stopSwitch()
   let fail!: (err: unknown) => void
-  const done = new Promise<void>((resolve, reject) => {
-    finish = resolve
-    fail = reject
-  })
-  let stopping = false
-  const stop = () => {
-    stopping = true
-    finish()
-  }
-  const onSignal = () => stop()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const crashed = new Promise<never>((_, reject) => (fail = reject))
+  crashed.catch(() => {})
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error)
   })
@@ -193,8 +196,8 @@ async function consume(
     const end = plan.end.get(p) ?? 0
     const out: (Buffer | string)[] = []
     for (const m of batch.messages) {
-      if (stopping) break
-      if (opts.exitAtEnd && Number(m.offset) >= end) break
+      if (ctl.isStopped()) break
+      if (remaining !== null && Number(m.offset) >= end) break
       record.partition = p
       record.offset = m.offset
       record.timestamp = m.timestamp
@@ -205,31 +208,27 @@ async function consume(
       out.push(NEWLINE)
       resolveOffset(m.offset)
       count++
-      if (opts.maxMessages !== undefined && count >= opts.maxMessages) stop()
-      if (opts.exitAtEnd && Number(m.offset) + 1 >= end) remaining.delete(p)
+      if (opts.maxMessages !== undefined && count >= opts.maxMessages) ctl.stop()
+      if (remaining !== null && Number(m.offset) + 1 >= end) remaining.delete(p)
     }
-    if (out.length > 0) await writeOut(Buffer.concat(out.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))))
-    if (opts.exitAtEnd && !stopping && Number(batch.lastOffset()) + 1 >= end) remaining.delete(p)
-    if (opts.exitAtEnd && remaining.size === 0) stop()
+    if (out.length > 0) await writeOut(toBuffers(out))
+    if (remaining !== null && !ctl.isStopped() && Number(batch.lastOffset()) + 1 >= end) remaining.delete(p)
+    if (remaining !== null && remaining.size === 0) ctl.stop()
     await heartbeat()
   }
 
   try {
     await withDeadline(consumer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
     await consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning })
-    await consumer.run({ autoCommit: !privateGroup && opts.commit, eachBatchAutoResolve: false, eachBatch })
+    await consumer.run({ autoCommit: opts.commit, eachBatchAutoResolve: false, eachBatch })
     for (const [partition, offset] of plan.seek) consumer.seek({ topic, partition, offset: String(offset) })
-    await done
+    await Promise.race([ctl.stopped, crashed])
   } catch (err) {
     if (protocolErrorType(err) === 'UNKNOWN_TOPIC_OR_PARTITION') throw new CliError(`unknown topic '${topic}'`)
     throw err
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    ctl.release()
     await consumer.disconnect().catch(() => {})
-    if (privateGroup) {
-      await withAdmin(g, (admin) => admin.deleteGroups([groupId])).catch(() => {})
-    }
   }
   return count
 }

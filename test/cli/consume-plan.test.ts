@@ -1,6 +1,8 @@
 import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { planConsumption, type ConsumeOptions } from '../../cli/commands/consume.js'
+import { kafkajsOffsets, planConsumption as plan, type ConsumeOptions } from '../../cli/lib/consume-plan.js'
+
+const planConsumption = (admin: Admin, topic: string, opts: ConsumeOptions) => plan(kafkajsOffsets(admin), topic, opts)
 
 // Partition 0 holds offsets 10..20, partition 1 holds 0..5; the group committed 15 on partition 0.
 function stubAdmin(): Admin {

@@ -156,6 +156,52 @@ describe('samsa produce / consume', () => {
     expect(sep.stderr).toBe('samsa: line 2: no key separator found\n')
   })
 
+  it('reads without a group: no rebalance delay, nothing left on the broker', async () => {
+    // Kafka's default initial rebalance delay; joining any group would cost these 3 s.
+    const slow = await startBroker({ port: 0, config: { 'group.initial.rebalance.delay.ms': '3000' } })
+    try {
+      const sb = ['--bootstrap-server', slow.address]
+      expect((await samsa([...sb, 'topics', 'create', 'direct', '--partitions', '3'])).code).toBe(0)
+      await samsa([...sb, 'produce', 'direct'], { input: Array.from({ length: 30 }, (_, i) => `d${i}`).join('\n') })
+      const started = Date.now()
+      const r = await samsa([...sb, 'consume', 'direct', '--from-beginning', '--exit-at-end'])
+      const elapsed = Date.now() - started
+      expect(r.stderr).toBe('consumed 30 record(s)\n')
+      expect(r.code).toBe(0)
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `d${i}`).sort())
+      expect(elapsed).toBeLessThan(2000)
+      const admin = new kafkajs.Kafka({ brokers: [slow.address], logLevel: kafkajs.logLevel.NOTHING }).admin()
+      await admin.connect()
+      try {
+        expect((await admin.listGroups()).groups).toEqual([])
+      } finally {
+        await admin.disconnect()
+      }
+    } finally {
+      await slow.stop()
+    }
+  })
+
+  it('resets an out-of-range offset to the end and says so', async () => {
+    await createTopic('reset')
+    await samsa([...b, 'produce', 'reset'], { input: 'old-0\nold-1\n' })
+    const { spawn } = await import('node:child_process')
+    const { CLI_MAIN } = await import('./harness.js')
+    const child = spawn(process.execPath, [CLI_MAIN, ...b, 'consume', 'reset', '--partition', '0', '--offset', '50', '--max-messages', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    const exited = new Promise<number | null>((r) => child.on('close', r))
+    const deadline = Date.now() + 20_000
+    while (!err.includes('out of range') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(err).toBe('partition 0: offset 50 is out of range, continuing at 2\n')
+    await samsa([...b, 'produce', 'reset'], { input: 'new-2\n' })
+    expect(await exited).toBe(0)
+    expect(out).toBe('new-2\n')
+    expect(err).toBe('partition 0: offset 50 is out of range, continuing at 2\nconsumed 1 record(s)\n')
+  })
+
   it('stops a following consumer on SIGINT', async () => {
     await createTopic('follow')
     const { spawn } = await import('node:child_process')
