@@ -8,10 +8,7 @@
 // leader (from Metadata), DescribeTransactions to the transaction coordinator of each id
 // (FindCoordinator, key type 1), ListTransactions to every broker in the cluster.
 
-import type { ApiDescriptor } from '../../protocol/types.js'
-import { Reader } from '../../protocol/reader.js'
 import { ErrorCode, errorName } from '../../protocol/errors.js'
-import { ApiVersionsApi, decodeApiVersionsResponse, type ApiVersionsResponse } from '../../protocol/generated/api-versions.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js'
 import { DescribeProducersApi } from '../../protocol/generated/describe-producers.js'
@@ -19,8 +16,12 @@ import { ListTransactionsApi } from '../../protocol/generated/list-transactions.
 import { DescribeTransactionsApi } from '../../protocol/generated/describe-transactions.js'
 import { DescribeLogDirsApi } from '../../protocol/generated/describe-log-dirs.js'
 import { ZERO_UUID } from '../../protocol/types.js'
-import { BrokerConnection, type ConnectOptions } from './connection.js'
-import { BrokerUnreachableError, KafkaProtocolError, UnsupportedApiError } from './errors.js'
+import { NodePool } from './node-pool.js'
+import type { NodeSession } from './node-session.js'
+import { KafkaProtocolError, UnsupportedApiError } from './errors.js'
+
+export { pickVersion } from './versions.js'
+export { negotiate } from './node-session.js'
 
 export * from './errors.js'
 export { parseAddress } from './connection.js'
@@ -128,86 +129,23 @@ export interface LogDirDescription {
   partitions: LogDirPartition[]
 }
 
-type VersionRange = readonly [min: number, max: number]
-
-/**
- * The version to speak: our newest stable version capped by the broker's maximum, or null
- * when the ranges do not overlap.
- */
-export function pickVersion(api: ApiDescriptor<unknown, unknown>, broker: VersionRange | undefined): number | null {
-  if (broker === undefined) return null
-  const version = Math.min(api.maxStableVersion, broker[1])
-  return version >= Math.max(api.minVersion, broker[0]) ? version : null
-}
-
 const CLIENT_SOFTWARE = { clientSoftwareName: 'samsa-admin', clientSoftwareVersion: '0.1.0' }
 
-class NodeSession {
-  constructor(
-    readonly connection: BrokerConnection,
-    readonly versions: ReadonlyMap<number, VersionRange>,
-  ) {}
-
-  get address(): string {
-    return this.connection.address
-  }
-
-  version(api: ApiDescriptor<unknown, unknown>): number {
-    const range = this.versions.get(api.apiKey)
-    const version = pickVersion(api, range)
-    if (version !== null) return version
-    if (range === undefined) {
-      throw new UnsupportedApiError(this.address, api.apiKey, `the broker at ${this.address} does not support ${api.name} (API key ${api.apiKey})`)
-    }
-    throw new UnsupportedApiError(
-      this.address,
-      api.apiKey,
-      `the broker at ${this.address} supports ${api.name} v${range[0]}-${range[1]}, this client v${api.minVersion}-${api.maxStableVersion}`,
-    )
-  }
-
-  send<Req, Res>(api: ApiDescriptor<Req, Res>, body: Req, version = this.version(api)): Promise<Res> {
-    return this.connection.request(api, version, body)
-  }
-}
-
-/**
- * ApiVersions at our newest version. A broker that does not know it answers UNSUPPORTED_VERSION
- * in a v0 body listing the ApiVersions range it does know (KIP-511), so retry once within it.
- */
-export async function negotiate(
-  connection: BrokerConnection,
-  software: { clientSoftwareName: string; clientSoftwareVersion: string } = CLIENT_SOFTWARE,
-): Promise<Map<number, VersionRange>> {
-  let version = ApiVersionsApi.maxStableVersion
-  for (let attempt = 0; ; attempt++) {
-    const frame = await connection.roundTrip(ApiVersionsApi, version, software)
-    // The response header of ApiVersions is always v0: just the correlation id.
-    const errorCode = new Reader(frame, 4).readInt16()
-    const res: ApiVersionsResponse = decodeApiVersionsResponse(new Reader(frame, 4), errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version)
-    if (errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
-      const own = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
-      version = Math.min(version - 1, own?.maxVersion ?? 0)
-      continue
-    }
-    if (errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(errorCode, `ApiVersions v${version} at ${connection.address}`)
-    return new Map(res.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as const]))
-  }
-}
-
 export class AdminClient {
-  private readonly sessions = new Map<string, Promise<NodeSession>>()
-  private readonly connectOptions: ConnectOptions
-  private bootstrapAddress: string | null = null
+  private readonly pool: NodePool
   private nodes = new Map<number, string>()
 
   constructor(private readonly opts: AdminClientOptions) {
     const timeoutMs = opts.timeoutMs ?? 30_000
-    this.connectOptions = {
-      clientId: opts.clientId ?? 'samsa-admin',
-      requestTimeoutMs: timeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(timeoutMs, 10_000),
-    }
+    this.pool = new NodePool(
+      opts.bootstrap,
+      {
+        clientId: opts.clientId ?? 'samsa-admin',
+        requestTimeoutMs: timeoutMs,
+        connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(timeoutMs, 10_000),
+      },
+      CLIENT_SOFTWARE,
+    )
   }
 
   /** Connects to the first reachable bootstrap broker and learns its API versions. */
@@ -215,16 +153,8 @@ export class AdminClient {
     await this.bootstrap()
   }
 
-  async close(): Promise<void> {
-    const sessions = [...this.sessions.values()]
-    this.sessions.clear()
-    for (const s of sessions) {
-      try {
-        ;(await s).connection.close()
-      } catch {
-        // A connection that never opened has nothing to close.
-      }
-    }
+  close(): Promise<void> {
+    return this.pool.close()
   }
 
   /** Topic and broker metadata. `topics` null means every topic; unknown topics are not created. */
@@ -436,24 +366,7 @@ export class AdminClient {
   }
 
   private bootstrap(): Promise<NodeSession> {
-    if (this.bootstrapAddress !== null) return this.session(this.bootstrapAddress)
-    return this.connectBootstrap()
-  }
-
-  private async connectBootstrap(): Promise<NodeSession> {
-    if (this.opts.bootstrap.length === 0) throw new Error('no bootstrap broker given')
-    let firstError: unknown
-    for (const address of this.opts.bootstrap) {
-      try {
-        const session = await this.session(address)
-        this.bootstrapAddress = address
-        return session
-      } catch (err) {
-        firstError ??= err
-        if (!(err instanceof BrokerUnreachableError)) throw err
-      }
-    }
-    throw firstError
+    return this.pool.bootstrap()
   }
 
   private async node(nodeId: number): Promise<NodeSession> {
@@ -464,24 +377,7 @@ export class AdminClient {
   }
 
   private session(address: string): Promise<NodeSession> {
-    let s = this.sessions.get(address)
-    if (s === undefined) {
-      s = BrokerConnection.connect(address, this.connectOptions).then(async (connection) => {
-        try {
-          return new NodeSession(connection, await negotiate(connection))
-        } catch (err) {
-          connection.close()
-          throw err
-        }
-      })
-      // A failed connection is retried on the next call rather than cached.
-      const pending = s
-      pending.catch(() => {
-        if (this.sessions.get(address) === pending) this.sessions.delete(address)
-      })
-      this.sessions.set(address, pending)
-    }
-    return s
+    return this.pool.session(address)
   }
 }
 

@@ -31,8 +31,9 @@ import {
   readControlRecord,
   readLastOffset,
 } from '../../protocol/record-batch.js'
-import { BrokerConnection, type ConnectOptions } from './connection.js'
-import { negotiate, pickVersion } from './admin-client.js'
+import type { BrokerConnection } from './connection.js'
+import { NodePool } from './node-pool.js'
+import { pickVersion } from './versions.js'
 import { BrokerConnectionError, BrokerUnreachableError, KafkaProtocolError, UnsupportedApiError } from './errors.js'
 
 export interface RecordHeader {
@@ -153,14 +154,13 @@ function versionFor(session: Session, api: ApiDescriptor<unknown, unknown>, cap 
 }
 
 export class PartitionReader {
-  private readonly sessions = new Map<string, Promise<Session>>()
-  private readonly connectOptions: ConnectOptions
+  private readonly pool: NodePool
+  private readonly requestTimeoutMs: number
   private readonly maxWaitMs: number
   private readonly partitionMaxBytes: number
   private readonly maxBytes: number
   private readonly isolationLevel: IsolationLevel
   private readonly retries: number
-  private bootstrapAddress: string | null = null
   private nodes = new Map<number, string>()
   private readonly assigned = new Map<string, Map<number, Assignment>>()
   private readonly inFlight = new Map<number, InFlight>()
@@ -174,12 +174,13 @@ export class PartitionReader {
     this.maxBytes = opts.maxBytes ?? 50 << 20
     this.isolationLevel = opts.isolationLevel ?? IsolationLevel.ReadCommitted
     this.retries = opts.retries ?? 8
-    this.connectOptions = {
-      clientId: opts.clientId ?? 'samsa-reader',
-      // A Fetch may legitimately take maxWaitMs before the broker answers.
-      requestTimeoutMs: timeoutMs + this.maxWaitMs,
-      connectTimeoutMs: Math.min(timeoutMs, 10_000),
-    }
+    // A Fetch may legitimately take maxWaitMs before the broker answers.
+    this.requestTimeoutMs = timeoutMs + this.maxWaitMs
+    this.pool = new NodePool(
+      opts.bootstrap,
+      { clientId: opts.clientId ?? 'samsa-reader', requestTimeoutMs: this.requestTimeoutMs, connectTimeoutMs: Math.min(timeoutMs, 10_000) },
+      CLIENT_SOFTWARE,
+    )
   }
 
   /** Connects to the first reachable bootstrap broker. */
@@ -190,15 +191,7 @@ export class PartitionReader {
   /** Closes every connection; an in-flight poll resolves with what it has. */
   async close(): Promise<void> {
     this.closed = true
-    const sessions = [...this.sessions.values()]
-    this.sessions.clear()
-    for (const s of sessions) {
-      try {
-        ;(await s).connection.close()
-      } catch {
-        // A connection that never opened has nothing to close.
-      }
-    }
+    await this.pool.close()
   }
 
   /** The topic's partition ids in order. Throws KafkaProtocolError UNKNOWN_TOPIC_OR_PARTITION. */
@@ -235,7 +228,7 @@ export class PartitionReader {
           const res = await session.connection.request(ListOffsetsApi, version, {
             replicaId: -1,
             isolationLevel: this.isolationLevel,
-            timeoutMs: this.connectOptions.requestTimeoutMs,
+            timeoutMs: this.requestTimeoutMs,
             topics: [{ name: topic, partitions: ps.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
           })
           for (const t of res.topics) {
@@ -520,24 +513,7 @@ export class PartitionReader {
   }
 
   private bootstrap(): Promise<Session> {
-    if (this.bootstrapAddress !== null) return this.session(this.bootstrapAddress)
-    return this.connectBootstrap()
-  }
-
-  private async connectBootstrap(): Promise<Session> {
-    if (this.opts.bootstrap.length === 0) throw new Error('no bootstrap broker given')
-    let firstError: unknown
-    for (const address of this.opts.bootstrap) {
-      try {
-        const session = await this.session(address)
-        this.bootstrapAddress = address
-        return session
-      } catch (err) {
-        firstError ??= err
-        if (!(err instanceof BrokerUnreachableError)) throw err
-      }
-    }
-    throw firstError
+    return this.pool.bootstrap()
   }
 
   private async node(nodeId: number): Promise<Session> {
@@ -549,32 +525,11 @@ export class PartitionReader {
 
   private forgetNode(nodeId: number): void {
     const address = this.nodes.get(nodeId)
-    if (address === undefined) return
-    const s = this.sessions.get(address)
-    this.sessions.delete(address)
-    if (address === this.bootstrapAddress) this.bootstrapAddress = null
-    s?.then((x) => x.connection.close()).catch(() => {})
+    if (address !== undefined) this.pool.drop(address)
   }
 
   private session(address: string): Promise<Session> {
-    if (this.closed) return Promise.reject(new BrokerConnectionError(address, 'the partition reader is closed'))
-    let s = this.sessions.get(address)
-    if (s === undefined) {
-      s = BrokerConnection.connect(address, this.connectOptions).then(async (connection) => {
-        try {
-          return { connection, versions: await negotiate(connection, CLIENT_SOFTWARE) }
-        } catch (err) {
-          connection.close()
-          throw err
-        }
-      })
-      const pending = s
-      pending.catch(() => {
-        if (this.sessions.get(address) === pending) this.sessions.delete(address)
-      })
-      this.sessions.set(address, pending)
-    }
-    return s
+    return this.pool.session(address)
   }
 }
 
