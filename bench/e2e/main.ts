@@ -5,13 +5,18 @@
 // consumer reading a backlog. Every system is started here on 127.0.0.1 and stopped at the end.
 //
 //   npm run bench [-- --quick] [--only samsa,redis,nats,clients] [--out-dir DIR] [--render RUN.json]
+//                 [--in-process-latency]
+//
+// The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
+// the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
+// ends in the harness process next to them, for comparison.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { diskCeiling, loopbackCeiling } from './ceilings.js'
-import { runFixedRate, type FixedRateResult } from './fixed-rate.js'
+import { runFixedRate, runFixedRateSplit, type FixedRateResult } from './fixed-rate.js'
 import { natsAvailable, natsConsume, natsPublish, natsRateTarget, startNats } from './nats.js'
 import { kafkajsConsume, kafkajsProduce, platformaticConsume, platformaticProduce } from './node-clients.js'
 import { ProcSampler, stopService, type ResourceUsage } from './procs.js'
@@ -30,10 +35,12 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     'out-dir': { type: 'string' },
     render: { type: 'string' },
+    'in-process-latency': { type: 'boolean', default: false },
   },
 })
 
 const QUICK = flags.quick!
+const IN_PROCESS_LATENCY = flags['in-process-latency']!
 const S = QUICK
   ? { runSeconds: 3, latencySeconds: 5, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15 }
   : { runSeconds: 15, latencySeconds: 30, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90 }
@@ -61,7 +68,9 @@ function throughputRow(base: Omit<Row, 'recordsPerSec' | 'mibPerSec'>, records: 
 }
 
 function latencyRow(system: string, client: string, durability: string, r: FixedRateResult, server: ResourceUsage): void {
-  const notes = [`harness event-loop delay p99 ${r.harnessLoopDelayP99Ms.toFixed(1)} ms`]
+  const notes = r.producerLoopDelayP99Ms === undefined
+    ? [`producer and consumer in the harness process, its event-loop delay p99 ${r.harnessLoopDelayP99Ms.toFixed(1)} ms`]
+    : [`producer and consumer in their own processes, event-loop delay p99 ${r.producerLoopDelayP99Ms.toFixed(1)} / ${r.consumerLoopDelayP99Ms!.toFixed(1)} ms`]
   if (r.failed > 0) notes.push(`${r.failed} of ${r.sent} rejected (${r.lastError})`)
   if (r.acked + r.failed < r.sent) notes.push(`${r.sent - r.acked - r.failed} of ${r.sent} not acknowledged in time`)
   if (r.received < r.acked) notes.push(`${r.acked - r.received} acknowledged records not consumed in time`)
@@ -111,8 +120,14 @@ async function benchSamsa(work: string): Promise<void> {
     const durability = acks === 1 ? 'acks=1' : 'acks=all (fsync)'
     const topic = `latency-${acks === 1 ? '1' : 'all'}`
     await createTopic(samsa, topic, PARTITIONS)
-    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s`, pid, async () => runFixedRate(await samsaRateTarget(samsa, topic, PARTITIONS, 1024, acks), RATE, S.latencySeconds))
+    const spec = { system: 'samsa', host: samsa.host, port: samsa.port, topic, partitions: PARTITIONS, recordBytes: 1024, acks } as const
+    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s, producer and consumer processes`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds))
     if (m) latencyRow('Samsa', 'samsa wire client', durability, m.value, m.usage)
+    if (IN_PROCESS_LATENCY) {
+      await createTopic(samsa, `${topic}-in-process`, PARTITIONS)
+      const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s, in the harness process`, pid, async () => runFixedRate(await samsaRateTarget(samsa, `${topic}-in-process`, PARTITIONS, 1024, acks), RATE, S.latencySeconds))
+      if (m) latencyRow('Samsa', 'samsa wire client (in harness process)', durability, m.value, m.usage)
+    }
   }
 
   const cases = [[1024, 1], [1024, -1], [100, 1], [100, -1]] as const
@@ -180,8 +195,13 @@ async function benchRedis(work: string): Promise<void> {
     const pid = redis.service.pid
     const durability = `AOF appendfsync ${fsync}`
     // Latency first, on a fresh server, before max-rate runs grow the AOF and trigger rewrites.
-    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds))
+    const spec = { system: 'redis', port: redis.port, streams: PARTITIONS, recordBytes: 1024 } as const
+    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s, producer and consumer processes`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds))
     if (lat) latencyRow('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', durability, lat.value, lat.usage)
+    if (IN_PROCESS_LATENCY) {
+      const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s, in the harness process`, pid, async () => runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds))
+      if (lat) latencyRow('Redis Streams', 'RESP pipeliner (in harness process)', durability, lat.value, lat.usage)
+    }
     for (const size of [1024, 100]) {
       const workload = size === 1024 ? 'produce-1k' : 'produce-100b'
       const m = await measured(`redis (${fsync}): redis-benchmark XADD ${workload}`, pid, () => redisBenchmarkXadd(redis.port, PARTITIONS, size, S.runSeconds, 2_000_000_000))

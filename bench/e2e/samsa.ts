@@ -178,7 +178,7 @@ function fetchRequest(topic: string, partitions: number[], offsets: Map<number, 
  * Fixed-rate target over the wire client: each tick's records become one batch on the next
  * partition (round robin); a long-polling Fetch over all partitions reads them back.
  */
-export async function samsaRateTarget(s: SamsaServer, topic: string, partitions: number, recordBytes: number, acks: number): Promise<RateTarget> {
+export async function samsaRateTarget(s: Pick<SamsaServer, 'host' | 'port'>, topic: string, partitions: number, recordBytes: number, acks: number): Promise<RateTarget> {
   const producer = await WireClient.connect(s.host, s.port)
   const consumer = await WireClient.connect(s.host, s.port)
   let next = 0
