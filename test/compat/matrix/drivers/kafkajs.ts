@@ -129,15 +129,19 @@ export const kafkajsDriver: ClientDriver = {
         return records.map((_, i) => base + i)
       },
 
-      consume({ topic, partition, from, count }) {
+      async consume({ topic, partition, from, count }) {
+        // Resolve the start offset before the consumer runs: a seek that waits on another request
+        // races the consumer's first fetch from the beginning.
+        let offset: string | undefined
+        if ('offset' in from) offset = String(from.offset)
+        else if ('timestamp' in from) {
+          const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, from.timestamp)
+          const p = offsets.find((o) => o.partition === partition)
+          if (!p) throw new Error(`fetchTopicOffsetsByTimestamp returned no offset for partition ${partition}`)
+          offset = p.offset
+        }
         return consumeWith(`mx-kafkajs-read-${randomUUID()}`, topic, count, async (consumer) => {
-          if ('offset' in from) consumer.seek({ topic, partition, offset: String(from.offset) })
-          if ('timestamp' in from) {
-            const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, from.timestamp)
-            const p = offsets.find((o) => o.partition === partition)
-            if (!p) throw new Error(`fetchTopicOffsetsByTimestamp returned no offset for partition ${partition}`)
-            consumer.seek({ topic, partition, offset: p.offset })
-          }
+          if (offset !== undefined) consumer.seek({ topic, partition, offset })
         }, false)
       },
 
