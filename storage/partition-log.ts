@@ -516,7 +516,7 @@ export class PartitionLog {
       if (seg.nextOffset <= this._recoveryPoint && !(seg === this.active && seg.isEmpty)) continue
       if (seg.baseOffset >= target && !seg.isEmpty) continue
       seg.writeIndexes()
-      work.push(seg === this.active ? seg.flush(false) : this.flushInactive(seg))
+      work.push(this.flushSegment(seg, seg !== this.active))
     }
     if (dirty) work.push(this.io.fsyncDir(this.dir))
     try {
@@ -527,11 +527,13 @@ export class PartitionLog {
     }
   }
 
-  private async flushInactive(seg: LogSegment): Promise<void> {
+  private async flushSegment(seg: LogSegment, inactive: boolean): Promise<void> {
     try {
-      await seg.flush(true)
+      await seg.flush(inactive)
     } catch (err) {
-      // A segment deleted by retention while its fsync was queued has nothing left to persist.
+      // A segment deleted (retention, DeleteRecords) while its fsync was queued has nothing left
+      // to persist. That includes the segment that was active when the flush began and rolled
+      // before it ran.
       if (!this.segments.includes(seg)) return
       throw err
     }
