@@ -5,37 +5,42 @@ import type { PartitionLog } from '../storage/partition-log.js'
 
 interface Waiter {
   deadline: number
-  keys: string[]
+  logs: readonly PartitionLog[]
   resolve: () => void
 }
 
 export class FetchWaiters {
-  private readonly byPartition = new Map<string, Set<Waiter>>()
-  private readonly subscriptions = new Map<string, () => void>()
+  /**
+   * Parked fetches per partition, keyed by the log object itself: a topic deleted and created again
+   * under the same name gets new logs, which must get their own append subscription. Entries go
+   * with their logs; the sets stay once created, since a partition fetched once is usually fetched
+   * again.
+   */
+  private readonly byLog = new WeakMap<PartitionLog, Set<Waiter>>()
   private readonly all = new Set<Waiter>()
+  private closed = false
   private timer: NodeJS.Timeout | undefined
   private timerDeadline = Number.POSITIVE_INFINITY
 
   /** Resolves on the next append to any of `logs`, or after `maxWaitMs`. Never rejects. */
   wait(logs: readonly PartitionLog[], maxWaitMs: number): Promise<void> {
     return new Promise((resolve) => {
-      if (maxWaitMs <= 0 || logs.length === 0) {
+      if (maxWaitMs <= 0 || logs.length === 0 || this.closed) {
         resolve()
         return
       }
-      const waiter: Waiter = { deadline: Date.now() + maxWaitMs, keys: [], resolve }
+      const waiter: Waiter = { deadline: Date.now() + maxWaitMs, logs, resolve }
       for (const log of logs) {
-        const key = `${log.topic}\u0000${log.partition}`
-        waiter.keys.push(key)
-        let set = this.byPartition.get(key)
+        let set = this.byLog.get(log)
         if (!set) {
-          set = new Set()
-          this.byPartition.set(key, set)
+          const parked = new Set<Waiter>()
+          set = parked
+          this.byLog.set(log, parked)
+          log.addAppendListener(() => {
+            if (parked.size > 0) for (const w of [...parked]) this.finish(w)
+          })
         }
         set.add(waiter)
-        if (!this.subscriptions.has(key)) {
-          this.subscriptions.set(key, log.addAppendListener(() => this.wake(key)))
-        }
       }
       this.all.add(waiter)
       this.arm(waiter.deadline)
@@ -48,30 +53,15 @@ export class FetchWaiters {
   }
 
   close(): void {
+    this.closed = true
     this.wakeAll()
-    for (const unsubscribe of this.subscriptions.values()) unsubscribe()
-    this.subscriptions.clear()
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
   }
 
-  private wake(key: string): void {
-    const set = this.byPartition.get(key)
-    if (!set || set.size === 0) return
-    for (const w of [...set]) this.finish(w)
-  }
-
   private finish(w: Waiter): void {
     if (!this.all.delete(w)) return
-    for (const key of w.keys) {
-      const set = this.byPartition.get(key)
-      if (!set) continue
-      set.delete(w)
-      if (set.size === 0) {
-        this.byPartition.delete(key)
-        // Keep the append subscription: partitions that are fetched once are usually fetched again.
-      }
-    }
+    for (const log of w.logs) this.byLog.get(log)?.delete(w)
     w.resolve()
   }
 

@@ -52,6 +52,12 @@ export function parseOffsetKey(key: string): { topic: string; partition: number 
 }
 
 export class MetadataStore {
+  /**
+   * Every topic record, read once at open and kept in step with each committed change: topics are
+   * looked up on every Fetch and Metadata request, and an LMDB read decodes a fresh copy each time.
+   */
+  private readonly topicCache = new Map<string, Readonly<TopicRecord>>()
+
   private constructor(
     private readonly root: RootDatabase,
     private readonly topics: Database<TopicRecord, string>,
@@ -70,6 +76,7 @@ export class MetadataStore {
       root.openDB<unknown, string>({ name: 'kv' }),
     )
     store.migrateNulKeys()
+    for (const { value } of store.topics.getRange()) store.topicCache.set(value.name, frozen(value))
     return store
   }
 
@@ -93,23 +100,26 @@ export class MetadataStore {
     })
   }
 
-  getTopic(name: string): TopicRecord | undefined {
-    return this.topics.get(name)
+  /** The stored record (frozen: change a topic through putTopic with a copy). */
+  getTopic(name: string): Readonly<TopicRecord> | undefined {
+    return this.topicCache.get(name)
   }
 
-  listTopics(): TopicRecord[] {
-    const out: TopicRecord[] = []
-    for (const { value } of this.topics.getRange()) out.push(value)
-    return out
+  /** Every topic, in name order. */
+  listTopics(): Array<Readonly<TopicRecord>> {
+    return [...this.topicCache.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   async putTopic(t: TopicRecord): Promise<void> {
-    await this.topics.put(t.name, t)
+    const record = frozen(t)
+    await this.topics.put(t.name, record)
+    this.topicCache.set(t.name, record)
     await this.root.flushed
   }
 
   async deleteTopic(name: string): Promise<void> {
     await this.topics.remove(name)
+    this.topicCache.delete(name)
     await this.root.flushed
   }
 
@@ -187,4 +197,8 @@ export class MetadataStore {
     await this.root.flushed
     await this.root.close()
   }
+}
+
+function frozen(t: TopicRecord): Readonly<TopicRecord> {
+  return Object.freeze({ ...t, configs: Object.freeze({ ...t.configs }) })
 }

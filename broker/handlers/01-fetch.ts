@@ -30,14 +30,14 @@ export default defineHandler({
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
     let partitions: Array<{ w: FetchWork; response: PartitionResponse }>
     for (;;) {
-      const round = await readAll(work, req, v, isolation)
+      const round = readAll(work, req, isolation, v)
       partitions = round.partitions
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) break
       const logs = work.filter((w) => w.log !== undefined).map((w) => w.log!)
       await b.fetchWaiters.wait(logs, remaining)
       if (Date.now() >= deadline) {
-        partitions = (await readAll(work, req, v, isolation)).partitions
+        partitions = readAll(work, req, isolation, v).partitions
         break
       }
     }
@@ -48,7 +48,8 @@ export default defineHandler({
   },
 })
 
-async function readAll(work: FetchWork[], req: FetchRequest, v: number, isolation: number) {
+/** Reads every partition of the plan from the page cache, synchronously: no promise per partition. */
+function readAll(work: FetchWork[], req: FetchRequest, isolation: number, v: number) {
   let budget = v >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER
   let bytes = 0
   let errors = 0
@@ -76,7 +77,7 @@ async function readAll(work: FetchWork[], req: FetchRequest, v: number, isolatio
     if (limit <= 0 && bytes > 0) continue
     try {
       const maxOffset = isolation === 1 ? lso : log.highWatermark
-      const read = await log.read(w.sp.fetchOffset, Math.max(limit, 0), { maxOffset, minOneBatch: bytes === 0 })
+      const read = log.readSync(w.sp.fetchOffset, Math.max(limit, 0), { maxOffset, minOneBatch: bytes === 0 })
       response.records = read.records
       response.highWatermark = read.highWatermark
       response.logStartOffset = read.logStartOffset

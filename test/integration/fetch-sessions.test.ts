@@ -7,6 +7,7 @@ import { ApiKey } from '../../protocol/generated/index.js'
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
+import type { DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { WireClient } from '../helpers/wire.js'
 
@@ -49,12 +50,12 @@ async function fetch(version: number, req: FetchRequest): Promise<FetchResponse>
   return (await wire.request<FetchResponse>(ApiKey.Fetch, version, req)).body
 }
 
-async function produce(partition: number, values: string[]): Promise<void> {
+async function produce(partition: number, values: string[], topic = 'sessions'): Promise<void> {
   const res = await wire.request<ProduceResponse>(ApiKey.Produce, 9, {
     transactionalId: null,
     acks: 1,
     timeoutMs: 5000,
-    topicData: [{ name: 'sessions', partitionData: [{ index: partition, records: encodeBatch(values.map((value) => ({ value }))) }] }],
+    topicData: [{ name: topic, partitionData: [{ index: partition, records: encodeBatch(values.map((value) => ({ value }))) }] }],
   })
   expect(res.body.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NONE)
 }
@@ -165,4 +166,36 @@ describe('fetch by topic id (v13+)', () => {
       other.close()
     }
   })
+
+  it('wakes a long poll on a topic that was deleted and created again under the same name', async () => {
+    const create = async () => {
+      const res = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+        topics: [{ name: 'reborn', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      })
+      expect(res.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+    }
+    const longPoll = async (fetchOffset: number) => {
+      const other = await WireClient.connect(tb.address)
+      try {
+        const started = Date.now()
+        // maxWaitMs far beyond the test's bound: only an append can answer this fetch in time.
+        const pending = other.request<FetchResponse>(ApiKey.Fetch, 12, fetchRequest({ maxWaitMs: 30_000, minBytes: 1 }, [{ partition: 0, fetchOffset }], 'reborn'))
+        await new Promise((r) => setTimeout(r, 200))
+        await produce(0, ['wake'], 'reborn')
+        const res = (await pending).body
+        expect(Date.now() - started).toBeLessThan(10_000)
+        expect(res.responses[0]!.partitions[0]!.records!.length).toBeGreaterThan(0)
+      } finally {
+        other.close()
+      }
+    }
+    await create()
+    await longPoll(0)
+    const deleted = await wire.request<DeleteTopicsResponse>(ApiKey.DeleteTopics, 6, { topics: [{ name: 'reborn', topicId: ZERO }], topicNames: [], timeoutMs: 5000 })
+    expect(deleted.body.responses[0]!.errorCode).toBe(ErrorCode.NONE)
+    await create()
+    await longPoll(0)
+  }, 25_000)
 })
