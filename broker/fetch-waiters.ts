@@ -25,7 +25,8 @@ export class FetchWaiters {
   /** Resolves on the next append to any of `logs`, or after `maxWaitMs`. Never rejects. */
   wait(logs: readonly PartitionLog[], maxWaitMs: number): Promise<void> {
     return new Promise((resolve) => {
-      if (maxWaitMs <= 0 || logs.length === 0 || this.closed) {
+      // No logs (an empty fetch session) still waits out maxWaitMs, on the shared timer.
+      if (maxWaitMs <= 0 || this.closed) {
         resolve()
         return
       }

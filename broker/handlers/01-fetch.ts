@@ -28,18 +28,19 @@ export default defineHandler({
     const { work, session, incremental } = plan
     const isolation = req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
+    const logs = work.filter((w) => w.log !== undefined).map((w) => w.log!)
     let partitions: Array<{ w: FetchWork; response: PartitionResponse }>
     for (;;) {
+      // A caught-up consumer parks without building a response it would throw away.
+      if (req.minBytes > 0 && deadline > Date.now() && nothingNew(work, isolation)) {
+        await b.fetchWaiters.wait(logs, deadline - Date.now())
+        continue
+      }
       const round = readAll(work, req, isolation, v)
       partitions = round.partitions
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) break
-      const logs = work.filter((w) => w.log !== undefined).map((w) => w.log!)
       await b.fetchWaiters.wait(logs, remaining)
-      if (Date.now() >= deadline) {
-        partitions = readAll(work, req, isolation, v).partitions
-        break
-      }
     }
 
     const responses = sessionResponses(partitions, incremental, useIds)
@@ -47,6 +48,16 @@ export default defineHandler({
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
   },
 })
+
+/** True when no partition has records past its fetch offset, an error, or an offset out of range. */
+function nothingNew(work: readonly FetchWork[], isolation: number): boolean {
+  for (const w of work) {
+    const log = w.log
+    if (!log || log.offline || w.currentLeaderEpoch > 0) return false
+    if (w.sp.fetchOffset !== (isolation === 1 ? log.lastStableOffset : log.highWatermark)) return false
+  }
+  return true
+}
 
 /** Reads every partition of the plan from the page cache, synchronously: no promise per partition. */
 function readAll(work: FetchWork[], req: FetchRequest, isolation: number, v: number) {
@@ -109,6 +120,11 @@ function endOffsetOf(records: Uint8Array): number {
   return readLastOffset(records, last) + 1
 }
 
+// Shared by every response (the encoder only reads them).
+const NO_DIVERGING_EPOCH = Object.freeze({ epoch: -1, endOffset: -1 })
+const NO_CURRENT_LEADER = Object.freeze({ leaderId: -1, leaderEpoch: -1 })
+const NO_SNAPSHOT_ID = Object.freeze({ endOffset: -1, epoch: -1 })
+
 function emptyPartition(partitionIndex: number, isolation: number): PartitionResponse {
   return {
     partitionIndex,
@@ -116,9 +132,9 @@ function emptyPartition(partitionIndex: number, isolation: number): PartitionRes
     highWatermark: -1,
     lastStableOffset: -1,
     logStartOffset: -1,
-    divergingEpoch: { epoch: -1, endOffset: -1 },
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
-    snapshotId: { endOffset: -1, epoch: -1 },
+    divergingEpoch: NO_DIVERGING_EPOCH,
+    currentLeader: NO_CURRENT_LEADER,
+    snapshotId: NO_SNAPSHOT_ID,
     abortedTransactions: isolation === 1 ? [] : null,
     preferredReadReplica: -1,
     records: EMPTY,

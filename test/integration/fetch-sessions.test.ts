@@ -198,4 +198,28 @@ describe('fetch by topic id (v13+)', () => {
     await create()
     await longPoll(0)
   }, 25_000)
+
+  it('parks a fetch that names no partitions for maxWaitMs without holding up other requests', async () => {
+    const other = await WireClient.connect(tb.address)
+    try {
+      const started = Date.now()
+      let fetchDoneAt = 0
+      const pending = other.request<FetchResponse>(ApiKey.Fetch, 12, fetchRequest({ maxWaitMs: 1500, minBytes: 1 }, [])).then((r) => {
+        fetchDoneAt = Date.now()
+        return r
+      })
+      await new Promise((r) => setTimeout(r, 100))
+      // Another connection is served while the empty fetch waits (a busy wait would starve it).
+      const versions = await wire.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' })
+      const versionsAt = Date.now()
+      expect(versions.body).toBeDefined()
+      const res = (await pending).body
+      expect(res.errorCode).toBe(ErrorCode.NONE)
+      expect(res.responses).toEqual([])
+      expect(versionsAt).toBeLessThan(fetchDoneAt)
+      expect(fetchDoneAt - started).toBeGreaterThanOrEqual(1400)
+    } finally {
+      other.close()
+    }
+  })
 })
