@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-import { run } from './program.js'
+import { reexecForServe } from './node-flags.js'
 
+// Before anything heavy is loaded: `serve` may replace this process with one that has its flags.
+reexecForServe(process.argv)
+const { run } = await import('./program.js')
 const code = await run(process.argv)
 // Flush stdout before exiting: kafkajs can leave timers behind that would otherwise keep
 // the process alive after the command has finished.

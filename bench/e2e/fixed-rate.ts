@@ -158,7 +158,9 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 
 /** A child node process speaking one JSON line per message on stdout; stderr passes through. */
 function child(script: string, arg: unknown) {
-  const proc = spawn(process.execPath, [path.join(here, script), JSON.stringify(arg)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // Single-threaded GC for the measuring processes too: on a small machine V8's GC helper threads
+  // would compete with the system under test for the same cores.
+  const proc = spawn(process.execPath, ['--single-threaded-gc', path.join(here, script), JSON.stringify(arg)], { stdio: ['pipe', 'pipe', 'inherit'] })
   let buf = ''
   const waiters: Array<(line: string) => void> = []
   const lines: string[] = []

@@ -12,6 +12,7 @@ import { WireClient } from '../load/wire-client.js'
 import { readStamp, stamp, type RateTarget } from './fixed-rate.js'
 import { rssMiB, sleep, startService, stopService, type Service } from './procs.js'
 import type { Startup } from './results.js'
+import { serveNodeFlags } from '../../cli/node-flags.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const SAMSA_CLI = path.join(here, '../../cli/main.js')
@@ -27,7 +28,8 @@ export interface SamsaServer {
 export async function startSamsa(dataDir: string): Promise<SamsaServer> {
   const service = await startService(
     process.execPath,
-    [SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--set', 'num.partitions=16', '--set', 'group.initial.rebalance.delay.ms=0'],
+    // The node flags `npm start` runs the broker with (cli/node-flags.ts).
+    [...serveNodeFlags(), SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--set', 'num.partitions=16', '--set', 'group.initial.rebalance.delay.ms=0'],
     /listening on (.+):(\d+)/,
   )
   const host = service.match[1]!

@@ -18,6 +18,7 @@ import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { ProduceApi } from '../../protocol/generated/produce.js'
 import { FetchApi, type FetchRequest } from '../../protocol/generated/fetch.js'
 import { WireClient } from './wire-client.js'
+import { serveNodeFlags } from '../../cli/node-flags.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const args = new Map<string, string>()
@@ -34,6 +35,8 @@ function startChild(script: string, extra: string[] = []): Promise<{ child: Chil
     if (script === 'broker-child.js') {
       // SAMSA_BENCH_PROF=DIR writes a CPU profile of the broker; SAMSA_BENCH_NODE_FLAGS adds flags
       // such as --trace-gc.
+      // The node flags `npm start` runs the broker with (cli/node-flags.ts).
+      brokerFlags.push(...serveNodeFlags())
       if (process.env.SAMSA_BENCH_PROF) brokerFlags.push('--cpu-prof', '--cpu-prof-dir', process.env.SAMSA_BENCH_PROF)
       if (process.env.SAMSA_BENCH_NODE_FLAGS) brokerFlags.push(...process.env.SAMSA_BENCH_NODE_FLAGS.split(' ').filter(Boolean))
     }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Command, Option } from 'commander'
 import { pino } from 'pino'
 import { collectPairs } from '../lib/config-pairs.js'
+import { serveNodeFlags } from '../node-flags.js'
 import { CliError, ExitCode } from '../lib/errors.js'
 import { formatAddress, resolveServeSettings, type ServeFlags } from '../lib/serve-config.js'
 
@@ -79,6 +80,10 @@ Examples:
         throw err
       }
       const running = broker
+      const missingFlags = serveNodeFlags().filter((f) => !process.execArgv.includes(f))
+      if (missingFlags.length > 0) {
+        logger.info({ missing: missingFlags }, `node runs without ${missingFlags.join(' ')}; start it with them (as npm start does) for steadier latency on small machines`)
+      }
       process.stdout.write(`listening on ${formatAddress(running.host, running.port)}\n`)
 
       await new Promise<void>((resolve) => {
