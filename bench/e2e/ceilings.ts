@@ -1,6 +1,6 @@
 // Physical ceilings measured in the same run as the systems: loopback TCP bandwidth and sequential
 // file writes with and without fdatasync, in the directory the brokers write to.
-import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -68,4 +68,58 @@ export function diskCeiling(dir: string, seconds: number, maxBytes: number, chun
   return sync
     ? { name: 'disk write + fdatasync', mibPerSec: bytes / elapsed / MiB, note: `${kib} KiB writes, fdatasync after each (${Math.round(bytes / chunkBytes / elapsed)} syncs/s)` }
     : { name: 'disk write (page cache)', mibPerSec: bytes / elapsed / MiB, note: `${kib} KiB writes, no sync` }
+}
+
+/**
+ * Bytes of dirty page cache at which Linux starts writing back in the background and, soon after,
+ * throttles writers to the device's pace: vm.dirty_background_bytes, or vm.dirty_background_ratio
+ * percent of the memory that can hold page cache (approximated by MemAvailable). Undefined when
+ * /proc is not there to say.
+ */
+export function dirtyBackgroundBytes(): number | undefined {
+  try {
+    const bytes = Number(readFileSync('/proc/sys/vm/dirty_background_bytes', 'utf8'))
+    if (bytes > 0) return bytes
+    const ratio = Number(readFileSync('/proc/sys/vm/dirty_background_ratio', 'utf8'))
+    const available = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))
+    if (!available || !(ratio > 0)) return undefined
+    return (Number(available[1]) * 1024 * ratio) / 100
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Sequential 1 MiB writes past the kernel's dirty-page threshold: first that many bytes untimed,
+ * then `seconds` timed. A log server producing for longer than the page cache absorbs runs at
+ * this pace, whatever its network can carry. The file is removed at once, which discards its dirty
+ * pages instead of leaving them to be written back during the next measurement. Undefined when the
+ * threshold is unknown or the disk lacks room for twice what this writes.
+ */
+export function sustainedDiskCeiling(dir: string, seconds: number, maxBytes: number): Ceiling | undefined {
+  const threshold = dirtyBackgroundBytes()
+  if (threshold === undefined) return undefined
+  const chunk = Buffer.alloc(1024 * 1024, 0x5a)
+  const fill = Math.ceil(threshold / chunk.length) * chunk.length
+  const fs = statfsSync(dir)
+  if (fs.bavail * fs.bsize < 2 * (fill + maxBytes)) return undefined
+  const file = path.join(dir, 'ceiling-sustained.bin')
+  const fd = openSync(file, 'w')
+  let bytes = 0
+  let elapsed = 0
+  try {
+    for (let filled = 0; filled < fill; ) filled += writeSync(fd, chunk)
+    const started = performance.now()
+    const end = started + seconds * 1000
+    while (performance.now() < end && bytes < maxBytes) bytes += writeSync(fd, chunk)
+    elapsed = (performance.now() - started) / 1000
+  } finally {
+    closeSync(fd)
+    rmSync(file, { force: true })
+  }
+  return {
+    name: 'disk write sustained',
+    mibPerSec: bytes / elapsed / MiB,
+    note: `1024 KiB writes, no sync, timed after the first ${(fill / MiB / 1024).toFixed(1)} GiB (the kernel's dirty background threshold)`,
+  }
 }

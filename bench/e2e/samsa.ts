@@ -5,6 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeBatch, iterateRecords, readLastOffset, batchSizeAt, BATCH_HEADER_SIZE } from '../../protocol/record-batch.js'
 import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
+import { DeleteTopicsApi } from '../../protocol/generated/delete-topics.js'
 import { FetchApi, type FetchRequest } from '../../protocol/generated/fetch.js'
 import { ProduceApi } from '../../protocol/generated/produce.js'
 import { Reader } from '../../protocol/reader.js'
@@ -66,6 +67,23 @@ export async function createTopic(s: SamsaServer, topic: string, partitions: num
   } finally {
     admin.close()
   }
+}
+
+/**
+ * Deletes a topic once its run is over. Its files go, and with them the page cache they dirtied,
+ * so the next run does not compete with the kernel writing this one's data back.
+ */
+export async function deleteTopic(s: Pick<SamsaServer, 'host' | 'port'>, topic: string): Promise<void> {
+  const admin = await WireClient.connect(s.host, s.port)
+  try {
+    const res = await admin.request(DeleteTopicsApi, 6, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], topicNames: [], timeoutMs: 10000 })
+    const err = res.responses[0]?.errorCode ?? 0
+    if (err !== 0) throw new Error(`DeleteTopics ${topic}: error ${err}`)
+  } finally {
+    admin.close()
+  }
+  // The broker removes the directories in the background; give the unlinks a moment.
+  await sleep(500)
 }
 
 export interface WireLoad {
