@@ -10,6 +10,7 @@
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
 // the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
 // ends in the harness process next to them, for comparison.
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -95,6 +96,17 @@ async function measured<T>(label: string, pid: number, f: () => Promise<T>): Pro
 }
 
 /** One system failing to start or fill its backlog must not cost the other systems' figures. */
+/**
+ * Waits for the kernel to write back dirty pages (sync(1)), so a measurement does not compete with
+ * the writeback of whatever ran before it, in this run or outside it.
+ */
+function settleDisk(): void {
+  const t = performance.now()
+  spawnSync('sync', { stdio: 'ignore' })
+  const ms = performance.now() - t
+  if (ms > 200) progress(`  (waited ${(ms / 1000).toFixed(1)} s for dirty pages to be written back)`)
+}
+
 async function guard(system: string, f: () => Promise<void>): Promise<void> {
   try {
     await f()
@@ -326,6 +338,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal)
   progress(`${report.mode} mode; work directory ${work}; ${report.host.cpus} cores, load average ${report.host.load1.toFixed(2)}`)
   try {
+    settleDisk()
     progress('ceiling: loopback TCP...')
     report.ceilings.push(await loopbackCeiling(S.loopbackSeconds, WIRE.connections))
     progress('ceiling: sequential disk writes...')
@@ -337,9 +350,11 @@ async function main(): Promise<void> {
     if (sustained) report.ceilings.push(sustained)
     else skipped.push('disk write sustained: dirty-page threshold unknown or not enough free space')
     for (const c of report.ceilings) progress(`  ${c.name}: ${c.mibPerSec.toFixed(0)} MiB/s (${c.note})`)
-    if (only.has('samsa')) await guard('Samsa', () => benchSamsa(work))
-    if (only.has('redis')) await guard('Redis Streams', () => benchRedis(work))
-    if (only.has('nats')) await guard('NATS JetStream', () => benchNats(work))
+    for (const [name, system, bench] of [['samsa', 'Samsa', benchSamsa], ['redis', 'Redis Streams', benchRedis], ['nats', 'NATS JetStream', benchNats]] as const) {
+      if (!only.has(name)) continue
+      settleDisk()
+      await guard(system, () => bench(work))
+    }
   } finally {
     await cleanup()
   }
