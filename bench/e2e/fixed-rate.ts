@@ -96,33 +96,46 @@ export function loopDelayMonitor() {
  * The publishing half: sends `ratePerSec` records for `seconds` on the `clock`, then waits up to
  * `drainMs` for outstanding acknowledgements. `onAcked` sees every acknowledged batch.
  */
-export async function publishAtRate(target: RateTarget, ratePerSec: number, seconds: number, drainMs: number, clock: () => number, onAcked: (acked: number) => void = () => {}): Promise<Omit<ProducerReport, 'loopDelayP99Ms'>> {
+/**
+ * Publishes `ratePerSec` records for `warmupSeconds` and then for `seconds`. Warm-up records (JIT,
+ * first segment and index pages, connection buffers) carry their intended time negated, so that
+ * consumers skip them, and count in no figure.
+ */
+export async function publishAtRate(target: RateTarget, ratePerSec: number, seconds: number, drainMs: number, clock: () => number, onAcked: (acked: number) => void = () => {}, warmupSeconds = 0): Promise<Omit<ProducerReport, 'loopDelayP99Ms'>> {
   const pub = histogram()
-  let sent = 0
+  let next = 0
   let acked = 0
   let failed = 0
   let lastError = ''
-  const total = Math.floor(ratePerSec * seconds)
+  const warmup = Math.floor(ratePerSec * warmupSeconds)
+  const total = warmup + Math.floor(ratePerSec * seconds)
   const start = clock() + 5
   const inflight = new Set<Promise<void>>()
-  while (sent < total) {
+  while (next < total) {
     const now = clock()
     // After a stall many records are due at once; cap one publish so a batch stays well under
-    // the 1 MiB default message size limit of Kafka-compatible brokers.
-    const dueCount = Math.min(MAX_PER_PUBLISH, Math.min(total, Math.floor(((now - start) / 1000) * ratePerSec)) - sent)
+    // the 1 MiB default message size limit of Kafka-compatible brokers. A batch never mixes
+    // warm-up and measured records.
+    const limit = next < warmup ? warmup : total
+    const dueCount = Math.min(MAX_PER_PUBLISH, Math.min(limit, Math.floor(((now - start) / 1000) * ratePerSec)) - next)
     if (dueCount > 0) {
+      const measured = next >= warmup
       const due = new Float64Array(dueCount)
-      for (let i = 0; i < dueCount; i++) due[i] = start + ((sent + i) * 1000) / ratePerSec
-      sent += dueCount
+      for (let i = 0; i < dueCount; i++) {
+        const intended = start + ((next + i) * 1000) / ratePerSec
+        due[i] = measured ? intended : -intended
+      }
+      next += dueCount
       const p = target.publish(due).then(
         () => {
+          if (!measured) return
           const t = clock()
           acked += due.length
           for (let i = 0; i < due.length; i++) pub.recordValue(toUs(t - due[i]!))
           onAcked(acked)
         },
         (err: Error) => {
-          failed += due.length
+          if (measured) failed += due.length
           lastError = err.message
         },
       )
@@ -133,21 +146,22 @@ export async function publishAtRate(target: RateTarget, ratePerSec: number, seco
   }
   const drainEnd = performance.now() + drainMs
   while (inflight.size > 0 && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 5))
-  return { sent, acked, failed, lastError, publishMs: percentiles(pub) }
+  return { sent: total - warmup, acked, failed, lastError, publishMs: percentiles(pub) }
 }
 
 /** Producer and consumer in this process, on performance.now(). */
-export async function runFixedRate(target: RateTarget, ratePerSec: number, seconds: number, drainMs = 5000): Promise<FixedRateResult> {
+export async function runFixedRate(target: RateTarget, ratePerSec: number, seconds: number, drainMs = 5000, warmupSeconds = 0): Promise<FixedRateResult> {
   const e2e = histogram()
   let received = 0
   await target.subscribe((stamp) => {
+    if (stamp < 0) return // warm-up
     received++
     e2e.recordValue(toUs(performance.now() - stamp))
   })
   const loop = loopDelayMonitor()
   const drainStart = performance.now()
-  const p = await publishAtRate(target, ratePerSec, seconds, drainMs, () => performance.now())
-  const drainEnd = drainStart + seconds * 1000 + drainMs
+  const p = await publishAtRate(target, ratePerSec, seconds, drainMs, () => performance.now(), undefined, warmupSeconds)
+  const drainEnd = drainStart + (warmupSeconds + seconds) * 1000 + drainMs
   while (received < p.acked && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 5))
   const harnessLoopDelayP99Ms = loop.stopP99Ms()
   await target.close()
@@ -210,6 +224,8 @@ export interface SplitArgs {
   spec: RateTargetSpec
   ratePerSec: number
   seconds: number
+  /** Published first at the same rate and left out of every figure. */
+  warmupSeconds: number
   drainMs: number
 }
 
@@ -218,15 +234,15 @@ export interface SplitArgs {
  * producer then runs and reports; the consumer is told how many records were acknowledged and
  * reports once it has seen them all or the drain time runs out.
  */
-export async function runFixedRateSplit(spec: RateTargetSpec, ratePerSec: number, seconds: number, drainMs = 5000): Promise<FixedRateResult> {
-  const args: SplitArgs = { spec, ratePerSec, seconds, drainMs }
+export async function runFixedRateSplit(spec: RateTargetSpec, ratePerSec: number, seconds: number, drainMs = 5000, warmupSeconds = 0): Promise<FixedRateResult> {
+  const args: SplitArgs = { spec, ratePerSec, seconds, warmupSeconds, drainMs }
   const consumer = child('rate-consumer.js', args)
   let producer: ReturnType<typeof child> | undefined
   try {
     await consumer.next<{ ready: true }>(20_000)
     const loop = loopDelayMonitor()
     producer = child('rate-producer.js', args)
-    const p = await producer.next<ProducerReport>(seconds * 1000 + drainMs + 20_000)
+    const p = await producer.next<ProducerReport>((warmupSeconds + seconds) * 1000 + drainMs + 20_000)
     consumer.proc.stdin!.end(JSON.stringify({ acked: p.acked }) + '\n')
     const c = await consumer.next<ConsumerReport>(drainMs + 10_000)
     return {

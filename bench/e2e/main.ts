@@ -43,8 +43,8 @@ const { values: flags } = parseArgs({
 const QUICK = flags.quick!
 const IN_PROCESS_LATENCY = flags['in-process-latency']!
 const S = QUICK
-  ? { runSeconds: 3, latencySeconds: 5, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15 }
-  : { runSeconds: 15, latencySeconds: 30, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90 }
+  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15 }
+  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90 }
 const PARTITIONS = 16
 const RATE = 50_000
 const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
@@ -133,11 +133,11 @@ async function benchSamsa(work: string): Promise<void> {
     const topic = `latency-${acks === 1 ? '1' : 'all'}`
     await createTopic(samsa, topic, PARTITIONS)
     const spec = { system: 'samsa', host: samsa.host, port: samsa.port, topic, partitions: PARTITIONS, recordBytes: 1024, acks } as const
-    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s, producer and consumer processes`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds))
+    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s, producer and consumer processes`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
     if (m) latencyRow('Samsa', 'samsa wire client', durability, m.value, m.usage)
     if (IN_PROCESS_LATENCY) {
       await createTopic(samsa, `${topic}-in-process`, PARTITIONS)
-      const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s, in the harness process`, pid, async () => runFixedRate(await samsaRateTarget(samsa, `${topic}-in-process`, PARTITIONS, 1024, acks), RATE, S.latencySeconds))
+      const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s, in the harness process`, pid, async () => runFixedRate(await samsaRateTarget(samsa, `${topic}-in-process`, PARTITIONS, 1024, acks), RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
       if (m) latencyRow('Samsa', 'samsa wire client (in harness process)', durability, m.value, m.usage)
     }
   }
@@ -211,10 +211,10 @@ async function benchRedis(work: string): Promise<void> {
     const durability = `AOF appendfsync ${fsync}`
     // Latency first, on a fresh server, before max-rate runs grow the AOF and trigger rewrites.
     const spec = { system: 'redis', port: redis.port, streams: PARTITIONS, recordBytes: 1024 } as const
-    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s, producer and consumer processes`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds))
+    const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s, producer and consumer processes`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
     if (lat) latencyRow('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', durability, lat.value, lat.usage)
     if (IN_PROCESS_LATENCY) {
-      const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s, in the harness process`, pid, async () => runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds))
+      const lat = await measured(`redis (${fsync}): ${RATE}/s fixed rate, ${S.latencySeconds}s, in the harness process`, pid, async () => runFixedRate(await redisRateTarget(redis.port, PARTITIONS, 1024), RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
       if (lat) latencyRow('Redis Streams', 'RESP pipeliner (in harness process)', durability, lat.value, lat.usage)
     }
     for (const size of [1024, 100]) {
@@ -250,7 +250,7 @@ async function benchNats(work: string): Promise<void> {
   stops.push(() => stopService(nats.service.child))
   const pid = nats.service.pid
   const durability = 'file storage, stored (default sync)'
-  const lat = await measured(`nats: ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await natsRateTarget(nats.port, 'lat', PARTITIONS, 1024), RATE, S.latencySeconds))
+  const lat = await measured(`nats: ${RATE}/s fixed rate, ${S.latencySeconds}s`, pid, async () => runFixedRate(await natsRateTarget(nats.port, 'lat', PARTITIONS, 1024), RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
   if (lat) latencyRow('NATS JetStream', 'NATS pipeliner', durability, lat.value, lat.usage)
   for (const size of [1024, 100]) {
     const workload = size === 1024 ? 'produce-1k' : 'produce-100b'

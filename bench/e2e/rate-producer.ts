@@ -8,7 +8,7 @@ import { openRateTarget } from './rate-targets.js'
 const args = JSON.parse(process.argv[2]!) as SplitArgs
 const target = await openRateTarget(args.spec)
 const loop = loopDelayMonitor()
-const result = await publishAtRate(target, args.ratePerSec, args.seconds, args.drainMs, epochNow)
+const result = await publishAtRate(target, args.ratePerSec, args.seconds, args.drainMs, epochNow, undefined, args.warmupSeconds)
 const report: ProducerReport = { ...result, loopDelayP99Ms: loop.stopP99Ms() }
 await target.close()
 process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(0))
