@@ -1,7 +1,9 @@
 // File I/O behind a small interface so tests can inject faults. Data-path calls (pread, pwrite,
-// ftruncate) are synchronous: for page-cache appends and reads a direct syscall is cheaper than a
-// round trip through the libuv thread pool, and it keeps one partition's appends naturally
-// ordered. fsync is asynchronous because it waits on the device and must not stall the loop.
+// ftruncate) are synchronous: for page-cache appends and small reads a direct syscall is cheaper
+// than a round trip through the libuv thread pool, and it keeps one partition's appends naturally
+// ordered. Large reads (a fetch of megabytes) have an asynchronous variant, so the copy out of the
+// page cache runs on another core. fsync is asynchronous because it waits on the device and must
+// not stall the loop.
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -18,6 +20,8 @@ export interface FileIO {
   close(fd: number): void
   /** pread: bytes read, 0 at end of file. */
   read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number
+  /** pread on the libuv thread pool: large reads copy out of the page cache off the event loop. */
+  readAsync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>
   /** pwrite: bytes written; may be fewer than `length`. */
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number
   fsync(fd: number): Promise<void>
@@ -49,6 +53,8 @@ export const nodeFileIO: FileIO = {
   open: (file, flags) => fs.openSync(file, flags),
   close: (fd) => fs.closeSync(fd),
   read: (fd, buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
+  readAsync: (fd, buf, offset, length, position) =>
+    new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
   write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   fsync: fsyncAsync,
   fdatasync: fdatasyncAsync,
@@ -167,6 +173,9 @@ export class FaultyFileIO implements FileIO {
   }
   read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     return this.inner.read(fd, buf, offset, length, position)
+  }
+  readAsync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.inner.readAsync(fd, buf, offset, length, position)
   }
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     const fault = this.writeFaults.shift()

@@ -554,14 +554,6 @@ export class PartitionLog {
     if (now - this.lastFlushTime >= this.config.flushMs) this.flushInBackground()
   }
 
-  read(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): Promise<ReadResult> {
-    try {
-      return Promise.resolve(this.readSync(offset, maxBytes, opts))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
   /** Synchronous read: positional reads of the page cache are faster than the thread pool. */
   readSync(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): ReadResult {
     if (this._offline) throw this.storageError()
@@ -590,6 +582,41 @@ export class PartitionLog {
       }
     }
     return { records, highWatermark: leo, logStartOffset: this._logStartOffset, logEndOffset: leo }
+  }
+
+  /**
+   * readSync(), with large reads copied out of the page cache on the libuv pool (off the event
+   * loop); a rejected promise for what readSync throws. Offsets and bounds are taken when called; segments closed or deleted meanwhile stay
+   * readable until the read is done.
+   */
+  async read(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): Promise<ReadResult> {
+    if (this._offline) throw this.storageError()
+    const leo = this._logEndOffset
+    const logStart = this._logStartOffset
+    if (offset < logStart || offset > leo) {
+      throw new OffsetOutOfRangeError(`offset ${offset} is out of range for ${this.name} [${logStart}, ${leo}]`)
+    }
+    const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
+    const minOneBatch = opts?.minOneBatch ?? true
+    let records: Uint8Array = EMPTY
+    if (offset < maxOffset) {
+      // A roll or retention may change the list while a read is in flight.
+      const segs = this.segments.slice(this.segmentIndexFor(offset))
+      const interval = this.config.indexIntervalBytes
+      try {
+        for (const seg of segs) {
+          const got = await seg.readAsync(offset, maxBytes, maxOffset, minOneBatch, interval)
+          if (got !== null) {
+            records = got
+            break
+          }
+        }
+      } catch (err) {
+        this.markOffline(err, 'read')
+        throw new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
+      }
+    }
+    return { records, highWatermark: leo, logStartOffset: logStart, logEndOffset: leo }
   }
 
   /** Index of the last segment with baseOffset <= offset (0 when none). */

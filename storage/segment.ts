@@ -5,8 +5,10 @@
 // segment's baseOffset and each next batch starts at the previous lastOffset + 1.
 //
 // Concurrency: a segment belongs to one PartitionLog and is used from one thread. Writes are
-// positional and synchronous; only fsync is asynchronous. Readers see exactly the bytes written
-// so far (`size`), which always ends on a batch boundary.
+// positional and synchronous; fsync and large reads run on the libuv pool. Readers see exactly the
+// bytes written so far (`size`), which always ends on a batch boundary. A read on the pool pins the
+// segment: closing or deleting it meanwhile defers closing the file descriptor until the read is
+// done, so the number can never be reused by another file under a pending read.
 import path from 'node:path'
 import {
   BATCH_HEADER_SIZE,
@@ -28,6 +30,8 @@ const SCAN_CHUNK = 1 << 20
 const RECOVERY_CHUNK = 8 << 20
 const INT32_MAX = 2147483647
 const EMPTY = Buffer.alloc(0)
+/** Reads up to this size stay synchronous: the page-cache copy costs less than a pool round trip. */
+export const ASYNC_READ_MIN_BYTES = 256 * 1024
 
 export const LOG_SUFFIX = '.log'
 export const INDEX_SUFFIX = '.index'
@@ -132,6 +136,9 @@ export class LogSegment {
   readonly timeIndex: TimeIndex
   readonly txnIndex: TxnIndex
   private active = false
+  /** Reads in flight on the libuv pool; while non-zero the fd stays open. */
+  private pins = 0
+  private closeWhenUnpinned = false
 
   private constructor(
     private readonly io: FileIO,
@@ -256,12 +263,74 @@ export class LogSegment {
    */
   read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, indexIntervalBytes: number): Buffer | null {
     const end = this.size
-    let pos = this.offsetIndex.lookup(offset).position
+    const pos = this.offsetIndex.lookup(offset).position
     if (pos >= end) return null
     // One read usually covers both the walk from the index entry and the returned batches. The
     // buffer comes from readBuffers; one that is replaced or not returned goes straight back.
-    const window = Math.min(end - pos, indexIntervalBytes + Math.max(maxBytes, 0) + 2 * HEADER_PREFIX + 16384)
-    let buf: Buffer = this.readAt(pos, window, true)
+    const window = this.readWindow(pos, end, maxBytes, indexIntervalBytes)
+    return this.readFrom(this.readAt(pos, window, true), pos, end, window, offset, maxBytes, maxOffset, minOneBatch)
+  }
+
+  /**
+   * read(), with the first (and usually only) copy out of the page cache on the libuv pool when it
+   * is large. The segment stays pinned until the result is cut, so the descriptor outlives the read
+   * even if the segment is closed or deleted meanwhile.
+   */
+  async readAsync(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, indexIntervalBytes: number): Promise<Buffer | null> {
+    const end = this.size
+    const pos = this.offsetIndex.lookup(offset).position
+    if (pos >= end) return null
+    const window = this.readWindow(pos, end, maxBytes, indexIntervalBytes)
+    if (window < ASYNC_READ_MIN_BYTES) return this.readFrom(this.readAt(pos, window, true), pos, end, window, offset, maxBytes, maxOffset, minOneBatch)
+    this.pins++
+    try {
+      const buf = readBuffers.lease(window)
+      let got = 0
+      try {
+        while (got < window) {
+          const n = await this.io.readAsync(this.fd, buf, got, window - got, pos + got)
+          if (n === 0) break
+          got += n
+        }
+      } catch (err) {
+        readBuffers.release(buf)
+        throw err
+      }
+      return this.readFrom(got === window ? buf : buf.subarray(0, got), pos, end, window, offset, maxBytes, maxOffset, minOneBatch)
+    } finally {
+      this.unpin()
+    }
+  }
+
+  private readWindow(pos: number, end: number, maxBytes: number, indexIntervalBytes: number): number {
+    return Math.min(end - pos, indexIntervalBytes + Math.max(maxBytes, 0) + 2 * HEADER_PREFIX + 16384)
+  }
+
+  private unpin(): void {
+    this.pins--
+    if (this.pins === 0 && this.closeWhenUnpinned) {
+      this.closeWhenUnpinned = false
+      this.closeFd()
+    }
+  }
+
+  /** Closes the descriptor now, or once the last pinned read is done. */
+  private closeFd(): void {
+    if (this.fd < 0) return
+    if (this.pins > 0) {
+      this.closeWhenUnpinned = true
+      return
+    }
+    this.io.close(this.fd)
+    this.fd = -1
+  }
+
+  /**
+   * Cuts the result of read() out of `first`, the bytes read at `pos` (a pooled buffer, released
+   * here unless returned); reads more, synchronously, in the rare case `first` does not cover it.
+   */
+  private readFrom(first: Buffer, pos: number, end: number, window: number, offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Buffer | null {
+    let buf: Buffer = first
     let bufStart = pos
     let start = -1
     let firstLast = 0
@@ -514,10 +583,7 @@ export class LogSegment {
   close(): void {
     if (this.active) this.onBecomeInactive()
     this.txnIndex.close()
-    if (this.fd >= 0) {
-      this.io.close(this.fd)
-      this.fd = -1
-    }
+    this.closeFd()
   }
 
   /** Closes and removes the segment's files. */
@@ -526,10 +592,7 @@ export class LogSegment {
     this.offsetIndex.close()
     this.timeIndex.close()
     this.txnIndex.delete()
-    if (this.fd >= 0) {
-      this.io.close(this.fd)
-      this.fd = -1
-    }
+    this.closeFd()
     for (const f of [this.logFile, this.offsetIndex.file, this.timeIndex.file]) {
       if (this.io.stat(f) !== undefined) this.io.unlink(f)
     }

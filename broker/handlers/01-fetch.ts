@@ -11,6 +11,8 @@ import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
+import type { ReadResult } from '../../storage/partition-log.js'
+import { loopIsBusy } from '../loop-load.js'
 
 type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
 
@@ -36,7 +38,7 @@ export default defineHandler({
         await b.fetchWaiters.wait(logs, deadline - Date.now())
         continue
       }
-      const round = readAll(work, req, isolation, v)
+      const round = await readAll(work, req, isolation, v)
       partitions = round.partitions
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) break
@@ -59,52 +61,136 @@ function nothingNew(work: readonly FetchWork[], isolation: number): boolean {
   return true
 }
 
-/** Reads every partition of the plan from the page cache, synchronously: no promise per partition. */
-function readAll(work: FetchWork[], req: FetchRequest, isolation: number, v: number) {
-  let budget = v >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER
+type Slot = { w: FetchWork; response: PartitionResponse }
+
+/**
+ * Reads every partition of the plan, on the event loop, in order, each partition taking what the
+ * ones before it left of the byte budget: the quickest answer while the loop has time to spare.
+ * When the loop is saturated and the budget covers every partition's own limit (so they do not
+ * depend on each other), the partitions are read concurrently instead, large reads copying out of
+ * the page cache on the libuv pool while the loop serves other connections. (Side by side on 2
+ * cores: 4 pipelined fetchers 1.15-1.19x faster; a lone rdkafka consumer 0.85x when its reads go
+ * to the pool, since the pool threads then take the core its client runs on.)
+ */
+async function readAll(work: FetchWork[], req: FetchRequest, isolation: number, v: number) {
+  const budget = v >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER
+  if (!loopIsBusy()) return readInOrder(work, budget, isolation)
+  let wanted = 0
+  for (const w of work) if (w.log) wanted += Math.max(0, w.sp.partitionMaxBytes)
+  return wanted <= budget ? readConcurrently(work, isolation) : readInOrder(work, budget, isolation)
+}
+
+/** True, with the error in `response`, for a partition that cannot be read; else fills in its offsets. */
+function unreadable(w: FetchWork, response: PartitionResponse): boolean {
+  if (!w.log) {
+    response.errorCode = w.errorCode
+    return true
+  }
+  if (w.currentLeaderEpoch > 0) {
+    // This broker has led every partition since epoch 0; a newer epoch is one it has not seen.
+    response.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
+    return true
+  }
+  const log = w.log
+  response.highWatermark = log.highWatermark
+  response.lastStableOffset = log.lastStableOffset
+  response.logStartOffset = log.logStartOffset
+  return false
+}
+
+function readArgs(w: FetchWork, isolation: number, limit: number, minOneBatch: boolean) {
+  const log = w.log!
+  return { offset: w.sp.fetchOffset, maxBytes: Math.max(limit, 0), opts: { maxOffset: isolation === 1 ? log.lastStableOffset : log.highWatermark, minOneBatch } }
+}
+
+/** Fills `response` from a read; returns false (and sets the error) when the read failed. */
+function settle(w: FetchWork, response: PartitionResponse, isolation: number, read: ReadResult | { error: unknown }): boolean {
+  if ('error' in read) {
+    response.errorCode = toKafkaError(read.error).code
+    return false
+  }
+  response.records = read.records
+  response.highWatermark = read.highWatermark
+  response.logStartOffset = read.logStartOffset
+  if (isolation === 1 && read.records.length > 0) {
+    const aborted = w.log!.abortedTransactions(w.sp.fetchOffset, endOffsetOf(read.records))
+    // Index order is marker order; clients that walk the list with the records expect first-offset order.
+    response.abortedTransactions = aborted
+      .map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+      .sort((x, y) => x.firstOffset - y.firstOffset)
+  }
+  return true
+}
+
+function readNow(w: FetchWork, args: ReturnType<typeof readArgs>): ReadResult | { error: unknown } {
+  try {
+    return w.log!.readSync(args.offset, args.maxBytes, args.opts)
+  } catch (error) {
+    return { error }
+  }
+}
+
+function readInOrder(work: FetchWork[], budget: number, isolation: number) {
   let bytes = 0
   let errors = 0
-  const partitions: Array<{ w: FetchWork; response: PartitionResponse }> = []
+  const partitions: Slot[] = []
   for (const w of work) {
     const response = emptyPartition(w.sp.partition, isolation)
     partitions.push({ w, response })
-    if (!w.log) {
-      response.errorCode = w.errorCode
+    if (unreadable(w, response)) {
       errors++
       continue
     }
-    const log = w.log
-    if (w.currentLeaderEpoch > 0) {
-      // This broker has led every partition since epoch 0; a newer epoch is one it has not seen.
-      response.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
-      errors++
-      continue
-    }
-    const lso = log.lastStableOffset
-    response.highWatermark = log.highWatermark
-    response.lastStableOffset = lso
-    response.logStartOffset = log.logStartOffset
     const limit = Math.min(w.sp.partitionMaxBytes, budget)
     if (limit <= 0 && bytes > 0) continue
-    try {
-      const maxOffset = isolation === 1 ? lso : log.highWatermark
-      const read = log.readSync(w.sp.fetchOffset, Math.max(limit, 0), { maxOffset, minOneBatch: bytes === 0 })
-      response.records = read.records
-      response.highWatermark = read.highWatermark
-      response.logStartOffset = read.logStartOffset
-      if (isolation === 1 && read.records.length > 0) {
-        const aborted = log.abortedTransactions(w.sp.fetchOffset, endOffsetOf(read.records))
-        // Index order is marker order; clients that walk the list with the records expect first-offset order.
-        response.abortedTransactions = aborted
-          .map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
-          .sort((x, y) => x.firstOffset - y.firstOffset)
-      }
-      bytes += read.records.length
-      budget -= read.records.length
-    } catch (err) {
-      response.errorCode = toKafkaError(err).code
+    // Only the first partition with records may exceed its limit, by one batch (KIP-74).
+    if (!settle(w, response, isolation, readNow(w, readArgs(w, isolation, limit, bytes === 0)))) {
       errors++
+      continue
     }
+    bytes += response.records!.length
+    budget -= response.records!.length
+  }
+  return { partitions, bytes, errors }
+}
+
+async function readConcurrently(work: FetchWork[], isolation: number) {
+  const partitions: Slot[] = []
+  const reads: Array<Promise<ReadResult | { error: unknown }> | undefined> = []
+  for (const w of work) {
+    const response = emptyPartition(w.sp.partition, isolation)
+    partitions.push({ w, response })
+    if (unreadable(w, response)) {
+      reads.push(undefined)
+      continue
+    }
+    const a = readArgs(w, isolation, w.sp.partitionMaxBytes, false)
+    reads.push(w.log!.read(a.offset, a.maxBytes, a.opts).catch((error: unknown) => ({ error })))
+  }
+  const results = await Promise.all(reads)
+  let bytes = 0
+  let errors = 0
+  let seenRecords = false
+  for (let i = 0; i < partitions.length; i++) {
+    const { w, response } = partitions[i]!
+    const r = results[i]
+    if (r === undefined) {
+      errors++
+      continue
+    }
+    let read = r
+    // KIP-74: until a partition has returned records, a partition whose first batch exceeds its
+    // limit still returns that one batch. Read without that allowance above, such a partition
+    // came back empty although it has records; read it again with it.
+    if (!seenRecords && !('error' in read) && read.records.length === 0 && w.sp.fetchOffset < (isolation === 1 ? w.log!.lastStableOffset : w.log!.highWatermark)) {
+      read = readNow(w, readArgs(w, isolation, w.sp.partitionMaxBytes, true))
+    }
+    if (!settle(w, response, isolation, read)) {
+      errors++
+      continue
+    }
+    if (response.records!.length > 0) seenRecords = true
+    bytes += response.records!.length
   }
   return { partitions, bytes, errors }
 }

@@ -10,6 +10,7 @@ import type { CreateTopicsResponse } from '../../protocol/generated/create-topic
 import type { DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { WireClient } from '../helpers/wire.js'
+import { forceLoopBusy } from '../../broker/loop-load.js'
 
 const ZERO = '00000000-0000-0000-0000-000000000000'
 let tb: TestBroker
@@ -221,5 +222,61 @@ describe('fetch by topic id (v13+)', () => {
     } finally {
       other.close()
     }
+  })
+
+  it('returns an oversized first batch only for the first partition with records (KIP-74), read concurrently or in order', async () => {
+    const created = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'kip74', numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    })
+    expect(created.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+    // partition 0 stays empty; 1 and 2 hold one batch each, larger than the per-partition limit
+    await produce(1, ['x'.repeat(3000)], 'kip74')
+    await produce(2, ['y'.repeat(3000)], 'kip74')
+    const ask = (maxBytes: number) => {
+      const req = fetchRequest({ maxBytes }, [0, 1, 2].map((partition) => ({ partition, fetchOffset: 0 })), 'kip74')
+      for (const p of req.topics[0]!.partitions) p.partitionMaxBytes = 1000
+      return fetch(12, req)
+    }
+    // On a busy loop, 1 MiB covers every partition's 1000 bytes and the partitions are read
+    // concurrently; 1500 does not, and they are read in order against the budget, as they always
+    // are on an idle loop.
+    try {
+      for (const [busy, maxBytes] of [[true, 1 << 20], [true, 1500], [false, 1 << 20]] as const) {
+        forceLoopBusy(busy)
+        const res = await ask(maxBytes)
+        const sizes = res.responses[0]!.partitions.map((p) => [p.partitionIndex, p.records!.length])
+        expect(sizes[0]).toEqual([0, 0])
+        expect(sizes[1]![1]).toBeGreaterThan(3000)
+        expect(sizes[2]).toEqual([2, 0])
+      }
+    } finally {
+      forceLoopBusy(undefined)
+    }
+  })
+
+  it('answers a large fetch identically whether its reads run on the loop or on the pool', async () => {
+    const created = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'pooled', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    })
+    expect(created.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+    for (let i = 0; i < 8; i++) for (const p of [0, 1]) await produce(p, Array.from({ length: 50 }, (_, j) => `${p}:${i}:${j}:`.padEnd(2000, 'z')), 'pooled')
+    const records = async (busy: boolean) => {
+      forceLoopBusy(busy)
+      try {
+        const res = await fetch(12, fetchRequest({ maxBytes: 8 << 20 }, [{ partition: 0, fetchOffset: 0 }, { partition: 1, fetchOffset: 0 }], 'pooled'))
+        return res.responses[0]!.partitions.map((p) => Buffer.from(p.records!))
+      } finally {
+        forceLoopBusy(undefined)
+      }
+    }
+    const onLoop = await records(false)
+    const onPool = await records(true)
+    // 8 batches of ~100 KB per partition: more than the 256 KiB a read needs to go to the pool
+    for (const b of onLoop) expect(b.length).toBeGreaterThan(700_000)
+    expect(onPool.map((b) => b.equals(onLoop[onPool.indexOf(b)]!))).toEqual([true, true])
   })
 })

@@ -2,6 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PartitionLog } from '../../storage/partition-log.js'
+import { nodeFileIO, type FileIO } from '../../storage/file-io.js'
+import { ASYNC_READ_MIN_BYTES } from '../../storage/segment.js'
 import { OffsetOutOfRangeError } from '../../storage/errors.js'
 import { batch, batchBases, config, recordOffsets, tempDir } from './helpers.js'
 
@@ -185,3 +187,57 @@ describe('PartitionLog deleteRecords and truncation', () => {
     await log.close()
   })
 })
+
+describe('PartitionLog reads on the thread pool', () => {
+  /** nodeFileIO whose pool reads wait for release(), and which records every close. */
+  function gatedIO() {
+    const closed: number[] = []
+    const readFds: number[] = []
+    const gates: Array<() => void> = []
+    const io: FileIO = {
+      ...nodeFileIO,
+      close: (fd) => {
+        closed.push(fd)
+        nodeFileIO.close(fd)
+      },
+      readAsync: async (fd, buf, offset, length, position) => {
+        readFds.push(fd)
+        await new Promise<void>((r) => gates.push(r))
+        return nodeFileIO.readAsync(fd, buf, offset, length, position)
+      },
+    }
+    return { io, closed, readFds, gates, release: () => gates.splice(0).forEach((g) => g()) }
+  }
+
+  it('reads large ranges on the pool with the same result as a synchronous read', async () => {
+    const log = open()
+    for (let i = 0; i < 40; i++) await log.append(batch(10, { valueSize: 1000 }))
+    expect(log.activeSegment.size).toBeGreaterThan(ASYNC_READ_MIN_BYTES)
+    const sync = log.readSync(0, 1 << 20)
+    const pooled = await log.read(0, 1 << 20)
+    expect(Buffer.from(pooled.records).equals(Buffer.from(sync.records))).toBe(true)
+    expect(recordOffsets(pooled.records)).toEqual(Array.from({ length: 400 }, (_, i) => i))
+    await log.close()
+  })
+
+  it('keeps a segment file open until a pool read of it is done, even when the segment is deleted meanwhile', async () => {
+    const g = gatedIO()
+    const log = open({ 'segment.bytes': String(1 << 20) }, { io: g.io })
+    for (let i = 0; i < 40; i++) await log.append(batch(10, { valueSize: 1000 }))
+    const expected = Buffer.from(log.readSync(0, 1 << 20).records)
+    const seg = log.activeSegment
+    const pending = log.read(0, 1 << 20)
+    await new Promise((r) => setImmediate(r))
+    expect(g.gates.length).toBe(1) // the read is parked on the pool
+    const fd = g.readFds[0]!
+    seg.delete()
+    expect(fs.existsSync(seg.logFile)).toBe(false)
+    // The descriptor must survive: closing it now could hand its number to another file.
+    expect(g.closed).not.toContain(fd)
+    g.release()
+    const got = await pending
+    expect(Buffer.from(got.records).equals(expected)).toBe(true)
+    expect(g.closed).toContain(fd)
+  })
+})
+
