@@ -556,40 +556,50 @@ export class PartitionLog {
 
   /** Synchronous read: positional reads of the page cache are faster than the thread pool. */
   readSync(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): ReadResult {
-    if (this._offline) throw this.storageError()
-    const leo = this._logEndOffset
-    if (offset < this._logStartOffset || offset > leo) {
-      throw new OffsetOutOfRangeError(
-        `offset ${offset} is out of range for ${this.name} [${this._logStartOffset}, ${leo}]`,
-      )
-    }
-    const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
-    const minOneBatch = opts?.minOneBatch ?? true
-    let records: Uint8Array = EMPTY
-    if (offset < maxOffset) {
-      let i = this.segmentIndexFor(offset)
+    const r = this.readPlan(offset, opts)
+    if (r.segments.length > 0) {
       try {
-        for (; i < this.segments.length; i++) {
-          const got = this.segments[i]!.read(offset, maxBytes, maxOffset, minOneBatch, this.config.indexIntervalBytes)
+        for (const seg of r.segments) {
+          const got = seg.read(offset, maxBytes, r.maxOffset, r.minOneBatch, this.config.indexIntervalBytes)
           if (got !== null) {
-            records = got
+            r.result.records = got
             break
           }
         }
       } catch (err) {
-        this.markOffline(err, 'read')
-        throw new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
+        throw this.readFailed(err)
       }
     }
-    return { records, highWatermark: leo, logStartOffset: this._logStartOffset, logEndOffset: leo }
+    return r.result
   }
 
   /**
    * readSync(), with large reads copied out of the page cache on the libuv pool (off the event
-   * loop); a rejected promise for what readSync throws. Offsets and bounds are taken when called; segments closed or deleted meanwhile stay
-   * readable until the read is done.
+   * loop); a rejected promise for what readSync throws. Offsets and bounds are taken when called;
+   * segments closed or deleted meanwhile stay readable until the read is done.
    */
   async read(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): Promise<ReadResult> {
+    const r = this.readPlan(offset, opts)
+    const interval = this.config.indexIntervalBytes
+    try {
+      for (const seg of r.segments) {
+        const got = await seg.readAsync(offset, maxBytes, r.maxOffset, r.minOneBatch, interval)
+        if (got !== null) {
+          r.result.records = got
+          break
+        }
+      }
+    } catch (err) {
+      throw this.readFailed(err)
+    }
+    return r.result
+  }
+
+  /**
+   * Checks a read's offset and fixes its bounds; the segments to try in order (a copy: a roll or
+   * retention may change the list while a read is in flight), none when nothing is readable.
+   */
+  private readPlan(offset: number, opts: { maxOffset?: number; minOneBatch?: boolean } | undefined) {
     if (this._offline) throw this.storageError()
     const leo = this._logEndOffset
     const logStart = this._logStartOffset
@@ -597,26 +607,14 @@ export class PartitionLog {
       throw new OffsetOutOfRangeError(`offset ${offset} is out of range for ${this.name} [${logStart}, ${leo}]`)
     }
     const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
-    const minOneBatch = opts?.minOneBatch ?? true
-    let records: Uint8Array = EMPTY
-    if (offset < maxOffset) {
-      // A roll or retention may change the list while a read is in flight.
-      const segs = this.segments.slice(this.segmentIndexFor(offset))
-      const interval = this.config.indexIntervalBytes
-      try {
-        for (const seg of segs) {
-          const got = await seg.readAsync(offset, maxBytes, maxOffset, minOneBatch, interval)
-          if (got !== null) {
-            records = got
-            break
-          }
-        }
-      } catch (err) {
-        this.markOffline(err, 'read')
-        throw new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
-      }
-    }
-    return { records, highWatermark: leo, logStartOffset: logStart, logEndOffset: leo }
+    const result: ReadResult = { records: EMPTY, highWatermark: leo, logStartOffset: logStart, logEndOffset: leo }
+    const segments = offset < maxOffset ? this.segments.slice(this.segmentIndexFor(offset)) : []
+    return { maxOffset, minOneBatch: opts?.minOneBatch ?? true, result, segments }
+  }
+
+  private readFailed(err: unknown): KafkaStorageError {
+    this.markOffline(err, 'read')
+    return new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
   }
 
   /** Index of the last segment with baseOffset <= offset (0 when none). */

@@ -51,6 +51,15 @@ async function fetch(version: number, req: FetchRequest): Promise<FetchResponse>
   return (await wire.request<FetchResponse>(ApiKey.Fetch, version, req)).body
 }
 
+async function createTopic(name: string, partitions: number): Promise<void> {
+  const res = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  })
+  expect(res.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+}
+
 async function produce(partition: number, values: string[], topic = 'sessions'): Promise<void> {
   const res = await wire.request<ProduceResponse>(ApiKey.Produce, 9, {
     transactionalId: null,
@@ -169,14 +178,7 @@ describe('fetch by topic id (v13+)', () => {
   })
 
   it('wakes a long poll on a topic that was deleted and created again under the same name', async () => {
-    const create = async () => {
-      const res = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-        topics: [{ name: 'reborn', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-        timeoutMs: 5000,
-        validateOnly: false,
-      })
-      expect(res.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
-    }
+    const create = () => createTopic('reborn', 1)
     const longPoll = async (fetchOffset: number) => {
       const other = await WireClient.connect(tb.address)
       try {
@@ -225,12 +227,7 @@ describe('fetch by topic id (v13+)', () => {
   })
 
   it('returns an oversized first batch only for the first partition with records (KIP-74), read concurrently or in order', async () => {
-    const created = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-      topics: [{ name: 'kip74', numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    })
-    expect(created.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+    await createTopic('kip74', 3)
     // partition 0 stays empty; 1 and 2 hold one batch each, larger than the per-partition limit
     await produce(1, ['x'.repeat(3000)], 'kip74')
     await produce(2, ['y'.repeat(3000)], 'kip74')
@@ -257,12 +254,7 @@ describe('fetch by topic id (v13+)', () => {
   })
 
   it('answers a large fetch identically whether its reads run on the loop or on the pool', async () => {
-    const created = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-      topics: [{ name: 'pooled', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    })
-    expect(created.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+    await createTopic('pooled', 2)
     for (let i = 0; i < 8; i++) for (const p of [0, 1]) await produce(p, Array.from({ length: 50 }, (_, j) => `${p}:${i}:${j}:`.padEnd(2000, 'z')), 'pooled')
     const records = async (busy: boolean) => {
       forceLoopBusy(busy)
