@@ -22,17 +22,19 @@ export class NodeSession {
     return this.connection.address
   }
 
-  version(api: ApiDescriptor<unknown, unknown>): number {
+  /** The newest version both sides speak, at most `cap` (a client that reads only up to it). */
+  version(api: ApiDescriptor<unknown, unknown>, cap = Infinity): number {
     const range = this.versions.get(api.apiKey)
-    const version = pickVersion(api, range)
-    if (version !== null) return version
+    const picked = pickVersion(api, range)
+    const version = picked === null ? null : Math.min(picked, cap)
+    if (version !== null && version >= (range?.[0] ?? 0)) return version
     if (range === undefined) {
       throw new UnsupportedApiError(this.address, api.apiKey, `the broker at ${this.address} does not support ${api.name} (API key ${api.apiKey})`)
     }
     throw new UnsupportedApiError(
       this.address,
       api.apiKey,
-      `the broker at ${this.address} supports ${api.name} v${range[0]}-${range[1]}, this client v${api.minVersion}-${api.maxStableVersion}`,
+      `the broker at ${this.address} supports ${api.name} v${range[0]}-${range[1]}, this client v${api.minVersion}-${Math.min(api.maxStableVersion, cap)}`,
     )
   }
 

@@ -16,7 +16,6 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { ListOffsetsApi } from '../../protocol/generated/list-offsets.js'
 import { FetchApi, type FetchResponse, type FetchResponseAbortedTransaction, type FetchResponsePartitionData } from '../../protocol/generated/fetch.js'
-import type { ApiDescriptor } from '../../protocol/types.js'
 import { ZERO_UUID } from '../../protocol/types.js'
 import {
   BATCH_HEADER_SIZE,
@@ -31,9 +30,8 @@ import {
   readControlRecord,
   readLastOffset,
 } from '../../protocol/record-batch.js'
-import type { BrokerConnection } from './connection.js'
 import { NodePool } from './node-pool.js'
-import { pickVersion } from './versions.js'
+import type { NodeSession } from './node-session.js'
 import { BrokerConnectionError, BrokerUnreachableError, KafkaProtocolError, UnsupportedApiError } from './errors.js'
 
 export interface RecordHeader {
@@ -88,8 +86,6 @@ export interface PartitionReaderOptions {
   retries?: number
 }
 
-type VersionRange = readonly [min: number, max: number]
-
 /** Fetch v13 replaced topic names by topic ids. */
 const MAX_FETCH_VERSION = 12
 /** Fetch v4 is the first to carry the isolation level and the last stable offset. */
@@ -110,11 +106,6 @@ const STALE_METADATA = new Set<number>([
   ErrorCode.KAFKA_STORAGE_ERROR,
   ErrorCode.OFFSET_NOT_AVAILABLE,
 ])
-
-interface Session {
-  connection: BrokerConnection
-  versions: ReadonlyMap<number, VersionRange>
-}
 
 interface Assignment {
   topic: string
@@ -139,19 +130,6 @@ interface InFlight {
 }
 
 const CLIENT_SOFTWARE = { clientSoftwareName: 'samsa-reader', clientSoftwareVersion: '0.1.0' }
-
-function versionFor(session: Session, api: ApiDescriptor<unknown, unknown>, cap = Infinity): number {
-  const range = session.versions.get(api.apiKey)
-  const picked = pickVersion(api, range)
-  const version = picked === null ? null : Math.min(picked, cap)
-  if (version !== null && version >= (range?.[0] ?? 0)) return version
-  const address = session.connection.address
-  throw new UnsupportedApiError(
-    address,
-    api.apiKey,
-    range === undefined ? `the broker at ${address} does not support ${api.name}` : `the broker at ${address} supports ${api.name} v${range[0]}-${range[1]} only`,
-  )
-}
 
 export class PartitionReader {
   private readonly pool: NodePool
@@ -224,7 +202,7 @@ export class PartitionReader {
       await Promise.all(
         [...byLeader].map(async ([leader, ps]) => {
           const session = await this.node(leader)
-          const version = versionFor(session, ListOffsetsApi)
+          const version = session.version(ListOffsetsApi)
           const res = await session.connection.request(ListOffsetsApi, version, {
             replicaId: -1,
             isolationLevel: this.isolationLevel,
@@ -347,7 +325,7 @@ export class PartitionReader {
     f.promise = (async () => {
       try {
         const session = await this.node(leader)
-        const version = versionFor(session, FetchApi, MAX_FETCH_VERSION)
+        const version = session.version(FetchApi, MAX_FETCH_VERSION)
         if (version < MIN_FETCH_VERSION) {
           throw new UnsupportedApiError(session.connection.address, FetchApi.apiKey, `the broker at ${session.connection.address} supports Fetch up to v${version} only`)
         }
@@ -493,7 +471,7 @@ export class PartitionReader {
   /** Leader per partition, for the named topics that exist. Also learns broker addresses. */
   private async metadata(topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
     const session = await this.bootstrap()
-    const version = versionFor(session, MetadataApi)
+    const version = session.version(MetadataApi)
     const res = await session.connection.request(MetadataApi, version, {
       topics: topics.map((name) => ({ topicId: ZERO_UUID, name })),
       allowAutoTopicCreation: false,
@@ -512,11 +490,11 @@ export class PartitionReader {
     return out
   }
 
-  private bootstrap(): Promise<Session> {
+  private bootstrap(): Promise<NodeSession> {
     return this.pool.bootstrap()
   }
 
-  private async node(nodeId: number): Promise<Session> {
+  private async node(nodeId: number): Promise<NodeSession> {
     if (!this.nodes.has(nodeId)) await this.metadata([])
     const address = this.nodes.get(nodeId)
     if (address === undefined) throw new BrokerUnreachableError(`node ${nodeId}`, undefined)
@@ -528,7 +506,7 @@ export class PartitionReader {
     if (address !== undefined) this.pool.drop(address)
   }
 
-  private session(address: string): Promise<Session> {
+  private session(address: string): Promise<NodeSession> {
     return this.pool.session(address)
   }
 }

@@ -1,7 +1,6 @@
 // The admin client against fake brokers that speak through the generated codecs: version
 // negotiation (including the KIP-511 ApiVersions fallback), routing of each API to the right
 // broker, per-partition errors, and the failure modes a CLI user sees.
-import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   AdminClient,
@@ -13,11 +12,10 @@ import {
   UnsupportedApiError,
   withAdminClient,
 } from '../../../broker/client/admin-client.js'
-import { Reader } from '../../../protocol/reader.js'
-import { Writer } from '../../../protocol/writer.js'
 import { ErrorCode } from '../../../protocol/errors.js'
-import { apis, decodeRequestHeader, encodeResponseHeader, requestHeaderVersion, responseHeaderVersion, ApiKey } from '../../../protocol/generated/index.js'
-import { ApiVersionsApi, defaultApiVersionsResponse, encodeApiVersionsResponse } from '../../../protocol/generated/api-versions.js'
+import { ApiKey } from '../../../protocol/generated/index.js'
+import { ApiVersionsApi } from '../../../protocol/generated/api-versions.js'
+import { startFakeBroker } from '../../helpers/fake-broker.js'
 import { DescribeLogDirsApi } from '../../../protocol/generated/describe-log-dirs.js'
 import { DescribeProducersApi } from '../../../protocol/generated/describe-producers.js'
 import { ListTransactionsApi } from '../../../protocol/generated/list-transactions.js'
@@ -58,62 +56,14 @@ async function fakeBroker(nodeId: number, versions: Record<number, [number, numb
     versions: new Map(Object.entries(versions).map(([k, v]) => [Number(k), v])),
     close: async () => {},
   }
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
-    sockets.add(socket)
-    let pending = Buffer.alloc(0)
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk])
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const frame = pending.subarray(4, 4 + pending.readInt32BE(0))
-        pending = pending.subarray(4 + frame.length)
-        const apiKey = frame.readInt16BE(0)
-        const version = frame.readInt16BE(2)
-        const r = new Reader(frame)
-        const header = decodeRequestHeader(r, requestHeaderVersion(apiKey, version))
-        const w = new Writer()
-        if (apiKey === ApiKey.ApiVersions) {
-          fb.seen.push({ apiKey, version, clientId: header.clientId, body: null })
-          const own = fb.versions.get(ApiKey.ApiVersions) ?? [0, 4]
-          const res = defaultApiVersionsResponse()
-          res.apiKeys = [...fb.versions].map(([k, [min, max]]) => ({ apiKey: k, minVersion: min, maxVersion: max }))
-          encodeResponseHeader(w, 0, { correlationId: header.correlationId })
-          if (version > own[1]) {
-            res.errorCode = ErrorCode.UNSUPPORTED_VERSION
-            encodeApiVersionsResponse(w, 0, res)
-          } else {
-            encodeApiVersionsResponse(w, version, res)
-          }
-        } else {
-          const api = apis.get(apiKey)!
-          const body = api.decodeRequest(r, version)
-          expect(r.bad).toBe(false)
-          fb.seen.push({ apiKey, version, clientId: header.clientId, body })
-          const handler = fb.handlers.get(apiKey)
-          if (handler === undefined) continue // no answer: lets a test exercise the request timeout
-          encodeResponseHeader(w, responseHeaderVersion(apiKey, version), { correlationId: header.correlationId })
-          const res = handler(body, version)
-          // A Buffer is sent as the body verbatim, to test malformed responses.
-          if (Buffer.isBuffer(res)) w.writeRaw(res)
-          else api.encodeResponse(w, version, res)
-        }
-        const payload = w.toBuffer()
-        const size = Buffer.alloc(4)
-        size.writeInt32BE(payload.length)
-        socket.write(Buffer.concat([size, payload]))
-      }
-    })
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
+  const server = await startFakeBroker({
+    versions: () => fb.versions,
+    onRequest: (req) => fb.seen.push(req),
+    answer: (req) => fb.handlers.get(req.apiKey)?.(req.body, req.version),
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  fb.port = (server.address() as net.AddressInfo).port
-  fb.address = `127.0.0.1:${fb.port}`
-  fb.close = () =>
-    new Promise((r) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => r())
-    })
+  fb.port = server.port
+  fb.address = server.address
+  fb.close = () => server.close()
   open.push(fb)
   return fb
 }

@@ -2,15 +2,12 @@
 // codecs and serves an in-memory log per partition: routing to leaders, version choice,
 // batch decoding (offsets inside a batch, compression, control and aborted batches), resets on
 // OFFSET_OUT_OF_RANGE and recovery from a leader move.
-import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PartitionReader, IsolationLevel, type ConsumedRecord, type OffsetReset, type PartitionReaderOptions } from '../../../broker/client/partition-reader.js'
 import { KafkaProtocolError } from '../../../broker/client/errors.js'
-import { Reader } from '../../../protocol/reader.js'
-import { Writer } from '../../../protocol/writer.js'
 import { ErrorCode } from '../../../protocol/errors.js'
-import { apis, decodeRequestHeader, encodeResponseHeader, requestHeaderVersion, responseHeaderVersion, ApiKey } from '../../../protocol/generated/index.js'
-import { defaultApiVersionsResponse, encodeApiVersionsResponse } from '../../../protocol/generated/api-versions.js'
+import { ApiKey } from '../../../protocol/generated/index.js'
+import { startFakeBroker, type FakeBroker } from '../../helpers/fake-broker.js'
 import { defaultMetadataResponse, type MetadataRequest } from '../../../protocol/generated/metadata.js'
 import type { ListOffsetsRequest } from '../../../protocol/generated/list-offsets.js'
 import { defaultFetchResponsePartitionData, type FetchRequest, type FetchResponse } from '../../../protocol/generated/fetch.js'
@@ -134,13 +131,11 @@ function respond(cluster: Cluster, node: number, apiKey: number, version: number
   throw new Error(`unexpected API ${apiKey}`)
 }
 
-const servers: net.Server[] = []
-const sockets = new Set<net.Socket>()
+const brokers: FakeBroker[] = []
 const readers: PartitionReader[] = []
 afterEach(async () => {
   for (const r of readers.splice(0)) await r.close()
-  for (const s of sockets) s.destroy()
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
+  await Promise.all(brokers.splice(0).map((b) => b.close()))
 })
 
 async function fakeCluster(partitions: Record<number, number>, fetchVersions: [number, number] = [0, 17]): Promise<Cluster> {
@@ -154,48 +149,17 @@ async function fakeCluster(partitions: Record<number, number>, fetchVersions: [n
     fetchError: new Map(),
   }
   for (const node of [1, 2]) {
-    const server = net.createServer((socket) => {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-      socket.on('error', () => {})
-      let pending = Buffer.alloc(0)
-      socket.on('data', (chunk: Buffer) => {
-        pending = Buffer.concat([pending, chunk])
-        while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-          const frame = pending.subarray(4, 4 + pending.readInt32BE(0))
-          pending = pending.subarray(4 + frame.length)
-          const apiKey = frame.readInt16BE(0)
-          const version = frame.readInt16BE(2)
-          const r = new Reader(frame)
-          const header = decodeRequestHeader(r, requestHeaderVersion(apiKey, version))
-          const w = new Writer()
-          if (apiKey === ApiKey.ApiVersions) {
-            const res = defaultApiVersionsResponse()
-            res.apiKeys = [
-              { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
-              { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 },
-              { apiKey: ApiKey.ListOffsets, minVersion: 0, maxVersion: 10 },
-              { apiKey: ApiKey.Fetch, minVersion: cluster.fetchVersions[0], maxVersion: cluster.fetchVersions[1] },
-            ]
-            encodeResponseHeader(w, 0, { correlationId: header.correlationId })
-            encodeApiVersionsResponse(w, version, res)
-          } else {
-            const api = apis.get(apiKey)!
-            const body = api.decodeRequest(r, version)
-            expect(r.bad).toBe(false)
-            encodeResponseHeader(w, responseHeaderVersion(apiKey, version), { correlationId: header.correlationId })
-            api.encodeResponse(w, version, respond(cluster, node, apiKey, version, body))
-          }
-          const payload = w.toBuffer()
-          const size = Buffer.alloc(4)
-          size.writeInt32BE(payload.length)
-          socket.write(Buffer.concat([size, payload]))
-        }
-      })
+    const broker = await startFakeBroker({
+      versions: () => [
+        [ApiKey.ApiVersions, [0, 4]],
+        [ApiKey.Metadata, [0, 12]],
+        [ApiKey.ListOffsets, [0, 10]],
+        [ApiKey.Fetch, cluster.fetchVersions],
+      ],
+      answer: (req) => respond(cluster, node, req.apiKey, req.version, req.body),
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    servers.push(server)
-    cluster.nodes.set(node, { port: (server.address() as net.AddressInfo).port })
+    brokers.push(broker)
+    cluster.nodes.set(node, { port: broker.port })
   }
   return cluster
 }
