@@ -1,6 +1,7 @@
 // Broker configuration under Kafka's own key names, so a server.properties written for Kafka
 // mostly carries over. Values are kept as strings, as Kafka's DescribeConfigs reports them, and
 // parsed on read. Topic-level defaults (log.*) are passed through to the storage layer.
+import { FLUSH_MS_DEFAULT } from '../storage/log-config.js'
 
 export type ConfigType = 'int' | 'long' | 'string' | 'boolean' | 'double' | 'list' | 'password'
 
@@ -38,7 +39,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { name: 'log.index.interval.bytes', type: 'int', default: '4096', dynamic: true },
   { name: 'log.index.size.max.bytes', type: 'int', default: '10485760', dynamic: true },
   { name: 'log.flush.interval.messages', type: 'long', default: MAX_LONG, dynamic: true },
-  { name: 'log.flush.interval.ms', type: 'long', default: MAX_LONG, dynamic: true },
+  // Samsa flushes once a second by default where Kafka never does: see FLUSH_MS_DEFAULT.
+  { name: 'log.flush.interval.ms', type: 'long', default: FLUSH_MS_DEFAULT, dynamic: true },
   { name: 'log.message.timestamp.type', type: 'string', default: 'CreateTime', dynamic: true },
   { name: 'log.cleanup.policy', type: 'list', default: 'delete', dynamic: true },
   { name: 'min.insync.replicas', type: 'int', default: '1', dynamic: true },

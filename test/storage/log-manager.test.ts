@@ -148,4 +148,18 @@ describe('data directory lock', () => {
     await m.close()
     await fs.promises.rm(dir, { recursive: true, force: true })
   })
+
+  it('flushes appended data in the background within about a second by default (flush.ms 1000)', async () => {
+    const m = await LogManager.open({ dataDir: dataDir(), brokerConfig: {} })
+    await m.createTopic('steady', 1)
+    const log = m.partition('steady', 0)!
+    await log.append(batch(5))
+    expect(log.logEndOffset).toBe(5)
+    const deadline = Date.now() + 5000
+    while (log.recoveryPoint < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    // Not acks=all: only the flush scheduler fsyncs this data, and moves the recovery point.
+    expect(log.recoveryPoint).toBe(5)
+    await m.close()
+  })
 })
+
