@@ -1,6 +1,7 @@
 // Physical ceilings measured in the same run as the systems: loopback TCP bandwidth and sequential
 // file writes with and without fdatasync, in the directory the brokers write to.
 import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -118,8 +119,38 @@ export function sustainedDiskCeiling(dir: string, seconds: number, maxBytes: num
     rmSync(file, { force: true })
   }
   return {
-    name: 'disk write sustained',
+    name: 'disk write sustained, buffered',
     mibPerSec: bytes / elapsed / MiB,
-    note: `1024 KiB writes, no sync, timed after the first ${(fill / MiB / 1024).toFixed(1)} GiB (the kernel's dirty background threshold)`,
+    note: `one writer, 1024 KiB writes, no sync, timed after the first ${(fill / MiB / 1024).toFixed(1)} GiB (the kernel's dirty background threshold), where the kernel throttles the writer`,
   }
+}
+
+/**
+ * Several files written at once, each fdatasynced after every `chunkBytes`, for `seconds`: the
+ * device's own pace with several flushes queued, as a log that flushes its partitions in the
+ * background keeps it. Files are removed at the end.
+ */
+export async function parallelSyncCeiling(dir: string, seconds: number, files: number, chunkBytes: number): Promise<Ceiling> {
+  const chunk = Buffer.alloc(chunkBytes, 0x5a)
+  let bytes = 0
+  const started = performance.now()
+  const end = started + seconds * 1000
+  await Promise.all(
+    Array.from({ length: files }, async (_, i) => {
+      const file = path.join(dir, `ceiling-parallel-${i}.bin`)
+      const fh = await open(file, 'w')
+      try {
+        while (performance.now() < end) {
+          for (let n = 0; n < chunkBytes; ) n += (await fh.write(chunk, n, chunkBytes - n)).bytesWritten
+          await fh.datasync()
+          bytes += chunkBytes
+        }
+      } finally {
+        await fh.close()
+        rmSync(file, { force: true })
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  return { name: 'disk write sustained, fdatasync', mibPerSec: bytes / elapsed / MiB, note: `${files} files at once, ${chunkBytes / MiB} MiB writes, fdatasync after each` }
 }
