@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PartitionLog } from '../../storage/partition-log.js'
-import { FaultyFileIO } from '../../storage/file-io.js'
+import { FaultyFileIO, nodeFileIO, type FileIO } from '../../storage/file-io.js'
 import { KafkaStorageError } from '../../storage/errors.js'
 import { segmentFileName } from '../../storage/segment.js'
 import { batch, config, recordOffsets, tempDir } from './helpers.js'
@@ -144,4 +144,42 @@ describe('I/O faults', () => {
       await again.close()
     }
   })
+
+  it('stays online when a segment whose fsync is still queued is deleted by DeleteRecords', async () => {
+    // fsyncs wait here until released, so the interleaving is the test's to choose
+    const gates: Array<() => void> = []
+    let gated = false
+    const gate = () => (gated ? new Promise<void>((r) => gates.push(r)) : Promise.resolve())
+    const io: FileIO = {
+      ...nodeFileIO,
+      fsync: async (fd) => {
+        await gate()
+        return nodeFileIO.fsync(fd)
+      },
+      fdatasync: async (fd) => {
+        await gate()
+        return nodeFileIO.fdatasync(fd)
+      },
+    }
+    const root = tempDir()
+    dirs.push(root)
+    const log = PartitionLog.open({ dir: path.join(root, 't-0'), topic: 't', partition: 0, config: config({ 'segment.bytes': '2000' }), io })
+    await log.append(batch(3, { valueSize: 500 }))
+    const first = log.activeSegment
+    gated = true
+    const flushed = log.flush() // the first segment's fsync is now queued behind the gate
+    await eventually(() => gates.length > 0)
+    await log.append(batch(3, { valueSize: 500 })) // rolls: the first segment is no longer active
+    expect(log.activeSegment).not.toBe(first)
+    await log.deleteRecordsBefore(log.highWatermark) // deletes the first segment, closing its file
+    expect(log.segmentList).not.toContain(first)
+    gated = false
+    for (const release of gates.splice(0)) release() // the queued fsync now meets a closed descriptor
+    await flushed
+    expect(log.offline).toBe(false)
+    // and the partition still takes durable appends
+    expect((await log.append(batch(1), { durable: true })).baseOffset).toBe(6)
+    await log.close()
+  })
 })
+
