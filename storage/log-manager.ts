@@ -119,12 +119,14 @@ export class LogManager {
     if (clean) {
       io.unlink(marker)
       await io.fsyncDir(this.dataDir)
-    } else {
-      this.logger.info({ dataDir: this.dataDir }, 'no clean shutdown marker; logs past their recovery point will be validated')
     }
     const recoveryPoints = this.recoveryPoints.read()
     const logStarts = this.logStartOffsets.read()
     const topics = new Map(this.metadata.listTopics().map((t) => [t.name, t]))
+    // A directory with no topics yet (a first start) has nothing to validate.
+    if (!clean && topics.size > 0) {
+      this.logger.info({ dataDir: this.dataDir }, 'no clean shutdown marker; logs past their recovery point will be validated')
+    }
     for (const name of io.readdir(this.dataDir)) {
       const full = path.join(this.dataDir, name)
       if (name === METADATA_DIR || !io.stat(full)?.isDirectory) continue
