@@ -5,6 +5,10 @@ import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { ITopicConfig, Kafka, Producer, ProducerConfig } from 'kafkajs'
+import { afterAll, beforeAll } from 'vitest'
+import { startBroker, type RunningBroker } from '../../broker/index.js'
+import { kafkaClient } from '../helpers/broker.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const CLI_MAIN = path.join(ROOT, 'dist/cli/main.js')
@@ -70,3 +74,45 @@ export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
 
 /** Broker settings for tests: no initial rebalance delay so consumers join at once. */
 export const TEST_BROKER_CONFIG = { 'group.initial.rebalance.delay.ms': '0' }
+
+export interface BrokerWithTopics {
+  /** `--bootstrap-server <address>` of the broker. */
+  b: string[]
+  kafka: Kafka
+  /** A connected kafkajs producer, disconnected after the file's tests. */
+  producer(config: ProducerConfig): Promise<Producer>
+}
+
+/**
+ * An in-process broker for one test file, with `topics` created through kafkajs; its fields are
+ * set once the file's beforeAll has run, and everything stops after its tests.
+ */
+export function useBrokerWithTopics(topics: ITopicConfig[]): BrokerWithTopics {
+  let broker: RunningBroker | undefined
+  const producers: Producer[] = []
+  const env: BrokerWithTopics = {
+    b: [],
+    kafka: undefined as unknown as Kafka,
+    async producer(config) {
+      const p = env.kafka.producer(config)
+      await p.connect()
+      producers.push(p)
+      return p
+    },
+  }
+  beforeAll(async () => {
+    ensureBuilt()
+    broker = await startBroker({ port: 0, config: TEST_BROKER_CONFIG })
+    env.b = ['--bootstrap-server', broker.address]
+    env.kafka = kafkaClient(broker.address)
+    const admin = env.kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics })
+    await admin.disconnect()
+  })
+  afterAll(async () => {
+    for (const p of producers) await p.disconnect().catch(() => {})
+    await broker?.stop()
+  })
+  return env
+}

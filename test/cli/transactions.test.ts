@@ -1,49 +1,15 @@
 // `samsa transactions list|describe` against an in-process broker with a kafkajs transactional
 // producer whose transaction is left open, then committed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Kafka, Producer } from 'kafkajs'
-import { startBroker, type RunningBroker } from '../../broker/index.js'
-import { kafkaClient } from '../helpers/broker.js'
-import { closedPort, ensureBuilt, jsonLines, samsa, TEST_BROKER_CONFIG } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import type { Producer } from 'kafkajs'
+import type { TransactionRow } from '../../cli/commands/transactions.js'
+import { closedPort, jsonLines, samsa, useBrokerWithTopics } from './harness.js'
 
-interface TxnJson {
-  transactionalId: string
-  producerId: number
-  producerEpoch: number | null
-  state: string
-  coordinatorId: number
-  timeoutMs: number | null
-  startTimeMs: number | null
-  ageMs: number | null
-  partitions: { topic: string; partitions: number[] }[]
-}
 
-let broker: RunningBroker
-let kafka: Kafka
-let b: string[]
-const producers: Producer[] = []
+const env = useBrokerWithTopics([{ topic: 'tx-orders', numPartitions: 3 }, { topic: 'tx-audit', numPartitions: 1 }])
 
-beforeAll(async () => {
-  ensureBuilt()
-  broker = await startBroker({ port: 0, config: TEST_BROKER_CONFIG })
-  b = ['--bootstrap-server', broker.address]
-  kafka = kafkaClient(broker.address)
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic: 'tx-orders', numPartitions: 3 }, { topic: 'tx-audit', numPartitions: 1 }] })
-  await admin.disconnect()
-})
-
-afterAll(async () => {
-  for (const p of producers) await p.disconnect().catch(() => {})
-  await broker?.stop()
-})
-
-async function txnProducer(transactionalId: string): Promise<Producer> {
-  const p = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 45_000 })
-  await p.connect()
-  producers.push(p)
-  return p
+function txnProducer(transactionalId: string): Promise<Producer> {
+  return env.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 45_000 })
 }
 
 describe('samsa transactions', () => {
@@ -54,10 +20,10 @@ describe('samsa transactions', () => {
     await tx.send({ topic: 'tx-audit', messages: [{ value: 'c', partition: 0 }] })
     const before = Date.now()
 
-    const list = await samsa([...b, '--json', 'transactions', 'list'])
+    const list = await samsa([...env.b, '--json', 'transactions', 'list'])
     expect(list.stderr).toBe('')
     expect(list.code).toBe(0)
-    const listed = jsonLines<TxnJson>(list.stdout)
+    const listed = jsonLines<TransactionRow>(list.stdout)
     const row = listed.find((t) => t.transactionalId === 'cli-tx-1')
     expect(row).toBeDefined()
     expect(row!.state).toBe('Ongoing')
@@ -72,39 +38,39 @@ describe('samsa transactions', () => {
       { topic: 'tx-orders', partitions: [0, 2] },
     ])
 
-    const human = await samsa([...b, 'transactions', 'list', '--state', 'Ongoing'])
+    const human = await samsa([...env.b, 'transactions', 'list', '--state', 'Ongoing'])
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/^TRANSACTIONAL-ID\s+PRODUCER-ID\s+EPOCH\s+STATE\s+COORDINATOR\s+TIMEOUT-MS\s+STARTED\s+AGE\s+PARTITIONS\n/)
     expect(human.stdout).toMatch(new RegExp(`\\ncli-tx-1\\s+${row!.producerId}\\s+${row!.producerEpoch}\\s+Ongoing\\s+\\d+\\s+45000\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+\\S+\\s+tx-audit:0 tx-orders:0,2\\n`))
 
-    const byPid = await samsa([...b, '--json', 'transactions', 'list', '--producer-id', String(row!.producerId)])
-    expect(jsonLines<TxnJson>(byPid.stdout).map((t) => t.transactionalId)).toEqual(['cli-tx-1'])
-    const otherPid = await samsa([...b, '--json', 'transactions', 'list', '--producer-id', String(row!.producerId + 1000)])
+    const byPid = await samsa([...env.b, '--json', 'transactions', 'list', '--producer-id', String(row!.producerId)])
+    expect(jsonLines<TransactionRow>(byPid.stdout).map((t) => t.transactionalId)).toEqual(['cli-tx-1'])
+    const otherPid = await samsa([...env.b, '--json', 'transactions', 'list', '--producer-id', String(row!.producerId + 1000)])
     expect(otherPid.code).toBe(0)
-    expect(jsonLines<TxnJson>(otherPid.stdout).map((t) => t.transactionalId)).not.toContain('cli-tx-1')
+    expect(jsonLines<TransactionRow>(otherPid.stdout).map((t) => t.transactionalId)).not.toContain('cli-tx-1')
 
-    const young = await samsa([...b, '--json', 'transactions', 'list', '--min-duration', '1h'])
+    const young = await samsa([...env.b, '--json', 'transactions', 'list', '--min-duration', '1h'])
     expect(young.code).toBe(0)
-    expect(jsonLines<TxnJson>(young.stdout).map((t) => t.transactionalId)).not.toContain('cli-tx-1')
-    const anyAge = await samsa([...b, '--json', 'transactions', 'list', '--min-duration', '0'])
-    expect(jsonLines<TxnJson>(anyAge.stdout).map((t) => t.transactionalId)).toContain('cli-tx-1')
+    expect(jsonLines<TransactionRow>(young.stdout).map((t) => t.transactionalId)).not.toContain('cli-tx-1')
+    const anyAge = await samsa([...env.b, '--json', 'transactions', 'list', '--min-duration', '0'])
+    expect(jsonLines<TransactionRow>(anyAge.stdout).map((t) => t.transactionalId)).toContain('cli-tx-1')
 
-    const described = await samsa([...b, '--json', 'transactions', 'describe', 'cli-tx-1'])
+    const described = await samsa([...env.b, '--json', 'transactions', 'describe', 'cli-tx-1'])
     expect(described.stderr).toBe('')
     expect(described.code).toBe(0)
-    const [d] = jsonLines<TxnJson>(described.stdout)
+    const [d] = jsonLines<TransactionRow>(described.stdout)
     expect(d).toMatchObject({ transactionalId: 'cli-tx-1', state: 'Ongoing', producerId: row!.producerId, producerEpoch: row!.producerEpoch, timeoutMs: 45_000 })
     expect(d.partitions).toHaveLength(2)
-    const describedHuman = await samsa([...b, 'transactions', 'describe', 'cli-tx-1'])
+    const describedHuman = await samsa([...env.b, 'transactions', 'describe', 'cli-tx-1'])
     expect(describedHuman.stdout).toMatch(/\ncli-tx-1\s+\d+\s+\d+\s+Ongoing\s+/)
 
     await tx.commit()
 
-    const ongoing = await samsa([...b, '--json', 'transactions', 'list', '--state', 'Ongoing'])
-    expect(jsonLines<TxnJson>(ongoing.stdout).map((t) => t.transactionalId)).not.toContain('cli-tx-1')
-    const committed = await samsa([...b, '--json', 'transactions', 'list', '--state', 'CompleteCommit'])
+    const ongoing = await samsa([...env.b, '--json', 'transactions', 'list', '--state', 'Ongoing'])
+    expect(jsonLines<TransactionRow>(ongoing.stdout).map((t) => t.transactionalId)).not.toContain('cli-tx-1')
+    const committed = await samsa([...env.b, '--json', 'transactions', 'list', '--state', 'CompleteCommit'])
     expect(committed.code).toBe(0)
-    const done = jsonLines<TxnJson>(committed.stdout).find((t) => t.transactionalId === 'cli-tx-1')
+    const done = jsonLines<TransactionRow>(committed.stdout).find((t) => t.transactionalId === 'cli-tx-1')
     expect(done).toMatchObject({ state: 'CompleteCommit', partitions: [] })
   })
 
@@ -112,14 +78,14 @@ describe('samsa transactions', () => {
     const open = await txnProducer('cli-tx-2')
     const tx = await open.transaction()
     await tx.send({ topic: 'tx-orders', messages: [{ value: 'x', partition: 1 }] })
-    const both = await samsa([...b, '--json', 'transactions', 'list', '--state', 'Ongoing,CompleteCommit'])
-    const states = new Map(jsonLines<TxnJson>(both.stdout).map((t) => [t.transactionalId, t.state]))
+    const both = await samsa([...env.b, '--json', 'transactions', 'list', '--state', 'Ongoing,CompleteCommit'])
+    const states = new Map(jsonLines<TransactionRow>(both.stdout).map((t) => [t.transactionalId, t.state]))
     expect(states.get('cli-tx-2')).toBe('Ongoing')
     await tx.abort()
-    const aborted = await samsa([...b, '--json', 'transactions', 'list', '--state', 'CompleteAbort'])
-    expect(jsonLines<TxnJson>(aborted.stdout).map((t) => t.transactionalId)).toContain('cli-tx-2')
+    const aborted = await samsa([...env.b, '--json', 'transactions', 'list', '--state', 'CompleteAbort'])
+    expect(jsonLines<TransactionRow>(aborted.stdout).map((t) => t.transactionalId)).toContain('cli-tx-2')
 
-    const bad = await samsa([...b, 'transactions', 'list', '--state', 'Running'])
+    const bad = await samsa([...env.b, 'transactions', 'list', '--state', 'Running'])
     expect(bad.code).toBe(64)
     expect(bad.stdout).toBe('')
     expect(bad.stderr.trim().split('\n')).toHaveLength(1)
@@ -127,7 +93,7 @@ describe('samsa transactions', () => {
   })
 
   it('reports an unknown transactional id in one line with a non-zero exit code', async () => {
-    const r = await samsa([...b, 'transactions', 'describe', 'no-such-tx'])
+    const r = await samsa([...env.b, 'transactions', 'describe', 'no-such-tx'])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
     expect(r.stderr).toBe("samsa: unknown transactional id 'no-such-tx'\n")
