@@ -4,7 +4,8 @@
 
 import { errorName } from '../../protocol/errors.js'
 
-const REASONS: Record<string, string> = {
+/** Node's network error codes in words, for messages. */
+export const NETWORK_REASONS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
   ENOTFOUND: 'host not found',
   EAI_AGAIN: 'host name lookup failed',
@@ -19,7 +20,7 @@ export class BrokerUnreachableError extends Error {
   readonly broker: string
   readonly code: string | undefined
   constructor(broker: string, code: string | undefined, options?: { cause?: unknown }) {
-    super(`broker unreachable at ${broker}${code !== undefined ? `: ${REASONS[code] ?? code}` : ''}`, options)
+    super(`broker unreachable at ${broker}${code !== undefined ? `: ${NETWORK_REASONS[code] ?? code}` : ''}`, options)
     this.name = 'BrokerUnreachableError'
     this.broker = broker
     this.code = code

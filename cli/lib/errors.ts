@@ -2,6 +2,8 @@
 // plus an exit code. Exit codes follow sysexits(3) so scripts can tell "try again later" from
 // "you typed it wrong".
 
+import { NETWORK_REASONS } from '../../broker/client/errors.js'
+
 export const ExitCode = {
   Ok: 0,
   Failure: 1,
@@ -79,16 +81,6 @@ function* causeChain(err: unknown): Generator<ErrorLike> {
   }
 }
 
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ECONNRESET: 'connection reset',
-}
-
 export interface ErrorReport {
   message: string
   exitCode: ExitCode
@@ -106,11 +98,11 @@ export function describeError(err: unknown, bootstrap?: string): ErrorReport {
     const fromMessage = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET)\b/.exec(
       e.message ?? '',
     )?.[1]
-    const netCode = code !== undefined && code in NETWORK_CODES ? code : fromMessage
+    const netCode = code !== undefined && code in NETWORK_REASONS ? code : fromMessage
     const isConnection = e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError'
     if (netCode !== undefined || (isConnection && /timeout/i.test(e.message ?? ''))) {
       const where = broker ?? bootstrap ?? 'the broker'
-      const why = netCode !== undefined ? NETWORK_CODES[netCode] : 'connection timed out'
+      const why = netCode !== undefined ? NETWORK_REASONS[netCode] : 'connection timed out'
       return { message: `cannot reach broker at ${where}: ${why}`, exitCode: ExitCode.Unavailable }
     }
   }
