@@ -11,7 +11,7 @@
 import { ErrorCode, errorName } from '../../protocol/errors.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js'
-import { DescribeProducersApi } from '../../protocol/generated/describe-producers.js'
+import { DescribeProducersApi, type DescribeProducersResponseProducerState } from '../../protocol/generated/describe-producers.js'
 import { ListTransactionsApi } from '../../protocol/generated/list-transactions.js'
 import { DescribeTransactionsApi } from '../../protocol/generated/describe-transactions.js'
 import { DescribeLogDirsApi } from '../../protocol/generated/describe-log-dirs.js'
@@ -59,15 +59,8 @@ export interface ClusterMetadata {
   topics: TopicMetadata[]
 }
 
-export interface ActiveProducer {
-  producerId: number
-  producerEpoch: number
-  lastSequence: number
-  lastTimestamp: number
-  coordinatorEpoch: number
-  /** First offset of the producer's open transaction, or -1. */
-  currentTxnStartOffset: number
-}
+/** A producer's state on one partition (currentTxnStartOffset -1 when no transaction is open). */
+export type ActiveProducer = Omit<DescribeProducersResponseProducerState, 'unknownTaggedFields'>
 
 export interface PartitionProducers {
   topic: string
@@ -220,14 +213,8 @@ export class AdminClient {
               partition: p.partitionIndex,
               error: p.errorCode === ErrorCode.NONE ? null : errorName(p.errorCode),
               errorMessage: p.errorMessage,
-              producers: p.activeProducers.map((s) => ({
-                producerId: s.producerId,
-                producerEpoch: s.producerEpoch,
-                lastSequence: s.lastSequence,
-                lastTimestamp: s.lastTimestamp,
-                coordinatorEpoch: s.coordinatorEpoch,
-                currentTxnStartOffset: s.currentTxnStartOffset,
-              })),
+              // Without the tagged fields, which may be views of the response buffer.
+              producers: p.activeProducers.map(({ unknownTaggedFields: _, ...state }) => state),
             })
           }
         }
