@@ -9,6 +9,7 @@ import { encodeRequestHeader } from '../../protocol/generated/request-header.js'
 import { decodeResponseHeader } from '../../protocol/generated/response-header.js'
 import type { FetchResponse } from '../../protocol/generated/fetch.js'
 import type { ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
+import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 
 export class WireClient {
   private chunks: Buffer[] = []
@@ -186,4 +187,25 @@ export async function readPartition(address: string, topic: string, partition: n
   } finally {
     c.close()
   }
+}
+
+/**
+ * Creates topics with CreateTopics v7 (`configs` as name -> value); rejects naming the error codes
+ * unless every one was created. Resolves with the topic ids by name.
+ */
+export async function createTopics(c: WireClient, topics: Array<{ name: string; partitions: number; configs?: { [name: string]: string } }>): Promise<Map<string, string>> {
+  const { body } = await c.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+    topics: topics.map((t) => ({
+      name: t.name,
+      numPartitions: t.partitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+    })),
+    timeoutMs: 5000,
+    validateOnly: false,
+  })
+  const failed = body.topics.filter((t) => t.errorCode !== 0)
+  if (failed.length > 0) throw new Error(`CreateTopics failed: ${failed.map((t) => `${t.name} error ${t.errorCode}`).join(', ')}`)
+  return new Map(body.topics.map((t) => [t.name, t.topicId]))
 }

@@ -6,10 +6,9 @@ import { encodeBatch } from '../../protocol/record-batch.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
-import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 import type { DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
-import { WireClient } from '../helpers/wire.js'
+import { createTopics, WireClient } from '../helpers/wire.js'
 import { forceLoopBusy } from '../../broker/loop-load.js'
 
 const ZERO = '00000000-0000-0000-0000-000000000000'
@@ -52,12 +51,7 @@ async function fetch(version: number, req: FetchRequest): Promise<FetchResponse>
 }
 
 async function createTopic(name: string, partitions: number): Promise<void> {
-  const res = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  })
-  expect(res.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
+  await createTopics(wire, [{ name, partitions }])
 }
 
 async function produce(partition: number, values: string[], topic = 'sessions'): Promise<void> {
@@ -73,13 +67,7 @@ async function produce(partition: number, values: string[], topic = 'sessions'):
 beforeAll(async () => {
   tb = await startTestBroker({ 'auto.create.topics.enable': 'false' })
   wire = await WireClient.connect(tb.address)
-  const created = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-    topics: [{ name: 'sessions', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  })
-  expect(created.body.topics[0]!.errorCode).toBe(ErrorCode.NONE)
-  topicId = created.body.topics[0]!.topicId
+  topicId = (await createTopics(wire, [{ name: 'sessions', partitions: 2 }])).get('sessions')!
   expect(topicId).not.toBe(ZERO)
 })
 

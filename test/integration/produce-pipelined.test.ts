@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBatch } from '../../protocol/record-batch.js'
 import { ApiKey } from '../../protocol/generated/index.js'
-import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 import { decodeProduceResponse, encodeProduceRequest } from '../../protocol/generated/produce.js'
 import { Reader } from '../../protocol/reader.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
-import { readPartition, WireClient } from '../helpers/wire.js'
+import { createTopics, readPartition, WireClient } from '../helpers/wire.js'
 
 let tb: TestBroker
 let wire: WireClient
@@ -16,12 +15,7 @@ let wire: WireClient
 beforeAll(async () => {
   tb = await startTestBroker()
   wire = await WireClient.connect(tb.address)
-  const res = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-    topics: [{ name: 'pipelined', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  })
-  expect(res.body.topics.map((t) => t.errorCode)).toEqual([0])
+  await createTopics(wire, [{ name: 'pipelined', partitions: 2 }])
 })
 
 afterAll(async () => {

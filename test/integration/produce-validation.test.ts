@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
 import { encodeBatch } from '../../protocol/record-batch.js'
 import { ApiKey } from '../../protocol/generated/index.js'
-import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
-import { logEndOffset, WireClient } from '../helpers/wire.js'
+import { createTopics, logEndOffset, WireClient } from '../helpers/wire.js'
 
 let tb: TestBroker
 let wire: WireClient
@@ -15,15 +14,10 @@ let wire: WireClient
 beforeAll(async () => {
   tb = await startTestBroker()
   wire = await WireClient.connect(tb.address)
-  const res = await wire.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
-    topics: [
-      { name: 'compacted', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'cleanup.policy', value: 'compact' }] },
-      { name: 'plain', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
-    ],
-    timeoutMs: 5000,
-    validateOnly: false,
-  })
-  expect(res.body.topics.map((t) => t.errorCode)).toEqual([0, 0])
+  await createTopics(wire, [
+    { name: 'compacted', partitions: 1, configs: { 'cleanup.policy': 'compact' } },
+    { name: 'plain', partitions: 1 },
+  ])
 })
 
 afterAll(async () => {
