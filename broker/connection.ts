@@ -9,7 +9,8 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { Writer } from '../protocol/writer.js'
-import { BufferPool, readBuffers } from '../storage/segment.js'
+import { BufferPool } from '../storage/buffer-pool.js'
+import { readBuffers } from '../storage/segment.js'
 import type { Router, Pending } from './router.js'
 
 export interface ConnectionOptions {

@@ -1,7 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BufferPool, readBuffers } from '../../storage/segment.js'
+import { BufferPool } from '../../storage/buffer-pool.js'
+import { readBuffers } from '../../storage/segment.js'
 import { PartitionLog } from '../../storage/partition-log.js'
 import { batch, config, recordOffsets, tempDir } from './helpers.js'
 
