@@ -11,7 +11,7 @@ import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
-import type { ReadResult } from '../../storage/partition-log.js'
+import type { PartitionLog, ReadResult } from '../../storage/partition-log.js'
 import { loopIsBusy } from '../loop-load.js'
 
 type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
@@ -30,19 +30,21 @@ export default defineHandler({
     const { work, session, incremental } = plan
     const isolation = req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
-    const logs = work.filter((w) => w.log !== undefined).map((w) => w.log!)
+    // Built on the first wait only: most fetches of a busy consumer never wait.
+    let logs: PartitionLog[] | undefined
+    const parked = () => (logs ??= work.filter((w) => w.log !== undefined).map((w) => w.log!))
     let partitions: Array<{ w: FetchWork; response: PartitionResponse }>
     for (;;) {
       // A caught-up consumer parks without building a response it would throw away.
       if (req.minBytes > 0 && deadline > Date.now() && nothingNew(work, isolation)) {
-        await b.fetchWaiters.wait(logs, deadline - Date.now())
+        await b.fetchWaiters.wait(parked(), deadline - Date.now())
         continue
       }
       const round = await readAll(work, req, isolation, v)
       partitions = round.partitions
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) break
-      await b.fetchWaiters.wait(logs, remaining)
+      await b.fetchWaiters.wait(parked(), remaining)
     }
 
     const responses = sessionResponses(partitions, incremental, useIds)
