@@ -31,21 +31,20 @@ export class FetchWaiters {
         return
       }
       const waiter: Waiter = { deadline: Date.now() + maxWaitMs, logs, resolve }
-      for (const log of logs) {
-        let set = this.byLog.get(log)
-        if (!set) {
-          const parked = new Set<Waiter>()
-          set = parked
-          this.byLog.set(log, parked)
-          log.addAppendListener(() => {
-            if (parked.size > 0) for (const w of [...parked]) this.finish(w)
-          })
-        }
-        set.add(waiter)
-      }
+      for (const log of logs) (this.byLog.get(log) ?? this.subscribe(log)).add(waiter)
       this.all.add(waiter)
       this.arm(waiter.deadline)
     })
+  }
+
+  /** The parked set of a log seen for the first time, released by each append to it. */
+  private subscribe(log: PartitionLog): Set<Waiter> {
+    const parked = new Set<Waiter>()
+    this.byLog.set(log, parked)
+    log.addAppendListener(() => {
+      if (parked.size > 0) for (const w of [...parked]) this.finish(w)
+    })
+    return parked
   }
 
   /** Releases every parked fetch now (shutdown). */
