@@ -280,7 +280,7 @@ export const ConsumerGroupHeartbeatApi: ApiDescriptor<ConsumerGroupHeartbeatRequ
   name: 'ConsumerGroupHeartbeat',
   minVersion: 0,
   maxVersion: 1,
-  maxStableVersion: 0,
+  maxStableVersion: 1,
   flexibleMinVersion: 0,
   decodeRequest: decodeConsumerGroupHeartbeatRequest,
   encodeRequest: encodeConsumerGroupHeartbeatRequest,

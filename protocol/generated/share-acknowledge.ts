@@ -10,6 +10,7 @@ export interface ShareAcknowledgeRequest {
   groupId: string | null
   memberId: string | null
   shareSessionEpoch: number
+  isRenewAck: boolean
   topics: ShareAcknowledgeRequestAcknowledgeTopic[]
   unknownTaggedFields?: RawTaggedField[]
 }
@@ -34,7 +35,7 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
 }
 
 export function defaultShareAcknowledgeRequest(): ShareAcknowledgeRequest {
-  return { groupId: null, memberId: '', shareSessionEpoch: 0, topics: [] }
+  return { groupId: null, memberId: '', shareSessionEpoch: 0, isRenewAck: false, topics: [] }
 }
 
 export function defaultShareAcknowledgeRequestAcknowledgeTopic(): ShareAcknowledgeRequestAcknowledgeTopic {
@@ -53,6 +54,10 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
   const _groupId: string | null = r.readCompactNullableString()
   const _memberId: string | null = r.readCompactNullableString()
   const _shareSessionEpoch: number = r.readInt32()
+  let _isRenewAck: boolean = false
+  if (version >= 2) {
+    _isRenewAck = r.readBool()
+  }
   let _topics: ShareAcknowledgeRequestAcknowledgeTopic[] = []
   {
     const n = r.readCompactArrayLength()
@@ -66,7 +71,7 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
   }
   let unknownTaggedFields: RawTaggedField[] | undefined
   unknownTaggedFields = readTaggedFields(r)
-  return { groupId: _groupId, memberId: _memberId, shareSessionEpoch: _shareSessionEpoch, topics: _topics, unknownTaggedFields }
+  return { groupId: _groupId, memberId: _memberId, shareSessionEpoch: _shareSessionEpoch, isRenewAck: _isRenewAck, topics: _topics, unknownTaggedFields }
 }
 
 export function encodeShareAcknowledgeRequest(w: Writer, version: number, m: ShareAcknowledgeRequest): void {
@@ -79,6 +84,7 @@ export function encodeShareAcknowledgeRequest(w: Writer, version: number, m: Sha
     w.writeCompactNullableString(v)
   }
   w.writeInt32(m.shareSessionEpoch ?? 0)
+  if (version >= 2) w.writeBool(m.isRenewAck ?? false)
   {
     const v = m.topics ?? EMPTY_ARRAY
     w.writeCompactArrayLength(v.length)
@@ -177,6 +183,7 @@ export interface ShareAcknowledgeResponse {
   throttleTimeMs: number
   errorCode: number
   errorMessage: string | null
+  acquisitionLockTimeoutMs: number
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[]
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[]
   unknownTaggedFields?: RawTaggedField[]
@@ -211,7 +218,7 @@ export interface ShareAcknowledgeResponseNodeEndpoint {
 }
 
 export function defaultShareAcknowledgeResponse(): ShareAcknowledgeResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses: [], nodeEndpoints: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: [] }
 }
 
 export function defaultShareAcknowledgeResponseShareAcknowledgeTopicResponse(): ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
@@ -234,6 +241,10 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
   const _throttleTimeMs: number = r.readInt32()
   const _errorCode: number = r.readInt16()
   const _errorMessage: string | null = r.readCompactNullableString()
+  let _acquisitionLockTimeoutMs: number = 0
+  if (version >= 2) {
+    _acquisitionLockTimeoutMs = r.readInt32()
+  }
   let _responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = []
   {
     const n = r.readCompactArrayLength()
@@ -258,7 +269,7 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
   }
   let unknownTaggedFields: RawTaggedField[] | undefined
   unknownTaggedFields = readTaggedFields(r)
-  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, responses: _responses, nodeEndpoints: _nodeEndpoints, unknownTaggedFields }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, acquisitionLockTimeoutMs: _acquisitionLockTimeoutMs, responses: _responses, nodeEndpoints: _nodeEndpoints, unknownTaggedFields }
 }
 
 export function encodeShareAcknowledgeResponse(w: Writer, version: number, m: ShareAcknowledgeResponse): void {
@@ -268,6 +279,7 @@ export function encodeShareAcknowledgeResponse(w: Writer, version: number, m: Sh
     const v = m.errorMessage ?? null
     w.writeCompactNullableString(v)
   }
+  if (version >= 2) w.writeInt32(m.acquisitionLockTimeoutMs ?? 0)
   {
     const v = m.responses ?? EMPTY_ARRAY
     w.writeCompactArrayLength(v.length)
@@ -374,9 +386,9 @@ function encodeShareAcknowledgeResponseNodeEndpoint(w: Writer, version: number, 
 export const ShareAcknowledgeApi: ApiDescriptor<ShareAcknowledgeRequest, ShareAcknowledgeResponse> = {
   apiKey: 79,
   name: 'ShareAcknowledge',
-  minVersion: 0,
-  maxVersion: 0,
-  maxStableVersion: -1,
+  minVersion: 1,
+  maxVersion: 2,
+  maxStableVersion: 2,
   flexibleMinVersion: 0,
   decodeRequest: decodeShareAcknowledgeRequest,
   encodeRequest: encodeShareAcknowledgeRequest,

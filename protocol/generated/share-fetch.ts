@@ -14,6 +14,10 @@ export interface ShareFetchRequest {
   maxWaitMs: number
   minBytes: number
   maxBytes: number
+  maxRecords: number
+  batchSize: number
+  shareAcquireMode: number
+  isRenewAck: boolean
   topics: ShareFetchRequestFetchTopic[]
   forgottenTopicsData: ShareFetchRequestForgottenTopic[]
   unknownTaggedFields?: RawTaggedField[]
@@ -46,7 +50,7 @@ export interface ShareFetchRequestForgottenTopic {
 }
 
 export function defaultShareFetchRequest(): ShareFetchRequest {
-  return { groupId: null, memberId: '', shareSessionEpoch: 0, maxWaitMs: 0, minBytes: 0, maxBytes: 2147483647, topics: [], forgottenTopicsData: [] }
+  return { groupId: null, memberId: '', shareSessionEpoch: 0, maxWaitMs: 0, minBytes: 0, maxBytes: 2147483647, maxRecords: 0, batchSize: 0, shareAcquireMode: 0, isRenewAck: false, topics: [], forgottenTopicsData: [] }
 }
 
 export function defaultShareFetchRequestFetchTopic(): ShareFetchRequestFetchTopic {
@@ -72,6 +76,16 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   const _maxWaitMs: number = r.readInt32()
   const _minBytes: number = r.readInt32()
   const _maxBytes: number = r.readInt32()
+  const _maxRecords: number = r.readInt32()
+  const _batchSize: number = r.readInt32()
+  let _shareAcquireMode: number = 0
+  if (version >= 2) {
+    _shareAcquireMode = r.readInt8()
+  }
+  let _isRenewAck: boolean = false
+  if (version >= 2) {
+    _isRenewAck = r.readBool()
+  }
   let _topics: ShareFetchRequestFetchTopic[] = []
   {
     const n = r.readCompactArrayLength()
@@ -96,7 +110,7 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   }
   let unknownTaggedFields: RawTaggedField[] | undefined
   unknownTaggedFields = readTaggedFields(r)
-  return { groupId: _groupId, memberId: _memberId, shareSessionEpoch: _shareSessionEpoch, maxWaitMs: _maxWaitMs, minBytes: _minBytes, maxBytes: _maxBytes, topics: _topics, forgottenTopicsData: _forgottenTopicsData, unknownTaggedFields }
+  return { groupId: _groupId, memberId: _memberId, shareSessionEpoch: _shareSessionEpoch, maxWaitMs: _maxWaitMs, minBytes: _minBytes, maxBytes: _maxBytes, maxRecords: _maxRecords, batchSize: _batchSize, shareAcquireMode: _shareAcquireMode, isRenewAck: _isRenewAck, topics: _topics, forgottenTopicsData: _forgottenTopicsData, unknownTaggedFields }
 }
 
 export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetchRequest): void {
@@ -112,6 +126,10 @@ export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetc
   w.writeInt32(m.maxWaitMs ?? 0)
   w.writeInt32(m.minBytes ?? 0)
   w.writeInt32(m.maxBytes ?? 2147483647)
+  w.writeInt32(m.maxRecords ?? 0)
+  w.writeInt32(m.batchSize ?? 0)
+  if (version >= 2) w.writeInt8(m.shareAcquireMode ?? 0)
+  if (version >= 2) w.writeBool(m.isRenewAck ?? false)
   {
     const v = m.topics ?? EMPTY_ARRAY
     w.writeCompactArrayLength(v.length)
@@ -155,7 +173,7 @@ function encodeShareFetchRequestFetchTopic(w: Writer, version: number, m: ShareF
 
 function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
   const _partitionIndex: number = r.readInt32()
-  const _partitionMaxBytes: number = r.readInt32()
+  const _partitionMaxBytes: number = 0
   let _acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[] = []
   {
     const n = r.readCompactArrayLength()
@@ -174,7 +192,6 @@ function decodeShareFetchRequestFetchPartition(r: Reader, version: number): Shar
 
 function encodeShareFetchRequestFetchPartition(w: Writer, version: number, m: ShareFetchRequestFetchPartition): void {
   w.writeInt32(m.partitionIndex ?? 0)
-  w.writeInt32(m.partitionMaxBytes ?? 0)
   {
     const v = m.acknowledgementBatches ?? EMPTY_ARRAY
     w.writeCompactArrayLength(v.length)
@@ -245,6 +262,7 @@ export interface ShareFetchResponse {
   throttleTimeMs: number
   errorCode: number
   errorMessage: string | null
+  acquisitionLockTimeoutMs: number
   responses: ShareFetchResponseShareFetchableTopicResponse[]
   nodeEndpoints: ShareFetchResponseNodeEndpoint[]
   unknownTaggedFields?: RawTaggedField[]
@@ -290,7 +308,7 @@ export interface ShareFetchResponseNodeEndpoint {
 }
 
 export function defaultShareFetchResponse(): ShareFetchResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses: [], nodeEndpoints: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: [] }
 }
 
 export function defaultShareFetchResponseShareFetchableTopicResponse(): ShareFetchResponseShareFetchableTopicResponse {
@@ -317,6 +335,7 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
   const _throttleTimeMs: number = r.readInt32()
   const _errorCode: number = r.readInt16()
   const _errorMessage: string | null = r.readCompactNullableString()
+  const _acquisitionLockTimeoutMs: number = r.readInt32()
   let _responses: ShareFetchResponseShareFetchableTopicResponse[] = []
   {
     const n = r.readCompactArrayLength()
@@ -341,7 +360,7 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
   }
   let unknownTaggedFields: RawTaggedField[] | undefined
   unknownTaggedFields = readTaggedFields(r)
-  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, responses: _responses, nodeEndpoints: _nodeEndpoints, unknownTaggedFields }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, acquisitionLockTimeoutMs: _acquisitionLockTimeoutMs, responses: _responses, nodeEndpoints: _nodeEndpoints, unknownTaggedFields }
 }
 
 export function encodeShareFetchResponse(w: Writer, version: number, m: ShareFetchResponse): void {
@@ -351,6 +370,7 @@ export function encodeShareFetchResponse(w: Writer, version: number, m: ShareFet
     const v = m.errorMessage ?? null
     w.writeCompactNullableString(v)
   }
+  w.writeInt32(m.acquisitionLockTimeoutMs ?? 0)
   {
     const v = m.responses ?? EMPTY_ARRAY
     w.writeCompactArrayLength(v.length)
@@ -399,7 +419,7 @@ function decodeShareFetchResponsePartitionData(r: Reader, version: number): Shar
   const _acknowledgeErrorCode: number = r.readInt16()
   const _acknowledgeErrorMessage: string | null = r.readCompactNullableString()
   const _currentLeader: ShareFetchResponseLeaderIdAndEpoch = decodeShareFetchResponseLeaderIdAndEpoch(r, version)
-  const _records: Uint8Array | null = r.readCompactNullableBytes()
+  const _records: Uint8Array | null = r.readCompactBytes()
   let _acquiredRecords: ShareFetchResponseAcquiredRecords[] = []
   {
     const n = r.readCompactArrayLength()
@@ -434,7 +454,7 @@ function encodeShareFetchResponsePartitionData(w: Writer, version: number, m: Sh
   }
   {
     const v = m.records ?? null
-    w.writeCompactNullableBytes(v)
+    w.writeCompactBytes(v ?? EMPTY_BYTES)
   }
   {
     const v = m.acquiredRecords ?? EMPTY_ARRAY
@@ -501,9 +521,9 @@ function encodeShareFetchResponseNodeEndpoint(w: Writer, version: number, m: Sha
 export const ShareFetchApi: ApiDescriptor<ShareFetchRequest, ShareFetchResponse> = {
   apiKey: 78,
   name: 'ShareFetch',
-  minVersion: 0,
-  maxVersion: 0,
-  maxStableVersion: -1,
+  minVersion: 1,
+  maxVersion: 2,
+  maxStableVersion: 2,
   flexibleMinVersion: 0,
   decodeRequest: decodeShareFetchRequest,
   encodeRequest: encodeShareFetchRequest,
