@@ -7,6 +7,7 @@
 // are serialised, so an incremental change never works from a stale copy of the overrides.
 import { ErrorCode } from '../protocol/errors.js'
 import { TOPIC_CONFIG_DEFS, validateTopicConfigs } from '../storage/log-config.js'
+import { groupConfigKey } from '../storage/metadata-keys.js'
 import { brokerConfigDef, type ConfigType } from './config.js'
 import type { BrokerContext } from './context.js'
 import { isUnexpected, toKafkaError } from './errors.js'
@@ -121,7 +122,6 @@ const GROUP_CONFIG_DEFS: ReadonlyArray<{ name: string; type: ConfigType; default
 ]
 const GROUP_DEFS = new Map(GROUP_CONFIG_DEFS.map((d) => [d.name, d]))
 const GROUP_CONFIG_SOURCE = 8
-const groupConfigKey = (group: string): string => `group.config/${encodeURIComponent(group)}`
 
 function describeGroup(b: BrokerContext, group: string): ConfigDescription[] {
   const overrides = b.logs.metadata.get<Record<string, string>>(groupConfigKey(group)) ?? {}

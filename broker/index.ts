@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { LogManager } from '../storage/log-manager.js'
+import { BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
 import { FetchWaiters } from './fetch-waiters.js'
@@ -47,9 +48,6 @@ export interface RunningBroker {
   stop(): Promise<void>
 }
 
-const CLUSTER_ID_KEY = 'cluster.id'
-const DYNAMIC_CONFIG_KEY = 'broker.dynamic-config'
-
 export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBroker> {
   const logger = opts.logger ?? pino({ level: opts.logLevel ?? 'warn' })
   const dataDir = path.resolve(opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'samsa-'))))
@@ -63,7 +61,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     logger,
     retentionCheckIntervalMs: config.getLong('log.retention.check.interval.ms'),
   })
-  const persisted = logs.metadata.get<Record<string, string>>(DYNAMIC_CONFIG_KEY) ?? {}
+  const persisted = logs.metadata.get<Record<string, string>>(BROKER_DYNAMIC_CONFIG_KEY) ?? {}
   for (const [k, v] of Object.entries(persisted)) config.setDynamic(k, v)
   if (Object.keys(persisted).length > 0) logs.setBrokerConfig(config.overrides())
 
@@ -142,7 +140,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
     logger,
     servedApis: router.served,
-    persistDynamicConfig: () => logs.metadata.put(DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
+    persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }
   logger.info({ host: bound.host, port: bound.port, dataDir, nodeId, clusterId }, 'broker started')
 

@@ -4,13 +4,21 @@
 //   offsets  `${encodeURIComponent(group)}/${topic}/${partition}` -> CommittedOffset (sorted, so a
 //            group is a range; no NUL bytes: lmdb's key encoding treats NUL as an array separator,
 //            and long keys containing one no longer sort or decode as the string they were)
-//   kv       free-form keys for later features (producer ids, transaction state)
+//   kv       broker identity, dynamic configuration, producer ids and transaction state
+// Every stored key is spelled in metadata-keys.ts.
 // Writes resolve once committed (visible, and crash-safe for the process); topic changes also
 // wait for LMDB's flush so a topic acknowledged to a client survives a power loss.
 //
 // Concurrency: one process owns the environment; reads are synchronous and see the last commit.
 import fs from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
+import {
+  committedOffsetKey,
+  groupOfCommittedOffsetKey,
+  groupOffsetsRange,
+  LEGACY_OFFSET_KEY_SEPARATOR,
+  parseCommittedOffsetKey,
+} from './metadata-keys.js'
 
 export interface TopicRecord {
   name: string
@@ -31,16 +39,7 @@ export interface CommittedOffset {
 
 const SEP = '\u0000'
 
-/** Stored key prefix of a group's offsets; topic names cannot contain '/'. */
-function groupPrefix(group: string): string {
-  return `${encodeURIComponent(group)}/`
-}
-
-function storedOffsetKey(group: string, topic: string, partition: number): string {
-  return `${groupPrefix(group)}${topic}/${partition}`
-}
-
-/** The key fetchOffsets() uses for one partition. */
+/** The key fetchOffsets() uses for one partition (in memory only, never stored). */
 export function offsetKey(topic: string, partition: number): string {
   return `${topic}${SEP}${partition}`
 }
@@ -84,16 +83,16 @@ export class MetadataStore {
   private migrateNulKeys(): void {
     const old: Array<{ key: unknown; value: CommittedOffset }> = []
     for (const { key, value } of this.offsets.getRange()) {
-      if (typeof key !== 'string' || key.includes(SEP)) old.push({ key, value })
+      if (typeof key !== 'string' || key.includes(LEGACY_OFFSET_KEY_SEPARATOR)) old.push({ key, value })
     }
     if (old.length === 0) return
     this.offsets.transactionSync(() => {
       for (const { key, value } of old) {
-        const parts = Array.isArray(key) ? key.map(String) : String(key).split(SEP)
+        const parts = Array.isArray(key) ? key.map(String) : String(key).split(LEGACY_OFFSET_KEY_SEPARATOR)
         if (parts.length >= 3) {
           const partition = Number(parts[parts.length - 1])
-          const group = parts.slice(0, parts.length - 2).join(SEP)
-          this.offsets.putSync(storedOffsetKey(group, parts[parts.length - 2]!, partition), value)
+          const group = parts.slice(0, parts.length - 2).join(LEGACY_OFFSET_KEY_SEPARATOR)
+          this.offsets.putSync(committedOffsetKey(group, parts[parts.length - 2]!, partition), value)
         }
         this.offsets.removeSync(key as string)
       }
@@ -127,7 +126,7 @@ export class MetadataStore {
   async commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void> {
     await this.offsets.transaction(() => {
       for (const e of entries) {
-        this.offsets.put(storedOffsetKey(group, e.topic, e.partition), {
+        this.offsets.put(committedOffsetKey(group, e.topic, e.partition), {
           offset: e.offset,
           leaderEpoch: e.leaderEpoch,
           metadata: e.metadata,
@@ -140,13 +139,10 @@ export class MetadataStore {
 
   /** Committed offsets of `group`, keyed by offsetKey(topic, partition). */
   fetchOffsets(group: string): Map<string, CommittedOffset> {
-    const prefix = groupPrefix(group)
     const out = new Map<string, CommittedOffset>()
-    // '0' sorts right after '/', so this range is exactly the keys starting with the prefix.
-    for (const { key, value } of this.offsets.getRange({ start: prefix, end: `${prefix.slice(0, -1)}0` })) {
-      const rest = key.slice(prefix.length)
-      const slash = rest.lastIndexOf('/')
-      out.set(offsetKey(rest.slice(0, slash), Number(rest.slice(slash + 1))), value)
+    for (const { key, value } of this.offsets.getRange(groupOffsetsRange(group))) {
+      const { topic, partition } = parseCommittedOffsetKey(group, key)
+      out.set(offsetKey(topic, partition), value)
     }
     return out
   }
@@ -160,7 +156,7 @@ export class MetadataStore {
         if (!filter.some((f) => f.topic === topic && (f.partition === undefined || f.partition === partition))) continue
       }
       const { topic, partition } = parseOffsetKey(key)
-      victims.push(storedOffsetKey(group, topic, partition))
+      victims.push(committedOffsetKey(group, topic, partition))
     }
     if (victims.length === 0) return 0
     await this.offsets.transaction(() => {
@@ -174,7 +170,7 @@ export class MetadataStore {
     const out: string[] = []
     let last: string | undefined
     for (const key of this.offsets.getKeys()) {
-      const group = decodeURIComponent(key.slice(0, key.indexOf('/')))
+      const group = groupOfCommittedOffsetKey(key)
       if (group !== last) out.push(group)
       last = group
     }

@@ -16,6 +16,7 @@
 // shared interval aborts timed-out transactions and forgets expired ids.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
+import { TRANSACTIONAL_IDS_KEY, transactionStateKey } from '../../storage/metadata-keys.js'
 import type { AppendResult, TxnMarkerInput } from '../../storage/partition-log.js'
 import { ProducerIdManager, type ProducerIdStore } from './producer-ids.js'
 
@@ -90,8 +91,6 @@ export interface InitProducerIdResult {
 /** Kafka's coordinator epoch; a single broker keeps the one it was born with. */
 const COORDINATOR_EPOCH = 0
 const MAX_EPOCH = 32767
-const IDS_KEY = 'txn.ids'
-const stateKey = (id: string): string => `txn.state/${encodeURIComponent(id)}`
 
 export class TransactionCoordinator {
   readonly config: TxnCoordinatorConfig
@@ -128,8 +127,8 @@ export class TransactionCoordinator {
    * completed, Ongoing ones fenced and aborted. Call before serving requests.
    */
   async load(): Promise<void> {
-    for (const id of this.store.get<string[]>(IDS_KEY) ?? []) {
-      const meta = this.store.get<TxnMetadata>(stateKey(id))
+    for (const id of this.store.get<string[]>(TRANSACTIONAL_IDS_KEY) ?? []) {
+      const meta = this.store.get<TxnMetadata>(transactionStateKey(id))
       if (meta !== undefined) this.txns.set(id, meta)
     }
     for (const meta of this.txns.values()) {
@@ -315,8 +314,8 @@ export class TransactionCoordinator {
         if (this.txns.get(meta.transactionalId) !== meta) return
         meta.state = 'Dead'
         this.txns.delete(meta.transactionalId)
-        await this.store.delete(stateKey(meta.transactionalId))
-        await this.store.put(IDS_KEY, [...this.txns.keys()])
+        await this.store.delete(transactionStateKey(meta.transactionalId))
+        await this.store.put(TRANSACTIONAL_IDS_KEY, [...this.txns.keys()])
         this.logger.info({ transactionalId: meta.transactionalId }, 'expired transactional id')
       })
     }
@@ -382,8 +381,8 @@ export class TransactionCoordinator {
 
   private async persist(meta: TxnMetadata, isNew = false): Promise<void> {
     this.txns.set(meta.transactionalId, meta)
-    await this.store.put(stateKey(meta.transactionalId), meta)
-    if (isNew) await this.store.put(IDS_KEY, [...this.txns.keys()])
+    await this.store.put(transactionStateKey(meta.transactionalId), meta)
+    if (isNew) await this.store.put(TRANSACTIONAL_IDS_KEY, [...this.txns.keys()])
   }
 
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {

@@ -1,12 +1,13 @@
 // Producer id allocation. Ids are handed out from blocks reserved in the metadata store: the end
 // of a block is stored before its first id is used, so ids never repeat across restarts (a crash
 // only skips the rest of the current block), as Kafka's ProducerIdManager does with its blocks.
+import { PRODUCER_ID_NEXT_BLOCK_KEY } from '../../storage/metadata-keys.js'
+
 export interface ProducerIdStore {
   get<T>(key: string): T | undefined
   put(key: string, value: unknown): Promise<void>
 }
 
-const NEXT_BLOCK_KEY = 'txn.producer-id.next-block'
 export const PRODUCER_ID_BLOCK_SIZE = 1000
 
 export class ProducerIdManager {
@@ -28,8 +29,8 @@ export class ProducerIdManager {
   }
 
   private async reserveBlock(): Promise<void> {
-    const start = this.store.get<number>(NEXT_BLOCK_KEY) ?? 0
-    await this.store.put(NEXT_BLOCK_KEY, start + this.blockSize)
+    const start = this.store.get<number>(PRODUCER_ID_NEXT_BLOCK_KEY) ?? 0
+    await this.store.put(PRODUCER_ID_NEXT_BLOCK_KEY, start + this.blockSize)
     this.next = start
     this.blockEnd = start + this.blockSize
   }

@@ -1,0 +1,78 @@
+// The metadata store's key space: every key and key prefix written to its LMDB databases, in one
+// place so two features can never collide and a reader sees the whole layout at once.
+//
+//   topics   topic name -> TopicRecord
+//   offsets  committedOffsetKey(group, topic, partition) -> CommittedOffset
+//   kv       the keys below
+//
+// The stored strings are a file format: data directories written by earlier versions must keep
+// opening, so a key here is never renamed (add a migration in MetadataStore.open instead).
+// Free-form parts (group and transactional ids) are URI-encoded: they may contain '/' and NUL,
+// and lmdb's key encoding treats NUL as an array separator.
+
+// ---- kv: broker identity and configuration ----
+
+/** The cluster id, generated on first start. */
+export const CLUSTER_ID_KEY = 'cluster.id'
+
+/** Broker configuration set at runtime (IncrementalAlterConfigs on the broker resource). */
+export const BROKER_DYNAMIC_CONFIG_KEY = 'broker.dynamic-config'
+
+/** Dynamic configuration of one consumer group (IncrementalAlterConfigs on a GROUP resource). */
+export function groupConfigKey(group: string): string {
+  return `group.config/${encodeURIComponent(group)}`
+}
+
+// ---- kv: transactions ----
+
+/** The end of the last reserved block of producer ids. */
+export const PRODUCER_ID_NEXT_BLOCK_KEY = 'txn.producer-id.next-block'
+
+/** Every transactional id with stored state. */
+export const TRANSACTIONAL_IDS_KEY = 'txn.ids'
+
+/** The stored state of one transactional id. */
+export function transactionStateKey(transactionalId: string): string {
+  return `txn.state/${encodeURIComponent(transactionalId)}`
+}
+
+/** Offsets committed inside transactions not yet ended, for every group. */
+export function pendingTxnOffsetsKey(): string {
+  return 'groups.pending-txn-offsets'
+}
+
+// ---- offsets: `${encodeURIComponent(group)}/${topic}/${partition}` ----
+// Sorted, so a group's offsets are one range. Topic names cannot contain '/'.
+
+/** The stored key of one committed offset. */
+export function committedOffsetKey(group: string, topic: string, partition: number): string {
+  return `${groupOffsetsPrefix(group)}${topic}/${partition}`
+}
+
+/** The range of stored keys holding `group`'s offsets ('0' sorts right after '/'). */
+export function groupOffsetsRange(group: string): { start: string; end: string } {
+  const prefix = groupOffsetsPrefix(group)
+  return { start: prefix, end: `${prefix.slice(0, -1)}0` }
+}
+
+/** Topic and partition of a stored key inside `group`'s range. */
+export function parseCommittedOffsetKey(group: string, key: string): { topic: string; partition: number } {
+  const rest = key.slice(groupOffsetsPrefix(group).length)
+  const slash = rest.lastIndexOf('/')
+  return { topic: rest.slice(0, slash), partition: Number(rest.slice(slash + 1)) }
+}
+
+/** The group a stored offsets key belongs to. */
+export function groupOfCommittedOffsetKey(key: string): string {
+  return decodeURIComponent(key.slice(0, key.indexOf('/')))
+}
+
+function groupOffsetsPrefix(group: string): string {
+  return `${encodeURIComponent(group)}/`
+}
+
+/**
+ * The separator of the earlier offsets layout (`group NUL topic NUL partition`), still read once
+ * at open to migrate old data directories.
+ */
+export const LEGACY_OFFSET_KEY_SEPARATOR = '\u0000'
