@@ -1,17 +1,20 @@
 // Maps failures from the storage layer and coordinators to Kafka error codes. Storage errors carry
-// the Kafka error name; anything else is a bug and becomes UNKNOWN_SERVER_ERROR.
+// a typed Kafka error name; anything else is a bug and becomes UNKNOWN_SERVER_ERROR.
 import { ErrorCode } from '../protocol/errors.js'
+import { StorageError, type StorageErrorName } from '../storage/errors.js'
 
 export interface KafkaFailure {
   code: number
   message: string
 }
 
+/** The wire code of a storage error name; a name ErrorCode lacks does not compile here. */
+export function storageErrorCode(name: StorageErrorName): number {
+  return ErrorCode[name]
+}
+
 export function toKafkaError(err: unknown): KafkaFailure {
-  const name = (err as { kafkaError?: unknown } | null)?.kafkaError
-  if (typeof name === 'string' && name in ErrorCode) {
-    return { code: ErrorCode[name as keyof typeof ErrorCode], message: (err as Error).message }
-  }
+  if (err instanceof StorageError) return { code: storageErrorCode(err.kafkaError), message: err.message }
   return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: err instanceof Error ? err.message : String(err) }
 }
 

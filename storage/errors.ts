@@ -1,9 +1,29 @@
 // Storage errors carry the Kafka error name so the broker can map them to wire codes without
-// knowing storage internals.
+// knowing storage internals. The names are a closed union owned here (storage does not import the
+// protocol's error table); broker/errors.ts indexes ErrorCode with them, so a name Kafka does not
+// have fails to compile there instead of becoming UNKNOWN_SERVER_ERROR at run time.
+
+/** Every Kafka error name the storage layer raises, spelled as Kafka's Errors enum spells it. */
+export type StorageErrorName =
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'CORRUPT_MESSAGE'
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'MESSAGE_TOO_LARGE'
+  | 'INVALID_TOPIC_EXCEPTION'
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'INVALID_PARTITIONS'
+  | 'INVALID_CONFIG'
+  | 'POLICY_VIOLATION'
+  | 'KAFKA_STORAGE_ERROR'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'INVALID_TXN_STATE'
+  | 'TRANSACTION_COORDINATOR_FENCED'
+  | 'INVALID_RECORD'
 
 export class StorageError extends Error {
-  readonly kafkaError: string
-  constructor(kafkaError: string, message: string, options?: { cause?: unknown }) {
+  readonly kafkaError: StorageErrorName
+  constructor(kafkaError: StorageErrorName, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.kafkaError = kafkaError
     this.name = new.target.name
