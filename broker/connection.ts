@@ -10,7 +10,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { Writer } from '../protocol/writer.js'
 import { BufferPool } from '../storage/buffer-pool.js'
-import { readBuffers } from '../storage/segment.js'
+import { LeasedResponse } from './handler.js'
 import type { Router, Pending } from './router.js'
 
 export interface ConnectionOptions {
@@ -23,6 +23,8 @@ interface Slot {
   pending: Pending
   done: boolean
   response: unknown
+  /** Pooled memory the response views, released once the socket has taken the response. */
+  held: LeasedResponse<unknown> | undefined
   /** The pooled buffer holding the request, returned to the pool once the request is answered. */
   lease: Buffer | undefined
 }
@@ -64,6 +66,8 @@ export class Connection {
       this.closed = true
       this.chunks = []
       this.buffered = 0
+      // Answered but never written: nothing of theirs reached the socket.
+      for (const slot of this.slots.splice(0)) slot.held?.release()
       for (const w of this.idleWaiters.splice(0)) w()
       onClose(this)
     })
@@ -167,8 +171,8 @@ export class Connection {
       return
     }
     // Requests whose handler may keep views of their bytes give up the pooled buffer for good.
-    const lease = leased && !pending.retainsRequest ? frame : undefined
-    const slot: Slot = { pending, done: false, response: undefined, lease }
+    const lease = leased && !pending.keepsRequestBytes ? frame : undefined
+    const slot: Slot = { pending, done: false, response: undefined, held: undefined, lease }
     this.slots.push(slot)
     const result = pending.result
     if (result instanceof Promise) {
@@ -184,12 +188,22 @@ export class Connection {
     }
   }
 
-  private complete(slot: Slot, response: unknown): void {
+  private complete(slot: Slot, result: unknown): void {
     slot.done = true
-    slot.response = response
+    if (result instanceof LeasedResponse) {
+      slot.held = result
+      slot.response = result.response
+    } else {
+      slot.response = result
+    }
     if (slot.lease !== undefined) {
       frameBuffers.release(slot.lease)
       slot.lease = undefined
+    }
+    if (this.closed) {
+      slot.held?.release()
+      slot.held = undefined
+      return
     }
     if (slot === this.slots[0]) this.flush()
   }
@@ -209,14 +223,16 @@ export class Connection {
         chunks = this.router.encode(this.writer, slot.pending, slot.response)
       } catch (err) {
         this.opts.logger.error({ err, api: slot.pending.apiName }, 'could not encode response')
+        slot.held?.release()
         this.close()
         return
       }
-      for (const c of chunks) {
-        // Stored record batches read for a Fetch go back to the read pool once the kernel has them.
-        if (readBuffers.owns(c)) this.socket.write(c, () => readBuffers.release(c))
-        else this.socket.write(c)
-      }
+      const held = slot.held
+      const last = chunks.length - 1
+      for (let i = 0; i < last; i++) this.socket.write(chunks[i]!)
+      // Write callbacks run in order, so the last one means the kernel has the whole response.
+      if (held === undefined) this.socket.write(chunks[last]!)
+      else this.socket.write(chunks[last]!, () => held.release())
     }
     if (wrote && this.socket.writableNeedDrain) this.pause()
     if (this.slots.length === 0) for (const w of this.idleWaiters.splice(0)) w()

@@ -1,6 +1,7 @@
 // A handler turns one decoded request into one response. The registry of handlers drives the
 // ApiVersions response, so what the broker advertises and what it implements cannot disagree.
 import type { ApiDescriptor } from '../protocol/types.js'
+import type { Lease } from '../storage/buffer-pool.js'
 import type { BrokerContext } from './context.js'
 
 export interface RequestContext {
@@ -12,15 +13,43 @@ export interface RequestContext {
   broker: BrokerContext
 }
 
-export interface HandlerDef<Req, Res> {
+/**
+ * A response whose encoded bytes view pooled memory (Fetch returns stored batches without copying
+ * them): the connection releases `leases` once the socket has taken the response, or drops them
+ * when the response is never written.
+ */
+export class LeasedResponse<Res> {
+  constructor(
+    readonly response: Res,
+    readonly leases: readonly Lease[],
+  ) {}
+
+  release(): void {
+    for (const l of this.leases) l.release()
+  }
+}
+
+export interface HandlerDef<Req, Res, Out extends HandlerResult<Res> = HandlerResult<Res>> {
   api: ApiDescriptor<Req, Res>
   /** The served version range, inclusive; always within the descriptor's range. */
   versions: [number, number]
-  /** Returns the response, or null when the request gets none (Produce with acks=0). */
-  handle(req: Req, ctx: RequestContext): Res | null | Promise<Res | null>
+  /**
+   * False when the handler is done with the request's bytes once its response is ready, so the
+   * connection may reuse the memory they lie in (Produce writes the batches to the log before it
+   * answers). The default, true, is for handlers that may keep views of the request (group
+   * metadata, assignments) after answering it.
+   */
+  keepsRequestBytes?: boolean
+  /**
+   * Returns the response, or null when the request gets none (Produce with acks=0), or the response
+   * with the pooled memory it views.
+   */
+  handle(req: Req, ctx: RequestContext): Out | Promise<Out>
 }
 
-export function defineHandler<Req, Res>(def: HandlerDef<Req, Res>): HandlerDef<Req, Res> {
+export type HandlerResult<Res> = Res | LeasedResponse<Res> | null
+
+export function defineHandler<Req, Res, Out extends HandlerResult<Res>>(def: HandlerDef<Req, Res, Out>): HandlerDef<Req, Res, Out> {
   const [min, max] = def.versions
   if (min < def.api.minVersion || max > def.api.maxVersion || min > max) {
     throw new Error(`${def.api.name}: served versions ${min}-${max} outside ${def.api.minVersion}-${def.api.maxVersion}`)

@@ -11,14 +11,6 @@ import { ApiVersionsApi, type ApiVersionsResponse } from '../protocol/generated/
 import type { HandlerDef, RequestContext } from './handler.js'
 import type { BrokerContext } from './context.js'
 
-/**
- * APIs whose handlers are done with the request's bytes once its response is ready: Produce
- * writes the record batches to the log (and fsyncs them for acks=all) before answering and keeps
- * no view of them. Their frames may live in memory the connection reuses. Every other handler
- * may keep views (group metadata, assignments), so its frame is never reused.
- */
-const RELEASES_REQUEST: ReadonlySet<number> = new Set([ApiKey.Produce])
-
 export type Pending =
   | {
       kind: 'ok'
@@ -27,8 +19,8 @@ export type Pending =
       apiVersion: number
       correlationId: number
       result: unknown
-      /** The handler may keep views of the request's bytes after answering it. */
-      retainsRequest: boolean
+      /** The handler may keep views of the request's bytes after answering it (HandlerDef). */
+      keepsRequestBytes: boolean
     }
   | { kind: 'close'; reason: string; apiName?: string }
 
@@ -86,7 +78,7 @@ export class Router {
       this.logger.error({ err, api: name }, 'request handler failed')
       return { kind: 'close', reason: `${name} handler failed`, apiName: name }
     }
-    return { kind: 'ok', api: handler.api, apiName: name, apiVersion, correlationId, result, retainsRequest: !RELEASES_REQUEST.has(apiKey) }
+    return { kind: 'ok', api: handler.api, apiName: name, apiVersion, correlationId, result, keepsRequestBytes: handler.keepsRequestBytes !== false }
   }
 
   /** Writes one response frame (size, header, body) and returns its chunks. */
@@ -118,7 +110,7 @@ export class Router {
       apiVersion: 0,
       correlationId,
       result: response,
-      retainsRequest: false,
+      keepsRequestBytes: false,
     }
   }
 }

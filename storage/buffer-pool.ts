@@ -1,6 +1,7 @@
 /**
- * Reusable buffers: for the segment reads that become Fetch responses (storage/segment.ts
- * readBuffers) and for the connection's copies of requests that span socket reads. A fresh buffer
+ * Reusable buffers: for the segment reads that become Fetch responses (a log read hands its buffer
+ * out as a Lease, see ReadResult) and for the connection's copies of requests that span socket
+ * reads. A fresh buffer
  * for every read of a megabyte or two is external memory that makes V8 run a full collection every
  * few dozen megabytes, and fresh pages fault in on first touch; reusing them keeps consuming from a
  * backlog at page-cache copy speed.
@@ -10,6 +11,14 @@
  * back is simply collected. Releasing a buffer twice, or one the pool did not lease, is a no-op,
  * so two leases can never share memory.
  */
+/**
+ * Pooled memory held by whoever has it until release(): a read of the log, a response carrying such
+ * reads. Releasing more than once is a no-op; a lease never released is simply collected.
+ */
+export interface Lease {
+  release(): void
+}
+
 export class BufferPool {
   private readonly free: Buffer[] = []
   private freeBytes = 0

@@ -37,7 +37,8 @@ import { CorruptRecordError, KafkaStorageError, OffsetOutOfRangeError, RecordToo
 import { type FileIO, nodeFileIO } from './file-io.js'
 import type { LogConfig } from './log-config.js'
 import { type Logger, silentLogger } from './logger.js'
-import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX } from './segment.js'
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, releaseReadBuffer } from './segment.js'
+import type { Lease } from './buffer-pool.js'
 import { recoverSegments } from './recovery.js'
 import { InvalidRecordError, ProducerStateManager, SNAPSHOT_SUFFIX, type ProducerBatch } from './producer-state.js'
 import { TXN_INDEX_SUFFIX, type AbortedTxn } from './txn-index.js'
@@ -50,12 +51,31 @@ export interface AppendResult {
   logStartOffset: number
 }
 
-export interface ReadResult {
-  /** Whole batches, possibly none: a view of bytes read from the segment file. */
-  records: Uint8Array
-  highWatermark: number
-  logStartOffset: number
-  logEndOffset: number
+/**
+ * Whole batches read from the log, possibly none. `records` views a pooled buffer: release() it
+ * once nothing uses those bytes any more (a Fetch does so once the socket has taken its response);
+ * until then the buffer is not reused, and after it `records` is empty.
+ */
+export interface ReadResult extends Lease {
+  readonly records: Uint8Array
+  readonly highWatermark: number
+  readonly logStartOffset: number
+  readonly logEndOffset: number
+}
+
+class LogRead implements ReadResult {
+  records: Uint8Array = EMPTY
+  constructor(
+    readonly highWatermark: number,
+    readonly logStartOffset: number,
+    readonly logEndOffset: number,
+  ) {}
+
+  release(): void {
+    const records = this.records
+    this.records = EMPTY
+    if (records.length > 0) releaseReadBuffer(records)
+  }
 }
 
 export interface PartitionLogOptions {
@@ -607,7 +627,7 @@ export class PartitionLog {
       throw new OffsetOutOfRangeError(`offset ${offset} is out of range for ${this.name} [${logStart}, ${leo}]`)
     }
     const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
-    const result: ReadResult = { records: EMPTY, highWatermark: leo, logStartOffset: logStart, logEndOffset: leo }
+    const result = new LogRead(leo, logStart, leo)
     const segments = offset < maxOffset ? this.segments.slice(this.segmentIndexFor(offset)) : []
     return { maxOffset, minOneBatch: opts?.minOneBatch ?? true, result, segments }
   }

@@ -40,7 +40,12 @@ export const TIME_INDEX_SUFFIX = '.timeindex'
 export const DELETED_SUFFIX = '.deleted'
 
 /** The pool LogSegment.read() takes its buffers from. */
-export const readBuffers = new BufferPool()
+const readBuffers = new BufferPool()
+
+/** Gives back the buffer a result of LogSegment.read() lies in; no view of it may be used after. */
+export function releaseReadBuffer(view: Uint8Array): void {
+  readBuffers.release(view)
+}
 
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(20, '0') + suffix

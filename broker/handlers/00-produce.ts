@@ -26,6 +26,8 @@ export default defineHandler({
   // advertised, as Kafka 4.0 does (KAFKA-18659): librdkafka <= 2.x checks for Produce v0 before it
   // will compress with gzip, snappy or lz4, and silently sends uncompressed batches otherwise.
   versions: [0, 11],
+  // The batches are in the log (and fsynced for acks=all) before the answer; no view is kept.
+  keepsRequestBytes: false,
   async handle(req, ctx): Promise<ProduceResponse | null> {
     const b = ctx.broker
     if (ctx.apiVersion < 3) {

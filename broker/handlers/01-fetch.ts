@@ -9,7 +9,7 @@ import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/
 import { ErrorCode } from '../../protocol/errors.js'
 import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import { toKafkaError } from '../errors.js'
-import { defineHandler } from '../handler.js'
+import { defineHandler, LeasedResponse } from '../handler.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
 import type { PartitionLog, ReadResult } from '../../storage/partition-log.js'
 import { loopIsBusy } from '../loop-load.js'
@@ -21,7 +21,7 @@ const EMPTY = new Uint8Array(0)
 export default defineHandler({
   api: FetchApi,
   versions: [4, 17],
-  async handle(req, ctx): Promise<FetchResponse> {
+  async handle(req, ctx): Promise<FetchResponse | LeasedResponse<FetchResponse>> {
     const b = ctx.broker
     const v = ctx.apiVersion
     const useIds = v >= 13
@@ -33,23 +33,25 @@ export default defineHandler({
     // Built on the first wait only: most fetches of a busy consumer never wait.
     let logs: PartitionLog[] | undefined
     const parked = () => (logs ??= work.filter((w) => w.log !== undefined).map((w) => w.log!))
-    let partitions: Array<{ w: FetchWork; response: PartitionResponse }>
+    let round: Awaited<ReturnType<typeof readAll>>
     for (;;) {
       // A caught-up consumer parks without building a response it would throw away.
       if (req.minBytes > 0 && deadline > Date.now() && nothingNew(work, isolation)) {
         await b.fetchWaiters.wait(parked(), deadline - Date.now())
         continue
       }
-      const round = await readAll(work, req, isolation, v)
-      partitions = round.partitions
+      round = await readAll(work, req, isolation, v)
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) break
+      for (const r of round.held) r.release()
       await b.fetchWaiters.wait(parked(), remaining)
     }
 
-    const responses = sessionResponses(partitions, incremental, useIds)
+    const responses = sessionResponses(round.partitions, incremental, useIds)
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
+    const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
+    // The records are views of pooled read buffers, released once the socket has the response.
+    return round.held.length > 0 ? new LeasedResponse(response, round.held) : response
   },
 })
 
@@ -105,12 +107,16 @@ function readArgs(w: FetchWork, isolation: number, limit: number, minOneBatch: b
   return { offset: w.sp.fetchOffset, maxBytes: Math.max(limit, 0), opts: { maxOffset: isolation === 1 ? log.lastStableOffset : log.highWatermark, minOneBatch } }
 }
 
-/** Fills `response` from a read; returns false (and sets the error) when the read failed. */
-function settle(w: FetchWork, response: PartitionResponse, isolation: number, read: ReadResult | { error: unknown }): boolean {
+/**
+ * Fills `response` from a read, adding it to `held` when it holds records; returns false (and sets
+ * the error) when the read failed.
+ */
+function settle(w: FetchWork, response: PartitionResponse, isolation: number, read: ReadResult | { error: unknown }, held: ReadResult[]): boolean {
   if ('error' in read) {
     response.errorCode = toKafkaError(read.error).code
     return false
   }
+  if (read.records.length > 0) held.push(read)
   response.records = read.records
   response.highWatermark = read.highWatermark
   response.logStartOffset = read.logStartOffset
@@ -136,6 +142,7 @@ function readInOrder(work: FetchWork[], budget: number, isolation: number) {
   let bytes = 0
   let errors = 0
   const partitions: Slot[] = []
+  const held: ReadResult[] = []
   for (const w of work) {
     const response = emptyPartition(w.sp.partition, isolation)
     partitions.push({ w, response })
@@ -146,14 +153,14 @@ function readInOrder(work: FetchWork[], budget: number, isolation: number) {
     const limit = Math.min(w.sp.partitionMaxBytes, budget)
     if (limit <= 0 && bytes > 0) continue
     // Only the first partition with records may exceed its limit, by one batch (KIP-74).
-    if (!settle(w, response, isolation, readNow(w, readArgs(w, isolation, limit, bytes === 0)))) {
+    if (!settle(w, response, isolation, readNow(w, readArgs(w, isolation, limit, bytes === 0)), held)) {
       errors++
       continue
     }
     bytes += response.records!.length
     budget -= response.records!.length
   }
-  return { partitions, bytes, errors }
+  return { partitions, bytes, errors, held }
 }
 
 async function readConcurrently(work: FetchWork[], isolation: number) {
@@ -173,6 +180,7 @@ async function readConcurrently(work: FetchWork[], isolation: number) {
   let bytes = 0
   let errors = 0
   let seenRecords = false
+  const held: ReadResult[] = []
   for (let i = 0; i < partitions.length; i++) {
     const { w, response } = partitions[i]!
     const r = results[i]
@@ -185,16 +193,17 @@ async function readConcurrently(work: FetchWork[], isolation: number) {
     // limit still returns that one batch. Read without that allowance above, such a partition
     // came back empty although it has records; read it again with it.
     if (!seenRecords && !('error' in read) && read.records.length === 0 && w.sp.fetchOffset < (isolation === 1 ? w.log!.lastStableOffset : w.log!.highWatermark)) {
+      read.release()
       read = readNow(w, readArgs(w, isolation, w.sp.partitionMaxBytes, true))
     }
-    if (!settle(w, response, isolation, read)) {
+    if (!settle(w, response, isolation, read, held)) {
       errors++
       continue
     }
     if (response.records!.length > 0) seenRecords = true
     bytes += response.records!.length
   }
-  return { partitions, bytes, errors }
+  return { partitions, bytes, errors, held }
 }
 
 /** The offset after the last of a run of whole batches. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { Connection } from '../../broker/connection.js'
 import type { Pending, Router } from '../../broker/router.js'
 import type { Writer } from '../../protocol/writer.js'
-import { readBuffers } from '../../storage/segment.js'
+import { LeasedResponse } from '../../broker/handler.js'
 
 /** The parts of a net.Socket a Connection uses; data is pushed in with `feed`. */
 class FakeSocket extends EventEmitter {
@@ -58,14 +58,14 @@ interface Routed {
 }
 
 /** Routes every frame to a pending result the test resolves; the response is the frame's first byte. */
-function fakeRouter(retainsRequest: boolean) {
+function fakeRouter(keepsRequestBytes: boolean) {
   const routed: Routed[] = []
   const router = {
     route(frame: Buffer): Pending {
       let resolve!: (r: unknown) => void
       const result = new Promise((r) => (resolve = r))
       routed.push({ frame, copy: Buffer.from(frame), resolve })
-      return { kind: 'ok', api: {} as never, apiName: 'Fake', apiVersion: 0, correlationId: 0, result, retainsRequest }
+      return { kind: 'ok', api: {} as never, apiName: 'Fake', apiVersion: 0, correlationId: 0, result, keepsRequestBytes }
     },
     encode(_w: Writer, _p: Pending, response: unknown): Uint8Array[] {
       return response as Uint8Array[]
@@ -80,9 +80,9 @@ function frame(size: number, fill: number): Buffer {
   return b
 }
 
-function connect(retainsRequest: boolean) {
+function connect(keepsRequestBytes: boolean) {
   const socket = new FakeSocket()
-  const { router, routed } = fakeRouter(retainsRequest)
+  const { router, routed } = fakeRouter(keepsRequestBytes)
   const conn = new Connection(socket as unknown as Socket, router, { maxRequestBytes: 8 << 20, maxInFlight: 100, logger: pino({ level: 'silent' }) }, () => {})
   return { socket, conn, routed }
 }
@@ -151,16 +151,34 @@ describe('Connection responses', () => {
     expect(socket.sends.map((s) => s.toString())).toEqual(['abc'])
   })
 
-  it('gives read-pool buffers in a response back to the pool once the socket has them', async () => {
+  it('releases the pooled memory a response carries once the socket has its bytes', async () => {
     const { socket, routed } = connect(true)
     socket.feed(frame(1, 1))
-    const records = readBuffers.lease(100_000)
-    records.fill(7)
-    routed[0]!.resolve([Buffer.from('head'), records])
-    expect(readBuffers.owns(records)).toBe(true)
+    const records = Buffer.alloc(100_000, 7)
+    let released = 0
+    routed[0]!.resolve(new LeasedResponse([Buffer.from('head'), records], [{ release: () => released++ }]))
+    await Promise.resolve()
+    expect(released).toBe(0)
     await tick()
     expect(socket.sends[0]!.length).toBe(4 + 100_000)
-    expect(readBuffers.owns(records)).toBe(false)
+    expect(released).toBe(1)
+  })
+
+  it('releases the pooled memory of responses that are never written', async () => {
+    const { socket, conn, routed } = connect(true)
+    socket.feed(frame(1, 1), frame(1, 2), frame(1, 3))
+    const released: number[] = []
+    const leased = (n: number) => new LeasedResponse([Buffer.from([n])], [{ release: () => released.push(n) }])
+    // The second is answered but waits behind the first; the third is answered after the close.
+    routed[1]!.resolve(leased(2))
+    await Promise.resolve()
+    conn.close()
+    expect(released).toEqual([2])
+    routed[2]!.resolve(leased(3))
+    routed[0]!.resolve(leased(1))
+    await tick()
+    expect(released.sort()).toEqual([1, 2, 3])
+    expect(socket.sends).toEqual([])
   })
 
   it('sends what is already answered before closing', async () => {

@@ -2,7 +2,6 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BufferPool } from '../../storage/buffer-pool.js'
-import { readBuffers } from '../../storage/segment.js'
 import { PartitionLog } from '../../storage/partition-log.js'
 import { batch, config, recordOffsets, tempDir } from './helpers.js'
 
@@ -91,7 +90,8 @@ describe('LogSegment reads through the read pool', () => {
       pos += r.records.length
       const offs = recordOffsets(r.records)
       next = offs[offs.length - 1]! + 1
-      readBuffers.release(r.records)
+      r.release()
+      expect(r.records.length).toBe(0)
     }
     expect(reused).toBeGreaterThan(0)
     await log.close()
@@ -104,8 +104,25 @@ describe('LogSegment reads through the read pool', () => {
     for (let i = 0; i < 100; i++) await log.append(batch(5, { valueSize: 500 }))
     const held = log.readSync(0, 100 * KB).records
     const copy = Buffer.from(held)
-    for (let i = 0; i < 20; i++) readBuffers.release(log.readSync(i * 5, 100 * KB).records)
+    for (let i = 0; i < 20; i++) log.readSync(i * 5, 100 * KB).release()
     expect(Buffer.from(held).equals(copy)).toBe(true)
+    await log.close()
+  })
+
+  it('gives a read\'s buffer back once, however often the read is released', async () => {
+    const root = tempDir()
+    dirs.push(root)
+    const log = PartitionLog.open({ dir: path.join(root, 't-0'), topic: 't', partition: 0, config: config() })
+    for (let i = 0; i < 100; i++) await log.append(batch(5, { valueSize: 500 }))
+    const first = log.readSync(0, 100 * KB)
+    const memory = first.records.buffer
+    first.release()
+    const second = log.readSync(0, 100 * KB)
+    expect(second.records.buffer).toBe(memory)
+    first.release()
+    const third = log.readSync(0, 100 * KB)
+    expect(third.records.buffer).not.toBe(memory)
+    expect(Buffer.from(second.records).equals(Buffer.from(third.records))).toBe(true)
     await log.close()
   })
 })
