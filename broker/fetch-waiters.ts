@@ -1,6 +1,8 @@
 // Long polling for Fetch: a fetch that found fewer than minBytes parks here until one of its
 // partitions receives an append or its maxWaitMs passes. All parked fetches share one timer armed
-// for the earliest deadline, so a busy broker does not create a timer per request.
+// for the earliest deadline, so a busy broker does not create a timer per request. Shutdown closes
+// the waiters: every parked fetch is released, and a fetch must not park again once `closed` is true
+// (a wait then resolves at once, so a fetch that looped on it would spin until its deadline).
 import type { PartitionLog } from '../storage/partition-log.js'
 
 interface Waiter {
@@ -18,7 +20,7 @@ export class FetchWaiters {
    */
   private readonly byLog = new WeakMap<PartitionLog, Set<Waiter>>()
   private readonly all = new Set<Waiter>()
-  private closed = false
+  private _closed = false
   private timer: NodeJS.Timeout | undefined
   private timerDeadline = Number.POSITIVE_INFINITY
 
@@ -26,7 +28,7 @@ export class FetchWaiters {
   wait(logs: readonly PartitionLog[], maxWaitMs: number): Promise<void> {
     return new Promise((resolve) => {
       // No logs (an empty fetch session) still waits out maxWaitMs, on the shared timer.
-      if (maxWaitMs <= 0 || this.closed) {
+      if (maxWaitMs <= 0 || this._closed) {
         resolve()
         return
       }
@@ -47,14 +49,15 @@ export class FetchWaiters {
     return parked
   }
 
-  /** Releases every parked fetch now (shutdown). */
-  wakeAll(): void {
-    for (const w of [...this.all]) this.finish(w)
+  /** True once shut down: fetches answer with what they have instead of waiting. */
+  get closed(): boolean {
+    return this._closed
   }
 
+  /** Releases every parked fetch now and lets none park again (shutdown). */
   close(): void {
-    this.closed = true
-    this.wakeAll()
+    this._closed = true
+    for (const w of [...this.all]) this.finish(w)
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
   }

@@ -147,9 +147,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      fetchWaiters.wakeAll()
-      await server.close()
+      // Parked long polls answer now, so the connections go idle without waiting out maxWaitMs.
       fetchWaiters.close()
+      await server.close()
       txn.close()
       groups.close()
       await logs.close()

@@ -35,14 +35,15 @@ export default defineHandler({
     const parked = () => (logs ??= work.filter((w) => w.log !== undefined).map((w) => w.log!))
     let round: Awaited<ReturnType<typeof readAll>>
     for (;;) {
-      // A caught-up consumer parks without building a response it would throw away.
-      if (req.minBytes > 0 && deadline > Date.now() && nothingNew(work, isolation)) {
+      // A caught-up consumer parks without building a response it would throw away. Once the
+      // broker shuts down nothing parks: every fetch answers with what it has.
+      if (req.minBytes > 0 && deadline > Date.now() && !b.fetchWaiters.closed && nothingNew(work, isolation)) {
         await b.fetchWaiters.wait(parked(), deadline - Date.now())
         continue
       }
       round = await readAll(work, req, isolation, v)
       const remaining = deadline - Date.now()
-      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) break
+      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || b.fetchWaiters.closed) break
       for (const r of round.held) r.release()
       await b.fetchWaiters.wait(parked(), remaining)
     }

@@ -1,0 +1,84 @@
+// Shutdown with long polls parked: SIGTERM answers every parked Fetch at once and the broker exits
+// within a second or two, whatever maxWaitMs the clients asked for.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Reader } from '../../protocol/reader.js'
+import { ApiKey } from '../../protocol/generated/index.js'
+import { FetchApi } from '../../protocol/generated/fetch.js'
+import { decodeResponseHeader } from '../../protocol/generated/response-header.js'
+import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
+import { createTopics, WireClient } from '../helpers/wire.js'
+
+beforeAll(() => ensureBuilt(), 180_000)
+
+const dirs: string[] = []
+const brokers: ChildBroker[] = []
+afterEach(async () => {
+  for (const b of brokers.splice(0)) await b.kill().catch(() => {})
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+/** CPU time (user + system) the process has used, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+}
+
+/** A Fetch v4 on a caught-up partition that parks for `maxWaitMs`, sent without waiting for its answer. */
+function parkFetch(c: WireClient, topic: string, maxWaitMs: number): Promise<void> {
+  const body = {
+    replicaId: -1,
+    maxWaitMs,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, logStartOffset: -1, currentLeaderEpoch: -1 }] }],
+  }
+  return c.write(c.frame(ApiKey.Fetch, 4, (w) => FetchApi.encodeRequest(w, 4, body as never)))
+}
+
+describe('shutdown with parked long polls', () => {
+  it.each([2147483647, 10_000])('SIGTERM answers Fetch parked for %i ms at once and exits within 2 s without spinning', async (maxWaitMs) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'samsa-shutdown-'))
+    dirs.push(dir)
+    const broker = await startChildBroker(dir)
+    brokers.push(broker)
+    const admin = await WireClient.connect(broker.address)
+    await createTopics(admin, [{ name: 'parked', partitions: 1 }])
+    const clients = await Promise.all(Array.from({ length: 3 }, () => WireClient.connect(broker.address)))
+    for (const c of clients) {
+      await parkFetch(c, 'parked', maxWaitMs)
+      await parkFetch(c, 'parked', maxWaitMs)
+    }
+    // Parked, not polling: the broker idles.
+    await new Promise((r) => setTimeout(r, 300))
+    const pid = broker.proc.pid!
+    const idleFrom = cpuMs(pid)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(cpuMs(pid) - idleFrom).toBeLessThan(150)
+    for (const c of clients) expect(c.closed).toBe(false)
+
+    const answers = clients.map(async (c) => [await c.readFrame(3000), await c.readFrame(3000)])
+    const started = Date.now()
+    const exit = await broker.stop(5000)
+    const took = Date.now() - started
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(took).toBeLessThan(2000)
+    // Every parked fetch got its (empty) answer before the connection went.
+    for (const frames of await Promise.all(answers)) {
+      for (const f of frames) {
+        expect(f).not.toBeNull()
+        const r = new Reader(f!)
+        decodeResponseHeader(r, 0)
+        const res = FetchApi.decodeResponse(r, 4)
+        expect(res.responses[0]!.partitions[0]!.errorCode).toBe(0)
+        expect(res.responses[0]!.partitions[0]!.records?.length ?? 0).toBe(0)
+      }
+    }
+    admin.close()
+    for (const c of clients) c.close()
+  }, 30_000)
+})
