@@ -1,15 +1,19 @@
-// One client-side TCP connection to a Kafka-compatible broker: frames requests with the
-// generated request header, matches responses by correlation id (a broker answers in order,
-// but matching by id keeps a stray or late frame from being handed to the wrong caller), and
-// decodes them with the generated codecs. Admin traffic is a handful of requests, so each
-// request carries its own timer.
+// One client-side TCP connection to a Kafka-compatible broker. Requests are pipelined; a broker
+// answers in order, so the waiting requests form a queue, and each response is matched to its
+// request by correlation id (a late frame for a request that already timed out is dropped, not
+// handed to the wrong caller).
+//
+// The socket reads straight into one growable buffer (Node's `onread`), so receiving a response
+// costs no allocation: `requestWith` decodes it in place and hands the caller a view that is valid
+// only during its callback; `request` decodes from a copy so the result may be kept. Timeouts use
+// one timer per connection armed for the oldest waiting request, not one timer per request.
 
 import net from 'node:net'
 import type { ApiDescriptor } from '../../protocol/types.js'
 import { Reader } from '../../protocol/reader.js'
-import { Writer } from '../../protocol/writer.js'
-import { decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js'
+import { decodeResponseHeader, responseHeaderVersion } from '../../protocol/generated/index.js'
 import { BrokerConnectionError, BrokerUnreachableError, MalformedResponseError } from './errors.js'
+import { CORRELATION_ID_OFFSET, encodeRequestFrame } from './request-frame.js'
 
 export interface ConnectOptions {
   clientId: string
@@ -17,11 +21,17 @@ export interface ConnectOptions {
   requestTimeoutMs: number
 }
 
-interface Pending {
-  resolve: (frame: Buffer) => void
+interface Waiting {
+  correlationId: number
+  /** Date.now() after which the request fails. */
+  deadline: number
+  what: string
+  /** Called with the response frame (correlation id first); the view is reused once it returns. */
+  onFrame: (frame: Buffer) => void
   reject: (err: Error) => void
-  timer: NodeJS.Timeout
 }
+
+const MIN_READ = 64 * 1024
 
 /** `host:port`, `[v6addr]:port`; a missing port means 9092. */
 export function parseAddress(address: string): { host: string; port: number } {
@@ -34,13 +44,14 @@ export function parseAddress(address: string): { host: string; port: number } {
 }
 
 export class BrokerConnection {
-  private readonly pending = new Map<number, Pending>()
+  private waiting: Waiting[] = []
+  /** Index of the oldest waiting request in `waiting`. */
+  private head = 0
   private nextCorrelationId = 1
-  private buffered: Buffer | null = null
-  /** Size of the frame being collected in `chunks`, or 0. */
-  private waitingFor = 0
-  private chunks: Buffer[] = []
-  private chunkBytes = 0
+  private buf = Buffer.allocUnsafeSlow(4 * MIN_READ)
+  /** Bytes of `buf` received and not yet handed out. */
+  private filled = 0
+  private timer: NodeJS.Timeout | null = null
   private closedError: Error | null = null
 
   private constructor(
@@ -48,7 +59,6 @@ export class BrokerConnection {
     private readonly socket: net.Socket,
     private readonly opts: ConnectOptions,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => this.fail(new BrokerConnectionError(address, `lost connection to broker at ${address}: ${err.message}`, { cause: err })))
     socket.on('close', () => this.fail(new BrokerConnectionError(address, `broker at ${address} closed the connection`)))
   }
@@ -56,7 +66,19 @@ export class BrokerConnection {
   static connect(address: string, opts: ConnectOptions): Promise<BrokerConnection> {
     const { host, port } = parseAddress(address)
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port })
+      let conn: BrokerConnection | undefined
+      const socket = net.connect({
+        host,
+        port,
+        onread: {
+          // Asked again before every read: the free tail of the assembly buffer.
+          buffer: () => (conn === undefined ? Buffer.allocUnsafe(MIN_READ) : conn.readTarget()),
+          callback: (n: number, into: Uint8Array) => {
+            conn?.onRead(n, into)
+            return true
+          },
+        },
+      })
       socket.setNoDelay(true)
       const timer = setTimeout(() => {
         socket.destroy()
@@ -71,97 +93,182 @@ export class BrokerConnection {
       socket.once('connect', () => {
         clearTimeout(timer)
         socket.off('error', onError)
-        resolve(new BrokerConnection(address, socket, opts))
+        conn = new BrokerConnection(address, socket, opts)
+        resolve(conn)
       })
     })
   }
 
-  /** Sends one request at `version` and resolves to the decoded response body. */
-  async request<Req, Res>(api: ApiDescriptor<Req, Res>, version: number, body: Req): Promise<Res> {
-    const frame = await this.roundTrip(api, version, body)
-    const r = new Reader(frame)
-    decodeResponseHeader(r, responseHeaderVersion(api.apiKey, version))
-    const res = api.decodeResponse(r, version)
-    if (r.bad) throw new MalformedResponseError(this.address, `malformed ${api.name} v${version} response from ${this.address}: ${r.error}`)
-    return res
+  get clientId(): string {
+    return this.opts.clientId
   }
 
-  /** The raw response frame (correlation id first), for callers that must inspect it before decoding. */
-  roundTrip<Req>(api: ApiDescriptor<Req, unknown>, version: number, body: Req): Promise<Buffer> {
-    if (this.closedError !== null) return Promise.reject(this.closedError)
+  /** Sends one request at `version` and resolves to the decoded response body, free to keep. */
+  request<Req, Res>(api: ApiDescriptor<Req, Res>, version: number, body: Req): Promise<Res> {
+    return this.requestWith(api, version, body, (res) => res, true)
+  }
+
+  /**
+   * Sends one request and resolves to what `consume` returns for the decoded response. Byte
+   * fields of the response are views of the receive buffer, valid only while `consume` runs,
+   * unless `copy` is set.
+   */
+  requestWith<Req, Res, T>(api: ApiDescriptor<Req, Res>, version: number, body: Req, consume: (res: Res) => T, copy = false): Promise<T> {
     const correlationId = this.nextCorrelationId++
-    const w = new Writer(512)
-    const size = w.reserveInt32()
-    encodeRequestHeader(w, requestHeaderVersion(api.apiKey, version), {
-      requestApiKey: api.apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: this.opts.clientId,
-    })
-    api.encodeRequest(w, version, body)
-    w.patchInt32(size, w.length - 4)
-    const bytes = w.toBuffer()
+    const frame = encodeRequestFrame(api, version, body, correlationId, this.opts.clientId)
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(correlationId)
-        reject(new BrokerConnectionError(this.address, `${api.name} request to ${this.address} timed out after ${this.opts.requestTimeoutMs} ms`))
-      }, this.opts.requestTimeoutMs)
-      this.pending.set(correlationId, { resolve, reject, timer })
-      this.socket.write(bytes)
+      this.enqueue(frame, correlationId, `${api.name}`, reject, (view) => {
+        const r = new Reader(copy ? Buffer.from(view) : view)
+        decodeResponseHeader(r, responseHeaderVersion(api.apiKey, version))
+        const res = api.decodeResponse(r, version)
+        if (r.bad) {
+          reject(new MalformedResponseError(this.address, `malformed ${api.name} v${version} response from ${this.address}: ${r.error}`))
+          return
+        }
+        try {
+          resolve(consume(res))
+        } catch (err) {
+          reject(err as Error)
+        }
+      })
     })
+  }
+
+  /** The raw response frame (correlation id first, copied), for callers that must inspect it before decoding. */
+  roundTrip<Req>(api: ApiDescriptor<Req, unknown>, version: number, body: Req): Promise<Buffer> {
+    const correlationId = this.nextCorrelationId++
+    return this.sendFrame(encodeRequestFrame(api, version, body, correlationId, this.opts.clientId), api.name)
+  }
+
+  /**
+   * Sends a pre-encoded request frame (see request-frame.ts) and resolves to a copy of its
+   * response frame. The frame may be sent many times: responses are matched in order.
+   */
+  sendFrame(frame: Buffer, what = 'request'): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(frame, frame.readInt32BE(CORRELATION_ID_OFFSET), what, reject, (view) => resolve(Buffer.from(view)))
+    })
+  }
+
+  /** Sends a request the broker does not answer (Produce with acks=0); resolves once written. */
+  sendOneWay<Req>(api: ApiDescriptor<Req, unknown>, version: number, body: Req): Promise<void> {
+    if (this.closedError !== null) return Promise.reject(this.closedError)
+    const frame = encodeRequestFrame(api, version, body, this.nextCorrelationId++, this.opts.clientId)
+    return new Promise((resolve, reject) => this.socket.write(frame, (err) => (err ? reject(this.closedError ?? err) : resolve())))
   }
 
   close(): void {
     this.fail(new BrokerConnectionError(this.address, `connection to ${this.address} was closed`))
   }
 
-  private onData(chunk: Buffer): void {
-    // Chunks of a large response are collected and joined once the whole frame is here, so a
-    // response of n chunks costs one copy, not n.
-    if (this.buffered !== null && this.waitingFor > 0) {
-      this.chunks.push(chunk)
-      this.chunkBytes += chunk.length
-      if (this.chunkBytes < this.waitingFor) return
-      chunk = Buffer.concat(this.chunks, this.chunkBytes)
-      this.chunks = []
-      this.chunkBytes = 0
-      this.buffered = null
+  private enqueue(frame: Buffer, correlationId: number, what: string, reject: (err: Error) => void, onFrame: (frame: Buffer) => void): void {
+    if (this.closedError !== null) {
+      reject(this.closedError)
+      return
     }
-    let buf = this.buffered === null ? chunk : Buffer.concat([this.buffered, chunk])
-    this.waitingFor = 0
-    while (buf.length >= 4) {
-      const size = buf.readInt32BE(0)
+    const wasIdle = this.head === this.waiting.length
+    this.waiting.push({ correlationId, deadline: Date.now() + this.opts.requestTimeoutMs, what, onFrame, reject })
+    if (this.timer === null) this.timer = setTimeout(() => this.expire(), this.opts.requestTimeoutMs)
+    else if (wasIdle) this.timer.ref()
+    this.socket.write(frame)
+  }
+
+  /** Fails every request past its deadline and re-arms the timer for the oldest one left. */
+  private expire(): void {
+    this.timer = null
+    const now = Date.now()
+    while (this.head < this.waiting.length && this.waiting[this.head]!.deadline <= now) {
+      const w = this.waiting[this.head++]!
+      w.reject(new BrokerConnectionError(this.address, `${w.what} request to ${this.address} timed out after ${this.opts.requestTimeoutMs} ms`))
+    }
+    this.compact()
+    if (this.head < this.waiting.length) this.timer = setTimeout(() => this.expire(), this.waiting[this.head]!.deadline - now)
+  }
+
+  private compact(): void {
+    if (this.head === this.waiting.length) {
+      this.waiting = []
+      this.head = 0
+    } else if (this.head > 1024) {
+      this.waiting = this.waiting.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  private readTarget(): Buffer {
+    if (this.buf.length - this.filled < MIN_READ) this.grow(this.filled + MIN_READ)
+    return this.buf.subarray(this.filled)
+  }
+
+  private grow(need: number): void {
+    let size = this.buf.length
+    while (size < need) size *= 2
+    const next = Buffer.allocUnsafeSlow(size)
+    this.buf.copy(next, 0, 0, this.filled)
+    this.buf = next
+  }
+
+  private onRead(n: number, into: Uint8Array): void {
+    if (into.buffer !== this.buf.buffer || into.byteOffset !== this.filled) {
+      // The first read lands in the buffer handed out before this connection existed.
+      if (this.buf.length - this.filled < n) this.grow(this.filled + n)
+      this.buf.set(into.subarray(0, n), this.filled)
+    }
+    this.filled += n
+    const buf = this.buf
+    let pos = 0
+    while (this.filled - pos >= 4) {
+      const size = buf.readInt32BE(pos)
       if (size < 4) {
         this.fail(new MalformedResponseError(this.address, `broker at ${this.address} sent a frame of ${size} bytes`))
         return
       }
-      if (buf.length < 4 + size) {
-        this.waitingFor = 4 + size
+      if (this.filled - pos < 4 + size) {
+        // Make room for the whole frame now, so the rest is read in place.
+        if (pos === 0 && 4 + size > buf.length) this.grow(4 + size)
         break
       }
-      const frame = buf.subarray(4, 4 + size)
-      buf = buf.subarray(4 + size)
-      const correlationId = frame.readInt32BE(0)
-      const p = this.pending.get(correlationId)
-      if (p === undefined) continue
-      this.pending.delete(correlationId)
-      clearTimeout(p.timer)
-      p.resolve(frame)
+      this.deliver(buf.subarray(pos + 4, pos + 4 + size))
+      if (this.closedError !== null) return
+      pos += 4 + size
     }
-    this.buffered = buf.length === 0 ? null : buf
-    if (this.buffered !== null && this.waitingFor > 0) {
-      this.chunks = [this.buffered]
-      this.chunkBytes = this.buffered.length
+    if (pos > 0) {
+      this.buf.copyWithin(0, pos, this.filled)
+      this.filled -= pos
+      if (this.filled >= 4) {
+        const size = this.buf.readInt32BE(0)
+        if (4 + size > this.buf.length) this.grow(4 + size)
+      }
     }
+  }
+
+  private deliver(frame: Buffer): void {
+    const correlationId = frame.readInt32BE(0)
+    let i = this.head
+    while (i < this.waiting.length && this.waiting[i]!.correlationId !== correlationId) i++
+    // Not waited for: the answer to a request that already timed out.
+    if (i === this.waiting.length) return
+    // Brokers answer in order, so requests before this one will never be answered.
+    while (this.head < i) {
+      const skipped = this.waiting[this.head++]!
+      skipped.reject(new MalformedResponseError(this.address, `broker at ${this.address} answered a later request before ${skipped.what}`))
+    }
+    const w = this.waiting[this.head++]!
+    // The timer stays armed (it finds nothing to expire, or re-arms for the next request), but
+    // does not keep the process alive while nothing waits.
+    this.compact()
+    if (this.head === this.waiting.length) this.timer?.unref()
+    w.onFrame(frame)
   }
 
   private fail(err: Error): void {
     if (this.closedError === null) this.closedError = err
     this.socket.destroy()
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer)
-      p.reject(err)
-    }
-    this.pending.clear()
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    const waiting = this.waiting.slice(this.head)
+    this.waiting = []
+    this.head = 0
+    for (const w of waiting) w.reject(err)
   }
 }
