@@ -163,6 +163,11 @@ export abstract class AbstractIndex {
     if (this.fd >= 0) this.trimAndClose()
   }
 
+  /** Removes the file; close() first. */
+  deleteFile(): void {
+    if (this.io.stat(this.file) !== undefined) this.io.unlink(this.file)
+  }
+
   /** Kafka's sanity check on open: whole entries only, and the last entry not below the base. */
   abstract sanityCheck(): string | undefined
 }

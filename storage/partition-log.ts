@@ -1,5 +1,6 @@
 // PartitionLog: one partition's log, a directory `<topic>-<partition>` of LogSegments ordered by
 // baseOffset; the last one is active and takes appends. Offsets are contiguous across segments.
+// Opening is LogLoader's job (log-loader.ts); when data reaches the disk is FlushScheduler's.
 //
 // Concurrency: single-threaded. append() does all of its file work synchronously before it
 // returns a promise, so appends are serialized in call order without a queue, and reads always
@@ -12,7 +13,6 @@
 // original offsets and is not written again); transaction markers close open transactions, and
 // aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
 // and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
-import path from 'node:path'
 import {
   BATCH_HEADER_SIZE,
   CURRENT_MAGIC,
@@ -22,12 +22,8 @@ import {
   batchSizeAt,
   encodeControlBatch,
   isControl,
-  isTransactional,
   iterateRecords,
   readAttributes,
-  readBaseOffset,
-  readControlRecord,
-  readLastOffset,
   readLastOffsetDelta,
   readMaxTimestamp,
   setBaseOffset,
@@ -35,13 +31,14 @@ import {
 } from '../protocol/record-batch.js'
 import { CorruptRecordError, KafkaStorageError, OffsetOutOfRangeError, RecordTooLargeError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
+import { FlushScheduler } from './flush-scheduler.js'
 import type { LogConfig } from './log-config.js'
+import { floorSegmentIndex, loadLog, producerBatchAt, rebuildProducerState } from './log-loader.js'
 import { type Logger, silentLogger } from './logger.js'
-import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, releaseReadBuffer } from './segment.js'
+import { LogSegment, releaseReadBuffer, type SegmentRead } from './segment.js'
 import type { Lease } from './buffer-pool.js'
-import { recoverSegments } from './recovery.js'
-import { InvalidRecordError, ProducerStateManager, SNAPSHOT_SUFFIX, type ProducerBatch } from './producer-state.js'
-import { TXN_INDEX_SUFFIX, type AbortedTxn } from './txn-index.js'
+import { InvalidRecordError, ProducerStateManager, type ProducerBatch } from './producer-state.js'
+import type { AbortedTxn } from './txn-index.js'
 
 export interface AppendResult {
   baseOffset: number
@@ -105,160 +102,74 @@ export interface TxnMarkerInput {
   commit: boolean
 }
 
-interface SyncWaiter {
-  target: number
-  resolve: () => void
-  reject: (err: Error) => void
-}
-
 const EMPTY = Buffer.alloc(0)
+
+/** A read's bounds with the segments to try and the result it fills in. */
+interface ReadPlan extends SegmentRead {
+  result: LogRead
+  segments: LogSegment[]
+}
 
 export class PartitionLog {
   readonly topic: string
   readonly partition: number
   readonly dir: string
-  config: LogConfig
+  private _config: LogConfig
   private readonly io: FileIO
   private readonly logger: Logger
-  private segments: LogSegment[] = []
-  private active!: LogSegment
-  private _logStartOffset = 0
-  private _logEndOffset = 0
-  private _recoveryPoint = 0
+  private segments: LogSegment[]
+  private active: LogSegment
+  private _logStartOffset: number
+  private _logEndOffset: number
   private _offline = false
-  private lastFlushTime = Date.now()
-  private dirDirty = false
-  private syncing = false
-  private waiters: SyncWaiter[] = []
+  private readonly flusher: FlushScheduler
   private readonly listeners = new Set<() => void>()
   readonly producerState: ProducerStateManager
   private readonly onLogStartOffsetChange?: (log: PartitionLog) => Promise<void>
   private closed = false
-  /** Bumped by truncation, so a flush that started before it does not advance recoveryPoint. */
-  private truncations = 0
+
+  /** Opens (creating if needed) the partition directory, recovering it after an unclean stop. */
+  static open(opts: PartitionLogOptions): PartitionLog {
+    return new PartitionLog(opts)
+  }
 
   private constructor(opts: PartitionLogOptions) {
     this.topic = opts.topic
     this.partition = opts.partition
     this.dir = opts.dir
-    this.config = opts.config
+    this._config = opts.config
     this.io = opts.io ?? nodeFileIO
     this.logger = opts.logger ?? silentLogger
     this.onLogStartOffsetChange = opts.onLogStartOffsetChange
     this.producerState = new ProducerStateManager({ dir: opts.dir, io: this.io, expirationMs: opts.producerIdExpirationMs })
+    const loaded = loadLog({
+      dir: this.dir,
+      name: this.name,
+      io: this.io,
+      config: this._config,
+      logger: this.logger,
+      producerState: this.producerState,
+      recoveryPoint: opts.recoveryPoint ?? 0,
+      logStartOffset: opts.logStartOffset ?? 0,
+      hadCleanShutdown: opts.hadCleanShutdown ?? false,
+    })
+    this.segments = loaded.segments
+    this.active = loaded.segments[loaded.segments.length - 1]!
+    this._logStartOffset = loaded.logStartOffset
+    this._logEndOffset = loaded.logEndOffset
+    this.flusher = new FlushScheduler(this, this.io, loaded.recoveryPoint, (err) => this.markOffline(err, 'fsync'))
+    if (loaded.dirDirty) this.flusher.markDirDirty()
+    if (loaded.restarted) this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
   }
 
-  /** Opens (creating if needed) the partition directory, recovering it after an unclean stop. */
-  static open(opts: PartitionLogOptions): PartitionLog {
-    const log = new PartitionLog(opts)
-    log.load(opts.recoveryPoint ?? 0, opts.logStartOffset ?? 0, opts.hadCleanShutdown ?? false)
-    return log
+  get config(): LogConfig {
+    return this._config
   }
 
-  private load(checkpointedRecoveryPoint: number, checkpointedLogStart: number, clean: boolean): void {
-    const io = this.io
-    io.mkdir(this.dir)
-    const bases: number[] = []
-    const names = io.readdir(this.dir)
-    const logs = new Set<string>()
-    for (const name of names) {
-      if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith(SNAPSHOT_SUFFIX + '.tmp')) {
-        io.unlink(path.join(this.dir, name))
-        continue
-      }
-      if (name.endsWith(LOG_SUFFIX) && /^\d{20}\.log$/.test(name)) {
-        bases.push(Number(name.slice(0, 20)))
-        logs.add(name.slice(0, 20))
-      }
-    }
-    // Index files whose log is gone would be picked up by a later segment with that base.
-    for (const name of names) {
-      if ((name.endsWith(INDEX_SUFFIX) || name.endsWith(TIME_INDEX_SUFFIX) || name.endsWith(TXN_INDEX_SUFFIX)) && !logs.has(name.slice(0, 20))) {
-        io.unlink(path.join(this.dir, name))
-      }
-    }
-    bases.sort((a, b) => a - b)
-    this.segments = bases.map((b) => LogSegment.open(io, this.dir, b, this.config.segmentIndexBytes))
-    if (this.segments.length > 0) {
-      const recovered = recoverSegments(this.segments, {
-        recoveryPoint: clean ? Number.MAX_SAFE_INTEGER : checkpointedRecoveryPoint,
-        indexIntervalBytes: this.config.indexIntervalBytes,
-        logger: this.logger,
-        name: this.name,
-      })
-      for (const seg of this.segments.slice(recovered.length)) seg.delete()
-      this.segments = recovered
-    }
-    if (this.segments.length === 0) {
-      this.segments = [LogSegment.create(io, this.dir, checkpointedLogStart, this.config.segmentIndexBytes)]
-      this.dirDirty = true
-    }
-    this.active = this.segments[this.segments.length - 1]!
-    this.active.makeActive()
-    this._logEndOffset = this.active.nextOffset
-    this._logStartOffset = Math.max(checkpointedLogStart, this.segments[0]!.baseOffset)
-    if (this._logStartOffset > this._logEndOffset) {
-      // Records below the checkpointed start were deleted on purpose; data after it was lost.
-      this.logger.warn(
-        { partition: this.name, logStartOffset: this._logStartOffset, logEndOffset: this._logEndOffset },
-        'log start offset beyond the recovered log end; starting an empty log there',
-      )
-      this.truncateFullyAndStartAt(this._logStartOffset)
-    }
-    this._recoveryPoint = clean ? this._logEndOffset : Math.min(checkpointedRecoveryPoint, this._logEndOffset)
-    this.rebuildProducerState()
-  }
-
-  /**
-   * Loads the newest snapshot at or below the log end and replays the producer batches and
-   * markers after it, re-adding aborted-transaction index entries a crash may have lost.
-   */
-  private rebuildProducerState(): void {
-    const ps = this.producerState
-    const first = this.segments[0]!.baseOffset
-    const from = Math.max(ps.loadLatestSnapshot(this._logEndOffset) ?? first, first)
-    if (from >= this._logEndOffset) return
-    let replayed = 0
-    for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
-      const seg = this.segments[i]!
-      seg.walk(seg.offsetIndex.lookup(from).position, (buf, at, position, size) => {
-        if (readLastOffset(buf, at) >= from) {
-          this.replayBatch(seg, buf, at, position, size)
-          replayed++
-        }
-        return true
-      })
-    }
-    this.logger.info({ partition: this.name, from, to: this._logEndOffset, batches: replayed, producers: ps.size }, 'rebuilt producer state')
-  }
-
-  private replayBatch(seg: LogSegment, buf: Uint8Array, at: number, position: number, size: number): void {
-    const attributes = readAttributes(buf, at)
-    if (!isControl(attributes)) {
-      const pb = producerBatchAt(buf, at)
-      if (pb !== undefined) this.producerState.update(pb, readBaseOffset(buf, at))
-      return
-    }
-    const offset = readBaseOffset(buf, at)
-    for (const r of iterateRecords(seg.readBatch(position, size), 0)) {
-      const ctl = readControlRecord(r)
-      if (ctl === null || (ctl.type !== ControlType.Abort && ctl.type !== ControlType.Commit)) continue
-      const aborted = this.producerState.completeTxn({
-        producerId: readInt64(buf, at + 43),
-        producerEpoch: readInt16(buf, at + 51),
-        coordinatorEpoch: ctl.coordinatorEpoch,
-        commit: ctl.type === ControlType.Commit,
-        offset,
-        timestamp: readMaxTimestamp(buf, at),
-      })
-      if (aborted !== undefined && !seg.txnIndex.has(aborted.producerId, aborted.lastOffset)) {
-        try {
-          seg.txnIndex.append(aborted)
-        } catch (err) {
-          this.logger.warn({ err, partition: this.name, offset }, 'could not re-index an aborted transaction')
-        }
-      }
-    }
+  /** A new config applies at once, to every segment's roll and index decisions too. */
+  set config(config: LogConfig) {
+    this._config = config
+    for (const seg of this.segments) seg.config = config
   }
 
   get name(): string {
@@ -275,7 +186,7 @@ export class PartitionLog {
     return this._logEndOffset
   }
   get recoveryPoint(): number {
-    return this._recoveryPoint
+    return this.flusher.recoveryPoint
   }
   get offline(): boolean {
     return this._offline
@@ -308,16 +219,14 @@ export class PartitionLog {
   private markOffline(err: unknown, during: string): void {
     if (!this._offline) this.logger.error({ partition: this.name, err }, `I/O error during ${during}; partition offline`)
     this._offline = true
-    const waiters = this.waiters
-    this.waiters = []
-    for (const w of waiters) w.reject(new KafkaStorageError(`partition ${this.name}: ${during} failed`, { cause: err }))
+    this.flusher.failAll(new KafkaStorageError(`partition ${this.name}: ${during} failed`, { cause: err }))
   }
 
   append(records: Uint8Array, opts?: { durable?: boolean; logAppendTime?: number }): Promise<AppendResult> {
     try {
       const result = this.appendSync(records, opts?.logAppendTime)
       if (opts?.durable) return this.syncTo(result.lastOffset + 1).then(() => result)
-      if (this._logEndOffset - this._recoveryPoint >= this.config.flushMessages) this.flushInBackground()
+      if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
       return Promise.resolve(result)
     } catch (err) {
       return Promise.reject(err)
@@ -420,11 +329,9 @@ export class PartitionLog {
       next += readLastOffsetDelta(records, pos) + 1
       pos += batchSizeAt(records, pos)
     }
-    const cfg = this.config
-    const now = Date.now()
     try {
-      if (this.active.shouldRoll(len, maxTs, now, cfg.segmentBytes, cfg.segmentMs, cfg.segmentJitterMs, next - 1)) this.roll()
-      this.active.append(records, cfg.indexIntervalBytes)
+      if (this.active.shouldRoll({ messagesSize: len, maxTimestampInMessages: maxTs, maxOffsetInMessages: next - 1, now: Date.now() })) this.roll()
+      this.active.append(records)
     } catch (err) {
       this.markOffline(err, 'append')
       throw new KafkaStorageError(`append to ${this.name} failed`, { cause: err })
@@ -473,10 +380,10 @@ export class PartitionLog {
     const base = this._logEndOffset
     if (this.active.isEmpty && this.active.baseOffset === base) return this.active
     this.active.onBecomeInactive()
-    const seg = LogSegment.create(this.io, this.dir, base, this.config.segmentIndexBytes)
+    const seg = LogSegment.create(this.io, this.dir, base, this.config)
     this.segments.push(seg)
     this.active = seg
-    this.dirDirty = true
+    this.flusher.markDirDirty()
     this.logger.debug({ partition: this.name, baseOffset: base }, 'rolled segment')
     try {
       this.producerState.takeSnapshot(base).catch((err: unknown) => this.logger.warn({ err, partition: this.name }, 'producer state snapshot fsync failed'))
@@ -492,75 +399,11 @@ export class PartitionLog {
   /** Resolves once everything below `target` is fsynced; concurrent callers share fsyncs. */
   private syncTo(target: number): Promise<void> {
     if (this._offline) return Promise.reject(this.storageError())
-    if (this._recoveryPoint >= target && !this.dirDirty) return Promise.resolve()
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ target, resolve, reject })
-      this.kickSync()
-    })
-  }
-
-  private kickSync(): void {
-    if (this.syncing || this.waiters.length === 0 || this._offline) return
-    this.syncing = true
-    const target = this._logEndOffset
-    const truncations = this.truncations
-    this.flushSegments(target).then(
-      () => {
-        this.syncing = false
-        if (truncations !== this.truncations) {
-          this.kickSync()
-          return
-        }
-        if (target > this._recoveryPoint) this._recoveryPoint = target
-        this.lastFlushTime = Date.now()
-        const pending: SyncWaiter[] = []
-        for (const w of this.waiters) {
-          if (w.target <= target) w.resolve()
-          else pending.push(w)
-        }
-        this.waiters = pending
-        this.kickSync()
-      },
-      (err: unknown) => {
-        this.syncing = false
-        this.markOffline(err, 'fsync')
-      },
-    )
-  }
-
-  private async flushSegments(target: number): Promise<void> {
-    const dirty = this.dirDirty
-    this.dirDirty = false
-    const work: Array<Promise<void>> = []
-    for (const seg of this.segments) {
-      if (seg.nextOffset <= this._recoveryPoint && !(seg === this.active && seg.isEmpty)) continue
-      if (seg.baseOffset >= target && !seg.isEmpty) continue
-      seg.writeIndexes()
-      work.push(this.flushSegment(seg, seg !== this.active))
-    }
-    if (dirty) work.push(this.io.fsyncDir(this.dir))
-    try {
-      await Promise.all(work)
-    } catch (err) {
-      if (dirty) this.dirDirty = true
-      throw err
-    }
-  }
-
-  private async flushSegment(seg: LogSegment, inactive: boolean): Promise<void> {
-    try {
-      await seg.flush(inactive)
-    } catch (err) {
-      // A segment deleted (retention, DeleteRecords) while its fsync was queued has nothing left
-      // to persist. That includes the segment that was active when the flush began and rolled
-      // before it ran.
-      if (!this.segments.includes(seg)) return
-      throw err
-    }
+    return this.flusher.syncTo(target)
   }
 
   private flushInBackground(): void {
-    this.syncTo(this._logEndOffset).catch(() => {})
+    if (!this._offline) this.flusher.flushInBackground()
   }
 
   /** fsyncs everything appended so far. */
@@ -570,17 +413,16 @@ export class PartitionLog {
 
   /** Runs a flush when flush.ms has passed since the last one and there is unflushed data. */
   maybeFlushByTime(now: number): void {
-    if (this._offline || this._recoveryPoint >= this._logEndOffset) return
-    if (now - this.lastFlushTime >= this.config.flushMs) this.flushInBackground()
+    if (!this._offline) this.flusher.maybeFlushByTime(now, this.config.flushMs)
   }
 
   /** Synchronous read: positional reads of the page cache are faster than the thread pool. */
   readSync(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): ReadResult {
-    const r = this.readPlan(offset, opts)
+    const r = this.readPlan(offset, maxBytes, opts)
     if (r.segments.length > 0) {
       try {
         for (const seg of r.segments) {
-          const got = seg.read(offset, maxBytes, r.maxOffset, r.minOneBatch, this.config.indexIntervalBytes)
+          const got = seg.read(r)
           if (got !== null) {
             r.result.records = got
             break
@@ -599,11 +441,10 @@ export class PartitionLog {
    * segments closed or deleted meanwhile stay readable until the read is done.
    */
   async read(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): Promise<ReadResult> {
-    const r = this.readPlan(offset, opts)
-    const interval = this.config.indexIntervalBytes
+    const r = this.readPlan(offset, maxBytes, opts)
     try {
       for (const seg of r.segments) {
-        const got = await seg.readAsync(offset, maxBytes, r.maxOffset, r.minOneBatch, interval)
+        const got = await seg.readAsync(r)
         if (got !== null) {
           r.result.records = got
           break
@@ -619,7 +460,7 @@ export class PartitionLog {
    * Checks a read's offset and fixes its bounds; the segments to try in order (a copy: a roll or
    * retention may change the list while a read is in flight), none when nothing is readable.
    */
-  private readPlan(offset: number, opts: { maxOffset?: number; minOneBatch?: boolean } | undefined) {
+  private readPlan(offset: number, maxBytes: number, opts: { maxOffset?: number; minOneBatch?: boolean } | undefined): ReadPlan {
     if (this._offline) throw this.storageError()
     const leo = this._logEndOffset
     const logStart = this._logStartOffset
@@ -629,7 +470,7 @@ export class PartitionLog {
     const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
     const result = new LogRead(leo, logStart, leo)
     const segments = offset < maxOffset ? this.segments.slice(this.segmentIndexFor(offset)) : []
-    return { maxOffset, minOneBatch: opts?.minOneBatch ?? true, result, segments }
+    return { offset, maxBytes, maxOffset, minOneBatch: opts?.minOneBatch ?? true, result, segments }
   }
 
   private readFailed(err: unknown): KafkaStorageError {
@@ -637,20 +478,8 @@ export class PartitionLog {
     return new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
   }
 
-  /** Index of the last segment with baseOffset <= offset (0 when none). */
   private segmentIndexFor(offset: number): number {
-    const segs = this.segments
-    let lo = 0
-    let hi = segs.length - 1
-    let found = 0
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (segs[mid]!.baseOffset <= offset) {
-        found = mid
-        lo = mid + 1
-      } else hi = mid - 1
-    }
-    return found
+    return floorSegmentIndex(this.segments, offset)
   }
 
   /**
@@ -723,7 +552,7 @@ export class PartitionLog {
     for (const seg of victims) {
       if (seg === this.active || this.segments[0] !== seg) break
       this.segments.shift()
-      this.dirDirty = true
+      this.flusher.markDirDirty()
       try {
         seg.delete()
       } catch (err) {
@@ -761,39 +590,25 @@ export class PartitionLog {
       }
       const seg = this.segments[this.segments.length - 1]!
       seg.makeActive()
-      seg.truncateTo(offset, this.config.indexIntervalBytes)
+      seg.truncateTo(offset)
       this.active = seg
-      this.dirDirty = true
+      this.flusher.markDirDirty()
       this._logEndOffset = seg.nextOffset
-      this._recoveryPoint = Math.min(this._recoveryPoint, this._logEndOffset)
-      this.failWaitersBeyond(this._logEndOffset)
-      this.rebuildProducerState()
+      this.flusher.truncated(this._logEndOffset)
+      rebuildProducerState(this.producerState, this.segments, this._logEndOffset, this.logger, this.name)
     } catch (err) {
       this.markOffline(err, 'truncation')
       throw new KafkaStorageError(`truncating ${this.name} failed`, { cause: err })
     }
   }
 
-  /** Waiters for offsets that truncation removed can never be satisfied. */
-  private failWaitersBeyond(leo: number): void {
-    this.truncations++
-    const keep: SyncWaiter[] = []
-    for (const w of this.waiters) {
-      if (w.target > leo) w.reject(new KafkaStorageError(`records of ${this.name} below offset ${w.target} were truncated before being flushed`))
-      else keep.push(w)
-    }
-    this.waiters = keep
-  }
-
   private truncateFullyAndStartAt(offset: number): void {
     for (const seg of this.segments) seg.delete()
-    this.segments = [LogSegment.create(this.io, this.dir, offset, this.config.segmentIndexBytes)]
+    this.segments = [LogSegment.create(this.io, this.dir, offset, this.config)]
     this.active = this.segments[0]!
-    this.dirDirty = true
     this._logEndOffset = offset
     this._logStartOffset = offset
-    this._recoveryPoint = offset
-    this.failWaitersBeyond(offset)
+    this.flusher.restartedAt(offset)
     this.producerState.clear()
     this.producerState.deleteSnapshotsAbove(-1)
     this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
@@ -845,22 +660,4 @@ function readInt64(b: Uint8Array, o: number): number {
   const hi = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!
   const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0
   return hi * 4294967296 + lo
-}
-
-function readInt16(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16)) >> 16
-}
-
-/** The producer fields of the batch at `at`, or undefined for a batch without a producer id. */
-function producerBatchAt(b: Uint8Array, at: number): ProducerBatch | undefined {
-  const producerId = readInt64(b, at + 43)
-  if (producerId < 0) return undefined
-  return {
-    producerId,
-    producerEpoch: readInt16(b, at + 51),
-    baseSequence: (b[at + 53]! << 24) | (b[at + 54]! << 16) | (b[at + 55]! << 8) | b[at + 56]!,
-    lastOffsetDelta: readLastOffsetDelta(b, at),
-    maxTimestamp: readMaxTimestamp(b, at),
-    transactional: isTransactional(readAttributes(b, at)),
-  }
 }

@@ -10,7 +10,6 @@ import type { LogSegment } from './segment.js'
 export interface RecoveryOptions {
   /** Offset below which data is known durable; Number.MAX_SAFE_INTEGER after a clean stop. */
   recoveryPoint: number
-  indexIntervalBytes: number
   logger: Logger
   /** Partition name for log lines. */
   name: string
@@ -47,7 +46,7 @@ export function recoverSegments(segments: readonly LogSegment[], opts: RecoveryO
       }
     }
     if (mustRecover) {
-      const result = seg.recover(opts.indexIntervalBytes)
+      const result = seg.recover()
       if (result.truncatedBytes > 0) {
         logger.warn(
           {

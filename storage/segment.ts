@@ -1,17 +1,19 @@
 // LogSegment: one `<20-digit baseOffset>.log` file with its `.index`, `.timeindex` and, once a
-// transaction aborted in it, `.txnindex`. The log
-// holds magic-2 record batches exactly as received, with their assigned base offsets, back to
-// back; batches are contiguous in offsets (no compaction), so the first batch's baseOffset is the
-// segment's baseOffset and each next batch starts at the previous lastOffset + 1.
+// transaction aborted in it, `.txnindex`. The log holds magic-2 record batches exactly as
+// received, with their assigned base offsets, back to back; batches are contiguous in offsets (no
+// compaction), so the first batch's baseOffset is the segment's baseOffset and each next batch
+// starts at the previous lastOffset + 1.
+//
+// Its settings are fields, as Kafka's LogSegment holds indexIntervalBytes and rollJitterMs: `config`
+// is the owning log's current config (replaced when that changes); a roll decision takes only the
+// incoming batches (RollParams), a read only its bounds (SegmentRead).
 //
 // Concurrency: a segment belongs to one PartitionLog and is used from one thread. Writes are
 // positional and synchronous; fsync and large reads run on the libuv pool. Readers see exactly the
-// bytes written so far (`size`), which always ends on a batch boundary. A read on the pool pins the
-// segment: closing or deleting it meanwhile defers closing the file descriptor until the read is
-// done, so the number can never be reused by another file under a pending read.
+// bytes written so far (`size`), which always ends on a batch boundary. Work on the pool pins the
+// log file (FileRecords), so a descriptor closed meanwhile is never reused under it.
 import path from 'node:path'
 import {
-  BATCH_HEADER_SIZE,
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
   batchSizeAt,
@@ -22,11 +24,11 @@ import {
 } from '../protocol/record-batch.js'
 import { BufferPool } from './buffer-pool.js'
 import type { FileIO } from './file-io.js'
+import { type BatchVisitor, FileRecords, HEADER_PREFIX } from './file-records.js'
 import { OffsetIndex } from './offset-index.js'
 import { TimeIndex } from './time-index.js'
 import { TXN_INDEX_SUFFIX, TxnIndex } from './txn-index.js'
 
-const HEADER_PREFIX = BATCH_HEADER_SIZE // the whole header: walks see producer fields too
 const SCAN_CHUNK = 1 << 20
 const RECOVERY_CHUNK = 8 << 20
 const INT32_MAX = 2147483647
@@ -51,6 +53,34 @@ export function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(20, '0') + suffix
 }
 
+/** The settings a segment reads from its log's config (a LogConfig is one). */
+export interface SegmentConfig {
+  readonly indexIntervalBytes: number
+  /** Preallocated size of each index file while the segment is active; fixed when it opens. */
+  readonly segmentIndexBytes: number
+  readonly segmentBytes: number
+  readonly segmentMs: number
+  readonly segmentJitterMs: number
+}
+
+/** The batches about to be appended, as Kafka's RollParams describes them. */
+export interface RollParams {
+  messagesSize: number
+  maxTimestampInMessages: number
+  maxOffsetInMessages: number
+  now: number
+}
+
+/** One read: whole batches from the one holding `offset`, up to `maxBytes`, below `maxOffset`. */
+export interface SegmentRead {
+  offset: number
+  maxBytes: number
+  /** Batches whose last offset reaches this are left out. */
+  maxOffset: number
+  /** Return the first batch even when it is larger than maxBytes. */
+  minOneBatch: boolean
+}
+
 export interface SegmentRecovery {
   validBytes: number
   truncatedBytes: number
@@ -59,7 +89,7 @@ export interface SegmentRecovery {
 
 export class LogSegment {
   readonly logFile: string
-  private fd: number
+  private readonly log: FileRecords
   /** Bytes of whole batches in the log file. */
   size = 0
   /** Offset after the last batch: the segment's next offset, baseOffset while empty. */
@@ -74,41 +104,40 @@ export class LogSegment {
   readonly timeIndex: TimeIndex
   readonly txnIndex: TxnIndex
   private active = false
-  /** Reads in flight on the libuv pool; while non-zero the fd stays open. */
-  private pins = 0
-  private closeWhenUnpinned = false
 
   private constructor(
-    private readonly io: FileIO,
+    io: FileIO,
     readonly dir: string,
     readonly baseOffset: number,
-    maxIndexSize: number,
+    /** The owning log's settings; the log replaces this when its config changes. */
+    public config: SegmentConfig,
     existing: boolean,
     now: number,
   ) {
     this.logFile = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX))
-    this.fd = io.open(this.logFile, existing ? 'r+' : 'w+')
+    this.log = new FileRecords(io, this.logFile, existing)
     this.nextOffset = baseOffset
     this.created = existing ? (io.stat(this.logFile)?.mtimeMs ?? now) : now
+    const maxIndexSize = config.segmentIndexBytes
     this.offsetIndex = new OffsetIndex(io, path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, maxIndexSize, existing)
     this.timeIndex = new TimeIndex(io, path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexSize, existing)
     this.txnIndex = new TxnIndex(io, path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX)))
-    if (existing) this.size = io.fsize(this.fd)
+    if (existing) this.size = this.log.fileSize()
   }
 
-  static create(io: FileIO, dir: string, baseOffset: number, maxIndexSize: number, now = Date.now()): LogSegment {
+  static create(io: FileIO, dir: string, baseOffset: number, config: SegmentConfig, now = Date.now()): LogSegment {
     for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const f = path.join(dir, segmentFileName(baseOffset, suffix))
       if (io.stat(f) !== undefined) io.unlink(f)
     }
-    const seg = new LogSegment(io, dir, baseOffset, maxIndexSize, false, now)
+    const seg = new LogSegment(io, dir, baseOffset, config, false, now)
     seg.makeActive()
     return seg
   }
 
   /** Opens existing files without reading them; call loadState() or recover() next. */
-  static open(io: FileIO, dir: string, baseOffset: number, maxIndexSize: number): LogSegment {
-    return new LogSegment(io, dir, baseOffset, maxIndexSize, true, Date.now())
+  static open(io: FileIO, dir: string, baseOffset: number, config: SegmentConfig): LogSegment {
+    return new LogSegment(io, dir, baseOffset, config, true, Date.now())
   }
 
   /** The segment takes appends: indexes preallocated, as Kafka does for the active segment. */
@@ -127,35 +156,28 @@ export class LogSegment {
     return this.nextOffset - 1
   }
 
-  shouldRoll(incomingBytes: number, incomingMaxTimestamp: number, now: number, segmentBytes: number, segmentMs: number, jitterMs: number, lastOffset: number): boolean {
+  /** Kafka's LogSegment.shouldRoll: full by size, time or index, or offsets beyond an int32 delta. */
+  shouldRoll(p: RollParams): boolean {
     if (this.size === 0) return false
-    if (this.size + incomingBytes > segmentBytes) return true
-    const waited = this.rollingBasedTimestamp !== undefined && this.rollingBasedTimestamp >= 0 && incomingMaxTimestamp >= 0
-      ? incomingMaxTimestamp - this.rollingBasedTimestamp
-      : now - this.created
-    if (waited > segmentMs - jitterMs) return true
+    const cfg = this.config
+    if (this.size + p.messagesSize > cfg.segmentBytes) return true
+    const waited = this.rollingBasedTimestamp !== undefined && this.rollingBasedTimestamp >= 0 && p.maxTimestampInMessages >= 0
+      ? p.maxTimestampInMessages - this.rollingBasedTimestamp
+      : p.now - this.created
+    if (waited > cfg.segmentMs - cfg.segmentJitterMs) return true
     if (this.offsetIndex.isFull() || this.timeIndex.isFull()) return true
-    return lastOffset - this.baseOffset > INT32_MAX
+    return p.maxOffsetInMessages - this.baseOffset > INT32_MAX
   }
 
   /**
    * Appends whole batches whose offsets are already assigned. On a failed write the segment is
    * cut back to its previous size (best effort) and the error is rethrown.
    */
-  append(records: Uint8Array, indexIntervalBytes: number): void {
+  append(records: Uint8Array): void {
     const start = this.size
     const len = records.length
-    try {
-      let written = 0
-      while (written < len) written += this.io.write(this.fd, records, written, len - written, start + written)
-    } catch (err) {
-      try {
-        this.io.ftruncate(this.fd, start)
-      } catch {
-        // the partition goes offline; recovery truncates the torn tail on the next open
-      }
-      throw err
-    }
+    this.log.write(records, start)
+    const interval = this.config.indexIntervalBytes
     let p = 0
     let last = this.nextOffset - 1
     while (p < len) {
@@ -163,7 +185,7 @@ export class LogSegment {
       last = readLastOffset(records, p)
       const maxTs = readMaxTimestamp(records, p)
       if (this.rollingBasedTimestamp === undefined) this.rollingBasedTimestamp = maxTs
-      this.indexBatch(last, maxTs, start + p, size, indexIntervalBytes)
+      this.indexBatch(last, maxTs, start + p, size, interval)
       p += size
     }
     this.size = start + len
@@ -185,89 +207,62 @@ export class LogSegment {
 
   private readAt(position: number, length: number, pooled = false): Buffer {
     const buf = pooled ? readBuffers.lease(length) : Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const n = this.io.read(this.fd, buf, got, length - got, position + got)
-      if (n === 0) break
-      got += n
-    }
+    const got = this.log.readInto(buf, position)
     return got === length ? buf : buf.subarray(0, got)
   }
 
   /**
-   * Whole batches starting with the one that contains `offset`, up to `maxBytes` (the first batch
-   * is returned even if larger when `minOneBatch`), excluding batches whose last offset reaches
-   * `maxOffset`. `null` when the segment holds nothing at or after `offset`.
+   * Whole batches starting with the one that contains `r.offset`, up to `r.maxBytes` (the first
+   * batch is returned even if larger when `r.minOneBatch`), excluding batches whose last offset
+   * reaches `r.maxOffset`. `null` when the segment holds nothing at or after the offset.
    */
-  read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, indexIntervalBytes: number): Buffer | null {
+  read(r: SegmentRead): Buffer | null {
     const end = this.size
-    const pos = this.offsetIndex.lookup(offset).position
+    const pos = this.offsetIndex.lookup(r.offset).position
     if (pos >= end) return null
     // One read usually covers both the walk from the index entry and the returned batches. The
     // buffer comes from readBuffers; one that is replaced or not returned goes straight back.
-    const window = this.readWindow(pos, end, maxBytes, indexIntervalBytes)
-    return this.readFrom(this.readAt(pos, window, true), pos, end, window, offset, maxBytes, maxOffset, minOneBatch)
+    const window = this.readWindow(pos, end, r.maxBytes)
+    return this.readFrom(this.readAt(pos, window, true), pos, end, window, r)
   }
 
   /**
    * read(), with the first (and usually only) copy out of the page cache on the libuv pool when it
-   * is large. The segment stays pinned until the result is cut, so the descriptor outlives the read
-   * even if the segment is closed or deleted meanwhile.
+   * is large. The log file stays pinned until the result is cut, so the descriptor outlives the
+   * read even if the segment is closed or deleted meanwhile.
    */
-  async readAsync(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, indexIntervalBytes: number): Promise<Buffer | null> {
+  async readAsync(r: SegmentRead): Promise<Buffer | null> {
     const end = this.size
-    const pos = this.offsetIndex.lookup(offset).position
+    const pos = this.offsetIndex.lookup(r.offset).position
     if (pos >= end) return null
-    const window = this.readWindow(pos, end, maxBytes, indexIntervalBytes)
-    if (window < ASYNC_READ_MIN_BYTES) return this.readFrom(this.readAt(pos, window, true), pos, end, window, offset, maxBytes, maxOffset, minOneBatch)
-    this.pins++
+    const window = this.readWindow(pos, end, r.maxBytes)
+    if (window < ASYNC_READ_MIN_BYTES) return this.readFrom(this.readAt(pos, window, true), pos, end, window, r)
+    this.log.pin()
     try {
       const buf = readBuffers.lease(window)
-      let got = 0
+      let got: number
       try {
-        while (got < window) {
-          const n = await this.io.readAsync(this.fd, buf, got, window - got, pos + got)
-          if (n === 0) break
-          got += n
-        }
+        got = await this.log.readIntoAsync(buf, pos)
       } catch (err) {
         readBuffers.release(buf)
         throw err
       }
-      return this.readFrom(got === window ? buf : buf.subarray(0, got), pos, end, window, offset, maxBytes, maxOffset, minOneBatch)
+      return this.readFrom(got === window ? buf : buf.subarray(0, got), pos, end, window, r)
     } finally {
-      this.unpin()
+      this.log.unpin()
     }
   }
 
-  private readWindow(pos: number, end: number, maxBytes: number, indexIntervalBytes: number): number {
-    return Math.min(end - pos, indexIntervalBytes + Math.max(maxBytes, 0) + 2 * HEADER_PREFIX + 16384)
-  }
-
-  private unpin(): void {
-    this.pins--
-    if (this.pins === 0 && this.closeWhenUnpinned) {
-      this.closeWhenUnpinned = false
-      this.closeFd()
-    }
-  }
-
-  /** Closes the descriptor now, or once the last pinned read is done. */
-  private closeFd(): void {
-    if (this.fd < 0) return
-    if (this.pins > 0) {
-      this.closeWhenUnpinned = true
-      return
-    }
-    this.io.close(this.fd)
-    this.fd = -1
+  private readWindow(pos: number, end: number, maxBytes: number): number {
+    return Math.min(end - pos, this.config.indexIntervalBytes + Math.max(maxBytes, 0) + 2 * HEADER_PREFIX + 16384)
   }
 
   /**
    * Cuts the result of read() out of `first`, the bytes read at `pos` (a pooled buffer, released
    * here unless returned); reads more, synchronously, in the rare case `first` does not cover it.
    */
-  private readFrom(first: Buffer, pos: number, end: number, window: number, offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Buffer | null {
+  private readFrom(first: Buffer, pos: number, end: number, window: number, r: SegmentRead): Buffer | null {
+    const { offset, maxBytes, maxOffset, minOneBatch } = r
     let buf: Buffer = first
     let bufStart = pos
     let start = -1
@@ -323,24 +318,9 @@ export class LogSegment {
     return result
   }
 
-  /** Walks batch headers from `position`; `visit` returns false to stop. */
-  walk(position: number, visit: (header: Buffer, at: number, position: number, size: number) => boolean): void {
-    const end = this.size
-    let pos = position
-    let buf: Buffer = Buffer.alloc(0)
-    let bufStart = pos
-    while (pos < end) {
-      let rel = pos - bufStart
-      if (rel + HEADER_PREFIX > buf.length) {
-        buf = this.readAt(pos, Math.min(end - pos, SCAN_CHUNK))
-        bufStart = pos
-        rel = 0
-        if (buf.length < HEADER_PREFIX) return
-      }
-      const size = batchSizeAt(buf, rel)
-      if (!visit(buf, rel, pos, size)) return
-      pos += size
-    }
+  /** Walks the headers of the segment's batches from `position`; `visit` returns false to stop. */
+  walk(position: number, visit: BatchVisitor): void {
+    this.log.walk(position, this.size, visit)
   }
 
   /** The whole batch at `position`. */
@@ -379,7 +359,7 @@ export class LogSegment {
    * trustworthy, in which case the caller recovers the segment instead.
    */
   loadState(): string | undefined {
-    this.size = this.io.fsize(this.fd)
+    this.size = this.log.fileSize()
     const problem = this.offsetIndex.sanityCheck() ?? this.timeIndex.sanityCheck()
     if (problem !== undefined) return `index: ${problem}`
     if (this.offsetIndex.entries > 0 && this.offsetIndex.lastPosition >= this.size) return 'index points past the log'
@@ -422,7 +402,7 @@ export class LogSegment {
    * Validates every batch (length, magic, CRC, contiguous offsets), rebuilds both indexes, and
    * truncates the log at the first invalid byte.
    */
-  recover(indexIntervalBytes: number): SegmentRecovery {
+  recover(): SegmentRecovery {
     this.offsetIndex.reset()
     this.timeIndex.reset()
     this.maxTimestampSoFar = -1
@@ -430,7 +410,8 @@ export class LogSegment {
     this.bytesSinceLastIndexEntry = 0
     this.rollingBasedTimestamp = undefined
     this.nextOffset = this.baseOffset
-    const fileSize = this.io.fsize(this.fd)
+    const fileSize = this.log.fileSize()
+    const interval = this.config.indexIntervalBytes
     let pos = 0
     let buf: Buffer = Buffer.alloc(0)
     let bufStart = 0
@@ -472,11 +453,11 @@ export class LogSegment {
         break
       }
       if (this.rollingBasedTimestamp === undefined) this.rollingBasedTimestamp = maxTimestamp
-      this.indexBatch(last, maxTimestamp, pos, size, indexIntervalBytes)
+      this.indexBatch(last, maxTimestamp, pos, size, interval)
       this.nextOffset = last + 1
       pos += size
     }
-    if (pos < fileSize) this.io.ftruncate(this.fd, pos)
+    if (pos < fileSize) this.log.truncateTo(pos)
     this.size = pos
     // Aborts whose markers were cut off are gone; the producer-state replay re-adds lost entries.
     this.txnIndex.truncateTo(this.nextOffset)
@@ -489,12 +470,12 @@ export class LogSegment {
   }
 
   /** Drops every batch from the one containing `offset`; returns the bytes removed. */
-  truncateTo(offset: number, indexIntervalBytes: number): number {
+  truncateTo(offset: number): number {
     const at = this.translateOffset(offset)
     if (at === undefined) return 0
     const removed = this.size - at.position
-    this.io.ftruncate(this.fd, at.position)
-    this.recover(indexIntervalBytes)
+    this.log.truncateTo(at.position)
+    this.recover()
     return removed
   }
 
@@ -506,8 +487,8 @@ export class LogSegment {
 
   /** fsyncs the log; with `indexes`, the index files too. */
   async flush(indexes: boolean): Promise<void> {
-    if (indexes) await Promise.all([this.io.fsync(this.fd), this.offsetIndex.sync(), this.timeIndex.sync(), this.txnIndex.sync()])
-    else await this.io.fdatasync(this.fd)
+    if (indexes) await Promise.all([this.log.flush(true), this.offsetIndex.sync(), this.timeIndex.sync(), this.txnIndex.sync()])
+    else await this.log.flush(false)
   }
 
   /** The segment stops taking appends: record the final max timestamp and trim the indexes. */
@@ -521,7 +502,7 @@ export class LogSegment {
   close(): void {
     if (this.active) this.onBecomeInactive()
     this.txnIndex.close()
-    this.closeFd()
+    this.log.close()
   }
 
   /** Closes and removes the segment's files. */
@@ -530,9 +511,8 @@ export class LogSegment {
     this.offsetIndex.close()
     this.timeIndex.close()
     this.txnIndex.delete()
-    this.closeFd()
-    for (const f of [this.logFile, this.offsetIndex.file, this.timeIndex.file]) {
-      if (this.io.stat(f) !== undefined) this.io.unlink(f)
-    }
+    this.log.delete()
+    this.offsetIndex.deleteFile()
+    this.timeIndex.deleteFile()
   }
 }
