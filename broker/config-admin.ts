@@ -6,7 +6,8 @@
 // DYNAMIC_BROKER_CONFIG, describing "" as DYNAMIC_DEFAULT_BROKER_CONFIG. Changes to one resource
 // are serialised, so an incremental change never works from a stale copy of the overrides.
 import { ErrorCode } from '../protocol/errors.js'
-import { TOPIC_CONFIG_DEFS, validateTopicConfigs } from '../storage/log-config.js'
+import { GROUP_CONFIG_DEFS, configDef, splitList, topicDefForBrokerKey } from '../storage/config-defs.js'
+import { validateTopicConfigs } from '../storage/log-config.js'
 import { groupConfigKey } from '../storage/metadata-keys.js'
 import { brokerConfigDef, type ConfigType } from './config.js'
 import type { BrokerContext } from './context.js'
@@ -51,8 +52,6 @@ export interface ConfigChange {
 }
 
 const OK: ResourceOutcome = { errorCode: ErrorCode.NONE, errorMessage: null }
-const TOPIC_DEFS = new Map(TOPIC_CONFIG_DEFS.map((d) => [d.name, d]))
-const TOPIC_DEF_BY_BROKER_KEY = new Map(TOPIC_CONFIG_DEFS.filter((d) => d.brokerKey !== undefined).map((d) => [d.brokerKey!, d]))
 
 function fail(errorCode: number, errorMessage: string): ResourceOutcome {
   return { errorCode, errorMessage }
@@ -112,15 +111,6 @@ export function describeResource(
  * Group-level overrides (Kafka 4.0, KIP-848/932): described for any group id, with Kafka's
  * defaults. They are stored and reported; the classic coordinator takes timeouts from its members.
  */
-const GROUP_CONFIG_DEFS: ReadonlyArray<{ name: string; type: ConfigType; default: string; min?: number; max?: number; values?: string[] }> = [
-  { name: 'consumer.heartbeat.interval.ms', type: 'int', default: '5000', min: 5000, max: 15000 },
-  { name: 'consumer.session.timeout.ms', type: 'int', default: '45000', min: 45000, max: 60000 },
-  { name: 'share.auto.offset.reset', type: 'string', default: 'latest', values: ['latest', 'earliest'] },
-  { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', min: 5000, max: 15000 },
-  { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', min: 15000, max: 60000 },
-  { name: 'share.session.timeout.ms', type: 'int', default: '45000', min: 45000, max: 60000 },
-]
-const GROUP_DEFS = new Map(GROUP_CONFIG_DEFS.map((d) => [d.name, d]))
 const GROUP_CONFIG_SOURCE = 8
 
 function describeGroup(b: BrokerContext, group: string): ConfigDescription[] {
@@ -142,18 +132,13 @@ async function alterGroup(
 ): Promise<ResourceOutcome> {
   if (group === '') return fail(ErrorCode.INVALID_REQUEST, 'Group id must not be empty')
   const current = b.logs.metadata.get<Record<string, string>>(groupConfigKey(group)) ?? {}
-  const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => GROUP_DEFS.get(key)?.type, (key) => GROUP_DEFS.get(key)?.default)
+  const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => configDef('group', key)?.type, (key) => configDef('group', key)?.default)
   if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
   for (const [key, value] of Object.entries(next)) {
-    const def = GROUP_DEFS.get(key)
+    const def = configDef('group', key)
     if (!def) return fail(ErrorCode.INVALID_CONFIG, `Unknown group config name: ${key}`)
-    if (def.values && !def.values.includes(value)) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must be one of ${def.values.join(', ')}`)
-    if (def.min !== undefined) {
-      const n = Number(value)
-      if (!/^-?\d+$/.test(value.trim()) || n < def.min || n > def.max!) {
-        return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must be an integer from ${def.min} to ${def.max}`)
-      }
-    }
+    const problem = def.validate?.(value)
+    if (problem !== undefined) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: ${problem}`)
   }
   if (opts.validateOnly) return OK
   try {
@@ -174,7 +159,7 @@ function describeTopic(b: BrokerContext, overrides: Record<string, string>): Con
       if (from === 'dynamic') synonyms.push({ name: c.brokerKey, value: b.config.get(c.brokerKey), source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG })
       else if (from === 'static') synonyms.push({ name: c.brokerKey, value: b.config.get(c.brokerKey), source: ConfigSource.STATIC_BROKER_CONFIG })
     }
-    synonyms.push({ name: c.brokerKey ?? c.name, value: TOPIC_DEFS.get(c.name)!.default, source: ConfigSource.DEFAULT_CONFIG })
+    synonyms.push({ name: c.brokerKey ?? c.name, value: configDef('topic', c.name)!.default, source: ConfigSource.DEFAULT_CONFIG })
     return {
       name: c.name,
       value: c.value,
@@ -266,7 +251,7 @@ async function alterTopic(
   const topic = b.logs.getTopic(name)
   if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`)
   const effective = (key: string): string | undefined => describeTopicConfigs(b, topic.configs).find((c) => c.name === key)?.value ?? undefined
-  const next = applyChanges(opts.replace ? {} : { ...topic.configs }, changes, (key) => TOPIC_DEFS.get(key)?.type, effective)
+  const next = applyChanges(opts.replace ? {} : { ...topic.configs }, changes, (key) => configDef('topic', key)?.type, effective)
   if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
   try {
     validateTopicConfigs(next)
@@ -335,13 +320,6 @@ function applyChanges(
   return out
 }
 
-function splitList(v: string): string[] {
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-}
-
 function brokerValueProblem(key: string, value: string): string | undefined {
   const type = brokerConfigDef(key)?.type
   const v = value.trim()
@@ -353,7 +331,7 @@ function brokerValueProblem(key: string, value: string): string | undefined {
   } else if (type === 'double') {
     if (v === '' || Number.isNaN(Number(v))) return 'must be a number'
   }
-  return TOPIC_DEF_BY_BROKER_KEY.get(key)?.validate?.(value)
+  return topicDefForBrokerKey(key)?.validate?.(value)
 }
 
 /**

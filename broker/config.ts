@@ -1,87 +1,14 @@
 // Broker configuration under Kafka's own key names, so a server.properties written for Kafka
 // mostly carries over. Values are kept as strings, as Kafka's DescribeConfigs reports them, and
-// parsed on read. Topic-level defaults (log.*) are passed through to the storage layer.
-import { FLUSH_MS_DEFAULT } from '../storage/log-config.js'
+// parsed on read. Topic-level defaults (log.*) are passed through to the storage layer. The keys,
+// types and defaults are declared in storage/config-defs.ts.
+import { BROKER_CONFIG_DEFS, LONG_MAX, configDef, type ConfigDef, type ConfigType } from '../storage/config-defs.js'
 
-export type ConfigType = 'int' | 'long' | 'string' | 'boolean' | 'double' | 'list' | 'password'
+export { BROKER_CONFIG_DEFS, type ConfigType }
+export type BrokerConfigDef = ConfigDef
 
-export interface BrokerConfigDef {
-  name: string
-  type: ConfigType
-  default: string
-  /** May be changed at run time through AlterConfigs / IncrementalAlterConfigs. */
-  dynamic?: boolean
-  sensitive?: boolean
-}
-
-const MAX_LONG = '9223372036854775807'
-
-export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
-  { name: 'node.id', type: 'int', default: '1' },
-  { name: 'broker.id', type: 'int', default: '1' },
-  { name: 'listeners', type: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
-  { name: 'advertised.listeners', type: 'list', default: '' },
-  { name: 'log.dirs', type: 'list', default: './samsa-data' },
-  { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
-  { name: 'default.replication.factor', type: 'int', default: '1' },
-  { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', dynamic: true },
-  { name: 'delete.topic.enable', type: 'boolean', default: 'true' },
-  { name: 'socket.request.max.bytes', type: 'int', default: '104857600' },
-  { name: 'connections.max.idle.ms', type: 'long', default: '600000' },
-  { name: 'max.connections', type: 'int', default: '10000', dynamic: true },
-  { name: 'queued.max.requests', type: 'int', default: '500' },
-  { name: 'message.max.bytes', type: 'int', default: '1048588', dynamic: true },
-  { name: 'log.segment.bytes', type: 'int', default: '1073741824', dynamic: true },
-  { name: 'log.roll.ms', type: 'long', default: '604800000', dynamic: true },
-  { name: 'log.retention.ms', type: 'long', default: '604800000', dynamic: true },
-  { name: 'log.retention.bytes', type: 'long', default: '-1', dynamic: true },
-  { name: 'log.retention.check.interval.ms', type: 'long', default: '300000' },
-  { name: 'log.index.interval.bytes', type: 'int', default: '4096', dynamic: true },
-  { name: 'log.index.size.max.bytes', type: 'int', default: '10485760', dynamic: true },
-  { name: 'log.flush.interval.messages', type: 'long', default: MAX_LONG, dynamic: true },
-  // Samsa flushes once a second by default where Kafka never does: see FLUSH_MS_DEFAULT.
-  { name: 'log.flush.interval.ms', type: 'long', default: FLUSH_MS_DEFAULT, dynamic: true },
-  { name: 'log.message.timestamp.type', type: 'string', default: 'CreateTime', dynamic: true },
-  { name: 'log.cleanup.policy', type: 'list', default: 'delete', dynamic: true },
-  { name: 'min.insync.replicas', type: 'int', default: '1', dynamic: true },
-  { name: 'compression.type', type: 'string', default: 'producer', dynamic: true },
-  { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000' },
-  { name: 'group.min.session.timeout.ms', type: 'int', default: '6000' },
-  { name: 'group.max.session.timeout.ms', type: 'int', default: '1800000' },
-  { name: 'group.max.size', type: 'int', default: '2147483647' },
-  { name: 'offsets.retention.minutes', type: 'int', default: '10080' },
-  { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000' },
-  { name: 'transactional.id.expiration.ms', type: 'int', default: '604800000' },
-  { name: 'transaction.max.timeout.ms', type: 'int', default: '900000' },
-  { name: 'producer.id.expiration.ms', type: 'int', default: '86400000' },
-  { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000' },
-  { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000' },
-  { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
-  { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
-  { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
-  // Kafka's per-broker reconfigurable keys (KIP-226) for features Samsa does not act on yet. They
-  // are stored and described like Kafka does, so admin tools that set them keep working.
-  { name: 'background.threads', type: 'int', default: '10', dynamic: true },
-  { name: 'num.io.threads', type: 'int', default: '8', dynamic: true },
-  { name: 'num.network.threads', type: 'int', default: '3', dynamic: true },
-  { name: 'num.replica.fetchers', type: 'int', default: '1', dynamic: true },
-  { name: 'log.cleaner.threads', type: 'int', default: '1', dynamic: true },
-  { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
-  { name: 'sasl.enabled.mechanisms', type: 'list', default: 'GSSAPI', dynamic: true },
-  { name: 'sasl.jaas.config', type: 'password', default: '', dynamic: true, sensitive: true },
-  { name: 'sasl.kerberos.min.time.before.relogin', type: 'long', default: '60000', dynamic: true },
-  { name: 'sasl.kerberos.ticket.renew.jitter', type: 'double', default: '0.05', dynamic: true },
-  { name: 'sasl.kerberos.ticket.renew.window.factor', type: 'double', default: '0.8', dynamic: true },
-  { name: 'sasl.login.refresh.buffer.seconds', type: 'int', default: '300', dynamic: true },
-  { name: 'sasl.login.refresh.min.period.seconds', type: 'int', default: '60', dynamic: true },
-  { name: 'sasl.login.refresh.window.factor', type: 'double', default: '0.8', dynamic: true },
-  { name: 'sasl.login.refresh.window.jitter', type: 'double', default: '0.05', dynamic: true },
-]
-
-const defsByName = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]))
-
-export function brokerConfigDef(name: string): BrokerConfigDef | undefined {
-  return defsByName.get(name)
+export function brokerConfigDef(name: string): ConfigDef | undefined {
+  return configDef('broker', name)
 }
 
 export type ConfigSource = 'default' | 'static' | 'dynamic'
@@ -99,7 +26,7 @@ export class BrokerConfig {
   }
 
   get(name: string): string {
-    return this.dynamicValues.get(name) ?? this.staticValues.get(name) ?? defsByName.get(name)?.default ?? ''
+    return this.dynamicValues.get(name) ?? this.staticValues.get(name) ?? brokerConfigDef(name)?.default ?? ''
   }
 
   /** The value from the static configuration (file, flags, environment), ignoring dynamic overrides. */
@@ -121,7 +48,7 @@ export class BrokerConfig {
   /** Longs beyond 2^53 (Kafka's Long.MAX_VALUE sentinels) become Infinity. */
   getLong(name: string): number {
     const v = this.get(name)
-    if (v === MAX_LONG) return Number.POSITIVE_INFINITY
+    if (v === LONG_MAX) return Number.POSITIVE_INFINITY
     const n = Number(v)
     return Number.isFinite(n) ? n : 0
   }

@@ -1,6 +1,7 @@
 // Topic configuration as DescribeConfigs and CreateTopics (v5+) report it: every topic key with its
 // effective value and where that value came from.
-import { TOPIC_CONFIG_DEFS, resolveLogConfig } from '../storage/log-config.js'
+import { TOPIC_CONFIG_DEFS } from '../storage/config-defs.js'
+import { resolveLogConfig } from '../storage/log-config.js'
 import type { BrokerContext } from './context.js'
 
 /** Kafka's DescribeConfigsResponse ConfigSource values. */
@@ -28,11 +29,12 @@ export function describeTopicConfigs(b: BrokerContext, overrides: Record<string,
   const cfg = resolveLogConfig(b.config.overrides(), overrides)
   return TOPIC_CONFIG_DEFS.map((def) => {
     const from = cfg.sources[def.name]
+    const brokerKey = def.synonyms?.[0]?.name
     const source =
       from === 'topic'
         ? ConfigSource.TOPIC_CONFIG
         : from === 'broker'
-          ? def.brokerKey !== undefined && b.config.source(def.brokerKey) === 'dynamic'
+          ? brokerKey !== undefined && b.config.source(brokerKey) === 'dynamic'
             ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
             : ConfigSource.STATIC_BROKER_CONFIG
           : ConfigSource.DEFAULT_CONFIG
@@ -43,7 +45,7 @@ export function describeTopicConfigs(b: BrokerContext, overrides: Record<string,
       readOnly: false,
       sensitive: false,
       type: def.type,
-      brokerKey: def.brokerKey,
+      brokerKey,
     }
   })
 }

@@ -3,6 +3,7 @@
 // then built-in defaults. Kafka's own keys (listeners, log.dirs, node.id) in a
 // server.properties file are honoured, so a Kafka config mostly carries over.
 
+import { brokerConfigDef } from '../../broker/config.js'
 import { usageError } from './errors.js'
 
 export interface ServeFlags {
@@ -82,7 +83,7 @@ export function resolveServeSettings(flags: ServeFlags, fileConfig: Record<strin
   const advertisedPortText = flags.advertisedPort ?? advertised.port
   const nodeIdText = flags.nodeId ?? config['node.id'] ?? config['broker.id']
   return {
-    dataDir: flags.dataDir ?? config['log.dirs']?.split(',')[0]?.trim() ?? config['log.dir'] ?? './samsa-data',
+    dataDir: flags.dataDir ?? config['log.dirs']?.split(',')[0]?.trim() ?? config['log.dir'] ?? brokerConfigDef('log.dirs')!.default,
     host,
     port: port(portText, '--port'),
     advertisedHost,
