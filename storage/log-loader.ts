@@ -22,6 +22,7 @@ import {
 import type { FileIO } from './file-io.js'
 import type { Logger } from './logger.js'
 import { SNAPSHOT_SUFFIX, type ProducerBatch, type ProducerStateManager } from './producer-state.js'
+import { floorSegmentIndex } from './log-reader.js'
 import { recoverSegments } from './recovery.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentConfig } from './segment.js'
 import { TXN_INDEX_SUFFIX } from './txn-index.js'
@@ -120,21 +121,6 @@ function openSegments(opts: LoadOptions): LogSegment[] {
   }
   bases.sort((a, b) => a - b)
   return bases.map((b) => LogSegment.open(io, dir, b, opts.config))
-}
-
-/** Index of the last segment with baseOffset <= offset (0 when none); `segments` sorted by baseOffset. */
-export function floorSegmentIndex(segments: readonly LogSegment[], offset: number): number {
-  let lo = 0
-  let hi = segments.length - 1
-  let found = 0
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1
-    if (segments[mid]!.baseOffset <= offset) {
-      found = mid
-      lo = mid + 1
-    } else hi = mid - 1
-  }
-  return found
 }
 
 /**

@@ -22,7 +22,6 @@ import {
   batchSizeAt,
   encodeControlBatch,
   isControl,
-  iterateRecords,
   readAttributes,
   readLastOffsetDelta,
   readMaxTimestamp,
@@ -33,12 +32,25 @@ import { CorruptRecordError, KafkaStorageError, OffsetOutOfRangeError, RecordToo
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { FlushScheduler } from './flush-scheduler.js'
 import type { LogConfig } from './log-config.js'
-import { floorSegmentIndex, loadLog, producerBatchAt, rebuildProducerState } from './log-loader.js'
+import { loadLog, producerBatchAt, rebuildProducerState } from './log-loader.js'
+import {
+  type ReadOptions,
+  type ReadPlan,
+  type ReadResult,
+  type TimestampAndOffset,
+  abortedTransactions,
+  maxTimestampOffset,
+  offsetForTimestamp,
+  planRead,
+  readLog,
+  readLogAsync,
+} from './log-reader.js'
 import { type Logger, silentLogger } from './logger.js'
-import { LogSegment, releaseReadBuffer, type SegmentRead } from './segment.js'
-import type { Lease } from './buffer-pool.js'
+import { LogSegment } from './segment.js'
 import { InvalidRecordError, ProducerStateManager, type ProducerBatch } from './producer-state.js'
 import type { AbortedTxn } from './txn-index.js'
+
+export type { ReadResult } from './log-reader.js'
 
 export interface AppendResult {
   baseOffset: number
@@ -46,33 +58,6 @@ export interface AppendResult {
   /** -1 unless the batches were stamped with LogAppendTime. */
   logAppendTime: number
   logStartOffset: number
-}
-
-/**
- * Whole batches read from the log, possibly none. `records` views a pooled buffer: release() it
- * once nothing uses those bytes any more (a Fetch does so once the socket has taken its response);
- * until then the buffer is not reused, and after it `records` is empty.
- */
-export interface ReadResult extends Lease {
-  readonly records: Uint8Array
-  readonly highWatermark: number
-  readonly logStartOffset: number
-  readonly logEndOffset: number
-}
-
-class LogRead implements ReadResult {
-  records: Uint8Array = EMPTY
-  constructor(
-    readonly highWatermark: number,
-    readonly logStartOffset: number,
-    readonly logEndOffset: number,
-  ) {}
-
-  release(): void {
-    const records = this.records
-    this.records = EMPTY
-    if (records.length > 0) releaseReadBuffer(records)
-  }
 }
 
 export interface PartitionLogOptions {
@@ -100,14 +85,6 @@ export interface TxnMarkerInput {
   producerEpoch: number
   coordinatorEpoch: number
   commit: boolean
-}
-
-const EMPTY = Buffer.alloc(0)
-
-/** A read's bounds with the segments to try and the result it fills in. */
-interface ReadPlan extends SegmentRead {
-  result: LogRead
-  segments: LogSegment[]
 }
 
 export class PartitionLog {
@@ -358,18 +335,6 @@ export class PartitionLog {
     return firstUnstable === undefined || firstUnstable > hw ? hw : firstUnstable
   }
 
-  /**
-   * Aborted transactions overlapping [fetchOffset, upperBoundOffset), for a read_committed fetch
-   * of that range; from the txn indexes of the segment holding fetchOffset onwards.
-   */
-  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
-    const out: AbortedTxn[] = []
-    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
-      if (this.segments[i]!.txnIndex.collect(fetchOffset, upperBoundOffset, out)) break
-    }
-    return out
-  }
-
   /** Forgets producers idle longer than producer.id.expiration.ms; returns how many. */
   removeExpiredProducers(now = Date.now()): number {
     return this.producerState.removeExpired(now)
@@ -417,22 +382,13 @@ export class PartitionLog {
   }
 
   /** Synchronous read: positional reads of the page cache are faster than the thread pool. */
-  readSync(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): ReadResult {
-    const r = this.readPlan(offset, maxBytes, opts)
-    if (r.segments.length > 0) {
-      try {
-        for (const seg of r.segments) {
-          const got = seg.read(r)
-          if (got !== null) {
-            r.result.records = got
-            break
-          }
-        }
-      } catch (err) {
-        throw this.readFailed(err)
-      }
+  readSync(offset: number, maxBytes: number, opts?: ReadOptions): ReadResult {
+    const plan = this.readPlan(offset, maxBytes, opts)
+    try {
+      return readLog(plan)
+    } catch (err) {
+      throw this.readFailed(err)
     }
-    return r.result
   }
 
   /**
@@ -440,37 +396,18 @@ export class PartitionLog {
    * loop); a rejected promise for what readSync throws. Offsets and bounds are taken when called;
    * segments closed or deleted meanwhile stay readable until the read is done.
    */
-  async read(offset: number, maxBytes: number, opts?: { maxOffset?: number; minOneBatch?: boolean }): Promise<ReadResult> {
-    const r = this.readPlan(offset, maxBytes, opts)
+  async read(offset: number, maxBytes: number, opts?: ReadOptions): Promise<ReadResult> {
+    const plan = this.readPlan(offset, maxBytes, opts)
     try {
-      for (const seg of r.segments) {
-        const got = await seg.readAsync(r)
-        if (got !== null) {
-          r.result.records = got
-          break
-        }
-      }
+      return await readLogAsync(plan)
     } catch (err) {
       throw this.readFailed(err)
     }
-    return r.result
   }
 
-  /**
-   * Checks a read's offset and fixes its bounds; the segments to try in order (a copy: a roll or
-   * retention may change the list while a read is in flight), none when nothing is readable.
-   */
-  private readPlan(offset: number, maxBytes: number, opts: { maxOffset?: number; minOneBatch?: boolean } | undefined): ReadPlan {
+  private readPlan(offset: number, maxBytes: number, opts: ReadOptions | undefined): ReadPlan {
     if (this._offline) throw this.storageError()
-    const leo = this._logEndOffset
-    const logStart = this._logStartOffset
-    if (offset < logStart || offset > leo) {
-      throw new OffsetOutOfRangeError(`offset ${offset} is out of range for ${this.name} [${logStart}, ${leo}]`)
-    }
-    const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
-    const result = new LogRead(leo, logStart, leo)
-    const segments = offset < maxOffset ? this.segments.slice(this.segmentIndexFor(offset)) : []
-    return { offset, maxBytes, maxOffset, minOneBatch: opts?.minOneBatch ?? true, result, segments }
+    return planRead(this, offset, maxBytes, opts)
   }
 
   private readFailed(err: unknown): KafkaStorageError {
@@ -478,45 +415,20 @@ export class PartitionLog {
     return new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
   }
 
-  private segmentIndexFor(offset: number): number {
-    return floorSegmentIndex(this.segments, offset)
-  }
-
-  /**
-   * Kafka's ListOffsets by timestamp: the earliest offset whose record timestamp is >= `timestamp`,
-   * found via the time index, a batch walk, and the records of the one matching batch.
-   */
-  async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+  /** Kafka's ListOffsets by timestamp: the earliest offset whose record timestamp is >= `timestamp`. */
+  async offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
     if (this._offline) throw this.storageError()
-    const start = this._logStartOffset
-    for (const seg of this.segments) {
-      if (seg.nextOffset <= start || seg.maxTimestampSoFar < timestamp) continue
-      const at = seg.findBatchByTimestamp(timestamp, start)
-      if (at === undefined) continue
-      const batch = seg.readBatch(at.position, at.size)
-      for (const r of iterateRecords(batch, 0)) {
-        if (r.offset >= start && r.timestamp >= timestamp) return { offset: r.offset, timestamp: r.timestamp }
-      }
-    }
-    return null
+    return offsetForTimestamp(this.segments, this._logStartOffset, timestamp)
   }
 
   /** Offset and timestamp of the record with the largest timestamp (earliest such record). */
-  maxTimestampOffset(): { offset: number; timestamp: number } | null {
-    let best: LogSegment | undefined
-    for (const seg of this.segments) {
-      if (seg.isEmpty || seg.nextOffset <= this._logStartOffset) continue
-      if (best === undefined || seg.maxTimestampSoFar > best.maxTimestampSoFar) best = seg
-    }
-    if (best === undefined) return null
-    const ts = best.maxTimestampSoFar
-    const at = best.translateOffset(best.offsetOfMaxTimestampSoFar)
-    if (at !== undefined) {
-      for (const r of iterateRecords(best.readBatch(at.position, at.size), 0)) {
-        if (r.timestamp === ts && r.offset >= this._logStartOffset) return { offset: r.offset, timestamp: ts }
-      }
-    }
-    return { offset: best.offsetOfMaxTimestampSoFar, timestamp: ts }
+  maxTimestampOffset(): TimestampAndOffset | null {
+    return maxTimestampOffset(this.segments, this._logStartOffset)
+  }
+
+  /** Aborted transactions overlapping [fetchOffset, upperBoundOffset), for a read_committed fetch. */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    return abortedTransactions(this.segments, fetchOffset, upperBoundOffset)
   }
 
   /** DeleteRecords: moves logStartOffset up (-1 means the high watermark) and drops whole segments below it. */
