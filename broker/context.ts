@@ -7,7 +7,6 @@ import type { GroupCoordinator } from './groups/coordinator.js'
 import type { TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchSessionCache } from './fetch-sessions.js'
-import type { ServedApi } from './router.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -22,7 +21,7 @@ export interface BrokerContext {
   fetchSessions: FetchSessionCache
   logger: Logger
   /** What the handler registry serves; ApiVersions reports exactly this. */
-  servedApis: readonly ServedApi[]
+  servedApis: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>
   /** Stores the dynamic broker configs so they survive a restart. */
   persistDynamicConfig(): Promise<void>
 }

@@ -16,7 +16,11 @@ import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import hdr from 'hdr-histogram-js'
 import type { Percentiles } from './results.js'
-import type { RateTargetSpec } from './rate-targets.js'
+
+/** A target as JSON, for a child process to open with rate-targets.ts (the harness prepared it). */
+export type RateTargetSpec =
+  | { system: 'samsa'; host: string; port: number; topic: string; partitions: number; recordBytes: number; acks: number }
+  | { system: 'redis'; port: number; streams: number; recordBytes: number }
 
 export interface RateTarget {
   /** Publishes one record per entry of `due` (intended send times, ms); resolves when all are acknowledged. */

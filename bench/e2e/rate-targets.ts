@@ -1,12 +1,8 @@
 // The fixed-rate targets a child process can open from a JSON description, so the producer and the
 // consumer processes reach the same topic or streams the harness prepared.
-import type { RateTarget } from './fixed-rate.js'
+import type { RateTarget, RateTargetSpec } from './fixed-rate.js'
 import { redisRateTarget } from './redis.js'
 import { samsaRateTarget } from './samsa.js'
-
-export type RateTargetSpec =
-  | { system: 'samsa'; host: string; port: number; topic: string; partitions: number; recordBytes: number; acks: number }
-  | { system: 'redis'; port: number; streams: number; recordBytes: number }
 
 export function openRateTarget(spec: RateTargetSpec): Promise<RateTarget> {
   switch (spec.system) {
