@@ -161,6 +161,19 @@ export function readAttributes(buf: Uint8Array, pos = 0): number {
 export function readRecordCount(buf: Uint8Array, pos = 0): number {
   return i32(buf, pos + OFF_RECORD_COUNT)
 }
+export function readBaseTimestamp(buf: Uint8Array, pos = 0): number {
+  return i64(buf, pos + OFF_BASE_TIMESTAMP)
+}
+/** -1 for a batch written without a producer id (neither idempotent nor transactional). */
+export function readProducerId(buf: Uint8Array, pos = 0): number {
+  return i64(buf, pos + OFF_PRODUCER_ID)
+}
+export function readProducerEpoch(buf: Uint8Array, pos = 0): number {
+  return i16(buf, pos + OFF_PRODUCER_EPOCH)
+}
+export function readBaseSequence(buf: Uint8Array, pos = 0): number {
+  return i32(buf, pos + OFF_BASE_SEQUENCE)
+}
 
 export function lastOffsetOf(h: BatchHeader): number {
   return h.baseOffset + h.lastOffsetDelta
@@ -228,18 +241,6 @@ export type BatchCheck =
 export interface ScanOptions {
   /** Verify each batch's CRC-32C (default true). */
   verifyCrc?: boolean
-  /**
-   * Apply the checks Kafka makes on batches written by clients (LogValidator): at least one
-   * record, lastOffsetDelta == recordCount - 1, no control batches, and a base sequence when a
-   * producer id is set. Off by default because compacted or broker-written batches legitimately
-   * break some of these.
-   */
-  fromClient?: boolean
-  /**
-   * Walk every record (decompressing if needed) and check that the records section holds
-   * exactly recordCount well-formed records. Costs a full decode; off by default.
-   */
-  verifyRecords?: boolean
 }
 
 function fail(error: BatchErrorCode, message: string, position: number): BatchError {
@@ -247,8 +248,10 @@ function fail(error: BatchErrorCode, message: string, position: number): BatchEr
 }
 
 /**
- * Checks the single batch at `pos` of `buf`, which may hold more bytes after it. Returns the
- * header or the error Kafka would report for it.
+ * Checks the framing of the single batch at `pos` of `buf`, which may hold more bytes after it:
+ * magic, length, CRC and the header's own consistency. Returns the header or the error Kafka
+ * would report for it. The rules a produced batch must also pass (its records, sizes, producer
+ * fields) belong to the log's validator.
  */
 export function checkBatch(
   buf: Uint8Array,
@@ -291,30 +294,6 @@ export function checkBatch(
   if (codec > Compression.Zstd) return fail('CORRUPT_MESSAGE', `unknown compression codec ${codec}`, pos)
   if (codec === Compression.None && recordCount * MIN_RECORD_SIZE > batchLength - MIN_BATCH_LENGTH) {
     return fail('INVALID_RECORD', `record count ${recordCount} does not fit in ${batchLength - MIN_BATCH_LENGTH} bytes`, pos)
-  }
-  if (opts?.fromClient) {
-    if (recordCount <= 0) return fail('INVALID_RECORD', `invalid record count ${recordCount}`, pos)
-    if (lastOffsetDelta !== recordCount - 1) {
-      return fail('INVALID_RECORD', `inconsistent batch: lastOffsetDelta ${lastOffsetDelta}, record count ${recordCount}`, pos)
-    }
-    if (attributes & CONTROL_MASK) return fail('INVALID_RECORD', 'clients may not write control batches', pos)
-    if (header.producerId >= 0 && header.baseSequence < 0) {
-      return fail('INVALID_RECORD', `producer id ${header.producerId} with invalid base sequence ${header.baseSequence}`, pos)
-    }
-  }
-  if (opts?.verifyRecords) {
-    try {
-      let n = 0
-      for (const r of iterateRecords(buf, pos)) {
-        if (r.offset - header.baseOffset > lastOffsetDelta) {
-          return fail('INVALID_RECORD', `record offset delta ${r.offset - header.baseOffset} beyond lastOffsetDelta`, pos)
-        }
-        n++
-      }
-      if (n !== recordCount) return fail('INVALID_RECORD', `found ${n} records, header says ${recordCount}`, pos)
-    } catch (err) {
-      return fail('CORRUPT_MESSAGE', (err as Error).message, pos)
-    }
   }
   return { ok: true, size, header }
 }
@@ -486,6 +465,76 @@ function readBytes(b: Buffer, end: number): Buffer | null {
   const out = b.subarray(vp, vp + len)
   vp += len
   return out
+}
+
+/** Skips a nullable length-prefixed field; returns its length, -1 for null. */
+function skipBytes(b: Uint8Array, end: number): number {
+  const len = readVarint(b, end)
+  if (len < -1) throw new RecordDecodeError(`invalid length ${len}`)
+  if (len > 0) {
+    if (vp + len > end) throw new RecordDecodeError(`length ${len} overruns the record`)
+    vp += len
+  }
+  return len
+}
+
+const EMPTY_SECTION = new Uint8Array(0)
+
+/**
+ * Walks the records of a records section in place, one next() per record, without allocating:
+ * each call checks one record's framing (length, varints, key, value and header lengths, that the
+ * record uses exactly its declared length) and leaves its fields here. Malformed input throws
+ * RecordDecodeError. For callers that check every record of a batch (produce validation); one
+ * cursor can be reset and reused across batches.
+ */
+export class RecordCursor {
+  attributes = 0
+  timestampDelta = 0
+  offsetDelta = 0
+  /** -1 for a null key. */
+  keyLength = -1
+  /** -1 for a null value. */
+  valueLength = -1
+  headerCount = 0
+  private buf: Uint8Array = EMPTY_SECTION
+  private p = 0
+  private end = 0
+
+  /** Starts at `start` of `section`, whose records end at `end`. */
+  reset(section: Uint8Array, start = 0, end = section.length): void {
+    this.buf = section
+    this.p = start
+    this.end = end
+  }
+
+  /** Bytes after the last record read. */
+  get remaining(): number {
+    return this.end - this.p
+  }
+
+  next(): void {
+    const b = this.buf
+    vp = this.p
+    const length = readVarint(b, this.end)
+    const start = vp
+    const recEnd = start + length
+    if (length < 0 || recEnd > this.end) throw new RecordDecodeError(`record length ${length} overruns the batch`)
+    if (vp >= recEnd) throw new RecordDecodeError('truncated record')
+    this.attributes = b[vp++]!
+    this.timestampDelta = readVarlong(b, recEnd)
+    this.offsetDelta = readVarint(b, recEnd)
+    this.keyLength = skipBytes(b, recEnd)
+    this.valueLength = skipBytes(b, recEnd)
+    const headerCount = readVarint(b, recEnd)
+    if (headerCount < 0) throw new RecordDecodeError(`negative header count ${headerCount}`)
+    for (let i = 0; i < headerCount; i++) {
+      if (skipBytes(b, recEnd) < 0) throw new RecordDecodeError('null header key')
+      skipBytes(b, recEnd)
+    }
+    if (vp !== recEnd) throw new RecordDecodeError(`record declared ${length} bytes but used ${vp - start}`)
+    this.headerCount = headerCount
+    this.p = recEnd
+  }
 }
 
 /** Lazily walks the records of the batch at `pos`. Malformed input throws RecordDecodeError. */

@@ -20,6 +20,7 @@ export type StorageErrorName =
   | 'INVALID_TXN_STATE'
   | 'TRANSACTION_COORDINATOR_FENCED'
   | 'INVALID_RECORD'
+  | 'INVALID_TIMESTAMP'
 
 export class StorageError extends Error {
   readonly kafkaError: StorageErrorName
@@ -82,13 +83,6 @@ export class PolicyViolationError extends StorageError {
 export class CorruptRecordError extends StorageError {
   constructor(message: string) {
     super('CORRUPT_MESSAGE', message)
-  }
-}
-
-/** Appended batches exceed max.message.bytes. */
-export class RecordTooLargeError extends StorageError {
-  constructor(message: string) {
-    super('MESSAGE_TOO_LARGE', message)
   }
 }
 

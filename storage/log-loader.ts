@@ -10,18 +10,18 @@ import path from 'node:path'
 import {
   ControlType,
   isControl,
-  isTransactional,
   iterateRecords,
   readAttributes,
   readBaseOffset,
   readControlRecord,
   readLastOffset,
-  readLastOffsetDelta,
   readMaxTimestamp,
+  readProducerEpoch,
+  readProducerId,
 } from '../protocol/record-batch.js'
 import type { FileIO } from './file-io.js'
 import type { Logger } from './logger.js'
-import { SNAPSHOT_SUFFIX, type ProducerBatch, type ProducerStateManager } from './producer-state.js'
+import { SNAPSHOT_SUFFIX, producerBatchAt, type ProducerStateManager } from './producer-state.js'
 import { floorSegmentIndex } from './log-reader.js'
 import { recoverSegments } from './recovery.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentConfig } from './segment.js'
@@ -157,8 +157,8 @@ function replayBatch(ps: ProducerStateManager, seg: LogSegment, buf: Uint8Array,
     const ctl = readControlRecord(r)
     if (ctl === null || (ctl.type !== ControlType.Abort && ctl.type !== ControlType.Commit)) continue
     const aborted = ps.completeTxn({
-      producerId: readInt64(buf, at + 43),
-      producerEpoch: readInt16(buf, at + 51),
+      producerId: readProducerId(buf, at),
+      producerEpoch: readProducerEpoch(buf, at),
       coordinatorEpoch: ctl.coordinatorEpoch,
       commit: ctl.type === ControlType.Commit,
       offset,
@@ -171,29 +171,5 @@ function replayBatch(ps: ProducerStateManager, seg: LogSegment, buf: Uint8Array,
         logger.warn({ err, partition: name, offset }, 'could not re-index an aborted transaction')
       }
     }
-  }
-}
-
-function readInt64(b: Uint8Array, o: number): number {
-  const hi = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!
-  const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0
-  return hi * 4294967296 + lo
-}
-
-function readInt16(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16)) >> 16
-}
-
-/** The producer fields of the batch at `at`, or undefined for a batch without a producer id. */
-export function producerBatchAt(b: Uint8Array, at: number): ProducerBatch | undefined {
-  const producerId = readInt64(b, at + 43)
-  if (producerId < 0) return undefined
-  return {
-    producerId,
-    producerEpoch: readInt16(b, at + 51),
-    baseSequence: (b[at + 53]! << 24) | (b[at + 54]! << 16) | (b[at + 55]! << 8) | b[at + 56]!,
-    lastOffsetDelta: readLastOffsetDelta(b, at),
-    maxTimestamp: readMaxTimestamp(b, at),
-    transactional: isTransactional(readAttributes(b, at)),
   }
 }

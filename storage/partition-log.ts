@@ -14,25 +14,19 @@
 // aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
 // and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
 import {
-  BATCH_HEADER_SIZE,
-  CURRENT_MAGIC,
-  LOG_OVERHEAD,
-  MIN_BATCH_LENGTH,
   ControlType,
-  batchSizeAt,
   encodeControlBatch,
   isControl,
   readAttributes,
-  readLastOffsetDelta,
   readMaxTimestamp,
-  setBaseOffset,
-  setLogAppendTime,
+  readProducerEpoch,
+  readProducerId,
 } from '../protocol/record-batch.js'
-import { CorruptRecordError, KafkaStorageError, OffsetOutOfRangeError, RecordTooLargeError } from './errors.js'
+import { KafkaStorageError, OffsetOutOfRangeError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { FlushScheduler } from './flush-scheduler.js'
 import type { LogConfig } from './log-config.js'
-import { loadLog, producerBatchAt, rebuildProducerState } from './log-loader.js'
+import { loadLog, rebuildProducerState } from './log-loader.js'
 import {
   type ReadOptions,
   type ReadPlan,
@@ -45,9 +39,10 @@ import {
   readLog,
   readLogAsync,
 } from './log-reader.js'
+import { assignOffsets, validateOrThrow, type ValidatedRecords } from './log-validator.js'
 import { type Logger, silentLogger } from './logger.js'
 import { LogSegment } from './segment.js'
-import { InvalidRecordError, ProducerStateManager, type ProducerBatch } from './producer-state.js'
+import { ProducerStateManager } from './producer-state.js'
 import type { AbortedTxn } from './txn-index.js'
 
 export type { ReadResult } from './log-reader.js'
@@ -199,7 +194,11 @@ export class PartitionLog {
     this.flusher.failAll(new KafkaStorageError(`partition ${this.name}: ${during} failed`, { cause: err }))
   }
 
-  append(records: Uint8Array, opts?: { durable?: boolean; logAppendTime?: number }): Promise<AppendResult> {
+  /**
+   * Appends records the validator has passed (validateRecords), or raw bytes, which are validated
+   * here as a client's; durable appends resolve once fsynced. `logAppendTime` stamps raw bytes.
+   */
+  append(records: Uint8Array | ValidatedRecords, opts?: { durable?: boolean; logAppendTime?: number }): Promise<AppendResult> {
     try {
       const result = this.appendSync(records, opts?.logAppendTime)
       if (opts?.durable) return this.syncTo(result.lastOffset + 1).then(() => result)
@@ -211,47 +210,21 @@ export class PartitionLog {
   }
 
   /**
-   * Assigns offsets, writes, and indexes; throws on invalid input, on a producer batch its
-   * producer's state rejects, or on I/O failure. A retried producer batch (one of the producer's
-   * last five) is not written again: the result carries its original offsets.
+   * Assigns offsets, writes, and indexes; throws on invalid input (RecordValidationError), on a
+   * producer batch its producer's state rejects, or on I/O failure. A retried producer batch (one
+   * of the producer's last five) is not written again: the result carries its original offsets.
    */
-  appendSync(records: Uint8Array, logAppendTime?: number): AppendResult {
+  appendSync(records: Uint8Array | ValidatedRecords, logAppendTime?: number): AppendResult {
     if (this._offline || this.closed) throw this.storageError()
-    const len = records.length
-    const maxBatch = this.config.maxMessageBytes
-    let lat = logAppendTime
-    if (lat === undefined && this.config.messageTimestampType === 'LogAppendTime') lat = Date.now()
-    // Walk first so nothing is patched unless every batch is whole.
-    let pos = 0
-    let maxTs = -1
-    let batches = 0
-    let producerBatches = 0
-    while (pos < len) {
-      if (len - pos < BATCH_HEADER_SIZE) throw new CorruptRecordError(`truncated batch at byte ${pos}`)
-      const size = batchSizeAt(records, pos)
-      if (size < LOG_OVERHEAD + MIN_BATCH_LENGTH || pos + size > len) throw new CorruptRecordError(`invalid batch length at byte ${pos}`)
-      if (records[pos + 16] !== CURRENT_MAGIC) throw new CorruptRecordError(`batch at byte ${pos} is not magic v2`)
-      if (size > maxBatch) throw new RecordTooLargeError(`batch of ${size} bytes exceeds max.message.bytes ${maxBatch}`)
-      if (isControl(readAttributes(records, pos))) throw new InvalidRecordError('control batches are written by the transaction coordinator only')
-      if (readInt64(records, pos + 43) >= 0) producerBatches++
-      const ts = readMaxTimestamp(records, pos)
-      if (ts > maxTs) maxTs = ts
-      pos += size
-      batches++
-    }
-    if (len === 0) throw new CorruptRecordError('no record batches')
-    let pb: ProducerBatch | undefined
-    if (producerBatches > 0) {
-      // As Kafka's produce v3+: a producer's write is one batch, so its sequence check is one step.
-      if (batches > 1) throw new InvalidRecordError('an idempotent or transactional append must be exactly one record batch')
-      pb = producerBatchAt(records, 0)!
+    const v = records instanceof Uint8Array ? validateOrThrow(records, this.config, { logAppendTime, partition: this.name }) : records
+    const pb = v.producer
+    if (pb !== undefined) {
       const duplicate = this.producerState.check(pb)
       if (duplicate !== undefined) {
         return { baseOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset, logAppendTime: -1, logStartOffset: this._logStartOffset }
       }
     }
-    if (lat !== undefined) maxTs = lat
-    const result = this.writeBatches(records, lat, maxTs)
+    const result = this.writeBatches(v)
     if (pb !== undefined) this.producerState.update(pb, result.baseOffset)
     this.notifyAppend()
     return result
@@ -275,8 +248,7 @@ export class PartitionLog {
         timestamp,
         partitionLeaderEpoch: 0,
       })
-      const lat = this.config.messageTimestampType === 'LogAppendTime' ? timestamp : undefined
-      result = this.writeBatches(batch, lat, timestamp)
+      result = this.writeBatches(validateOrThrow(batch, this.config, { origin: 'coordinator', now: timestamp, partition: this.name }))
       const aborted = this.producerState.completeTxn({ ...m, offset: result.baseOffset, timestamp })
       if (aborted !== undefined) {
         try {
@@ -294,27 +266,20 @@ export class PartitionLog {
     return this.syncTo(result.lastOffset + 1).then(() => result)
   }
 
-  /** Assigns offsets from the log end, rolls if due, and writes whole validated batches. */
-  private writeBatches(records: Uint8Array, lat: number | undefined, maxTs: number): AppendResult {
-    const len = records.length
+  /** Assigns offsets from the log end, rolls if due, and writes the validated batches. */
+  private writeBatches(v: ValidatedRecords): AppendResult {
+    const records = v.records
     const baseOffset = this._logEndOffset
-    let next = baseOffset
-    let pos = 0
-    while (pos < len) {
-      setBaseOffset(records, pos, next)
-      if (lat !== undefined) setLogAppendTime(records, pos, lat)
-      next += readLastOffsetDelta(records, pos) + 1
-      pos += batchSizeAt(records, pos)
-    }
+    const next = assignOffsets(v, baseOffset)
     try {
-      if (this.active.shouldRoll({ messagesSize: len, maxTimestampInMessages: maxTs, maxOffsetInMessages: next - 1, now: Date.now() })) this.roll()
+      if (this.active.shouldRoll({ messagesSize: records.length, maxTimestampInMessages: v.maxTimestamp, maxOffsetInMessages: next - 1, now: Date.now() })) this.roll()
       this.active.append(records)
     } catch (err) {
       this.markOffline(err, 'append')
       throw new KafkaStorageError(`append to ${this.name} failed`, { cause: err })
     }
     this._logEndOffset = next
-    return { baseOffset, lastOffset: next - 1, logAppendTime: lat ?? -1, logStartOffset: this._logStartOffset }
+    return { baseOffset, lastOffset: next - 1, logAppendTime: v.logAppendTime, logStartOffset: this._logStartOffset }
   }
 
   private notifyAppend(): void {
@@ -566,10 +531,4 @@ export class PartitionLog {
       }
     }
   }
-}
-
-function readInt64(b: Uint8Array, o: number): number {
-  const hi = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!
-  const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0
-  return hi * 4294967296 + lo
 }

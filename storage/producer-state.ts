@@ -17,6 +17,15 @@
 // under the log's synchronous append, so no append can interleave between them.
 import path from 'node:path'
 import { crc32c } from '../protocol/crc32c.js'
+import {
+  isTransactional,
+  readAttributes,
+  readBaseSequence,
+  readLastOffsetDelta,
+  readMaxTimestamp,
+  readProducerEpoch,
+  readProducerId,
+} from '../protocol/record-batch.js'
 import { StorageError } from './errors.js'
 import type { FileIO } from './file-io.js'
 import type { AbortedTxn } from './txn-index.js'
@@ -54,12 +63,6 @@ export class TransactionCoordinatorFencedError extends StorageError {
   }
 }
 
-export class InvalidRecordError extends StorageError {
-  constructor(message: string) {
-    super('INVALID_RECORD', message)
-  }
-}
-
 export interface BatchMetadata {
   firstSeq: number
   lastSeq: number
@@ -86,6 +89,20 @@ export interface ProducerBatch {
   lastOffsetDelta: number
   maxTimestamp: number
   transactional: boolean
+}
+
+/** The producer fields of the batch at `at`, or undefined for a batch without a producer id. */
+export function producerBatchAt(b: Uint8Array, at: number): ProducerBatch | undefined {
+  const producerId = readProducerId(b, at)
+  if (producerId < 0) return undefined
+  return {
+    producerId,
+    producerEpoch: readProducerEpoch(b, at),
+    baseSequence: readBaseSequence(b, at),
+    lastOffsetDelta: readLastOffsetDelta(b, at),
+    maxTimestamp: readMaxTimestamp(b, at),
+    transactional: isTransactional(readAttributes(b, at)),
+  }
 }
 
 export interface TxnMarker {

@@ -1,8 +1,9 @@
 // Produce (key 0). v2 adds log-append time; v3 transactional id (magic 2 only); v5 log start
 // offset; v8 per-record errors; v9 flexible; v10 current-leader hints (unused by a single broker).
 // acks=0 gets no response; acks=1 answers once the batches are written; acks=-1 once they are
-// fsynced. Batches are validated (framing, magic, CRC, size) and stored as received, with the
-// broker's offsets patched in. Batches with a producer id go through the partition's producer
+// fsynced. Batches go through the log's validator (storage/log-validator.ts: framing, CRC, sizes,
+// every record, compaction keys, timestamps) and are stored as received, with the broker's
+// offsets patched in. Batches with a producer id go through the partition's producer
 // state: a retried batch is answered with its original offsets (Kafka 2.x+: success, not
 // DUPLICATE_SEQUENCE_NUMBER), a gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch
 // INVALID_PRODUCER_EPOCH. A transactional batch must name its transactional id and go to a
@@ -10,12 +11,11 @@
 // Not yet: broker-side recompression when a topic's compression.type differs from the producer's.
 import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.js'
 import { ErrorCode } from '../../protocol/errors.js'
-import { isTransactional, scanBatches, setPartitionLeaderEpoch } from '../../protocol/record-batch.js'
+import { validateRecords } from '../../storage/log-validator.js'
 import type { AppendResult } from '../../storage/partition-log.js'
 import type { BrokerContext } from '../context.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
-import { keylessRecords, recordErrorsMessage } from '../record-checks.js'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number]
@@ -63,41 +63,26 @@ async function appendPartition(
   if (records === null || records.length === 0) {
     return { ...errorPartition(ErrorCode.NONE, null), index: p.index, baseOffset: -1, logStartOffset: log.logStartOffset }
   }
-  const check = scanBatches(records, { verifyCrc: true, fromClient: true })
-  if (!check.ok) {
-    // Kafka answers INVALID_RECORD for magic 0/1 batches in Produce v3+ ("only allowed to contain
-    // record batches with magic version 2").
-    const code = check.error === 'UNSUPPORTED_VERSION' ? ErrorCode.INVALID_RECORD : ErrorCode[check.error]
-    b.logger.debug({ topic, partition: p.index, reason: check.message }, 'rejected produce batch')
-    return { ...errorPartition(code, check.message), index: p.index }
-  }
-  if (log.config.cleanupPolicy.includes('compact')) {
-    const recordErrors = keylessRecords(records, check.batches.map((c) => c.position), `${topic}-${p.index}`)
-    if (recordErrors.length > 0) {
-      return { ...errorPartition(ErrorCode.INVALID_RECORD, recordErrorsMessage(recordErrors)), index: p.index, recordErrors }
+  const validated = validateRecords(records, log.config, { partition: `${topic}-${p.index}` })
+  if (!validated.ok) {
+    b.logger.debug({ topic, partition: p.index, reason: validated.message }, 'rejected produce batch')
+    return {
+      ...errorPartition(ErrorCode[validated.error], validated.message),
+      index: p.index,
+      recordErrors: validated.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })),
     }
   }
-  const maxBatch = log.config.maxMessageBytes
-  for (const batch of check.batches) {
-    if (batch.size > maxBatch) {
+  for (const batch of validated.batches) {
+    if (batch.transactional && !b.txn.isInTransaction(transactionalId, batch.producerId, topic, p.index)) {
       return {
-        ...errorPartition(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${batch.size} bytes exceeds max.message.bytes ${maxBatch}`),
-        index: p.index,
-      }
-    }
-    setPartitionLeaderEpoch(records, batch.position, 0)
-    const h = batch.header
-    if (isTransactional(h.attributes) && !b.txn.isInTransaction(transactionalId, h.producerId, topic, p.index)) {
-      return {
-        ...errorPartition(ErrorCode.INVALID_TXN_STATE, `partition ${topic}-${p.index} is not in a transaction of producer ${h.producerId}`),
+        ...errorPartition(ErrorCode.INVALID_TXN_STATE, `partition ${topic}-${p.index} is not in a transaction of producer ${batch.producerId}`),
         index: p.index,
       }
     }
   }
-  const logAppendTime = log.config.messageTimestampType === 'LogAppendTime' ? Date.now() : undefined
   let result: AppendResult
   try {
-    result = await log.append(records, { durable, logAppendTime })
+    result = await log.append(validated, { durable })
   } catch (err) {
     const f = toKafkaError(err)
     if (isUnexpected(f) || f.code === ErrorCode.KAFKA_STORAGE_ERROR) b.logger.error({ err, topic, partition: p.index }, 'append failed')

@@ -1,22 +1,28 @@
 // Record-level produce checks: a compacted topic refuses records without a key, the whole batch
-// with them, and names each offending record in recordErrors (Produce v8+).
+// with them, and names each offending record in recordErrors (Produce v8+). Batches whose header
+// and CRC are valid but whose records are not (garbage records, a payload that is not what its
+// codec says) are refused and never stored, so consumers read past them to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
 import { encodeBatch } from '../../protocol/record-batch.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
-import { startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { assertAvailable, probeKcat } from '../helpers/external-clients.js'
+import { garbageRecordsBatch, notLz4Batch } from '../helpers/poison-batches.js'
+import { expectSuccess, run } from '../helpers/run.js'
 import { createTopics, logEndOffset, WireClient } from '../helpers/wire.js'
 
 let tb: TestBroker
 let wire: WireClient
 
 beforeAll(async () => {
-  tb = await startTestBroker()
+  tb = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' })
   wire = await WireClient.connect(tb.address)
   await createTopics(wire, [
     { name: 'compacted', partitions: 1, configs: { 'cleanup.policy': 'compact' } },
     { name: 'plain', partitions: 1 },
+    { name: 'poison', partitions: 1 },
   ])
 })
 
@@ -25,10 +31,10 @@ afterAll(async () => {
   await tb?.stop()
 })
 
-async function produce(topic: string, version: number, records: Uint8Array) {
+async function produce(topic: string, version: number, records: Uint8Array, acks = 1) {
   const res = await wire.request<ProduceResponse>(ApiKey.Produce, version, {
     transactionalId: null,
-    acks: 1,
+    acks,
     timeoutMs: 5000,
     topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
   })
@@ -50,5 +56,51 @@ describe('compacted topics', () => {
     expect((await produce('compacted', 9, encodeBatch([{ key: 'a', value: '1' }]))).errorCode).toBe(ErrorCode.NONE)
     expect((await produce('plain', 9, encodeBatch([{ value: 'no key' }]))).errorCode).toBe(ErrorCode.NONE)
     expect(await logEndOffset(tb.address, 'compacted', 0)).toBe(1)
+  })
+})
+
+describe('batches with a valid CRC and invalid records', () => {
+  const kcat = probeKcat()
+
+  it('are refused with the Kafka error and never stored; consumers read the partition to the end', async () => {
+    // Produce v3, acks=-1, as the clients that found this sent it
+    expect((await produce('poison', 3, garbageRecordsBatch(), -1)).errorCode).toBe(ErrorCode.INVALID_RECORD)
+    expect((await produce('poison', 3, notLz4Batch(), -1)).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE)
+    const good = await produce('poison', 3, encodeBatch([{ key: 'k', value: 'after the poison' }]), -1)
+    expect(good).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0 })
+    expect(await logEndOffset(tb.address, 'poison', 0)).toBe(1)
+
+    if (!kcat.skip) {
+      assertAvailable(kcat)
+      const r = expectSuccess(
+        'kcat -C',
+        await run('kcat', ['-b', tb.address, '-X', 'broker.address.family=v4', '-C', '-q', '-t', 'poison', '-p', '0', '-o', 'beginning', '-e', '-f', '%o|%k|%s\n'], {
+          timeoutMs: 20_000,
+        }),
+      )
+      expect(r.stdout.split('\n').filter(Boolean)).toEqual(['0|k|after the poison'])
+    }
+
+    const consumer = kafkaClient(tb.address).consumer({ groupId: 'poison-reader', maxWaitTimeInMs: 200 })
+    const seen: string[] = []
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await consumer.connect()
+      await consumer.subscribe({ topic: 'poison', fromBeginning: true })
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`kafkajs did not reach the end; saw ${JSON.stringify(seen)}`)), 15_000)
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error))
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            seen.push(`${message.offset}|${message.value?.toString()}`)
+            resolve()
+          },
+        })
+      })
+    } finally {
+      clearTimeout(timer)
+      await consumer.disconnect()
+    }
+    expect(seen).toEqual(['0|after the poison'])
   })
 })

@@ -23,6 +23,8 @@ import {
   scanBatches,
   type RecordInput,
 } from '../../protocol/record-batch.js'
+import { DEFAULT_LOG_CONFIG } from '../../storage/log-config.js'
+import { validateRecords } from '../../storage/log-validator.js'
 
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding
 
@@ -191,7 +193,7 @@ describe('decompression limit', () => {
     expect(bomb.length).toBeLessThan(100_000)
     expect(scanBatches(bomb).ok).toBe(true)
     expect(() => decodeBatchRecords(bomb)).toThrow(RecordDecodeError)
-    expect(scanBatches(bomb, { verifyRecords: true })).toMatchObject({ ok: false, error: 'CORRUPT_MESSAGE' })
+    expect(validateRecords(bomb, DEFAULT_LOG_CONFIG)).toMatchObject({ ok: false, error: 'CORRUPT_MESSAGE' })
   })
 })
 
@@ -209,7 +211,7 @@ describe('compressed record batches', () => {
       const b = encodeBatch(records, { baseOffset: 10, compression: codec })
       expect(b.length).toBeLessThan(plain.length)
       expect(compressionOf(readBatchHeader(b).attributes)).toBe(codec)
-      expect(scanBatches(b, { fromClient: true, verifyRecords: true }).ok).toBe(true)
+      expect(validateRecords(b, DEFAULT_LOG_CONFIG).ok).toBe(true)
       // the compressed section really is that codec's output
       expect(Buffer.compare(decompress(codec, b.subarray(BATCH_HEADER_SIZE)), plain.subarray(BATCH_HEADER_SIZE))).toBe(0)
       const out = decodeBatchRecords(b)

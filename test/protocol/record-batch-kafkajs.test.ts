@@ -9,10 +9,11 @@ import {
   encodeBatch,
   encodeControlBatch,
   readBatchHeader,
-  scanBatches,
   setLogAppendTime,
   type RecordInput,
 } from '../../protocol/record-batch.js'
+import { DEFAULT_LOG_CONFIG } from '../../storage/log-config.js'
+import { validateRecords } from '../../storage/log-validator.js'
 
 const require = createRequire(import.meta.url)
 type KEncoder = { buffer: Buffer }
@@ -85,7 +86,7 @@ describe('decoding batches encoded by kafkajs', () => {
   ] as const) {
     it(`${name}: header validates and every record matches`, async () => {
       const raw = await kafkajsBatch(codec, { transactional: true })
-      const scan = scanBatches(raw, { fromClient: true, verifyRecords: true })
+      const scan = validateRecords(raw, DEFAULT_LOG_CONFIG)
       expect(scan.ok).toBe(true)
       const h = readBatchHeader(raw)
       expect(h).toMatchObject({

@@ -256,30 +256,6 @@ describe('scanBatches', () => {
     expect(scanBatches(withHeaderInt(57, 1000))).toMatchObject({ ok: false, error: 'INVALID_RECORD' })
   })
 
-  it('applies client rules when asked', () => {
-    const gap = withHeaderInt(23, 5)
-    expect(scanBatches(gap).ok).toBe(true)
-    expect(scanBatches(gap, { fromClient: true })).toMatchObject({ ok: false, error: 'INVALID_RECORD' })
-    const control = encodeControlBatch({ type: ControlType.Commit, producerId: 1, producerEpoch: 0, coordinatorEpoch: 0 })
-    expect(scanBatches(control).ok).toBe(true)
-    expect(scanBatches(control, { fromClient: true })).toMatchObject({ ok: false, error: 'INVALID_RECORD' })
-    const noSeq = encodeBatch([{ value: 'x' }], { producerId: 5, producerEpoch: 0, baseSequence: -1 })
-    expect(scanBatches(noSeq, { fromClient: true })).toMatchObject({ ok: false, error: 'INVALID_RECORD' })
-    const idempotent = encodeBatch([{ value: 'x' }], { producerId: 5, producerEpoch: 0, baseSequence: 0 })
-    expect(scanBatches(idempotent, { fromClient: true }).ok).toBe(true)
-  })
-
-  it('verifies records when asked', () => {
-    // two records declared as one: header checks pass, the walk finds leftover bytes
-    const b = encodeBatch([{ value: 'a' }, { value: 'b' }])
-    writeI32(b, 57, 1)
-    writeI32(b, 23, 1)
-    b.writeUInt32BE(computeBatchCrc(b), 17)
-    expect(scanBatches(b).ok).toBe(true)
-    expect(scanBatches(b, { verifyRecords: true }).ok).toBe(false)
-    expect(scanBatches(encodeBatch(sample(), { compression: Compression.Lz4 }), { verifyRecords: true }).ok).toBe(true)
-  })
-
   it('checkBatch validates one batch in a larger buffer', () => {
     const a = encodeBatch(sample(), { baseOffset: 5 })
     const r = checkBatch(Buffer.concat([a, Buffer.from('trailing')]), 0)
