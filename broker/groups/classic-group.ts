@@ -1,9 +1,22 @@
 // The state of one group that speaks the classic (JoinGroup/SyncGroup) rebalance protocol: its
 // members, the generation, the chosen protocol and the rebalance bookkeeping. Kafka's
-// ClassicGroup is the model. This class only keeps its own invariants (member counts, protocol
-// votes, the static-member index, legal state transitions); the protocol rules and every deadline
-// decision live in the coordinator. Single-threaded: all calls come from the event loop.
-import type { GroupKind } from './group.js'
+// ClassicGroup is the model. This class keeps its own invariants (member counts, protocol votes,
+// the static-member index, legal state transitions) and answers what any group answers (member
+// and offset validation, offset expiry); the protocol rules and every deadline decision live in
+// classic-kind.ts and classic-rebalance.ts. Single-threaded: all calls come from the event loop.
+import { ErrorCode } from '../../protocol/errors.js'
+import { ClassicMember, EMPTY_BYTES } from './classic-member.js'
+import { CONSUMER_PROTOCOL_TYPE, subscribedTopicsOf } from './consumer-subscription.js'
+import type { Group, OffsetExpiration } from './group.js'
+import type {
+  GroupType,
+  JoinGroupMember,
+  JoinGroupResult,
+  JoinProtocol,
+  MemberIdentity,
+  SyncGroupResult,
+  TxnOffsetCommitParams,
+} from './types.js'
 
 export type ClassicGroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
 
@@ -23,86 +36,10 @@ const VALID_PREVIOUS: Record<ClassicGroupState, readonly ClassicGroupState[]> = 
   Dead: ['Stable', 'PreparingRebalance', 'CompletingRebalance', 'Empty', 'Dead'],
 }
 
-export interface JoinProtocol {
-  name: string
-  metadata: Uint8Array
-}
+const NO_TOPICS: ReadonlySet<string> = new Set()
 
-export interface JoinGroupMember {
-  memberId: string
-  groupInstanceId: string | null
-  metadata: Uint8Array
-}
-
-export interface JoinGroupResult {
-  errorCode: number
-  generationId: number
-  protocolType: string | null
-  protocolName: string | null
-  leader: string
-  skipAssignment: boolean
-  memberId: string
-  /** Filled for the leader only: every member's metadata for the chosen protocol. */
-  members: JoinGroupMember[]
-}
-
-export interface SyncGroupResult {
-  errorCode: number
-  protocolType: string | null
-  protocolName: string | null
-  assignment: Uint8Array
-}
-
-export const EMPTY_BYTES = new Uint8Array(0)
-
-export class ClassicMember {
-  assignment: Uint8Array = EMPTY_BYTES
-  /** Set until the member's first JoinGroup completes; new members expire even while waiting. */
-  isNew = false
-  /** When the member is expired unless it heartbeats, joins or syncs before. */
-  heartbeatDeadline = 0
-  awaitingJoin: ((result: JoinGroupResult) => void) | null = null
-  awaitingSync: ((result: SyncGroupResult) => void) | null = null
-
-  constructor(
-    public memberId: string,
-    readonly groupInstanceId: string | null,
-    public clientId: string,
-    public clientHost: string,
-    public rebalanceTimeoutMs: number,
-    public sessionTimeoutMs: number,
-    readonly protocolType: string,
-    public protocols: JoinProtocol[],
-  ) {}
-
-  get isStatic(): boolean {
-    return this.groupInstanceId !== null
-  }
-
-  metadataFor(protocolName: string): Uint8Array {
-    for (const p of this.protocols) if (p.name === protocolName) return p.metadata
-    throw new Error(`member ${this.memberId} does not support protocol ${protocolName}`)
-  }
-
-  /** Same protocols, in the same order, with the same metadata bytes. */
-  matches(protocols: readonly JoinProtocol[]): boolean {
-    if (protocols.length !== this.protocols.length) return false
-    for (let i = 0; i < protocols.length; i++) {
-      const a = protocols[i]!
-      const b = this.protocols[i]!
-      if (a.name !== b.name || !sameBytes(a.metadata, b.metadata)) return false
-    }
-    return true
-  }
-
-  /** Members waiting on a JoinGroup or SyncGroup response cannot heartbeat, so they do not expire. */
-  canExpire(): boolean {
-    return this.isNew || (this.awaitingJoin === null && this.awaitingSync === null)
-  }
-}
-
-export class ClassicGroup {
-  readonly kind: GroupKind = 'classic'
+export class ClassicGroup implements Group {
+  readonly type: GroupType = 'classic'
   state: ClassicGroupState = 'Empty'
   /** When the group entered its current state; offsets of an empty group age from here. */
   stateTimestamp: number
@@ -337,6 +274,120 @@ export class ClassicGroup {
     return out
   }
 
+  // ---- Validation shared by SyncGroup, Heartbeat and the offset requests -----------------------
+
+  /** Kafka's validateMember: the member exists and, if static, still holds its instance id. */
+  validateMember(memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const current = this.staticMembers.get(groupInstanceId)
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
+      if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID
+    }
+    return this.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID
+  }
+
+  /** validateMember plus the generation check shared by SyncGroup and Heartbeat. */
+  validateGeneration(p: MemberIdentity): number {
+    if (this.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    const invalid = this.validateMember(p.memberId, p.groupInstanceId)
+    if (invalid !== ErrorCode.NONE) return invalid
+    return p.generationId === this.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION
+  }
+
+  // ---- Group: what the shell and the offset manager ask of any group -----------------------------
+
+  isEmpty(): boolean {
+    return this.state === 'Empty'
+  }
+
+  isDead(): boolean {
+    return this.state === 'Dead'
+  }
+
+  markDead(now: number): void {
+    this.transitionTo('Dead', now)
+  }
+
+  shouldExpire(): boolean {
+    return this.state === 'Empty' && this.pendingMembers.size === 0
+  }
+
+  validateOffsetCommit(p: MemberIdentity): number {
+    if (this.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if (p.generationId < 0 && this.is('Empty')) return ErrorCode.NONE
+    if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
+      const invalid = this.validateMember(p.memberId, p.groupInstanceId)
+      if (invalid !== ErrorCode.NONE) return invalid
+      if (p.generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION
+    } else if (!this.is('Empty')) {
+      // Without member id and generation, offsets are only accepted while nobody consumes.
+      return ErrorCode.UNKNOWN_MEMBER_ID
+    }
+    // The member has its new generation but not yet its assignment.
+    if (this.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS
+    return ErrorCode.NONE
+  }
+
+  onOffsetCommit(memberId: string, now: number): void {
+    const member = this.members.get(memberId)
+    if (member !== undefined && (this.is('Stable') || this.is('PreparingRebalance'))) {
+      member.heartbeatDeadline = now + member.sessionTimeoutMs
+    }
+  }
+
+  /** Kafka's doTxnCommitOffsets checks. */
+  validateTxnOffsetCommit(p: TxnOffsetCommitParams): number {
+    if (this.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if (p.memberId !== '' && !this.members.has(p.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID
+    if (p.generationId >= 0 && p.generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION
+    return ErrorCode.NONE
+  }
+
+  /** KIP-496: only consumer groups know which topics they consume; others must be empty. */
+  validateOffsetDelete(): number {
+    if (this.is('Dead')) return ErrorCode.GROUP_ID_NOT_FOUND
+    if (!this.is('Empty') && this.protocolType !== CONSUMER_PROTOCOL_TYPE) return ErrorCode.NON_EMPTY_GROUP
+    return ErrorCode.NONE
+  }
+
+  validateDeleteGroup(): number {
+    if (this.is('Dead')) return ErrorCode.GROUP_ID_NOT_FOUND
+    return this.is('Empty') ? ErrorCode.NONE : ErrorCode.NON_EMPTY_GROUP
+  }
+
+  /** Read from the members' "consumer" protocol metadata; null for other protocol types. */
+  subscribedTopics(): ReadonlySet<string> | null {
+    if (this.is('Empty')) return NO_TOPICS
+    if (this.protocolType !== CONSUMER_PROTOCOL_TYPE || this.protocolName === null) return null
+    const topics = new Set<string>()
+    for (const m of this.members.values()) {
+      const sub = subscribedTopicsOf(m.metadataFor(this.protocolName))
+      if (sub === null) return null
+      for (const t of sub) topics.add(t)
+    }
+    return topics
+  }
+
+  /**
+   * An Empty group's offsets age from when it became empty (those of a group that never had
+   * members: from their commit); a Stable consumer group's offsets of topics it no longer
+   * subscribes to age from their commit. Nothing else expires.
+   */
+  offsetExpiration(): OffsetExpiration | null {
+    if (this.is('Empty')) {
+      const since = this.stateTimestamp
+      const neverHadMembers = this.protocolType === null
+      return {
+        appliesTo: () => true,
+        baseTimestamp: (o) => (neverHadMembers ? Math.max(o.commitTimestamp, since) : since),
+      }
+    }
+    if (!this.is('Stable') || this.protocolType !== CONSUMER_PROTOCOL_TYPE) return null
+    const subscribed = this.subscribedTopics()
+    if (subscribed === null) return null
+    return { appliesTo: (topic) => !subscribed.has(topic), baseTimestamp: (o) => o.commitTimestamp }
+  }
+
   private vote(protocols: readonly JoinProtocol[], delta: number): void {
     for (const p of protocols) {
       const n = (this.protocolVotes.get(p.name) ?? 0) + delta
@@ -361,10 +412,4 @@ export function joinError(memberId: string, errorCode: number): JoinGroupResult 
 
 export function syncError(errorCode: number): SyncGroupResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -1,17 +1,84 @@
-// Every kind of group the coordinator hosts. Kafka keeps one group id namespace across kinds: the
-// classic protocol (JoinGroup/SyncGroup), KIP-848 consumer groups and KIP-932 share groups. Only
-// the classic kind exists here; the others join the `Group` union with their own state machine
-// while committed offsets stay shared (GroupOffsets).
-import type { ClassicGroup } from './classic-group.js'
+// What every kind of group has in common, and how a kind plugs into the coordinator. Kafka keeps
+// one namespace of group ids across kinds: the classic protocol (JoinGroup/SyncGroup), KIP-848
+// consumer groups and KIP-932 share groups. Each kind is a `Group` implementation (its state) plus
+// a `GroupKind` (its requests and deadlines) in files of their own; the coordinator shell keeps
+// the groups, routes each request to its kind, and the offset manager talks to any group only
+// through `Group`, as Kafka's OffsetMetadataManager does.
+import type { CommittedOffset } from './offset-store.js'
+import type { GroupType, MemberIdentity, TxnOffsetCommitParams } from './types.js'
 
-export type GroupKind = 'classic'
+/** Kafka's Group interface: what the shell, ListGroups and the offset manager ask of any group. */
+export interface Group {
+  readonly groupId: string
+  readonly type: GroupType
+  /** The state ListGroups and DescribeGroups report ("Stable", "Empty", ...). */
+  readonly state: string
+  /** The protocol type its members agreed on; null for a group that never had members. */
+  readonly protocolType: string | null
+  /** No members: the group's offsets age as a whole and OffsetDelete may remove any of them. */
+  isEmpty(): boolean
+  /** Removed from the coordinator; a request still holding it must not change it. */
+  isDead(): boolean
+  /** Marks the group removed (DeleteGroups, or nothing left after offset expiry). */
+  markDead(now: number): void
+  /** Empty with nothing pending: once its offsets are gone the group itself can go. */
+  shouldExpire(): boolean
 
-export type Group = ClassicGroup
+  /** OffsetCommit: NONE, or the error the whole request answers. */
+  validateOffsetCommit(p: MemberIdentity): number
+  /** A committing member proves it is alive (Kafka reschedules the classic member's heartbeat). */
+  onOffsetCommit(memberId: string, now: number): void
+  /** TxnOffsetCommit: NONE, or the error the whole request answers. */
+  validateTxnOffsetCommit(p: TxnOffsetCommitParams): number
+  /** OffsetDelete: NONE, or the error the whole request answers. */
+  validateOffsetDelete(): number
+  /** DeleteGroups: NONE, or this group's error. */
+  validateDeleteGroup(): number
+  /** Topics the members consume; null when that cannot be read (every topic then counts). */
+  subscribedTopics(): ReadonlySet<string> | null
+  /** Which offsets may expire now and from when they age; null when none may. */
+  offsetExpiration(): OffsetExpiration | null
+}
 
-/** What ListGroups reports about any kind of group. */
-export interface GroupListing {
-  groupId: string
-  protocolType: string
-  groupState: string
-  groupType: GroupKind
+/** Kafka's OffsetExpirationCondition. An explicit expireTimestamp on an offset takes precedence. */
+export interface OffsetExpiration {
+  appliesTo(topic: string): boolean
+  /** When the offset starts to age towards offsets.retention.minutes. */
+  baseTimestamp(offset: CommittedOffset): number
+}
+
+/**
+ * One kind of group. Its request entry points (JoinGroup..., ConsumerGroupHeartbeat,
+ * ShareGroupHeartbeat) are its own; the shell routes them by API. What the shell does for every
+ * group, whatever its kind, goes through here.
+ */
+export interface GroupKind<G extends Group = Group> {
+  readonly type: GroupType
+  /** Acts on the group's deadlines that have passed; returns whether any remain to watch. */
+  onDeadlines(group: G, now: number): boolean
+  /** The coordinator is stopping: answer every request the group still holds. */
+  close(group: G): void
+}
+
+/** Returned by `GroupRegistry.find` when the id belongs to a group of another kind. */
+export const OTHER_KIND: unique symbol = Symbol('group of another kind')
+export type OtherKind = typeof OTHER_KIND
+
+/** What a kind sees of the coordinator shell: the groups, the clock and the shared timer. */
+export interface GroupRegistry {
+  /** Set once the coordinator closed; every request then answers NOT_COORDINATOR. */
+  readonly closed: boolean
+  now(): number
+  get(groupId: string): Group | undefined
+  /**
+   * The group with this id if it is of `kind`. A group of another kind answers OTHER_KIND, and
+   * the caller replies as Kafka does: JoinGroup INCONSISTENT_GROUP_PROTOCOL, the classic
+   * member requests UNKNOWN_MEMBER_ID, the new protocols' requests GROUP_ID_NOT_FOUND.
+   */
+  find<G extends Group>(groupId: string, kind: GroupKind<G>): G | undefined | OtherKind
+  add(group: Group): void
+  /** The group has deadlines: the shared timer calls its kind's onDeadlines until it has none. */
+  watch(group: Group): void
+  /** Runs the timer as soon as the current I/O is done, for a deadline that is already due. */
+  wake(): void
 }

@@ -4,7 +4,7 @@
 // and a nullable protocol name; v8 carries a reason; v9 may tell a rejoining static leader to skip
 // the assignment. The answer arrives when the rebalance's join phase completes.
 import { JoinGroupApi, type JoinGroupResponse } from '../../protocol/generated/join-group.js'
-import type { JoinGroupResult } from '../groups/coordinator.js'
+import type { JoinGroupResult } from '../groups/types.js'
 import { defineHandler } from '../handler.js'
 
 export default defineHandler({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
-import type { GroupCoordinator, JoinGroupParams, JoinGroupResult } from '../../../broker/groups/coordinator.js'
+import type { GroupCoordinator } from '../../../broker/groups/coordinator.js'
+import type { JoinGroupParams, JoinGroupResult } from '../../../broker/groups/types.js'
 import { Clock, join, newCoordinator, resolvedNow, settled, subscription } from './helpers.js'
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s))

@@ -2,13 +2,9 @@
 // request builders with the defaults a Java consumer would send.
 import { Writer } from '../../../protocol/writer.js'
 import { encodeConsumerProtocolSubscription } from '../../../protocol/generated/consumer-protocol.js'
-import {
-  GroupCoordinator,
-  type GroupCoordinatorConfig,
-  type JoinGroupParams,
-  type TopicCatalog,
-} from '../../../broker/groups/coordinator.js'
-import type { CommittedOffset, OffsetStore, TopicPartitionFilter } from '../../../broker/groups/offsets.js'
+import { GroupCoordinator } from '../../../broker/groups/coordinator.js'
+import type { GroupCoordinatorConfig, JoinGroupParams, TopicCatalog } from '../../../broker/groups/types.js'
+import type { CommittedOffset, OffsetStore, TopicPartitionFilter } from '../../../broker/groups/offset-store.js'
 
 export class MemoryOffsetStore implements OffsetStore {
   readonly groups = new Map<string, Map<string, CommittedOffset>>()

@@ -1,7 +1,8 @@
-// Committed offsets, shared by every kind of group. They live in the broker's MetadataStore (lmdb),
-// which commits each call atomically; reads are synchronous lmdb lookups, so nothing is cached
-// here and a restarted broker sees exactly what was acknowledged. An offset's expireTimestamp is
-// -1 unless it was committed with an explicit retention time (OffsetCommit v2-4).
+// Where committed offsets are kept: the part of the broker's MetadataStore (lmdb) the offset
+// manager uses, and a view of one group's offsets by topic and partition. The store commits each
+// call atomically; reads are synchronous lmdb lookups, so nothing is cached here and a restarted
+// broker sees exactly what was acknowledged. An offset's expireTimestamp is -1 unless it was
+// committed with an explicit retention time (OffsetCommit v2-4).
 import { parseOffsetKey, type CommittedOffset } from '../../storage/metadata-store.js'
 
 export type { CommittedOffset }
@@ -11,7 +12,7 @@ export interface TopicPartitionFilter {
   partition?: number
 }
 
-/** The part of storage/metadata-store.ts the coordinator uses. */
+/** The part of storage/metadata-store.ts the offset manager uses. */
 export interface OffsetStore {
   commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void>
   fetchOffsets(group: string): Map<string, CommittedOffset>

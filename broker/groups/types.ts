@@ -1,0 +1,205 @@
+// What the group handlers hand the coordinator and what they get back, plus the coordinator's
+// settings. Every room of broker/groups (the shell, each group kind, the offset manager) imports
+// these shapes from here, so none of them imports another just for a type.
+
+/**
+ * The kinds of group sharing the coordinator's one namespace of group ids, named as ListGroups v5
+ * reports them. Only the classic protocol is served so far; KIP-848 adds 'consumer' and KIP-932
+ * 'share', each with its own GroupKind.
+ */
+export type GroupType = 'classic'
+
+export interface GroupCoordinatorConfig {
+  groupInitialRebalanceDelayMs: number
+  groupMinSessionTimeoutMs: number
+  groupMaxSessionTimeoutMs: number
+  groupMaxSize: number
+  offsetsRetentionMinutes: number
+  offsetsRetentionCheckIntervalMs: number
+  offsetMetadataMaxBytes: number
+}
+
+export const DEFAULT_COORDINATOR_CONFIG: GroupCoordinatorConfig = {
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  groupMaxSize: 2_147_483_647,
+  offsetsRetentionMinutes: 10080,
+  offsetsRetentionCheckIntervalMs: 600_000,
+  offsetMetadataMaxBytes: 4096,
+}
+
+/** Which topics and partitions exist; commits and deletes for others are refused. */
+export interface TopicCatalog {
+  partitionCount(topic: string): number | undefined
+}
+
+// ---- Classic membership (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, DescribeGroups) ---------
+
+export interface JoinProtocol {
+  name: string
+  metadata: Uint8Array
+}
+
+export interface JoinGroupParams {
+  groupId: string
+  memberId: string
+  groupInstanceId: string | null
+  clientId: string
+  clientHost: string
+  sessionTimeoutMs: number
+  rebalanceTimeoutMs: number
+  protocolType: string
+  protocols: JoinProtocol[]
+  /** KIP-394 (JoinGroup v4+): a new dynamic member first gets MEMBER_ID_REQUIRED and its id. */
+  requireKnownMemberId: boolean
+  /** JoinGroup v9+: a rejoining static leader may be told to skip the assignment. */
+  supportSkippingAssignment: boolean
+  reason?: string | null
+}
+
+export interface JoinGroupMember {
+  memberId: string
+  groupInstanceId: string | null
+  metadata: Uint8Array
+}
+
+export interface JoinGroupResult {
+  errorCode: number
+  generationId: number
+  protocolType: string | null
+  protocolName: string | null
+  leader: string
+  skipAssignment: boolean
+  memberId: string
+  /** Filled for the leader only: every member's metadata for the chosen protocol. */
+  members: JoinGroupMember[]
+}
+
+export interface SyncGroupParams {
+  groupId: string
+  generationId: number
+  memberId: string
+  groupInstanceId: string | null
+  protocolType: string | null
+  protocolName: string | null
+  assignments: Array<{ memberId: string; assignment: Uint8Array }>
+}
+
+export interface SyncGroupResult {
+  errorCode: number
+  protocolType: string | null
+  protocolName: string | null
+  assignment: Uint8Array
+}
+
+export interface MemberIdentity {
+  groupId: string
+  generationId: number
+  memberId: string
+  groupInstanceId: string | null
+}
+
+export interface LeavingMember {
+  memberId: string
+  groupInstanceId: string | null
+  reason?: string | null
+}
+
+export interface LeaveGroupResult {
+  errorCode: number
+  members: Array<{ memberId: string; groupInstanceId: string | null; errorCode: number }>
+}
+
+export interface DescribedGroup {
+  errorCode: number
+  groupId: string
+  groupState: string
+  protocolType: string
+  protocolData: string
+  members: Array<{
+    memberId: string
+    groupInstanceId: string | null
+    clientId: string
+    clientHost: string
+    memberMetadata: Uint8Array
+    memberAssignment: Uint8Array
+  }>
+}
+
+// ---- Offsets (OffsetCommit, TxnOffsetCommit, OffsetFetch, OffsetDelete) ------------------------
+
+export interface OffsetCommitParams extends MemberIdentity {
+  /** OffsetCommit v2-4 retention time, -1 to age the offsets with the group. */
+  retentionTimeMs: number
+  /** Answer GROUP_ID_NOT_FOUND (OffsetCommit v9+) rather than ILLEGAL_GENERATION for an unknown group. */
+  reportUnknownGroup: boolean
+  topics: Array<{
+    name: string
+    partitions: Array<{
+      partitionIndex: number
+      committedOffset: number
+      committedLeaderEpoch: number
+      committedMetadata: string | null
+      /** OffsetCommit v1 only; -1 means now. */
+      commitTimestamp?: number
+    }>
+  }>
+}
+
+export interface TxnOffsetCommitParams {
+  groupId: string
+  producerId: number
+  producerEpoch: number
+  /** TxnOffsetCommit v3+: -1 and '' when the producer does not pass its consumer's group metadata. */
+  generationId: number
+  memberId: string
+  groupInstanceId: string | null
+  topics: Array<{
+    name: string
+    partitions: Array<{ partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }>
+  }>
+}
+
+export interface PartitionResult {
+  partitionIndex: number
+  errorCode: number
+}
+
+export interface TopicResult {
+  name: string
+  partitions: PartitionResult[]
+}
+
+export interface FetchedOffset {
+  partitionIndex: number
+  committedOffset: number
+  committedLeaderEpoch: number
+  metadata: string
+  errorCode: number
+}
+
+export interface OffsetFetchResult {
+  errorCode: number
+  topics: Array<{ name: string; partitions: FetchedOffset[] }>
+}
+
+export interface OffsetDeleteResult {
+  errorCode: number
+  topics: TopicResult[]
+}
+
+// ---- Administration (ListGroups, DeleteGroups) -------------------------------------------------
+
+/** What ListGroups reports about any kind of group. */
+export interface GroupListing {
+  groupId: string
+  protocolType: string
+  groupState: string
+  groupType: GroupType
+}
+
+export interface DeletedGroup {
+  groupId: string
+  errorCode: number
+}
