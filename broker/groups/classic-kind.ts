@@ -77,7 +77,7 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
     }
     const isUnknownMember = p.memberId === ''
     let group = this.registry.find(p.groupId, this)
-    if (group === OTHER_KIND) return Promise.resolve(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL))
+    if (group === OTHER_KIND) return Promise.resolve(joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL))
     if (group === undefined) {
       if (!isUnknownMember) return Promise.resolve(joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID))
       group = this.createGroup(p.groupId)
@@ -220,7 +220,6 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
     return result
   }
 
-
   // ---- SyncGroup ------------------------------------------------------------------------------
 
   syncGroup(p: SyncGroupParams): Promise<SyncGroupResult> {
@@ -267,7 +266,6 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
     }
   }
 
-
   // ---- Heartbeat and LeaveGroup ---------------------------------------------------------------
 
   heartbeat(p: MemberIdentity): number {
@@ -309,7 +307,6 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
     })
     return { errorCode: ErrorCode.NONE, members }
   }
-
 
   // ---- DescribeGroups -------------------------------------------------------------------------
 

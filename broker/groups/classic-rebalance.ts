@@ -124,7 +124,6 @@ export class ClassicRebalance {
     group.syncDeadline = now + group.rebalanceTimeoutMs()
   }
 
-
   // ---- Sync phase ------------------------------------------------------------------------------
 
   removePendingSyncMember(group: ClassicGroup, memberId: string): void {
@@ -188,7 +187,6 @@ export class ClassicRebalance {
     this.maybeCompleteJoin(group)
   }
 
-  /** Kafka's validateMember plus the generation check shared by SyncGroup and Heartbeat. */
   // ---- Deadlines ---------------------------------------------------------------------------------
 
   /** Acts on the group's passed deadlines; returns whether it still has any to watch. */

@@ -1,8 +1,9 @@
 // OffsetFetch (key 9). v1 reads the same offsets as v0 (there is no ZooKeeper storage here); v2
 // adds a top-level error code and accepts null topics meaning "every partition with an offset";
-// v3 throttle time; v5 leader epochs; v6 flexible; v7 require_stable (offsets are always stable:
-// there are no pending transactional commits); v8 batches several groups; v9's member id and
-// epoch belong to KIP-848 groups and are ignored for classic groups.
+// v3 throttle time; v5 leader epochs; v6 flexible; v7 require_stable (a partition with offsets
+// still waiting for their transaction's outcome answers UNSTABLE_OFFSET_COMMIT); v8 batches
+// several groups; v9's member id and epoch belong to KIP-848 groups and are ignored for classic
+// groups.
 import {
   OffsetFetchApi,
   type OffsetFetchResponse,

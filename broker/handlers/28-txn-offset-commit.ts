@@ -1,4 +1,4 @@
-// TxnOffsetCommit (key 28). Offsets committed inside a transaction wait in the group coordinator
+// TxnOffsetCommit (key 28). Offsets committed inside a transaction wait in the offset manager
 // until EndTxn commits (they become the group's committed offsets) or aborts (dropped). v2 adds
 // leader epochs; v3 the consumer's generation, member id and instance id, validated as Kafka
 // does; v3 is flexible; v4 only allows TRANSACTION_ABORTABLE, never sent here. A producer whose
