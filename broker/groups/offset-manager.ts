@@ -6,10 +6,11 @@
 // Transactional offsets wait per group and producer id until the transaction coordinator reports
 // the outcome: a commit materialises them as committed offsets, an abort drops them. Until then
 // OffsetFetch with require_stable reports UNSTABLE_OFFSET_COMMIT for them. They are kept under
-// one key of the metadata store's key-value space so an outcome arriving after a restart still
-// finds them. Single-threaded: only store writes and deletes wait.
+// one key of the metadata store's key-value space (storage/metadata-keys.ts) so an outcome
+// arriving after a restart still finds them; committed offsets are the store's own database. Single-threaded: only store writes and deletes wait.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
+import { pendingTxnOffsetsKey } from '../../storage/metadata-keys.js'
 import type { Group, GroupRegistry } from './group.js'
 import {
   GroupOffsets,
@@ -30,9 +31,6 @@ import type {
   TopicResult,
   TxnOffsetCommitParams,
 } from './types.js'
-
-/** The metadata-store key holding every transactional offset still waiting for its outcome. */
-export const PENDING_TXN_OFFSETS_KEY = 'groups.pending-txn-offsets'
 
 /** How the offset manager reaches the groups: the coordinator shell. */
 export interface OffsetGroups extends Pick<GroupRegistry, 'closed' | 'now' | 'get'> {
@@ -209,7 +207,7 @@ export class OffsetManager {
   }
 
   private loadPendingTxnOffsets(): void {
-    const saved = this.pendingStore?.get<Record<string, Record<string, PendingOffset[]>>>(PENDING_TXN_OFFSETS_KEY)
+    const saved = this.pendingStore?.get<Record<string, Record<string, PendingOffset[]>>>(pendingTxnOffsetsKey())
     if (saved === undefined) return
     for (const [groupId, producers] of Object.entries(saved)) {
       const byProducer = new Map<number, Map<string, PendingOffset>>()
@@ -228,7 +226,7 @@ export class OffsetManager {
       for (const [pid, offsets] of byProducer) producers[String(pid)] = [...offsets.values()]
       out[groupId] = producers
     }
-    return this.pendingStore.put(PENDING_TXN_OFFSETS_KEY, out)
+    return this.pendingStore.put(pendingTxnOffsetsKey(), out)
   }
 
   // ---- OffsetFetch and OffsetDelete -----------------------------------------------------------
