@@ -12,19 +12,13 @@ import { groupConfigKey } from '../storage/metadata-keys.js'
 import { brokerConfigDef, type ConfigType } from './config.js'
 import type { BrokerContext } from './context.js'
 import { isUnexpected, toKafkaError } from './errors.js'
-import { ConfigSource, describeTopicConfigs } from './topic-configs.js'
+import { ConfigSource, describeTopicConfigs, type ConfigSynonym } from './topic-configs.js'
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const
 export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
 
 /** Kafka's DescribeConfigsResponse ConfigType values. */
 const CONFIG_TYPE: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7, password: 9 }
-
-export interface ConfigSynonym {
-  name: string
-  value: string | null
-  source: number
-}
 
 export interface ConfigDescription {
   name: string
@@ -151,25 +145,15 @@ async function alterGroup(
 }
 
 function describeTopic(b: BrokerContext, overrides: Record<string, string>): ConfigDescription[] {
-  return describeTopicConfigs(b, overrides).map((c) => {
-    const synonyms: ConfigSynonym[] = []
-    if (c.source === ConfigSource.TOPIC_CONFIG) synonyms.push({ name: c.name, value: overrides[c.name] ?? null, source: c.source })
-    if (c.brokerKey !== undefined) {
-      const from = b.config.source(c.brokerKey)
-      if (from === 'dynamic') synonyms.push({ name: c.brokerKey, value: b.config.get(c.brokerKey), source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG })
-      else if (from === 'static') synonyms.push({ name: c.brokerKey, value: b.config.get(c.brokerKey), source: ConfigSource.STATIC_BROKER_CONFIG })
-    }
-    synonyms.push({ name: c.brokerKey ?? c.name, value: configDef('topic', c.name)!.default, source: ConfigSource.DEFAULT_CONFIG })
-    return {
-      name: c.name,
-      value: c.value,
-      readOnly: c.readOnly,
-      source: c.source,
-      sensitive: c.sensitive,
-      synonyms,
-      configType: CONFIG_TYPE[c.type as ConfigType] ?? 0,
-    }
-  })
+  return describeTopicConfigs(b, overrides).map((c) => ({
+    name: c.name,
+    value: c.value,
+    readOnly: c.readOnly,
+    source: c.source,
+    sensitive: c.sensitive,
+    synonyms: c.synonyms,
+    configType: CONFIG_TYPE[c.type as ConfigType] ?? 0,
+  }))
 }
 
 function describeBroker(b: BrokerContext, clusterDefault: boolean): ConfigDescription[] {
@@ -179,11 +163,13 @@ function describeBroker(b: BrokerContext, clusterDefault: boolean): ConfigDescri
     const def = brokerConfigDef(name)
     // Kafka hides passwords and any key it cannot type, since it cannot tell whether it is secret.
     const sensitive = def === undefined || def.sensitive === true || def.type === 'password'
-    const value = sensitive ? null : b.config.get(name)
     const from = b.config.source(name)
+    // A key without a default that nobody set (log.retention.ms) has no value and no synonym.
+    const unset = from === 'default' && def?.default === null
+    const value = sensitive || unset ? null : b.config.get(name)
     const source = from === 'dynamic' ? dynamicSource : from === 'static' ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG
-    const synonyms: ConfigSynonym[] = [{ name, value, source }]
-    if (def !== undefined && source !== ConfigSource.DEFAULT_CONFIG) {
+    const synonyms: ConfigSynonym[] = unset ? [] : [{ name, value, source }]
+    if (def !== undefined && def.default !== null && source !== ConfigSource.DEFAULT_CONFIG) {
       synonyms.push({ name, value: sensitive ? null : def.default, source: ConfigSource.DEFAULT_CONFIG })
     }
     return { name, value, readOnly: def?.dynamic !== true, source, sensitive, synonyms, configType: def ? CONFIG_TYPE[def.type] : 0 }

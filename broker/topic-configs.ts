@@ -1,6 +1,6 @@
 // Topic configuration as DescribeConfigs and CreateTopics (v5+) report it: every topic key with its
 // effective value and where that value came from.
-import { TOPIC_CONFIG_DEFS } from '../storage/config-defs.js'
+import { TOPIC_CONFIG_DEFS, configDef, type ConfigDef } from '../storage/config-defs.js'
 import { resolveLogConfig } from '../storage/log-config.js'
 import type { BrokerContext } from './context.js'
 
@@ -14,6 +14,12 @@ export const ConfigSource = {
   DEFAULT_CONFIG: 5,
 } as const
 
+export interface ConfigSynonym {
+  name: string
+  value: string | null
+  source: number
+}
+
 export interface DescribedConfig {
   name: string
   value: string | null
@@ -21,31 +27,50 @@ export interface DescribedConfig {
   readOnly: boolean
   sensitive: boolean
   type: string
-  /** The broker key that supplies this topic key's default, if any. */
-  brokerKey: string | undefined
+  /** Where the value comes from, most specific first (Kafka's DescribeConfigs synonyms). */
+  synonyms: ConfigSynonym[]
 }
 
 export function describeTopicConfigs(b: BrokerContext, overrides: Record<string, string>): DescribedConfig[] {
   const cfg = resolveLogConfig(b.config.overrides(), overrides)
   return TOPIC_CONFIG_DEFS.map((def) => {
-    const from = cfg.sources[def.name]
-    const brokerKey = def.synonyms?.[0]?.name
-    const source =
-      from === 'topic'
-        ? ConfigSource.TOPIC_CONFIG
-        : from === 'broker'
-          ? brokerKey !== undefined && b.config.source(brokerKey) === 'dynamic'
-            ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
-            : ConfigSource.STATIC_BROKER_CONFIG
-          : ConfigSource.DEFAULT_CONFIG
+    const synonyms = brokerSynonyms(b, def)
+    const own = overrides[def.name]
+    if (own !== undefined) synonyms.unshift({ name: def.name, value: String(own), source: ConfigSource.TOPIC_CONFIG })
     return {
       name: def.name,
       value: cfg.values[def.name] ?? null,
-      source,
+      source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
       readOnly: false,
       sensitive: false,
       type: def.type,
-      brokerKey,
+      synonyms,
     }
   })
+}
+
+/**
+ * The broker keys that hold a value for `def`, as Kafka's ConfigHelper lists them: every synonym's
+ * dynamic value, then static values, then built-in defaults (a key without a default, such as
+ * log.retention.ms, has none), starting at the first entry for the topic key's primary broker key.
+ * So retention.ms lists nothing until log.retention.ms is set somewhere, and then also
+ * log.retention.hours=168.
+ */
+function brokerSynonyms(b: BrokerContext, def: ConfigDef): ConfigSynonym[] {
+  const names = (def.synonyms ?? []).map((s) => s.name)
+  if (names.length === 0) return []
+  const out: ConfigSynonym[] = []
+  for (const name of names) {
+    if (b.config.source(name) === 'dynamic') out.push({ name, value: b.config.get(name), source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG })
+  }
+  for (const name of names) {
+    const value = b.config.staticValue(name)
+    if (value !== undefined) out.push({ name, value, source: ConfigSource.STATIC_BROKER_CONFIG })
+  }
+  for (const name of names) {
+    const value = configDef('broker', name)?.default ?? null
+    if (value !== null) out.push({ name, value, source: ConfigSource.DEFAULT_CONFIG })
+  }
+  const primary = out.findIndex((s) => s.name === names[0])
+  return primary === -1 ? [] : out.slice(primary)
 }

@@ -21,7 +21,8 @@ export interface ConfigDef {
   name: string
   scope: ConfigScope
   type: ConfigType
-  default: string
+  /** null: the key has no value unless set (Kafka's log.retention.ms defers to log.retention.hours). */
+  default: string | null
   /** Broker keys only: may be changed at run time through AlterConfigs / IncrementalAlterConfigs. */
   dynamic?: boolean
   sensitive?: boolean
@@ -92,168 +93,187 @@ export function splitList(v: string): string[] {
     .filter((s) => s !== '')
 }
 
+/** Topic and group keys always have a default. */
+export type DefaultedConfigDef = ConfigDef & { default: string }
+
 type Row = Omit<ConfigDef, 'scope'>
+type DefaultedRow = Omit<DefaultedConfigDef, 'scope'>
 const broker = (rows: Row[]): ConfigDef[] => rows.map((r) => ({ ...r, scope: 'broker' }))
-const topic = (rows: Row[]): ConfigDef[] => rows.map((r) => ({ ...r, scope: 'topic' }))
-const group = (rows: Row[]): ConfigDef[] => rows.map((r) => ({ ...r, scope: 'group' }))
+const topic = (rows: DefaultedRow[]): DefaultedConfigDef[] => rows.map((r) => ({ ...r, scope: 'topic' }))
+const group = (rows: DefaultedRow[]): DefaultedConfigDef[] => rows.map((r) => ({ ...r, scope: 'group' }))
 const syn = (...names: Array<string | [string, number]>): BrokerSynonym[] =>
   names.map((n) => (typeof n === 'string' ? { name: n } : { name: n[0], factor: n[1] }))
 
-export const CONFIG_DEFS: readonly ConfigDef[] = [
-  ...broker([
-    { name: 'node.id', type: 'int', default: '1' },
-    { name: 'broker.id', type: 'int', default: '1' },
-    { name: 'listeners', type: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
-    { name: 'advertised.listeners', type: 'list', default: '' },
-    { name: 'log.dirs', type: 'list', default: './samsa-data' },
-    { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
-    { name: 'default.replication.factor', type: 'int', default: '1' },
-    { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', dynamic: true },
-    { name: 'delete.topic.enable', type: 'boolean', default: 'true' },
-    { name: 'socket.request.max.bytes', type: 'int', default: '104857600' },
-    { name: 'connections.max.idle.ms', type: 'long', default: '600000' },
-    { name: 'max.connections', type: 'int', default: '10000', dynamic: true },
-    { name: 'queued.max.requests', type: 'int', default: '500' },
-    // Broker keys that are also topic defaults (each topic key's `synonyms` below names them).
-    { name: 'message.max.bytes', type: 'int', default: '1048588', dynamic: true },
-    { name: 'log.segment.bytes', type: 'int', default: '1073741824', dynamic: true },
-    { name: 'log.roll.ms', type: 'long', default: '604800000', dynamic: true },
-    { name: 'log.retention.ms', type: 'long', default: '604800000', dynamic: true },
-    { name: 'log.retention.bytes', type: 'long', default: '-1', dynamic: true },
-    { name: 'log.index.interval.bytes', type: 'int', default: '4096', dynamic: true },
-    { name: 'log.index.size.max.bytes', type: 'int', default: '10485760', dynamic: true },
-    { name: 'log.flush.interval.messages', type: 'long', default: LONG_MAX, dynamic: true },
-    // Samsa flushes once a second by default where Kafka never does: see FLUSH_MS_DEFAULT.
-    { name: 'log.flush.interval.ms', type: 'long', default: FLUSH_MS_DEFAULT, dynamic: true },
-    { name: 'log.message.timestamp.type', type: 'string', default: 'CreateTime', dynamic: true },
-    { name: 'log.cleanup.policy', type: 'list', default: 'delete', dynamic: true },
-    { name: 'min.insync.replicas', type: 'int', default: '1', dynamic: true },
-    { name: 'compression.type', type: 'string', default: 'producer', dynamic: true },
-    { name: 'log.retention.check.interval.ms', type: 'long', default: '300000' },
-    { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000' },
-    { name: 'group.min.session.timeout.ms', type: 'int', default: '6000' },
-    { name: 'group.max.session.timeout.ms', type: 'int', default: '1800000' },
-    { name: 'group.max.size', type: 'int', default: '2147483647' },
-    { name: 'offsets.retention.minutes', type: 'int', default: '10080' },
-    { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000' },
-    { name: 'transactional.id.expiration.ms', type: 'int', default: '604800000' },
-    { name: 'transaction.max.timeout.ms', type: 'int', default: '900000' },
-    { name: 'producer.id.expiration.ms', type: 'int', default: '86400000' },
-    { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000' },
-    { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000' },
-    { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
-    { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
-    { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
-    // Kafka's per-broker reconfigurable keys (KIP-226) for features Samsa does not act on yet. They
-    // are stored and described like Kafka does, so admin tools that set them keep working.
-    { name: 'background.threads', type: 'int', default: '10', dynamic: true },
-    { name: 'num.io.threads', type: 'int', default: '8', dynamic: true },
-    { name: 'num.network.threads', type: 'int', default: '3', dynamic: true },
-    { name: 'num.replica.fetchers', type: 'int', default: '1', dynamic: true },
-    { name: 'log.cleaner.threads', type: 'int', default: '1', dynamic: true },
-    { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
-    { name: 'sasl.enabled.mechanisms', type: 'list', default: 'GSSAPI', dynamic: true },
-    { name: 'sasl.jaas.config', type: 'password', default: '', dynamic: true, sensitive: true },
-    { name: 'sasl.kerberos.min.time.before.relogin', type: 'long', default: '60000', dynamic: true },
-    { name: 'sasl.kerberos.ticket.renew.jitter', type: 'double', default: '0.05', dynamic: true },
-    { name: 'sasl.kerberos.ticket.renew.window.factor', type: 'double', default: '0.8', dynamic: true },
-    { name: 'sasl.login.refresh.buffer.seconds', type: 'int', default: '300', dynamic: true },
-    { name: 'sasl.login.refresh.min.period.seconds', type: 'int', default: '60', dynamic: true },
-    { name: 'sasl.login.refresh.window.factor', type: 'double', default: '0.8', dynamic: true },
-    { name: 'sasl.login.refresh.window.jitter', type: 'double', default: '0.05', dynamic: true },
-  ]),
-  ...topic([
-    { name: 'cleanup.policy', type: 'list', default: 'delete', synonyms: syn('log.cleanup.policy'), validate: listOf('delete', 'compact') },
-    {
-      name: 'compression.type',
-      type: 'string',
-      default: 'producer',
-      synonyms: syn('compression.type'),
-      validate: oneOf('uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'),
-    },
-    { name: 'delete.retention.ms', type: 'long', default: '86400000', synonyms: syn('log.cleaner.delete.retention.ms'), validate: integer(0) },
-    { name: 'file.delete.delay.ms', type: 'long', default: '60000', synonyms: syn('log.segment.delete.delay.ms'), validate: integer(0) },
-    { name: 'flush.messages', type: 'long', default: LONG_MAX, synonyms: syn('log.flush.interval.messages'), validate: integer(1) },
-    // Kafka never flushes by default and leaves writeback to the kernel, which writes dirty pages
-    // back in bursts once they are 30 s old; a write() that meets such a burst stalls for 100 ms or
-    // more, and on Samsa's one event loop that stalls every client. Flushing each partition in the
-    // background once a second keeps writeback continuous (bench/README.md has the measurements).
-    { name: 'flush.ms', type: 'long', default: FLUSH_MS_DEFAULT, synonyms: syn('log.flush.interval.ms'), validate: integer(0) },
-    { name: 'follower.replication.throttled.replicas', type: 'list', default: '' },
-    { name: 'index.interval.bytes', type: 'int', default: '4096', synonyms: syn('log.index.interval.bytes'), validate: integer(0, INT_MAX) },
-    { name: 'leader.replication.throttled.replicas', type: 'list', default: '' },
-    { name: 'local.retention.bytes', type: 'long', default: '-2', synonyms: syn('log.local.retention.bytes'), validate: integer(-2) },
-    { name: 'local.retention.ms', type: 'long', default: '-2', synonyms: syn('log.local.retention.ms'), validate: integer(-2) },
-    { name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, synonyms: syn('log.cleaner.max.compaction.lag.ms'), validate: integer(1) },
-    { name: 'max.message.bytes', type: 'int', default: '1048588', synonyms: syn('message.max.bytes'), validate: integer(0, INT_MAX) },
-    {
-      name: 'message.timestamp.after.max.ms',
-      type: 'long',
-      default: LONG_MAX,
-      synonyms: syn('log.message.timestamp.after.max.ms'),
-      validate: integer(0),
-    },
-    {
-      name: 'message.timestamp.before.max.ms',
-      type: 'long',
-      default: LONG_MAX,
-      synonyms: syn('log.message.timestamp.before.max.ms'),
-      validate: integer(0),
-    },
-    {
-      name: 'message.timestamp.type',
-      type: 'string',
-      default: 'CreateTime',
-      synonyms: syn('log.message.timestamp.type'),
-      validate: oneOf('CreateTime', 'LogAppendTime'),
-    },
-    {
-      name: 'min.cleanable.dirty.ratio',
-      type: 'double',
-      default: '0.5',
-      synonyms: syn('log.cleaner.min.cleanable.ratio'),
-      validate: double(0, 1),
-    },
-    { name: 'min.compaction.lag.ms', type: 'long', default: '0', synonyms: syn('log.cleaner.min.compaction.lag.ms'), validate: integer(0) },
-    { name: 'min.insync.replicas', type: 'int', default: '1', synonyms: syn('min.insync.replicas'), validate: integer(1, INT_MAX) },
-    { name: 'preallocate', type: 'boolean', default: 'false', synonyms: syn('log.preallocate'), validate: bool },
-    { name: 'remote.storage.enable', type: 'boolean', default: 'false', validate: bool },
-    { name: 'retention.bytes', type: 'long', default: '-1', synonyms: syn('log.retention.bytes'), validate: integer(-1) },
-    {
-      name: 'retention.ms',
-      type: 'long',
-      default: '604800000',
-      // Kafka gives the finer unit precedence: ms over minutes over hours.
-      synonyms: syn('log.retention.ms', ['log.retention.minutes', MINUTES], ['log.retention.hours', HOURS]),
-      validate: integer(-1),
-    },
-    // Kafka's lower bound for segment.bytes is tiny (14) so tests can roll often; keep it.
-    { name: 'segment.bytes', type: 'int', default: '1073741824', synonyms: syn('log.segment.bytes'), validate: integer(14, INT_MAX) },
-    { name: 'segment.index.bytes', type: 'int', default: '10485760', synonyms: syn('log.index.size.max.bytes'), validate: integer(4, INT_MAX) },
-    { name: 'segment.jitter.ms', type: 'long', default: '0', synonyms: syn('log.roll.jitter.ms', ['log.roll.jitter.hours', HOURS]), validate: integer(0) },
-    { name: 'segment.ms', type: 'long', default: '604800000', synonyms: syn('log.roll.ms', ['log.roll.hours', HOURS]), validate: integer(1) },
-    {
-      name: 'unclean.leader.election.enable',
-      type: 'boolean',
-      default: 'false',
-      synonyms: syn('unclean.leader.election.enable'),
-      validate: bool,
-    },
-  ]),
-  // Group-level overrides (Kafka 4.0, KIP-848/932), with Kafka's defaults and bounds.
-  ...group([
-    { name: 'consumer.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
-    { name: 'consumer.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
-    { name: 'share.auto.offset.reset', type: 'string', default: 'latest', validate: memberOf('latest', 'earliest') },
-    { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
-    { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', validate: integerFrom(15000, 60000) },
-    { name: 'share.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
-  ]),
-]
+export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
+  { name: 'node.id', type: 'int', default: '1' },
+  { name: 'broker.id', type: 'int', default: '1' },
+  { name: 'listeners', type: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
+  { name: 'advertised.listeners', type: 'list', default: '' },
+  { name: 'log.dirs', type: 'list', default: './samsa-data' },
+  { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
+  { name: 'default.replication.factor', type: 'int', default: '1' },
+  { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', dynamic: true },
+  { name: 'delete.topic.enable', type: 'boolean', default: 'true' },
+  { name: 'socket.request.max.bytes', type: 'int', default: '104857600' },
+  { name: 'connections.max.idle.ms', type: 'long', default: '600000' },
+  { name: 'max.connections', type: 'int', default: '10000', dynamic: true },
+  { name: 'queued.max.requests', type: 'int', default: '500' },
+  // Broker keys that are also topic defaults (each topic key's `synonyms` below names them).
+  { name: 'message.max.bytes', type: 'int', default: '1048588', dynamic: true },
+  { name: 'log.segment.bytes', type: 'int', default: '1073741824', dynamic: true },
+  // Kafka's time keys come in units, finer first: without log.retention.ms or .minutes set, the
+  // value comes from log.retention.hours (168); likewise log.roll.ms from log.roll.hours.
+  { name: 'log.roll.ms', type: 'long', default: null, dynamic: true },
+  { name: 'log.roll.hours', type: 'int', default: '168' },
+  { name: 'log.roll.jitter.ms', type: 'long', default: null },
+  { name: 'log.roll.jitter.hours', type: 'int', default: '0' },
+  { name: 'log.retention.ms', type: 'long', default: null, dynamic: true },
+  { name: 'log.retention.minutes', type: 'int', default: null },
+  { name: 'log.retention.hours', type: 'int', default: '168' },
+  { name: 'log.retention.bytes', type: 'long', default: '-1', dynamic: true },
+  { name: 'log.index.interval.bytes', type: 'int', default: '4096', dynamic: true },
+  { name: 'log.index.size.max.bytes', type: 'int', default: '10485760', dynamic: true },
+  { name: 'log.flush.interval.messages', type: 'long', default: LONG_MAX, dynamic: true },
+  // Samsa flushes once a second by default where Kafka never does: see FLUSH_MS_DEFAULT.
+  { name: 'log.flush.interval.ms', type: 'long', default: FLUSH_MS_DEFAULT, dynamic: true },
+  { name: 'log.message.timestamp.type', type: 'string', default: 'CreateTime', dynamic: true },
+  { name: 'log.message.timestamp.before.max.ms', type: 'long', default: LONG_MAX },
+  { name: 'log.message.timestamp.after.max.ms', type: 'long', default: LONG_MAX },
+  { name: 'log.segment.delete.delay.ms', type: 'long', default: '60000' },
+  { name: 'log.preallocate', type: 'boolean', default: 'false' },
+  { name: 'log.local.retention.ms', type: 'long', default: '-2' },
+  { name: 'log.local.retention.bytes', type: 'long', default: '-2' },
+  { name: 'log.cleaner.delete.retention.ms', type: 'long', default: '86400000' },
+  { name: 'log.cleaner.min.compaction.lag.ms', type: 'long', default: '0' },
+  { name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: LONG_MAX },
+  { name: 'log.cleaner.min.cleanable.ratio', type: 'double', default: '0.5' },
+  { name: 'log.cleanup.policy', type: 'list', default: 'delete', dynamic: true },
+  { name: 'min.insync.replicas', type: 'int', default: '1', dynamic: true },
+  { name: 'compression.type', type: 'string', default: 'producer', dynamic: true },
+  { name: 'log.retention.check.interval.ms', type: 'long', default: '300000' },
+  { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000' },
+  { name: 'group.min.session.timeout.ms', type: 'int', default: '6000' },
+  { name: 'group.max.session.timeout.ms', type: 'int', default: '1800000' },
+  { name: 'group.max.size', type: 'int', default: '2147483647' },
+  { name: 'offsets.retention.minutes', type: 'int', default: '10080' },
+  { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000' },
+  { name: 'transactional.id.expiration.ms', type: 'int', default: '604800000' },
+  { name: 'transaction.max.timeout.ms', type: 'int', default: '900000' },
+  { name: 'producer.id.expiration.ms', type: 'int', default: '86400000' },
+  { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000' },
+  { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000' },
+  { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
+  { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
+  { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
+  // Kafka's per-broker reconfigurable keys (KIP-226) for features Samsa does not act on yet. They
+  // are stored and described like Kafka does, so admin tools that set them keep working.
+  { name: 'background.threads', type: 'int', default: '10', dynamic: true },
+  { name: 'num.io.threads', type: 'int', default: '8', dynamic: true },
+  { name: 'num.network.threads', type: 'int', default: '3', dynamic: true },
+  { name: 'num.replica.fetchers', type: 'int', default: '1', dynamic: true },
+  { name: 'log.cleaner.threads', type: 'int', default: '1', dynamic: true },
+  { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
+  { name: 'sasl.enabled.mechanisms', type: 'list', default: 'GSSAPI', dynamic: true },
+  { name: 'sasl.jaas.config', type: 'password', default: '', dynamic: true, sensitive: true },
+  { name: 'sasl.kerberos.min.time.before.relogin', type: 'long', default: '60000', dynamic: true },
+  { name: 'sasl.kerberos.ticket.renew.jitter', type: 'double', default: '0.05', dynamic: true },
+  { name: 'sasl.kerberos.ticket.renew.window.factor', type: 'double', default: '0.8', dynamic: true },
+  { name: 'sasl.login.refresh.buffer.seconds', type: 'int', default: '300', dynamic: true },
+  { name: 'sasl.login.refresh.min.period.seconds', type: 'int', default: '60', dynamic: true },
+  { name: 'sasl.login.refresh.window.factor', type: 'double', default: '0.8', dynamic: true },
+  { name: 'sasl.login.refresh.window.jitter', type: 'double', default: '0.05', dynamic: true },
+])
 
-export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = CONFIG_DEFS.filter((d) => d.scope === 'broker')
-export const TOPIC_CONFIG_DEFS: readonly ConfigDef[] = CONFIG_DEFS.filter((d) => d.scope === 'topic')
-export const GROUP_CONFIG_DEFS: readonly ConfigDef[] = CONFIG_DEFS.filter((d) => d.scope === 'group')
+export const TOPIC_CONFIG_DEFS: readonly DefaultedConfigDef[] = topic([
+  { name: 'cleanup.policy', type: 'list', default: 'delete', synonyms: syn('log.cleanup.policy'), validate: listOf('delete', 'compact') },
+  {
+    name: 'compression.type',
+    type: 'string',
+    default: 'producer',
+    synonyms: syn('compression.type'),
+    validate: oneOf('uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'),
+  },
+  { name: 'delete.retention.ms', type: 'long', default: '86400000', synonyms: syn('log.cleaner.delete.retention.ms'), validate: integer(0) },
+  { name: 'file.delete.delay.ms', type: 'long', default: '60000', synonyms: syn('log.segment.delete.delay.ms'), validate: integer(0) },
+  { name: 'flush.messages', type: 'long', default: LONG_MAX, synonyms: syn('log.flush.interval.messages'), validate: integer(1) },
+  // Kafka never flushes by default and leaves writeback to the kernel, which writes dirty pages
+  // back in bursts once they are 30 s old; a write() that meets such a burst stalls for 100 ms or
+  // more, and on Samsa's one event loop that stalls every client. Flushing each partition in the
+  // background once a second keeps writeback continuous (bench/README.md has the measurements).
+  { name: 'flush.ms', type: 'long', default: FLUSH_MS_DEFAULT, synonyms: syn('log.flush.interval.ms'), validate: integer(0) },
+  { name: 'follower.replication.throttled.replicas', type: 'list', default: '' },
+  { name: 'index.interval.bytes', type: 'int', default: '4096', synonyms: syn('log.index.interval.bytes'), validate: integer(0, INT_MAX) },
+  { name: 'leader.replication.throttled.replicas', type: 'list', default: '' },
+  { name: 'local.retention.bytes', type: 'long', default: '-2', synonyms: syn('log.local.retention.bytes'), validate: integer(-2) },
+  { name: 'local.retention.ms', type: 'long', default: '-2', synonyms: syn('log.local.retention.ms'), validate: integer(-2) },
+  { name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, synonyms: syn('log.cleaner.max.compaction.lag.ms'), validate: integer(1) },
+  { name: 'max.message.bytes', type: 'int', default: '1048588', synonyms: syn('message.max.bytes'), validate: integer(0, INT_MAX) },
+  {
+    name: 'message.timestamp.after.max.ms',
+    type: 'long',
+    default: LONG_MAX,
+    synonyms: syn('log.message.timestamp.after.max.ms'),
+    validate: integer(0),
+  },
+  {
+    name: 'message.timestamp.before.max.ms',
+    type: 'long',
+    default: LONG_MAX,
+    synonyms: syn('log.message.timestamp.before.max.ms'),
+    validate: integer(0),
+  },
+  {
+    name: 'message.timestamp.type',
+    type: 'string',
+    default: 'CreateTime',
+    synonyms: syn('log.message.timestamp.type'),
+    validate: oneOf('CreateTime', 'LogAppendTime'),
+  },
+  {
+    name: 'min.cleanable.dirty.ratio',
+    type: 'double',
+    default: '0.5',
+    synonyms: syn('log.cleaner.min.cleanable.ratio'),
+    validate: double(0, 1),
+  },
+  { name: 'min.compaction.lag.ms', type: 'long', default: '0', synonyms: syn('log.cleaner.min.compaction.lag.ms'), validate: integer(0) },
+  { name: 'min.insync.replicas', type: 'int', default: '1', synonyms: syn('min.insync.replicas'), validate: integer(1, INT_MAX) },
+  { name: 'preallocate', type: 'boolean', default: 'false', synonyms: syn('log.preallocate'), validate: bool },
+  { name: 'remote.storage.enable', type: 'boolean', default: 'false', validate: bool },
+  { name: 'retention.bytes', type: 'long', default: '-1', synonyms: syn('log.retention.bytes'), validate: integer(-1) },
+  {
+    name: 'retention.ms',
+    type: 'long',
+    default: '604800000',
+    // Kafka gives the finer unit precedence: ms over minutes over hours.
+    synonyms: syn('log.retention.ms', ['log.retention.minutes', MINUTES], ['log.retention.hours', HOURS]),
+    validate: integer(-1),
+  },
+  // Kafka's lower bound for segment.bytes is tiny (14) so tests can roll often; keep it.
+  { name: 'segment.bytes', type: 'int', default: '1073741824', synonyms: syn('log.segment.bytes'), validate: integer(14, INT_MAX) },
+  { name: 'segment.index.bytes', type: 'int', default: '10485760', synonyms: syn('log.index.size.max.bytes'), validate: integer(4, INT_MAX) },
+  { name: 'segment.jitter.ms', type: 'long', default: '0', synonyms: syn('log.roll.jitter.ms', ['log.roll.jitter.hours', HOURS]), validate: integer(0) },
+  { name: 'segment.ms', type: 'long', default: '604800000', synonyms: syn('log.roll.ms', ['log.roll.hours', HOURS]), validate: integer(1) },
+  {
+    name: 'unclean.leader.election.enable',
+    type: 'boolean',
+    default: 'false',
+    synonyms: syn('unclean.leader.election.enable'),
+    validate: bool,
+  },
+])
+
+/** Group-level overrides (Kafka 4.0, KIP-848/932), with Kafka's defaults and bounds. */
+export const GROUP_CONFIG_DEFS: readonly DefaultedConfigDef[] = group([
+  { name: 'consumer.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
+  { name: 'consumer.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
+  { name: 'share.auto.offset.reset', type: 'string', default: 'latest', validate: memberOf('latest', 'earliest') },
+  { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
+  { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', validate: integerFrom(15000, 60000) },
+  { name: 'share.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
+])
+
+export const CONFIG_DEFS: readonly ConfigDef[] = [...BROKER_CONFIG_DEFS, ...TOPIC_CONFIG_DEFS, ...GROUP_CONFIG_DEFS]
 
 const byName = {
   broker: new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d])),
@@ -262,6 +282,8 @@ const byName = {
 }
 
 /** The definition of `name` at `scope`, if Samsa knows the key. */
+export function configDef(scope: 'topic' | 'group', name: string): DefaultedConfigDef | undefined
+export function configDef(scope: ConfigScope, name: string): ConfigDef | undefined
 export function configDef(scope: ConfigScope, name: string): ConfigDef | undefined {
   return byName[scope].get(name)
 }

@@ -12,16 +12,19 @@ describe('configuration definitions', () => {
   })
 
   it('accepts every default it declares', () => {
-    for (const d of CONFIG_DEFS) expect(d.validate?.(d.default), `${d.scope}:${d.name}`).toBeUndefined()
+    for (const d of CONFIG_DEFS) if (d.default !== null) expect(d.validate?.(d.default), `${d.scope}:${d.name}`).toBeUndefined()
   })
 
-  it('gives a topic key the default of the broker key that backs it', () => {
+  it('declares every broker key that backs a topic key', () => {
+    for (const t of TOPIC_CONFIG_DEFS) for (const s of t.synonyms ?? []) expect(configDef('broker', s.name), `${t.name} <- ${s.name}`).toBeDefined()
+  })
+
+  it('gives a topic key the default of the first broker key that has one, in its unit', () => {
     for (const t of TOPIC_CONFIG_DEFS) {
-      const first = t.synonyms?.[0]
-      const b = first === undefined ? undefined : configDef('broker', first.name)
-      if (b === undefined) continue
-      expect([t.name, b.default], b.name).toEqual([t.name, t.default])
-      expect(b.type === t.type || (b.type === 'int' && t.type === 'long') || (b.type === 'long' && t.type === 'int'), b.name).toBe(true)
+      const backing = (t.synonyms ?? []).map((s) => ({ s, def: configDef('broker', s.name)! })).find((x) => x.def.default !== null)
+      if (backing === undefined) continue
+      const value = backing.s.factor === undefined ? backing.def.default : String(Number(backing.def.default) * backing.s.factor)
+      expect(value, `${t.name} <- ${backing.s.name}`).toBe(t.default)
     }
   })
 })
