@@ -115,7 +115,12 @@ function ioError(code: string, syscall: string): NodeJS.ErrnoException {
 export class FaultyFileIO implements FileIO {
   private writeFaults: Array<{ kind: 'fail' } | { kind: 'short'; bytes: number }> = []
   private syncFaults = 0
-  private readonly paths = new Map<number, string>()
+  /**
+   * Open files by the descriptor numbers handed out, which are this wrapper's own: after crash()
+   * closes every real descriptor, an owner's late close() or use of its number reaches nothing.
+   */
+  private readonly files = new Map<number, { real: number; path: string }>()
+  private nextFd = 1 << 20
   /** Per path: bytes known durable (at last fsync) and the highest byte written since. */
   private readonly lengths = new Map<string, { synced: number; written: number }>()
   /** Counts of calls that reached the wrapped FileIO. */
@@ -139,14 +144,8 @@ export class FaultyFileIO implements FileIO {
    * except the first `keepTorn(path, unsyncedBytes)` bytes of it (default 0).
    */
   crash(keepTorn: (file: string, unsyncedBytes: number) => number = () => 0): void {
-    for (const fd of this.paths.keys()) {
-      try {
-        this.inner.close(fd)
-      } catch {
-        // already closed by the owner
-      }
-    }
-    this.paths.clear()
+    for (const f of this.files.values()) this.inner.close(f.real)
+    this.files.clear()
     for (const [file, len] of this.lengths) {
       const st = this.inner.stat(file)
       if (st === undefined || len.written <= len.synced) continue
@@ -158,42 +157,54 @@ export class FaultyFileIO implements FileIO {
     this.lengths.clear()
   }
 
+  private real(fd: number): number {
+    const f = this.files.get(fd)
+    if (f === undefined) throw ioError('EBADF', 'use of a closed descriptor')
+    return f.real
+  }
   open(file: string, flags: OpenFlags): number {
-    const fd = this.inner.open(file, flags)
-    this.paths.set(fd, file)
+    const real = this.inner.open(file, flags)
+    const fd = this.nextFd++
+    this.files.set(fd, { real, path: file })
     if (!this.lengths.has(file)) {
-      const size = this.inner.fsize(fd)
+      const size = this.inner.fsize(real)
       this.lengths.set(file, { synced: size, written: size })
     }
     return fd
   }
   close(fd: number): void {
-    this.paths.delete(fd)
-    this.inner.close(fd)
+    const f = this.files.get(fd)
+    if (f === undefined) return // closed by crash()
+    this.files.delete(fd)
+    this.inner.close(f.real)
   }
   read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
-    return this.inner.read(fd, buf, offset, length, position)
+    return this.inner.read(this.real(fd), buf, offset, length, position)
   }
   readAsync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    return this.inner.readAsync(fd, buf, offset, length, position)
+    try {
+      return this.inner.readAsync(this.real(fd), buf, offset, length, position)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     const fault = this.writeFaults.shift()
     if (fault?.kind === 'fail') throw ioError('EIO', 'write')
     if (fault?.kind === 'short') {
-      const n = this.inner.write(fd, buf, offset, Math.min(length, fault.bytes), position)
+      const n = this.inner.write(this.real(fd), buf, offset, Math.min(length, fault.bytes), position)
       this.noteWrite(fd, position + n)
       this.writeFaults.unshift({ kind: 'fail' })
       if (n === 0) throw ioError('ENOSPC', 'write')
       return n
     }
-    const n = this.inner.write(fd, buf, offset, length, position)
+    const n = this.inner.write(this.real(fd), buf, offset, length, position)
     this.stats.writes++
     this.noteWrite(fd, position + n)
     return n
   }
   private noteWrite(fd: number, end: number): void {
-    const file = this.paths.get(fd)
+    const file = this.files.get(fd)?.path
     const len = file === undefined ? undefined : this.lengths.get(file)
     if (len !== undefined && end > len.written) len.written = end
   }
@@ -202,10 +213,11 @@ export class FaultyFileIO implements FileIO {
       this.syncFaults--
       throw ioError('EIO', 'fsync')
     }
-    const file = this.paths.get(fd)
-    const size = this.inner.fsize(fd)
+    const file = this.files.get(fd)?.path
+    const real = this.real(fd)
+    const size = this.inner.fsize(real)
     this.stats.syncs++
-    await op(fd)
+    await op(real)
     const len = file === undefined ? undefined : this.lengths.get(file)
     if (len !== undefined) len.synced = Math.max(len.synced, Math.min(size, len.written))
   }
@@ -219,8 +231,8 @@ export class FaultyFileIO implements FileIO {
     return this.inner.fsyncDir(dir)
   }
   ftruncate(fd: number, length: number): void {
-    this.inner.ftruncate(fd, length)
-    const file = this.paths.get(fd)
+    this.inner.ftruncate(this.real(fd), length)
+    const file = this.files.get(fd)?.path
     const len = file === undefined ? undefined : this.lengths.get(file)
     if (len !== undefined) {
       len.written = Math.min(len.written, length)
@@ -228,7 +240,7 @@ export class FaultyFileIO implements FileIO {
     }
   }
   fsize(fd: number): number {
-    return this.inner.fsize(fd)
+    return this.inner.fsize(this.real(fd))
   }
   rename(from: string, to: string): void {
     this.inner.rename(from, to)
@@ -237,7 +249,7 @@ export class FaultyFileIO implements FileIO {
       this.lengths.delete(from)
       this.lengths.set(to, len)
     }
-    for (const [fd, p] of this.paths) if (p === from) this.paths.set(fd, to)
+    for (const f of this.files.values()) if (f.path === from) f.path = to
   }
   unlink(file: string): void {
     this.inner.unlink(file)

@@ -1,11 +1,12 @@
 // FileRecords: the `.log` file of one segment, as Kafka's FileRecords: record batches back to back,
-// read and written by byte position. It owns the file descriptor and knows nothing of offsets.
+// read and written by byte position. It knows nothing of offsets.
 //
-// Concurrency: one thread. Writes and small reads are synchronous pread/pwrite. Work that runs on
-// the libuv pool (large reads, fsync) pins the file: closing or deleting it meanwhile defers
-// closing the descriptor until the last pinned operation is done, so a queued operation never
-// runs on a number the kernel may have handed to another file.
+// Concurrency: one thread. Writes and small reads are synchronous pread/pwrite. The descriptor is a
+// FileHandle in the process's descriptor cache: opened on first use, possibly closed by the cache
+// while the file is idle, and pinned by work on the libuv pool (large reads, fsync), so closing or
+// deleting the file meanwhile waits for that work and it never runs on a reused number.
 import { BATCH_HEADER_SIZE, batchSizeAt } from '../protocol/record-batch.js'
+import { type Descriptor, FileHandle } from './file-handle.js'
 import type { FileIO } from './file-io.js'
 
 /** Bytes of each batch a walk sees: the whole header, producer fields included. */
@@ -16,30 +17,29 @@ const WALK_CHUNK = 1 << 20
 export type BatchVisitor = (header: Buffer, at: number, position: number, size: number) => boolean
 
 export class FileRecords {
-  private fd: number
-  /** Operations in flight on the libuv pool; while non-zero the descriptor stays open. */
-  private pins = 0
-  private closeWhenUnpinned = false
+  private readonly handle: FileHandle
 
+  /** `existing`: the file is on disk and opened on first use; otherwise it is created now. */
   constructor(
     private readonly io: FileIO,
     readonly file: string,
     existing: boolean,
   ) {
-    this.fd = io.open(file, existing ? 'r+' : 'w+')
+    this.handle = new FileHandle(io, file, existing ? {} : { create: true, eager: true })
   }
 
   /** Bytes in the file (not necessarily whole batches: recovery decides that). */
   fileSize(): number {
-    return this.io.fsize(this.fd)
+    return this.io.fsize(this.handle.fd())
   }
 
   /** Fills `buf` from `position`; returns the bytes read, fewer at the end of the file. */
   readInto(buf: Buffer, position: number): number {
+    const fd = this.handle.fd()
     const length = buf.length
     let got = 0
     while (got < length) {
-      const n = this.io.read(this.fd, buf, got, length - got, position + got)
+      const n = this.io.read(fd, buf, got, length - got, position + got)
       if (n === 0) break
       got += n
     }
@@ -48,18 +48,19 @@ export class FileRecords {
 
   /** readInto() on the libuv pool. */
   async readIntoAsync(buf: Buffer, position: number): Promise<number> {
-    this.pins++
+    const pin = this.handle.pin()
+    const fd = pin.fd
     try {
       const length = buf.length
       let got = 0
       while (got < length) {
-        const n = await this.io.readAsync(this.fd, buf, got, length - got, position + got)
+        const n = await this.io.readAsync(fd, buf, got, length - got, position + got)
         if (n === 0) break
         got += n
       }
       return got
     } finally {
-      this.unpin()
+      this.handle.unpin(pin)
     }
   }
 
@@ -85,13 +86,14 @@ export class FileRecords {
 
   /** Writes all of `data` at `position`; on failure cuts the file back to `position` (best effort). */
   write(data: Uint8Array, position: number): void {
+    const fd = this.handle.fd()
     const len = data.length
     try {
       let written = 0
-      while (written < len) written += this.io.write(this.fd, data, written, len - written, position + written)
+      while (written < len) written += this.io.write(fd, data, written, len - written, position + written)
     } catch (err) {
       try {
-        this.io.ftruncate(this.fd, position)
+        this.io.ftruncate(fd, position)
       } catch {
         // the partition goes offline; recovery truncates the torn tail on the next open
       }
@@ -100,42 +102,26 @@ export class FileRecords {
   }
 
   truncateTo(size: number): void {
-    this.io.ftruncate(this.fd, size)
+    this.io.ftruncate(this.handle.fd(), size)
   }
 
   /** fsync (`metadata`) or fdatasync, pinned so a close meanwhile cannot free the number. */
-  async flush(metadata: boolean): Promise<void> {
-    this.pins++
-    try {
-      if (metadata) await this.io.fsync(this.fd)
-      else await this.io.fdatasync(this.fd)
-    } finally {
-      this.unpin()
-    }
+  flush(metadata: boolean): Promise<void> {
+    return this.handle.sync(!metadata)
   }
 
   /** Keeps the descriptor open across asynchronous work until the matching unpin(). */
-  pin(): void {
-    this.pins++
+  pin(): Descriptor {
+    return this.handle.pin()
   }
 
-  unpin(): void {
-    this.pins--
-    if (this.pins === 0 && this.closeWhenUnpinned) {
-      this.closeWhenUnpinned = false
-      this.close()
-    }
+  unpin(pin: Descriptor): void {
+    this.handle.unpin(pin)
   }
 
   /** Closes the descriptor now, or once the last pinned operation is done. */
   close(): void {
-    if (this.fd < 0) return
-    if (this.pins > 0) {
-      this.closeWhenUnpinned = true
-      return
-    }
-    this.io.close(this.fd)
-    this.fd = -1
+    this.handle.close()
   }
 
   /** Closes and removes the file. */

@@ -35,8 +35,8 @@ export class FlushScheduler {
   private waiters: SyncWaiter[] = []
   /** Bumped by truncation, so a flush that started before it does not advance recoveryPoint. */
   private truncations = 0
-  /** Set once the log is closed for good (deleted or offline): no further flush starts. */
-  private stopped = false
+  /** Set once the log is offline or deleted: every waiter gets this and no further flush starts. */
+  private failure: StorageError | undefined
 
   constructor(
     private readonly log: FlushedLog,
@@ -59,6 +59,7 @@ export class FlushScheduler {
 
   /** Resolves once everything below `target` is fsynced; concurrent callers share fsyncs. */
   syncTo(target: number): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
     if (this._recoveryPoint >= target && !this.dirDirty) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ target, resolve, reject })
@@ -98,14 +99,14 @@ export class FlushScheduler {
 
   /** Rejects every waiter with `err` and starts no further flush (the log is offline or deleted). */
   failAll(err: StorageError): void {
-    this.stopped = true
+    this.failure ??= err
     const waiters = this.waiters
     this.waiters = []
     for (const w of waiters) w.reject(err)
   }
 
   private kickSync(): void {
-    if (this.syncing || this.waiters.length === 0 || this.stopped) return
+    if (this.syncing || this.waiters.length === 0 || this.failure !== undefined) return
     this.syncing = true
     const target = this.log.logEndOffset
     const truncations = this.truncations
@@ -128,7 +129,7 @@ export class FlushScheduler {
       },
       (err: unknown) => {
         this.syncing = false
-        this.onFlushError(err)
+        if (this.failure === undefined) this.onFlushError(err)
       },
     )
   }

@@ -7,6 +7,7 @@
 // Concurrency: owned by one LogSegment on one thread. Entries live in memory and are written to
 // the file lazily (on flush, roll and close); recovery rebuilds the index of every segment it
 // rescans, so an index that lags its log after a crash is never trusted.
+import { FileHandle } from './file-handle.js'
 import type { FileIO } from './file-io.js'
 
 export abstract class AbstractIndex {
@@ -14,7 +15,10 @@ export abstract class AbstractIndex {
   protected count = 0
   protected persisted = 0
   private loaded: boolean
-  protected fd = -1
+  /** The file's descriptor, from the process's descriptor cache; created on first write. */
+  private readonly handle: FileHandle
+  /** Active: the file is preallocated to maxIndexSize and takes appends. */
+  private appending = false
 
   constructor(
     protected readonly io: FileIO,
@@ -26,6 +30,7 @@ export abstract class AbstractIndex {
   ) {
     this.loaded = !existing
     this.buf = Buffer.allocUnsafe(existing ? 0 : entrySize * 64)
+    this.handle = new FileHandle(io, file, { create: true })
   }
 
   get entries(): number {
@@ -77,53 +82,38 @@ export abstract class AbstractIndex {
 
   /** Opens the file for writing and preallocates it (active segment). */
   openForAppend(): void {
-    if (this.fd >= 0) return
+    if (this.appending) return
     this.ensureLoaded()
-    this.fd = this.io.open(this.file, this.io.stat(this.file) ? 'r+' : 'w+')
-    this.io.ftruncate(this.fd, Math.max(this.maxEntries * this.entrySize, this.count * this.entrySize))
+    this.appending = true
+    this.io.ftruncate(this.handle.fd(), Math.max(this.maxEntries * this.entrySize, this.count * this.entrySize))
     this.persisted = Math.min(this.persisted, this.count)
   }
 
   /** Writes entries not yet in the file. */
   writePending(): void {
     if (this.persisted >= this.count) return
-    const fd = this.fd >= 0 ? this.fd : this.io.open(this.file, this.io.stat(this.file) ? 'r+' : 'w+')
-    try {
-      const from = this.persisted * this.entrySize
-      const to = this.count * this.entrySize
-      let off = from
-      while (off < to) off += this.io.write(fd, this.buf, off, to - off, off)
-      this.persisted = this.count
-    } finally {
-      if (fd !== this.fd) this.io.close(fd)
-    }
+    const fd = this.handle.fd()
+    const from = this.persisted * this.entrySize
+    const to = this.count * this.entrySize
+    let off = from
+    while (off < to) off += this.io.write(fd, this.buf, off, to - off, off)
+    this.persisted = this.count
   }
 
   /** Writes pending entries and cuts the file to exactly the entries (roll and close). */
   trimAndClose(): void {
     this.ensureLoaded()
-    const fd = this.fd >= 0 ? this.fd : this.io.open(this.file, this.io.stat(this.file) ? 'r+' : 'w+')
-    this.fd = fd
+    this.appending = false
     this.persisted = Math.min(this.persisted, this.count)
     this.writePending()
-    this.io.ftruncate(fd, this.count * this.entrySize)
-    this.io.close(fd)
-    this.fd = -1
+    this.io.ftruncate(this.handle.fd(), this.count * this.entrySize)
+    this.handle.release()
   }
 
   async sync(): Promise<void> {
     this.writePending()
-    if (this.fd >= 0) {
-      await this.io.fsync(this.fd)
-      return
-    }
-    if (this.io.stat(this.file) === undefined) return
-    const fd = this.io.open(this.file, 'r')
-    try {
-      await this.io.fsync(fd)
-    } finally {
-      this.io.close(fd)
-    }
+    if (!this.handle.isOpen && this.io.stat(this.file) === undefined) return
+    await this.handle.sync()
   }
 
   /** Drops every entry (before a rebuild). */
@@ -131,13 +121,12 @@ export abstract class AbstractIndex {
     this.loaded = true
     this.count = 0
     this.persisted = 0
-    if (this.fd >= 0) {
-      this.io.ftruncate(this.fd, 0)
-      this.io.ftruncate(this.fd, this.maxEntries * this.entrySize)
-    } else if (this.io.stat(this.file) !== undefined) {
-      const fd = this.io.open(this.file, 'r+')
+    if (this.appending) {
+      const fd = this.handle.fd()
       this.io.ftruncate(fd, 0)
-      this.io.close(fd)
+      this.io.ftruncate(fd, this.maxEntries * this.entrySize)
+    } else if (this.handle.isOpen || this.io.stat(this.file) !== undefined) {
+      this.io.ftruncate(this.handle.fd(), 0)
     }
   }
 
@@ -146,25 +135,27 @@ export abstract class AbstractIndex {
     this.count = n
     if (this.persisted > n) {
       this.persisted = n
-      const fd = this.fd >= 0 ? this.fd : -1
-      if (fd >= 0) {
+      if (this.appending) {
         // Zero the dropped entries so a crash cannot resurrect them.
+        const fd = this.handle.fd()
         this.io.ftruncate(fd, n * this.entrySize)
         this.io.ftruncate(fd, this.maxEntries * this.entrySize)
-      } else if (this.io.stat(this.file) !== undefined) {
-        const f = this.io.open(this.file, 'r+')
-        this.io.ftruncate(f, n * this.entrySize)
-        this.io.close(f)
+      } else if (this.handle.isOpen || this.io.stat(this.file) !== undefined) {
+        this.io.ftruncate(this.handle.fd(), n * this.entrySize)
       }
     }
   }
 
+  /** Trims an active index; releases the descriptor for good (once pinned work is done). */
   close(): void {
-    if (this.fd >= 0) this.trimAndClose()
+    if (this.appending) this.trimAndClose()
+    this.handle.close()
   }
 
-  /** Removes the file; close() first. */
+  /** Closes and removes the file, without trimming it. */
   deleteFile(): void {
+    this.appending = false
+    this.handle.close()
     if (this.io.stat(this.file) !== undefined) this.io.unlink(this.file)
   }
 

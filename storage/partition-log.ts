@@ -22,7 +22,7 @@ import {
   readProducerEpoch,
   readProducerId,
 } from '../protocol/record-batch.js'
-import { KafkaStorageError, OffsetOutOfRangeError } from './errors.js'
+import { KafkaStorageError, OffsetOutOfRangeError, type StorageError, UnknownTopicError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { FlushScheduler } from './flush-scheduler.js'
 import type { LogConfig } from './log-config.js'
@@ -99,6 +99,8 @@ export class PartitionLog {
   readonly producerState: ProducerStateManager
   private readonly onLogStartOffsetChange?: (log: PartitionLog) => Promise<void>
   private closed = false
+  /** Closed by topic deletion: what fails from now on fails because the partition is gone. */
+  private deleted = false
 
   /** Opens (creating if needed) the partition directory, recovering it after an unclean stop. */
   static open(opts: PartitionLogOptions): PartitionLog {
@@ -184,11 +186,18 @@ export class PartitionLog {
     return () => this.listeners.delete(fn)
   }
 
-  private storageError(): KafkaStorageError {
+  private storageError(): StorageError {
+    // As Kafka answers a produce to a partition it no longer hosts whose topic is gone.
+    if (this.deleted) return new UnknownTopicError(`partition ${this.name} was deleted`)
     return new KafkaStorageError(`partition ${this.name} is offline after an I/O error`)
   }
 
   private markOffline(err: unknown, during: string): void {
+    if (this.deleted) {
+      // Its files are gone or going: an I/O error now says nothing about the disk.
+      this.logger.debug({ partition: this.name, err }, `${during} of a deleted partition failed`)
+      return
+    }
     if (!this._offline) this.logger.error({ partition: this.name, err }, `I/O error during ${during}; partition offline`)
     this._offline = true
     this.flusher.failAll(new KafkaStorageError(`partition ${this.name}: ${during} failed`, { cause: err }))
@@ -328,7 +337,7 @@ export class PartitionLog {
 
   /** Resolves once everything below `target` is fsynced; concurrent callers share fsyncs. */
   private syncTo(target: number): Promise<void> {
-    if (this._offline) return Promise.reject(this.storageError())
+    if (this._offline || this.deleted) return Promise.reject(this.storageError())
     return this.flusher.syncTo(target)
   }
 
@@ -375,7 +384,8 @@ export class PartitionLog {
     return planRead(this, offset, maxBytes, opts)
   }
 
-  private readFailed(err: unknown): KafkaStorageError {
+  private readFailed(err: unknown): StorageError {
+    if (this.deleted) return this.storageError()
     this.markOffline(err, 'read')
     return new KafkaStorageError(`read from ${this.name} failed`, { cause: err })
   }
@@ -522,7 +532,11 @@ export class PartitionLog {
   /** Closes without flushing and removes the partition's files (topic deletion). */
   closeForDelete(): void {
     this.closed = true
+    this.deleted = true
     this.listeners.clear()
+    // Durable appends still waiting for an fsync are answered now; an fsync already queued
+    // finishes on its pinned descriptors, and its outcome no longer matters.
+    this.flusher.failAll(this.storageError())
     for (const seg of this.segments) {
       try {
         seg.close()

@@ -117,12 +117,13 @@ export class LogSegment {
     this.logFile = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX))
     this.log = new FileRecords(io, this.logFile, existing)
     this.nextOffset = baseOffset
-    this.created = existing ? (io.stat(this.logFile)?.mtimeMs ?? now) : now
+    const st = existing ? io.stat(this.logFile) : undefined
+    this.created = st?.mtimeMs ?? now
     const maxIndexSize = config.segmentIndexBytes
     this.offsetIndex = new OffsetIndex(io, path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, maxIndexSize, existing)
     this.timeIndex = new TimeIndex(io, path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexSize, existing)
     this.txnIndex = new TxnIndex(io, path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX)))
-    if (existing) this.size = this.log.fileSize()
+    if (st !== undefined) this.size = st.size
   }
 
   static create(io: FileIO, dir: string, baseOffset: number, config: SegmentConfig, now = Date.now()): LogSegment {
@@ -237,7 +238,7 @@ export class LogSegment {
     if (pos >= end) return null
     const window = this.readWindow(pos, end, r.maxBytes)
     if (window < ASYNC_READ_MIN_BYTES) return this.readFrom(this.readAt(pos, window, true), pos, end, window, r)
-    this.log.pin()
+    const pin = this.log.pin()
     try {
       const buf = readBuffers.lease(window)
       let got: number
@@ -249,7 +250,7 @@ export class LogSegment {
       }
       return this.readFrom(got === window ? buf : buf.subarray(0, got), pos, end, window, r)
     } finally {
-      this.log.unpin()
+      this.log.unpin(pin)
     }
   }
 
@@ -501,6 +502,8 @@ export class LogSegment {
 
   close(): void {
     if (this.active) this.onBecomeInactive()
+    this.offsetIndex.close()
+    this.timeIndex.close()
     this.txnIndex.close()
     this.log.close()
   }
@@ -508,8 +511,6 @@ export class LogSegment {
   /** Closes and removes the segment's files. */
   delete(): void {
     this.active = false
-    this.offsetIndex.close()
-    this.timeIndex.close()
     this.txnIndex.delete()
     this.log.delete()
     this.offsetIndex.deleteFile()

@@ -7,6 +7,7 @@
 //
 // Concurrency: owned by one LogSegment on the event loop. Entries are loaded once and kept in
 // memory (they are few); appends write through synchronously and are fsynced with the segment.
+import { FileHandle } from './file-handle.js'
 import type { FileIO } from './file-io.js'
 
 export const TXN_INDEX_SUFFIX = '.txnindex'
@@ -22,13 +23,16 @@ export interface AbortedTxn {
 
 export class TxnIndex {
   private entries: AbortedTxn[] | undefined
-  private fd = -1
+  /** From the process's descriptor cache; the file is created by the first entry. */
+  private readonly handle: FileHandle
   private dirty = false
 
   constructor(
     private readonly io: FileIO,
     readonly file: string,
-  ) {}
+  ) {
+    this.handle = new FileHandle(io, file, { create: true })
+  }
 
   /** Every entry, oldest first. */
   all(): readonly AbortedTxn[] {
@@ -100,16 +104,14 @@ export class TxnIndex {
   }
 
   async sync(): Promise<void> {
-    if (!this.dirty || this.fd < 0) return
+    if (!this.dirty) return
     this.dirty = false
-    await this.io.fsync(this.fd)
+    await this.handle.sync()
   }
 
+  /** Closes the descriptor for good (once pinned work is done). */
   close(): void {
-    if (this.fd >= 0) {
-      this.io.close(this.fd)
-      this.fd = -1
-    }
+    this.handle.close()
   }
 
   delete(): void {
@@ -119,14 +121,13 @@ export class TxnIndex {
   }
 
   private removeFile(): void {
-    this.close()
+    this.handle.detach()
     if (this.io.stat(this.file) !== undefined) this.io.unlink(this.file)
     this.dirty = false
   }
 
   private openForWrite(): number {
-    if (this.fd < 0) this.fd = this.io.open(this.file, this.io.stat(this.file) === undefined ? 'w+' : 'r+')
-    return this.fd
+    return this.handle.fd()
   }
 
   private load(): AbortedTxn[] {
