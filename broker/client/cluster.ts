@@ -145,6 +145,11 @@ export class Cluster {
     return t
   }
 
+  /** The topic's metadata from the last refresh, without asking. */
+  known(name: string): TopicMetadata | undefined {
+    return this.topics.get(name)
+  }
+
   /** Forgets what is known of `topic`, so the next routing asks for fresh metadata (after NOT_LEADER_OR_FOLLOWER). */
   invalidate(topic: string): void {
     this.topics.delete(topic)
