@@ -63,11 +63,14 @@ export class MalformedResponseError extends Error {
 export class KafkaProtocolError extends Error {
   readonly code: number
   readonly type: string
+  /** The broker's own words, when it sent any. */
+  readonly serverMessage: string | null
   constructor(code: number, context: string, serverMessage?: string | null) {
     const type = errorName(code)
     super(`${context}: ${type}${serverMessage ? ` (${serverMessage})` : ''}`)
     this.name = 'KafkaProtocolError'
     this.code = code
     this.type = type
+    this.serverMessage = serverMessage ?? null
   }
 }

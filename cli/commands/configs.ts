@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { Admin } from 'kafkajs'
+import type { AdminClient } from '../../broker/client/admin-client.js'
 import { globalOptions, requireTopics, withAdmin } from '../lib/client.js'
 import { alterEntity, describeEntity, isNonDefault, parseEntityType, sourceName, type EntityType } from '../lib/configs.js'
 import { collectList, collectPairs } from '../lib/config-pairs.js'
@@ -12,15 +12,15 @@ interface EntityOptions {
   entityName?: string
 }
 
-async function resolveEntity(admin: Admin, opts: EntityOptions): Promise<{ type: EntityType; name: string }> {
+async function resolveEntity(admin: AdminClient, opts: EntityOptions): Promise<{ type: EntityType; name: string }> {
   const type = parseEntityType(opts.entityType)
   if (type === 'topic') {
     if (opts.entityName === undefined) throw usageError('--entity-name <topic> is required for topics')
     await requireTopics(admin, [opts.entityName])
     return { type, name: opts.entityName }
   }
-  const { brokers, controller } = await admin.describeCluster()
-  if (opts.entityName === undefined) return { type, name: String(controller ?? brokers[0]?.nodeId ?? 1) }
+  const { brokers, controllerId } = await admin.metadata([])
+  if (opts.entityName === undefined) return { type, name: String(controllerId >= 0 ? controllerId : (brokers[0]?.nodeId ?? 1)) }
   if (!brokers.some((b) => String(b.nodeId) === opts.entityName)) {
     throw new CliError(`unknown broker '${opts.entityName}' (brokers: ${brokers.map((b) => b.nodeId).join(', ')})`)
   }
@@ -51,9 +51,9 @@ Examples:
         const entity = await resolveEntity(admin, opts)
         const entries = (await describeEntity(admin, entity.type, entity.name)).filter((e) => opts.all || isNonDefault(e))
         const rows = entries.map((e) => ({
-          name: e.configName,
-          value: e.isSensitive ? null : e.configValue,
-          source: sourceName(e.configSource as number | undefined),
+          name: e.name,
+          value: e.isSensitive ? null : e.value,
+          source: sourceName(e.source),
           sensitive: e.isSensitive,
           readOnly: e.readOnly,
         }))

@@ -1,10 +1,9 @@
 import fs from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
-import kafkajs from 'kafkajs'
-import type { Message, Producer, RecordMetadata } from 'kafkajs'
-import { globalOptions, createKafka, withDeadline } from '../lib/client.js'
-import { COMPRESSION_NAMES, compressionType, type CompressionName } from '../lib/codecs.js'
+import { Producer, type ProducerRecord, type SentBatch } from '../../broker/client/producer.js'
+import { clientOptions, globalOptions, withDeadline } from '../lib/client.js'
+import { COMPRESSION_NAMES, compressionCodec, type CompressionName } from '../lib/codecs.js'
 import { CliError, protocolErrorType, usageError } from '../lib/errors.js'
 import { LineFormatError, LineSplitter, parseHeaderList, parseLine, type LineFormat } from '../lib/lines.js'
 import { info, writeOut } from '../lib/output.js'
@@ -104,12 +103,24 @@ Examples:
         input = process.stdin
       }
 
-      const producer = createKafka(g).producer({
-        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      // Each send is one produce request's worth of lines, sent at once (no linger); a partition's
+      // share of it becomes one batch unless it passes BATCH_BYTES.
+      const producer = new Producer({
+        ...clientOptions(g),
+        acks,
+        compression: compressionCodec(opts.compression),
+        lingerMs: 0,
+        batchSize: BATCH_BYTES,
+        idempotent: false,
+        maxInFlight,
         allowAutoTopicCreation: true,
-        maxInFlightRequests: maxInFlight,
       })
-      await withDeadline(producer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
+      try {
+        await withDeadline(producer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
+      } catch (err) {
+        await producer.close().catch(() => {})
+        throw err
+      }
       const progress = createProgress(totalBytes, opts.progress !== false && process.stderr.isTTY === true && (totalBytes !== null || !process.stdin.isTTY))
       const started = performance.now()
       const partitions = new Set<number>()
@@ -117,11 +128,13 @@ Examples:
       let bytes = 0
       let lineNo = 0
       try {
-        const sender = new BatchSender(producer, topic, acks, compressionType(opts.compression), maxInFlight, partitions)
-        let batch: Message[] = []
+        const sender = new BatchSender(producer, topic, maxInFlight, partitions)
+        let batch: ProducerRecord[] = []
         let batchBytes = 0
         // A large chunk holds many batches' worth of lines; they queue here until sent.
-        const ready: [Message[], number][] = []
+        const ready: [ProducerRecord[], number][] = []
+        // Lines without headers of their own share the converted --headers list.
+        const staticHeaders = headerList(format.staticHeaders)
         const splitter = new LineSplitter()
         const onLine = (line: Buffer) => {
           lineNo++
@@ -132,8 +145,8 @@ Examples:
             if (err instanceof LineFormatError) throw new CliError(`line ${lineNo}: ${err.message}`)
             throw err
           }
-          const message: Message = { key: parsed.key, value: parsed.value }
-          if (parsed.headers !== undefined) message.headers = parsed.headers
+          const message: ProducerRecord = { key: parsed.key, value: parsed.value }
+          if (parsed.headers !== undefined) message.headers = parsed.headers === format.staticHeaders ? staticHeaders : headerList(parsed.headers)
           if (opts.partition !== undefined) message.partition = opts.partition
           batch.push(message)
           records++
@@ -171,7 +184,7 @@ Examples:
         throw err
       } finally {
         progress.stop()
-        await producer.disconnect().catch(() => {})
+        await producer.close().catch(() => {})
       }
       const elapsedMs = performance.now() - started
       const summary = {
@@ -193,6 +206,13 @@ Examples:
     })
 }
 
+/** Largest batch the CLI asks for: half of a broker's default message.max.bytes. */
+const BATCH_BYTES = 512 * 1024
+
+function headerList(headers: Record<string, string> | undefined): { key: string; value: string }[] | undefined {
+  return headers === undefined ? undefined : Object.entries(headers).map(([key, value]) => ({ key, value }))
+}
+
 /** Keeps up to `maxInFlight` sends outstanding; the first failure stops the run. */
 class BatchSender {
   private readonly inFlight = new Set<Promise<void>>()
@@ -203,17 +223,15 @@ class BatchSender {
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
-    private readonly acks: number,
-    private readonly compression: number,
     private readonly maxInFlight: number,
     private readonly partitions: Set<number>,
   ) {}
 
-  async send(messages: Message[], bytes: number): Promise<void> {
+  async send(messages: ProducerRecord[], bytes: number): Promise<void> {
     if (this.failure !== null) throw this.failure
     const p = this.producer
-      .send({ topic: this.topic, messages, acks: this.acks, compression: this.compression })
-      .then((meta: RecordMetadata[]) => {
+      .send(this.topic, messages)
+      .then((meta: SentBatch[]) => {
         for (const m of meta) this.partitions.add(m.partition)
         this.sent.records += messages.length
         this.sent.bytes += bytes

@@ -1,9 +1,9 @@
 // `samsa producers <topic>`: the idempotent and transactional producers each partition leader
-// tracks, through DescribeProducers (kafkajs has no client API for it).
+// tracks, through DescribeProducers.
 
 import type { Command } from 'commander'
-import { KafkaProtocolError, withAdminClient, type AdminClientOptions, type PartitionProducers } from '../../broker/client/admin-client.js'
-import { brokerList, globalOptions, type GlobalOptions } from '../lib/client.js'
+import { KafkaProtocolError, type PartitionProducers } from '../../broker/client/admin-client.js'
+import { globalOptions, withAdmin } from '../lib/client.js'
 import { CliError, usageError } from '../lib/errors.js'
 import { writeOut } from '../lib/output.js'
 import { formatTable, jsonLine } from '../lib/table.js'
@@ -19,10 +19,6 @@ export interface ProducerRow {
   coordinatorEpoch: number
   /** First offset of the producer's open transaction, or null when none is open. */
   currentTxnStartOffset: number | null
-}
-
-function adminClientOptions(g: GlobalOptions): AdminClientOptions {
-  return { bootstrap: brokerList(g.bootstrapServer), clientId: g.clientId, timeoutMs: g.timeout }
 }
 
 function collectPartitions(text: string, previous: number[] = []): number[] {
@@ -64,7 +60,7 @@ Examples:
     )
     .action(async (topic: string, opts: { partition?: number[] }, cmd: Command) => {
       const g = globalOptions(cmd)
-      await withAdminClient(adminClientOptions(g), async (client) => {
+      await withAdmin(g, async (client) => {
         let partitions: PartitionProducers[]
         try {
           partitions = await client.describeProducers(topic, opts.partition)

@@ -1,10 +1,10 @@
 import type { Command } from 'commander'
-import type { Admin } from 'kafkajs'
+import type { AdminClient } from '../../broker/client/admin-client.js'
 import { globalOptions, requireTopics, withAdmin, type GlobalOptions } from '../lib/client.js'
 import { alterEntity, describeEntity, isOverride } from '../lib/configs.js'
 import { collectList, collectPairs } from '../lib/config-pairs.js'
 import { CliError, usageError } from '../lib/errors.js'
-import { describeLogDirs } from '../lib/log-dirs.js'
+import { logDirSizes } from '../lib/log-dirs.js'
 import { formatBytes, formatTable, jsonLine } from '../lib/table.js'
 import { writeOut } from '../lib/output.js'
 
@@ -37,8 +37,8 @@ Examples:
     .action(async (opts: { internal: boolean }, cmd: Command) => {
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
-        const names = (await admin.listTopics()).filter((t) => opts.internal || !t.startsWith('__')).sort()
-        const meta = names.length === 0 ? { topics: [] } : await admin.fetchTopicMetadata({ topics: names })
+        const meta = await admin.metadata(null)
+        const names = meta.topics.map((t) => t.name).filter((t) => opts.internal || !t.startsWith('__')).sort()
         const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]))
         if (g.json) {
           for (const t of names) await writeOut(jsonLine({ topic: t, partitions: counts.get(t) ?? 0 }))
@@ -83,20 +83,13 @@ Examples:
     .action(async (name: string, opts: { partitions?: number; replicationFactor?: number; config: [string, string][]; ifNotExists: boolean }, cmd: Command) => {
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
-        const created = await admin.createTopics({
-          waitForLeaders: true,
-          timeout: g.timeout,
-          topics: [
-            {
-              topic: name,
-              numPartitions: opts.partitions,
-              replicationFactor: opts.replicationFactor,
-              configEntries: opts.config.map(([k, v]) => ({ name: k, value: v })),
-            },
-          ],
-        })
+        const [result] = await admin.createTopics(
+          [{ name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configs: opts.config }],
+          { timeoutMs: g.timeout, waitForLeaders: true },
+        )
+        const created = result?.created ?? false
         if (!created && !opts.ifNotExists) throw new CliError(`topic '${name}' already exists`)
-        const meta = await admin.fetchTopicMetadata({ topics: [name] })
+        const meta = await admin.metadata([name])
         const partitions = meta.topics[0]?.partitions.length ?? 0
         if (g.json) await writeOut(jsonLine({ topic: name, created, partitions }))
         else await writeOut(created ? `created topic '${name}' with ${partitions} partition(s)\n` : `topic '${name}' already exists\n`)
@@ -119,7 +112,7 @@ Examples:
         } else {
           await requireTopics(admin, names)
         }
-        if (targets.length > 0) await admin.deleteTopics({ topics: targets, timeout: g.timeout })
+        if (targets.length > 0) await admin.deleteTopics(targets, { timeoutMs: g.timeout })
         for (const t of targets) await writeOut(g.json ? jsonLine({ topic: t, deleted: true }) : `deleted topic '${t}'\n`)
       })
     })
@@ -154,8 +147,8 @@ Examples:
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
         await requireTopics(admin, [name])
-        const before = (await admin.fetchTopicMetadata({ topics: [name] })).topics[0].partitions.length
-        await admin.createPartitions({ timeout: g.timeout, topicPartitions: [{ topic: name, count: before + count }] })
+        const before = (await admin.metadata([name])).topics[0]!.partitions.length
+        await admin.createPartitions([{ topic: name, count: before + count }], { timeoutMs: g.timeout })
         if (g.json) await writeOut(jsonLine({ topic: name, before, after: before + count }))
         else await writeOut(`${name}: ${before} -> ${before + count} partitions\n`)
       })
@@ -181,13 +174,12 @@ export interface TopicDescription {
   configs: Record<string, string | null>
 }
 
-async function partitionSizes(admin: Admin, g: GlobalOptions, topic: string, partitions: number[]): Promise<Map<string, number> | null> {
+async function partitionSizes(admin: AdminClient, brokers: readonly number[], topic: string, partitions: number[]): Promise<Map<string, number> | null> {
   try {
-    const { brokers } = await admin.describeCluster()
     const merged = new Map<string, number>()
     let any = false
-    for (const b of brokers) {
-      const sizes = await describeLogDirs(`${b.host}:${b.port}`, g.clientId, Math.min(g.timeout, 5000), [{ topic, partitions }])
+    for (const nodeId of brokers) {
+      const sizes = await logDirSizes(admin, [{ topic, partitions }], nodeId)
       if (sizes === null) continue
       any = true
       for (const [k, v] of sizes) merged.set(k, Math.max(merged.get(k) ?? 0, v))
@@ -198,33 +190,32 @@ async function partitionSizes(admin: Admin, g: GlobalOptions, topic: string, par
   }
 }
 
-export async function describeTopic(admin: Admin, g: GlobalOptions, topic: string): Promise<TopicDescription> {
-  const meta = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]
-  const offsets = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]))
-  const partitionIds = meta.partitions.map((p) => p.partitionId).sort((a, b) => a - b)
-  const sizes = await partitionSizes(admin, g, topic, partitionIds)
+export async function describeTopic(admin: AdminClient, g: GlobalOptions, topic: string): Promise<TopicDescription> {
+  const cluster = await admin.metadata([topic])
+  const meta = cluster.topics[0]!
+  const offsets = new Map((await admin.topicOffsets(topic)).map((o) => [o.partition, o]))
+  const partitionIds = meta.partitions.map((p) => p.partition)
+  const sizes = await partitionSizes(admin, cluster.brokers.map((b) => b.nodeId), topic, partitionIds)
   let configs: Record<string, string | null> = {}
   try {
     const entries = await describeEntity(admin, 'topic', topic)
-    configs = Object.fromEntries(entries.filter((e) => isOverride(e, 'topic')).map((e) => [e.configName, e.isSensitive ? null : e.configValue]))
+    configs = Object.fromEntries(entries.filter((e) => isOverride(e, 'topic')).map((e) => [e.name, e.isSensitive ? null : e.value]))
   } catch (err) {
     if (g.verbose) process.stderr.write(`describe configs failed: ${String(err)}\n`)
   }
-  const partitions = [...meta.partitions]
-    .sort((a, b) => a.partitionId - b.partitionId)
-    .map((p): PartitionDescription => {
-      const o = offsets.get(p.partitionId)
-      const earliest = Number(o?.low ?? 0)
-      const latest = Number(o?.high ?? 0)
+  const partitions = meta.partitions.map((p): PartitionDescription => {
+      const o = offsets.get(p.partition)
+      const earliest = o?.low ?? 0
+      const latest = o?.high ?? 0
       return {
-        partition: p.partitionId,
+        partition: p.partition,
         leader: p.leader,
         replicas: p.replicas,
         isr: p.isr,
         earliestOffset: earliest,
         latestOffset: latest,
         messages: Math.max(0, latest - earliest),
-        sizeBytes: sizes?.get(`${topic}/${p.partitionId}`) ?? null,
+        sizeBytes: sizes?.get(`${topic}/${p.partition}`) ?? null,
       }
     })
   return {

@@ -1,9 +1,9 @@
 // `samsa transactions`: what the transaction coordinators know, through ListTransactions and
-// DescribeTransactions (kafkajs has no client API for either).
+// DescribeTransactions.
 
 import type { Command } from 'commander'
-import { withAdminClient, type AdminClientOptions, type TransactionDescription } from '../../broker/client/admin-client.js'
-import { brokerList, globalOptions, type GlobalOptions } from '../lib/client.js'
+import type { TransactionDescription } from '../../broker/client/admin-client.js'
+import { globalOptions, withAdmin } from '../lib/client.js'
 import { collectList } from '../lib/config-pairs.js'
 import { CliError, usageError } from '../lib/errors.js'
 import { writeOut } from '../lib/output.js'
@@ -24,10 +24,6 @@ export interface TransactionRow {
   /** How long the open transaction has run, or null when none is open. */
   ageMs: number | null
   partitions: { topic: string; partitions: number[] }[]
-}
-
-function adminClientOptions(g: GlobalOptions): AdminClientOptions {
-  return { bootstrap: brokerList(g.bootstrapServer), clientId: g.clientId, timeoutMs: g.timeout }
 }
 
 export function transactionRow(d: TransactionDescription, now: number): TransactionRow {
@@ -131,7 +127,7 @@ Examples:
     )
     .action(async (opts: ListOptions, cmd: Command) => {
       const g = globalOptions(cmd)
-      await withAdminClient(adminClientOptions(g), async (client) => {
+      await withAdmin(g, async (client) => {
         const listed = await client.listTransactions({ states: opts.state, producerIds: opts.producerId, minDurationMs: opts.minDuration })
         if (listed.unknownStates.length > 0) {
           throw usageError(`unknown transaction state ${listed.unknownStates.map((s) => `'${s}'`).join(', ')} (known: ${STATES.join(', ')})`)
@@ -159,7 +155,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ samsa transactions describe payments-tx\n  $ samsa transactions describe tx-a tx-b --json | jq .partitions')
     .action(async (ids: string[], _opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd)
-      await withAdminClient(adminClientOptions(g), async (client) => {
+      await withAdmin(g, async (client) => {
         const described = await client.describeTransactions(ids)
         const now = Date.now()
         const found = described.filter((d) => d.error === null).map((d) => transactionRow(d, now))

@@ -1,10 +1,8 @@
-// One place that decides how the CLI talks to a cluster: quiet kafkajs logging, short
-// retries so an unreachable broker fails in about a second, and the compression codecs.
+// One place that decides how the CLI talks to a cluster: the global options, the bootstrap list,
+// and the admin client and producer of broker/client built from them.
 
 import type { Command } from 'commander'
-import kafkajs from 'kafkajs'
-import type { Admin, Kafka, logCreator } from 'kafkajs'
-import { registerCodecs } from './codecs.js'
+import { AdminClient, type AdminClientOptions } from '../../broker/client/admin-client.js'
 import { CliError, ExitCode } from './errors.js'
 
 export interface GlobalOptions {
@@ -29,27 +27,14 @@ export function brokerList(bootstrap: string): string[] {
   return brokers.map((b) => (/:\d+$/.test(b) ? b : `${b}:9092`))
 }
 
-// kafkajs's default logger prints to stdout, which must carry data only.
-const stderrLogCreator: logCreator =
-  () =>
-  ({ namespace, label, log }) => {
-    const { message, timestamp: _timestamp, logger: _logger, ...extra } = log
-    const rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : ''
-    process.stderr.write(`[kafkajs ${label}] ${namespace}: ${message}${rest}\n`)
-  }
-
-export function createKafka(opts: GlobalOptions): Kafka {
-  registerCodecs()
-  return new kafkajs.Kafka({
+/** Bootstrap list, client id and timeouts for a client of broker/client. */
+export function clientOptions(opts: GlobalOptions): AdminClientOptions {
+  return {
+    bootstrap: brokerList(opts.bootstrapServer),
     clientId: opts.clientId,
-    brokers: brokerList(opts.bootstrapServer),
-    connectionTimeout: Math.min(opts.timeout, 10_000),
-    requestTimeout: opts.timeout,
-    enforceRequestTimeout: true,
-    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-    logLevel: opts.verbose ? kafkajs.logLevel.INFO : kafkajs.logLevel.NOTHING,
-    logCreator: stderrLogCreator,
-  })
+    timeoutMs: opts.timeout,
+    connectTimeoutMs: Math.min(opts.timeout, 10_000),
+  }
 }
 
 /** Rejects with a clear message if `promise` has not settled within `ms`. */
@@ -65,17 +50,18 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, what: str
   }
 }
 
-export async function withAdmin<T>(opts: GlobalOptions, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = createKafka(opts).admin()
-  await withDeadline(admin.connect(), opts.timeout, `connecting to ${opts.bootstrapServer}`)
+/** Connects an admin client, runs `fn`, and always closes it. */
+export async function withAdmin<T>(opts: GlobalOptions, fn: (admin: AdminClient) => Promise<T>): Promise<T> {
+  const admin = new AdminClient(clientOptions(opts))
   try {
+    await withDeadline(admin.connect(), opts.timeout, `connecting to ${opts.bootstrapServer}`)
     return await fn(admin)
   } finally {
-    await admin.disconnect().catch(() => {})
+    await admin.close().catch(() => {})
   }
 }
 
-export async function requireTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+export async function requireTopics(admin: AdminClient, topics: readonly string[]): Promise<void> {
   const existing = new Set(await admin.listTopics())
   const missing = topics.filter((t) => !existing.has(t))
   if (missing.length === 1) throw new CliError(`unknown topic '${missing[0]}'`)

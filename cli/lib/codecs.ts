@@ -1,33 +1,10 @@
-// Snappy, LZ4 and Zstandard for kafkajs, which ships only gzip. Kafka's wire formats:
-// snappy is raw blocks when we write (as librdkafka does) and either raw or Xerial-framed
-// (as the Java client writes) when we read; LZ4 is the LZ4 frame format; zstd a zstd frame.
+// Compression codecs by name for the command line, and Snappy, LZ4 and Zstandard plug-ins for
+// kafkajs (which ships only gzip) while `consume` and `groups` still read through it. Both use
+// protocol/compression.ts, the one implementation of Kafka's codecs (including the Xerial
+// snappy framing the Java client writes).
 
 import kafkajs from 'kafkajs'
-import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy'
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi'
-import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi'
-
-const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])
-const XERIAL_HEADER_LENGTH = 16
-
-export function snappyDecode(buf: Buffer): Buffer {
-  if (buf.length < XERIAL_HEADER_LENGTH || !buf.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) {
-    return snappyUncompress(buf) as Buffer
-  }
-  const chunks: Buffer[] = []
-  let pos = XERIAL_HEADER_LENGTH
-  while (pos + 4 <= buf.length) {
-    const size = buf.readInt32BE(pos)
-    pos += 4
-    chunks.push(snappyUncompress(buf.subarray(pos, pos + size)) as Buffer)
-    pos += size
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
-}
-
-interface Encoder {
-  buffer: Buffer
-}
+import { Codec, compress, decompress } from '../../protocol/compression.js'
 
 let registered = false
 
@@ -35,35 +12,30 @@ export function registerCodecs(): void {
   if (registered) return
   registered = true
   const { CompressionCodecs, CompressionTypes } = kafkajs
-  CompressionCodecs[CompressionTypes.Snappy] = () => ({
-    compress: async (encoder: Encoder) => snappyCompress(encoder.buffer),
-    decompress: async (buf: Buffer) => snappyDecode(buf),
+  const plugin = (codec: number) => () => ({
+    compress: async (encoder: { buffer: Buffer }) => compress(codec, encoder.buffer),
+    decompress: async (buf: Buffer) => decompress(codec, buf),
   })
-  CompressionCodecs[CompressionTypes.LZ4] = () => ({
-    compress: async (encoder: Encoder) => compressFrameSync(encoder.buffer),
-    decompress: async (buf: Buffer) => decompressFrameSync(buf),
-  })
-  CompressionCodecs[CompressionTypes.ZSTD] = () => ({
-    compress: async (encoder: Encoder) => zstdCompress(encoder.buffer),
-    decompress: async (buf: Buffer) => zstdDecompress(buf),
-  })
+  CompressionCodecs[CompressionTypes.Snappy] = plugin(Codec.Snappy)
+  CompressionCodecs[CompressionTypes.LZ4] = plugin(Codec.Lz4)
+  CompressionCodecs[CompressionTypes.ZSTD] = plugin(Codec.Zstd)
 }
 
 export const COMPRESSION_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
 export type CompressionName = (typeof COMPRESSION_NAMES)[number]
 
-export function compressionType(name: CompressionName): number {
-  const { CompressionTypes } = kafkajs
+/** The record batch codec (attribute bits) of a name. */
+export function compressionCodec(name: CompressionName): number {
   switch (name) {
     case 'none':
-      return CompressionTypes.None
+      return Codec.None
     case 'gzip':
-      return CompressionTypes.GZIP
+      return Codec.Gzip
     case 'snappy':
-      return CompressionTypes.Snappy
+      return Codec.Snappy
     case 'lz4':
-      return CompressionTypes.LZ4
+      return Codec.Lz4
     case 'zstd':
-      return CompressionTypes.ZSTD
+      return Codec.Zstd
   }
 }

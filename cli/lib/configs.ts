@@ -1,15 +1,23 @@
-// Describe and alter topic/broker configs with kafkajs, which speaks only the legacy
-// AlterConfigs API: it replaces the whole set of overrides. To change one key we read the
-// current overrides, merge, and write them all back, as kafka-configs.sh did before KIP-339.
+// Describe and alter topic/broker configs. Altering uses IncrementalAlterConfigs (KIP-339):
+// only the named keys change, so overrides set meanwhile by someone else, and sensitive values
+// the broker hides, are left as they are. The current values are read only to report what
+// changed and to refuse deleting a key that is not set.
 
-import kafkajs from 'kafkajs'
-import type { Admin, ConfigEntries } from 'kafkajs'
+import {
+  AlterConfigOp,
+  ConfigResourceType,
+  ConfigSource,
+  KafkaProtocolError,
+  type AdminClient,
+  type ConfigChange as AlterChange,
+  type ConfigEntry,
+} from '../../broker/client/admin-client.js'
 import { CliError, usageError } from './errors.js'
 
 export type EntityType = 'topic' | 'broker'
 
 export function resourceType(entity: EntityType): number {
-  return entity === 'topic' ? kafkajs.ConfigResourceTypes.TOPIC : kafkajs.ConfigResourceTypes.BROKER
+  return entity === 'topic' ? ConfigResourceType.Topic : ConfigResourceType.Broker
 }
 
 export function parseEntityType(text: string): EntityType {
@@ -33,25 +41,24 @@ export function sourceName(source: number | undefined): string {
 }
 
 /** True if the entry is set on the entity itself rather than inherited or defaulted. */
-export function isOverride(entry: ConfigEntries, entity: EntityType): boolean {
-  const source = entry.configSource as number | undefined
-  if (source === undefined || source === 0) return !entry.isDefault && !entry.readOnly
-  return entity === 'topic' ? source === 1 : source === 2
+export function isOverride(entry: ConfigEntry, entity: EntityType): boolean {
+  if (entry.source === ConfigSource.Unknown) return !entry.isDefault && !entry.readOnly
+  return entity === 'topic' ? entry.source === ConfigSource.TopicConfig : entry.source === ConfigSource.DynamicBrokerConfig
 }
 
 /** Configs shown to people by default: anything not at its built-in default. */
-export function isNonDefault(entry: ConfigEntries): boolean {
-  const source = entry.configSource as number | undefined
-  if (source === undefined || source === 0) return !entry.isDefault
-  return source !== 5
+export function isNonDefault(entry: ConfigEntry): boolean {
+  if (entry.source === ConfigSource.Unknown) return !entry.isDefault
+  return entry.source !== ConfigSource.DefaultConfig
 }
 
-export async function describeEntity(admin: Admin, entity: EntityType, name: string): Promise<ConfigEntries[]> {
-  const res = await admin.describeConfigs({ resources: [{ type: resourceType(entity), name }], includeSynonyms: false })
-  const resource = res.resources[0]
-  if (resource === undefined) throw new CliError(`no configs returned for ${entity} '${name}'`)
-  if (resource.errorCode !== 0) throw new CliError(`cannot describe ${entity} '${name}': ${resource.errorMessage || `error code ${resource.errorCode}`}`)
-  return [...resource.configEntries].sort((a, b) => a.configName.localeCompare(b.configName))
+export async function describeEntity(admin: AdminClient, entity: EntityType, name: string): Promise<ConfigEntry[]> {
+  try {
+    return await admin.describeConfigs({ type: resourceType(entity), name })
+  } catch (err) {
+    if (err instanceof KafkaProtocolError) throw new CliError(`cannot describe ${entity} '${name}': ${err.serverMessage || `error code ${err.code}`}`, undefined, { cause: err })
+    throw err
+  }
 }
 
 export interface ConfigChange {
@@ -61,7 +68,7 @@ export interface ConfigChange {
 }
 
 export async function alterEntity(
-  admin: Admin,
+  admin: AdminClient,
   entity: EntityType,
   name: string,
   set: readonly [string, string][],
@@ -69,32 +76,19 @@ export async function alterEntity(
   validateOnly = false,
 ): Promise<ConfigChange[]> {
   if (set.length === 0 && remove.length === 0) throw usageError('nothing to change: give --config/--add-config k=v or --delete-config k')
-  const entries = await describeEntity(admin, entity, name)
   const overrides = new Map<string, string | null>()
-  for (const e of entries) if (isOverride(e, entity)) overrides.set(e.configName, e.isSensitive ? null : e.configValue)
+  for (const e of await describeEntity(admin, entity, name)) if (isOverride(e, entity)) overrides.set(e.name, e.isSensitive ? null : e.value)
   const changes: ConfigChange[] = []
+  const ops: AlterChange[] = []
   for (const key of remove) {
     if (!overrides.has(key)) throw new CliError(`config '${key}' is not set on ${entity} '${name}'`)
     changes.push({ key, before: overrides.get(key) ?? null, after: null })
-    overrides.delete(key)
+    ops.push({ name: key, op: AlterConfigOp.Delete })
   }
   for (const [key, value] of set) {
     changes.push({ key, before: overrides.get(key) ?? null, after: value })
-    overrides.set(key, value)
+    ops.push({ name: key, op: AlterConfigOp.Set, value })
   }
-  const unknownSensitive = [...overrides].filter(([, v]) => v === null).map(([k]) => k)
-  if (unknownSensitive.length > 0) {
-    throw new CliError(`cannot keep sensitive config(s) ${unknownSensitive.join(', ')} whose values the broker hides; set them again explicitly`)
-  }
-  await admin.alterConfigs({
-    validateOnly,
-    resources: [
-      {
-        type: resourceType(entity),
-        name,
-        configEntries: [...overrides].map(([k, v]) => ({ name: k, value: v as string })),
-      },
-    ],
-  })
+  await admin.incrementalAlterConfigs({ type: resourceType(entity), name }, ops, { validateOnly })
   return changes
 }

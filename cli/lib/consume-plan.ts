@@ -5,7 +5,7 @@
 import type { Admin } from 'kafkajs'
 import { KafkaProtocolError } from '../../broker/client/errors.js'
 import type { PartitionReader } from '../../broker/client/partition-reader.js'
-import { requireTopics } from './client.js'
+import { requireTopics } from './kafkajs-client.js'
 import { CliError } from './errors.js'
 import { parseTimestamp } from './time.js'
 
