@@ -95,6 +95,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       abortTimedOutTransactionsIntervalMs: config.getInt('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
       removeExpiredTransactionalIdsIntervalMs: config.getInt('transaction.remove.expired.transaction.cleanup.interval.ms'),
     },
+    verifyPartitions: () => config.getBool('transaction.partition.verification.enable'),
   })
   try {
     await txn.load()

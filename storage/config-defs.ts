@@ -163,6 +163,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000' },
   { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000' },
   { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
+  { name: 'transaction.partition.verification.enable', type: 'boolean', default: 'true', dynamic: true },
   { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
   { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
   // Kafka's per-broker reconfigurable keys (KIP-226) for features Samsa does not act on yet. They

@@ -7,7 +7,8 @@
 // state: a retried batch is answered with its original offsets (Kafka 2.x+: success, not
 // DUPLICATE_SEQUENCE_NUMBER), a gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch
 // INVALID_PRODUCER_EPOCH. A transactional batch must name its transactional id and go to a
-// partition of the producer's open transaction, else INVALID_TXN_STATE (Kafka's verification).
+// partition of the producer's open transaction, else INVALID_TXN_STATE (Kafka's verification;
+// transaction.partition.verification.enable=false admits it).
 // Not yet: broker-side recompression when a topic's compression.type differs from the producer's.
 import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -73,7 +74,7 @@ async function appendPartition(
     }
   }
   for (const batch of validated.batches) {
-    if (batch.transactional && !b.txn.isInTransaction(transactionalId, batch.producerId, topic, p.index)) {
+    if (batch.transactional && !b.txn.admitsTransactionalWrite(transactionalId, batch.producerId, topic, p.index)) {
       return {
         ...errorPartition(ErrorCode.INVALID_TXN_STATE, `partition ${topic}-${p.index} is not in a transaction of producer ${batch.producerId}`),
         index: p.index,

@@ -80,6 +80,11 @@ export interface TxnCoordinatorOptions {
   now?: () => number
   /** Run the shared timer; tests drive `tick()` themselves. Default true. */
   autoTick?: boolean
+  /**
+   * Kafka's transaction.partition.verification.enable (KIP-890, read on every produce since it can
+   * change at run time). Default: on.
+   */
+  verifyPartitions?: () => boolean
 }
 
 export interface InitProducerIdResult {
@@ -102,6 +107,7 @@ export class TransactionCoordinator {
   private readonly groups: TxnOffsetSink
   private readonly logger: Logger
   private readonly now: () => number
+  private readonly verifyPartitions: () => boolean
   private timer: NodeJS.Timeout | null = null
   private nextExpiryCheck: number
   private ticking = false
@@ -114,6 +120,7 @@ export class TransactionCoordinator {
     this.groups = opts.groups
     this.logger = opts.logger
     this.now = opts.now ?? Date.now
+    this.verifyPartitions = opts.verifyPartitions ?? (() => true)
     this.producerIds = new ProducerIdManager(opts.store)
     this.nextExpiryCheck = this.now() + this.config.removeExpiredTransactionalIdsIntervalMs
     if (opts.autoTick ?? true) {
@@ -244,7 +251,18 @@ export class TransactionCoordinator {
     })
   }
 
-  /** Produce's check (Kafka's INVALID_TXN_STATE): a transactional write must go to a partition of the producer's open transaction. */
+  /**
+   * Produce's check (Kafka's INVALID_TXN_STATE): a transactional write must go to a partition of the
+   * producer's open transaction. With verification off every such write that names its
+   * transactional id is admitted, as Kafka does (and did before 3.6): a partition the client never
+   * added then takes part in no EndTxn, exactly as there.
+   */
+  admitsTransactionalWrite(transactionalId: string | null, producerId: number, topic: string, partition: number): boolean {
+    if (transactionalId !== null && !this.verifyPartitions()) return true
+    return this.isInTransaction(transactionalId, producerId, topic, partition)
+  }
+
+  /** Whether `topic`-`partition` was added to the producer's open transaction. */
   isInTransaction(transactionalId: string | null, producerId: number, topic: string, partition: number): boolean {
     if (transactionalId === null) return false
     const meta = this.txns.get(transactionalId)
