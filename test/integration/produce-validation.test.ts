@@ -1,5 +1,6 @@
 // Record-level produce checks: a compacted topic refuses records without a key, the whole batch
-// with them, and names each offending record in recordErrors (Produce v8+). Batches whose header
+// with them, and names each offending record in recordErrors (Produce v8+); so does a topic with
+// message.timestamp.before/after.max.ms for timestamps out of range. Batches whose header
 // and CRC are valid but whose records are not (garbage records, a payload that is not what its
 // codec says) are refused and never stored, so consumers read past them to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +24,7 @@ beforeAll(async () => {
     { name: 'compacted', partitions: 1, configs: { 'cleanup.policy': 'compact' } },
     { name: 'plain', partitions: 1 },
     { name: 'poison', partitions: 1 },
+    { name: 'recent', partitions: 1, configs: { 'message.timestamp.before.max.ms': '3600000', 'message.timestamp.after.max.ms': '3600000' } },
   ])
 })
 
@@ -56,6 +58,19 @@ describe('compacted topics', () => {
     expect((await produce('compacted', 9, encodeBatch([{ key: 'a', value: '1' }]))).errorCode).toBe(ErrorCode.NONE)
     expect((await produce('plain', 9, encodeBatch([{ value: 'no key' }]))).errorCode).toBe(ErrorCode.NONE)
     expect(await logEndOffset(tb.address, 'compacted', 0)).toBe(1)
+  })
+})
+
+describe('message.timestamp.before.max.ms and after.max.ms', () => {
+  it('refuse a batch holding CreateTime timestamps out of range, naming each record', async () => {
+    const now = Date.now()
+    const batch = encodeBatch([{ value: 'now', timestamp: now }, { value: 'epoch', timestamp: 0 }, { value: 'future', timestamp: now + 7_200_000 }])
+    const r = await produce('recent', 9, batch)
+    expect(r.errorCode).toBe(ErrorCode.INVALID_TIMESTAMP)
+    expect(r.recordErrors.map((e) => e.batchIndex)).toEqual([1, 2])
+    expect(r.recordErrors[0]!.batchIndexErrorMessage).toContain('is out of range')
+    expect((await produce('recent', 9, encodeBatch([{ value: 'now', timestamp: now - 60_000 }]))).errorCode).toBe(ErrorCode.NONE)
+    expect(await logEndOffset(tb.address, 'recent', 0)).toBe(1)
   })
 })
 
