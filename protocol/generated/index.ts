@@ -34,6 +34,8 @@ import { SaslAuthenticateApi } from './sasl-authenticate.js'
 import { CreatePartitionsApi } from './create-partitions.js'
 import { DeleteGroupsApi } from './delete-groups.js'
 import { IncrementalAlterConfigsApi } from './incremental-alter-configs.js'
+import { AlterPartitionReassignmentsApi } from './alter-partition-reassignments.js'
+import { ListPartitionReassignmentsApi } from './list-partition-reassignments.js'
 import { OffsetDeleteApi } from './offset-delete.js'
 import { DescribeClusterApi } from './describe-cluster.js'
 import { DescribeProducersApi } from './describe-producers.js'
@@ -84,6 +86,8 @@ export * from './sasl-authenticate.js'
 export * from './create-partitions.js'
 export * from './delete-groups.js'
 export * from './incremental-alter-configs.js'
+export * from './alter-partition-reassignments.js'
+export * from './list-partition-reassignments.js'
 export * from './offset-delete.js'
 export * from './describe-cluster.js'
 export * from './describe-producers.js'
@@ -131,6 +135,8 @@ export const ApiKey = {
   CreatePartitions: 37,
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeCluster: 60,
   DescribeProducers: 61,
@@ -179,6 +185,8 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [37, CreatePartitionsApi],
   [42, DeleteGroupsApi],
   [44, IncrementalAlterConfigsApi],
+  [45, AlterPartitionReassignmentsApi],
+  [46, ListPartitionReassignmentsApi],
   [47, OffsetDeleteApi],
   [60, DescribeClusterApi],
   [61, DescribeProducersApi],
