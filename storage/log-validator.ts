@@ -4,15 +4,17 @@
 // Per batch: framing, magic 2 and CRC (checkBatch), size against max.message.bytes, the rules
 // for batches written by clients (at least one record, lastOffsetDelta = count - 1, no control
 // batches, a base sequence with a producer id), then every record, decompressed first when the
-// batch is compressed: framing, varints, lengths, offset deltas 0, 1, 2, ... as the producer
-// assigns them, the declared count, keys on compacted topics, and timestamps against
-// message.timestamp.before.max.ms / after.max.ms for CreateTime topics. Across the request: an
+// batch is compressed: framing, varints, lengths, the declared count, keys on compacted topics,
+// timestamps against message.timestamp.before.max.ms / after.max.ms for CreateTime topics, and
+// offset deltas 0, 1, 2, ... as producers assign them. (Kafka rebuilds a compressed batch whose
+// deltas differ; Samsa stores batches as sent, so it refuses one.) Across the request: an
 // idempotent or transactional write is exactly one batch, as with Kafka's Produce v3+.
 //
-// Errors, as Kafka answers them: a batch that is not whole, fails its CRC or cannot be
-// decompressed is CORRUPT_MESSAGE; a well-framed batch breaking a rule, or whose records are
-// malformed, INVALID_RECORD; too large, MESSAGE_TOO_LARGE. Records refused one by one (no key on
-// a compacted topic, a timestamp out of range) are listed by index with INVALID_RECORD or
+// Errors: a batch that is not whole or fails its CRC is CORRUPT_MESSAGE; a well-framed batch
+// breaking a rule, or whose records are malformed, INVALID_RECORD (Kafka's InvalidRecordException);
+// too large, MESSAGE_TOO_LARGE. A payload its codec cannot inflate is CORRUPT_MESSAGE (Kafka lets
+// the codec's exception through as UNKNOWN_SERVER_ERROR). Records refused one by one (no key on a
+// compacted topic, a timestamp out of range) are listed by index with INVALID_RECORD or
 // INVALID_TIMESTAMP, and refuse their batch.
 //
 // Uncompressed records are walked in place without allocating per record; a compressed batch is
