@@ -179,17 +179,27 @@ export async function fetchOffsets(cluster: Cluster, groupId: string, topics: re
   })
 }
 
+/** Who commits: a member of the group's current generation, or NO_MEMBER acting from outside. */
+export interface CommitIdentity {
+  generationId: number
+  memberId: string
+  groupInstanceId: string | null
+}
+
+export const NO_MEMBER: CommitIdentity = { generationId: -1, memberId: '', groupInstanceId: null }
+
 /**
- * Commits `offsets` for a group from outside it (generation -1, no member id), as Kafka's
- * alterConsumerGroupOffsets does; the coordinator refuses while the group has members.
+ * Commits `offsets` for a group. From outside it (NO_MEMBER, generation -1), as Kafka's
+ * alterConsumerGroupOffsets does, the coordinator refuses while the group has members; a
+ * consumer commits as a member of its generation.
  */
-export async function alterOffsets(cluster: Cluster, groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+export async function alterOffsets(cluster: Cluster, groupId: string, offsets: readonly TopicPartitionOffset[], member: CommitIdentity = NO_MEMBER): Promise<void> {
   await atCoordinator<void>(cluster, groupId, async (session) => {
     const res = await session.send(OffsetCommitApi, {
       groupId,
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
+      generationIdOrMemberEpoch: member.generationId,
+      memberId: member.memberId,
+      groupInstanceId: member.groupInstanceId,
       retentionTimeMs: -1,
       topics: [...groupBy(offsets, (o) => o.topic)].map(([name, list]) => ({
         name,

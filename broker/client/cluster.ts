@@ -157,10 +157,21 @@ export class Cluster {
 
   /** The session of broker `nodeId`, refreshing metadata once if the broker is not known. */
   async node(nodeId: number): Promise<NodeSession> {
+    return this.pool.session(await this.address(nodeId))
+  }
+
+  /** The `host:port` of broker `nodeId`, refreshing metadata once if the broker is not known. */
+  async address(nodeId: number): Promise<string> {
     if (!this.nodes.has(nodeId)) await this.fetchMetadata([])
     const address = this.nodes.get(nodeId)
     if (address === undefined) throw new KafkaProtocolError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${nodeId} is not in the cluster metadata`)
-    return this.pool.session(address)
+    return address
+  }
+
+  /** Closes the connection to a broker that failed, so the next use reconnects. */
+  dropNode(nodeId: number): void {
+    const address = this.nodes.get(nodeId)
+    if (address !== undefined) this.pool.drop(address)
   }
 
   /** Every broker of the cluster, from fresh metadata. */

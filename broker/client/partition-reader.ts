@@ -13,7 +13,6 @@
 
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCode } from '../../protocol/errors.js'
-import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { ListOffsetsApi } from '../../protocol/generated/list-offsets.js'
 import { FetchApi, type FetchResponse, type FetchResponseAbortedTransaction, type FetchResponsePartitionData } from '../../protocol/generated/fetch.js'
 import { ZERO_UUID } from '../../protocol/types.js'
@@ -30,7 +29,7 @@ import {
   readControlRecord,
   readLastOffset,
 } from '../../protocol/record-batch.js'
-import { NodePool } from './node-pool.js'
+import { Cluster } from './cluster.js'
 import type { NodeSession } from './node-session.js'
 import { BrokerConnectionError, BrokerUnreachableError, KafkaProtocolError, UnsupportedApiError } from './errors.js'
 
@@ -131,34 +130,42 @@ interface InFlight {
 
 const CLIENT_SOFTWARE = { clientSoftwareName: 'samsa-reader', clientSoftwareVersion: '0.1.0' }
 
+/** The request timeout of a reader's connections: a Fetch may legitimately take maxWaitMs. */
+export function fetchRequestTimeout(opts: Pick<PartitionReaderOptions, 'timeoutMs' | 'maxWaitMs'>): number {
+  return (opts.timeoutMs ?? 30_000) + (opts.maxWaitMs ?? 500)
+}
+
 export class PartitionReader {
-  private readonly pool: NodePool
+  readonly cluster: Cluster
   private readonly requestTimeoutMs: number
   private readonly maxWaitMs: number
   private readonly partitionMaxBytes: number
   private readonly maxBytes: number
   private readonly isolationLevel: IsolationLevel
   private readonly retries: number
-  private nodes = new Map<number, string>()
   private readonly assigned = new Map<string, Map<number, Assignment>>()
   private readonly inFlight = new Map<number, InFlight>()
   private metadataStale = true
   private closed = false
 
-  constructor(private readonly opts: PartitionReaderOptions) {
+  /** `cluster` is shared with a consumer that owns it; without one the reader opens its own. */
+  constructor(
+    private readonly opts: PartitionReaderOptions,
+    cluster?: Cluster,
+  ) {
     const timeoutMs = opts.timeoutMs ?? 30_000
     this.maxWaitMs = opts.maxWaitMs ?? 500
     this.partitionMaxBytes = opts.partitionMaxBytes ?? 1 << 20
     this.maxBytes = opts.maxBytes ?? 50 << 20
     this.isolationLevel = opts.isolationLevel ?? IsolationLevel.ReadCommitted
     this.retries = opts.retries ?? 8
-    // A Fetch may legitimately take maxWaitMs before the broker answers.
-    this.requestTimeoutMs = timeoutMs + this.maxWaitMs
-    this.pool = new NodePool(
-      opts.bootstrap,
-      { clientId: opts.clientId ?? 'samsa-reader', requestTimeoutMs: this.requestTimeoutMs, connectTimeoutMs: Math.min(timeoutMs, 10_000) },
-      CLIENT_SOFTWARE,
-    )
+    this.requestTimeoutMs = fetchRequestTimeout(opts)
+    this.cluster =
+      cluster ??
+      new Cluster(
+        { bootstrap: opts.bootstrap, clientId: opts.clientId ?? 'samsa-reader', timeoutMs: this.requestTimeoutMs, connectTimeoutMs: Math.min(timeoutMs, 10_000) },
+        CLIENT_SOFTWARE,
+      )
   }
 
   /** Connects to the first reachable bootstrap broker. */
@@ -169,7 +176,7 @@ export class PartitionReader {
   /** Closes every connection; an in-flight poll resolves with what it has. */
   async close(): Promise<void> {
     this.closed = true
-    await this.pool.close()
+    await this.cluster.close()
   }
 
   /** The topic's partition ids in order. Throws KafkaProtocolError UNKNOWN_TOPIC_OR_PARTITION. */
@@ -252,6 +259,13 @@ export class PartitionReader {
     const byPartition = this.assigned.get(topic)
     byPartition?.delete(partition)
     if (byPartition?.size === 0) this.assigned.delete(topic)
+  }
+
+  /** How many partitions are assigned. */
+  assignedCount(): number {
+    let n = 0
+    for (const byPartition of this.assigned.values()) n += byPartition.size
+    return n
   }
 
   /** The next offset to be returned, or undefined when the partition is not assigned. */
@@ -468,46 +482,36 @@ export class PartitionReader {
     this.metadataStale = missing
   }
 
-  /** Leader per partition, for the named topics that exist. Also learns broker addresses. */
+  /** Leader per partition (-1 where none is known), for the named topics that exist. */
   private async metadata(topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
-    const session = await this.bootstrap()
-    const version = session.version(MetadataApi)
-    const res = await session.connection.request(MetadataApi, version, {
-      topics: topics.map((name) => ({ topicId: ZERO_UUID, name })),
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    })
-    for (const b of res.brokers) this.nodes.set(b.nodeId, `${b.host}:${b.port}`)
+    const meta = await this.cluster.fetchMetadata(topics)
     const out = new Map<string, Map<number, number>>()
-    for (const t of res.topics) {
-      if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || t.name === null) continue
+    for (const t of meta.topics) {
+      if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || t.name === '') continue
       if (t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE) {
         throw new KafkaProtocolError(t.errorCode, `metadata for topic '${t.name}'`)
       }
-      out.set(t.name, new Map(t.partitions.map((p) => [p.partitionIndex, p.errorCode === ErrorCode.NONE ? p.leaderId : -1])))
+      out.set(t.name, new Map(t.partitions.map((p) => [p.partition, p.errorCode === ErrorCode.NONE ? p.leader : -1])))
     }
     return out
   }
 
   private bootstrap(): Promise<NodeSession> {
-    return this.pool.bootstrap()
+    return this.cluster.bootstrap()
   }
 
+  /** A leader missing from the broker list is treated as unreachable: retried after fresh metadata. */
   private async node(nodeId: number): Promise<NodeSession> {
-    if (!this.nodes.has(nodeId)) await this.metadata([])
-    const address = this.nodes.get(nodeId)
-    if (address === undefined) throw new BrokerUnreachableError(`node ${nodeId}`, undefined)
-    return this.session(address)
+    try {
+      return await this.cluster.node(nodeId)
+    } catch (err) {
+      if (err instanceof KafkaProtocolError && err.code === ErrorCode.BROKER_NOT_AVAILABLE) throw new BrokerUnreachableError(`node ${nodeId}`, undefined)
+      throw err
+    }
   }
 
   private forgetNode(nodeId: number): void {
-    const address = this.nodes.get(nodeId)
-    if (address !== undefined) this.pool.drop(address)
-  }
-
-  private session(address: string): Promise<NodeSession> {
-    return this.pool.session(address)
+    this.cluster.dropNode(nodeId)
   }
 }
 
