@@ -1,10 +1,8 @@
 import type { Command } from 'commander'
-import type { Consumer, EachBatchPayload } from 'kafkajs'
-import { PartitionReader } from '../../broker/client/partition-reader.js'
+import { Consumer, type ConsumedRecord } from '../../broker/client/consumer.js'
 import { brokerList, globalOptions, withDeadline, type GlobalOptions } from '../lib/client.js'
-import { createKafka, withAdmin } from '../lib/kafkajs-client.js'
 import { collectList } from '../lib/config-pairs.js'
-import { kafkajsOffsets, planConsumption, readerOffsets, type ConsumeOptions, type ConsumePlan } from '../lib/consume-plan.js'
+import { clientOffsets, planConsumption, type ConsumeOptions, type ConsumePlan } from '../lib/consume-plan.js'
 import { CliError, protocolErrorType, usageError } from '../lib/errors.js'
 import { createFormatter, type HeaderValue, type RecordFormatter, type RecordView } from '../lib/format.js'
 import { info, writeOut } from '../lib/output.js'
@@ -101,7 +99,7 @@ function unfinished(plan: ConsumePlan): Set<number> {
 }
 
 async function readDirectly(g: GlobalOptions, topic: string, opts: ConsumeOptions, formatter: RecordFormatter): Promise<number> {
-  const reader = new PartitionReader({
+  const consumer = new Consumer({
     bootstrap: brokerList(g.bootstrapServer),
     clientId: g.clientId,
     timeoutMs: g.timeout,
@@ -110,40 +108,23 @@ async function readDirectly(g: GlobalOptions, topic: string, opts: ConsumeOption
   })
   // Closing wakes a poll waiting on the broker; racing each poll against a never-settling stop
   // promise instead would pile up reactions that keep every poll's records alive.
-  const ctl = stopSwitch(() => void reader.close())
+  const ctl = stopSwitch(() => void consumer.close())
   let count = 0
   try {
-    await withDeadline(reader.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
-    const plan = await planConsumption(readerOffsets(reader), topic, opts)
+    await withDeadline(consumer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
+    const plan = await planConsumption(clientOffsets(consumer), topic, opts)
     const remaining = opts.exitAtEnd ? unfinished(plan) : null
     if (remaining !== null && remaining.size === 0) return 0
-    reader.assign(topic, plan.seek)
-    const view: RecordView = { topic, partition: 0, offset: '0', timestamp: '0', key: null, value: null, headers: undefined }
-    const limit = opts.maxMessages ?? Infinity
+    consumer.assign(topic, plan.seek)
+    const printer = recordPrinter(topic, formatter, plan, remaining, opts.maxMessages ?? Infinity, ctl)
     while (!ctl.isStopped()) {
-      const records = await reader.poll()
-      const out: (Buffer | string)[] = []
-      for (const r of records) {
-        if (remaining !== null && r.offset >= plan.end.get(r.partition)!) continue
-        view.partition = r.partition
-        view.offset = String(r.offset)
-        view.timestamp = String(r.timestamp)
-        view.key = r.key
-        view.value = r.value
-        view.headers = r.headers.length === 0 ? undefined : headerMap(r.headers)
-        formatter(view, out)
-        out.push(NEWLINE)
-        if (++count >= limit) {
-          ctl.stop()
-          break
-        }
-      }
-      if (out.length > 0) await writeOut(toBuffers(out))
+      await printer.print(await consumer.poll())
+      count = printer.count
       if (remaining !== null) {
         for (const p of remaining) {
-          if (reader.position(topic, p)! < plan.end.get(p)!) continue
+          if (consumer.position(topic, p)! < plan.end.get(p)!) continue
           remaining.delete(p)
-          reader.unassign(topic, p)
+          consumer.unassign(topic, p)
         }
         if (remaining.size === 0) break
       }
@@ -153,9 +134,44 @@ async function readDirectly(g: GlobalOptions, topic: string, opts: ConsumeOption
     throw err
   } finally {
     ctl.release()
-    await reader.close()
+    await consumer.close()
   }
   return count
+}
+
+/**
+ * Formats and writes each poll's records, up to the end offsets of --exit-at-end and the
+ * --max-messages limit. Records it leaves unprinted are reported per partition (the first such
+ * offset), so a group member can move its position back there before committing.
+ */
+function recordPrinter(topic: string, formatter: RecordFormatter, plan: ConsumePlan, remaining: Set<number> | null, limit: number, ctl: { isStopped: () => boolean; stop: () => void }) {
+  const view: RecordView = { topic, partition: 0, offset: '0', timestamp: '0', key: null, value: null, headers: undefined }
+  const printer = {
+    count: 0,
+    /** Partition -> first offset not printed, for the last batch. */
+    unprinted: new Map<number, number>(),
+    async print(records: readonly ConsumedRecord[]): Promise<void> {
+      printer.unprinted.clear()
+      const out: (Buffer | string)[] = []
+      for (const r of records) {
+        if (ctl.isStopped() || (remaining !== null && r.offset >= plan.end.get(r.partition)!)) {
+          if (!printer.unprinted.has(r.partition)) printer.unprinted.set(r.partition, r.offset)
+          continue
+        }
+        view.partition = r.partition
+        view.offset = String(r.offset)
+        view.timestamp = String(r.timestamp)
+        view.key = r.key
+        view.value = r.value
+        view.headers = r.headers.length === 0 ? undefined : headerMap(r.headers)
+        formatter(view, out)
+        out.push(NEWLINE)
+        if (++printer.count >= limit) ctl.stop()
+      }
+      if (out.length > 0) await writeOut(toBuffers(out))
+    },
+  }
+  return printer
 }
 
 /** Repeated header names collect into an array, as kafkajs presents them. */
@@ -170,66 +186,50 @@ function headerMap(headers: readonly { key: string; value: Buffer | null }[]): R
 }
 
 async function consumeInGroup(g: GlobalOptions, topic: string, opts: ConsumeOptions, groupId: string, formatter: RecordFormatter): Promise<number> {
-  const plan = await withAdmin(g, (admin) => planConsumption(kafkajsOffsets(admin), topic, opts))
-  const remaining = opts.exitAtEnd ? unfinished(plan) : null
-  if (remaining !== null && remaining.size === 0) return 0
-
-  const consumer: Consumer = createKafka(g).consumer({
+  const consumer = new Consumer({
+    bootstrap: brokerList(g.bootstrapServer),
+    clientId: g.clientId,
+    timeoutMs: g.timeout,
     groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    maxWaitTimeInMs: 500,
+    autoCommit: opts.commit,
+    offsetReset: opts.fromBeginning ? 'earliest' : 'latest',
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    maxWaitMs: 500,
   })
-
+  // A stop ends a wait for the group at once; records already fetched are still printed and
+  // committed, and closing leaves the group.
+  const ctl = stopSwitch(() => consumer.wakeup())
   let count = 0
-  const ctl = stopSwitch()
-  let fail!: (err: unknown) => void
-  const crashed = new Promise<never>((_, reject) => (fail = reject))
-  crashed.catch(() => {})
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (!e.payload.restart) fail(e.payload.error)
-  })
-
-  const record: RecordView = { topic, partition: 0, offset: '0', timestamp: '0', key: null, value: null, headers: undefined }
-  const eachBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload) => {
-    const p = batch.partition
-    const end = plan.end.get(p) ?? 0
-    const out: (Buffer | string)[] = []
-    for (const m of batch.messages) {
-      if (ctl.isStopped()) break
-      if (remaining !== null && Number(m.offset) >= end) break
-      record.partition = p
-      record.offset = m.offset
-      record.timestamp = m.timestamp
-      record.key = m.key
-      record.value = m.value
-      record.headers = m.headers
-      formatter(record, out)
-      out.push(NEWLINE)
-      resolveOffset(m.offset)
-      count++
-      if (opts.maxMessages !== undefined && count >= opts.maxMessages) ctl.stop()
-      if (remaining !== null && Number(m.offset) + 1 >= end) remaining.delete(p)
-    }
-    if (out.length > 0) await writeOut(toBuffers(out))
-    if (remaining !== null && !ctl.isStopped() && Number(batch.lastOffset()) + 1 >= end) remaining.delete(p)
-    if (remaining !== null && remaining.size === 0) ctl.stop()
-    await heartbeat()
-  }
-
   try {
     await withDeadline(consumer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
-    await consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning })
-    await consumer.run({ autoCommit: opts.commit, eachBatchAutoResolve: false, eachBatch })
-    for (const [partition, offset] of plan.seek) consumer.seek({ topic, partition, offset: String(offset) })
-    await Promise.race([ctl.stopped, crashed])
+    const plan = await planConsumption(clientOffsets(consumer), topic, opts)
+    const remaining = opts.exitAtEnd ? unfinished(plan) : null
+    if (remaining !== null && remaining.size === 0) return 0
+    consumer.subscribe([topic])
+    for (const [partition, offset] of plan.seek) consumer.seek(topic, partition, offset)
+    const printer = recordPrinter(topic, formatter, plan, remaining, opts.maxMessages ?? Infinity, ctl)
+    while (!ctl.isStopped()) {
+      await printer.print(await consumer.poll())
+      count = printer.count
+      // What was fetched but not printed is read again by whoever owns the partition next.
+      for (const [p, offset] of printer.unprinted) consumer.seek(topic, p, offset)
+      if (remaining !== null) {
+        for (const p of remaining) {
+          const position = consumer.position(topic, p)
+          if (position === undefined || position < plan.end.get(p)!) continue
+          remaining.delete(p)
+          consumer.pause(topic, p)
+        }
+        if (remaining.size === 0) break
+      }
+    }
   } catch (err) {
     if (protocolErrorType(err) === 'UNKNOWN_TOPIC_OR_PARTITION') throw new CliError(`unknown topic '${topic}'`)
     throw err
   } finally {
     ctl.release()
-    await consumer.disconnect().catch(() => {})
+    await consumer.close()
   }
   return count
 }

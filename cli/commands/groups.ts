@@ -1,9 +1,9 @@
 import type { Command } from 'commander'
-import kafkajs from 'kafkajs'
-import type { Admin, GroupDescription } from 'kafkajs'
-import { globalOptions, withDeadline, type GlobalOptions } from '../lib/client.js'
-import { createKafka, requireTopics, withAdmin } from '../lib/kafkajs-client.js'
-import { collectList } from '../lib/config-pairs.js'
+import { AdminClient, KafkaProtocolError, type GroupDescription } from '../../broker/client/admin-client.js'
+import { GroupMember } from '../../broker/client/group-member.js'
+import { cooperativeStickyAssignor, rangeAssignor } from '../../broker/client/consumer.js'
+import { ErrorCode, type ErrorCodeName } from '../../protocol/errors.js'
+import { globalOptions, requireTopics, withAdmin, withDeadline, type GlobalOptions } from '../lib/client.js'
 import { CliError, describeError, ExitCode, usageError } from '../lib/errors.js'
 import { writeOut } from '../lib/output.js'
 import { formatTable, jsonLine } from '../lib/table.js'
@@ -27,42 +27,43 @@ interface PartitionLag {
   host: string | null
 }
 
-function decodeMembers(description: GroupDescription): MemberInfo[] {
-  return description.members.map((m) => {
-    let assignment: Record<string, number[]> = {}
-    if (description.protocolType === 'consumer' && m.memberAssignment.length > 0) {
-      try {
-        assignment = kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}
-      } catch {
-        assignment = {}
-      }
-    }
-    return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment }
-  })
+/** A Kafka error name as the error kafkajs reported it with: `type` is what the CLI explains. */
+function groupError(name: string, context: string): KafkaProtocolError {
+  return new KafkaProtocolError(ErrorCode[name as ErrorCodeName] ?? ErrorCode.UNKNOWN_SERVER_ERROR, context)
 }
 
-/** Committed offsets for every topic the group has touched. */
-async function committedOffsets(admin: Admin, groupId: string, extraTopics: Iterable<string>): Promise<Map<string, Map<number, number>>> {
-  // OffsetFetch with "all topics" is not reachable through kafkajs, so ask about each topic.
+function decodeMembers(description: GroupDescription): MemberInfo[] {
+  return description.members.map((m) => ({
+    memberId: m.memberId,
+    clientId: m.clientId,
+    host: m.clientHost,
+    assignment: Object.fromEntries((m.assignment ?? []).map((a) => [a.topic, a.partitions])),
+  }))
+}
+
+/** The group as its coordinator describes it; a coordinator error is thrown. */
+async function describeGroup(admin: AdminClient, groupId: string): Promise<GroupDescription> {
+  const description = (await admin.describeGroups([groupId]))[0]
+  if (description.error !== null) throw groupError(description.error, `describing group '${groupId}'`)
+  return description
+}
+
+/** Committed offsets for every existing topic the group has touched, plus `extraTopics`. */
+async function committedOffsets(admin: AdminClient, groupId: string, extraTopics: Iterable<string>): Promise<Map<string, Map<number, number>>> {
   const topics = new Set([...(await admin.listTopics()).filter((t) => !t.startsWith('__')), ...extraTopics])
   const result = new Map<string, Map<number, number>>()
   if (topics.size === 0) return result
-  const fetched = await admin.fetchOffsets({ groupId, topics: [...topics] })
-  for (const t of fetched) {
-    for (const p of t.partitions) {
-      const offset = Number(p.offset)
-      if (offset < 0) continue
-      let m = result.get(t.topic)
-      if (m === undefined) result.set(t.topic, (m = new Map()))
-      m.set(p.partition, offset)
-    }
+  for (const c of await admin.fetchOffsets(groupId, null)) {
+    if (c.offset < 0 || !topics.has(c.topic)) continue
+    let m = result.get(c.topic)
+    if (m === undefined) result.set(c.topic, (m = new Map()))
+    m.set(c.partition, c.offset)
   }
   return result
 }
 
-async function describeOne(admin: Admin, groupId: string) {
-  const description = (await admin.describeGroups([groupId])).groups[0]
-  if (description === undefined) throw new CliError(`unknown group '${groupId}'`)
+async function describeOne(admin: AdminClient, groupId: string) {
+  const description = await describeGroup(admin, groupId)
   const members = decodeMembers(description)
   const owner = new Map<string, MemberInfo>()
   for (const m of members) for (const [t, ps] of Object.entries(m.assignment)) for (const p of ps) owner.set(`${t}/${p}`, m)
@@ -71,13 +72,12 @@ async function describeOne(admin: Admin, groupId: string) {
   if (description.state === 'Dead' && members.length === 0 && committed.size === 0) throw new CliError(`unknown group '${groupId}'`)
   const rows: PartitionLag[] = []
   for (const topic of [...new Set([...committed.keys(), ...assignedTopics])].sort()) {
-    const offsets = await admin.fetchTopicOffsets(topic)
-    for (const o of [...offsets].sort((a, b) => a.partition - b.partition)) {
+    for (const o of await admin.topicOffsets(topic)) {
       const key = `${topic}/${o.partition}`
       const c = committed.get(topic)?.get(o.partition)
       const m = owner.get(key)
       if (c === undefined && m === undefined) continue
-      const end = Number(o.high)
+      const end = o.high
       rows.push({
         topic,
         partition: o.partition,
@@ -152,26 +152,17 @@ function parseTopicSpec(spec: string): { topic: string; partitions: number[] | n
 }
 
 /**
- * Commits offsets by briefly joining the group with every partition paused. kafkajs's own
- * setOffsets does the same per topic but then waits for a fetch round (seconds); committing
- * right after the join is enough.
+ * Commits offsets by briefly joining the group (as a member that never fetches), so the group
+ * records them as a consumer group's, then leaving.
  */
-async function commitAsMember(g: GlobalOptions, groupId: string, plan: readonly { topic: string; partition: number; target: number }[]): Promise<void> {
+async function commitAsMember(g: GlobalOptions, admin: AdminClient, groupId: string, plan: readonly { topic: string; partition: number; target: number }[]): Promise<void> {
   const topics = [...new Set(plan.map((p) => p.topic))]
-  const consumer = createKafka(g).consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false })
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
-  let crashed: (err: unknown) => void = () => {}
-  const crash = new Promise<never>((_, reject) => (crashed = reject))
-  consumer.on(consumer.events.CRASH, (e) => crashed(e.payload.error))
+  const member = new GroupMember(admin.cluster, { groupId, assignors: [rangeAssignor, cooperativeStickyAssignor], timeoutMs: g.timeout })
   try {
-    await withDeadline(consumer.connect(), g.timeout, `connecting to ${g.bootstrapServer}`)
-    await consumer.subscribe({ topics })
-    await consumer.run({ autoCommit: false, eachBatch: async () => {} })
-    consumer.pause(topics.map((topic) => ({ topic })))
-    await withDeadline(Promise.race([joined, crash]), g.timeout, `joining group '${groupId}'`)
-    await consumer.commitOffsets(plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.target) })))
+    await withDeadline(member.join(topics, new Map()), g.timeout, `joining group '${groupId}'`)
+    await member.commit(plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.target })))
   } finally {
-    await consumer.disconnect().catch(() => {})
+    await member.leave()
   }
 }
 
@@ -193,8 +184,8 @@ Examples:
     .action(async (_opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
-        const listed = (await admin.listGroups()).groups.sort((a, b) => a.groupId.localeCompare(b.groupId))
-        const described = listed.length === 0 ? [] : (await admin.describeGroups(listed.map((l) => l.groupId))).groups
+        const listed = (await admin.listGroups()).sort((a, b) => a.groupId.localeCompare(b.groupId))
+        const described = listed.length === 0 ? [] : (await admin.describeGroups(listed.map((l) => l.groupId))).filter((d) => d.error === null)
         const byId = new Map(described.map((d) => [d.groupId, d]))
         const rows = listed.map((l) => ({
           group: l.groupId,
@@ -279,8 +270,8 @@ Examples:
       if (opts.topic.length === 0 && !opts.allTopics) throw usageError('give --topic <topic> or --all-topics')
       const strategy = resetStrategy(opts)
       await withAdmin(g, async (admin) => {
-        const description = (await admin.describeGroups([groupId])).groups[0]
-        if (opts.execute && description !== undefined && description.members.length > 0) {
+        const description = await describeGroup(admin, groupId)
+        if (opts.execute && description.members.length > 0) {
           throw new CliError(
             `group '${groupId}' is not empty (state ${description.state}, ${description.members.length} member(s)); stop its consumers before resetting offsets`,
           )
@@ -291,12 +282,11 @@ Examples:
         await requireTopics(admin, [...new Set(specs.map((s) => s.topic))])
         const plan: { topic: string; partition: number; current: number | null; target: number }[] = []
         for (const spec of specs) {
-          const offsets = await admin.fetchTopicOffsets(spec.topic)
-          const byTime = strategy.kind === 'datetime' ? new Map((await admin.fetchTopicOffsetsByTimestamp(spec.topic, strategy.timestamp)).map((o) => [o.partition, Number(o.offset)])) : null
-          for (const o of [...offsets].sort((a, b) => a.partition - b.partition)) {
+          const offsets = await admin.topicOffsets(spec.topic)
+          const byTime = strategy.kind === 'datetime' ? await admin.listOffsets(spec.topic, strategy.timestamp) : null
+          for (const o of offsets) {
             if (spec.partitions !== null && !spec.partitions.includes(o.partition)) continue
-            const low = Number(o.low)
-            const high = Number(o.high)
+            const { low, high } = o
             const current = committed.get(spec.topic)?.get(o.partition) ?? null
             let target: number
             switch (strategy.kind) {
@@ -310,7 +300,8 @@ Examples:
                 target = strategy.offset
                 break
               case 'datetime':
-                target = byTime?.get(o.partition) ?? high
+                // No record at or after the time: the log end.
+                target = (byTime?.get(o.partition) ?? -1) < 0 ? high : byTime!.get(o.partition)!
                 break
               case 'shift':
                 target = (current ?? low) + strategy.by
@@ -323,7 +314,7 @@ Examples:
             if (missing.length > 0) throw new CliError(`topic '${spec.topic}' has no partition ${missing.join(', ')}`)
           }
         }
-        if (opts.execute) await commitAsMember(g, groupId, plan)
+        if (opts.execute) await commitAsMember(g, admin, groupId, plan)
         if (g.json) {
           for (const p of plan) await writeOut(jsonLine({ group: groupId, ...p, executed: opts.execute }))
         } else {
@@ -347,14 +338,9 @@ Examples:
     .action(async (ids: string[], _opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
-        let failures: { groupId: string; error: unknown }[] = []
-        try {
-          await admin.deleteGroups(ids)
-        } catch (err) {
-          const groupsWithError = (err as { groups?: { groupId: string; error: unknown }[] }).groups
-          if (!Array.isArray(groupsWithError)) throw err
-          failures = groupsWithError
-        }
+        const failures = [...(await admin.deleteGroups(ids))]
+          .filter(([, error]) => error !== null)
+          .map(([groupId, error]) => ({ groupId, error: groupError(error!, `deleting group '${groupId}'`) }))
         const failed = new Set(failures.map((f) => f.groupId))
         for (const id of ids) {
           if (failed.has(id)) continue
@@ -362,7 +348,7 @@ Examples:
         }
         if (failures.length > 0) {
           const lines = failures.map((f) => {
-            const type = (f.error as { type?: string } | undefined)?.type
+            const type = f.error.type
             if (type === 'NON_EMPTY_GROUP') return `group '${f.groupId}' is not empty (it has active members)`
             if (type === 'GROUP_ID_NOT_FOUND') return `unknown group '${f.groupId}'`
             return `cannot delete group '${f.groupId}': ${describeError(f.error).message}`

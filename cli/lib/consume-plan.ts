@@ -1,11 +1,9 @@
 // Where `samsa consume` starts and stops in each partition. The plan is computed the same way
-// whether the offsets come from kafkajs's admin (with --group) or from the partition reader
-// (without), so both paths agree on --from-beginning, --offset, --from-time and --exit-at-end.
+// with or without --group, so both paths agree on --from-beginning, --offset, --from-time and
+// --exit-at-end.
 
-import type { Admin } from 'kafkajs'
 import { KafkaProtocolError } from '../../broker/client/errors.js'
-import type { PartitionReader } from '../../broker/client/partition-reader.js'
-import { requireTopics } from './kafkajs-client.js'
+import type { CommittedOffsets, OffsetSpec, TopicPartitions } from '../../broker/client/consumer.js'
 import { CliError } from './errors.js'
 import { parseTimestamp } from './time.js'
 
@@ -44,44 +42,33 @@ export interface OffsetSource {
   committed(group: string, topic: string): Promise<Map<number, number>>
 }
 
-export function kafkajsOffsets(admin: Admin): OffsetSource {
-  return {
-    async partitions(topic) {
-      await requireTopics(admin, [topic])
-      const meta = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]
-      return meta.partitions.map((p) => p.partitionId).sort((a, b) => a - b)
-    },
-    async watermarks(topic) {
-      const offsets = await admin.fetchTopicOffsets(topic)
-      return { low: new Map(offsets.map((o) => [o.partition, Number(o.low)])), high: new Map(offsets.map((o) => [o.partition, Number(o.high)])) }
-    },
-    async offsetsForTime(topic, partitions, timestamp) {
-      const found = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp)
-      return new Map(found.filter((o) => partitions.includes(o.partition)).map((o) => [o.partition, Number(o.offset)]))
-    },
-    async committed(group, topic) {
-      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] })
-      return new Map((committed[0]?.partitions ?? []).map((c) => [c.partition, Number(c.offset)]))
-    },
-  }
+/** The calls planning makes of a client (the consumer, or a group admin). */
+export interface OffsetClient {
+  partitions(topic: string): Promise<number[]>
+  listOffsets(topic: string, partitions: readonly number[], spec: OffsetSpec): Promise<Map<number, number>>
+  /** Committed offsets of the consumer's group. */
+  committed(partitions: TopicPartitions): Promise<CommittedOffsets>
 }
 
-export function readerOffsets(reader: PartitionReader): OffsetSource {
+export function clientOffsets(client: OffsetClient): OffsetSource {
   return {
     async partitions(topic) {
       try {
-        return await reader.partitions(topic)
+        return await client.partitions(topic)
       } catch (err) {
         if (err instanceof KafkaProtocolError && err.type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new CliError(`unknown topic '${topic}'`)
         throw err
       }
     },
     async watermarks(topic, partitions) {
-      const [low, high] = await Promise.all([reader.listOffsets(topic, partitions, 'earliest'), reader.listOffsets(topic, partitions, 'latest')])
+      const [low, high] = await Promise.all([client.listOffsets(topic, partitions, 'earliest'), client.listOffsets(topic, partitions, 'latest')])
       return { low, high }
     },
-    offsetsForTime: (topic, partitions, timestamp) => reader.listOffsets(topic, partitions, { timestamp }),
-    committed: () => Promise.reject(new Error('the partition reader does not read group offsets')),
+    offsetsForTime: (topic, partitions, timestamp) => client.listOffsets(topic, partitions, { timestamp }),
+    async committed(_group, topic) {
+      const partitions = await client.partitions(topic)
+      return (await client.committed(new Map([[topic, partitions]]))).get(topic) ?? new Map()
+    },
   }
 }
 

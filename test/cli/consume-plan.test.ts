@@ -1,25 +1,24 @@
-import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { kafkajsOffsets, planConsumption as plan, type ConsumeOptions } from '../../cli/lib/consume-plan.js'
+import { KafkaProtocolError } from '../../broker/client/errors.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { clientOffsets, planConsumption as plan, type ConsumeOptions, type OffsetClient } from '../../cli/lib/consume-plan.js'
 
-const planConsumption = (admin: Admin, topic: string, opts: ConsumeOptions) => plan(kafkajsOffsets(admin), topic, opts)
+const planConsumption = (client: OffsetClient, topic: string, opts: ConsumeOptions) => plan(clientOffsets(client), topic, opts)
 
 // Partition 0 holds offsets 10..20, partition 1 holds 0..5; the group committed 15 on partition 0.
-function stubAdmin(): Admin {
-  const stub = {
-    listTopics: async () => ['t'],
-    fetchTopicMetadata: async () => ({ topics: [{ name: 't', partitions: [{ partitionId: 1 }, { partitionId: 0 }] }] }),
-    fetchTopicOffsets: async () => [
-      { partition: 0, offset: '20', low: '10', high: '20' },
-      { partition: 1, offset: '5', low: '0', high: '5' },
-    ],
-    fetchTopicOffsetsByTimestamp: async (_topic: string, ts?: number) => [
-      { partition: 0, offset: ts === 1000 ? '12' : '20' },
-      { partition: 1, offset: ts === 1000 ? '3' : '5' },
-    ],
-    fetchOffsets: async () => [{ topic: 't', partitions: [{ partition: 0, offset: '15' }, { partition: 1, offset: '-1' }] }],
+function stubAdmin(): OffsetClient {
+  return {
+    partitions: async (topic) => {
+      if (topic !== 't') throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `metadata for topic '${topic}'`)
+      return [0, 1]
+    },
+    listOffsets: async (_topic, partitions, spec) => {
+      const byPartition =
+        spec === 'earliest' ? [10, 0] : spec === 'latest' ? [20, 5] : spec.timestamp === 1000 ? [12, 3] : [20, 5]
+      return new Map(partitions.map((p) => [p, byPartition[p]]))
+    },
+    committed: async () => new Map([['t', new Map([[0, 15]])]]),
   }
-  return stub as unknown as Admin
 }
 
 const base: ConsumeOptions = { fromBeginning: false, partition: [], exitAtEnd: true, commit: true }
