@@ -1,32 +1,21 @@
-// Consumer-group requests over a bare WireClient, for tests that play a member no real client
-// would (one that joins and then goes silent) or that look at a group from outside. Every call
-// opens its own connection: a JoinGroup or SyncGroup may park for a whole rebalance, and a
-// request behind it on the same connection would wait with it.
-import { Reader } from '../../protocol/reader.js'
-import { Writer } from '../../protocol/writer.js'
-import { ApiKey } from '../../protocol/generated/index.js'
-import {
-  decodeConsumerProtocolAssignment,
-  encodeConsumerProtocolAssignment,
-  encodeConsumerProtocolSubscription,
-} from '../../protocol/generated/consumer-protocol.js'
-import type { DescribeGroupsResponse } from '../../protocol/generated/describe-groups.js'
-import type { HeartbeatResponse } from '../../protocol/generated/heartbeat.js'
-import type { JoinGroupResponse } from '../../protocol/generated/join-group.js'
-import type { SyncGroupResponse } from '../../protocol/generated/sync-group.js'
+// Consumer-group requests at exact versions over the project's client connection, for tests that
+// play a member no real client would (one that joins and then goes silent) or that look at a
+// group from outside. Every call opens its own connection: a JoinGroup or SyncGroup may park for
+// a whole rebalance, and a request behind it on the same connection would wait with it. The
+// member metadata and assignments are the client's consumer-protocol codecs.
+import type { ApiDescriptor } from '../../protocol/types.js'
+import { BrokerConnection } from '../../broker/client/connection.js'
+import { decodeAssignment, encodeAssignment, encodeSubscription } from '../../broker/client/consumer-protocol.js'
+import { DescribeGroupsApi } from '../../protocol/generated/describe-groups.js'
+import { HeartbeatApi } from '../../protocol/generated/heartbeat.js'
+import { JoinGroupApi, type JoinGroupResponse } from '../../protocol/generated/join-group.js'
+import { SyncGroupApi, type SyncGroupResponse } from '../../protocol/generated/sync-group.js'
 import { ErrorCode } from '../../protocol/errors.js'
-import { WireClient } from './wire.js'
 
-async function once<Res>(address: string, apiKey: number, version: number, body: unknown, timeoutMs?: number): Promise<Res> {
-  const c = await WireClient.connect(address)
+async function once<Req, Res>(address: string, api: ApiDescriptor<Req, Res>, version: number, body: Req, timeoutMs = 60_000): Promise<Res> {
+  const c = await BrokerConnection.connect(address, { clientId: 'samsa-wire-test', connectTimeoutMs: 10_000, requestTimeoutMs: timeoutMs })
   try {
-    if (timeoutMs === undefined) return (await c.request<Res>(apiKey, version, body)).body
-    const t = setTimeout(() => c.close(), timeoutMs)
-    try {
-      return (await c.request<Res>(apiKey, version, body)).body
-    } finally {
-      clearTimeout(t)
-    }
+    return await c.request(api, version, body)
   } finally {
     c.close()
   }
@@ -34,32 +23,16 @@ async function once<Res>(address: string, apiKey: number, version: number, body:
 
 /** ConsumerProtocolSubscription v0 bytes (int16 version prefix), what kafkajs and Kafka 2.3 send. */
 export function subscriptionBytes(topics: string[]): Uint8Array {
-  const w = new Writer(256)
-  w.writeInt16(0)
-  encodeConsumerProtocolSubscription(w, 0, { topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null })
-  return w.toBuffer()
+  return encodeSubscription({ topics, ownedPartitions: new Map(), generationId: -1, userData: null }, 0)
 }
 
 export function assignmentBytes(assigned: Record<string, number[]>): Uint8Array {
-  const w = new Writer(256)
-  w.writeInt16(0)
-  encodeConsumerProtocolAssignment(w, 0, {
-    assignedPartitions: Object.entries(assigned).map(([topic, partitions]) => ({ topic, partitions })),
-    userData: null,
-  })
-  return w.toBuffer()
+  return encodeAssignment(new Map(Object.entries(assigned)), 0)
 }
 
 /** Partitions per topic of a ConsumerProtocolAssignment; empty bytes mean nothing assigned. */
 export function assignedPartitions(bytes: Uint8Array): Record<string, number[]> {
-  if (bytes.length < 2) return {}
-  const r = new Reader(bytes)
-  const version = r.readInt16()
-  const a = decodeConsumerProtocolAssignment(r, Math.min(version, 3))
-  if (r.bad) throw new Error(`undecodable assignment: ${r.error}`)
-  const out: Record<string, number[]> = {}
-  for (const t of a.assignedPartitions) out[t.topic] = [...t.partitions].sort((x, y) => x - y)
-  return out
+  return Object.fromEntries(decodeAssignment(bytes))
 }
 
 export interface DescribedMember {
@@ -80,7 +53,7 @@ export interface DescribedGroup {
 
 /** DescribeGroups v4 (the first version with group.instance.id) for one group. */
 export async function describeGroup(address: string, groupId: string): Promise<DescribedGroup> {
-  const res = await once<DescribeGroupsResponse>(address, ApiKey.DescribeGroups, 4, { groups: [groupId], includeAuthorizedOperations: false })
+  const res = await once(address, DescribeGroupsApi, 4, { groups: [groupId], includeAuthorizedOperations: false })
   const g = res.groups[0]
   if (!g) throw new Error(`DescribeGroups answered no group for ${groupId}`)
   return {
@@ -129,9 +102,9 @@ export class WireMember {
    */
   async join(timeoutMs = 60_000): Promise<JoinGroupResponse> {
     for (let attempt = 0; ; attempt++) {
-      const res = await once<JoinGroupResponse>(
+      const res = await once(
         this.address,
-        ApiKey.JoinGroup,
+        JoinGroupApi,
         5,
         {
           groupId: this.opts.groupId,
@@ -160,7 +133,7 @@ export class WireMember {
   }
 
   async sync(assignments: Array<{ memberId: string; assignment: Uint8Array }> = []): Promise<SyncGroupResponse> {
-    return once<SyncGroupResponse>(this.address, ApiKey.SyncGroup, 3, {
+    return once(this.address, SyncGroupApi, 3, {
       groupId: this.opts.groupId,
       generationId: this.generationId,
       memberId: this.memberId,
@@ -172,7 +145,7 @@ export class WireMember {
   }
 
   async heartbeat(): Promise<number> {
-    const res = await once<HeartbeatResponse>(this.address, ApiKey.Heartbeat, 3, {
+    const res = await once(this.address, HeartbeatApi, 3, {
       groupId: this.opts.groupId,
       generationId: this.generationId,
       memberId: this.memberId,
