@@ -36,9 +36,12 @@ export class TimeIndex extends AbstractIndex {
     if (n > 0 && offset < this.offsetAt(n - 1)) return
     if (!force && n >= this.maxEntries) return
     const at = this.reserve()
+    // A batch may carry any int64; read into a double, INT64_MAX rounds up to 2^63, past what
+    // the high word can hold. Such a timestamp is stored as INT64_MAX.
     const hi = Math.floor(timestamp / 4294967296)
-    this.buf.writeInt32BE(hi, at)
-    this.buf.writeUInt32BE(timestamp - hi * 4294967296, at + 4)
+    const clamped = hi > 0x7fffffff
+    this.buf.writeInt32BE(clamped ? 0x7fffffff : hi, at)
+    this.buf.writeUInt32BE(clamped ? 0xffffffff : timestamp - hi * 4294967296, at + 4)
     this.buf.writeInt32BE(offset - this.baseOffset, at + 8)
     this.count++
   }
