@@ -27,7 +27,7 @@ interface PartitionLag {
   host: string | null
 }
 
-/** A Kafka error name as the error kafkajs reported it with: `type` is what the CLI explains. */
+/** A Kafka error name as a KafkaProtocolError, whose `type` the CLI explains. */
 function groupError(name: string, context: string): KafkaProtocolError {
   return new KafkaProtocolError(ErrorCode[name as ErrorCodeName] ?? ErrorCode.UNKNOWN_SERVER_ERROR, context)
 }

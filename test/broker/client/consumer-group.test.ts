@@ -6,8 +6,9 @@ import kafkajs from 'kafkajs'
 import type { PartitionAssigner } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Consumer, cooperativeStickyAssignor, rangeAssignor, type Assignor, type ConsumerOptions, type TopicPartitions } from '../../../broker/client/consumer.js'
+import { ErrorCode } from '../../../protocol/errors.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../../helpers/broker.js'
-import { describeGroup } from '../../helpers/group-wire.js'
+import { describeGroup, WireMember } from '../../helpers/group-wire.js'
 import { waitFor } from '../../helpers/wait.js'
 
 let broker: TestBroker
@@ -171,6 +172,52 @@ describe('consumer groups with the project client', () => {
     } finally {
       for (const m of members.reverse()) await m.stop()
     }
+  })
+
+  it('commits only what it is told to without auto-commit, and reads on from there after a restart', async () => {
+    const topic = 'manual'
+    const group = 'g-manual'
+    await topicWithRecords(topic, 1, 10)
+    const options: ConsumerOptions = { bootstrap: [broker.address], groupId: group, assignors: [rangeAssignor], autoCommit: false, offsetReset: 'earliest', maxWaitMs: 100 }
+    const first = new Consumer(options)
+    first.subscribe([topic])
+    const seen: number[] = []
+    try {
+      while (seen.length < 10) for (const r of await first.poll()) seen.push(r.offset)
+      expect(first.position(topic, 0)).toBe(10)
+      await first.commit([{ topic, partition: 0, offset: 4 }])
+    } finally {
+      await first.close()
+    }
+    const again = new Consumer(options)
+    again.subscribe([topic])
+    try {
+      let next: number[] = []
+      while (next.length === 0) next = (await again.poll()).map((r) => r.offset)
+      expect(next[0]).toBe(4)
+      expect([...(await again.committed(new Map([[topic, [0]]]))).get(topic)!]).toEqual([[0, 4]])
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('a wakeup ends a poll parked in a rebalance, and close leaves at once', async () => {
+    const topic = 'parked'
+    const group = 'g-parked'
+    await topicWithRecords(topic, 2, 1)
+    // A member that joins and then never answers a rebalance: the next join waits for it.
+    const silent = new WireMember(broker.address, { groupId: group, topics: [topic], protocolName: 'range', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 20_000 })
+    expect((await silent.join()).errorCode).toBe(ErrorCode.NONE)
+    await silent.sync([])
+    const consumer = new Consumer({ bootstrap: [broker.address], groupId: group, assignors: [rangeAssignor], rebalanceTimeoutMs: 20_000 })
+    consumer.subscribe([topic])
+    const polled = consumer.poll()
+    await waitFor(async () => (await silent.heartbeat()) === ErrorCode.REBALANCE_IN_PROGRESS, { what: 'the rebalance our join starts' })
+    const started = Date.now()
+    consumer.wakeup()
+    expect(await polled).toEqual([])
+    await consumer.close()
+    expect(Date.now() - started).toBeLessThan(2000)
   })
 
   it('shares a range group with a kafkajs consumer', async () => {
