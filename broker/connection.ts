@@ -4,8 +4,14 @@
 //
 // Requests of one connection may be handled concurrently, but the router starts them in arrival
 // order, so appends from pipelined Produce requests reach a partition in the order they were sent.
-// Reading pauses while too many responses are pending or the socket's write buffer is full, so a
-// client that does not read its responses cannot make the broker buffer without bound.
+//
+// A client that does not read its responses cannot make the broker buffer without bound. The
+// connection's output budget is its socket's write high-water mark: reading pauses while more
+// unsent response bytes than that are queued, and resumes on 'drain'. It also pauses while too many
+// responses are pending, and behind a request whose response may be large (Fetch, see HandlerDef
+// largeResponse): the next such request is not started until the previous one's response has been
+// handed to the socket, so pipelined fetches cannot read the log many times over before anything
+// is sent; as Kafka's broker does for every request.
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { Writer } from '../protocol/writer.js'
@@ -46,6 +52,10 @@ export class Connection {
   private closed = false
   private paused = false
   private draining = false
+  /** The request with a large response whose response is not yet written, if any. */
+  private largeInFlight: Slot | undefined
+  /** Parsing stopped at a large-response request, waiting for largeInFlight to be written. */
+  private waitingForLarge = false
   private corked = false
   private idleWaiters: Array<() => void> = []
 
@@ -107,7 +117,8 @@ export class Connection {
 
   private parseFrames(): void {
     while (!this.closed && !this.paused && this.buffered >= 4) {
-      const size = this.peekInt32()
+      const head = this.head()
+      const size = head.readInt32BE(0)
       if (size < 0 || size > this.opts.maxRequestBytes) {
         this.opts.logger.warn(
           { client: this.clientHost, size, max: this.opts.maxRequestBytes },
@@ -117,6 +128,11 @@ export class Connection {
         return
       }
       if (this.buffered < 4 + size) return
+      if (this.largeInFlight !== undefined && size >= 2 && this.router.largeResponse(head.readInt16BE(4))) {
+        this.waitingForLarge = true
+        this.pause()
+        return
+      }
       const spans = this.chunks[0]!.length < 4 + size
       const frame = this.take(4 + size, spans).subarray(4)
       this.dispatch(frame, spans)
@@ -124,11 +140,11 @@ export class Connection {
     }
   }
 
-  private peekInt32(): number {
+  /** The first bytes buffered: the size prefix, and the API key when that much has arrived. */
+  private head(): Buffer {
     const first = this.chunks[0]!
-    if (first.length >= 4) return first.readInt32BE(0)
-    const head = Buffer.concat(this.chunks, Math.min(this.buffered, 8))
-    return head.readInt32BE(0)
+    if (first.length >= 6 || this.chunks.length === 1) return first
+    return Buffer.concat(this.chunks, Math.min(this.buffered, 8))
   }
 
   /**
@@ -174,6 +190,7 @@ export class Connection {
     const lease = leased && !pending.keepsRequestBytes ? frame : undefined
     const slot: Slot = { pending, done: false, response: undefined, held: undefined, lease }
     this.slots.push(slot)
+    if (pending.largeResponse) this.largeInFlight = slot
     const result = pending.result
     if (result instanceof Promise) {
       result.then(
@@ -213,6 +230,11 @@ export class Connection {
     let wrote = false
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!
+      if (slot === this.largeInFlight) {
+        // Written below; the next large request may start once the write buffer allows.
+        this.largeInFlight = undefined
+        this.waitingForLarge = false
+      }
       if (slot.response === null) continue // acks=0: no response on the wire
       if (!wrote) {
         this.corkUntilPollEnds()
@@ -263,8 +285,9 @@ export class Connection {
 
   private maybeResume(): void {
     if (!this.paused || this.closed || this.draining) return
-    // A full write buffer resumes on 'drain'; too many pending responses resume in flush().
-    if (this.slots.length >= this.opts.maxInFlight || this.socket.writableNeedDrain) return
+    // A full write buffer resumes on 'drain'; too many pending responses, or a large response not
+    // yet written, resume in flush().
+    if (this.slots.length >= this.opts.maxInFlight || this.socket.writableNeedDrain || this.waitingForLarge) return
     this.paused = false
     this.socket.resume()
     this.parseFrames()

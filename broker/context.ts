@@ -6,6 +6,7 @@ import type { BrokerConfig } from './config.js'
 import type { GroupCoordinator } from './groups/coordinator.js'
 import type { TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
+import type { FetchMemory } from './fetch-memory.js'
 import type { FetchSessionCache } from './fetch-sessions.js'
 
 export interface BrokerContext {
@@ -18,6 +19,7 @@ export interface BrokerContext {
   groups: GroupCoordinator
   txn: TransactionCoordinator
   fetchWaiters: FetchWaiters
+  fetchMemory: FetchMemory
   fetchSessions: FetchSessionCache
   logger: Logger
   /** What the handler registry serves; ApiVersions reports exactly this. */

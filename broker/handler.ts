@@ -41,6 +41,12 @@ export interface HandlerDef<Req, Res, Out extends HandlerResult<Res> = HandlerRe
    */
   keepsRequestBytes?: boolean
   /**
+   * The response may be large (Fetch: up to fetch.max.bytes). A connection starts such a request
+   * only once the response to its previous one has been handed to the socket, so a client that
+   * pipelines them without reading cannot make the broker hold many responses at once.
+   */
+  largeResponse?: boolean
+  /**
    * Returns the response, or null when the request gets none (Produce with acks=0), or the response
    * with the pooled memory it views.
    */

@@ -10,6 +10,7 @@ import { BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-k
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
 import { FetchWaiters } from './fetch-waiters.js'
+import { FetchMemory } from './fetch-memory.js'
 import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
 import { handlers } from './handlers/index.js'
@@ -138,6 +139,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     groups,
     txn,
     fetchWaiters,
+    fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
     fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
     logger,
     servedApis: router.served,

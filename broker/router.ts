@@ -21,6 +21,8 @@ export type Pending =
       result: unknown
       /** The handler may keep views of the request's bytes after answering it (HandlerDef). */
       keepsRequestBytes: boolean
+      /** The response may be large (HandlerDef). */
+      largeResponse: boolean
     }
   | { kind: 'close'; reason: string; apiName?: string }
 
@@ -78,7 +80,12 @@ export class Router {
       this.logger.error({ err, api: name }, 'request handler failed')
       return { kind: 'close', reason: `${name} handler failed`, apiName: name }
     }
-    return { kind: 'ok', api: handler.api, apiName: name, apiVersion, correlationId, result, keepsRequestBytes: handler.keepsRequestBytes !== false }
+    return { kind: 'ok', api: handler.api, apiName: name, apiVersion, correlationId, result, keepsRequestBytes: handler.keepsRequestBytes !== false, largeResponse: handler.largeResponse === true }
+  }
+
+  /** True when requests with this API key may get large responses (HandlerDef largeResponse). */
+  largeResponse(apiKey: number): boolean {
+    return this.byKey.get(apiKey)?.largeResponse === true
   }
 
   /** Writes one response frame (size, header, body) and returns its chunks. */
@@ -111,6 +118,7 @@ export class Router {
       correlationId,
       result: response,
       keepsRequestBytes: false,
+      largeResponse: false,
     }
   }
 }

@@ -165,6 +165,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', default: '3600000' },
   { name: 'transaction.partition.verification.enable', type: 'boolean', default: 'true', dynamic: true },
   { name: 'fetch.max.bytes', type: 'int', default: '57671680' },
+  // Samsa's own: memory for Fetch responses the sockets have not taken yet, across all
+  // connections (broker/fetch-memory.ts). Past it, a fetch returns only its first batch.
+  { name: 'fetch.memory.max.bytes', type: 'long', default: '268435456' },
   { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000' },
   // Kafka's per-broker reconfigurable keys (KIP-226) for features Samsa does not act on yet. They
   // are stored and described like Kafka does, so admin tools that set them keep working.

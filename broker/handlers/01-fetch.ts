@@ -5,13 +5,14 @@
 // offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
 // stable offset and lists the aborted transactions overlapping the returned batches, from the
 // segments' transaction indexes; clients drop those records and skip control batches themselves.
-import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/generated/fetch.js'
+import { FetchApi, type FetchResponse } from '../../protocol/generated/fetch.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler, LeasedResponse } from '../handler.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
 import type { PartitionLog, ReadResult } from '../../storage/partition-log.js'
+import type { FetchLease, FetchMemory } from '../fetch-memory.js'
 import { loopIsBusy } from '../loop-load.js'
 
 type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
@@ -21,6 +22,7 @@ const EMPTY = new Uint8Array(0)
 export default defineHandler({
   api: FetchApi,
   versions: [4, 17],
+  largeResponse: true,
   async handle(req, ctx): Promise<FetchResponse | LeasedResponse<FetchResponse>> {
     const b = ctx.broker
     const v = ctx.apiVersion
@@ -30,6 +32,8 @@ export default defineHandler({
     const { work, session, incremental } = plan
     const isolation = req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
+    // Kafka caps the response at the broker's fetch.max.bytes whatever the client asks (KIP-541).
+    const maxBytes = Math.min(req.maxBytes, b.config.getInt('fetch.max.bytes'))
     // Built on the first wait only: most fetches of a busy consumer never wait.
     let logs: PartitionLog[] | undefined
     const parked = () => (logs ??= work.filter((w) => w.log !== undefined).map((w) => w.log!))
@@ -41,10 +45,10 @@ export default defineHandler({
         await b.fetchWaiters.wait(parked(), deadline - Date.now())
         continue
       }
-      round = await readAll(work, req, isolation, v)
+      round = await readAll(work, isolation, maxBytes, b.fetchMemory)
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || b.fetchWaiters.closed) break
-      for (const r of round.held) r.release()
+      round.lease.release()
       await b.fetchWaiters.wait(parked(), remaining)
     }
 
@@ -52,7 +56,7 @@ export default defineHandler({
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
     const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
     // The records are views of pooled read buffers, released once the socket has the response.
-    return round.held.length > 0 ? new LeasedResponse(response, round.held) : response
+    return round.lease.isEmpty ? response : new LeasedResponse(response, [round.lease])
   },
 })
 
@@ -77,12 +81,14 @@ type Slot = { w: FetchWork; response: PartitionResponse }
  * cores: 4 pipelined fetchers 1.15-1.26x faster; a lone rdkafka consumer 0.85x when its reads go
  * to the pool, since the pool threads then take the core its client runs on.)
  */
-async function readAll(work: FetchWork[], req: FetchRequest, isolation: number, v: number) {
-  const budget = v >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER
-  if (!loopIsBusy()) return readInOrder(work, budget, isolation)
+async function readAll(work: FetchWork[], isolation: number, maxBytes: number, memory: FetchMemory) {
+  const lease = memory.lease()
+  // Past the memory left for responses, only the first batch (readInOrder's minOneBatch).
+  const budget = Math.min(maxBytes, memory.available)
+  if (!loopIsBusy()) return readInOrder(work, budget, isolation, lease)
   let wanted = 0
   for (const w of work) if (w.log) wanted += Math.max(0, w.sp.partitionMaxBytes)
-  return wanted <= budget ? readConcurrently(work, isolation) : readInOrder(work, budget, isolation)
+  return wanted <= budget ? readConcurrently(work, isolation, lease) : readInOrder(work, budget, isolation, lease)
 }
 
 /** True, with the error in `response`, for a partition that cannot be read; else fills in its offsets. */
@@ -109,15 +115,15 @@ function readArgs(w: FetchWork, isolation: number, limit: number, minOneBatch: b
 }
 
 /**
- * Fills `response` from a read, adding it to `held` when it holds records; returns false (and sets
- * the error) when the read failed.
+ * Fills `response` from a read, which `lease` then holds; returns false (and sets the error) when
+ * the read failed.
  */
-function settle(w: FetchWork, response: PartitionResponse, isolation: number, read: ReadResult | { error: unknown }, held: ReadResult[]): boolean {
+function settle(w: FetchWork, response: PartitionResponse, isolation: number, read: ReadResult | { error: unknown }, lease: FetchLease): boolean {
   if ('error' in read) {
     response.errorCode = toKafkaError(read.error).code
     return false
   }
-  if (read.records.length > 0) held.push(read)
+  lease.add(read)
   response.records = read.records
   response.highWatermark = read.highWatermark
   response.logStartOffset = read.logStartOffset
@@ -139,11 +145,10 @@ function readNow(w: FetchWork, args: ReturnType<typeof readArgs>): ReadResult | 
   }
 }
 
-function readInOrder(work: FetchWork[], budget: number, isolation: number) {
+function readInOrder(work: FetchWork[], budget: number, isolation: number, lease: FetchLease) {
   let bytes = 0
   let errors = 0
   const partitions: Slot[] = []
-  const held: ReadResult[] = []
   for (const w of work) {
     const response = emptyPartition(w.sp.partition, isolation)
     partitions.push({ w, response })
@@ -154,17 +159,17 @@ function readInOrder(work: FetchWork[], budget: number, isolation: number) {
     const limit = Math.min(w.sp.partitionMaxBytes, budget)
     if (limit <= 0 && bytes > 0) continue
     // Only the first partition with records may exceed its limit, by one batch (KIP-74).
-    if (!settle(w, response, isolation, readNow(w, readArgs(w, isolation, limit, bytes === 0)), held)) {
+    if (!settle(w, response, isolation, readNow(w, readArgs(w, isolation, limit, bytes === 0)), lease)) {
       errors++
       continue
     }
     bytes += response.records!.length
     budget -= response.records!.length
   }
-  return { partitions, bytes, errors, held }
+  return { partitions, bytes, errors, lease }
 }
 
-async function readConcurrently(work: FetchWork[], isolation: number) {
+async function readConcurrently(work: FetchWork[], isolation: number, lease: FetchLease) {
   const partitions: Slot[] = []
   const reads: Array<Promise<ReadResult | { error: unknown }> | undefined> = []
   for (const w of work) {
@@ -181,7 +186,6 @@ async function readConcurrently(work: FetchWork[], isolation: number) {
   let bytes = 0
   let errors = 0
   let seenRecords = false
-  const held: ReadResult[] = []
   for (let i = 0; i < partitions.length; i++) {
     const { w, response } = partitions[i]!
     const r = results[i]
@@ -197,14 +201,14 @@ async function readConcurrently(work: FetchWork[], isolation: number) {
       read.release()
       read = readNow(w, readArgs(w, isolation, w.sp.partitionMaxBytes, true))
     }
-    if (!settle(w, response, isolation, read, held)) {
+    if (!settle(w, response, isolation, read, lease)) {
       errors++
       continue
     }
     if (response.records!.length > 0) seenRecords = true
     bytes += response.records!.length
   }
-  return { partitions, bytes, errors, held }
+  return { partitions, bytes, errors, lease }
 }
 
 /** The offset after the last of a run of whole batches. */

@@ -57,15 +57,23 @@ interface Routed {
   resolve: (response: unknown) => void
 }
 
-/** Routes every frame to a pending result the test resolves; the response is the frame's first byte. */
+/**
+ * Routes every frame to a pending result the test resolves; the response is the frame's first
+ * byte. Frames filled with 9 (API key 0x0909) have large responses.
+ */
 function fakeRouter(keepsRequestBytes: boolean) {
+  const LARGE = 0x0909
   const routed: Routed[] = []
   const router = {
     route(frame: Buffer): Pending {
       let resolve!: (r: unknown) => void
       const result = new Promise((r) => (resolve = r))
       routed.push({ frame, copy: Buffer.from(frame), resolve })
-      return { kind: 'ok', api: {} as never, apiName: 'Fake', apiVersion: 0, correlationId: 0, result, keepsRequestBytes }
+      const largeResponse = frame.length >= 2 && frame.readInt16BE(0) === LARGE
+      return { kind: 'ok', api: {} as never, apiName: 'Fake', apiVersion: 0, correlationId: 0, result, keepsRequestBytes, largeResponse }
+    },
+    largeResponse(apiKey: number): boolean {
+      return apiKey === LARGE
     },
     encode(_w: Writer, _p: Pending, response: unknown): Uint8Array[] {
       return response as Uint8Array[]
@@ -179,6 +187,20 @@ describe('Connection responses', () => {
     await tick()
     expect(released.sort()).toEqual([1, 2, 3])
     expect(socket.sends).toEqual([])
+  })
+
+  it('starts a request with a large response only once the previous one\'s response is written', async () => {
+    const { socket, routed } = connect(true)
+    socket.feed(Buffer.concat([frame(10, 9), frame(10, 1), frame(10, 9), frame(10, 2)]))
+    // The second large request waits, and what follows it waits behind it.
+    expect(routed.map((r) => r.copy[0])).toEqual([9, 1])
+    routed[1]!.resolve([Buffer.from('b')])
+    await tick()
+    expect(routed).toHaveLength(2)
+    routed[0]!.resolve([Buffer.from('a')])
+    await tick()
+    expect(socket.sends.map((s) => s.toString())).toEqual(['ab'])
+    expect(routed.map((r) => r.copy[0])).toEqual([9, 1, 9, 2])
   })
 
   it('sends what is already answered before closing', async () => {

@@ -48,11 +48,8 @@ describe('shutdown with parked long polls', () => {
     brokers.push(broker)
     const admin = await WireClient.connect(broker.address)
     await createTopics(admin, [{ name: 'parked', partitions: 1 }])
-    const clients = await Promise.all(Array.from({ length: 3 }, () => WireClient.connect(broker.address)))
-    for (const c of clients) {
-      await parkFetch(c, 'parked', maxWaitMs)
-      await parkFetch(c, 'parked', maxWaitMs)
-    }
+    const clients = await Promise.all(Array.from({ length: 5 }, () => WireClient.connect(broker.address)))
+    for (const c of clients) await parkFetch(c, 'parked', maxWaitMs)
     // Parked, not polling: the broker idles.
     await new Promise((r) => setTimeout(r, 300))
     const pid = broker.proc.pid!
@@ -61,22 +58,20 @@ describe('shutdown with parked long polls', () => {
     expect(cpuMs(pid) - idleFrom).toBeLessThan(150)
     for (const c of clients) expect(c.closed).toBe(false)
 
-    const answers = clients.map(async (c) => [await c.readFrame(3000), await c.readFrame(3000)])
+    const answers = clients.map((c) => c.readFrame(3000))
     const started = Date.now()
     const exit = await broker.stop(5000)
     const took = Date.now() - started
     expect(exit).toEqual({ code: 0, signal: null })
     expect(took).toBeLessThan(2000)
     // Every parked fetch got its (empty) answer before the connection went.
-    for (const frames of await Promise.all(answers)) {
-      for (const f of frames) {
-        expect(f).not.toBeNull()
-        const r = new Reader(f!)
-        decodeResponseHeader(r, 0)
-        const res = FetchApi.decodeResponse(r, 4)
-        expect(res.responses[0]!.partitions[0]!.errorCode).toBe(0)
-        expect(res.responses[0]!.partitions[0]!.records?.length ?? 0).toBe(0)
-      }
+    for (const f of await Promise.all(answers)) {
+      expect(f).not.toBeNull()
+      const r = new Reader(f!)
+      decodeResponseHeader(r, 0)
+      const res = FetchApi.decodeResponse(r, 4)
+      expect(res.responses[0]!.partitions[0]!.errorCode).toBe(0)
+      expect(res.responses[0]!.partitions[0]!.records?.length ?? 0).toBe(0)
     }
     admin.close()
     for (const c of clients) c.close()
