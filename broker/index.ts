@@ -116,6 +116,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     port: opts.port ?? 9092,
     maxRequestBytes: config.getInt('socket.request.max.bytes'),
     maxConnections: () => config.getInt('max.connections'),
+    maxConnectionsPerIp: () => config.getInt('max.connections.per.ip'),
+    maxConnectionsPerIpOverrides: () => config.get('max.connections.per.ip.overrides'),
     idleTimeoutMs: config.getLong('connections.max.idle.ms'),
     maxInFlightPerConnection: 100,
     logger,

@@ -1,11 +1,13 @@
-// The TCP front door: accepts connections up to max.connections, closes idle ones, and shuts down
-// gracefully (stop accepting, answer what is in flight, then close the logs cleanly).
+// The TCP front door: accepts connections up to max.connections (and max.connections.per.ip for
+// each client address), closes idle ones, and shuts down gracefully (stop accepting, answer what is
+// in flight, then close the logs cleanly).
 import net from 'node:net'
 import type { Logger } from 'pino'
 import { Connection } from './connection.js'
+import { ConnectionQuotas, type ConnectionQuotaSettings } from './connection-quotas.js'
 import type { Router } from './router.js'
 
-export interface ServerOptions {
+export interface ServerOptions extends ConnectionQuotaSettings {
   host: string
   port: number
   maxRequestBytes: number
@@ -20,12 +22,14 @@ export class TcpServer {
   private readonly server: net.Server
   private readonly connections = new Set<Connection>()
   private idleTimer: NodeJS.Timeout | undefined
+  private readonly quotas: ConnectionQuotas
 
   constructor(
     private readonly router: Router,
     private readonly opts: ServerOptions,
   ) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    this.quotas = new ConnectionQuotas(opts, opts.logger)
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -66,6 +70,12 @@ export class TcpServer {
       socket.destroy()
       return
     }
+    const address = socket.remoteAddress ?? ''
+    if (!this.quotas.tryAdd(address)) {
+      this.opts.logger.warn({ client: address, max: this.quotas.limitFor(address) }, 'connection limit for this address reached')
+      socket.destroy()
+      return
+    }
     const conn = new Connection(
       socket,
       this.router,
@@ -74,7 +84,10 @@ export class TcpServer {
         maxInFlight: this.opts.maxInFlightPerConnection,
         logger: this.opts.logger,
       },
-      (c) => this.connections.delete(c),
+      (c) => {
+        this.connections.delete(c)
+        this.quotas.remove(address)
+      },
     )
     this.connections.add(conn)
   }

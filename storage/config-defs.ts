@@ -117,6 +117,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'socket.request.max.bytes', type: 'int', default: '104857600' },
   { name: 'connections.max.idle.ms', type: 'long', default: '600000' },
   { name: 'max.connections', type: 'int', default: '10000', dynamic: true },
+  { name: 'max.connections.per.ip', type: 'int', default: '2147483647', dynamic: true },
+  { name: 'max.connections.per.ip.overrides', type: 'string', default: '', dynamic: true },
   { name: 'queued.max.requests', type: 'int', default: '500' },
   // Broker keys that are also topic defaults (each topic key's `synonyms` below names them).
   { name: 'message.max.bytes', type: 'int', default: '1048588', dynamic: true },
