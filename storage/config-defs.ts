@@ -111,6 +111,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'advertised.listeners', type: 'list', default: '' },
   { name: 'log.dirs', type: 'list', default: './samsa-data' },
   { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
+  // Not a Kafka key (KIP-578 proposed it): partitions this broker hosts at most, all topics together.
+  { name: 'max.broker.partitions', type: 'int', default: '4000', dynamic: true },
   { name: 'default.replication.factor', type: 'int', default: '1' },
   { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', dynamic: true },
   { name: 'delete.topic.enable', type: 'boolean', default: 'true' },

@@ -8,25 +8,31 @@
 //   log-start-offset-checkpoint         per partition, moved by DeleteRecords and retention
 //   .kafka_cleanshutdown                present only between a clean close and the next open
 //
-// Ordering against crashes: the store is the source of truth for which topics exist. A topic is
-// written to the store before its directories are created (open() creates missing ones); a
-// deleted topic leaves the store before its directories are renamed away (open() removes
-// directories of topics the store does not know). The clean-shutdown marker is removed as soon as
-// the directory is opened, so any later crash triggers recovery.
+// Ordering against crashes: the store is the source of truth for which topics exist. New
+// partitions are created on disk before the store records them, and removed again if that fails,
+// so the store never names a partition that does not exist (open() removes directories the store
+// does not know, which is all a crash in between leaves); a deleted topic leaves the store before
+// its directories are renamed away. The clean-shutdown marker is removed as soon as the directory
+// is opened, so any later crash triggers recovery.
 //
-// Concurrency: one LogManager per data dir and process; all calls on the event loop.
+// Partition counts are bounded by max.broker.partitions: every partition costs directories, files
+// and memory, and a request for millions must be refused, not attempted.
+//
+// Concurrency: one LogManager per data dir and process; all calls on the event loop. Changes to
+// the set of topics and partitions (create, delete, add partitions) run one at a time.
 import { randomUUID } from 'node:crypto'
-import fs from 'node:fs'
 import path from 'node:path'
 import { OffsetCheckpointFile } from './checkpoint.js'
+import { acquireDataDirLock, releaseDataDirLock } from './data-dir-lock.js'
 import {
-  DataDirLockedError,
   InvalidConfigError,
   InvalidPartitionsError,
   InvalidTopicError,
+  PolicyViolationError,
   TopicExistsError,
   UnknownTopicError,
 } from './errors.js'
+import { configDef } from './config-defs.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { resolveLogConfig } from './log-config.js'
 import { type Logger, silentLogger } from './logger.js'
@@ -84,6 +90,8 @@ export class LogManager {
   private readonly timers: NodeJS.Timeout[] = []
   private checkpointChain: Promise<void> = Promise.resolve()
   private readonly backgroundDeletes = new Set<Promise<void>>()
+  /** The last change to the set of topics and partitions; the next one starts after it. */
+  private topicChanges: Promise<unknown> = Promise.resolve()
   private closed = false
 
   private constructor(opts: LogManagerOptions, metadata: MetadataStore) {
@@ -243,27 +251,86 @@ export class LogManager {
     return name === undefined ? undefined : this.metadata.getTopic(name)
   }
 
+  /** Runs changes to the set of topics and partitions one at a time. */
+  private exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.topicChanges.then(change, change)
+    this.topicChanges = next.catch(() => {})
+    return next
+  }
+
+  /** max.broker.partitions: how many partitions this broker hosts at most. */
+  get maxBrokerPartitions(): number {
+    const v = Number(this.brokerConfig['max.broker.partitions'] ?? configDef('broker', 'max.broker.partitions')!.default)
+    return Number.isInteger(v) && v > 0 ? v : Number.MAX_SAFE_INTEGER
+  }
+
+  /** Partitions this broker hosts now. */
+  get partitionCount(): number {
+    let n = 0
+    for (const parts of this.logs.values()) n += parts.length
+    return n
+  }
+
+  /**
+   * Refuses a topic that would have `total` partitions after `added` new ones when that breaks
+   * max.broker.partitions: INVALID_PARTITIONS when the topic alone is too large, POLICY_VIOLATION
+   * when it does not fit next to the partitions already hosted.
+   */
+  checkPartitionLimit(name: string, total: number, added: number): void {
+    const limit = this.maxBrokerPartitions
+    if (total > limit) {
+      throw new InvalidPartitionsError(`Topic '${name}' cannot have ${total} partitions: max.broker.partitions is ${limit}.`)
+    }
+    const hosted = this.partitionCount
+    if (hosted + added > limit) {
+      throw new PolicyViolationError(`Adding ${added} partition(s) of '${name}' to the ${hosted} hosted would exceed max.broker.partitions (${limit}).`)
+    }
+  }
+
   /** Partitions <= 0 means the broker default (num.partitions, 1 unless set). */
   async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicRecord> {
     validateTopicName(name)
-    if (this.metadata.getTopic(name) !== undefined || this.logs.has(name)) throw new TopicExistsError(`Topic '${name}' already exists.`)
     const count = partitions > 0 ? partitions : Number(this.brokerConfig['num.partitions'] ?? 1)
     if (!Number.isInteger(count) || count <= 0) throw new InvalidPartitionsError(`Number of partitions must be larger than 0.`)
-    const config = resolveLogConfig(this.brokerConfig, configs)
-    const record: TopicRecord = { name, topicId: randomUUID(), partitions: count, configs: { ...configs }, createdAt: Date.now() }
-    // Reserve the name before the first await so a concurrent create of the same topic fails.
-    this.logs.set(name, [])
+    return this.exclusive(async () => {
+      if (this.metadata.getTopic(name) !== undefined || this.logs.has(name)) throw new TopicExistsError(`Topic '${name}' already exists.`)
+      this.checkPartitionLimit(name, count, count)
+      const config = resolveLogConfig(this.brokerConfig, configs)
+      const record: TopicRecord = { name, topicId: randomUUID(), partitions: count, configs: { ...configs }, createdAt: Date.now() }
+      const parts = await this.openNewPartitions(name, 0, count, config, () => this.metadata.putTopic(record))
+      this.logs.set(name, parts)
+      this.topicIds.set(record.topicId, name)
+      return record
+    })
+  }
+
+  /**
+   * Creates partitions [from, to) on disk, then runs `record` (the store write naming them); if
+   * either fails, removes what was created and rethrows, so nothing is left half made.
+   */
+  private async openNewPartitions(
+    topic: string,
+    from: number,
+    to: number,
+    config: ReturnType<typeof resolveLogConfig>,
+    record: () => Promise<void>,
+  ): Promise<PartitionLog[]> {
+    const parts: PartitionLog[] = []
+    let p = from
     try {
-      await this.metadata.putTopic(record)
+      for (; p < to; p++) parts.push(this.openPartition(topic, p, config))
+      await this.io.fsyncDir(this.dataDir)
+      await record()
+      return parts
     } catch (err) {
-      this.logs.delete(name)
+      for (const log of parts) log.closeForDelete()
+      for (let q = from; q <= p && q < to; q++) {
+        const dir = path.join(this.dataDir, `${topic}-${q}`)
+        if (this.io.stat(dir) !== undefined) this.renameAndRemove(dir)
+      }
+      this.logger.warn({ err, topic, from, to }, 'creating partitions failed; removed the ones created')
       throw err
     }
-    this.topicIds.set(record.topicId, name)
-    const parts = this.logs.get(name)!
-    for (let p = 0; p < count; p++) parts.push(this.openPartition(name, p, config))
-    await this.io.fsyncDir(this.dataDir)
-    return record
   }
 
   private openPartition(topic: string, p: number, config: ReturnType<typeof resolveLogConfig>): PartitionLog {
@@ -282,31 +349,35 @@ export class LogManager {
     })
   }
 
-  async deleteTopic(name: string): Promise<void> {
-    const topic = this.metadata.getTopic(name)
-    const parts = this.logs.get(name)
-    if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
-    this.logs.delete(name)
-    this.topicIds.delete(topic.topicId)
-    await this.metadata.deleteTopic(name)
-    for (const log of parts) {
-      log.closeForDelete()
-      this.renameAndRemove(log.dir)
-    }
-    await this.io.fsyncDir(this.dataDir)
+  deleteTopic(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      const topic = this.metadata.getTopic(name)
+      const parts = this.logs.get(name)
+      if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
+      this.logs.delete(name)
+      this.topicIds.delete(topic.topicId)
+      await this.metadata.deleteTopic(name)
+      for (const log of parts) {
+        log.closeForDelete()
+        this.renameAndRemove(log.dir)
+      }
+      await this.io.fsyncDir(this.dataDir)
+    })
   }
 
-  async createPartitions(name: string, totalCount: number): Promise<void> {
-    const topic = this.metadata.getTopic(name)
-    const parts = this.logs.get(name)
-    if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
-    if (!Number.isInteger(totalCount) || totalCount <= topic.partitions) {
-      throw new InvalidPartitionsError(`Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${totalCount}.`)
-    }
-    await this.metadata.putTopic({ ...topic, partitions: totalCount })
-    const config = resolveLogConfig(this.brokerConfig, topic.configs)
-    for (let p = parts.length; p < totalCount; p++) parts.push(this.openPartition(name, p, config))
-    await this.io.fsyncDir(this.dataDir)
+  createPartitions(name: string, totalCount: number): Promise<void> {
+    return this.exclusive(async () => {
+      const topic = this.metadata.getTopic(name)
+      const parts = this.logs.get(name)
+      if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
+      if (!Number.isInteger(totalCount) || totalCount <= topic.partitions) {
+        throw new InvalidPartitionsError(`Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${totalCount}.`)
+      }
+      this.checkPartitionLimit(name, totalCount, totalCount - parts.length)
+      const config = resolveLogConfig(this.brokerConfig, topic.configs)
+      const added = await this.openNewPartitions(name, parts.length, totalCount, config, () => this.metadata.putTopic({ ...topic, partitions: totalCount }))
+      parts.push(...added)
+    })
   }
 
   /** Replaces the topic's overrides; the new config applies to its partitions at once. */
@@ -423,47 +494,5 @@ export class LogManager {
       }
       await this.io.fsyncDir(this.dataDir)
     }
-  }
-}
-
-const LOCK_FILE = '.lock'
-
-/**
- * One broker per data directory: a lock file holding the owner's pid. A lock left by a process that
- * no longer runs (kill -9, power loss) is taken over.
- */
-function acquireDataDirLock(dataDir: string): void {
-  const file = path.join(dataDir, LOCK_FILE)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' })
-      return
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
-    const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10)
-    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-      throw new DataDirLockedError(`data directory ${dataDir} is in use by process ${owner}${owner === process.pid ? ' (this process)' : ''}`)
-    }
-    fs.rmSync(file, { force: true })
-  }
-  throw new DataDirLockedError(`could not lock data directory ${dataDir}`)
-}
-
-function releaseDataDirLock(dataDir: string): void {
-  const file = path.join(dataDir, LOCK_FILE)
-  try {
-    if (Number.parseInt(fs.readFileSync(file, 'utf8'), 10) === process.pid) fs.rmSync(file, { force: true })
-  } catch {
-    // already gone
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -1,6 +1,8 @@
 // CreateTopics (key 19). v1 validateOnly; v4 lets partitions / replication factor be -1 (broker
 // default); v5 flexible, and the response carries the created topic's configs; v7 topic ids.
 // Single broker: the replication factor must be 1 and manual assignments may only name this node.
+// max.broker.partitions bounds the partitions: INVALID_PARTITIONS for a topic larger than it,
+// POLICY_VIOLATION for one that does not fit next to the others (validateOnly checks it too).
 import { CreateTopicsApi, type CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { validateTopicConfigs } from '../../storage/log-config.js'
@@ -63,6 +65,13 @@ export default defineHandler({
       if (partitions === -1) partitions = b.config.getInt('num.partitions')
       if (partitions < 1) {
         topics.push(fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.'))
+        continue
+      }
+      try {
+        b.logs.checkPartitionLimit(t.name, partitions, partitions)
+      } catch (err) {
+        const f = toKafkaError(err)
+        topics.push(fail(f.code, f.message))
         continue
       }
       const rf = t.replicationFactor === -1 ? b.config.getInt('default.replication.factor') : t.replicationFactor

@@ -1,6 +1,7 @@
 // CreatePartitions (key 37). v1 only changes throttling; v2 is flexible; v3 may throttle (never
 // here). Partition counts only grow. Manual assignments must give one replica per new partition,
 // on this broker: there is no other. validateOnly is honoured; a topic named twice is refused.
+// max.broker.partitions bounds the result (INVALID_PARTITIONS / POLICY_VIOLATION, as CreateTopics).
 import { CreatePartitionsApi, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/create-partitions.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
@@ -39,6 +40,13 @@ export default defineHandler({
       }
       if (t.count === topic.partitions) {
         refuse(ErrorCode.INVALID_PARTITIONS, `Topic already has ${topic.partitions} partitions.`)
+        continue
+      }
+      try {
+        b.logs.checkPartitionLimit(t.name, t.count, t.count - topic.partitions)
+      } catch (err) {
+        const f = toKafkaError(err)
+        refuse(f.code, f.message)
         continue
       }
       const problem = t.assignments === null ? undefined : assignmentProblem(t.assignments, t.count - topic.partitions, b.nodeId)

@@ -46,9 +46,18 @@ export interface ChildBroker {
   kill(): Promise<void>
 }
 
-export async function startChildBroker(dataDir: string, config: Record<string, string> = {}): Promise<ChildBroker> {
+export interface ChildBrokerOptions {
+  /** Soft limit on open files for the child (`ulimit -n` in a shell that then execs node). */
+  maxOpenFiles?: number
+}
+
+export async function startChildBroker(dataDir: string, config: Record<string, string> = {}, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
   const args = [fixture, dataDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SAMSA_PORT: '0' } })
+  const env = { ...process.env, SAMSA_PORT: '0' }
+  const proc =
+    opts.maxOpenFiles === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn('sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let out = ''
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d))

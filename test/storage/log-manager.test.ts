@@ -129,6 +129,51 @@ describe('LogManager', () => {
   })
 })
 
+describe('creating partitions', () => {
+  it('leaves nothing behind when creation fails part-way: the store never names partitions that do not exist', async () => {
+    const { nodeFileIO } = await import('../../storage/file-io.js')
+    const dir = dataDir()
+    let failAt: string | undefined
+    const io = {
+      ...nodeFileIO,
+      mkdir(d: string) {
+        if (d === failAt) throw Object.assign(new Error(`EMFILE: too many open files, mkdir '${d}'`), { code: 'EMFILE' })
+        nodeFileIO.mkdir(d)
+      },
+    }
+    const m = await LogManager.open({ dataDir: dir, io })
+    failAt = path.join(dir, 't-3')
+    await expect(m.createTopic('t', 5)).rejects.toThrow(/EMFILE/)
+    expect(m.getTopic('t')).toBeUndefined()
+    expect(m.partitions()).toEqual([])
+    await m.createTopic('g', 2)
+    failAt = path.join(dir, 'g-4')
+    await expect(m.createPartitions('g', 6)).rejects.toThrow(/EMFILE/)
+    expect(m.getTopic('g')!.partitions).toBe(2)
+    expect(m.partitions().length).toBe(2)
+    await m.close()
+    const live = fs.readdirSync(dir).filter((n) => /^[tg]-\d+$/.test(n)).sort()
+    expect(live).toEqual(['g-0', 'g-1'])
+    failAt = undefined
+    const again = await LogManager.open({ dataDir: dir, io })
+    expect(again.listTopics().map((t) => [t.name, t.partitions])).toEqual([['g', 2]])
+    await again.createTopic('t', 5)
+    expect(again.partitions().length).toBe(7)
+    await again.close()
+  })
+
+  it('bounds partitions by max.broker.partitions', async () => {
+    const m = await LogManager.open({ dataDir: dataDir(), brokerConfig: { 'max.broker.partitions': '10' } })
+    await expect(m.createTopic('huge', 16_777_217)).rejects.toMatchObject({ kafkaError: 'INVALID_PARTITIONS' })
+    await m.createTopic('a', 8)
+    await expect(m.createTopic('b', 3)).rejects.toMatchObject({ kafkaError: 'POLICY_VIOLATION' })
+    await expect(m.createPartitions('a', 11)).rejects.toMatchObject({ kafkaError: 'INVALID_PARTITIONS' })
+    await expect(m.createPartitions('a', 10)).resolves.toBeUndefined()
+    expect(m.listTopics().map((t) => [t.name, t.partitions])).toEqual([['a', 10]])
+    await m.close()
+  })
+})
+
 describe('data directory lock', () => {
   it('refuses a second log manager on the same directory until the first closes', async () => {
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'samsa-lock-'))
