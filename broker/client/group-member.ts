@@ -40,9 +40,8 @@ export interface GroupMemberOptions {
   /** Default 3 s. */
   heartbeatIntervalMs?: number
   groupInstanceId?: string | null
-  /** Bounds connecting and every request but JoinGroup and SyncGroup; default 30 s. */
+  /** Bounds connecting and every request but JoinGroup and SyncGroup; default the cluster's. */
   timeoutMs?: number
-  clientId?: string
 }
 
 /** Errors after which a group request goes again to a freshly found coordinator. */
