@@ -8,17 +8,16 @@
 // rebuildProducerState also runs after a truncation, on the event loop like every other call.
 import path from 'node:path'
 import {
-  ControlType,
   isControl,
-  iterateRecords,
   readAttributes,
   readBaseOffset,
-  readControlRecord,
   readLastOffset,
   readMaxTimestamp,
   readProducerEpoch,
   readProducerId,
 } from '../protocol/record-batch.js'
+import { iterateRecords } from '../protocol/record-reader.js'
+import { ControlType, readControlRecord } from '../protocol/control-records.js'
 import type { FileIO } from './file-io.js'
 import type { Logger } from './logger.js'
 import { SNAPSHOT_SUFFIX, producerBatchAt, type ProducerStateManager } from './producer-state.js'

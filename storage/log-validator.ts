@@ -25,8 +25,6 @@
 import {
   BATCH_HEADER_SIZE,
   Compression,
-  RecordCursor,
-  RecordDecodeError,
   checkBatch,
   compressionOf,
   isControl,
@@ -36,6 +34,7 @@ import {
   setPartitionLeaderEpoch,
   type BatchHeader,
 } from '../protocol/record-batch.js'
+import { RecordCursor, RecordDecodeError } from '../protocol/record-reader.js'
 import { decompress } from '../protocol/compression.js'
 import { StorageError } from './errors.js'
 import type { LogConfig } from './log-config.js'

@@ -14,14 +14,13 @@
 // aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
 // and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
 import {
-  ControlType,
-  encodeControlBatch,
   isControl,
   readAttributes,
   readMaxTimestamp,
   readProducerEpoch,
   readProducerId,
 } from '../protocol/record-batch.js'
+import { ControlType, encodeControlBatch } from '../protocol/control-records.js'
 import { KafkaStorageError, OffsetOutOfRangeError, type StorageError, UnknownTopicError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { FlushScheduler } from './flush-scheduler.js'

@@ -3,7 +3,9 @@
 // leaves record batches as bytes), so the broker rather than the generator sets the pace.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { encodeBatch, iterateRecords, readLastOffset, batchSizeAt, BATCH_HEADER_SIZE } from '../../protocol/record-batch.js'
+import { readLastOffset, batchSizeAt, BATCH_HEADER_SIZE } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
+import { iterateRecords } from '../../protocol/record-reader.js'
 import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { DeleteTopicsApi } from '../../protocol/generated/delete-topics.js'
 import { FetchApi, type FetchRequest } from '../../protocol/generated/fetch.js'

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Bench } from 'tinybench'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { resolveLogConfig } from '../../storage/log-config.js'
 import { PartitionLog } from '../../storage/partition-log.js'
 

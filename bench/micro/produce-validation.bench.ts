@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { Bench } from 'tinybench'
 import { decompress } from '../../protocol/compression.js'
-import { BATCH_HEADER_SIZE, Compression, compressionOf, encodeBatch, readAttributes, scanBatches, type RecordInput } from '../../protocol/record-batch.js'
+import { BATCH_HEADER_SIZE, Compression, compressionOf, readAttributes, scanBatches } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
 import { DEFAULT_LOG_CONFIG } from '../../storage/log-config.js'
 import { validateRecords } from '../../storage/log-validator.js'
 

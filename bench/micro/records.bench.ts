@@ -3,7 +3,9 @@
 //   npm run build && node dist/bench/micro/records.bench.js
 import { randomBytes } from 'node:crypto'
 import { Bench } from 'tinybench'
-import { Compression, encodeBatch, iterateRecords, scanBatches, type RecordInput } from '../../protocol/record-batch.js'
+import { Compression, scanBatches } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
+import { iterateRecords } from '../../protocol/record-reader.js'
 
 const COUNT = 1000
 const now = Date.now()

@@ -18,17 +18,16 @@ import { FetchApi, type FetchResponse, type FetchResponseAbortedTransaction, typ
 import { ZERO_UUID } from '../../protocol/types.js'
 import {
   BATCH_HEADER_SIZE,
-  ControlType,
   LOG_OVERHEAD,
   isControl,
   isTransactional,
-  iterateRecords,
   readAttributes,
   readBatchLength,
   readBatchHeader,
-  readControlRecord,
   readLastOffset,
 } from '../../protocol/record-batch.js'
+import { iterateRecords } from '../../protocol/record-reader.js'
+import { ControlType, readControlRecord } from '../../protocol/control-records.js'
 import { Cluster } from './cluster.js'
 import type { NodeSession } from './node-session.js'
 import { BrokerConnectionError, BrokerUnreachableError, KafkaProtocolError, UnsupportedApiError } from './errors.js'

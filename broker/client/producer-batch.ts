@@ -3,7 +3,7 @@
 // flight. A batch is encoded once, when it is sealed, with its producer id, epoch and base
 // sequence; a retry resends the same bytes, so the broker's sequence check sees the same batch.
 
-import { encodeBatch, type RecordInput } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
 
 /** Part of one `send()` call that landed in a batch: `count` records from index `first` of the batch. */
 interface Segment {

@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCode } from '../../protocol/errors.js'
 import { Codec } from '../../protocol/compression.js'
-import type { RecordInput } from '../../protocol/record-batch.js'
+import type { RecordInput } from '../../protocol/record-batch-builder.js'
 import { ProduceApi, type ProduceRequest } from '../../protocol/generated/produce.js'
 import { InitProducerIdApi } from '../../protocol/generated/init-producer-id.js'
 import { Cluster, groupBy, type ClientOptions, type TopicMetadata } from './cluster.js'

@@ -1,6 +1,7 @@
 // Batches whose header and CRC are valid but whose records are not: what a buggy or hostile
 // client can send, and what the log's validator must refuse before anything is stored.
-import { BATCH_HEADER_SIZE, Compression, LOG_OVERHEAD, computeBatchCrc, encodeBatch } from '../../protocol/record-batch.js'
+import { BATCH_HEADER_SIZE, Compression, LOG_OVERHEAD, computeBatchCrc } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 
 /** `batch` with its records section replaced by `section`; length and CRC fixed up to match. */
 export function withRecordsSection(batch: Uint8Array, section: Uint8Array): Buffer {

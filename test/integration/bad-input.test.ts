@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Writer } from '../../protocol/writer.js'
 import { Reader } from '../../protocol/reader.js'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import { decodeResponseHeader } from '../../protocol/generated/response-header.js'

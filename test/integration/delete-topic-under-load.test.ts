@@ -11,7 +11,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { WireClient, createTopics } from '../helpers/wire.js'
 

@@ -2,7 +2,7 @@
 // every session field is under the test's control.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'

@@ -4,7 +4,7 @@
 import type net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type RunningBroker } from '../../broker/index.js'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { InitProducerIdResponse } from '../../protocol/generated/init-producer-id.js'

@@ -2,7 +2,7 @@
 // buffers it reuses once each request is answered, so every stored byte is checked against what
 // was sent, for acks=1 and acks=all interleaved on one connection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import { decodeProduceResponse, encodeProduceRequest } from '../../protocol/generated/produce.js'
 import { Reader } from '../../protocol/reader.js'

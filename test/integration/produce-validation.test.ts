@@ -5,7 +5,7 @@
 // codec says) are refused and never stored, so consumers read past them to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'

@@ -3,7 +3,7 @@
 // rebuilt from the log (a retried batch still gets its original offset), the open transaction is
 // aborted, and read_committed readers move past it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { InitProducerIdResponse } from '../../protocol/generated/init-producer-id.js'

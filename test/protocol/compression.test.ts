@@ -15,14 +15,12 @@ import {
 import {
   BATCH_HEADER_SIZE,
   Compression,
-  RecordDecodeError,
   compressionOf,
-  decodeBatchRecords,
-  encodeBatch,
   readBatchHeader,
   scanBatches,
-  type RecordInput,
 } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
+import { RecordDecodeError, decodeBatchRecords } from '../../protocol/record-reader.js'
 import { DEFAULT_LOG_CONFIG } from '../../storage/log-config.js'
 import { validateRecords } from '../../storage/log-validator.js'
 

@@ -2,16 +2,10 @@
 // and decoder (the code its producer and consumer run).
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import {
-  Compression,
-  ControlType,
-  decodeBatchRecords,
-  encodeBatch,
-  encodeControlBatch,
-  readBatchHeader,
-  setLogAppendTime,
-  type RecordInput,
-} from '../../protocol/record-batch.js'
+import { Compression, readBatchHeader, setLogAppendTime } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
+import { decodeBatchRecords } from '../../protocol/record-reader.js'
+import { ControlType, encodeControlBatch } from '../../protocol/control-records.js'
 import { DEFAULT_LOG_CONFIG } from '../../storage/log-config.js'
 import { validateRecords } from '../../storage/log-validator.js'
 

@@ -4,32 +4,27 @@ import { crc32c } from '../../protocol/crc32c.js'
 import {
   BATCH_HEADER_SIZE,
   Compression,
-  ControlType,
   LOG_OVERHEAD,
-  RecordDecodeError,
   TimestampType,
   batchSizeAt,
   checkBatch,
   compressionOf,
   computeBatchCrc,
-  decodeBatchRecords,
-  encodeBatch,
-  encodeControlBatch,
   isControl,
   isTransactional,
-  iterateRecords,
   lastOffsetOf,
   readBaseOffset,
   readBatchHeader,
-  readControlRecord,
   readLastOffset,
   scanBatches,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
   timestampTypeOf,
-  type RecordInput,
 } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
+import { RecordDecodeError, decodeBatchRecords, iterateRecords } from '../../protocol/record-reader.js'
+import { ControlType, encodeControlBatch, readControlRecord } from '../../protocol/control-records.js'
 
 const T0 = 1_700_000_000_000
 

@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { encodeBatch, iterateRecords, batchSizeAt, readBaseOffset } from '../../protocol/record-batch.js'
+import { batchSizeAt, readBaseOffset } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
+import { iterateRecords } from '../../protocol/record-reader.js'
 import { resolveLogConfig, type LogConfig } from '../../storage/log-config.js'
 
 export function tempDir(prefix = 'samsa-storage-'): string {

@@ -3,17 +3,15 @@ import fc from 'fast-check'
 import {
   BATCH_HEADER_SIZE,
   Compression,
-  ControlType,
   computeBatchCrc,
-  encodeBatch,
-  encodeControlBatch,
-  iterateRecords,
   readBatchHeader,
   scanBatches,
   timestampTypeOf,
   TimestampType,
-  type RecordInput,
 } from '../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../protocol/record-batch-builder.js'
+import { iterateRecords } from '../../protocol/record-reader.js'
+import { ControlType, encodeControlBatch } from '../../protocol/control-records.js'
 import { compress } from '../../protocol/compression.js'
 import { resolveLogConfig } from '../../storage/log-config.js'
 import { assignOffsets, validateRecords, type ValidatedRecords } from '../../storage/log-validator.js'

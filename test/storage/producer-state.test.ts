@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { PartitionLog } from '../../storage/partition-log.js'
 import { ProducerStateManager, incrementSequence, snapshotFileName } from '../../storage/producer-state.js'
 import { nodeFileIO } from '../../storage/file-io.js'

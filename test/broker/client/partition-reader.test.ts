@@ -11,7 +11,9 @@ import { startFakeBroker, type FakeBroker } from '../../helpers/fake-broker.js'
 import { defaultMetadataResponse, type MetadataRequest } from '../../../protocol/generated/metadata.js'
 import type { ListOffsetsRequest } from '../../../protocol/generated/list-offsets.js'
 import { defaultFetchResponsePartitionData, type FetchRequest, type FetchResponse } from '../../../protocol/generated/fetch.js'
-import { Compression, ControlType, encodeBatch, encodeControlBatch, readLastOffset, type RecordInput } from '../../../protocol/record-batch.js'
+import { Compression, readLastOffset } from '../../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../../protocol/record-batch-builder.js'
+import { ControlType, encodeControlBatch } from '../../../protocol/control-records.js'
 
 interface Batch {
   bytes: Buffer

@@ -7,15 +7,9 @@ import type { FetchResponse } from '../../../protocol/generated/fetch.js'
 import type { MetadataResponse } from '../../../protocol/generated/metadata.js'
 import type { OffsetFetchResponse } from '../../../protocol/generated/offset-fetch.js'
 import type { ProduceResponse } from '../../../protocol/generated/produce.js'
-import {
-  BATCH_HEADER_SIZE,
-  LOG_OVERHEAD,
-  compressionOf,
-  decodeBatchRecords,
-  encodeBatch,
-  readBatchHeader,
-  type RecordInput,
-} from '../../../protocol/record-batch.js'
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, compressionOf, readBatchHeader } from '../../../protocol/record-batch.js'
+import { encodeBatch, type RecordInput } from '../../../protocol/record-batch-builder.js'
+import { decodeBatchRecords } from '../../../protocol/record-reader.js'
 import { WireClient } from '../../helpers/wire.js'
 import { hex, type SeenRecord } from './client-ops.js'
 
