@@ -2,7 +2,8 @@
 // fails here by name rather than only under some seed of the fuzzer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
-import { computeBatchCrc, encodeBatch } from '../../protocol/record-batch.js'
+import { computeBatchCrc } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
