@@ -1,6 +1,7 @@
-// Samsa under load: `samsa serve` started as a user would start it, driven by the protocol-level
-// wire client from bench/load (pre-encoded Produce frames over pipelined connections; Fetch that
-// leaves record batches as bytes), so the broker rather than the generator sets the pace.
+// Samsa under load: `samsa serve` started as a user would start it, driven at the protocol level
+// as bench/load drives it, through the client's connection (pre-encoded Produce frames over
+// pipelined connections; Fetch that leaves record batches as bytes), so the broker rather than
+// the generator sets the pace.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readLastOffset, batchSizeAt, BATCH_HEADER_SIZE } from '../../protocol/record-batch.js'
@@ -11,7 +12,7 @@ import { DeleteTopicsApi } from '../../protocol/generated/delete-topics.js'
 import { FetchApi, type FetchRequest } from '../../protocol/generated/fetch.js'
 import { ProduceApi } from '../../protocol/generated/produce.js'
 import { Reader } from '../../protocol/reader.js'
-import { WireClient } from '../load/wire-client.js'
+import { connect, frame } from '../load/connection.js'
 import { readStamp, stamp, type RateTarget } from './fixed-rate.js'
 import { rssMiB, sleep, startService, stopService, type Service } from './procs.js'
 import type { Startup } from './results.js'
@@ -57,7 +58,7 @@ export async function measureStartup(dataDirFor: (i: number) => string, attempts
 }
 
 export async function createTopic(s: SamsaServer, topic: string, partitions: number): Promise<void> {
-  const admin = await WireClient.connect(s.host, s.port)
+  const admin = await connect(s.host, s.port)
   try {
     const res = await admin.request(CreateTopicsApi, 7, {
       topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
@@ -76,7 +77,7 @@ export async function createTopic(s: SamsaServer, topic: string, partitions: num
  * so the next run does not compete with the kernel writing this one's data back.
  */
 export async function deleteTopic(s: Pick<SamsaServer, 'host' | 'port'>, topic: string): Promise<void> {
-  const admin = await WireClient.connect(s.host, s.port)
+  const admin = await connect(s.host, s.port)
   try {
     const res = await admin.request(DeleteTopicsApi, 6, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], topicNames: [], timeoutMs: 10000 })
     const err = res.responses[0]?.errorCode ?? 0
@@ -102,14 +103,14 @@ export async function wireProduce(s: SamsaServer, topic: string, partitions: num
   const perBatch = Math.max(1, Math.floor(load.batchBytes / (recordBytes + 10)))
   const value = Buffer.alloc(recordBytes, 97)
   const frames = Array.from({ length: partitions }, (_, p) =>
-    WireClient.frame(ProduceApi, 9, {
+    frame(ProduceApi, 9, {
       transactionalId: null,
       acks,
       timeoutMs: 30000,
       topicData: [{ name: topic, partitionData: [{ index: p, records: encodeBatch(Array.from({ length: perBatch }, () => ({ value }))) }] }],
     }),
   )
-  const clients = await Promise.all(Array.from({ length: load.connections }, () => WireClient.connect(s.host, s.port)))
+  const clients = await Promise.all(Array.from({ length: load.connections }, () => connect(s.host, s.port)))
   let batches = 0
   const maxBatches = Math.ceil(maxRecords / perBatch)
   const started = performance.now()
@@ -121,7 +122,7 @@ export async function wireProduce(s: SamsaServer, topic: string, partitions: num
           let i = ci * load.depth + d
           while (performance.now() < end && batches < maxBatches) {
             batches++
-            const res = await c.sendRaw(frames[i++ % partitions]!)
+            const res = await c.sendFrame(frames[i++ % partitions]!)
             // ProduceResponse v9: topics (compact array), name, partitions (compact array), index int32, errorCode int16.
             if (i === ci * load.depth + d + 1) checkFirstProduce(res)
           }
@@ -148,7 +149,7 @@ function checkFirstProduce(frame: Buffer): void {
  * nothing, or `seconds` pass. Each connection owns a share of the partitions.
  */
 export async function wireFetch(s: SamsaServer, topic: string, partitions: number, connections: number, seconds: number, maxBytes: number): Promise<{ bytes: number; records: number; seconds: number }> {
-  const clients = await Promise.all(Array.from({ length: connections }, () => WireClient.connect(s.host, s.port)))
+  const clients = await Promise.all(Array.from({ length: connections }, () => connect(s.host, s.port)))
   let bytes = 0
   let records = 0
   const started = performance.now()
@@ -201,8 +202,8 @@ function fetchRequest(topic: string, partitions: number[], offsets: Map<number, 
  * partition (round robin); a long-polling Fetch over all partitions reads them back.
  */
 export async function samsaRateTarget(s: Pick<SamsaServer, 'host' | 'port'>, topic: string, partitions: number, recordBytes: number, acks: number): Promise<RateTarget> {
-  const producer = await WireClient.connect(s.host, s.port)
-  const consumer = await WireClient.connect(s.host, s.port)
+  const producer = await connect(s.host, s.port)
+  const consumer = await connect(s.host, s.port)
   let next = 0
   let closed = false
   let loop: Promise<void> = Promise.resolve()

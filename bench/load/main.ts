@@ -17,7 +17,7 @@ import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { ProduceApi } from '../../protocol/generated/produce.js'
 import { FetchApi, type FetchRequest } from '../../protocol/generated/fetch.js'
-import { WireClient } from './wire-client.js'
+import { connect, frame } from './connection.js'
 import { serveNodeFlags } from '../../cli/node-flags.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -119,7 +119,7 @@ async function produceLoad(host: string, port: number, topic: string, recordSize
   const perBatch = Math.max(1, Math.floor(BATCH_BYTES / (recordSize + 10)))
   const value = Buffer.alloc(recordSize, 97)
   const frames = Array.from({ length: PARTITIONS }, (_, p) =>
-    WireClient.frame(ProduceApi, 9, {
+    frame(ProduceApi, 9, {
       transactionalId: null,
       acks,
       timeoutMs: 30000,
@@ -127,7 +127,7 @@ async function produceLoad(host: string, port: number, topic: string, recordSize
     }),
   )
   const batchBytes = frames[0]!.length
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => WireClient.connect(host, port)))
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect(host, port)))
   let batches = 0
   const end = Date.now() + SECONDS * 1000
   const started = Date.now()
@@ -136,7 +136,7 @@ async function produceLoad(host: string, port: number, topic: string, recordSize
       Array.from({ length: DEPTH }, async (_, d) => {
         let i = ci * DEPTH + d
         while (Date.now() < end) {
-          await c.sendRaw(frames[i++ % PARTITIONS]!)
+          await c.sendFrame(frames[i++ % PARTITIONS]!)
           batches++
         }
       }),
@@ -148,7 +148,7 @@ async function produceLoad(host: string, port: number, topic: string, recordSize
 }
 
 async function fetchLoad(host: string, port: number, topic: string) {
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => WireClient.connect(host, port)))
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect(host, port)))
   let bytes = 0
   const started = Date.now()
   const deadline = started + SECONDS * 4 * 1000
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   const ceiling = await loopbackCeiling()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'samsa-load-'))
   const broker = await startChild('broker-child.js', [dataDir])
-  const admin = await WireClient.connect(broker.host, broker.port)
+  const admin = await connect(broker.host, broker.port)
   const pid = broker.child.pid!
   const results: Result[] = []
   try {

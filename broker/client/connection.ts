@@ -10,10 +10,8 @@
 
 import net from 'node:net'
 import type { ApiDescriptor } from '../../protocol/types.js'
-import { Reader } from '../../protocol/reader.js'
-import { decodeResponseHeader, responseHeaderVersion } from '../../protocol/generated/index.js'
 import { BrokerConnectionError, BrokerUnreachableError, MalformedResponseError } from './errors.js'
-import { CORRELATION_ID_OFFSET, encodeRequestFrame } from './request-frame.js'
+import { CORRELATION_ID_OFFSET, decodeResponseFrame, encodeRequestFrame } from './request-frame.js'
 
 export interface ConnectOptions {
   clientId: string
@@ -118,15 +116,13 @@ export class BrokerConnection {
     const frame = encodeRequestFrame(api, version, body, correlationId, this.opts.clientId)
     return new Promise((resolve, reject) => {
       this.enqueue(frame, correlationId, `${api.name}`, reject, (view) => {
-        const r = new Reader(copy ? Buffer.from(view) : view)
-        decodeResponseHeader(r, responseHeaderVersion(api.apiKey, version))
-        const res = api.decodeResponse(r, version)
-        if (r.bad) {
-          reject(new MalformedResponseError(this.address, `malformed ${api.name} v${version} response from ${this.address}: ${r.error}`))
+        const res = decodeResponseFrame(api, version, copy ? Buffer.from(view) : view)
+        if (res.error !== null) {
+          reject(new MalformedResponseError(this.address, `malformed ${api.name} v${version} response from ${this.address}: ${res.error}`))
           return
         }
         try {
-          resolve(consume(res))
+          resolve(consume(res.body))
         } catch (err) {
           reject(err as Error)
         }

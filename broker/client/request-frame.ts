@@ -1,7 +1,9 @@
-// A request as it goes on the wire: int32 size, the generated request header, the body.
+// A request as it goes on the wire (int32 size, the generated request header, the body), and
+// its response frame (after the size: the response header, the body) decoded back.
 import type { ApiDescriptor } from '../../protocol/types.js'
+import { Reader } from '../../protocol/reader.js'
 import { Writer } from '../../protocol/writer.js'
-import { encodeRequestHeader, requestHeaderVersion } from '../../protocol/generated/index.js'
+import { decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js'
 
 /** Byte offset of the correlation id in a framed request (after size, api key and version). */
 export const CORRELATION_ID_OFFSET = 8
@@ -24,4 +26,15 @@ export function encodeFrame(apiKey: number, version: number, encodeBody: (w: Wri
   encodeBody(w)
   w.patchInt32(size, w.length - 4)
   return w.toBuffer()
+}
+
+/**
+ * Decodes a response frame (correlation id first) of `api` at `version`. The body's byte fields
+ * are views of `frame`. A frame that does not decode reports why in `error`.
+ */
+export function decodeResponseFrame<Res>(api: ApiDescriptor<unknown, Res>, version: number, frame: Buffer): { correlationId: number; body: Res; error: string | null } {
+  const r = new Reader(frame)
+  const header = decodeResponseHeader(r, responseHeaderVersion(api.apiKey, version))
+  const body = api.decodeResponse(r, version)
+  return { correlationId: header.correlationId, body, error: r.bad ? (r.error ?? 'malformed') : null }
 }

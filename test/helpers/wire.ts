@@ -1,16 +1,18 @@
 // A bare TCP Kafka client for tests that need exact control over the bytes on the wire: hostile
-// frames, versions no real client sends, and reading a partition back without a consumer group.
+// frames, versions no real client sends, a response read only when the test asks for it. Frames
+// are encoded and decoded by the client's own frame module (broker/client/request-frame.ts);
+// reading a partition back goes through the client's connection.
 import net from 'node:net'
-import { Reader } from '../../protocol/reader.js'
-import { Writer } from '../../protocol/writer.js'
+import type { Writer } from '../../protocol/writer.js'
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readBatchHeader } from '../../protocol/record-batch.js'
 import { decodeBatchRecords, type Record } from '../../protocol/record-reader.js'
-import { ApiKey, apis, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js'
-import { encodeRequestHeader } from '../../protocol/generated/request-header.js'
-import { decodeResponseHeader } from '../../protocol/generated/response-header.js'
-import type { FetchResponse } from '../../protocol/generated/fetch.js'
-import type { ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
+import { ApiKey, apis } from '../../protocol/generated/index.js'
+import { FetchApi, defaultFetchRequest, defaultFetchRequestFetchPartition } from '../../protocol/generated/fetch.js'
+import { ZERO_UUID } from '../../protocol/types.js'
+import { ListOffsetsApi } from '../../protocol/generated/list-offsets.js'
 import type { CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
+import { BrokerConnection } from '../../broker/client/connection.js'
+import { decodeResponseFrame, encodeFrame } from '../../broker/client/request-frame.js'
 
 export class WireClient {
   private chunks: Buffer[] = []
@@ -57,18 +59,7 @@ export class WireClient {
 
   /** Encodes header and body with the generated codecs and frames them. */
   frame(apiKey: number, version: number, encodeBody: (w: Writer) => void, correlationId = this.correlationId++): Buffer {
-    const w = new Writer(1024)
-    const size = w.reserveInt32()
-    const start = w.length
-    encodeRequestHeader(w, requestHeaderVersion(apiKey, version), {
-      requestApiKey: apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: 'samsa-wire-test',
-    })
-    encodeBody(w)
-    w.patchInt32(size, w.length - start)
-    return w.toBuffer()
+    return encodeFrame(apiKey, version, encodeBody, correlationId, 'samsa-wire-test')
   }
 
   /** Reads one response frame; resolves null if the broker closes the connection first. */
@@ -107,12 +98,10 @@ export class WireClient {
     await this.write(this.frame(apiKey, version, (w) => api.encodeRequest(w, version, body), cid))
     const frame = await this.readFrame()
     if (!frame) throw new Error(`connection closed before the ${api.name} v${version} response`)
-    const r = new Reader(frame)
-    const header = decodeResponseHeader(r, responseHeaderVersion(apiKey, version))
-    const res = api.decodeResponse(r, version) as Res
-    if (r.bad) throw new Error(`undecodable ${api.name} v${version} response: ${r.error}`)
-    if (header.correlationId !== cid) throw new Error(`correlation id ${header.correlationId}, expected ${cid}`)
-    return { correlationId: header.correlationId, body: res }
+    const res = decodeResponseFrame(api, version, frame)
+    if (res.error !== null) throw new Error(`undecodable ${api.name} v${version} response: ${res.error}`)
+    if (res.correlationId !== cid) throw new Error(`correlation id ${res.correlationId}, expected ${cid}`)
+    return { correlationId: res.correlationId, body: res.body as Res }
   }
 
   /** Resolves true when the broker closes the connection within `timeoutMs`. */
@@ -135,11 +124,15 @@ export function splitAddress(address: string): [string, number] {
   return [address.slice(0, i), Number(address.slice(i + 1))]
 }
 
+function connect(address: string): Promise<BrokerConnection> {
+  return BrokerConnection.connect(address, { clientId: 'samsa-wire-test', connectTimeoutMs: 10_000, requestTimeoutMs: 10_000 })
+}
+
 /** Latest offset (log end) of one partition, via ListOffsets v1. */
 export async function logEndOffset(address: string, topic: string, partition: number): Promise<number> {
-  const c = await WireClient.connect(address)
+  const c = await connect(address)
   try {
-    const { body } = await c.request<ListOffsetsResponse>(ApiKey.ListOffsets, 1, {
+    const body = await c.request(ListOffsetsApi, 1, {
       replicaId: -1,
       isolationLevel: 0,
       timeoutMs: 0,
@@ -155,18 +148,19 @@ export async function logEndOffset(address: string, topic: string, partition: nu
 
 /** Every record of one partition from `fromOffset` up to the high watermark, via Fetch v4. */
 export async function readPartition(address: string, topic: string, partition: number, fromOffset = 0): Promise<Record[]> {
-  const c = await WireClient.connect(address)
+  const c = await connect(address)
   const out: Record[] = []
   try {
     let next = fromOffset
     for (let round = 0; round < 10_000; round++) {
-      const { body } = await c.request<FetchResponse>(ApiKey.Fetch, 4, {
+      const body = await c.request(FetchApi, 4, {
+        ...defaultFetchRequest(),
         replicaId: -1,
         maxWaitMs: 0,
         minBytes: 0,
         maxBytes: 8 << 20,
         isolationLevel: 0,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: next, partitionMaxBytes: 4 << 20, logStartOffset: -1, currentLeaderEpoch: -1 }] }],
+        topics: [{ topic, topicId: ZERO_UUID, partitions: [{ ...defaultFetchRequestFetchPartition(), partition, fetchOffset: next, partitionMaxBytes: 4 << 20, logStartOffset: -1, currentLeaderEpoch: -1 }] }],
       })
       const p = body.responses[0]?.partitions[0]
       if (!p) throw new Error(`Fetch ${topic}/${partition}: empty response`)
