@@ -51,6 +51,21 @@ export interface DeletedRecords {
 
 const RETRIES = 5
 
+/** Partition errors after which the leader is looked up again (Metadata) and the request retried. */
+const STALE_LEADER = new Set<number>([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.FENCED_LEADER_EPOCH])
+
+/** Runs `attempt` (which routes by fresh metadata) again while a leader has moved. */
+async function atLeaders<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!(err instanceof KafkaProtocolError && STALE_LEADER.has(err.code)) || i === RETRIES) throw err
+      await sleep(100 * (i + 1))
+    }
+  }
+}
+
 async function controller(cluster: Cluster): Promise<NodeSession> {
   const meta = await cluster.fetchMetadata([])
   return meta.controllerId >= 0 ? cluster.node(meta.controllerId) : cluster.bootstrap()
@@ -152,12 +167,16 @@ export async function createPartitions(cluster: Cluster, topics: readonly { topi
  * partition of `topic` (all when `partitions` is omitted), asked of each leader. A partition with
  * no record at or after a timestamp reports -1.
  */
-export async function listOffsets(
+export function listOffsets(
   cluster: Cluster,
   topic: string,
   timestamp: number,
   opts: { partitions?: readonly number[]; isolationLevel?: number } = {},
 ): Promise<Map<number, number>> {
+  return atLeaders(() => listOffsetsOnce(cluster, topic, timestamp, opts))
+}
+
+async function listOffsetsOnce(cluster: Cluster, topic: string, timestamp: number, opts: { partitions?: readonly number[]; isolationLevel?: number }): Promise<Map<number, number>> {
   const meta = (await cluster.metadata([topic])).topics[0]!
   const wanted = opts.partitions ?? meta.partitions.map((p) => p.partition)
   const leaders = new Map(meta.partitions.map((p) => [p.partition, p.leader]))
@@ -194,7 +213,11 @@ export async function topicOffsets(cluster: Cluster, topic: string, isolationLev
 }
 
 /** Moves each partition's log start offset up to `offset` (-1: the high watermark), at its leader. */
-export async function deleteRecords(cluster: Cluster, topic: string, offsets: readonly { partition: number; offset: number }[], opts: { timeoutMs?: number } = {}): Promise<DeletedRecords[]> {
+export function deleteRecords(cluster: Cluster, topic: string, offsets: readonly { partition: number; offset: number }[], opts: { timeoutMs?: number } = {}): Promise<DeletedRecords[]> {
+  return atLeaders(() => deleteRecordsOnce(cluster, topic, offsets, opts.timeoutMs ?? cluster.timeoutMs))
+}
+
+async function deleteRecordsOnce(cluster: Cluster, topic: string, offsets: readonly { partition: number; offset: number }[], timeoutMs: number): Promise<DeletedRecords[]> {
   const meta = (await cluster.metadata([topic])).topics[0]!
   const leaders = new Map(meta.partitions.map((p) => [p.partition, p.leader]))
   const out = new Map<number, number>()
@@ -204,7 +227,7 @@ export async function deleteRecords(cluster: Cluster, topic: string, offsets: re
       const session = await cluster.node(leader)
       const res = await session.send(DeleteRecordsApi, {
         topics: [{ name: topic, partitions: list.map((o) => ({ partitionIndex: o.partition, offset: o.offset })) }],
-        timeoutMs: opts.timeoutMs ?? cluster.timeoutMs,
+        timeoutMs,
       })
       for (const t of res.topics) {
         for (const p of t.partitions) {

@@ -186,6 +186,27 @@ describe('AdminClient', () => {
     expect(asked(two)).toEqual([[1]])
   })
 
+  it('asks Metadata again and follows a partition leader that moved (NOT_LEADER_OR_FOLLOWER)', async () => {
+    const [one, two] = await twoBrokers()
+    for (const b of [one, two]) b.versions.set(ApiKey.ListOffsets, [1, 7])
+    // Partition 0 has moved to node 2, but the first Metadata answer still names node 1.
+    let metadataAnswers = 0
+    const moved = clusterMetadata([two, one])
+    const stale = clusterMetadata([one, two])
+    for (const b of [one, two]) b.handlers.set(ApiKey.Metadata, (body, v) => (metadataAnswers++ === 0 ? stale(body, v) : moved(body, v)))
+    const answer = (errorCode: number) => (body: { topics: { name: string; partitions: { partitionIndex: number }[] }[] }) => ({
+      throttleTimeMs: 0,
+      topics: body.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode, oldStyleOffsets: [], timestamp: -1, offset: errorCode === 0 ? 40 + p.partitionIndex : -1, leaderEpoch: 0 })) })),
+    })
+    one.handlers.set(ApiKey.ListOffsets, answer(ErrorCode.NOT_LEADER_OR_FOLLOWER))
+    two.handlers.set(ApiKey.ListOffsets, answer(ErrorCode.NONE))
+    const offsets = await withAdminClient({ bootstrap: [one.address] }, (c) => c.listOffsets('orders', -1, { partitions: [0] }))
+    expect(offsets).toEqual(new Map([[0, 40]]))
+    expect(one.seen.filter((s) => s.apiKey === ApiKey.ListOffsets)).toHaveLength(1)
+    expect(two.seen.filter((s) => s.apiKey === ApiKey.ListOffsets)).toHaveLength(1)
+    expect(metadataAnswers).toBe(2)
+  })
+
   it('reports a partition the topic lacks without asking any broker about it', async () => {
     const [one, two] = await twoBrokers()
     const result = await withAdminClient({ bootstrap: [one.address] }, (c) => c.describeProducers('orders', [1, 5]))
