@@ -57,6 +57,9 @@ export interface ClusterMetadata {
 export const CoordinatorType = { Group: 0, Transaction: 1 } as const
 export type CoordinatorType = (typeof CoordinatorType)[keyof typeof CoordinatorType]
 
+/** How long a topic's metadata is trusted without an error saying otherwise (Kafka's metadata.max.age.ms). */
+const METADATA_MAX_AGE_MS = 5 * 60_000
+
 const CLIENT_SOFTWARE: ClientSoftware = { clientSoftwareName: 'samsa-client', clientSoftwareVersion: '0.1.0' }
 
 export class Cluster {
@@ -64,7 +67,7 @@ export class Cluster {
   readonly clientId: string
   readonly timeoutMs: number
   private nodes = new Map<number, string>()
-  private readonly topics = new Map<string, TopicMetadata>()
+  private readonly topics = new Map<string, { meta: TopicMetadata; fetchedAt: number }>()
   private readonly coordinators = new Map<string, number>()
 
   constructor(opts: ClientOptions, software: ClientSoftware = CLIENT_SOFTWARE) {
@@ -118,8 +121,9 @@ export class Cluster {
           .sort((a, b) => a.partition - b.partition),
       })),
     }
+    const now = Date.now()
     for (const t of out.topics) {
-      if (t.errorCode === ErrorCode.NONE) this.topics.set(t.name, t)
+      if (t.errorCode === ErrorCode.NONE) this.topics.set(t.name, { meta: t, fetchedAt: now })
       else this.topics.delete(t.name)
     }
     return out
@@ -134,10 +138,10 @@ export class Cluster {
     return meta
   }
 
-  /** The topic's metadata from the last refresh, or a fresh one when none is known. */
+  /** The topic's metadata from the last refresh, or a fresh one when none is known or it is old. */
   async topic(name: string, allowAutoTopicCreation = false): Promise<TopicMetadata> {
     const known = this.topics.get(name)
-    if (known !== undefined) return known
+    if (known !== undefined && Date.now() - known.fetchedAt < METADATA_MAX_AGE_MS) return known.meta
     const t = (await this.fetchMetadata([name], allowAutoTopicCreation)).topics.find((x) => x.name === name)
     if (t === undefined || t.errorCode !== ErrorCode.NONE) {
       throw new KafkaProtocolError(t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `metadata for topic '${name}'`)
@@ -147,7 +151,7 @@ export class Cluster {
 
   /** The topic's metadata from the last refresh, without asking. */
   known(name: string): TopicMetadata | undefined {
-    return this.topics.get(name)
+    return this.topics.get(name)?.meta
   }
 
   /** Forgets what is known of `topic`, so the next routing asks for fresh metadata (after NOT_LEADER_OR_FOLLOWER). */
