@@ -5,6 +5,6 @@ import { reexecForServe } from './node-flags.js'
 reexecForServe(process.argv)
 const { run } = await import('./program.js')
 const code = await run(process.argv)
-// Flush stdout before exiting: kafkajs can leave timers behind that would otherwise keep
-// the process alive after the command has finished.
+// Flush stdout before exiting: a connection or timer left behind by a failed command would
+// otherwise keep the process alive after the command has finished.
 process.stdout.write('', () => process.exit(code))

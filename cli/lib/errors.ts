@@ -1,6 +1,6 @@
-// Turns anything thrown by kafkajs, Node or our own commands into one line a person can act on,
-// plus an exit code. Exit codes follow sysexits(3) so scripts can tell "try again later" from
-// "you typed it wrong".
+// Turns anything thrown by the client (broker/client), Node or our own commands into one line a
+// person can act on, plus an exit code; kafkajs's error shapes are understood too. Exit codes
+// follow sysexits(3) so scripts can tell "try again later" from "you typed it wrong".
 
 import { NETWORK_REASONS } from '../../broker/client/errors.js'
 
