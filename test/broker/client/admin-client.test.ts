@@ -287,6 +287,32 @@ describe('AdminClient', () => {
     expect(two.seen.filter((s) => s.apiKey === ApiKey.DescribeTransactions).map((s) => s.body.transactionalIds)).toEqual([['known', 'unknown']])
   })
 
+  it('finds a group coordinator again when the one it asked answers NOT_COORDINATOR', async () => {
+    const [one, two] = await twoBrokers()
+    for (const b of [one, two]) b.versions.set(ApiKey.DeleteGroups, [0, 2])
+    let lookups = 0
+    one.handlers.set(ApiKey.FindCoordinator, (body: { keyType: number; coordinatorKeys: string[] }) => {
+      expect(body.keyType).toBe(0)
+      const node = lookups++ === 0 ? one : two
+      return {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        errorMessage: null,
+        nodeId: 0,
+        host: '',
+        port: 0,
+        coordinators: body.coordinatorKeys.map((key) => ({ key, nodeId: node.nodeId, host: '127.0.0.1', port: node.port, errorCode: 0, errorMessage: null })),
+      }
+    })
+    const deleted = (errorCode: number) => (body: { groupsNames: string[] }) => ({ throttleTimeMs: 0, results: body.groupsNames.map((groupId) => ({ groupId, errorCode })) })
+    one.handlers.set(ApiKey.DeleteGroups, deleted(ErrorCode.NOT_COORDINATOR))
+    two.handlers.set(ApiKey.DeleteGroups, deleted(ErrorCode.NONE))
+    const res = await withAdminClient({ bootstrap: [one.address] }, (c) => c.deleteGroups(['g']))
+    expect(res).toEqual(new Map([['g', null]]))
+    expect(lookups).toBe(2)
+    expect(two.seen.filter((s) => s.apiKey === ApiKey.DeleteGroups).map((s) => s.body.groupsNames)).toEqual([['g']])
+  })
+
   it('uses the single-key FindCoordinator of brokers older than v4', async () => {
     const [one, two] = await twoBrokers()
     one.versions.set(ApiKey.FindCoordinator, [0, 3])
