@@ -5,13 +5,14 @@
 // FileHandle in the process's descriptor cache: opened on first use, possibly closed by the cache
 // while the file is idle, and pinned by work on the libuv pool (large reads, fsync), so closing or
 // deleting the file meanwhile waits for that work and it never runs on a reused number.
-import { BATCH_HEADER_SIZE, batchSizeAt } from '../protocol/record-batch.js'
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, MIN_BATCH_LENGTH, batchSizeAt } from '../protocol/record-batch.js'
 import { type Descriptor, FileHandle } from './file-handle.js'
 import type { FileIO } from './file-io.js'
 
 /** Bytes of each batch a walk sees: the whole header, producer fields included. */
 export const HEADER_PREFIX = BATCH_HEADER_SIZE
 const WALK_CHUNK = 1 << 20
+const SCAN_CHUNK = 8 << 20
 
 /** Sees the header of the batch at `position` (`size` bytes) at `header[at]`; false stops the walk. */
 export type BatchVisitor = (header: Buffer, at: number, position: number, size: number) => boolean
@@ -72,8 +73,7 @@ export class FileRecords {
     while (pos < end) {
       let rel = pos - bufStart
       if (rel + HEADER_PREFIX > buf.length) {
-        buf = Buffer.allocUnsafe(Math.min(end - pos, WALK_CHUNK))
-        buf = buf.subarray(0, this.readInto(buf, pos))
+        buf = this.readChunk(pos, Math.min(end - pos, WALK_CHUNK))
         bufStart = pos
         rel = 0
         if (buf.length < HEADER_PREFIX) return
@@ -82,6 +82,42 @@ export class FileRecords {
       if (!visit(buf, rel, pos, size)) return
       pos += size
     }
+  }
+
+  /**
+   * Recovery's pass over the file: visits each whole batch from the start to `end`, its bytes at
+   * `buf[at, at + size)`, until one's length does not fit or `visit` returns why it is not valid.
+   * Returns the bytes of valid batches and, when it stopped early, the reason.
+   */
+  scan(end: number, visit: (buf: Buffer, at: number, position: number, size: number) => string | undefined): { validBytes: number; reason?: string } {
+    let pos = 0
+    let buf: Buffer = Buffer.alloc(0)
+    let bufStart = 0
+    while (pos < end) {
+      if (end - pos < LOG_OVERHEAD) return { validBytes: pos, reason: `${end - pos} trailing bytes` }
+      let rel = pos - bufStart
+      if (rel + LOG_OVERHEAD > buf.length) {
+        buf = this.readChunk(pos, Math.min(end - pos, SCAN_CHUNK))
+        bufStart = pos
+        rel = 0
+      }
+      const size = batchSizeAt(buf, rel)
+      if (size < LOG_OVERHEAD + MIN_BATCH_LENGTH || pos + size > end) return { validBytes: pos, reason: `invalid batch length ${size - LOG_OVERHEAD}` }
+      if (rel + size > buf.length) {
+        buf = this.readChunk(pos, Math.min(end - pos, Math.max(size, SCAN_CHUNK)))
+        bufStart = pos
+        rel = 0
+      }
+      const reason = visit(buf, rel, pos, size)
+      if (reason !== undefined) return { validBytes: pos, reason }
+      pos += size
+    }
+    return { validBytes: pos }
+  }
+
+  private readChunk(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length)
+    return buf.subarray(0, this.readInto(buf, position))
   }
 
   /** Writes all of `data` at `position`; on failure cuts the file back to `position` (best effort). */

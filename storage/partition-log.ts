@@ -1,6 +1,7 @@
 // PartitionLog: one partition's log, a directory `<topic>-<partition>` of LogSegments ordered by
 // baseOffset; the last one is active and takes appends. Offsets are contiguous across segments.
-// Opening is LogLoader's job (log-loader.ts); when data reaches the disk is FlushScheduler's.
+// Beside it: LogSegments (the list and its changes), LogLoader (opening and recovery),
+// FlushScheduler (when data reaches the disk), log-reader.ts (reads) and LogValidator (produce rules).
 //
 // Concurrency: single-threaded. append() does all of its file work synchronously before it
 // returns a promise, so appends are serialized in call order without a queue, and reads always
@@ -13,13 +14,6 @@
 // original offsets and is not written again); transaction markers close open transactions, and
 // aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
 // and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
-import {
-  isControl,
-  readAttributes,
-  readMaxTimestamp,
-  readProducerEpoch,
-  readProducerId,
-} from '../protocol/record-batch.js'
 import { ControlType, encodeControlBatch } from '../protocol/control-records.js'
 import { KafkaStorageError, OffsetOutOfRangeError, type StorageError, UnknownTopicError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
@@ -40,7 +34,8 @@ import {
 } from './log-reader.js'
 import { assignOffsets, validateOrThrow, type ValidatedRecords } from './log-validator.js'
 import { type Logger, silentLogger } from './logger.js'
-import { LogSegment } from './segment.js'
+import { LogSegments } from './log-segments.js'
+import type { LogSegment } from './segment.js'
 import { ProducerStateManager } from './producer-state.js'
 import type { AbortedTxn } from './txn-index.js'
 
@@ -88,8 +83,7 @@ export class PartitionLog {
   private _config: LogConfig
   private readonly io: FileIO
   private readonly logger: Logger
-  private segments: LogSegment[]
-  private active: LogSegment
+  private readonly segments: LogSegments
   private _logStartOffset: number
   private _logEndOffset: number
   private _offline = false
@@ -126,8 +120,7 @@ export class PartitionLog {
       logStartOffset: opts.logStartOffset ?? 0,
       hadCleanShutdown: opts.hadCleanShutdown ?? false,
     })
-    this.segments = loaded.segments
-    this.active = loaded.segments[loaded.segments.length - 1]!
+    this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
     this._logStartOffset = loaded.logStartOffset
     this._logEndOffset = loaded.logEndOffset
     this.flusher = new FlushScheduler(this, this.io, loaded.recoveryPoint, (err) => this.markOffline(err, 'fsync'))
@@ -142,7 +135,7 @@ export class PartitionLog {
   /** A new config applies at once, to every segment's roll and index decisions too. */
   set config(config: LogConfig) {
     this._config = config
-    for (const seg of this.segments) seg.config = config
+    this.segments.setConfig(config)
   }
 
   get name(): string {
@@ -165,19 +158,20 @@ export class PartitionLog {
     return this._offline
   }
   get sizeInBytes(): number {
-    let total = 0
-    for (const s of this.segments) total += s.size
-    return total
+    return this.segments.sizeInBytes
   }
   get segmentCount(): number {
-    return this.segments.length
+    return this.segments.count
   }
   /** Oldest first; the last is the active segment. Do not mutate. */
   get segmentList(): readonly LogSegment[] {
-    return this.segments
+    return this.segments.all
   }
   get activeSegment(): LogSegment {
-    return this.active
+    return this.segments.active
+  }
+  private get active(): LogSegment {
+    return this.segments.active
   }
 
   addAppendListener(fn: () => void): () => void {
@@ -317,10 +311,7 @@ export class PartitionLog {
   roll(): LogSegment {
     const base = this._logEndOffset
     if (this.active.isEmpty && this.active.baseOffset === base) return this.active
-    this.active.onBecomeInactive()
-    const seg = LogSegment.create(this.io, this.dir, base, this.config)
-    this.segments.push(seg)
-    this.active = seg
+    const seg = this.segments.roll(base)
     this.flusher.markDirDirty()
     this.logger.debug({ partition: this.name, baseOffset: base }, 'rolled segment')
     try {
@@ -392,17 +383,17 @@ export class PartitionLog {
   /** Kafka's ListOffsets by timestamp: the earliest offset whose record timestamp is >= `timestamp`. */
   async offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
     if (this._offline) throw this.storageError()
-    return offsetForTimestamp(this.segments, this._logStartOffset, timestamp)
+    return offsetForTimestamp(this.segments.all, this._logStartOffset, timestamp)
   }
 
   /** Offset and timestamp of the record with the largest timestamp (earliest such record). */
   maxTimestampOffset(): TimestampAndOffset | null {
-    return maxTimestampOffset(this.segments, this._logStartOffset)
+    return maxTimestampOffset(this.segments.all, this._logStartOffset)
   }
 
   /** Aborted transactions overlapping [fetchOffset, upperBoundOffset), for a read_committed fetch. */
   abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
-    return abortedTransactions(this.segments, fetchOffset, upperBoundOffset)
+    return abortedTransactions(this.segments.all, fetchOffset, upperBoundOffset)
   }
 
   /** DeleteRecords: moves logStartOffset up (-1 means the high watermark) and drops whole segments below it. */
@@ -415,18 +406,9 @@ export class PartitionLog {
     if (target > this._logStartOffset) {
       this._logStartOffset = target
       await this.onLogStartOffsetChange?.(this)
-      this.deleteSegments(this.segmentsBelowLogStart(), 'log start offset')
+      this.deleteSegments(this.segments.below(this._logStartOffset), 'log start offset')
     }
     return this._logStartOffset
-  }
-
-  private segmentsBelowLogStart(): LogSegment[] {
-    const out: LogSegment[] = []
-    for (let i = 0; i < this.segments.length - 1; i++) {
-      if (this.segments[i + 1]!.baseOffset <= this._logStartOffset) out.push(this.segments[i]!)
-      else break
-    }
-    return out
   }
 
   /**
@@ -436,11 +418,9 @@ export class PartitionLog {
   deleteSegments(victims: readonly LogSegment[], reason: string): number {
     let deleted = 0
     for (const seg of victims) {
-      if (seg === this.active || this.segments[0] !== seg) break
-      this.segments.shift()
-      this.flusher.markDirDirty()
       try {
-        seg.delete()
+        if (!this.segments.deleteOldest(seg)) break
+        this.flusher.markDirDirty()
       } catch (err) {
         this.markOffline(err, 'segment deletion')
         throw new KafkaStorageError(`deleting a segment of ${this.name} failed`, { cause: err })
@@ -450,13 +430,13 @@ export class PartitionLog {
     }
     if (deleted > 0) {
       try {
-        this.producerState.deleteSnapshotsBelow(this.segments[0]!.baseOffset)
+        this.producerState.deleteSnapshotsBelow(this.segments.first.baseOffset)
       } catch (err) {
         this.logger.warn({ err, partition: this.name }, 'deleting old producer snapshots failed')
       }
     }
-    if (deleted > 0 && this.segments[0]!.baseOffset > this._logStartOffset) {
-      this._logStartOffset = this.segments[0]!.baseOffset
+    if (deleted > 0 && this.segments.first.baseOffset > this._logStartOffset) {
+      this._logStartOffset = this.segments.first.baseOffset
       this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
     }
     return deleted
@@ -466,22 +446,16 @@ export class PartitionLog {
   async truncateTo(offset: number): Promise<void> {
     if (this._offline) throw this.storageError()
     if (offset >= this._logEndOffset) return
-    if (offset <= this.segments[0]!.baseOffset || offset < this._logStartOffset) {
+    if (offset <= this.segments.first.baseOffset || offset < this._logStartOffset) {
       this.truncateFullyAndStartAt(Math.max(offset, 0))
       return
     }
     try {
-      while (this.segments.length > 1 && this.segments[this.segments.length - 1]!.baseOffset >= offset) {
-        this.segments.pop()!.delete()
-      }
-      const seg = this.segments[this.segments.length - 1]!
-      seg.makeActive()
-      seg.truncateTo(offset)
-      this.active = seg
+      const seg = this.segments.truncateTo(offset)
       this.flusher.markDirDirty()
       this._logEndOffset = seg.nextOffset
       this.flusher.truncated(this._logEndOffset)
-      rebuildProducerState(this.producerState, this.segments, this._logEndOffset, this.logger, this.name)
+      rebuildProducerState(this.producerState, this.segments.all, this._logEndOffset, this.logger, this.name)
     } catch (err) {
       this.markOffline(err, 'truncation')
       throw new KafkaStorageError(`truncating ${this.name} failed`, { cause: err })
@@ -489,9 +463,7 @@ export class PartitionLog {
   }
 
   private truncateFullyAndStartAt(offset: number): void {
-    for (const seg of this.segments) seg.delete()
-    this.segments = [LogSegment.create(this.io, this.dir, offset, this.config)]
-    this.active = this.segments[0]!
+    this.segments.restartAt(offset)
     this._logEndOffset = offset
     this._logStartOffset = offset
     this.flusher.restartedAt(offset)
@@ -515,13 +487,7 @@ export class PartitionLog {
     }
     this.closed = true
     this.listeners.clear()
-    for (const seg of this.segments) {
-      try {
-        seg.close()
-      } catch (err) {
-        flushError ??= err
-      }
-    }
+    flushError ??= this.segments.close()
     if (flushError !== undefined) {
       this._offline = true
       throw flushError
@@ -536,12 +502,6 @@ export class PartitionLog {
     // Durable appends still waiting for an fsync are answered now; an fsync already queued
     // finishes on its pinned descriptors, and its outcome no longer matters.
     this.flusher.failAll(this.storageError())
-    for (const seg of this.segments) {
-      try {
-        seg.close()
-      } catch {
-        // the directory is about to be removed
-      }
-    }
+    this.segments.close() // an error does not matter: the directory is about to be removed
   }
 }

@@ -30,7 +30,6 @@ import { TimeIndex } from './time-index.js'
 import { TXN_INDEX_SUFFIX, TxnIndex } from './txn-index.js'
 
 const SCAN_CHUNK = 1 << 20
-const RECOVERY_CHUNK = 8 << 20
 const INT32_MAX = 2147483647
 const EMPTY = Buffer.alloc(0)
 /** Reads up to this size stay synchronous: the page-cache copy costs less than a pool round trip. */
@@ -413,51 +412,18 @@ export class LogSegment {
     this.nextOffset = this.baseOffset
     const fileSize = this.log.fileSize()
     const interval = this.config.indexIntervalBytes
-    let pos = 0
-    let buf: Buffer = Buffer.alloc(0)
-    let bufStart = 0
-    let reason: string | undefined
-    while (pos < fileSize) {
-      if (fileSize - pos < LOG_OVERHEAD) {
-        reason = `${fileSize - pos} trailing bytes`
-        break
-      }
-      let rel = pos - bufStart
-      if (rel + LOG_OVERHEAD > buf.length) {
-        buf = this.readAt(pos, Math.min(fileSize - pos, RECOVERY_CHUNK))
-        bufStart = pos
-        rel = 0
-      }
-      const size = batchSizeAt(buf, rel)
-      if (size < LOG_OVERHEAD + MIN_BATCH_LENGTH || pos + size > fileSize) {
-        reason = `invalid batch length ${size - LOG_OVERHEAD}`
-        break
-      }
-      if (rel + size > buf.length) {
-        buf = this.readAt(pos, Math.min(fileSize - pos, Math.max(size, RECOVERY_CHUNK)))
-        bufStart = pos
-        rel = 0
-      }
-      const check = checkBatch(buf.subarray(rel, rel + size), 0, { verifyCrc: true })
-      if (!check.ok) {
-        reason = check.message
-        break
-      }
+    const { validBytes: pos, reason } = this.log.scan(fileSize, (buf, at, position, size) => {
+      const check = checkBatch(buf.subarray(at, at + size), 0, { verifyCrc: true })
+      if (!check.ok) return check.message
       const { baseOffset, lastOffsetDelta, maxTimestamp } = check.header
-      if (baseOffset !== this.nextOffset) {
-        reason = `batch base offset ${baseOffset}, expected ${this.nextOffset}`
-        break
-      }
+      if (baseOffset !== this.nextOffset) return `batch base offset ${baseOffset}, expected ${this.nextOffset}`
       const last = baseOffset + lastOffsetDelta
-      if (last - this.baseOffset > INT32_MAX) {
-        reason = `offset ${last} out of range for the segment`
-        break
-      }
+      if (last - this.baseOffset > INT32_MAX) return `offset ${last} out of range for the segment`
       if (this.rollingBasedTimestamp === undefined) this.rollingBasedTimestamp = maxTimestamp
-      this.indexBatch(last, maxTimestamp, pos, size, interval)
+      this.indexBatch(last, maxTimestamp, position, size, interval)
       this.nextOffset = last + 1
-      pos += size
-    }
+      return undefined
+    })
     if (pos < fileSize) this.log.truncateTo(pos)
     this.size = pos
     // Aborts whose markers were cut off are gone; the producer-state replay re-adds lost entries.

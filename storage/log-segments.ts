@@ -1,0 +1,108 @@
+// LogSegments: one partition's segments in baseOffset order, the last one active, as Kafka's
+// LogSegments: the list and the changes to it (roll, dropping the oldest, cutting the tail, starting
+// over, closing). It knows segments and files only; offsets, producer state, flushing and what an
+// I/O error means belong to PartitionLog.
+//
+// Concurrency: owned by one PartitionLog on one thread. Readers that must not see the list change
+// under them (an asynchronous read) take a copy (from()).
+import type { FileIO } from './file-io.js'
+import { floorSegmentIndex } from './log-reader.js'
+import { LogSegment, type SegmentConfig } from './segment.js'
+
+export class LogSegments {
+  private list: LogSegment[]
+
+  /** `segments`: sorted, never empty; the last one becomes active. */
+  constructor(
+    private readonly io: FileIO,
+    private readonly dir: string,
+    segments: LogSegment[],
+    private config: SegmentConfig,
+  ) {
+    this.list = segments
+  }
+
+  /** Oldest first; the last is the active segment. Do not mutate. */
+  get all(): readonly LogSegment[] {
+    return this.list
+  }
+
+  get active(): LogSegment {
+    return this.list[this.list.length - 1]!
+  }
+
+  get first(): LogSegment {
+    return this.list[0]!
+  }
+
+  get count(): number {
+    return this.list.length
+  }
+
+  get sizeInBytes(): number {
+    let total = 0
+    for (const s of this.list) total += s.size
+    return total
+  }
+
+  /** A new config reaches every segment's roll and index decisions at once. */
+  setConfig(config: SegmentConfig): void {
+    this.config = config
+    for (const seg of this.list) seg.config = config
+  }
+
+  /** Starts a new active segment at `baseOffset`; the current one stops taking appends. */
+  roll(baseOffset: number): LogSegment {
+    this.active.onBecomeInactive()
+    const seg = LogSegment.create(this.io, this.dir, baseOffset, this.config)
+    this.list.push(seg)
+    return seg
+  }
+
+  /** Segments whose every record is below `offset` (the next segment starts at or before it). */
+  below(offset: number): LogSegment[] {
+    const out: LogSegment[] = []
+    for (let i = 0; i < this.list.length - 1 && this.list[i + 1]!.baseOffset <= offset; i++) out.push(this.list[i]!)
+    return out
+  }
+
+  /** Removes and deletes `seg` if it is the oldest and not the active one. */
+  deleteOldest(seg: LogSegment): boolean {
+    if (seg === this.active || this.list[0] !== seg) return false
+    this.list.shift()
+    seg.delete()
+    return true
+  }
+
+  /** Deletes every segment from the one holding `offset` on and cuts that one at `offset`. */
+  truncateTo(offset: number): LogSegment {
+    while (this.list.length > 1 && this.active.baseOffset >= offset) this.list.pop()!.delete()
+    const seg = this.active
+    seg.makeActive()
+    seg.truncateTo(offset)
+    return seg
+  }
+
+  /** Deletes every segment and starts over with an empty one at `offset`. */
+  restartAt(offset: number): void {
+    for (const seg of this.list) seg.delete()
+    this.list = [LogSegment.create(this.io, this.dir, offset, this.config)]
+  }
+
+  /** Closes every segment; returns the first error, after trying them all. */
+  close(): unknown {
+    let error: unknown
+    for (const seg of this.list) {
+      try {
+        seg.close()
+      } catch (err) {
+        error ??= err
+      }
+    }
+    return error
+  }
+
+  floorIndex(offset: number): number {
+    return floorSegmentIndex(this.list, offset)
+  }
+}
