@@ -152,11 +152,13 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      // Parked long polls answer now, so the connections go idle without waiting out maxWaitMs.
+      // Parked requests answer now, so the connections go idle without waiting out what clients
+      // asked for: long polls with what they have, joins and syncs with NOT_COORDINATOR (as a
+      // Kafka coordinator that unloads its groups), so their members find the coordinator again.
       fetchWaiters.close()
+      groups.close()
       await server.close()
       txn.close()
-      groups.close()
       await logs.close()
       // A temporary directory made for an embedded broker goes with it; a given one is kept.
       if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
-// Shutdown with long polls parked: SIGTERM answers every parked Fetch at once and the broker exits
-// within a second or two, whatever maxWaitMs the clients asked for.
+// Shutdown with requests parked: SIGTERM answers every parked Fetch and JoinGroup at once and the
+// broker exits within a second or two, whatever maxWaitMs or rebalance timeout the clients asked for.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -7,6 +7,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Reader } from '../../protocol/reader.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import { FetchApi } from '../../protocol/generated/fetch.js'
+import { JoinGroupApi } from '../../protocol/generated/join-group.js'
+import { ErrorCode } from '../../protocol/errors.js'
 import { decodeResponseHeader } from '../../protocol/generated/response-header.js'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
 import { createTopics, WireClient } from '../helpers/wire.js'
@@ -75,5 +77,27 @@ describe('shutdown with parked long polls', () => {
     }
     admin.close()
     for (const c of clients) c.close()
+  }, 30_000)
+
+  it('SIGTERM answers a JoinGroup parked in a rebalance with NOT_COORDINATOR and exits within 2 s', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'samsa-shutdown-'))
+    dirs.push(dir)
+    // The first member of a new group waits out the initial rebalance delay.
+    const broker = await startChildBroker(dir, { 'group.initial.rebalance.delay.ms': '60000' })
+    brokers.push(broker)
+    const c = await WireClient.connect(broker.address)
+    const join = { groupId: 'g', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 120_000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: new Uint8Array(0) }], reason: null }
+    await c.write(c.frame(ApiKey.JoinGroup, 3, (w) => JoinGroupApi.encodeRequest(w, 3, join)))
+    await new Promise((r) => setTimeout(r, 500))
+    const answer = c.readFrame(3000)
+    const started = Date.now()
+    expect(await broker.stop(5000)).toEqual({ code: 0, signal: null })
+    expect(Date.now() - started).toBeLessThan(2000)
+    const f = await answer
+    expect(f).not.toBeNull()
+    const r = new Reader(f!)
+    decodeResponseHeader(r, 0)
+    expect(JoinGroupApi.decodeResponse(r, 3).errorCode).toBe(ErrorCode.NOT_COORDINATOR)
+    c.close()
   }, 30_000)
 })
