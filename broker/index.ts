@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { LogManager } from '../storage/log-manager.js'
+import { splitList } from '../storage/config-defs.js'
 import { BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
@@ -13,6 +14,7 @@ import { FetchWaiters } from './fetch-waiters.js'
 import { FetchMemory } from './fetch-memory.js'
 import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
+import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
@@ -74,7 +76,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
 
   const groups = new GroupCoordinator({
     store: logs.metadata,
-    logs: { partitionCount: (topic) => logs.getTopic(topic)?.partitions },
+    logs: {
+      partitionCount: (topic) => logs.getTopic(topic)?.partitions,
+      topicId: (topic) => logs.getTopic(topic)?.topicId,
+      topicNames: () => logs.listTopics().map((t) => t.name),
+    },
     logger,
     config: {
       groupInitialRebalanceDelayMs: config.getInt('group.initial.rebalance.delay.ms'),
@@ -83,6 +89,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       groupMaxSize: config.getInt('group.max.size'),
       offsetsRetentionMinutes: config.getInt('offsets.retention.minutes'),
       offsetsRetentionCheckIntervalMs: config.getLong('offsets.retention.check.interval.ms'),
+      consumerSessionTimeoutMs: config.getInt('group.consumer.session.timeout.ms'),
+      consumerHeartbeatIntervalMs: config.getInt('group.consumer.heartbeat.interval.ms'),
+      consumerAssignors: splitList(config.get('group.consumer.assignors')),
+      consumerMigrationPolicy: config.get('group.consumer.migration.policy') as ConsumerMigrationPolicy,
     },
   })
   const txn = new TransactionCoordinator({

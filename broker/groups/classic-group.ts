@@ -335,6 +335,11 @@ export class ClassicGroup implements Group {
     }
   }
 
+  /** Kafka's ClassicGroup checks only that the group is alive, and the shell answers for a missing one. */
+  validateOffsetFetch(): number {
+    return ErrorCode.NONE
+  }
+
   /** Kafka's doTxnCommitOffsets checks. */
   validateTxnOffsetCommit(p: TxnOffsetCommitParams): number {
     if (this.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE

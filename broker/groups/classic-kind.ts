@@ -6,7 +6,8 @@
 // JoinGroup and SyncGroup answers are promises that settle when the rebalance step completes;
 // every promise is settled eventually (by the rebalance, a timeout, a replacement request or
 // close()). A group id held by another kind of group answers JoinGroup with
-// INCONSISTENT_GROUP_PROTOCOL and the member requests with UNKNOWN_MEMBER_ID, as in Kafka.
+// INCONSISTENT_GROUP_PROTOCOL (unless that group is empty: JoinGroup then converts it) and the
+// member requests with UNKNOWN_MEMBER_ID, as in Kafka.
 // Single-threaded: all state changes happen synchronously on the event loop.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -77,7 +78,14 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
     }
     const isUnknownMember = p.memberId === ''
     let group = this.registry.find(p.groupId, this)
-    if (group === OTHER_KIND) return Promise.resolve(joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL))
+    if (group === OTHER_KIND) {
+      const other = this.registry.get(p.groupId)!
+      if (!other.isEmpty()) return Promise.resolve(joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL))
+      // An empty group of another kind (a consumer group nobody consumes in) becomes classic, as in
+      // Kafka; its offsets stay.
+      group = new ClassicGroup(p.groupId, this.registry.now())
+      this.registry.replace(other, group)
+    }
     if (group === undefined) {
       if (!isUnknownMember) return Promise.resolve(joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID))
       group = this.createGroup(p.groupId)

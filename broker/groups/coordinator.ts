@@ -1,7 +1,7 @@
 // The group coordinator shell: hosts every group of this broker in one namespace of group ids,
 // routes each request to the room that owns it, and runs the one shared timer. Kafka's
-// GroupCoordinatorShard is the model: membership belongs to a group kind (classic-kind.ts; KIP-848
-// consumer and KIP-932 share groups each become one more `GroupKind`), committed and transactional
+// GroupCoordinatorShard is the model: membership belongs to a group kind (classic-kind.ts, and
+// consumer-kind.ts for KIP-848; KIP-932 share groups would be one more `GroupKind`), committed and transactional
 // offsets to the offset manager (offset-manager.ts, Kafka's OffsetMetadataManager), and what
 // applies to every group (ListGroups, DeleteGroups, expiry of emptied groups) stays here.
 //
@@ -14,11 +14,17 @@ import { pino, type Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { ClassicGroup } from './classic-group.js'
 import { ClassicKind } from './classic-kind.js'
+import { describeAsClassicGroup } from './consumer-describe.js'
+import type { ConsumerGroup } from './consumer-group.js'
+import { ConsumerKind } from './consumer-kind.js'
 import { OTHER_KIND, type Group, type GroupKind, type GroupRegistry, type OtherKind } from './group.js'
 import { OffsetManager } from './offset-manager.js'
 import type { OffsetStore, PendingOffsetStore } from './offset-store.js'
 import {
   DEFAULT_COORDINATOR_CONFIG,
+  type ConsumerHeartbeatParams,
+  type ConsumerHeartbeatResult,
+  type DescribedConsumerGroup,
   type DeletedGroup,
   type DescribedGroup,
   type GroupCoordinatorConfig,
@@ -51,8 +57,14 @@ export interface GroupCoordinatorOptions {
   autoTick?: boolean
 }
 
-/** The group classes the kinds create, told apart by `type` once there is more than one. */
-export type HostedGroup = ClassicGroup
+/** The group classes the kinds create, told apart by `type`. */
+export type HostedGroup = ClassicGroup | ConsumerGroup
+
+/** Who asks for offsets (OffsetFetch v9+): a consumer group checks the member's epoch. */
+export interface OffsetFetchMember {
+  memberId: string | null
+  memberEpoch: number
+}
 
 export class GroupCoordinator {
   readonly config: GroupCoordinatorConfig
@@ -60,6 +72,7 @@ export class GroupCoordinator {
   /** Groups with a deadline to watch; the only ones the timer scans. */
   private readonly active = new Set<Group>()
   private readonly classic: ClassicKind
+  private readonly consumer: ConsumerKind
   /** One kind per group type: adding a type to GroupType makes this record ask for its kind. */
   private readonly kinds: Record<GroupType, GroupKind>
   private readonly offsets: OffsetManager
@@ -79,7 +92,8 @@ export class GroupCoordinator {
     this.autoTick = opts.autoTick ?? true
     const registry = this.registry()
     this.classic = new ClassicKind(registry, this.config, this.logger)
-    this.kinds = { classic: this.classic }
+    this.consumer = new ConsumerKind(registry, this.config, opts.logs, this.logger)
+    this.kinds = { classic: this.classic, consumer: this.consumer }
     this.offsets = new OffsetManager({
       store: opts.store,
       catalog: opts.logs,
@@ -117,9 +131,16 @@ export class GroupCoordinator {
     this.active.clear()
   }
 
-  group(groupId: string): HostedGroup | undefined {
+  /** The classic group with this id (undefined for a group of another kind). */
+  group(groupId: string): ClassicGroup | undefined {
     // Sound because each kind registers only groups of its own class.
-    return this.groups.get(groupId) as HostedGroup | undefined
+    const group = this.groups.get(groupId)
+    return group?.type === 'classic' ? (group as ClassicGroup) : undefined
+  }
+
+  consumerGroup(groupId: string): ConsumerGroup | undefined {
+    const group = this.groups.get(groupId)
+    return group?.type === 'consumer' ? (group as ConsumerGroup) : undefined
   }
 
   // ---- Classic membership: routed to the classic kind -----------------------------------------
@@ -143,7 +164,19 @@ export class GroupCoordinator {
   describeGroup(groupId: string): DescribedGroup {
     // Deadlines that passed since the last timer tick count now, as with Kafka's purgatory.
     this.tick()
-    return this.classic.describeGroup(groupId)
+    const consumerGroup = this.closed ? undefined : this.consumerGroup(groupId)
+    return consumerGroup !== undefined ? describeAsClassicGroup(consumerGroup) : this.classic.describeGroup(groupId)
+  }
+
+  // ---- Consumer groups (KIP-848): routed to the consumer kind ---------------------------------
+
+  consumerGroupHeartbeat(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+    return this.consumer.heartbeat(p)
+  }
+
+  consumerGroupDescribe(groupIds: readonly string[]): DescribedConsumerGroup[] {
+    this.tick()
+    return groupIds.map((groupId) => this.consumer.describe(groupId))
   }
 
   // ---- Offsets: routed to the offset manager --------------------------------------------------
@@ -166,7 +199,15 @@ export class GroupCoordinator {
     return this.offsets.hasPendingTransactionalOffset(groupId, topic, partition)
   }
 
-  fetchOffsets(groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null, requireStable = false): OffsetFetchResult {
+  fetchOffsets(
+    groupId: string,
+    topics: Array<{ name: string; partitionIndexes: number[] }> | null,
+    requireStable = false,
+    member: OffsetFetchMember = { memberId: null, memberEpoch: -1 },
+  ): OffsetFetchResult {
+    const group = this.closed ? undefined : this.groups.get(groupId)
+    const invalid = group === undefined ? ErrorCode.NONE : group.validateOffsetFetch(member.memberId, member.memberEpoch)
+    if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] }
     return this.offsets.fetchOffsets(groupId, topics, requireStable)
   }
 
@@ -297,6 +338,10 @@ export class GroupCoordinator {
         return group.type === kind.type ? (group as G) : OTHER_KIND
       },
       add: (group) => {
+        this.groups.set(group.groupId, group)
+      },
+      replace: (old, group) => {
+        this.removeGroup(old, this.now())
         this.groups.set(group.groupId, group)
       },
       watch: (group) => {

@@ -5,7 +5,7 @@
 // the groups, routes each request to its kind, and the offset manager talks to any group only
 // through `Group`, as Kafka's OffsetMetadataManager does.
 import type { CommittedOffset } from './offset-store.js'
-import type { GroupType, MemberIdentity, TxnOffsetCommitParams } from './types.js'
+import type { GroupType, OffsetCommitParams, TxnOffsetCommitParams } from './types.js'
 
 /** Kafka's Group interface: what the shell, ListGroups and the offset manager ask of any group. */
 export interface Group {
@@ -25,11 +25,13 @@ export interface Group {
   shouldExpire(): boolean
 
   /** OffsetCommit: NONE, or the error the whole request answers. */
-  validateOffsetCommit(p: MemberIdentity): number
+  validateOffsetCommit(p: OffsetCommitParams): number
   /** A committing member proves it is alive (Kafka reschedules the classic member's heartbeat). */
   onOffsetCommit(memberId: string, now: number): void
   /** TxnOffsetCommit: NONE, or the error the whole request answers. */
   validateTxnOffsetCommit(p: TxnOffsetCommitParams): number
+  /** OffsetFetch v9+ (member id null before): NONE, or this group's error. */
+  validateOffsetFetch(memberId: string | null, memberEpoch: number): number
   /** OffsetDelete: NONE, or the error the whole request answers. */
   validateOffsetDelete(): number
   /** DeleteGroups: NONE, or this group's error. */
@@ -77,6 +79,8 @@ export interface GroupRegistry {
    */
   find<G extends Group>(groupId: string, kind: GroupKind<G>): G | undefined | OtherKind
   add(group: Group): void
+  /** Converts a group to another kind under the same id: `old` is marked dead, its offsets stay. */
+  replace(old: Group, group: Group): void
   /** The group has deadlines: the shared timer calls its kind's onDeadlines until it has none. */
   watch(group: Group): void
   /** Runs the timer as soon as the current I/O is done, for a deadline that is already due. */

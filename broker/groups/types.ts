@@ -4,10 +4,13 @@
 
 /**
  * The kinds of group sharing the coordinator's one namespace of group ids, named as ListGroups v5
- * reports them. Only the classic protocol is served so far; KIP-848 adds 'consumer' and KIP-932
- * 'share', each with its own GroupKind.
+ * reports them: the classic protocol and KIP-848 consumer groups; KIP-932 would add 'share', with
+ * its own GroupKind.
  */
-export type GroupType = 'classic'
+export type GroupType = 'classic' | 'consumer'
+
+/** group.consumer.migration.policy: which way a group may convert while it has members. */
+export type ConsumerMigrationPolicy = 'bidirectional' | 'upgrade' | 'downgrade' | 'disabled'
 
 export interface GroupCoordinatorConfig {
   groupInitialRebalanceDelayMs: number
@@ -17,6 +20,13 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionMinutes: number
   offsetsRetentionCheckIntervalMs: number
   offsetMetadataMaxBytes: number
+  /** group.consumer.session.timeout.ms: a consumer-group member silent this long is removed. */
+  consumerSessionTimeoutMs: number
+  /** group.consumer.heartbeat.interval.ms: what ConsumerGroupHeartbeat tells members. */
+  consumerHeartbeatIntervalMs: number
+  /** group.consumer.assignors: the server-side assignors offered; the first is the default. */
+  consumerAssignors: readonly string[]
+  consumerMigrationPolicy: ConsumerMigrationPolicy
 }
 
 export const DEFAULT_COORDINATOR_CONFIG: GroupCoordinatorConfig = {
@@ -27,11 +37,19 @@ export const DEFAULT_COORDINATOR_CONFIG: GroupCoordinatorConfig = {
   offsetsRetentionMinutes: 10080,
   offsetsRetentionCheckIntervalMs: 600_000,
   offsetMetadataMaxBytes: 4096,
+  consumerSessionTimeoutMs: 45_000,
+  consumerHeartbeatIntervalMs: 5_000,
+  consumerAssignors: ['uniform', 'range'],
+  consumerMigrationPolicy: 'bidirectional',
 }
 
 /** Which topics and partitions exist; commits and deletes for others are refused. */
 export interface TopicCatalog {
   partitionCount(topic: string): number | undefined
+  /** Consumer groups (KIP-848) address topics by id; undefined for a topic that does not exist. */
+  topicId?(topic: string): string | undefined
+  /** Every topic name, for subscriptions by regular expression. */
+  topicNames?(): Iterable<string>
 }
 
 // ---- Classic membership (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, DescribeGroups) ---------
@@ -130,6 +148,8 @@ export interface DescribedGroup {
 // ---- Offsets (OffsetCommit, TxnOffsetCommit, OffsetFetch, OffsetDelete) ------------------------
 
 export interface OffsetCommitParams extends MemberIdentity {
+  /** The request's version: consumer-protocol members must commit with v9+ (member epochs). */
+  apiVersion?: number
   /** OffsetCommit v2-4 retention time, -1 to age the offsets with the group. */
   retentionTimeMs: number
   /** Answer GROUP_ID_NOT_FOUND (OffsetCommit v9+) rather than ILLEGAL_GENERATION for an unknown group. */
@@ -202,4 +222,69 @@ export interface GroupListing {
 export interface DeletedGroup {
   groupId: string
   errorCode: number
+}
+
+// ---- Consumer groups (KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe) ------------------
+
+export interface TopicPartitions {
+  topicId: string
+  partitions: number[]
+}
+
+export interface ConsumerHeartbeatParams {
+  groupId: string
+  memberId: string
+  memberEpoch: number
+  instanceId: string | null
+  rackId: string | null
+  /** -1: unchanged since the last heartbeat. */
+  rebalanceTimeoutMs: number
+  /** null: unchanged since the last heartbeat. */
+  subscribedTopicNames: string[] | null
+  subscribedTopicRegex: string | null
+  serverAssignor: string | null
+  /** The partitions the member owns; null: unchanged since the last heartbeat. */
+  topicPartitions: TopicPartitions[] | null
+  clientId: string
+  clientHost: string
+  /** v0: the coordinator names new members; v1: the member names itself. */
+  apiVersion: number
+}
+
+export interface ConsumerHeartbeatResult {
+  errorCode: number
+  errorMessage: string | null
+  memberId: string | null
+  memberEpoch: number
+  heartbeatIntervalMs: number
+  /** The member's assignment, sent when it changed; null otherwise. */
+  assignment: TopicPartitions[] | null
+}
+
+export interface DescribedTopicPartitions {
+  topicId: string
+  topicName: string
+  partitions: number[]
+}
+
+export interface DescribedConsumerGroup {
+  errorCode: number
+  errorMessage: string | null
+  groupId: string
+  groupState: string
+  groupEpoch: number
+  assignmentEpoch: number
+  assignorName: string
+  members: Array<{
+    memberId: string
+    instanceId: string | null
+    rackId: string | null
+    memberEpoch: number
+    clientId: string
+    clientHost: string
+    subscribedTopicNames: string[]
+    subscribedTopicRegex: string | null
+    assignment: DescribedTopicPartitions[]
+    targetAssignment: DescribedTopicPartitions[]
+  }>
 }

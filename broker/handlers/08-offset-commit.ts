@@ -1,8 +1,10 @@
 // OffsetCommit (key 8). v0 has no generation or member id (a "simple" commit, accepted only while
 // the group is empty); v1 adds them plus a per-partition commit timestamp; v2-4 carry a retention
 // time (an explicit expiry); v3 adds throttle time; v6 leader epochs; v7 group.instance.id; v8 is
-// flexible; v9 answers GROUP_ID_NOT_FOUND for an unknown group instead of ILLEGAL_GENERATION (its
-// KIP-848 member epochs do not apply: only classic groups exist). Topic ids (v10) are not served.
+// flexible; v9 answers GROUP_ID_NOT_FOUND for an unknown group instead of ILLEGAL_GENERATION and
+// carries a KIP-848 member epoch in the generation field: a consumer group answers
+// STALE_MEMBER_EPOCH for another epoch, UNKNOWN_MEMBER_ID for a stranger, and UNSUPPORTED_VERSION
+// to its members committing below v9. Topic ids (v10) are not served.
 import { OffsetCommitApi, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.js'
 import { defineHandler } from '../handler.js'
 
@@ -16,6 +18,7 @@ export default defineHandler({
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       retentionTimeMs: req.retentionTimeMs,
+      apiVersion: ctx.apiVersion,
       reportUnknownGroup: ctx.apiVersion >= 9,
       topics: req.topics,
     })

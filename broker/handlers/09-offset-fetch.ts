@@ -2,8 +2,9 @@
 // adds a top-level error code and accepts null topics meaning "every partition with an offset";
 // v3 throttle time; v5 leader epochs; v6 flexible; v7 require_stable (a partition with offsets
 // still waiting for their transaction's outcome answers UNSTABLE_OFFSET_COMMIT); v8 batches
-// several groups; v9's member id and epoch belong to KIP-848 groups and are ignored for classic
-// groups.
+// several groups; v9 adds a member id and epoch, checked by KIP-848 consumer groups
+// (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID; no member id means an admin reading) and ignored by
+// classic groups.
 import {
   OffsetFetchApi,
   type OffsetFetchResponse,
@@ -19,7 +20,8 @@ export default defineHandler({
     const groups = ctx.broker.groups
     if (ctx.apiVersion >= 8) {
       const results: OffsetFetchResponseOffsetFetchResponseGroup[] = req.groups.map((g) => {
-        const r = groups.fetchOffsets(g.groupId, g.topics, req.requireStable)
+        const member = ctx.apiVersion >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined
+        const r = groups.fetchOffsets(g.groupId, g.topics, req.requireStable, member)
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics }
       })
       return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups: results }

@@ -1,6 +1,5 @@
 // ListGroups (key 16). v1 adds throttle time; v3 is flexible; v4 filters by state (case-insensitive)
-// and reports each group's state; v5 filters by type and reports it (every group here is
-// "classic").
+// and reports each group's state; v5 filters by type ("classic", "consumer") and reports it.
 import { ListGroupsApi, type ListGroupsResponse } from '../../protocol/generated/list-groups.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'

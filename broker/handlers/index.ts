@@ -39,6 +39,8 @@ import describeCluster from './60-describe-cluster.js'
 import describeProducers from './61-describe-producers.js'
 import describeTransactions from './65-describe-transactions.js'
 import listTransactions from './66-list-transactions.js'
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js'
+import consumerGroupDescribe from './69-consumer-group-describe.js'
 
 export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   produce,
@@ -79,4 +81,6 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   describeProducers,
   describeTransactions,
   listTransactions,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ]

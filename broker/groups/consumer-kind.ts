@@ -1,0 +1,284 @@
+// The consumer group kind (KIP-848): ConsumerGroupHeartbeat and ConsumerGroupDescribe, as Kafka's
+// GroupMetadataManager answers them. A heartbeat joins (epoch 0), leaves (-1, or -2 for a static
+// member that will be back), or reports what the member owns; the coordinator bumps the group epoch
+// when what the assignment depends on changed, recomputes the target assignment at once, and moves
+// the member one step towards its target (consumer-reconciliation.ts). Nothing waits: every
+// request is answered immediately and members converge over their next heartbeats.
+//
+// Deadlines: a member silent for group.consumer.session.timeout.ms is removed; one that does not
+// give up its revoked partitions within its rebalance timeout is removed too (its partitions then
+// go to the others). A classic group that is empty is converted when a member joins with this
+// protocol; one with members is not (GROUP_ID_NOT_FOUND), since classic and consumer-protocol
+// members do not share a group here. Single-threaded: all state changes happen synchronously.
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import { serverAssignors } from './assignors/index.js'
+import type { ServerAssignor } from './assignors/assignor.js'
+import { assignmentOf, isSubset, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
+import { describeConsumerGroup } from './consumer-describe.js'
+import { ConsumerGroup } from './consumer-group.js'
+import { ConsumerMember, LEAVE_EPOCH, LEAVE_STATIC_EPOCH } from './consumer-member.js'
+import { reconcile } from './consumer-reconciliation.js'
+import { compileTopicRegex } from './consumer-regex.js'
+import { bumpGroupEpoch, resolveSubscriptions, sameMetadata } from './consumer-target.js'
+import { OTHER_KIND, type GroupKind, type GroupRegistry } from './group.js'
+import type {
+  ConsumerHeartbeatParams,
+  ConsumerHeartbeatResult,
+  DescribedConsumerGroup,
+  GroupCoordinatorConfig,
+  TopicCatalog,
+} from './types.js'
+
+export class ConsumerKind implements GroupKind<ConsumerGroup> {
+  readonly type = 'consumer' as const
+  readonly assignors: readonly ServerAssignor[]
+
+  constructor(
+    private readonly registry: GroupRegistry,
+    private readonly config: GroupCoordinatorConfig,
+    private readonly catalog: TopicCatalog | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.assignors = serverAssignors(config.consumerAssignors)
+    if (this.assignors.length === 0) throw new Error('group.consumer.assignors: at least one assignor is needed')
+  }
+
+  createGroup(groupId: string): ConsumerGroup {
+    const group = new ConsumerGroup(groupId, this.registry.now())
+    this.registry.add(group)
+    return group
+  }
+
+  onDeadlines(group: ConsumerGroup, now: number): boolean {
+    let removed = false
+    for (const m of [...group.members.values()]) {
+      const revocationLate = m.revocationDeadline !== null && now >= m.revocationDeadline
+      if (now < m.sessionDeadline && !revocationLate) continue
+      this.logger.info({ groupId: group.groupId, memberId: m.memberId }, revocationLate ? 'member did not revoke in time' : 'member session expired')
+      group.removeMember(m, now)
+      removed = true
+    }
+    if (removed) bumpGroupEpoch(group, this.catalog, this.assignors)
+    return group.members.size > 0
+  }
+
+  close(): void {
+    // No request waits in a consumer group.
+  }
+
+  // ---- ConsumerGroupHeartbeat -----------------------------------------------------------------
+
+  heartbeat(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
+    if (this.registry.closed) return failure(ErrorCode.NOT_COORDINATOR)
+    const invalid = this.validateRequest(p)
+    if (invalid !== null) return invalid
+    const now = this.registry.now()
+    if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.leave(p, now)
+
+    let group = this.registry.find(p.groupId, this)
+    if (group === OTHER_KIND) {
+      const other = this.registry.get(p.groupId)!
+      if (p.memberEpoch !== 0 || !other.isEmpty()) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`)
+      // An empty classic group (perhaps only committed offsets) becomes a consumer group; offsets stay.
+      group = new ConsumerGroup(p.groupId, now)
+      this.registry.replace(other, group)
+      this.logger.info({ groupId: p.groupId }, 'empty classic group converted to a consumer group')
+    }
+    if (group === undefined) {
+      if (p.memberEpoch !== 0) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} not found.`)
+      group = this.createGroup(p.groupId)
+    }
+    const owned = p.topicPartitions === null ? null : assignmentOf(p.topicPartitions)
+    const found = this.memberFor(group, p, owned)
+    if (typeof found === 'number') return failure(found)
+    if ('errorCode' in found) return found
+    const { member, joined } = found
+    const before = { epoch: member.memberEpoch, state: member.state, assigned: member.assigned }
+
+    const changed = this.updateMember(member, p)
+    if (joined || changed || !sameMetadata(resolveSubscriptions(group, this.catalog), group.subscriptionMetadata)) {
+      bumpGroupEpoch(group, this.catalog, this.assignors)
+    }
+    const next = reconcile(member, {
+      targetEpoch: group.assignmentEpoch,
+      target: group.targetOf(member.memberId),
+      owned,
+      ownedByOther: (t, q) => {
+        const owner = group.ownerOf(t, q)
+        return owner !== undefined && owner !== member.memberId
+      },
+    })
+    if (next !== member) group.setAssignment(member, next)
+    member.sessionDeadline = now + this.config.consumerSessionTimeoutMs
+    member.revocationDeadline = member.state === 'unrevoked_partitions' ? (member.revocationDeadline ?? now + member.rebalanceTimeoutMs) : null
+    this.registry.watch(group)
+
+    const sendAssignment =
+      p.memberEpoch === 0 ||
+      before.epoch !== member.memberEpoch ||
+      before.state !== member.state ||
+      !sameAssignment(before.assigned, member.assigned) ||
+      (owned !== null && !sameAssignment(owned, member.assigned))
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+      assignment: sendAssignment ? toTopicPartitions(member.assigned) : null,
+    }
+  }
+
+  /** Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
+  private validateRequest(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult | null {
+    const bad = (message: string) => failure(ErrorCode.INVALID_REQUEST, message)
+    if (p.groupId === '') return bad("GroupId can't be empty.")
+    if (p.instanceId === '') return bad("InstanceId can't be empty.")
+    if (p.rackId === '') return bad("RackId can't be empty.")
+    if (p.memberEpoch < LEAVE_STATIC_EPOCH) return bad(`MemberEpoch ${p.memberEpoch} is invalid.`)
+    if (p.memberEpoch === LEAVE_STATIC_EPOCH && p.instanceId === null) return bad("InstanceId can't be null.")
+    if (p.memberId === '' && (p.memberEpoch !== 0 || p.apiVersion >= 1)) return bad("MemberId can't be empty.")
+    if (p.memberEpoch === 0) {
+      if (p.rebalanceTimeoutMs === -1) return bad('RebalanceTimeoutMs must be provided in first request.')
+      if (p.topicPartitions === null || p.topicPartitions.length > 0) return bad('TopicPartitions must be empty when (re-)joining.')
+      if (p.subscribedTopicNames === null && p.subscribedTopicRegex === null) {
+        return bad('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.')
+      }
+    }
+    if (p.serverAssignor !== null && !this.assignors.some((a) => a.name === p.serverAssignor)) {
+      return failure(
+        ErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${p.serverAssignor} is not supported. Supported assignors: ${this.assignors.map((a) => a.name).join(', ')}.`,
+      )
+    }
+    if (p.subscribedTopicRegex !== null && p.subscribedTopicRegex !== '' && compileTopicRegex(p.subscribedTopicRegex) === null) {
+      return failure(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${p.subscribedTopicRegex} is not a valid regular expression.`)
+    }
+    return null
+  }
+
+  /** The member the heartbeat is for, created or taken over on a join; an error code if it is fenced or unknown. */
+  private memberFor(
+    group: ConsumerGroup,
+    p: ConsumerHeartbeatParams,
+    owned: Assignment | null,
+  ): { member: ConsumerMember; joined: boolean } | ConsumerHeartbeatResult | number {
+    if (p.memberEpoch === 0) {
+      const memberId = p.memberId !== '' ? p.memberId : randomUUID()
+      const heldBy = p.instanceId === null ? undefined : group.staticMembers.get(p.instanceId)
+      const existing = group.members.get(heldBy ?? memberId)
+      if (existing !== undefined && existing.memberId === memberId) {
+        // Rejoining after being fenced: it dropped everything it owned.
+        group.resetMember(existing)
+        existing.leftTemporarily = false
+        return { member: existing, joined: false }
+      }
+      if (existing !== undefined) {
+        if (!existing.leftTemporarily) {
+          return failure(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${existing.memberId} with instance id ${p.instanceId} is not released yet.`)
+        }
+        // A static member back under a new member id keeps its epoch and partitions.
+        group.replaceStaticMember(existing, memberId)
+        existing.leftTemporarily = false
+        return { member: existing, joined: false }
+      }
+      const member = new ConsumerMember(memberId)
+      member.instanceId = p.instanceId
+      group.addMember(member)
+      return { member, joined: true }
+    }
+    if (p.instanceId !== null) {
+      const heldBy = group.staticMembers.get(p.instanceId)
+      if (heldBy === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
+      if (heldBy !== p.memberId) return ErrorCode.FENCED_INSTANCE_ID
+    }
+    const member = group.members.get(p.memberId)
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
+    if (p.memberEpoch > member.memberEpoch) return ErrorCode.FENCED_MEMBER_EPOCH
+    if (p.memberEpoch < member.memberEpoch) {
+      // Its response with the new epoch may have been lost: the previous epoch is still accepted
+      // from a member that owns no more than it is assigned.
+      if (p.memberEpoch !== member.previousMemberEpoch || owned === null || !isSubset(owned, member.assigned)) return ErrorCode.FENCED_MEMBER_EPOCH
+    }
+    return { member, joined: false }
+  }
+
+  /** Applies what the heartbeat changes; true when the group epoch must move. */
+  private updateMember(member: ConsumerMember, p: ConsumerHeartbeatParams): boolean {
+    let changed = false
+    member.clientId = p.clientId
+    member.clientHost = p.clientHost
+    if (p.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = p.rebalanceTimeoutMs
+    if (p.subscribedTopicNames !== null && !sameList(p.subscribedTopicNames, member.subscribedTopicNames)) {
+      member.subscribedTopicNames = [...p.subscribedTopicNames]
+      changed = true
+    }
+    if (p.subscribedTopicRegex !== null) {
+      const regex = p.subscribedTopicRegex === '' ? null : p.subscribedTopicRegex
+      if (regex !== member.subscribedTopicRegex) {
+        member.subscribedTopicRegex = regex
+        changed = true
+      }
+    }
+    if (p.serverAssignor !== null && p.serverAssignor !== member.serverAssignor) {
+      member.serverAssignor = p.serverAssignor
+      changed = true
+    }
+    if (p.rackId !== null && p.rackId !== member.rackId) {
+      member.rackId = p.rackId
+      changed = true
+    }
+    return changed
+  }
+
+  private leave(p: ConsumerHeartbeatParams, now: number): ConsumerHeartbeatResult {
+    const group = this.registry.find(p.groupId, this)
+    if (group === undefined || group === OTHER_KIND) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`)
+    let member: ConsumerMember | undefined
+    if (p.instanceId !== null) {
+      const heldBy = group.staticMembers.get(p.instanceId)
+      if (heldBy === undefined) return failure(ErrorCode.UNKNOWN_MEMBER_ID)
+      if (heldBy !== p.memberId) return failure(ErrorCode.FENCED_INSTANCE_ID)
+      member = group.members.get(heldBy)
+    } else {
+      member = group.members.get(p.memberId)
+    }
+    if (member === undefined) return failure(ErrorCode.UNKNOWN_MEMBER_ID)
+    if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
+      // Back soon under a new member id: its partitions wait for it until its session expires.
+      member.leftTemporarily = true
+      member.sessionDeadline = now + this.config.consumerSessionTimeoutMs
+      member.revocationDeadline = null
+    } else {
+      group.removeMember(member, now)
+      bumpGroupEpoch(group, this.catalog, this.assignors)
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: p.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null }
+  }
+
+  // ---- ConsumerGroupDescribe ------------------------------------------------------------------
+
+  describe(groupId: string): DescribedConsumerGroup {
+    const group = this.registry.find(groupId, this)
+    if (this.registry.closed) return describeError(groupId, ErrorCode.NOT_COORDINATOR, null)
+    if (group === undefined) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`)
+    if (group === OTHER_KIND) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`)
+    return describeConsumerGroup(group)
+  }
+}
+
+function failure(errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult {
+  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null }
+}
+
+function describeError(groupId: string, errorCode: number, errorMessage: string | null): DescribedConsumerGroup {
+  return { errorCode, errorMessage, groupId, groupState: 'Dead', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  const set = new Set(b)
+  return a.every((x) => set.has(x))
+}

@@ -1,0 +1,44 @@
+// One member of a KIP-848 consumer group: what it subscribes to, the epoch it is at, the partitions
+// it owns and those it must still give up. Kafka's ConsumerGroupMember is the model; the rules that
+// move it between states are in consumer-reconciliation.ts.
+import { EMPTY_ASSIGNMENT, type Assignment } from './consumer-assignment.js'
+
+/**
+ * Kafka's MemberState. stable: at the target epoch with everything it may own; unrevoked: must
+ * first give up `pendingRevocation` and stays at its old epoch until it has; unreleased: at the
+ * target epoch but waiting for partitions other members still give up.
+ */
+export type ConsumerMemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions'
+
+/** A static member that left with epoch -2 (it is expected back under a new member id). */
+export const LEAVE_STATIC_EPOCH = -2
+export const LEAVE_EPOCH = -1
+
+export class ConsumerMember {
+  instanceId: string | null = null
+  rackId: string | null = null
+  clientId = ''
+  clientHost = ''
+  rebalanceTimeoutMs = 0
+  subscribedTopicNames: readonly string[] = []
+  subscribedTopicRegex: string | null = null
+  serverAssignor: string | null = null
+
+  memberEpoch = 0
+  previousMemberEpoch = -1
+  state: ConsumerMemberState = 'stable'
+  /** Partitions the member may consume at its epoch. */
+  assigned: Assignment = EMPTY_ASSIGNMENT
+  /** Partitions it still owns but must give up before it moves on. */
+  pendingRevocation: Assignment = EMPTY_ASSIGNMENT
+
+  /** Removed unless it heartbeats by then. */
+  sessionDeadline = 0
+  /** While it must revoke partitions: removed unless it has by then. */
+  revocationDeadline: number | null = null
+
+  /** A static member that left with epoch -2: it keeps its partitions until its session expires. */
+  leftTemporarily = false
+
+  constructor(public memberId: string) {}
+}

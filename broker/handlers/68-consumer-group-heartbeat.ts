@@ -1,0 +1,40 @@
+// ConsumerGroupHeartbeat (key 68, KIP-848). A member joins with epoch 0, leaves with -1 (or -2, a
+// static member that will be back), and otherwise reports its epoch and, when they changed, the
+// partitions it owns; the answer carries its epoch, the heartbeat interval and, when it changed,
+// its assignment. v0: the coordinator names a member that joins without a member id; v1: the
+// member names itself (an empty member id is INVALID_REQUEST). Subscriptions by regular
+// expression are matched with JavaScript RegExp, not RE2: broker/groups/consumer-regex.ts says
+// where the two differ. The rack id is kept and described but does not steer the assignors.
+import { ConsumerGroupHeartbeatApi, type ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js'
+import { defineHandler } from '../handler.js'
+
+export default defineHandler({
+  api: ConsumerGroupHeartbeatApi,
+  versions: [0, 1],
+  handle(req, ctx): ConsumerGroupHeartbeatResponse {
+    const r = ctx.broker.groups.consumerGroupHeartbeat({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      memberEpoch: req.memberEpoch,
+      instanceId: req.instanceId,
+      rackId: req.rackId,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      subscribedTopicNames: req.subscribedTopicNames,
+      subscribedTopicRegex: req.subscribedTopicRegex,
+      serverAssignor: req.serverAssignor,
+      topicPartitions: req.topicPartitions,
+      clientId: ctx.clientId ?? '',
+      clientHost: ctx.clientHost,
+      apiVersion: ctx.apiVersion,
+    })
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage,
+      memberId: r.memberId,
+      memberEpoch: r.memberEpoch,
+      heartbeatIntervalMs: r.heartbeatIntervalMs,
+      assignment: r.assignment === null ? null : { topicPartitions: r.assignment },
+    }
+  },
+})
