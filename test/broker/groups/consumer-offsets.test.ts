@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
 import type { GroupCoordinator } from '../../../broker/groups/coordinator.js'
 import type { OffsetCommitParams } from '../../../broker/groups/types.js'
-import { Clock, MutableCatalog, newConsumerCoordinator, SimulatedConsumer } from './consumer-helpers.js'
+import { Clock, heartbeat, MutableCatalog, newConsumerCoordinator, SimulatedConsumer } from './consumer-helpers.js'
 import { join, resolvedNow } from './helpers.js'
 
 let clock: Clock
@@ -131,9 +131,9 @@ describe('group kinds sharing one namespace', () => {
     const joined = c.joinGroup(join())
     c.tick()
     await joined
-    const a = new SimulatedConsumer(c, ['t'])
-    const r = c.consumerGroupHeartbeat({ ...a.last, groupId: 'g', memberId: 'x', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 1000, subscribedTopicNames: ['t'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [], clientId: 'c', clientHost: 'h', apiVersion: 1 })
+    const r = c.consumerGroupHeartbeat(heartbeat({ memberId: 'x', subscribedTopicNames: ['t'] }))
     expect(r.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
+    expect(c.group('g')!.members.size).toBe(1)
     expect(c.consumerGroupDescribe(['g'])[0]!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
   })
 })
