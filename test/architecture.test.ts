@@ -5,6 +5,7 @@
 //
 // Type-only imports count for both: a type import is still a dependency a reader must follow,
 // and a cycle of types is a design knot even when it vanishes at run time.
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -57,6 +58,26 @@ function violations(edges: readonly ImportEdge[]): string[] {
   })
 }
 
+const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+const SHIPPED: ReadonlySet<Layer> = new Set(['protocol', 'storage', 'broker', 'cli'])
+
+/** The npm package an import names ('@scope/name' or 'name'), or undefined for our files and node builtins. */
+function packageOf(specifier: string): string | undefined {
+  if (specifier.startsWith('node:') || specifier.endsWith('.ts') || specifier.startsWith('.')) return undefined
+  const parts = specifier.split('/')
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
+}
+
+/** Imports from what `npm install samsa` ships that name a package outside `dependencies` (kafkajs is a test client only). */
+export function packageViolations(edges: readonly ImportEdge[], deps: Record<string, string> = PACKAGE.dependencies): string[] {
+  return edges.flatMap((e) => {
+    const layer = layerOf(e.from)
+    const pkg = packageOf(e.to)
+    if (layer === undefined || !SHIPPED.has(layer) || pkg === undefined || e.typeOnly || pkg in deps) return []
+    return [`${e.from}:${e.line} -> ${pkg}: not a runtime dependency`]
+  })
+}
+
 function cyclesOutsideGenerated(edges: readonly ImportEdge[]): string[][] {
   const inGenerated = (f: string): boolean => f.startsWith('protocol/generated/')
   return importCycles(edges.filter((e) => !inGenerated(e.from) && !inGenerated(e.to)))
@@ -81,6 +102,11 @@ describe('architecture', () => {
 
   it('has no import cycles outside protocol/generated', () => {
     expect(cyclesOutsideGenerated(edges)).toEqual([])
+  })
+
+  it('runs on its runtime dependencies only: the shipped layers import no devDependency', () => {
+    expect(packageViolations(edges)).toEqual([])
+    expect(edges.some((e) => e.from.startsWith('storage/') && e.to === 'lmdb')).toBe(true)
   })
 })
 
@@ -111,6 +137,12 @@ describe('the architecture checks themselves', () => {
       edge('storage/segment.ts', 'lmdb'),
     ]
     expect(violations(good)).toEqual([])
+  })
+
+  it('flag a shipped import of a devDependency and allow it in bench and test', () => {
+    const deps = { lmdb: '1' }
+    expect(packageViolations([edge('cli/commands/produce.ts', 'kafkajs'), edge('broker/x.ts', '@scope/pkg/sub')], deps)).toHaveLength(2)
+    expect(packageViolations([edge('bench/e2e/node-clients.ts', 'kafkajs'), edge('storage/m.ts', 'lmdb'), edge('storage/m.ts', 'node:fs')], deps)).toEqual([])
   })
 
   it('find cycles, type-only ones included, and ignore protocol/generated', () => {
