@@ -5,7 +5,7 @@
 //   orders 0 1520           topic partition offset
 //   orders 1 977
 // Written to a temporary file, fsynced, renamed over the old one, and the directory fsynced, so
-// a crash leaves either the old or the new file whole.
+// a crash leaves either the old or the new file whole; a write that fails leaves the old file.
 import path from 'node:path'
 import type { FileIO } from './file-io.js'
 
@@ -43,10 +43,22 @@ export class OffsetCheckpointFile {
       let off = 0
       while (off < body.length) off += this.io.write(fd, body, off, body.length - off, off)
       await this.io.fsync(fd)
-    } finally {
+    } catch (err) {
+      // A full disk: the old file stays, and a half-written one must not hold on to space.
       this.io.close(fd)
+      removeQuietly(this.io, tmp)
+      throw err
     }
+    this.io.close(fd)
     this.io.rename(tmp, this.file)
     await this.io.fsyncDir(path.dirname(this.file))
+  }
+}
+
+function removeQuietly(io: FileIO, file: string): void {
+  try {
+    io.unlink(file)
+  } catch {
+    // already gone, or the next write replaces it
   }
 }

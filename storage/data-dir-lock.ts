@@ -17,7 +17,11 @@ export function acquireDataDirLock(dataDir: string): void {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' })
       return
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const code = (err as NodeJS.ErrnoException).code
+      // A full disk: the file exists but holds no pid, so it does not keep another broker out (a
+      // start treats a lock without a live owner as stale). Serving beats refusing to start here.
+      if (code === 'ENOSPC' || code === 'EDQUOT') return
+      if (code !== 'EEXIST') throw err
     }
     const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10)
     if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {

@@ -18,6 +18,10 @@
 // Partition counts are bounded by max.broker.partitions: every partition costs directories, files
 // and memory, and a request for millions must be refused, not attempted.
 //
+// A full disk: the broker still opens (checkpoints that cannot be written are written by the next
+// periodic run), metadata writes fail one by one, and partitions whose appends the disk refused go
+// offline until a periodic check finds room again and brings them back (PartitionLog.recoverFromFullDisk).
+//
 // Concurrency: one LogManager per data dir and process; all calls on the event loop. Changes to
 // the set of topics and partitions (create, delete, add partitions) run one at a time.
 import { randomUUID } from 'node:crypto'
@@ -47,6 +51,8 @@ const METADATA_DIR = 'metadata'
 const DELETE_DIR_SUFFIX = '-delete'
 const PARTITION_DIR = /^(.+)-(\d+)$/
 const MAX_TOPIC_NAME_LENGTH = 249
+/** Free space a partition offline for a full disk waits for before it is reopened. */
+const FREE_BYTES_TO_RECOVER = 1 << 20
 
 export interface LogManagerOptions {
   dataDir: string
@@ -175,7 +181,12 @@ export class LogManager {
       }
       this.logs.set(topic.name, parts)
     }
-    await this.writeCheckpoints()
+    try {
+      await this.writeCheckpoints()
+    } catch (err) {
+      // A full disk must not keep the broker down; the periodic run writes them later.
+      this.logger.warn({ err }, 'writing offset checkpoints at start-up failed; retrying later')
+    }
   }
 
   private startTasks(retentionOverride?: number): void {
@@ -196,7 +207,29 @@ export class LogManager {
     every(flushCheckMs, () => {
       const now = Date.now()
       for (const log of this.partitions()) log.maybeFlushByTime(now)
+      this.recoverFromFullDisk()
     })
+  }
+
+  /** Reopens partitions a full disk took offline, once the data directory has room again. */
+  recoverFromFullDisk(): number {
+    const waiting = this.partitions().filter((l) => l.offlineForSpace)
+    if (waiting.length === 0) return 0
+    try {
+      if (this.io.statfs(this.dataDir).usableBytes < FREE_BYTES_TO_RECOVER) return 0
+    } catch {
+      return 0
+    }
+    let recovered = 0
+    for (const log of waiting) {
+      try {
+        log.recoverFromFullDisk()
+        recovered++
+      } catch (err) {
+        this.logger.warn({ err, partition: `${log.topic}-${log.partition}` }, 'partition still offline: reopening it failed')
+      }
+    }
+    return recovered
   }
 
   /** One retention pass over every partition; returns the number of segments deleted. */
@@ -356,7 +389,14 @@ export class LogManager {
       if (topic === undefined || parts === undefined) throw new UnknownTopicError(`Topic '${name}' does not exist.`)
       this.logs.delete(name)
       this.topicIds.delete(topic.topicId)
-      await this.metadata.deleteTopic(name)
+      try {
+        await this.metadata.deleteTopic(name)
+      } catch (err) {
+        // Not deleted (a full disk): the topic stays as it was.
+        this.logs.set(name, parts)
+        this.topicIds.set(topic.topicId, name)
+        throw err
+      }
       for (const log of parts) {
         log.closeForDelete()
         this.renameAndRemove(log.dir)

@@ -7,11 +7,16 @@
 //   kv       broker identity, dynamic configuration, producer ids and transaction state
 // Every stored key is spelled in metadata-keys.ts.
 // Writes resolve once committed (visible, and crash-safe for the process); topic changes also
-// wait for LMDB's flush so a topic acknowledged to a client survives a power loss.
+// wait for LMDB's flush so a topic acknowledged to a client survives a power loss. A commit that
+// fails (a full disk) rejects with KafkaStorageError and changes nothing; the store takes writes
+// again once the disk has room. Writes are not batched per event turn: lmdb's batch of a turn
+// holds a promise of its own that nobody can handle, and a failed commit would reject it
+// unhandled; writes that belong together use transaction().
 //
 // Concurrency: one process owns the environment; reads are synchronous and see the last commit.
 import fs from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
+import { KafkaStorageError } from './errors.js'
 import {
   committedOffsetKey,
   groupOfCommittedOffsetKey,
@@ -56,6 +61,8 @@ export class MetadataStore {
    * looked up on every Fetch and Metadata request, and an LMDB read decodes a fresh copy each time.
    */
   private readonly topicCache = new Map<string, Readonly<TopicRecord>>()
+  /** The last commit failed: lmdb's `flushed` then waits for a flush that never comes. */
+  private lastCommitFailed = false
 
   private constructor(
     private readonly root: RootDatabase,
@@ -67,7 +74,7 @@ export class MetadataStore {
   /** Opens (creating) the store in directory `dir`. */
   static open(dir: string): MetadataStore {
     fs.mkdirSync(dir, { recursive: true })
-    const root = open({ path: dir, maxDbs: 8 })
+    const root = open({ path: dir, maxDbs: 8, eventTurnBatching: false })
     const store = new MetadataStore(
       root,
       root.openDB<TopicRecord, string>({ name: 'topics' }),
@@ -111,20 +118,24 @@ export class MetadataStore {
 
   async putTopic(t: TopicRecord): Promise<void> {
     const record = frozen(t)
-    await this.topics.put(t.name, record)
+    const committed = this.topics.put(t.name, record)
+    const flushed = this.flushOf()
+    await this.committed(committed, `storing topic ${t.name}`)
     this.topicCache.set(t.name, record)
-    await this.root.flushed
+    await flushed
   }
 
   async deleteTopic(name: string): Promise<void> {
-    await this.topics.remove(name)
+    const committed = this.topics.remove(name)
+    const flushed = this.flushOf()
+    await this.committed(committed, `deleting topic ${name}`)
     this.topicCache.delete(name)
-    await this.root.flushed
+    await flushed
   }
 
   /** Stores all entries in one transaction. */
   async commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void> {
-    await this.offsets.transaction(() => {
+    await this.committed(this.offsets.transaction(() => {
       for (const e of entries) {
         this.offsets.put(committedOffsetKey(group, e.topic, e.partition), {
           offset: e.offset,
@@ -134,7 +145,7 @@ export class MetadataStore {
           expireTimestamp: e.expireTimestamp,
         })
       }
-    })
+    }), `storing offsets of group ${group}`)
   }
 
   /** Committed offsets of `group`, keyed by offsetKey(topic, partition). */
@@ -159,9 +170,9 @@ export class MetadataStore {
       victims.push(committedOffsetKey(group, topic, partition))
     }
     if (victims.length === 0) return 0
-    await this.offsets.transaction(() => {
+    await this.committed(this.offsets.transaction(() => {
       for (const k of victims) this.offsets.remove(k)
-    })
+    }), `deleting offsets of group ${group}`)
     return victims.length
   }
 
@@ -182,16 +193,46 @@ export class MetadataStore {
   }
 
   async put(key: string, value: unknown): Promise<void> {
-    await this.kv.put(key, value)
+    await this.committed(this.kv.put(key, value), `storing ${key}`)
   }
 
   async delete(key: string): Promise<void> {
-    await this.kv.remove(key)
+    await this.committed(this.kv.remove(key), `deleting ${key}`)
   }
 
   async close(): Promise<void> {
-    await this.root.flushed
+    if (!this.lastCommitFailed) await this.root.flushed
     await this.root.close()
+  }
+
+  /**
+   * Waits for a write's commit; a failed one becomes a KafkaStorageError. lmdb hangs the cause on
+   * the error as a second promise (commitError) that rejects too: it is handled here, so a failed
+   * commit never surfaces as an unhandled rejection (lmdb prints the cause itself).
+   */
+  private async committed<T>(write: Promise<T>, what: string): Promise<T> {
+    try {
+      const result = await write
+      this.lastCommitFailed = false
+      return result
+    } catch (err) {
+      this.lastCommitFailed = true
+      // Not awaited: lmdb settles it only when the write thread reports an error status.
+      ;(err as { commitError?: Promise<unknown> }).commitError?.catch(() => {})
+      throw new KafkaStorageError(`metadata store: ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    }
+  }
+
+  /**
+   * A promise for the flush of the write just issued, taken before anything else can start a new
+   * transaction: `root.flushed` follows the latest one, which may be another write's failed commit.
+   */
+  private flushOf(): Promise<void> {
+    const flushed = new Promise<void>((resolve, reject) => {
+      this.root.flushed.then(() => resolve(), reject)
+    })
+    flushed.catch(() => {}) // awaited only when the commit succeeded
+    return flushed
   }
 }
 

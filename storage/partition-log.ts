@@ -14,8 +14,12 @@
 // original offsets and is not written again); transaction markers close open transactions, and
 // aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
 // and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
+//
+// An I/O error takes the partition offline (writes and reads answer KAFKA_STORAGE_ERROR). When the
+// cause was a full disk refusing a write, the owner may bring it back once there is room again
+// (recoverFromFullDisk): the tail is re-read from the recovery point as a restart would.
 import { ControlType, encodeControlBatch } from '../protocol/control-records.js'
-import { KafkaStorageError, OffsetOutOfRangeError, type StorageError, UnknownTopicError } from './errors.js'
+import { isOutOfSpace, KafkaStorageError, OffsetOutOfRangeError, type StorageError, UnknownTopicError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { FlushScheduler } from './flush-scheduler.js'
 import type { LogConfig } from './log-config.js'
@@ -83,11 +87,13 @@ export class PartitionLog {
   private _config: LogConfig
   private readonly io: FileIO
   private readonly logger: Logger
-  private readonly segments: LogSegments
+  private segments: LogSegments
   private _logStartOffset: number
   private _logEndOffset: number
   private _offline = false
-  private readonly flusher: FlushScheduler
+  /** Offline because a write found the disk full: recoverFromFullDisk() may bring it back. */
+  private _offlineForSpace = false
+  private flusher: FlushScheduler
   private readonly listeners = new Set<() => void>()
   readonly producerState: ProducerStateManager
   private readonly onLogStartOffsetChange?: (log: PartitionLog) => Promise<void>
@@ -123,9 +129,16 @@ export class PartitionLog {
     this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
     this._logStartOffset = loaded.logStartOffset
     this._logEndOffset = loaded.logEndOffset
-    this.flusher = new FlushScheduler(this, this.io, loaded.recoveryPoint, (err) => this.markOffline(err, 'fsync'))
-    if (loaded.dirDirty) this.flusher.markDirDirty()
+    this.flusher = this.newFlusher(loaded.recoveryPoint, loaded.dirDirty)
     if (loaded.restarted) this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
+  }
+
+  private newFlusher(recoveryPoint: number, dirDirty: boolean): FlushScheduler {
+    const flusher: FlushScheduler = new FlushScheduler(this, this.io, recoveryPoint, (err) => {
+      if (flusher === this.flusher) this.markOffline(err, 'fsync')
+    })
+    if (dirDirty) flusher.markDirDirty()
+    return flusher
   }
 
   get config(): LogConfig {
@@ -156,6 +169,10 @@ export class PartitionLog {
   }
   get offline(): boolean {
     return this._offline
+  }
+  /** Offline because the disk was full when a write came; see recoverFromFullDisk(). */
+  get offlineForSpace(): boolean {
+    return this._offline && this._offlineForSpace && !this.closed
   }
   get sizeInBytes(): number {
     return this.segments.sizeInBytes
@@ -191,7 +208,10 @@ export class PartitionLog {
       this.logger.debug({ partition: this.name, err }, `${during} of a deleted partition failed`)
       return
     }
-    if (!this._offline) this.logger.error({ partition: this.name, err }, `I/O error during ${during}; partition offline`)
+    if (!this._offline) {
+      this.logger.error({ partition: this.name, err }, `I/O error during ${during}; partition offline`)
+      this._offlineForSpace = (during === 'append' || during === 'transaction index append') && isOutOfSpace(err)
+    }
     this._offline = true
     this.flusher.failAll(new KafkaStorageError(`partition ${this.name}: ${during} failed`, { cause: err }))
   }
@@ -472,6 +492,37 @@ export class PartitionLog {
     this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
   }
 
+  /**
+   * Brings back a partition a full disk took offline: closes its segments and opens the directory
+   * again from the recovery point, as a restart after a crash would (every batch after it is
+   * validated, a torn tail is cut off, the producer state is rebuilt), then takes writes again.
+   * Throws, staying offline, when the disk still refuses.
+   */
+  recoverFromFullDisk(): void {
+    if (!this.offlineForSpace) return
+    this.segments.close() // an error does not matter: the files are opened again and rescanned
+    const recoveryPoint = this.flusher.recoveryPoint
+    const loaded = loadLog({
+      dir: this.dir,
+      name: this.name,
+      io: this.io,
+      config: this._config,
+      logger: this.logger,
+      producerState: this.producerState,
+      recoveryPoint,
+      logStartOffset: this._logStartOffset,
+      hadCleanShutdown: false,
+    })
+    this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
+    this._logStartOffset = loaded.logStartOffset
+    this._logEndOffset = loaded.logEndOffset
+    this.flusher = this.newFlusher(loaded.recoveryPoint, loaded.dirDirty)
+    this._offline = false
+    this._offlineForSpace = false
+    this.logger.warn({ partition: this.name, recoveryPoint, logEndOffset: this._logEndOffset }, 'disk has room again; partition back online')
+    if (loaded.restarted) this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
+  }
+
   /** Flushes and closes every segment (indexes trimmed). Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -479,10 +530,17 @@ export class PartitionLog {
     if (!this._offline) {
       try {
         await this.flush()
-        // A snapshot at the log end lets the next open skip the producer-state replay.
-        await this.producerState.takeSnapshot(this._logEndOffset)
       } catch (err) {
         flushError = err
+      }
+      if (flushError === undefined) {
+        try {
+          // A snapshot at the log end lets the next open skip the producer-state replay; without
+          // it (a full disk) the replay starts from an older one.
+          await this.producerState.takeSnapshot(this._logEndOffset)
+        } catch (err) {
+          this.logger.warn({ err, partition: this.name }, 'producer state snapshot at close failed')
+        }
       }
     }
     this.closed = true

@@ -329,7 +329,13 @@ export class ProducerStateManager {
       let off = 0
       while (off < buf.length) off += this.io.write(fd, buf, off, buf.length - off, off)
     } catch (err) {
+      // A full disk: no half-written snapshot may keep the space (or be read back).
       this.io.close(fd)
+      try {
+        this.io.unlink(tmp)
+      } catch {
+        // the next open removes leftover temporary snapshots
+      }
       throw err
     }
     const synced = this.io.fsync(fd).finally(() => this.io.close(fd))

@@ -8,8 +8,12 @@
 // OffsetFetch with require_stable reports UNSTABLE_OFFSET_COMMIT for them. They are kept under
 // one key of the metadata store's key-value space (storage/metadata-keys.ts) so an outcome
 // arriving after a restart still finds them; committed offsets are the store's own database. Single-threaded: only store writes and deletes wait.
+//
+// A write the store refuses (a full disk) answers NOT_COORDINATOR, as Kafka's GroupMetadataManager
+// turns a KAFKA_STORAGE_ERROR from its offsets log; clients find the coordinator again and retry.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
+import { KafkaStorageError } from '../../storage/errors.js'
 import { pendingTxnOffsetsKey } from '../../storage/metadata-keys.js'
 import type { Group, GroupRegistry } from './group.js'
 import {
@@ -129,7 +133,7 @@ export class OffsetManager {
         this.groups.getOrCreateSimpleGroup(p.groupId)
       } catch (err) {
         this.logger.error({ err, groupId: p.groupId }, 'storing committed offsets failed')
-        for (const r of accepted) r.errorCode = ErrorCode.UNKNOWN_SERVER_ERROR
+        for (const r of accepted) r.errorCode = storeFailureCode(err)
       }
     }
     return results
@@ -170,12 +174,17 @@ export class OffsetManager {
       results.push({ name: t.name, partitions })
     }
     if (byProducer === undefined) this.pendingTxnOffsets.set(p.groupId, (byProducer = new Map()))
+    const previous = byProducer.get(p.producerId)
     byProducer.set(p.producerId, staged)
     try {
       await this.persistPendingTxnOffsets()
     } catch (err) {
       this.logger.error({ err, groupId: p.groupId }, 'storing transactional offsets failed')
-      return all(ErrorCode.UNKNOWN_SERVER_ERROR)
+      // Not stored, so not pending: what the transaction had staged before stays.
+      if (previous !== undefined) byProducer.set(p.producerId, previous)
+      else byProducer.delete(p.producerId)
+      if (byProducer.size === 0 && this.pendingTxnOffsets.get(p.groupId) === byProducer) this.pendingTxnOffsets.delete(p.groupId)
+      return all(storeFailureCode(err))
     }
     return results
   }
@@ -349,4 +358,9 @@ export class OffsetManager {
 
 function everyPartition(topics: ReadonlyArray<{ name: string; partitions: ReadonlyArray<{ partitionIndex: number }> }>, errorCode: number): TopicResult[] {
   return topics.map((t) => ({ name: t.name, partitions: t.partitions.map((q) => ({ partitionIndex: q.partitionIndex, errorCode })) }))
+}
+
+/** Kafka's answer to an offsets write that failed: NOT_COORDINATOR for a storage error. */
+function storeFailureCode(err: unknown): number {
+  return err instanceof KafkaStorageError ? ErrorCode.NOT_COORDINATOR : ErrorCode.UNKNOWN_SERVER_ERROR
 }

@@ -12,13 +12,20 @@
 // restart, Prepare* transactions are completed and Ongoing ones aborted before the broker serves,
 // so no partition's last stable offset stays stuck.
 //
+// A state change the store refuses (a full disk) is undone in memory, as Kafka updates its cache
+// only once the transaction log append succeeded, and the request is answered as Kafka answers a
+// failed append: NOT_COORDINATOR (KAFKA_STORAGE_ERROR becomes that), or COORDINATOR_LOAD_IN_PROGRESS
+// when no producer id could be reserved. Clients retry both. What a start-up could not finish for
+// want of space, the timer finishes later.
+//
 // Concurrency: requests for one transactional id run one at a time (a promise chain per id); one
 // shared interval aborts timed-out transactions and forgets expired ids.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
+import { KafkaStorageError } from '../../storage/errors.js'
 import { TRANSACTIONAL_IDS_KEY, transactionStateKey } from '../../storage/metadata-keys.js'
 import type { AppendResult, TxnMarkerInput } from '../../storage/partition-log.js'
-import { ProducerIdManager, type ProducerIdStore } from './producer-ids.js'
+import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdStore } from './producer-ids.js'
 
 export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
 export const TXN_STATES: readonly TxnState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead']
@@ -139,12 +146,18 @@ export class TransactionCoordinator {
       if (meta !== undefined) this.txns.set(id, meta)
     }
     for (const meta of this.txns.values()) {
-      if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
-        this.logger.info({ transactionalId: meta.transactionalId, state: meta.state }, 'completing a transaction interrupted by a restart')
-        await this.locked(meta.transactionalId, () => this.complete(meta, meta.state === 'PrepareCommit'))
-      } else if (meta.state === 'Ongoing') {
-        this.logger.info({ transactionalId: meta.transactionalId }, 'aborting a transaction left open by a restart')
-        await this.locked(meta.transactionalId, () => this.fenceAndAbort(meta))
+      try {
+        if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
+          this.logger.info({ transactionalId: meta.transactionalId, state: meta.state }, 'completing a transaction interrupted by a restart')
+          await this.locked(meta.transactionalId, () => this.complete(meta, meta.state === 'PrepareCommit'))
+        } else if (meta.state === 'Ongoing') {
+          this.logger.info({ transactionalId: meta.transactionalId }, 'aborting a transaction left open by a restart')
+          await this.locked(meta.transactionalId, () => this.fenceAndAbort(meta))
+        }
+      } catch (err) {
+        if (!isStoreFailure(err)) throw err
+        // The broker starts anyway; tick() finishes it once the store takes writes again.
+        this.logger.warn({ err, transactionalId: meta.transactionalId }, 'could not finish a transaction at start-up; retrying later')
       }
     }
   }
@@ -176,11 +189,17 @@ export class TransactionCoordinator {
       if (expected.producerId >= 0 && expected.producerEpoch >= 0 && expected.producerEpoch + 1 < MAX_EPOCH) {
         return { errorCode: ErrorCode.NONE, producerId: expected.producerId, producerEpoch: expected.producerEpoch + 1 }
       }
-      return { errorCode: ErrorCode.NONE, producerId: await this.producerIds.generate(), producerEpoch: 0 }
+      try {
+        return { errorCode: ErrorCode.NONE, producerId: await this.producerIds.generate(), producerEpoch: 0 }
+      } catch (err) {
+        if (!(err instanceof ProducerIdsUnavailableError)) throw err
+        this.logger.warn({ err }, 'InitProducerId failed: no producer id available')
+        return initError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+      }
     }
     if (timeoutMs <= 0 || timeoutMs > this.config.transactionMaxTimeoutMs) return initError(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
     if (this.closed) return initError(ErrorCode.NOT_COORDINATOR)
-    return this.locked(transactionalId, async () => {
+    return this.changeState(transactionalId, initError, async () => {
       let meta = this.txns.get(transactionalId)
       if (meta === undefined || meta.state === 'Dead') {
         meta = {
@@ -227,7 +246,7 @@ export class TransactionCoordinator {
     fencedCode: number,
   ): Promise<number> {
     if (this.closed) return ErrorCode.NOT_COORDINATOR
-    return this.locked(transactionalId, async () => {
+    return this.changeState(transactionalId, (code) => code, async () => {
       const meta = this.txns.get(transactionalId)
       const invalid = this.validate(meta, producerId, producerEpoch, fencedCode)
       if (invalid !== ErrorCode.NONE) return invalid
@@ -274,7 +293,7 @@ export class TransactionCoordinator {
 
   async endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean, fencedCode: number): Promise<number> {
     if (this.closed) return ErrorCode.NOT_COORDINATOR
-    return this.locked(transactionalId, async () => {
+    return this.changeState(transactionalId, (code) => code, async () => {
       const meta = this.txns.get(transactionalId)
       const invalid = this.validate(meta, producerId, producerEpoch, fencedCode)
       if (invalid !== ErrorCode.NONE) return invalid
@@ -306,6 +325,13 @@ export class TransactionCoordinator {
     try {
       const now = this.now()
       for (const meta of [...this.txns.values()]) {
+        if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
+          // Left by a start-up that could not write (requests finish theirs inside the lock).
+          await this.locked(meta.transactionalId, async () => {
+            if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') await this.complete(meta, meta.state === 'PrepareCommit')
+          })
+          continue
+        }
         if (meta.state !== 'Ongoing' || now - meta.startTimeMs <= meta.timeoutMs) continue
         await this.locked(meta.transactionalId, async () => {
           if (meta.state !== 'Ongoing' || this.now() - meta.startTimeMs <= meta.timeoutMs) return
@@ -394,13 +420,40 @@ export class TransactionCoordinator {
     meta.groups = []
     meta.startTimeMs = -1
     meta.lastUpdateTimeMs = this.now()
-    await this.persist(meta)
+    try {
+      await this.persist(meta)
+    } catch (err) {
+      if (!isStoreFailure(err)) throw err
+      // The markers are written: the outcome stands. The store keeps Prepare*, which a restart
+      // completes again (the markers are written twice, which readers tolerate).
+      this.logger.warn({ err, transactionalId: meta.transactionalId }, 'storing a completed transaction failed')
+    }
   }
 
   private async persist(meta: TxnMetadata, isNew = false): Promise<void> {
     this.txns.set(meta.transactionalId, meta)
     await this.store.put(transactionStateKey(meta.transactionalId), meta)
     if (isNew) await this.store.put(TRANSACTIONAL_IDS_KEY, [...this.txns.keys()])
+  }
+
+  /**
+   * Runs one request's state change under the id's lock. If the store refuses a write, the
+   * transaction is put back as it was and the request answers Kafka's code for a failed append.
+   */
+  private changeState<T>(id: string, failed: (code: number) => T, fn: () => Promise<T>): Promise<T> {
+    return this.locked(id, async () => {
+      const before = this.txns.get(id)
+      const saved = before === undefined ? undefined : structuredClone(before)
+      try {
+        return await fn()
+      } catch (err) {
+        if (!isStoreFailure(err)) throw err
+        if (before === undefined) this.txns.delete(id)
+        else this.txns.set(id, Object.assign(before, saved))
+        this.logger.warn({ err, transactionalId: id }, 'transaction state change not stored')
+        return failed(err instanceof ProducerIdsUnavailableError ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NOT_COORDINATOR)
+      }
+    })
   }
 
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -417,4 +470,9 @@ export class TransactionCoordinator {
 
 function initError(errorCode: number): InitProducerIdResult {
   return { errorCode, producerId: -1, producerEpoch: -1 }
+}
+
+/** The metadata store refused a write (a full disk): the request fails, the broker does not. */
+function isStoreFailure(err: unknown): boolean {
+  return err instanceof KafkaStorageError || err instanceof ProducerIdsUnavailableError
 }

@@ -10,6 +10,17 @@ export interface ProducerIdStore {
 
 export const PRODUCER_ID_BLOCK_SIZE = 1000
 
+/**
+ * The current block is used up and the next could not be stored (a full disk). Kafka's broker
+ * answers COORDINATOR_LOAD_IN_PROGRESS while it waits for a block, which clients retry.
+ */
+export class ProducerIdsUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ProducerIdsUnavailableError'
+  }
+}
+
 export class ProducerIdManager {
   private next = 0
   private blockEnd = 0
@@ -30,7 +41,11 @@ export class ProducerIdManager {
 
   private async reserveBlock(): Promise<void> {
     const start = this.store.get<number>(PRODUCER_ID_NEXT_BLOCK_KEY) ?? 0
-    await this.store.put(PRODUCER_ID_NEXT_BLOCK_KEY, start + this.blockSize)
+    try {
+      await this.store.put(PRODUCER_ID_NEXT_BLOCK_KEY, start + this.blockSize)
+    } catch (err) {
+      throw new ProducerIdsUnavailableError('no block of producer ids could be reserved', { cause: err })
+    }
     this.next = start
     this.blockEnd = start + this.blockSize
   }
