@@ -92,3 +92,9 @@ export class DataDirLockedError extends StorageError {
     super('KAFKA_STORAGE_ERROR', message)
   }
 }
+
+/** An I/O error from a disk out of space (or quota): what is stored is intact, more cannot be. */
+export function isOutOfSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT'
+}

@@ -7,6 +7,7 @@
 // Concurrency: owned by one LogSegment on one thread. Entries live in memory and are written to
 // the file lazily (on flush, roll and close); recovery rebuilds the index of every segment it
 // rescans, so an index that lags its log after a crash is never trusted.
+import { isOutOfSpace } from './errors.js'
 import { FileHandle } from './file-handle.js'
 import type { FileIO } from './file-io.js'
 
@@ -105,8 +106,14 @@ export abstract class AbstractIndex {
     this.ensureLoaded()
     this.appending = false
     this.persisted = Math.min(this.persisted, this.count)
-    this.writePending()
-    this.io.ftruncate(this.handle.fd(), this.count * this.entrySize)
+    try {
+      this.writePending()
+    } catch (err) {
+      if (!isOutOfSpace(err)) throw err
+      // A full disk (say, recovery at start-up): the entries stay in memory, where lookups find
+      // them, and the next sync writes them; the file keeps a prefix, a sparser but valid index.
+    }
+    this.io.ftruncate(this.handle.fd(), this.persisted * this.entrySize)
     this.handle.release()
   }
 

@@ -17,7 +17,7 @@ import type { InitProducerIdResponse } from '../../protocol/generated/init-produ
 import type { MetadataResponse } from '../../protocol/generated/metadata.js'
 import type { OffsetCommitResponse } from '../../protocol/generated/offset-commit.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
-import { encodeBatch } from '../../protocol/record-batch.js'
+import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { kafkaClient } from '../helpers/broker.js'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
 import { waitFor } from '../helpers/wait.js'
