@@ -23,7 +23,7 @@ import { isOutOfSpace, KafkaStorageError, OffsetOutOfRangeError, type StorageErr
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { FlushScheduler } from './flush-scheduler.js'
 import type { LogConfig } from './log-config.js'
-import { loadLog, rebuildProducerState } from './log-loader.js'
+import { loadLog, rebuildProducerState, type LoadedLog } from './log-loader.js'
 import {
   type ReadOptions,
   type ReadPlan,
@@ -115,22 +115,27 @@ export class PartitionLog {
     this.logger = opts.logger ?? silentLogger
     this.onLogStartOffsetChange = opts.onLogStartOffsetChange
     this.producerState = new ProducerStateManager({ dir: opts.dir, io: this.io, expirationMs: opts.producerIdExpirationMs })
-    const loaded = loadLog({
+    const loaded = this.load(opts.recoveryPoint ?? 0, opts.logStartOffset ?? 0, opts.hadCleanShutdown ?? false)
+    this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
+    this._logStartOffset = loaded.logStartOffset
+    this._logEndOffset = loaded.logEndOffset
+    this.flusher = this.newFlusher(loaded.recoveryPoint, loaded.dirDirty)
+    if (loaded.restarted) this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
+  }
+
+  /** Opens the directory's segments (LogLoader): cleanup, recovery, producer state. */
+  private load(recoveryPoint: number, logStartOffset: number, hadCleanShutdown: boolean): LoadedLog {
+    return loadLog({
       dir: this.dir,
       name: this.name,
       io: this.io,
       config: this._config,
       logger: this.logger,
       producerState: this.producerState,
-      recoveryPoint: opts.recoveryPoint ?? 0,
-      logStartOffset: opts.logStartOffset ?? 0,
-      hadCleanShutdown: opts.hadCleanShutdown ?? false,
+      recoveryPoint,
+      logStartOffset,
+      hadCleanShutdown,
     })
-    this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
-    this._logStartOffset = loaded.logStartOffset
-    this._logEndOffset = loaded.logEndOffset
-    this.flusher = this.newFlusher(loaded.recoveryPoint, loaded.dirDirty)
-    if (loaded.restarted) this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
   }
 
   private newFlusher(recoveryPoint: number, dirDirty: boolean): FlushScheduler {
@@ -502,17 +507,7 @@ export class PartitionLog {
     if (!this.offlineForSpace) return
     this.segments.close() // an error does not matter: the files are opened again and rescanned
     const recoveryPoint = this.flusher.recoveryPoint
-    const loaded = loadLog({
-      dir: this.dir,
-      name: this.name,
-      io: this.io,
-      config: this._config,
-      logger: this.logger,
-      producerState: this.producerState,
-      recoveryPoint,
-      logStartOffset: this._logStartOffset,
-      hadCleanShutdown: false,
-    })
+    const loaded = this.load(recoveryPoint, this._logStartOffset, false)
     this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
     this._logStartOffset = loaded.logStartOffset
     this._logEndOffset = loaded.logEndOffset
