@@ -18,6 +18,7 @@ import { Writer } from '../protocol/writer.js'
 import { BufferPool } from '../storage/buffer-pool.js'
 import { LeasedResponse } from './handler.js'
 import type { Router, Pending } from './router.js'
+import { ANONYMOUS_PRINCIPAL } from './router.js'
 
 export interface ConnectionOptions {
   maxRequestBytes: number
@@ -44,6 +45,8 @@ const frameBuffers = new BufferPool(16 * 1024, 4 * 1024 * 1024, 32 * 1024 * 1024
 
 export class Connection {
   readonly clientHost: string
+  /** The authenticated principal ("User:alice"), set once authentication succeeds. */
+  principal = ANONYMOUS_PRINCIPAL
   lastActivity = Date.now()
   private chunks: Buffer[] = []
   private buffered = 0
@@ -180,7 +183,7 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer, leased: boolean): void {
-    const pending = this.router.route(frame, this.clientHost)
+    const pending = this.router.route(frame, this.clientHost, this.principal)
     if (pending.kind === 'close') {
       this.opts.logger.warn({ client: this.clientHost, reason: pending.reason }, 'bad request; closing connection')
       this.close()

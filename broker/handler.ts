@@ -10,6 +10,11 @@ export interface RequestContext {
   clientId: string | null
   /** Remote address of the client, as DescribeGroups reports it. */
   clientHost: string
+  /**
+   * Who sent the request, as KafkaPrincipal's string form ("User:alice"); "User:ANONYMOUS" until
+   * the connection authenticates. ACLs are checked against it and clientHost.
+   */
+  principal: string
   broker: BrokerContext
 }
 

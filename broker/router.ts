@@ -11,6 +11,9 @@ import { ApiVersionsApi, type ApiVersionsResponse } from '../protocol/generated/
 import type { HandlerDef, RequestContext } from './handler.js'
 import type { BrokerContext } from './context.js'
 
+/** The principal of a connection that has not authenticated (Kafka's KafkaPrincipal.ANONYMOUS). */
+export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
+
 export type Pending =
   | {
       kind: 'ok'
@@ -50,7 +53,7 @@ export class Router {
       .sort((a, b) => a.apiKey - b.apiKey)
   }
 
-  route(frame: Buffer, clientHost: string): Pending {
+  route(frame: Buffer, clientHost: string, principal: string = ANONYMOUS_PRINCIPAL): Pending {
     if (frame.length < 8) return { kind: 'close', reason: `frame of ${frame.length} bytes is shorter than a request header` }
     const apiKey = frame.readInt16BE(0)
     const apiVersion = frame.readInt16BE(2)
@@ -71,6 +74,7 @@ export class Router {
       correlationId,
       clientId: header.clientId,
       clientHost,
+      principal,
       broker: this.broker(),
     }
     let result: unknown

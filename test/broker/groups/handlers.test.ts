@@ -13,7 +13,7 @@ import { Clock, newCoordinator, subscription } from './helpers.js'
 
 function context(apiVersion: number, groups = newCoordinator(new Clock()).coordinator): RequestContext {
   const broker = { nodeId: 7, advertisedHost: 'broker.local', advertisedPort: 9093, groups } as unknown as BrokerContext
-  return { apiVersion, correlationId: 1, clientId: 'cli', clientHost: '10.0.0.9', broker }
+  return { apiVersion, correlationId: 1, clientId: 'cli', clientHost: '10.0.0.9', principal: 'User:ANONYMOUS', broker }
 }
 
 describe('group handlers', () => {
