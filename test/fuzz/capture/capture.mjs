@@ -158,7 +158,15 @@ async function kafkajsSession(bootstrap) {
   await admin.deleteGroups(['fz-js-group'])
   await admin.deleteTopics({ topics: ['fz-js-gone'] })
   await admin.listTopics()
+  await admin.describeAcls({ resourceType: 1, resourcePatternType: 1, operation: 1, permissionType: 1 }).catch(() => {})
+  await admin.describeConfigs({ resources: [{ type: 4, name: '1' }], includeSynonyms: false })
   await admin.disconnect()
+
+  // SaslHandshake: the broker serves no mechanism, so this client gets no further
+  const sasl = new Kafka({ clientId: 'fz-kafkajs', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, sasl: { mechanism: 'plain', username: 'fz', password: 'fz' } })
+  const refused = sasl.admin()
+  await refused.connect().catch(() => {})
+  await refused.disconnect().catch(() => {})
 }
 
 function pythonSession(script, bootstrap) {

@@ -7,7 +7,9 @@ import sys
 import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
+from kafka.admin import (ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ConfigResource,
+                         ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic, ResourcePatternFilter,
+                         ResourceType)
 
 bootstrap = sys.argv[1]
 common = {"bootstrap_servers": bootstrap, "client_id": "fz-kafka-python"}
@@ -56,4 +58,11 @@ admin.list_consumer_group_offsets("fz-py-group")
 admin.delete_consumer_groups(["fz-py-group"])
 admin.delete_topics(["fz-py-gone"])
 admin.describe_cluster()
+admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1")])
+try:
+    admin.describe_acls(ACLFilter(principal=None, host="*", operation=ACLOperation.ANY,
+                                  permission_type=ACLPermissionType.ANY,
+                                  resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)))
+except Exception as e:  # a broker without an authorizer answers SECURITY_DISABLED
+    print(f"describe_acls: {e}", file=sys.stderr)
 admin.close()
