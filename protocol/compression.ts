@@ -1,6 +1,8 @@
 // Record batch compression codecs, as Kafka's attribute bits number them:
 // 1 gzip (node:zlib), 2 snappy, 3 lz4 (frame format), 4 zstd.
 //
+// lz4: compressed by lz4-napi, decoded by lz4-frame.ts.
+//
 // Snappy: Kafka's Java client writes the xerial-framed stream (magic \x82SNAPPY\0, two int32s
 // version and compatible version, then [int32 length][raw snappy block]...), while some clients
 // (kafkajs-snappy, librdkafka) write one raw snappy block. Decoding accepts both; encoding uses
@@ -11,15 +13,17 @@
 // generous for real traffic: a producer batch is bounded by max.request.size (1 MiB by default)
 // and message.max.bytes, and ordinary data rarely compresses past 10-20x. gzip, snappy and zstd
 // enforce the limit exactly; lz4 bounds each compressed block by the frame's maximum block size
-// (64 KiB to 4 MiB), so it may refuse output slightly below the limit.
+// (64 KiB to 4 MiB) and by LZ4's greatest expansion, so it may refuse output slightly below the
+// limit.
 //
 // Everything here is synchronous: record batches are small and callers are on the request path.
 
 import { createRequire } from 'node:module'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy'
-import { compressFrameSync as lz4Compress, decompressFrameSync as lz4Decompress } from 'lz4-napi'
+import { compressFrameSync as lz4Compress } from 'lz4-napi'
 import { compress as zstdCompress } from 'zstd-napi'
+import { decodeLz4Frames, lz4FrameBound } from './lz4-frame.js'
 import type * as ZstdBinding from 'zstd-napi/binding.js'
 
 export const DEFAULT_DECOMPRESS_LIMIT = 64 * 1024 * 1024
@@ -71,7 +75,7 @@ export function decompress(codec: number, data: Uint8Array, limit = DEFAULT_DECO
     case Codec.Snappy:
       return snappyDecompress(data, limit)
     case Codec.Lz4:
-      return lz4DecompressFrames(data, limit)
+      return lz4Decompress(data, limit)
     case Codec.Zstd:
       return zstdDecompress(data, limit)
     default:
@@ -176,62 +180,11 @@ function snappyDecompress(data: Uint8Array, limit: number): Buffer {
 
 // --- lz4 ------------------------------------------------------------------------------------
 
-const LZ4_MAGIC = 0x184d2204
-const LZ4_BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20]
-
-function le32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
-}
-
-/**
- * Walks the LZ4 frames without inflating them, bounding the output as it goes: a compressed
- * block yields at most the frame's maximum block size, a stored block exactly its length.
- * Returns the [start, end) of each data frame; malformed framing or trailing bytes throw.
- */
-function lz4Frames(data: Uint8Array, limit: number): Array<[number, number]> {
-  const frames: Array<[number, number]> = []
-  let bound = 0
-  let p = 0
-  while (p < data.length) {
-    if (p + 7 > data.length) throw new Error('lz4: truncated frame header')
-    const magic = le32(data, p)
-    if ((magic & 0xfffffff0) === 0x184d2a50) {
-      // skippable frame: magic, int32 size, payload
-      p += 8 + le32(data, p + 4)
-      continue
-    }
-    if (magic !== LZ4_MAGIC) throw new Error(`lz4: bad frame magic at ${p}`)
-    const start = p
-    const flg = data[p + 4]!
-    const blockMax = LZ4_BLOCK_MAX[(data[p + 5]! >> 4) & 7]! || LZ4_BLOCK_MAX[7]!
-    const blockChecksum = (flg & 0x10) !== 0
-    const contentChecksum = (flg & 0x04) !== 0
-    p += 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1
-    for (;;) {
-      if (p + 4 > data.length) throw new Error('lz4: truncated frame')
-      const word = le32(data, p)
-      p += 4
-      if (word === 0) break
-      const len = word & 0x7fffffff
-      bound += word & 0x80000000 ? len : blockMax
-      if (bound > limit) tooLarge('lz4', bound, limit)
-      p += len + (blockChecksum ? 4 : 0)
-    }
-    if (contentChecksum) p += 4
-    if (p > data.length) throw new Error('lz4: truncated frame')
-    frames.push([start, p])
-  }
-  return frames
-}
-
-// The frame decoder stops after the first frame, so concatenated frames are decoded one by one.
-function lz4DecompressFrames(data: Uint8Array, limit: number): Buffer {
+function lz4Decompress(data: Uint8Array, limit: number): Buffer {
   const src = asBuffer(data)
-  const frames = lz4Frames(src, limit)
-  if (frames.length === 0) return Buffer.alloc(0)
-  if (frames.length === 1) return lz4Decompress(src)
-  const parts = frames.map(([s, e]) => lz4Decompress(src.subarray(s, e)))
-  return Buffer.concat(parts)
+  const bound = lz4FrameBound(src)
+  if (bound > limit) tooLarge('lz4', bound, limit)
+  return decodeLz4Frames(src, bound)
 }
 
 // --- zstd -----------------------------------------------------------------------------------
