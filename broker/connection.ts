@@ -18,7 +18,7 @@ import { Writer } from '../protocol/writer.js'
 import { BufferPool } from '../storage/buffer-pool.js'
 import { LeasedResponse } from './handler.js'
 import type { Router, Pending } from './router.js'
-import { ANONYMOUS_PRINCIPAL } from './router.js'
+import { type ConnectionSession, plaintextSession } from './security/session.js'
 
 export interface ConnectionOptions {
   maxRequestBytes: number
@@ -45,8 +45,7 @@ const frameBuffers = new BufferPool(16 * 1024, 4 * 1024 * 1024, 32 * 1024 * 1024
 
 export class Connection {
   readonly clientHost: string
-  /** The authenticated principal ("User:alice"), set once authentication succeeds. */
-  principal = ANONYMOUS_PRINCIPAL
+  readonly session: ConnectionSession
   lastActivity = Date.now()
   private chunks: Buffer[] = []
   private buffered = 0
@@ -67,8 +66,10 @@ export class Connection {
     private readonly router: Router,
     private readonly opts: ConnectionOptions,
     private readonly onClose: (c: Connection) => void,
+    session?: ConnectionSession,
   ) {
     this.clientHost = socket.remoteAddress ?? 'unknown'
+    this.session = session ?? plaintextSession(this.clientHost)
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.maybeResume())
@@ -84,6 +85,11 @@ export class Connection {
       for (const w of this.idleWaiters.splice(0)) w()
       onClose(this)
     })
+  }
+
+  /** The authenticated principal ("User:alice"); User:ANONYMOUS until authentication succeeds. */
+  get principal(): string {
+    return this.session.principal
   }
 
   get inFlight(): number {
@@ -183,7 +189,7 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer, leased: boolean): void {
-    const pending = this.router.route(frame, this.clientHost, this.principal)
+    const pending = this.router.route(frame, this.clientHost, this.session.principal, this.session)
     if (pending.kind === 'close') {
       this.opts.logger.warn({ client: this.clientHost, reason: pending.reason }, 'bad request; closing connection')
       this.close()

@@ -3,6 +3,8 @@
 import type { ApiDescriptor } from '../protocol/types.js'
 import type { Lease } from '../storage/buffer-pool.js'
 import type { BrokerContext } from './context.js'
+import type { SecurityProtocol } from './security/listeners.js'
+import type { ConnectionSession } from './security/session.js'
 
 export interface RequestContext {
   apiVersion: number
@@ -15,6 +17,11 @@ export interface RequestContext {
    * the connection authenticates. ACLs are checked against it and clientHost.
    */
   principal: string
+  /** The listener the request came in on (`PLAINTEXT`, `CLIENT`, ...) and its security protocol. */
+  listenerName: string
+  securityProtocol: SecurityProtocol
+  /** The connection's security state: its listener's advertised address, SASL progress. */
+  session: ConnectionSession
   broker: BrokerContext
 }
 

@@ -19,6 +19,7 @@ import { handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
+import { advertise, configuredListeners, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 
@@ -45,6 +46,8 @@ export interface RunningBroker {
   port: number
   /** host:port, ready for a client's bootstrap list. */
   address: string
+  /** Every listener as bound, in `listeners` order; host, port and address above are the first's. */
+  listeners: Array<{ name: string; securityProtocol: SecurityProtocol; host: string; port: number; address: string }>
   dataDir: string
   nodeId: number
   clusterId: string
@@ -118,22 +121,26 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   const fetchWaiters = new FetchWaiters()
 
-  const host = opts.host ?? '127.0.0.1'
+  // Without `listeners` the broker has one PLAINTEXT listener on host:port (127.0.0.1:9092).
+  const first = config.has('listeners')
+    ? { host: opts.host, port: opts.port, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
+    : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9092, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
   let ctx: BrokerContext | undefined
   const router = new Router(handlers, () => ctx!, logger)
-  const server = new TcpServer(router, {
-    host,
-    port: opts.port ?? 9092,
-    maxRequestBytes: config.getInt('socket.request.max.bytes'),
-    maxConnections: () => config.getInt('max.connections'),
-    maxConnectionsPerIp: () => config.getInt('max.connections.per.ip'),
-    maxConnectionsPerIpOverrides: () => config.get('max.connections.per.ip.overrides'),
-    idleTimeoutMs: config.getLong('connections.max.idle.ms'),
-    maxInFlightPerConnection: 100,
-    logger,
-  })
-  let bound: { host: string; port: number }
+  let server: TcpServer
+  let bound: BoundListener[]
   try {
+    server = new TcpServer(router, {
+      listeners: configuredListeners(config, first),
+      advertise: (endpoints) => advertise(config, endpoints, first),
+      maxRequestBytes: config.getInt('socket.request.max.bytes'),
+      maxConnections: () => config.getInt('max.connections'),
+      maxConnectionsPerIp: () => config.getInt('max.connections.per.ip'),
+      maxConnectionsPerIpOverrides: () => config.get('max.connections.per.ip.overrides'),
+      idleTimeoutMs: config.getLong('connections.max.idle.ms'),
+      maxInFlightPerConnection: 100,
+      logger,
+    })
     bound = await server.listen()
   } catch (err) {
     txn.close()
@@ -144,8 +151,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   ctx = {
     nodeId,
     clusterId,
-    advertisedHost: opts.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? os.hostname() : host),
-    advertisedPort: opts.advertisedPort ?? bound.port,
+    advertisedHost: bound[0]!.advertisedHost,
+    advertisedPort: bound[0]!.advertisedPort,
     config,
     logs,
     groups,
@@ -157,7 +164,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     servedApis: router.served,
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }
-  logger.info({ host: bound.host, port: bound.port, dataDir, nodeId, clusterId }, 'broker started')
+  const main = bound[0]!
+  logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
@@ -178,9 +186,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
 
   return {
-    host: bound.host,
-    port: bound.port,
-    address: `${ctx.advertisedHost}:${bound.port}`,
+    host: main.host,
+    port: main.port,
+    address: `${main.advertisedHost}:${main.port}`,
+    listeners: bound.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, host: l.host, port: l.port, address: `${l.advertisedHost}:${l.port}` })),
     dataDir,
     nodeId,
     clusterId,

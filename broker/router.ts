@@ -10,9 +10,13 @@ import { ApiKey, requestHeaderVersion, responseHeaderVersion } from '../protocol
 import { ApiVersionsApi, type ApiVersionsResponse } from '../protocol/generated/api-versions.js'
 import type { HandlerDef, RequestContext } from './handler.js'
 import type { BrokerContext } from './context.js'
+import { type ConnectionSession, plaintextSession } from './security/session.js'
 
 /** The principal of a connection that has not authenticated (Kafka's KafkaPrincipal.ANONYMOUS). */
 export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
+
+/** What a SASL listener serves before authentication completes; anything else closes the connection. */
+const BEFORE_AUTHENTICATION = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
 
 export type Pending =
   | {
@@ -53,7 +57,7 @@ export class Router {
       .sort((a, b) => a.apiKey - b.apiKey)
   }
 
-  route(frame: Buffer, clientHost: string, principal: string = ANONYMOUS_PRINCIPAL): Pending {
+  route(frame: Buffer, clientHost: string, principal: string = ANONYMOUS_PRINCIPAL, session?: ConnectionSession): Pending {
     if (frame.length < 8) return { kind: 'close', reason: `frame of ${frame.length} bytes is shorter than a request header` }
     const apiKey = frame.readInt16BE(0)
     const apiVersion = frame.readInt16BE(2)
@@ -61,6 +65,9 @@ export class Router {
     const handler = this.byKey.get(apiKey)
     if (!handler) return { kind: 'close', reason: `unsupported API key ${apiKey}` }
     const name = handler.api.name
+    if (session !== undefined && !session.authenticated && !BEFORE_AUTHENTICATION.has(apiKey)) {
+      return { kind: 'close', reason: `${name} before SASL authentication completed`, apiName: name }
+    }
     if (apiVersion < handler.versions[0] || apiVersion > handler.versions[1]) {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId)
       return { kind: 'close', reason: `unsupported ${name} version ${apiVersion}`, apiName: name }
@@ -75,6 +82,9 @@ export class Router {
       clientId: header.clientId,
       clientHost,
       principal,
+      listenerName: session?.listenerName ?? 'PLAINTEXT',
+      securityProtocol: session?.securityProtocol ?? 'PLAINTEXT',
+      session: session ?? plaintextSession(clientHost),
       broker: this.broker(),
     }
     let result: unknown

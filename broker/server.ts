@@ -1,15 +1,23 @@
-// The TCP front door: accepts connections up to max.connections (and max.connections.per.ip for
-// each client address), closes idle ones, and shuts down gracefully (stop accepting, answer what is
-// in flight, then close the logs cleanly).
+// The TCP front door: one server socket per listener, accepts connections up to max.connections
+// (and max.connections.per.ip for each client address) across all of them, closes idle ones, and
+// shuts down gracefully (stop accepting, answer what is in flight, then close the logs cleanly).
 import net from 'node:net'
 import type { Logger } from 'pino'
 import { Connection } from './connection.js'
 import { ConnectionQuotas, type ConnectionQuotaSettings } from './connection-quotas.js'
 import type { Router } from './router.js'
+import type { BoundListener, ListenerEndpoint } from './security/listeners.js'
+import { ConnectionSession } from './security/session.js'
+
+/** Makes the server socket of one listener; `accept` gets each connection ready to speak Kafka. */
+export type ListenerSocketFactory = (endpoint: ListenerEndpoint, accept: (socket: net.Socket) => void) => net.Server
 
 export interface ServerOptions extends ConnectionQuotaSettings {
-  host: string
-  port: number
+  listeners: ListenerEndpoint[]
+  /** The advertised addresses of the bound listeners (their ports known once bound). */
+  advertise: (bound: ListenerEndpoint[]) => BoundListener[]
+  /** Server sockets for listeners that need more than TCP (TLS); plain net servers otherwise. */
+  socketFactory?: ListenerSocketFactory
   maxRequestBytes: number
   /** Read on every accept, so a dynamic change of max.connections applies at once. */
   maxConnections: () => number
@@ -19,29 +27,46 @@ export interface ServerOptions extends ConnectionQuotaSettings {
 }
 
 export class TcpServer {
-  private readonly server: net.Server
+  private readonly servers: net.Server[]
   private readonly connections = new Set<Connection>()
   private idleTimer: NodeJS.Timeout | undefined
   private readonly quotas: ConnectionQuotas
+  private bound: BoundListener[] = []
 
   constructor(
     private readonly router: Router,
     private readonly opts: ServerOptions,
   ) {
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    this.servers = opts.listeners.map((l, i) => {
+      const accept = (socket: net.Socket) => this.accept(socket, i)
+      return opts.socketFactory?.(l, accept) ?? net.createServer({ noDelay: true }, accept)
+    })
     this.quotas = new ConnectionQuotas(opts, opts.logger)
   }
 
-  listen(): Promise<{ host: string; port: number }> {
+  /** Binds every listener; resolves with them as bound (port 0 replaced by the port picked). */
+  async listen(): Promise<BoundListener[]> {
+    const endpoints: ListenerEndpoint[] = []
+    try {
+      for (let i = 0; i < this.servers.length; i++) endpoints.push(await this.listenOne(this.servers[i]!, this.opts.listeners[i]!))
+    } catch (err) {
+      for (const s of this.servers) if (s.listening) s.close()
+      throw err
+    }
+    this.bound = this.opts.advertise(endpoints)
+    this.startIdleTimer()
+    return this.bound
+  }
+
+  private listenOne(server: net.Server, l: ListenerEndpoint): Promise<ListenerEndpoint> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err)
-      this.server.once('error', onError)
-      this.server.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        this.server.off('error', onError)
-        this.server.on('error', (err) => this.opts.logger.error({ err }, 'server error'))
-        const addr = this.server.address() as net.AddressInfo
-        this.startIdleTimer()
-        resolve({ host: addr.address, port: addr.port })
+      server.once('error', onError)
+      server.listen({ host: l.host === '' ? undefined : l.host, port: l.port }, () => {
+        server.off('error', onError)
+        server.on('error', (err) => this.opts.logger.error({ err, listener: l.name }, 'server error'))
+        const addr = server.address() as net.AddressInfo
+        resolve({ ...l, host: addr.address, port: addr.port })
       })
     })
   }
@@ -53,7 +78,7 @@ export class TcpServer {
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes every socket. */
   async close(graceMs = 5000): Promise<void> {
     if (this.idleTimer) clearInterval(this.idleTimer)
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
     for (const c of this.connections) c.stopReading()
     const idle = Promise.all([...this.connections].map((c) => c.whenIdle()))
     let timer: NodeJS.Timeout | undefined
@@ -63,7 +88,7 @@ export class TcpServer {
     await closed
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, listener: number): void {
     const max = this.opts.maxConnections()
     if (this.connections.size >= max) {
       this.opts.logger.warn({ client: socket.remoteAddress, max }, 'connection limit reached')
@@ -88,6 +113,7 @@ export class TcpServer {
         this.connections.delete(c)
         this.quotas.remove(address)
       },
+      new ConnectionSession(this.bound[listener] ?? { ...this.opts.listeners[listener]!, advertisedHost: this.opts.listeners[listener]!.host, advertisedPort: this.opts.listeners[listener]!.port }, address),
     )
     this.connections.add(conn)
   }

@@ -109,6 +109,30 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'broker.id', type: 'int', default: '1' },
   { name: 'listeners', type: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
   { name: 'advertised.listeners', type: 'list', default: '' },
+  {
+    name: 'listener.security.protocol.map',
+    type: 'string',
+    default: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+  },
+  { name: 'inter.broker.listener.name', type: 'string', default: null },
+  { name: 'security.inter.broker.protocol', type: 'string', default: 'PLAINTEXT', validate: oneOf('PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL') },
+  // TLS (broker/security/tls.ts). Samsa reads PEM stores only; a listener may override any of them
+  // with listener.name.<listener>.ssl.<key>, as in Kafka.
+  { name: 'ssl.keystore.type', type: 'string', default: 'PEM', validate: oneOf('PEM') },
+  { name: 'ssl.keystore.location', type: 'string', default: null },
+  { name: 'ssl.keystore.password', type: 'password', default: null, sensitive: true },
+  { name: 'ssl.key.password', type: 'password', default: null, sensitive: true },
+  { name: 'ssl.truststore.type', type: 'string', default: 'PEM', validate: oneOf('PEM') },
+  { name: 'ssl.truststore.location', type: 'string', default: null },
+  { name: 'ssl.truststore.password', type: 'password', default: null, sensitive: true },
+  { name: 'ssl.client.auth', type: 'string', default: 'none', validate: oneOf('required', 'requested', 'none') },
+  { name: 'ssl.enabled.protocols', type: 'list', default: 'TLSv1.2,TLSv1.3', validate: listOf('TLSv1.2', 'TLSv1.3') },
+  { name: 'ssl.principal.mapping.rules', type: 'string', default: 'DEFAULT' },
+  // Samsa's own: how often the keystore and truststore files are checked for changes.
+  { name: 'ssl.reload.check.interval.ms', type: 'long', default: '10000' },
+  // SASL (broker/security/sasl/). Each failed login is answered after this delay, then closed.
+  { name: 'connection.failed.authentication.delay.ms', type: 'int', default: '100' },
+  { name: 'connections.max.reauth.ms', type: 'long', default: '0' },
   { name: 'log.dirs', type: 'list', default: './samsa-data' },
   { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
   // Not a Kafka key (KIP-578 proposed it): partitions this broker hosts at most, all topics together.

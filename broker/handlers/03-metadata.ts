@@ -40,7 +40,7 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }],
+      brokers: [{ nodeId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
       clusterId: b.clusterId,
       controllerId: b.nodeId,
       topics,

@@ -17,7 +17,8 @@ export default defineHandler({
   api: FindCoordinatorApi,
   versions: [0, 6],
   handle(req, ctx): FindCoordinatorResponse {
-    const { nodeId, advertisedHost: host, advertisedPort: port } = ctx.broker
+    const { nodeId } = ctx.broker
+    const { advertisedHost: host, advertisedPort: port } = ctx.session.listener
     const supported = req.keyType === GROUP || req.keyType === TRANSACTION
     const answer = (key: string): FindCoordinatorResponseCoordinator =>
       supported

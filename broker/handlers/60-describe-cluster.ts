@@ -24,7 +24,7 @@ export default defineHandler({
       endpointType: req.endpointType,
       clusterId: b.clusterId,
       controllerId: b.nodeId,
-      brokers: [{ brokerId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }],
+      brokers: [{ brokerId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : NOT_REQUESTED,
     }
     if (req.endpointType !== BROKERS_ENDPOINT) {

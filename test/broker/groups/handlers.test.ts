@@ -9,11 +9,12 @@ import leaveGroup from '../../../broker/handlers/13-leave-group.js'
 import offsetCommit from '../../../broker/handlers/08-offset-commit.js'
 import offsetFetch from '../../../broker/handlers/09-offset-fetch.js'
 import listGroups from '../../../broker/handlers/16-list-groups.js'
+import { plaintextSession } from '../../../broker/security/session.js'
 import { Clock, newCoordinator, subscription } from './helpers.js'
 
 function context(apiVersion: number, groups = newCoordinator(new Clock()).coordinator): RequestContext {
   const broker = { nodeId: 7, advertisedHost: 'broker.local', advertisedPort: 9093, groups } as unknown as BrokerContext
-  return { apiVersion, correlationId: 1, clientId: 'cli', clientHost: '10.0.0.9', principal: 'User:ANONYMOUS', broker }
+  return { apiVersion, correlationId: 1, clientId: 'cli', clientHost: '10.0.0.9', principal: 'User:ANONYMOUS', listenerName: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', session: plaintextSession('10.0.0.9', 'broker.local', 9093), broker }
 }
 
 describe('group handlers', () => {
