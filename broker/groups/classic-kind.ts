@@ -15,7 +15,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { ClassicGroup, joinError, syncError } from './classic-group.js'
 import { ClassicMember, EMPTY_BYTES } from './classic-member.js'
 import { ClassicRebalance } from './classic-rebalance.js'
-import { OTHER_KIND, type GroupKind, type GroupRegistry } from './group.js'
+import { OTHER_KIND, type Group, type GroupKind, type GroupRegistry } from './group.js'
 import type {
   DescribedGroup,
   GroupCoordinatorConfig,
@@ -48,6 +48,13 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
     const group = new ClassicGroup(groupId, this.registry.now())
     this.registry.add(group)
     return group
+  }
+
+  /** A group converted from another kind, with members: they rejoin through a rebalance. */
+  adoptConverted(from: Group, group: ClassicGroup): void {
+    this.registry.replace(from, group)
+    this.registry.watch(group)
+    this.rebalance.maybePrepareRebalance(group, 'converted from a consumer group')
   }
 
   onDeadlines(group: ClassicGroup, now: number): boolean {

@@ -152,8 +152,8 @@ export class ConsumerGroup implements Group {
 
   /**
    * Kafka's ConsumerGroup.validateOffsetCommit: without a member epoch only an empty group takes
-   * commits; a member commits at its current epoch (STALE_MEMBER_EPOCH otherwise) and, outside a
-   * transaction, with OffsetCommit v9 or later.
+   * commits; a member commits at its current epoch (STALE_MEMBER_EPOCH otherwise, ILLEGAL_GENERATION
+   * for a classic member) and a consumer-protocol member, outside a transaction, with OffsetCommit v9+.
    */
   validateOffsetCommit(p: OffsetCommitParams): number {
     return this.validateCommit(p.memberId, p.generationId, false, p.apiVersion ?? Number.MAX_SAFE_INTEGER)
@@ -172,6 +172,8 @@ export class ConsumerGroup implements Group {
     if (memberEpoch < 0 && this.members.size === 0) return ErrorCode.NONE
     const member = this.members.get(memberId)
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
+    // A classic member names its epoch as its generation.
+    if (member.classic !== null) return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION
     if (!transactional && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION
     return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH
   }

@@ -8,8 +8,10 @@
 // Deadlines: a member silent for group.consumer.session.timeout.ms is removed; one that does not
 // give up its revoked partitions within its rebalance timeout is removed too (its partitions then
 // go to the others). A classic group that is empty is converted when a member joins with this
-// protocol; one with members is not (GROUP_ID_NOT_FOUND), since classic and consumer-protocol
-// members do not share a group here. Single-threaded: all state changes happen synchronously.
+// protocol; one with members is converted online as group.consumer.migration.policy allows
+// (consumer-conversion.ts), and its members go on with the classic protocol inside the consumer
+// group (consumer-classic-members.ts); otherwise the join answers GROUP_ID_NOT_FOUND, as in Kafka.
+// Single-threaded: all state changes happen synchronously.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -17,6 +19,8 @@ import { serverAssignors } from './assignors/index.js'
 import type { ServerAssignor } from './assignors/assignor.js'
 import { assignmentOf, isSubset, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
 import { describeConsumerGroup } from './consumer-describe.js'
+import type { ClassicGroup } from './classic-group.js'
+import { classicToConsumer, consumerToClassic, downgradeAllowed, onlyClassicMembers, upgradeAllowed } from './consumer-conversion.js'
 import { ConsumerGroup } from './consumer-group.js'
 import { ConsumerMember, LEAVE_EPOCH, LEAVE_STATIC_EPOCH } from './consumer-member.js'
 import { reconcile } from './consumer-reconciliation.js'
@@ -40,6 +44,8 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     private readonly config: GroupCoordinatorConfig,
     private readonly catalog: TopicCatalog | undefined,
     private readonly logger: Logger,
+    /** Hands a group converted back to the classic kind to that kind, which starts a rebalance. */
+    private readonly downgrade: (from: ConsumerGroup, to: ClassicGroup) => void,
   ) {
     this.assignors = serverAssignors(config.consumerAssignors)
     if (this.assignors.length === 0) throw new Error('group.consumer.assignors: at least one assignor is needed')
@@ -52,16 +58,19 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   }
 
   onDeadlines(group: ConsumerGroup, now: number): boolean {
-    let removed = false
     for (const m of [...group.members.values()]) {
       const revocationLate = m.revocationDeadline !== null && now >= m.revocationDeadline
       if (now < m.sessionDeadline && !revocationLate) continue
       this.logger.info({ groupId: group.groupId, memberId: m.memberId }, revocationLate ? 'member did not revoke in time' : 'member session expired')
-      group.removeMember(m, now)
-      removed = true
+      this.removeMember(group, m)
+      if (group.isDead()) return false
     }
-    if (removed) bumpGroupEpoch(group, this.catalog, this.assignors)
     return group.members.size > 0
+  }
+
+  /** A topic created, deleted or grown since the group epoch last moved moves it now. */
+  refreshMetadata(group: ConsumerGroup): void {
+    if (!sameMetadata(resolveSubscriptions(group, this.catalog), group.subscriptionMetadata)) bumpGroupEpoch(group, this.catalog, this.assignors)
   }
 
   close(): void {
@@ -80,11 +89,21 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     let group = this.registry.find(p.groupId, this)
     if (group === OTHER_KIND) {
       const other = this.registry.get(p.groupId)!
-      if (p.memberEpoch !== 0 || !other.isEmpty()) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`)
-      // An empty classic group (perhaps only committed offsets) becomes a consumer group; offsets stay.
-      group = new ConsumerGroup(p.groupId, now)
-      this.registry.replace(other, group)
-      this.logger.info({ groupId: p.groupId }, 'empty classic group converted to a consumer group')
+      // An empty classic group (perhaps only committed offsets) becomes a consumer group; offsets
+      // stay. One with members only as the migration policy allows.
+      const converted =
+        p.memberEpoch !== 0
+          ? null
+          : other.isEmpty()
+            ? new ConsumerGroup(p.groupId, now)
+            : upgradeAllowed(this.config.consumerMigrationPolicy)
+              ? classicToConsumer(other, now, this.catalog)
+              : null
+      if (converted === null) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`)
+      this.registry.replace(other, converted)
+      if (converted.members.size > 0) this.registry.watch(converted)
+      this.logger.info({ groupId: p.groupId, members: converted.members.size }, 'classic group converted to a consumer group')
+      group = converted
     }
     if (group === undefined) {
       if (p.memberEpoch !== 0) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} not found.`)
@@ -96,24 +115,8 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if ('errorCode' in found) return found
     const { member, joined } = found
     const before = { epoch: member.memberEpoch, state: member.state, assigned: member.assigned }
-
     const changed = this.updateMember(member, p)
-    if (joined || changed || !sameMetadata(resolveSubscriptions(group, this.catalog), group.subscriptionMetadata)) {
-      bumpGroupEpoch(group, this.catalog, this.assignors)
-    }
-    const next = reconcile(member, {
-      targetEpoch: group.assignmentEpoch,
-      target: group.targetOf(member.memberId),
-      owned,
-      ownedByOther: (t, q) => {
-        const owner = group.ownerOf(t, q)
-        return owner !== undefined && owner !== member.memberId
-      },
-    })
-    if (next !== member) group.setAssignment(member, next)
-    member.sessionDeadline = now + this.config.consumerSessionTimeoutMs
-    member.revocationDeadline = member.state === 'unrevoked_partitions' ? (member.revocationDeadline ?? now + member.rebalanceTimeoutMs) : null
-    this.registry.watch(group)
+    this.advance(group, member, owned, joined || changed, now + this.config.consumerSessionTimeoutMs)
 
     const sendAssignment =
       p.memberEpoch === 0 ||
@@ -129,6 +132,44 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
       assignment: sendAssignment ? toTopicPartitions(member.assigned) : null,
     }
+  }
+
+  /**
+   * One step for a member that has just been heard from, whichever protocol it speaks: the group
+   * epoch moves if `mustBump` or the subscribed topics changed, then the member reconciles towards
+   * its target given what it says it owns, and its deadlines move.
+   */
+  advance(group: ConsumerGroup, member: ConsumerMember, owned: Assignment | null, mustBump: boolean, sessionDeadline: number): void {
+    const now = this.registry.now()
+    if (mustBump || !sameMetadata(resolveSubscriptions(group, this.catalog), group.subscriptionMetadata)) {
+      bumpGroupEpoch(group, this.catalog, this.assignors)
+    }
+    const next = reconcile(member, {
+      targetEpoch: group.assignmentEpoch,
+      target: group.targetOf(member.memberId),
+      owned,
+      ownedByOther: (t, q) => {
+        const owner = group.ownerOf(t, q)
+        return owner !== undefined && owner !== member.memberId
+      },
+    })
+    if (next !== member) group.setAssignment(member, next)
+    member.sessionDeadline = sessionDeadline
+    member.revocationDeadline = member.state === 'unrevoked_partitions' ? (member.revocationDeadline ?? now + member.rebalanceTimeoutMs) : null
+    this.registry.watch(group)
+  }
+
+  /** A member leaves, or is removed: the group epoch moves and the others share its partitions. */
+  removeMember(group: ConsumerGroup, member: ConsumerMember): void {
+    group.removeMember(member, this.registry.now())
+    if (member.classic === null && onlyClassicMembers(group) && downgradeAllowed(this.config.consumerMigrationPolicy)) {
+      // The classic group starts at the epoch the members hold, so their heartbeats are answered
+      // REBALANCE_IN_PROGRESS rather than ILLEGAL_GENERATION.
+      this.logger.info({ groupId: group.groupId, members: group.members.size }, 'consumer group converted back to a classic group')
+      this.downgrade(group, consumerToClassic(group, this.registry.now()))
+      return
+    }
+    bumpGroupEpoch(group, this.catalog, this.assignors)
   }
 
   /** Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
@@ -252,8 +293,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       member.sessionDeadline = now + this.config.consumerSessionTimeoutMs
       member.revocationDeadline = null
     } else {
-      group.removeMember(member, now)
-      bumpGroupEpoch(group, this.catalog, this.assignors)
+      this.removeMember(group, member)
     }
     return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: p.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null }
   }

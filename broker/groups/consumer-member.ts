@@ -2,6 +2,15 @@
 // it owns and those it must still give up. Kafka's ConsumerGroupMember is the model; the rules that
 // move it between states are in consumer-reconciliation.ts.
 import { EMPTY_ASSIGNMENT, type Assignment } from './consumer-assignment.js'
+import type { JoinProtocol } from './types.js'
+
+/** A member speaking the classic protocol (JoinGroup/SyncGroup/Heartbeat) inside a consumer group. */
+export interface ClassicProtocolState {
+  sessionTimeoutMs: number
+  protocols: JoinProtocol[]
+  /** The ConsumerProtocol version of its subscription; its assignment is encoded at the same one. */
+  version: number
+}
 
 /**
  * Kafka's MemberState. stable: at the target epoch with everything it may own; unrevoked: must
@@ -39,6 +48,8 @@ export class ConsumerMember {
 
   /** A static member that left with epoch -2: it keeps its partitions until its session expires. */
   leftTemporarily = false
+  /** Set for a member that joined with JoinGroup rather than ConsumerGroupHeartbeat. */
+  classic: ClassicProtocolState | null = null
 
   constructor(public memberId: string) {}
 }

@@ -14,6 +14,7 @@ import { pino, type Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { ClassicGroup } from './classic-group.js'
 import { ClassicKind } from './classic-kind.js'
+import { ConsumerGroupClassicMembers } from './consumer-classic-members.js'
 import { describeAsClassicGroup } from './consumer-describe.js'
 import type { ConsumerGroup } from './consumer-group.js'
 import { ConsumerKind } from './consumer-kind.js'
@@ -73,6 +74,8 @@ export class GroupCoordinator {
   private readonly active = new Set<Group>()
   private readonly classic: ClassicKind
   private readonly consumer: ConsumerKind
+  /** Members speaking the classic protocol inside consumer groups. */
+  private readonly classicInConsumer: ConsumerGroupClassicMembers
   /** One kind per group type: adding a type to GroupType makes this record ask for its kind. */
   private readonly kinds: Record<GroupType, GroupKind>
   private readonly offsets: OffsetManager
@@ -92,7 +95,8 @@ export class GroupCoordinator {
     this.autoTick = opts.autoTick ?? true
     const registry = this.registry()
     this.classic = new ClassicKind(registry, this.config, this.logger)
-    this.consumer = new ConsumerKind(registry, this.config, opts.logs, this.logger)
+    this.consumer = new ConsumerKind(registry, this.config, opts.logs, this.logger, (from, to) => this.classic.adoptConverted(from, to))
+    this.classicInConsumer = new ConsumerGroupClassicMembers(this.consumer, registry, this.config, opts.logs)
     this.kinds = { classic: this.classic, consumer: this.consumer }
     this.offsets = new OffsetManager({
       store: opts.store,
@@ -145,19 +149,30 @@ export class GroupCoordinator {
 
   // ---- Classic membership: routed to the classic kind -----------------------------------------
 
+  // A consumer group with members serves classic members itself (Kafka 4.0's mixed groups); an
+  // empty one is converted by the classic kind when a JoinGroup arrives.
+
   joinGroup(p: JoinGroupParams): Promise<JoinGroupResult> {
+    const mixed = this.consumerGroup(p.groupId)
+    if (mixed !== undefined && !mixed.isEmpty()) return Promise.resolve(this.classicInConsumer.joinGroup(mixed, p))
     return this.classic.joinGroup(p)
   }
 
   syncGroup(p: SyncGroupParams): Promise<SyncGroupResult> {
+    const mixed = this.consumerGroup(p.groupId)
+    if (mixed !== undefined) return Promise.resolve(this.classicInConsumer.syncGroup(mixed, p))
     return this.classic.syncGroup(p)
   }
 
   heartbeat(p: MemberIdentity): number {
+    const mixed = this.consumerGroup(p.groupId)
+    if (mixed !== undefined) return this.classicInConsumer.heartbeat(mixed, p)
     return this.classic.heartbeat(p)
   }
 
   leaveGroup(groupId: string, leaving: LeavingMember[]): LeaveGroupResult {
+    const mixed = this.consumerGroup(groupId)
+    if (mixed !== undefined) return this.classicInConsumer.leaveGroup(mixed, leaving)
     return this.classic.leaveGroup(groupId, leaving)
   }
 
