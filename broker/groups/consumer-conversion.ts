@@ -72,8 +72,11 @@ export function onlyClassicMembers(group: ConsumerGroup): boolean {
   return true
 }
 
-/** The classic group (state Stable, at the group epoch) a consumer group of classic members becomes. */
-export function consumerToClassic(group: ConsumerGroup, now: number): ClassicGroup {
+/**
+ * The classic group (state Stable, at the group epoch) a consumer group of classic members
+ * becomes; null when the members share no protocol (the group then stays a consumer group).
+ */
+export function consumerToClassic(group: ConsumerGroup, now: number): ClassicGroup | null {
   const out = new ClassicGroup(group.groupId, now)
   for (const m of group.members.values()) {
     const classic = m.classic!
@@ -91,6 +94,9 @@ export function consumerToClassic(group: ConsumerGroup, now: number): ClassicGro
     member.heartbeatDeadline = m.sessionDeadline
     out.add(member, null)
   }
+  const members = [...out.members.values()]
+  const shared = members.length > 0 && members[0]!.protocols.some((p) => members.every((m) => m.protocols.some((q) => q.name === p.name)))
+  if (!shared) return null
   out.generationId = group.groupEpoch
   out.protocolName = out.selectProtocol()
   out.state = 'Stable'

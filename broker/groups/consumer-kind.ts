@@ -162,11 +162,15 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   /** A member leaves, or is removed: the group epoch moves and the others share its partitions. */
   removeMember(group: ConsumerGroup, member: ConsumerMember): void {
     group.removeMember(member, this.registry.now())
-    if (member.classic === null && onlyClassicMembers(group) && downgradeAllowed(this.config.consumerMigrationPolicy)) {
+    const classic =
+      member.classic === null && onlyClassicMembers(group) && downgradeAllowed(this.config.consumerMigrationPolicy)
+        ? consumerToClassic(group, this.registry.now())
+        : null
+    if (classic !== null) {
       // The classic group starts at the epoch the members hold, so their heartbeats are answered
       // REBALANCE_IN_PROGRESS rather than ILLEGAL_GENERATION.
       this.logger.info({ groupId: group.groupId, members: group.members.size }, 'consumer group converted back to a classic group')
-      this.downgrade(group, consumerToClassic(group, this.registry.now()))
+      this.downgrade(group, classic)
       return
     }
     bumpGroupEpoch(group, this.catalog, this.assignors)

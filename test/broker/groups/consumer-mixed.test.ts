@@ -182,3 +182,18 @@ describe('group.consumer.migration.policy', () => {
     expect(a.owned.length).toBe(6)
   })
 })
+
+describe('downgrade needs a shared protocol', () => {
+  it('classic members with no protocol in common keep the group a consumer group', async () => {
+    setup()
+    const a = new ClassicConsumer()
+    await a.join(true)
+    const b = new SimulatedConsumer(c, ['t'])
+    b.beat()
+    const other = await c.joinGroup(join({ protocols: [{ name: 'roundrobin', metadata: subscription(['t']) }] }))
+    expect(other.errorCode).toBe(ErrorCode.NONE)
+    b.leave()
+    expect(c.listGroups()[0]!.groupType).toBe('consumer')
+    expect(c.consumerGroup('g')!.members.size).toBe(2)
+  })
+})
