@@ -23,6 +23,9 @@ export function groupConfigKey(group: string): string {
   return `group.config/${encodeURIComponent(group)}`
 }
 
+/** Never stored: removing it is a write that changes nothing, which MetadataStore.close() uses. */
+export const CLOSE_PROBE_KEY = 'close-probe'
+
 // ---- kv: transactions ----
 
 /** The end of the last reserved block of producer ids. */

@@ -18,6 +18,7 @@ import fs from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { KafkaStorageError } from './errors.js'
 import {
+  CLOSE_PROBE_KEY,
   committedOffsetKey,
   groupOfCommittedOffsetKey,
   groupOffsetsRange,
@@ -201,7 +202,17 @@ export class MetadataStore {
   }
 
   async close(): Promise<void> {
-    if (!this.lastCommitFailed) await this.root.flushed
+    if (this.lastCommitFailed) {
+      // lmdb's close waits for the flush of the last write, which for a failed one never comes. A
+      // write that changes nothing needs no new page, so it commits on a full disk and its flush
+      // stands in.
+      await this.committed(this.kv.remove(CLOSE_PROBE_KEY), 'closing').catch(() => {})
+    }
+    if (this.lastCommitFailed) {
+      this.root.close().catch(() => {}) // left to the process's exit
+      return
+    }
+    await this.root.flushed
     await this.root.close()
   }
 

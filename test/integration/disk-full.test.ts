@@ -4,9 +4,7 @@
 // up; a broker restarted on the full disk starts (read-only until space returns); once the filler
 // is gone, a partition the full disk took offline takes writes again without a restart, and every
 // record acknowledged before the disk filled is still readable by a real client.
-import { execFileSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs'
-import os from 'node:os'
+import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -20,51 +18,11 @@ import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { kafkaClient } from '../helpers/broker.js'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
+import { fillDisk, mountTmpfs, tmpfsUnavailable, unmountTmpfs } from '../helpers/tmpfs.js'
 import { waitFor } from '../helpers/wait.js'
 import { createTopics, WireClient } from '../helpers/wire.js'
 
-/** Mounts a tmpfs of `size` at a new directory; a string says why it cannot. */
-function mountTmpfs(size: string): string | { dir: string } {
-  if (process.platform !== 'linux') return 'needs Linux tmpfs'
-  if (process.getuid?.() !== 0) return 'needs root to mount a tmpfs'
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'samsa-diskfull-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' })
-    return { dir }
-  } catch (err) {
-    rmdirSync(dir)
-    return `mounting a tmpfs is not permitted here: ${(err as Error).message.split('\n')[0]}`
-  }
-}
-
-function unmount(dir: string): void {
-  try {
-    execFileSync('umount', ['-l', dir], { stdio: 'pipe' })
-    rmdirSync(dir)
-  } catch {
-    // left for the system's temporary-file cleanup
-  }
-}
-
-const mount = mountTmpfs('16m')
-const skipReason = typeof mount === 'string' ? mount : undefined
-
-/** Writes a filler file until the file system refuses another byte. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w')
-  try {
-    for (const chunk of [1 << 20, 1 << 16, 4096, 512, 1]) {
-      const buf = Buffer.alloc(chunk, 0x5a)
-      try {
-        for (;;) writeSync(fd, buf)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
-      }
-    }
-  } finally {
-    closeSync(fd)
-  }
-}
+const skipReason = tmpfsUnavailable()
 
 async function produce(c: WireClient, topic: string, values: string[]): Promise<{ errorCode: number; baseOffset: number }> {
   const { body } = await c.request<ProduceResponse>(ApiKey.Produce, 8, {
@@ -88,9 +46,9 @@ async function metadata(c: WireClient, topics: string[], allowAutoTopicCreation:
 }
 
 describe.skipIf(skipReason !== undefined)(`a full disk${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  const root = typeof mount === 'string' ? '' : mount.dir
-  const dataDir = path.join(root, 'data')
-  const filler = path.join(root, 'filler')
+  let root = ''
+  let dataDir = ''
+  let filler = ''
   const config = { 'num.partitions': '1', 'auto.create.topics.enable': 'true', 'log.flush.scheduler.interval.ms': '200' }
   let broker: ChildBroker | undefined
   let c: WireClient | undefined
@@ -110,6 +68,11 @@ describe.skipIf(skipReason !== undefined)(`a full disk${skipReason ? ` (skipped:
   }
 
   beforeAll(async () => {
+    const mount = mountTmpfs('16m')
+    if (typeof mount === 'string') throw new Error(mount)
+    root = mount.dir
+    dataDir = path.join(root, 'data')
+    filler = path.join(root, 'filler')
     await ensureBuilt()
     broker = await startChildBroker(dataDir, config)
     const w = await connect()
@@ -130,7 +93,7 @@ describe.skipIf(skipReason !== undefined)(`a full disk${skipReason ? ` (skipped:
     await broker?.kill().catch(() => {})
     if (root !== '') {
       rmSync(filler, { force: true })
-      unmount(root)
+      unmountTmpfs(root)
     }
   })
 

@@ -1,6 +1,9 @@
 import fs from 'node:fs'
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { KafkaStorageError } from '../../storage/errors.js'
 import { MetadataStore, offsetKey } from '../../storage/metadata-store.js'
+import { fillDisk, mountTmpfs, tmpfsUnavailable, unmountTmpfs } from '../helpers/tmpfs.js'
 import { tempDir } from './helpers.js'
 
 const dirs: string[] = []
@@ -66,5 +69,59 @@ describe('MetadataStore', () => {
     expect(store.fetchOffsets(group).size).toBe(0)
     expect(store.fetchOffsets(`${group}x`).size).toBe(1)
     await store.close()
+  })
+})
+
+const noTmpfs = tmpfsUnavailable()
+
+describe.skipIf(noTmpfs !== undefined)(`MetadataStore on a full disk${noTmpfs ? ` (skipped: ${noTmpfs})` : ''}`, () => {
+  it('refuses writes with KafkaStorageError and no unhandled rejection, then takes them again once there is room', async () => {
+    const mount = mountTmpfs('4m')
+    if (typeof mount === 'string') throw new Error(mount)
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    const filler = path.join(mount.dir, 'filler')
+    try {
+      const store = MetadataStore.open(path.join(mount.dir, 'metadata'))
+      await store.putTopic({ name: 'a', topicId: '00000000-0000-4000-8000-000000000001', partitions: 1, configs: {}, createdAt: 1 })
+      fillDisk(filler)
+      // Each write needs pages the file does not have yet (lmdb reuses freed pages where it can).
+      const big = 'x'.repeat(64 * 1024)
+      const refused = [
+        store.put('big', big),
+        store.putTopic({ name: 'b', topicId: '00000000-0000-4000-8000-000000000002', partitions: 1, configs: { big }, createdAt: 2 }),
+        store.commitOffsets('g', Array.from({ length: 16 }, (_, p) => ({ topic: 'a', partition: p, ...off(p), metadata: big }))),
+      ]
+      for (const write of refused) await expect(write).rejects.toBeInstanceOf(KafkaStorageError)
+      expect(store.getTopic('b')).toBeUndefined()
+      expect(store.fetchOffsets('g').size).toBe(0)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(unhandled).toEqual([])
+
+      fs.rmSync(filler)
+      await store.put('big', big)
+      await store.putTopic({ name: 'b', topicId: '00000000-0000-4000-8000-000000000002', partitions: 1, configs: {}, createdAt: 2 })
+      expect(store.get('big')).toBe(big)
+      expect(store.listTopics().map((t) => t.name)).toEqual(['a', 'b'])
+      await store.close()
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      unmountTmpfs(mount.dir)
+    }
+  })
+
+  it('closes after a refused write without waiting for a flush that never comes', async () => {
+    const mount = mountTmpfs('4m')
+    if (typeof mount === 'string') throw new Error(mount)
+    try {
+      const store = MetadataStore.open(path.join(mount.dir, 'metadata'))
+      await store.put('k', 1)
+      fillDisk(path.join(mount.dir, 'filler'))
+      await expect(store.put('big', 'x'.repeat(64 * 1024))).rejects.toBeInstanceOf(KafkaStorageError)
+      await store.close()
+    } finally {
+      unmountTmpfs(mount.dir)
+    }
   })
 })

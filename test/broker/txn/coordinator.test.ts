@@ -4,6 +4,7 @@ import { ErrorCode } from '../../../protocol/errors.js'
 import { GroupCoordinator } from '../../../broker/groups/coordinator.js'
 import { TransactionCoordinator, type TxnMetadata, type TxnStore } from '../../../broker/txn/coordinator.js'
 import { ProducerIdManager } from '../../../broker/txn/producer-ids.js'
+import { KafkaStorageError } from '../../../storage/errors.js'
 import type { TxnMarkerInput } from '../../../storage/partition-log.js'
 import { Clock, MemoryOffsetStore, catalog } from '../groups/helpers.js'
 
@@ -12,14 +13,18 @@ const FENCED = ErrorCode.PRODUCER_FENCED
 
 class MemoryKv implements TxnStore {
   readonly data = new Map<string, unknown>()
+  /** Refuse every write, as the metadata store does on a full disk. */
+  full = false
   get<T>(key: string): T | undefined {
     const v = this.data.get(key)
     return v === undefined ? undefined : (structuredClone(v) as T)
   }
   async put(key: string, value: unknown): Promise<void> {
+    if (this.full) throw new KafkaStorageError(`storing ${key} failed`)
     this.data.set(key, structuredClone(value))
   }
   async delete(key: string): Promise<void> {
+    if (this.full) throw new KafkaStorageError(`deleting ${key} failed`)
     this.data.delete(key)
   }
 }
@@ -162,6 +167,54 @@ describe('TransactionCoordinator', () => {
     // ids allocated after the restart come from a new block
     const { producerId: p3 } = await second.txn.initProducerId('later', 10_000, none, FENCED)
     expect(p3).toBeGreaterThan(Math.max(p1, p2))
+  })
+})
+
+describe('TransactionCoordinator on a full disk', () => {
+  it('answers a state change the store refuses as Kafka answers a failed append, and keeps the previous state', async () => {
+    const { txn, store, logs } = setup()
+    store.full = true
+    expect(await txn.initProducerId(null, 0, none, FENCED)).toEqual({ errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1, producerEpoch: -1 })
+    expect((await txn.initProducerId('full', 10_000, none, FENCED)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+    expect(txn.get('full')).toBeUndefined()
+
+    store.full = false
+    const { producerId: pid } = await txn.initProducerId('full', 10_000, none, FENCED)
+    expect(await txn.addToTransaction('full', pid, 0, { partitions: [{ topic: 'x', partition: 0 }] }, FENCED)).toBe(ErrorCode.NONE)
+    store.full = true
+    expect(await txn.addToTransaction('full', pid, 0, { partitions: [{ topic: 'x', partition: 1 }], groupId: 'g' }, FENCED)).toBe(ErrorCode.NOT_COORDINATOR)
+    expect(txn.get('full')).toMatchObject({ state: 'Ongoing', partitions: [{ topic: 'x', partition: 0 }], groups: [] })
+    expect(await txn.endTransaction('full', pid, 0, true, FENCED)).toBe(ErrorCode.NOT_COORDINATOR)
+    // A new incarnation cannot fence either: the bumped epoch was never stored.
+    expect((await txn.initProducerId('full', 10_000, none, FENCED)).errorCode).toBe(ErrorCode.NOT_COORDINATOR)
+    expect(txn.get('full')).toMatchObject({ state: 'Ongoing', producerEpoch: 0 })
+    expect(logs.markers).toEqual([])
+
+    store.full = false
+    expect(await txn.endTransaction('full', pid, 0, true, FENCED)).toBe(ErrorCode.NONE)
+    expect(logs.markers).toEqual([{ topic: 'x', partition: 0, producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true }])
+    expect(store.get<TxnMetadata>('txn.state/full')).toMatchObject({ state: 'CompleteCommit' })
+  })
+
+  it('starts with a transaction it cannot finish for want of space, and finishes it once the store takes writes', async () => {
+    const store = new MemoryKv()
+    const first = setup({ store })
+    const { producerId: pid } = await first.txn.initProducerId('open', 10_000, none, FENCED)
+    await first.txn.addToTransaction('open', pid, 0, { partitions: [{ topic: 'x', partition: 0 }] }, FENCED)
+    first.txn.close()
+
+    store.full = true
+    const second = setup({ store })
+    await second.txn.load()
+    // The abort is under way (requests for the id answer CONCURRENT_TRANSACTIONS), not written.
+    expect(second.txn.get('open')).toMatchObject({ state: 'PrepareAbort', producerEpoch: 1 })
+    await second.txn.tick()
+    expect(second.logs.markers).toEqual([])
+    expect(store.get<TxnMetadata>('txn.state/open')).toMatchObject({ state: 'Ongoing', producerEpoch: 0 })
+    store.full = false
+    await second.txn.tick()
+    expect(second.txn.get('open')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 })
+    expect(second.logs.markers).toEqual([{ topic: 'x', partition: 0, producerId: pid, producerEpoch: 1, coordinatorEpoch: 0, commit: false }])
   })
 })
 
