@@ -9,6 +9,10 @@
 // that runs on the libuv pool (fsync, large reads) pins the handle first; a pinned descriptor is
 // never evicted, and close() waits for the last unpin, so a queued operation never runs on a
 // number the kernel may have handed to another file meanwhile.
+//
+// A file whose descriptor the cache closed is fsynced through a new one: Linux writes back the
+// file's dirty pages either way, but a write-back error that happened while no descriptor was open
+// is not reported to it. The cache closes the least recently used first, which are rarely written.
 import fs from 'node:fs'
 import type { FileIO } from './file-io.js'
 
@@ -84,6 +88,8 @@ export const descriptorCache = new DescriptorCache()
 export interface FileHandleOptions {
   /** Create the file when it is missing (never truncates an existing one). */
   create?: boolean
+  /** The file is new: the first open creates it, truncating anything left at that name. */
+  fresh?: boolean
   /** Open at once instead of on first use (a new file appears on disk now). */
   eager?: boolean
   cache?: DescriptorCache
@@ -101,6 +107,7 @@ export class FileHandle {
   private current: Descriptor | undefined
   private closedForGood = false
   private readonly create: boolean
+  private fresh: boolean
   private readonly cache: DescriptorCache
 
   constructor(
@@ -109,6 +116,7 @@ export class FileHandle {
     opts: FileHandleOptions = {},
   ) {
     this.create = opts.create ?? false
+    this.fresh = opts.fresh ?? false
     this.cache = opts.cache ?? descriptorCache
     if (opts.eager) this.fd()
   }
@@ -143,13 +151,12 @@ export class FileHandle {
   }
 
   private openFile(): number {
-    if (!this.create) return this.io.open(this.file, 'r+')
-    try {
-      return this.io.open(this.file, 'r+')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      return this.io.open(this.file, 'wx+')
+    if (this.fresh || (this.create && this.io.stat(this.file) === undefined)) {
+      const fd = this.io.open(this.file, 'w+')
+      this.fresh = false
+      return fd
     }
+    return this.io.open(this.file, 'r+')
   }
 
   get isOpen(): boolean {

@@ -26,7 +26,7 @@ export class FileRecords {
     readonly file: string,
     existing: boolean,
   ) {
-    this.handle = new FileHandle(io, file, existing ? {} : { create: true, eager: true })
+    this.handle = new FileHandle(io, file, existing ? {} : { fresh: true, eager: true })
   }
 
   /** Bytes in the file (not necessarily whole batches: recovery decides that). */

@@ -31,7 +31,7 @@ export abstract class AbstractIndex {
   ) {
     this.loaded = !existing
     this.buf = Buffer.allocUnsafe(existing ? 0 : entrySize * 64)
-    this.handle = new FileHandle(io, file, { create: true })
+    this.handle = new FileHandle(io, file, { create: true, fresh: !existing })
   }
 
   get entries(): number {

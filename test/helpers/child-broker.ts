@@ -49,6 +49,8 @@ export interface ChildBroker {
 export interface ChildBrokerOptions {
   /** Soft limit on open files for the child (`ulimit -n` in a shell that then execs node). */
   maxOpenFiles?: number
+  /** How long to wait for `listening on`; default 20 s. */
+  startTimeoutMs?: number
 }
 
 export async function startChildBroker(dataDir: string, config: Record<string, string> = {}, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
@@ -66,7 +68,7 @@ export async function startChildBroker(dataDir: string, config: Record<string, s
   )
   let address: string
   try {
-    address = (await waitForLine(proc.stdout!, /^listening on (\S+)$/, 20_000))[1]!
+    address = (await waitForLine(proc.stdout!, /^listening on (\S+)$/, opts.startTimeoutMs ?? 20_000))[1]!
   } catch (err) {
     proc.kill('SIGKILL')
     await exited

@@ -91,12 +91,12 @@ export class WireClient {
   }
 
   /** Sends a request built with the generated codec for `apiKey` and decodes its response. */
-  async request<Res>(apiKey: number, version: number, body: unknown): Promise<{ correlationId: number; body: Res }> {
+  async request<Res>(apiKey: number, version: number, body: unknown, timeoutMs?: number): Promise<{ correlationId: number; body: Res }> {
     const api = apis.get(apiKey)
     if (!api) throw new Error(`no codec for API key ${apiKey}`)
     const cid = this.correlationId++
     await this.write(this.frame(apiKey, version, (w) => api.encodeRequest(w, version, body), cid))
-    const frame = await this.readFrame()
+    const frame = await this.readFrame(timeoutMs)
     if (!frame) throw new Error(`connection closed before the ${api.name} v${version} response`)
     const res = decodeResponseFrame(api, version, frame)
     if (res.error !== null) throw new Error(`undecodable ${api.name} v${version} response: ${res.error}`)
@@ -188,7 +188,11 @@ export async function readPartition(address: string, topic: string, partition: n
  * Creates topics with CreateTopics v7 (`configs` as name -> value); rejects naming the error codes
  * unless every one was created. Resolves with the topic ids by name.
  */
-export async function createTopics(c: WireClient, topics: Array<{ name: string; partitions: number; configs?: { [name: string]: string } }>): Promise<Map<string, string>> {
+export async function createTopics(
+  c: WireClient,
+  topics: Array<{ name: string; partitions: number; configs?: { [name: string]: string } }>,
+  timeoutMs?: number,
+): Promise<Map<string, string>> {
   const { body } = await c.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
     topics: topics.map((t) => ({
       name: t.name,
@@ -199,7 +203,7 @@ export async function createTopics(c: WireClient, topics: Array<{ name: string; 
     })),
     timeoutMs: 5000,
     validateOnly: false,
-  })
+  }, timeoutMs)
   const failed = body.topics.filter((t) => t.errorCode !== 0)
   if (failed.length > 0) throw new Error(`CreateTopics failed: ${failed.map((t) => `${t.name} error ${t.errorCode}`).join(', ')}`)
   return new Map(body.topics.map((t) => [t.name, t.topicId]))
