@@ -19,7 +19,8 @@ import { handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
-import { advertise, configuredListeners, type BoundListener, type SecurityProtocol } from './security/listeners.js'
+import { advertise, configuredListeners, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
+import { TlsListener } from './security/tls.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 
@@ -130,8 +131,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let server: TcpServer
   let bound: BoundListener[]
   try {
+    const listeners = configuredListeners(config, first)
+    const tls = new Map(listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => [l.name, new TlsListener(config, l, logger)]))
     server = new TcpServer(router, {
-      listeners: configuredListeners(config, first),
+      listeners,
+      tls,
       advertise: (endpoints) => advertise(config, endpoints, first),
       maxRequestBytes: config.getInt('socket.request.max.bytes'),
       maxConnections: () => config.getInt('max.connections'),

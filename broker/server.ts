@@ -8,16 +8,15 @@ import { ConnectionQuotas, type ConnectionQuotaSettings } from './connection-quo
 import type { Router } from './router.js'
 import type { BoundListener, ListenerEndpoint } from './security/listeners.js'
 import { ConnectionSession } from './security/session.js'
+import type { TlsListener } from './security/tls.js'
 
-/** Makes the server socket of one listener; `accept` gets each connection ready to speak Kafka. */
-export type ListenerSocketFactory = (endpoint: ListenerEndpoint, accept: (socket: net.Socket) => void) => net.Server
 
 export interface ServerOptions extends ConnectionQuotaSettings {
   listeners: ListenerEndpoint[]
   /** The advertised addresses of the bound listeners (their ports known once bound). */
   advertise: (bound: ListenerEndpoint[]) => BoundListener[]
-  /** Server sockets for listeners that need more than TCP (TLS); plain net servers otherwise. */
-  socketFactory?: ListenerSocketFactory
+  /** TLS for SSL and SASL_SSL listeners, by listener name. */
+  tls?: ReadonlyMap<string, TlsListener>
   maxRequestBytes: number
   /** Read on every accept, so a dynamic change of max.connections applies at once. */
   maxConnections: () => number
@@ -39,7 +38,7 @@ export class TcpServer {
   ) {
     this.servers = opts.listeners.map((l, i) => {
       const accept = (socket: net.Socket) => this.accept(socket, i)
-      return opts.socketFactory?.(l, accept) ?? net.createServer({ noDelay: true }, accept)
+      return opts.tls?.get(l.name)?.createServer(accept) ?? net.createServer({ noDelay: true }, accept)
     })
     this.quotas = new ConnectionQuotas(opts, opts.logger)
   }
@@ -101,6 +100,19 @@ export class TcpServer {
       socket.destroy()
       return
     }
+    const listenerEndpoint = this.opts.listeners[listener]!
+    const session = new ConnectionSession(this.bound[listener] ?? { ...listenerEndpoint, advertisedHost: listenerEndpoint.host, advertisedPort: listenerEndpoint.port }, address)
+    const tls = this.opts.tls?.get(listenerEndpoint.name)
+    if (tls !== undefined && session.sasl === 'none') {
+      const principal = tls.principal(socket)
+      if (principal === undefined) {
+        this.opts.logger.warn({ client: address, listener: listenerEndpoint.name }, 'no ssl.principal.mapping.rules rule applies to the client certificate; closing')
+        this.quotas.remove(address)
+        socket.destroy()
+        return
+      }
+      session.principal = principal
+    }
     const conn = new Connection(
       socket,
       this.router,
@@ -113,7 +125,7 @@ export class TcpServer {
         this.connections.delete(c)
         this.quotas.remove(address)
       },
-      new ConnectionSession(this.bound[listener] ?? { ...this.opts.listeners[listener]!, advertisedHost: this.opts.listeners[listener]!.host, advertisedPort: this.opts.listeners[listener]!.port }, address),
+      session,
     )
     this.connections.add(conn)
   }

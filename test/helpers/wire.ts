@@ -3,6 +3,7 @@
 // are encoded and decoded by the client's own frame module (broker/client/request-frame.ts);
 // reading a partition back goes through the client's connection.
 import net from 'node:net'
+import tls from 'node:tls'
 import type { Writer } from '../../protocol/writer.js'
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readBatchHeader } from '../../protocol/record-batch.js'
 import { decodeBatchRecords, type Record } from '../../protocol/record-reader.js'
@@ -42,6 +43,18 @@ export class WireClient {
     const [host, port] = splitAddress(address)
     return new Promise((resolve, reject) => {
       const s = net.connect({ host, port }, () => {
+        s.off('error', reject)
+        resolve(new WireClient(s))
+      })
+      s.once('error', reject)
+    })
+  }
+
+  /** Connects over TLS (the handshake done before it resolves). */
+  static connectTls(address: string, options: tls.ConnectionOptions = {}): Promise<WireClient> {
+    const [host, port] = splitAddress(address)
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ host, port, ...options }, () => {
         s.off('error', reject)
         resolve(new WireClient(s))
       })
