@@ -15,7 +15,6 @@ import { ErrorCode } from '../../protocol/errors.js'
 import type { ClassicGroup } from './classic-group.js'
 import { ClassicKind } from './classic-kind.js'
 import { ConsumerGroupClassicMembers } from './consumer-classic-members.js'
-import { describeAsClassicGroup } from './consumer-describe.js'
 import type { ConsumerGroup } from './consumer-group.js'
 import { ConsumerKind } from './consumer-kind.js'
 import { OTHER_KIND, type Group, type GroupKind, type GroupRegistry, type OtherKind } from './group.js'
@@ -179,8 +178,8 @@ export class GroupCoordinator {
   describeGroup(groupId: string): DescribedGroup {
     // Deadlines that passed since the last timer tick count now, as with Kafka's purgatory.
     this.tick()
-    const consumerGroup = this.closed ? undefined : this.consumerGroup(groupId)
-    return consumerGroup !== undefined ? describeAsClassicGroup(consumerGroup) : this.classic.describeGroup(groupId)
+    // As in Kafka, a consumer group is not a classic group: DescribeGroups v0-5 shows it as Dead.
+    return this.classic.describeGroup(groupId)
   }
 
   // ---- Consumer groups (KIP-848): routed to the consumer kind ---------------------------------

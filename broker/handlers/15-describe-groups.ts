@@ -1,9 +1,8 @@
 // DescribeGroups (key 15). v1 adds throttle time; v3 asks for authorized operations (there are no
 // ACLs: the field keeps Kafka's "not requested" sentinel); v4 adds group.instance.id per member;
 // v5 is flexible. Member metadata and assignments are filled only for Stable groups, and an
-// unknown group is described as Dead, as Kafka does up to v5. A KIP-848 consumer group is shown as
-// Kafka shows it: protocol type "consumer", its assignor as the protocol, each member's
-// subscription and assignment in the ConsumerProtocol encoding.
+// unknown group is described as Dead, as Kafka does up to v5; so is a KIP-848 consumer group, which
+// is not a classic group (ConsumerGroupDescribe describes it).
 import { DescribeGroupsApi, type DescribeGroupsResponse } from '../../protocol/generated/describe-groups.js'
 import { defineHandler } from '../handler.js'
 

@@ -103,7 +103,7 @@ describe('mixed classic and consumer-protocol members', () => {
     expect(b.count()).toBe(3)
     const group = c.consumerGroup('g')!
     expect(group.state).toBe('Stable')
-    expect(c.describeGroup('g').members.length).toBe(2)
+    expect(c.consumerGroupDescribe(['g'])[0]!.members.length).toBe(2)
 
     // A classic member commits with its epoch as the generation.
     const commit = await c.commitOffsets({
