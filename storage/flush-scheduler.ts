@@ -5,7 +5,7 @@
 // flush.messages, flush.ms and every roll (a rolled segment will not change again).
 //
 // Concurrency: one event loop. At most one flush runs at a time; its fsyncs run on the libuv pool
-// and pin their descriptors (FileRecords), so a segment closed or deleted meanwhile is never
+// and pin their descriptors (FileHandle), so a segment closed or deleted meanwhile is never
 // fsynced through a reused descriptor number.
 import { KafkaStorageError, type StorageError } from './errors.js'
 import type { FileIO } from './file-io.js'

@@ -5,7 +5,7 @@
 //
 // Concurrency: a read plan copies the segment list when it is made, so a roll or retention during
 // an asynchronous read does not change what it reads; segments closed or deleted meanwhile keep
-// their descriptors until the read is done (see FileRecords).
+// their descriptors until the read is done (see FileHandle).
 import { iterateRecords } from '../protocol/record-reader.js'
 import type { Lease } from './buffer-pool.js'
 import { OffsetOutOfRangeError } from './errors.js'
