@@ -113,7 +113,7 @@ function ioError(code: string, syscall: string): NodeJS.ErrnoException {
  * as a power loss would.
  */
 export class FaultyFileIO implements FileIO {
-  private writeFaults: Array<{ kind: 'fail' } | { kind: 'short'; bytes: number }> = []
+  private writeFaults: Array<{ kind: 'fail'; code: string } | { kind: 'short'; bytes: number }> = []
   private syncFaults = 0
   /**
    * Open files by the descriptor numbers handed out, which are this wrapper's own: after crash()
@@ -129,7 +129,7 @@ export class FaultyFileIO implements FileIO {
   constructor(private readonly inner: FileIO = nodeFileIO) {}
 
   failNextWrite(): void {
-    this.writeFaults.push({ kind: 'fail' })
+    this.writeFaults.push({ kind: 'fail', code: 'EIO' })
   }
   failNextSync(): void {
     this.syncFaults++
@@ -190,11 +190,11 @@ export class FaultyFileIO implements FileIO {
   }
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     const fault = this.writeFaults.shift()
-    if (fault?.kind === 'fail') throw ioError('EIO', 'write')
+    if (fault?.kind === 'fail') throw ioError(fault.code, 'write')
     if (fault?.kind === 'short') {
       const n = this.inner.write(this.real(fd), buf, offset, Math.min(length, fault.bytes), position)
       this.noteWrite(fd, position + n)
-      this.writeFaults.unshift({ kind: 'fail' })
+      this.writeFaults.unshift({ kind: 'fail', code: 'ENOSPC' })
       if (n === 0) throw ioError('ENOSPC', 'write')
       return n
     }

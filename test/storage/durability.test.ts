@@ -125,6 +125,35 @@ describe('I/O faults', () => {
     await again.close()
   })
 
+  it('a partition a full disk took offline comes back in place: the torn write is gone, appends resume', async () => {
+    const { log, io } = setup()
+    await log.append(batch(2), { durable: true })
+    await log.append(batch(1)) // acknowledged, not yet fsynced
+    io.shortNextWrite(30)
+    await expect(log.append(batch(3, { valueSize: 100 }))).rejects.toBeInstanceOf(KafkaStorageError)
+    expect(log.offlineForSpace).toBe(true)
+    await expect(log.append(batch(1))).rejects.toBeInstanceOf(KafkaStorageError)
+    log.recoverFromFullDisk()
+    expect(log.offline).toBe(false)
+    expect(log.logEndOffset).toBe(3)
+    expect((await log.append(batch(2), { durable: true })).baseOffset).toBe(3)
+    expect(log.recoveryPoint).toBe(5)
+    expect(await offsets(log)).toEqual([0, 1, 2, 3, 4])
+    await log.close()
+  })
+
+  it('only a full disk is recovered in place: an I/O error keeps the partition offline until a restart', async () => {
+    const { log, io } = setup()
+    await log.append(batch(2), { durable: true })
+    io.failNextWrite() // EIO
+    await expect(log.append(batch(1))).rejects.toBeInstanceOf(KafkaStorageError)
+    expect(log.offline).toBe(true)
+    expect(log.offlineForSpace).toBe(false)
+    log.recoverFromFullDisk()
+    expect(log.offline).toBe(true)
+    await log.close()
+  })
+
   it('a power loss keeps every durable append; a torn unsynced tail is truncated on recovery', async () => {
     for (const torn of [0, 17, 100, 1000]) {
       const { dir, log, io } = setup()
