@@ -8,6 +8,7 @@ import type { TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchMemory } from './fetch-memory.js'
 import type { FetchSessionCache } from './fetch-sessions.js'
+import type { Authorizer } from './acls/authorizer.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -22,6 +23,8 @@ export interface BrokerContext {
   fetchMemory: FetchMemory
   fetchSessions: FetchSessionCache
   logger: Logger
+  /** The ACL authorizer when authorizer.class.name turns enforcement on; undefined allows everything. */
+  authorizer: Authorizer | undefined
   /** What the handler registry serves; ApiVersions reports exactly this. */
   servedApis: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>
   /** Stores the dynamic broker configs so they survive a restart. */

@@ -10,6 +10,8 @@ import { splitList } from '../storage/config-defs.js'
 import { BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
+import { Authorizer, authorizerEnabled } from './acls/authorizer.js'
+import { AclStore } from '../storage/acl-store.js'
 import { FetchWaiters } from './fetch-waiters.js'
 import { FetchMemory } from './fetch-memory.js'
 import { FetchSessionCache } from './fetch-sessions.js'
@@ -61,6 +63,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   await ensureWritableDir(dataDir)
 
   const config = new BrokerConfig(opts.config ?? {})
+  const aclsEnforced = authorizerEnabled(config.get('authorizer.class.name'))
   const nodeId = opts.nodeId ?? config.getInt('node.id')
   const logs = await LogManager.open({
     dataDir,
@@ -165,6 +168,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
     fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
     logger,
+    authorizer: aclsEnforced ? new Authorizer(new AclStore(logs.metadata), config) : undefined,
     servedApis: router.served,
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }

@@ -218,6 +218,10 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'num.replica.fetchers', type: 'int', default: '1', dynamic: true },
   { name: 'log.cleaner.threads', type: 'int', default: '1', dynamic: true },
   { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
+  // ACLs (broker/acls): enforced when authorizer.class.name names an authorizer Samsa accepts.
+  { name: 'authorizer.class.name', type: 'string', default: '' },
+  { name: 'super.users', type: 'string', default: '' },
+  { name: 'allow.everyone.if.no.acl.found', type: 'boolean', default: 'false' },
   { name: 'sasl.enabled.mechanisms', type: 'list', default: 'GSSAPI', dynamic: true },
   { name: 'sasl.jaas.config', type: 'password', default: '', dynamic: true, sensitive: true },
   { name: 'sasl.kerberos.min.time.before.relogin', type: 'long', default: '60000', dynamic: true },

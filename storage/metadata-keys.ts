@@ -26,6 +26,11 @@ export function groupConfigKey(group: string): string {
 /** Never stored: removing it is a write that changes nothing, which MetadataStore.close() uses. */
 export const CLOSE_PROBE_KEY = 'close-probe'
 
+// ---- kv: security ----
+
+/** Every ACL binding, one array (AclStore). */
+export const ACLS_KEY = 'security.acls'
+
 // ---- kv: transactions ----
 
 /** The end of the last reserved block of producer ids. */

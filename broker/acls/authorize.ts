@@ -1,0 +1,37 @@
+// What handlers call to check a request against the ACLs (Kafka's AuthHelper): each answers for the
+// request's principal and client host, and allows everything when no authorizer is configured.
+import type { RequestContext } from '../handler.js'
+import { CLUSTER_NAME, ResourceType, SUPPORTED_OPERATIONS } from './acl-types.js'
+
+export { AclOperation as Op, ResourceType as Resource } from './acl-types.js'
+
+/** May the caller do `op` on the resource? */
+export function authorize(ctx: RequestContext, op: number, resourceType: number, name: string): boolean {
+  const a = ctx.broker.authorizer
+  return a === undefined || a.authorize(ctx.principal, ctx.clientHost, op, resourceType, name)
+}
+
+export function authorizeCluster(ctx: RequestContext, op: number): boolean {
+  return authorize(ctx, op, ResourceType.CLUSTER, CLUSTER_NAME)
+}
+
+/** May the caller do `op` on at least one resource of the type? */
+export function authorizeByResourceType(ctx: RequestContext, op: number, resourceType: number): boolean {
+  const a = ctx.broker.authorizer
+  return a === undefined || a.authorizeByResourceType(ctx.principal, ctx.clientHost, op, resourceType)
+}
+
+/**
+ * The authorized-operations bitfield of a Metadata, DescribeGroups or DescribeCluster answer;
+ * without an authorizer, every operation the resource type supports.
+ */
+export function authorizedOperations(ctx: RequestContext, resourceType: number, name: string): number {
+  const a = ctx.broker.authorizer
+  if (a !== undefined) return a.authorizedOperations(ctx.principal, ctx.clientHost, resourceType, name)
+  let bits = 0
+  for (const op of SUPPORTED_OPERATIONS[resourceType] ?? []) bits |= 1 << op
+  return bits
+}
+
+/** The bitfield a response carries when the client did not ask for it (Kafka: Integer.MIN_VALUE). */
+export const OPERATIONS_NOT_REQUESTED = -2147483648
