@@ -35,3 +35,20 @@ export function authorizedOperations(ctx: RequestContext, resourceType: number, 
 
 /** The bitfield a response carries when the client did not ask for it (Kafka: Integer.MIN_VALUE). */
 export const OPERATIONS_NOT_REQUESTED = -2147483648
+
+/** Splits named things (topics, groups) into those the caller may `op` and those it may not. */
+export function splitAuthorized<T extends { name: string }>(ctx: RequestContext, op: number, resourceType: number, items: readonly T[]): [allowed: T[], denied: T[]] {
+  if (ctx.broker.authorizer === undefined) return [items as T[], []]
+  const allowed: T[] = []
+  const denied: T[] = []
+  for (const t of items) (authorize(ctx, op, resourceType, t.name) ? allowed : denied).push(t)
+  return [allowed, denied]
+}
+
+/** `errorCode` for every partition of `topics`, as OffsetCommit-like responses carry it. */
+export function topicErrors(
+  topics: ReadonlyArray<{ name: string; partitions: ReadonlyArray<{ partitionIndex: number }> }>,
+  errorCode: number,
+): Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }> {
+  return topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) }))
+}

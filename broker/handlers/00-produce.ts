@@ -9,6 +9,9 @@
 // INVALID_PRODUCER_EPOCH. A transactional batch must name its transactional id and go to a
 // partition of the producer's open transaction, else INVALID_TXN_STATE (Kafka's verification;
 // transaction.partition.verification.enable=false admits it).
+// ACLs: a transactional id needs WRITE on it (else every partition gets
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED); each topic needs WRITE (TOPIC_AUTHORIZATION_FAILED per
+// partition). Idempotent producers are authorized when they get their id (InitProducerId).
 // Not yet: broker-side recompression when a topic's compression.type differs from the producer's.
 import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -17,6 +20,7 @@ import type { AppendResult } from '../../storage/partition-log.js'
 import type { BrokerContext } from '../context.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number]
@@ -37,8 +41,15 @@ export default defineHandler({
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
       return respond(req, () => errorPartition(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`))
     }
+    if (req.transactionalId !== null && !authorize(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId)) {
+      return respond(req, () => errorPartition(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null))
+    }
     // Every append is started before the first await, so pipelined requests append in order.
-    const pending = req.topicData.map((t) => t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1, req.transactionalId)))
+    const pending = req.topicData.map((t) =>
+      authorize(ctx, Op.WRITE, Resource.TOPIC, t.name)
+        ? t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1, req.transactionalId))
+        : t.partitionData.map((p) => ({ ...errorPartition(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null), index: p.index })),
+    )
     const responses: ProduceResponse['responses'] = []
     for (let i = 0; i < req.topicData.length; i++) {
       const t = req.topicData[i]!

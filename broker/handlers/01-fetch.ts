@@ -5,9 +5,11 @@
 // offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
 // stable offset and lists the aborted transactions overlapping the returned batches, from the
 // segments' transaction indexes; clients drop those records and skip control batches themselves.
+// ACLs: partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED.
 import { FetchApi, type FetchResponse } from '../../protocol/generated/fetch.js'
 import { ErrorCode } from '../../protocol/errors.js'
-import { defineHandler, LeasedResponse } from '../handler.js'
+import { defineHandler, LeasedResponse, type RequestContext } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
 import { readPartitions, type FetchRound } from '../fetch-reads.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
@@ -23,6 +25,7 @@ export default defineHandler({
     const plan = planFetch(b, req, v)
     if ('error' in plan) return topLevelError(plan.error)
     const { work, session, incremental } = plan
+    if (b.authorizer !== undefined) refuseUnreadable(ctx, work)
     const isolation = req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
     // Kafka caps the response at the broker's fetch.max.bytes whatever the client asks (KIP-541).
@@ -58,6 +61,19 @@ export default defineHandler({
     return round.lease.isEmpty ? response : new LeasedResponse(response, [round.lease])
   },
 })
+
+/** Partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED, unread. */
+function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[]): void {
+  let topic: string | undefined
+  let readable = true
+  for (const w of work) {
+    if (w.sp.topic === '') continue // an unknown topic id stays UNKNOWN_TOPIC_ID
+    if (w.sp.topic !== topic) readable = authorize(ctx, Op.READ, Resource.TOPIC, (topic = w.sp.topic))
+    if (readable) continue
+    w.log = undefined
+    w.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+  }
+}
 
 /** True when no partition has records past its fetch offset, an error, or an offset out of range. */
 function nothingNew(work: readonly FetchWork[], isolation: number): boolean {

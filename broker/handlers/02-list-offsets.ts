@@ -2,10 +2,12 @@
 // 4); v2 isolation level; v4 leader epochs; v7 max timestamp (-3); v8 earliest local (-4); v9
 // latest tiered (-5, always "none" here: there is no tiered storage). Special timestamps: -1
 // latest (high watermark, or last stable offset for read_committed), -2 earliest (log start).
+// Needs DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED per partition).
 import { ListOffsetsApi, type ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number]
 
@@ -23,6 +25,7 @@ export default defineHandler({
     const logs = ctx.broker.logs
     const topics: ListOffsetsResponse['topics'] = []
     for (const t of req.topics) {
+      const describable = authorize(ctx, Op.DESCRIBE, Resource.TOPIC, t.name)
       const partitions: PartitionResponse[] = []
       for (const p of t.partitions) {
         const out: PartitionResponse = {
@@ -34,6 +37,10 @@ export default defineHandler({
           leaderEpoch: -1,
         }
         partitions.push(out)
+        if (!describable) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          continue
+        }
         const log = logs.partition(t.name, p.partitionIndex)
         if (!log) {
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

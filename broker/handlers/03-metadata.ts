@@ -1,20 +1,21 @@
 // Metadata (key 3). v1 makes a null topic list mean "all" (v0: empty means all); v4 lets the
 // client forbid auto-creation; v8 adds authorized operations; v10 topic ids; v12 lookup by id.
 // Single broker: this node leads every partition at leader epoch 0 with itself as the only replica.
+// ACLs: a listing shows only topics the caller may DESCRIBE; a named topic it may not describe gets
+// TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE on the cluster or the topic.
 import { MetadataApi, type MetadataResponse } from '../../protocol/generated/metadata.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { TopicRecord } from '../../storage/metadata-store.js'
 import type { BrokerContext } from '../context.js'
 import { toKafkaError } from '../errors.js'
-import { defineHandler } from '../handler.js'
+import { defineHandler, type RequestContext } from '../handler.js'
+import { CLUSTER_NAME } from '../acls/acl-types.js'
+import { authorize, authorizeCluster, authorizedOperations, Op, OPERATIONS_NOT_REQUESTED, Resource } from '../acls/authorize.js'
 
 type TopicEntry = MetadataResponse['topics'][number]
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
-const NOT_REQUESTED = -2147483648
-// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no authorizer yet.
-const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((acc, op) => acc | (1 << op), 0)
-const ALL_CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce((acc, op) => acc | (1 << op), 0)
+const NOT_REQUESTED = OPERATIONS_NOT_REQUESTED
 
 export default defineHandler({
   api: MetadataApi,
@@ -22,20 +23,23 @@ export default defineHandler({
   async handle(req, ctx): Promise<MetadataResponse> {
     const b = ctx.broker
     const v = ctx.apiVersion
-    const topicOps = req.includeTopicAuthorizedOperations ? ALL_TOPIC_OPERATIONS : NOT_REQUESTED
+    const topicOps = (name: string) => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, Resource.TOPIC, name) : NOT_REQUESTED)
+    const describable = (name: string) => authorize(ctx, Op.DESCRIBE, Resource.TOPIC, name)
     const allTopics = req.topics === null || (v === 0 && req.topics.length === 0)
     const topics: TopicEntry[] = []
     if (allTopics) {
-      for (const t of b.logs.listTopics()) topics.push(describeTopic(b, t, topicOps))
+      for (const t of b.logs.listTopics()) if (describable(t.name)) topics.push(describeTopic(b, t, topicOps(t.name)))
     } else {
       const autoCreate = b.config.getBool('auto.create.topics.enable') && (v < 4 || req.allowAutoTopicCreation)
       for (const requested of req.topics!) {
         if (requested.name === null || requested.name === '') {
           const t = requested.topicId !== ZERO_UUID ? b.logs.getTopicById(requested.topicId) : undefined
-          topics.push(t ? describeTopic(b, t, topicOps) : errorTopic(null, requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID))
+          if (t && !describable(t.name)) topics.push(errorTopic(null, requested.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+          else topics.push(t ? describeTopic(b, t, topicOps(t.name)) : errorTopic(null, requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID))
           continue
         }
-        topics.push(await lookupOrCreate(b, requested.name, autoCreate, topicOps))
+        if (!describable(requested.name)) topics.push(errorTopic(requested.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+        else topics.push(await lookupOrCreate(ctx, requested.name, autoCreate, topicOps(requested.name)))
       }
     }
     return {
@@ -44,15 +48,19 @@ export default defineHandler({
       clusterId: b.clusterId,
       controllerId: b.nodeId,
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? authorizedOperations(ctx, Resource.CLUSTER, CLUSTER_NAME) : NOT_REQUESTED,
     }
   },
 })
 
-async function lookupOrCreate(b: BrokerContext, name: string, autoCreate: boolean, ops: number): Promise<TopicEntry> {
+async function lookupOrCreate(ctx: RequestContext, name: string, autoCreate: boolean, ops: number): Promise<TopicEntry> {
+  const b = ctx.broker
   const existing = b.logs.getTopic(name)
   if (existing) return describeTopic(b, existing, ops)
   if (!autoCreate) return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  if (!authorizeCluster(ctx, Op.CREATE) && !authorize(ctx, Op.CREATE, Resource.TOPIC, name)) {
+    return errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+  }
   try {
     const created = await b.logs.createTopic(name, b.config.getInt('num.partitions'), {})
     b.logger.info({ topic: name, partitions: created.partitions }, 'auto-created topic')

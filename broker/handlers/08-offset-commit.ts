@@ -4,14 +4,19 @@
 // flexible; v9 answers GROUP_ID_NOT_FOUND for an unknown group instead of ILLEGAL_GENERATION and
 // carries a KIP-848 member epoch in the generation field: a consumer group answers
 // STALE_MEMBER_EPOCH for another epoch, UNKNOWN_MEMBER_ID for a stranger, and UNSUPPORTED_VERSION
-// to its members committing below v9. Topic ids (v10) are not served.
+// to its members committing below v9. Topic ids (v10) are not served. ACLs: READ on the group
+// (else GROUP_AUTHORIZATION_FAILED everywhere) and on each topic (TOPIC_AUTHORIZATION_FAILED).
 import { OffsetCommitApi, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.js'
+import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource, splitAuthorized, topicErrors } from '../acls/authorize.js'
 
 export default defineHandler({
   api: OffsetCommitApi,
   versions: [0, 9],
   async handle(req, ctx): Promise<OffsetCommitResponse> {
+    if (!authorize(ctx, Op.READ, Resource.GROUP, req.groupId)) return { throttleTimeMs: 0, topics: topicErrors(req.topics, ErrorCode.GROUP_AUTHORIZATION_FAILED) }
+    const [allowed, denied] = splitAuthorized(ctx, Op.READ, Resource.TOPIC, req.topics)
     const topics = await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
@@ -20,8 +25,8 @@ export default defineHandler({
       retentionTimeMs: req.retentionTimeMs,
       apiVersion: ctx.apiVersion,
       reportUnknownGroup: ctx.apiVersion >= 9,
-      topics: req.topics,
+      topics: allowed,
     })
-    return { throttleTimeMs: 0, topics }
+    return { throttleTimeMs: 0, topics: [...topics, ...topicErrors(denied, ErrorCode.TOPIC_AUTHORIZATION_FAILED)] }
   },
 })

@@ -2,6 +2,8 @@
 // v3 is flexible; v4 batches keys into `coordinatorKeys` and answers a list of coordinators; v6
 // adds key type 2 (share groups). This single broker coordinates every group and transactional
 // id; share-group keys are answered INVALID_REQUEST since share groups are not implemented.
+// ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
   FindCoordinatorApi,
   type FindCoordinatorResponse,
@@ -9,6 +11,7 @@ import {
 } from '../../protocol/generated/find-coordinator.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 const GROUP = 0
 const TRANSACTION = 1
@@ -20,10 +23,18 @@ export default defineHandler({
     const { nodeId } = ctx.broker
     const { advertisedHost: host, advertisedPort: port } = ctx.session.listener
     const supported = req.keyType === GROUP || req.keyType === TRANSACTION
-    const answer = (key: string): FindCoordinatorResponseCoordinator =>
-      supported
+    const refusal = (key: string): [number, string | null] | undefined => {
+      if (!supported) return [ErrorCode.INVALID_REQUEST, `unsupported coordinator key type ${req.keyType}`]
+      if (req.keyType === GROUP && !authorize(ctx, Op.DESCRIBE, Resource.GROUP, key)) return [ErrorCode.GROUP_AUTHORIZATION_FAILED, null]
+      if (req.keyType === TRANSACTION && !authorize(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, key)) return [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null]
+      return undefined
+    }
+    const answer = (key: string): FindCoordinatorResponseCoordinator => {
+      const refused = refusal(key)
+      return refused === undefined
         ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
-        : { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported coordinator key type ${req.keyType}` }
+        : { key, nodeId: -1, host: '', port: -1, errorCode: refused[0], errorMessage: refused[1] }
+    }
     if (ctx.apiVersion >= 4) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators: req.coordinatorKeys.map(answer) }
     }

@@ -3,15 +3,21 @@
 // group.instance.id (static membership, KIP-345); v6 is flexible; v7 returns the protocol type
 // and a nullable protocol name; v8 carries a reason; v9 may tell a rejoining static leader to skip
 // the assignment. The answer arrives when the rebalance's join phase completes.
+// ACLs: READ on the group.
 import { JoinGroupApi, type JoinGroupResponse } from '../../protocol/generated/join-group.js'
 import type { JoinGroupResult } from '../groups/types.js'
+import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 export default defineHandler({
   api: JoinGroupApi,
   versions: [0, 9],
   async handle(req, ctx): Promise<JoinGroupResponse> {
     const v = ctx.apiVersion
+    if (!authorize(ctx, Op.READ, Resource.GROUP, req.groupId)) {
+      return toResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: '', members: [] }, v)
+    }
     const result = await ctx.broker.groups.joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

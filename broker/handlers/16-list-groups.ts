@@ -1,8 +1,10 @@
 // ListGroups (key 16). v1 adds throttle time; v3 is flexible; v4 filters by state (case-insensitive)
 // and reports each group's state; v5 filters by type ("classic", "consumer") and reports it.
+// ACLs: DESCRIBE on the cluster lists every group; otherwise only groups the caller may DESCRIBE.
 import { ListGroupsApi, type ListGroupsResponse } from '../../protocol/generated/list-groups.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 
 export default defineHandler({
   api: ListGroupsApi,
@@ -10,6 +12,7 @@ export default defineHandler({
   handle(req, ctx): ListGroupsResponse {
     const v = ctx.apiVersion
     const groups = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : [])
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups }
+    const all = authorizeCluster(ctx, Op.DESCRIBE)
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: all ? groups : groups.filter((g) => authorize(ctx, Op.DESCRIBE, Resource.GROUP, g.groupId)) }
   },
 })
