@@ -1,5 +1,6 @@
 // What handlers call to check a request against the ACLs (Kafka's AuthHelper): each answers for the
 // request's principal and client host, and allows everything when no authorizer is configured.
+import { ErrorCode } from '../../protocol/errors.js'
 import type { RequestContext } from '../handler.js'
 import { CLUSTER_NAME, ResourceType, SUPPORTED_OPERATIONS } from './acl-types.js'
 
@@ -51,4 +52,28 @@ export function topicErrors(
   errorCode: number,
 ): Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number }> }> {
   return topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) }))
+}
+
+// ConfigResource.Type codes of DescribeConfigs and (Incremental)AlterConfigs.
+const CONFIG_TOPIC = 2
+const CONFIG_BROKER = 4
+const CONFIG_BROKER_LOGGER = 8
+const CONFIG_GROUP = 32
+
+/**
+ * NONE, or the error for a config resource the caller may not `op` (DESCRIBE_CONFIGS or
+ * ALTER_CONFIGS): brokers and their loggers check the cluster, topics and groups themselves.
+ */
+export function configResourceError(ctx: RequestContext, op: number, configResourceType: number, name: string): number {
+  switch (configResourceType) {
+    case CONFIG_BROKER:
+    case CONFIG_BROKER_LOGGER:
+      return authorizeCluster(ctx, op) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+    case CONFIG_TOPIC:
+      return authorize(ctx, op, ResourceType.TOPIC, name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED
+    case CONFIG_GROUP:
+      return authorize(ctx, op, ResourceType.GROUP, name) ? ErrorCode.NONE : ErrorCode.GROUP_AUTHORIZATION_FAILED
+    default:
+      return authorizeCluster(ctx, op) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+  }
 }

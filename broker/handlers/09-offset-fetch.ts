@@ -21,7 +21,6 @@ export default defineHandler({
   api: OffsetFetchApi,
   versions: [0, 9],
   handle(req, ctx): OffsetFetchResponse {
-    const groups = ctx.broker.groups
     if (ctx.apiVersion >= 8) {
       const results: OffsetFetchResponseOffsetFetchResponseGroup[] = req.groups.map((g) => {
         const member = ctx.apiVersion >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined

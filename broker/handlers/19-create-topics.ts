@@ -3,12 +3,14 @@
 // Single broker: the replication factor must be 1 and manual assignments may only name this node.
 // max.broker.partitions bounds the partitions: INVALID_PARTITIONS for a topic larger than it,
 // POLICY_VIOLATION for one that does not fit next to the others (validateOnly checks it too).
+// ACLs: CREATE on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED).
 import { CreateTopicsApi, type CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { validateTopicConfigs } from '../../storage/log-config.js'
 import { validateTopicName } from '../../storage/log-manager.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 import { describeTopicConfigs } from '../topic-configs.js'
 
 type Result = CreateTopicsResponse['topics'][number]
@@ -23,6 +25,7 @@ export default defineHandler({
     const counts = new Map<string, number>()
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
     const topics: Result[] = []
+    const mayCreate = authorizeCluster(ctx, Op.CREATE)
     for (const t of req.topics) {
       const fail = (errorCode: number, errorMessage: string | null): Result => ({
         name: t.name,
@@ -36,6 +39,10 @@ export default defineHandler({
       })
       if (counts.get(t.name)! > 1) {
         topics.push(fail(ErrorCode.INVALID_REQUEST, `Create topics request from client contains a duplicate topic ${t.name}`))
+        continue
+      }
+      if (!mayCreate && !authorize(ctx, Op.CREATE, Resource.TOPIC, t.name)) {
+        topics.push(fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'))
         continue
       }
       try {

@@ -1,9 +1,11 @@
 // DeleteTopics (key 20). v1 throttle time; v4 flexible; v5 per-topic error messages; v6 topics by
 // name or by id. Files are removed by the log manager (renamed first, deleted in the background).
+// ACLs: DELETE on each topic (TOPIC_AUTHORIZATION_FAILED; an unknown id stays UNKNOWN_TOPIC_ID).
 import { DeleteTopicsApi, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 type Result = DeleteTopicsResponse['responses'][number]
 
@@ -24,6 +26,11 @@ export default defineHandler({
       responses.push(result)
       if (!b.config.getBool('delete.topic.enable')) {
         result.errorCode = ErrorCode.TOPIC_DELETION_DISABLED
+        continue
+      }
+      const name = topic?.name ?? (byId ? undefined : w.name!)
+      if (name !== undefined && !authorize(ctx, Op.DELETE, Resource.TOPIC, name)) {
+        result.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
         continue
       }
       if (!topic) {

@@ -1,12 +1,13 @@
 // DeleteRecords (key 21). v1 only changes throttling; v2 is flexible. Moves each partition's log
 // start offset forward; an offset of -1 means the high watermark. Segments wholly below the new
 // start are removed by the log. A topic whose cleanup.policy lacks "delete" refuses with
-// POLICY_VIOLATION, as Kafka does.
+// POLICY_VIOLATION, as Kafka does. ACLs: DELETE on the topic (TOPIC_AUTHORIZATION_FAILED).
 // Single replica: the new low watermark is known at once, so timeoutMs is never waited on.
 import { DeleteRecordsApi, type DeleteRecordsResponse } from '../../protocol/generated/delete-records.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 type PartitionResult = DeleteRecordsResponse['topics'][number]['partitions'][number]
 
@@ -19,10 +20,15 @@ export default defineHandler({
     const b = ctx.broker
     const topics: DeleteRecordsResponse['topics'] = []
     for (const t of req.topics) {
+      const deletable = authorize(ctx, Op.DELETE, Resource.TOPIC, t.name)
       const partitions: PartitionResult[] = []
       for (const p of t.partitions) {
         const out: PartitionResult = { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NONE }
         partitions.push(out)
+        if (!deletable) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          continue
+        }
         const log = b.logs.partition(t.name, p.partitionIndex)
         if (!log) {
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

@@ -4,9 +4,11 @@
 // another epoch answers STALE_MEMBER_EPOCH), member id and instance id, validated as Kafka does; v3
 // is flexible; v4 only allows TRANSACTION_ABORTABLE, never sent here. A producer whose
 // transaction does not include the group (no AddOffsetsToTxn) gets INVALID_TXN_STATE.
+// ACLs: WRITE on the transactional id, READ on the group and on each topic.
 import { TxnOffsetCommitApi, type TxnOffsetCommitResponse } from '../../protocol/generated/txn-offset-commit.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource, splitAuthorized, topicErrors } from '../acls/authorize.js'
 
 export default defineHandler({
   api: TxnOffsetCommitApi,
@@ -15,7 +17,10 @@ export default defineHandler({
     const b = ctx.broker
     const meta = b.txn.get(req.transactionalId)
     let errorCode: number = ErrorCode.NONE
-    if (meta === undefined || meta.producerId !== req.producerId) errorCode = ErrorCode.INVALID_PRODUCER_ID_MAPPING
+    const [allowed, denied] = splitAuthorized(ctx, Op.READ, Resource.TOPIC, req.topics)
+    if (!authorize(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId)) errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    else if (!authorize(ctx, Op.READ, Resource.GROUP, req.groupId)) errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED
+    else if (meta === undefined || meta.producerId !== req.producerId) errorCode = ErrorCode.INVALID_PRODUCER_ID_MAPPING
     else if (meta.producerEpoch !== req.producerEpoch) errorCode = ErrorCode.INVALID_PRODUCER_EPOCH
     else if (meta.state !== 'Ongoing' || !meta.groups.includes(req.groupId)) errorCode = ErrorCode.INVALID_TXN_STATE
     if (errorCode !== ErrorCode.NONE) {
@@ -31,8 +36,8 @@ export default defineHandler({
       generationId: req.generationId,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
-      topics: req.topics,
+      topics: allowed,
     })
-    return { throttleTimeMs: 0, topics }
+    return { throttleTimeMs: 0, topics: [...topics, ...topicErrors(denied, ErrorCode.TOPIC_AUTHORIZATION_FAILED)] }
   },
 })

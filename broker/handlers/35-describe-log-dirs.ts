@@ -2,10 +2,12 @@
 // total and usable bytes. v0 is not served (removed in Kafka 4.0). One log directory holds every
 // partition; a null topic list means all of them, and requested partitions this broker does not
 // host are left out, as Kafka does. Replicas are never moved between directories, so there are no
-// future replicas and the offset lag is always 0.
+// future replicas and the offset lag is always 0. ACLs: DESCRIBE on the cluster, else
+// CLUSTER_AUTHORIZATION_FAILED and no directories.
 import { DescribeLogDirsApi, type DescribeLogDirsResponse } from '../../protocol/generated/describe-log-dirs.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorizeCluster, Op } from '../acls/authorize.js'
 
 type TopicEntry = DescribeLogDirsResponse['results'][number]['topics'][number]
 
@@ -13,6 +15,7 @@ export default defineHandler({
   api: DescribeLogDirsApi,
   versions: [1, 4],
   handle(req, ctx): DescribeLogDirsResponse {
+    if (!authorizeCluster(ctx, Op.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] }
     const summary = ctx.broker.logs.logDirSummary()
     let wanted: Map<string, Set<number>> | undefined
     if (req.topics !== null) {

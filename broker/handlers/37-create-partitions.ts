@@ -2,10 +2,12 @@
 // here). Partition counts only grow. Manual assignments must give one replica per new partition,
 // on this broker: there is no other. validateOnly is honoured; a topic named twice is refused.
 // max.broker.partitions bounds the result (INVALID_PARTITIONS / POLICY_VIOLATION, as CreateTopics).
+// ACLs: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED).
 import { CreatePartitionsApi, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/create-partitions.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 type Result = CreatePartitionsResponse['results'][number]
 type Assignments = NonNullable<CreatePartitionsRequest['topics'][number]['assignments']>
@@ -27,6 +29,10 @@ export default defineHandler({
       }
       if (counts.get(t.name)! > 1) {
         refuse(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.')
+        continue
+      }
+      if (!authorize(ctx, Op.ALTER, Resource.TOPIC, t.name)) {
+        refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.')
         continue
       }
       const topic = b.logs.getTopic(t.name)
