@@ -2,7 +2,7 @@
 // request's principal and client host, and allows everything when no authorizer is configured.
 import { ErrorCode } from '../../protocol/errors.js'
 import type { RequestContext } from '../handler.js'
-import { CLUSTER_NAME, ResourceType, SUPPORTED_OPERATIONS } from './acl-types.js'
+import { AclOperation, CLUSTER_NAME, ResourceType, SUPPORTED_OPERATIONS } from './acl-types.js'
 
 export { AclOperation as Op, ResourceType as Resource } from './acl-types.js'
 
@@ -32,6 +32,14 @@ export function authorizedOperations(ctx: RequestContext, resourceType: number, 
   let bits = 0
   for (const op of SUPPORTED_OPERATIONS[resourceType] ?? []) bits |= 1 << op
   return bits
+}
+
+/**
+ * The cluster's authorized-operations bitfield (Metadata, DescribeCluster): 0 for a caller that
+ * may not DESCRIBE the cluster, as Kafka answers.
+ */
+export function clusterAuthorizedOperations(ctx: RequestContext): number {
+  return authorizeCluster(ctx, AclOperation.DESCRIBE) ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : 0
 }
 
 /** The bitfield a response carries when the client did not ask for it (Kafka: Integer.MIN_VALUE). */

@@ -9,8 +9,7 @@ import type { TopicRecord } from '../../storage/metadata-store.js'
 import type { BrokerContext } from '../context.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler, type RequestContext } from '../handler.js'
-import { CLUSTER_NAME } from '../acls/acl-types.js'
-import { authorize, authorizeCluster, authorizedOperations, Op, OPERATIONS_NOT_REQUESTED, Resource } from '../acls/authorize.js'
+import { authorize, authorizeCluster, authorizedOperations, clusterAuthorizedOperations, Op, OPERATIONS_NOT_REQUESTED, Resource } from '../acls/authorize.js'
 
 type TopicEntry = MetadataResponse['topics'][number]
 
@@ -48,7 +47,7 @@ export default defineHandler({
       clusterId: b.clusterId,
       controllerId: b.nodeId,
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? authorizedOperations(ctx, Resource.CLUSTER, CLUSTER_NAME) : NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : NOT_REQUESTED,
     }
   },
 })

@@ -3,13 +3,14 @@
 // target is this broker alone already has it (no change, no error); any other broker id, an empty
 // list or a repeated id is INVALID_REPLICA_ASSIGNMENT; cancelling (null replicas) finds
 // NO_REASSIGNMENT_IN_PROGRESS; an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION. Kafka's
-// wording is kept.
+// wording is kept. ACLs: ALTER on the cluster.
 import {
   AlterPartitionReassignmentsApi,
   type AlterPartitionReassignmentsResponse,
 } from '../../protocol/generated/alter-partition-reassignments.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorizeCluster, Op } from '../acls/authorize.js'
 
 type PartitionResult = AlterPartitionReassignmentsResponse['responses'][number]['partitions'][number]
 
@@ -18,6 +19,7 @@ export default defineHandler({
   versions: [0, 0],
   handle(req, ctx): AlterPartitionReassignmentsResponse {
     const b = ctx.broker
+    if (!authorizeCluster(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, responses: [] }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

@@ -1,16 +1,14 @@
 // DescribeCluster (key 60). v1 adds the endpoint type: 1 asks for brokers; 2 (controllers) gets
 // MISMATCHED_ENDPOINT_TYPE from a broker, as in Kafka, and anything else UNSUPPORTED_ENDPOINT_TYPE.
-// Single broker: this node is the only broker and reports itself as the controller.
+// Single broker: this node is the only broker and reports itself as the controller. The cluster's
+// authorized operations are the caller's (0 without DESCRIBE on the cluster).
 import { DescribeClusterApi, type DescribeClusterResponse } from '../../protocol/generated/describe-cluster.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { clusterAuthorizedOperations, OPERATIONS_NOT_REQUESTED } from '../acls/authorize.js'
 
 const BROKERS_ENDPOINT = 1
 const CONTROLLERS_ENDPOINT = 2
-const NOT_REQUESTED = -2147483648
-// CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE,
-// CREATE_TOKENS, DESCRIBE_TOKENS: every cluster operation is allowed while there is no authorizer.
-const ALL_CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce((acc, op) => acc | (1 << op), 0)
 
 export default defineHandler({
   api: DescribeClusterApi,
@@ -25,7 +23,7 @@ export default defineHandler({
       clusterId: b.clusterId,
       controllerId: b.nodeId,
       brokers: [{ brokerId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     }
     if (req.endpointType !== BROKERS_ENDPOINT) {
       const controller = req.endpointType === CONTROLLERS_ENDPOINT

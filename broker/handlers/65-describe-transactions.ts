@@ -1,9 +1,11 @@
 // DescribeTransactions (key 65, v0, flexible). The coordinator's view of each transactional id:
 // state, timeout, start time, producer id and epoch, and the partitions in the open transaction.
-// Unknown ids answer TRANSACTIONAL_ID_NOT_FOUND.
+// Unknown ids answer TRANSACTIONAL_ID_NOT_FOUND. ACLs: DESCRIBE on the transactional id
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); topics the caller may not DESCRIBE are left out.
 import { DescribeTransactionsApi, type DescribeTransactionsResponse } from '../../protocol/generated/describe-transactions.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 export default defineHandler({
   api: DescribeTransactionsApi,
@@ -13,10 +15,11 @@ export default defineHandler({
     return {
       throttleTimeMs: 0,
       transactionStates: req.transactionalIds.map((transactionalId) => {
-        const meta = txn.get(transactionalId)
+        const allowed = authorize(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, transactionalId)
+        const meta = allowed ? txn.get(transactionalId) : undefined
         if (meta === undefined) {
           return {
-            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            errorCode: allowed ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
             transactionalId,
             transactionState: '',
             transactionTimeoutMs: 0,
@@ -28,6 +31,7 @@ export default defineHandler({
         }
         const byTopic = new Map<string, number[]>()
         for (const tp of meta.partitions) {
+          if (!authorize(ctx, Op.DESCRIBE, Resource.TOPIC, tp.topic)) continue
           const list = byTopic.get(tp.topic)
           if (list === undefined) byTopic.set(tp.topic, [tp.partition])
           else list.push(tp.partition)

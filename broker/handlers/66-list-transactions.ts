@@ -1,10 +1,12 @@
 // ListTransactions (key 66). Every transactional id the coordinator knows, filtered by state
 // (names it does not know are echoed in unknownStateFilters) and producer id; v1 adds a duration
-// filter: only transactions open for at least that many milliseconds.
+// filter: only transactions open for at least that many milliseconds. ACLs: only transactional ids
+// the caller may DESCRIBE are listed.
 import { ListTransactionsApi, type ListTransactionsResponse } from '../../protocol/generated/list-transactions.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { TXN_STATES, type TxnState } from '../txn/coordinator.js'
 import { defineHandler } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 export default defineHandler({
   api: ListTransactionsApi,
@@ -20,6 +22,7 @@ export default defineHandler({
       .list()
       .filter((m) => req.stateFilters.length === 0 || states.has(m.state))
       .filter((m) => producerIds.size === 0 || producerIds.has(m.producerId))
+      .filter((m) => authorize(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, m.transactionalId))
       .filter((m) => duration < 0 || (m.startTimeMs >= 0 && now - m.startTimeMs >= duration))
       .map((m) => ({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state }))
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates }

@@ -5,13 +5,20 @@
 // member names itself (an empty member id is INVALID_REQUEST). Subscriptions by regular
 // expression are matched with JavaScript RegExp, not RE2: broker/groups/consumer-regex.ts says
 // where the two differ. The rack id is kept and described but does not steer the assignors.
-import { ConsumerGroupHeartbeatApi, type ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js'
-import { defineHandler } from '../handler.js'
+// ACLs: READ on the group, DESCRIBE on each subscribed topic name.
+import { ConsumerGroupHeartbeatApi, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { defineHandler, type RequestContext } from '../handler.js'
+import { authorize, Op, Resource } from '../acls/authorize.js'
 
 export default defineHandler({
   api: ConsumerGroupHeartbeatApi,
   versions: [0, 1],
   handle(req, ctx): ConsumerGroupHeartbeatResponse {
+    const refused = heartbeatRefusal(req, ctx)
+    if (refused !== undefined) {
+      return { throttleTimeMs: 0, errorCode: refused, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null }
+    }
     const r = ctx.broker.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,
@@ -38,3 +45,9 @@ export default defineHandler({
     }
   },
 })
+
+function heartbeatRefusal(req: ConsumerGroupHeartbeatRequest, ctx: RequestContext): number | undefined {
+  if (!authorize(ctx, Op.READ, Resource.GROUP, req.groupId)) return ErrorCode.GROUP_AUTHORIZATION_FAILED
+  if (req.subscribedTopicNames?.some((t) => !authorize(ctx, Op.DESCRIBE, Resource.TOPIC, t))) return ErrorCode.TOPIC_AUTHORIZATION_FAILED
+  return undefined
+}
