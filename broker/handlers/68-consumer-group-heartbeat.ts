@@ -31,7 +31,8 @@ export default defineHandler({
       serverAssignor: req.serverAssignor,
       topicPartitions: req.topicPartitions,
       clientId: ctx.clientId ?? '',
-      clientHost: ctx.clientHost,
+      // Kafka reports client hosts as Java's InetAddress.toString() does: "/127.0.0.1".
+      clientHost: ctx.clientHost.startsWith('/') ? ctx.clientHost : `/${ctx.clientHost}`,
       apiVersion: ctx.apiVersion,
     })
     return {

@@ -97,6 +97,12 @@ describe('KIP-848 consumer group protocol with the wire client', () => {
     await stable(3)
     let g = await describeGroup()
     expect(g.members.map((m) => m.assignment.topicPartitions[0]?.partitions.length ?? 0).sort()).toEqual([2, 2, 2])
+    expect(g.assignorName).toBe('uniform')
+    for (const m of g.members) {
+      expect(m.clientHost).toBe('/127.0.0.1')
+      expect(m.assignment).toEqual(m.targetAssignment)
+      expect(m.assignment.topicPartitions[0]!.topicName).toBe(TOPIC)
+    }
     const epochBeforeRestart = g.groupEpoch
 
     // Rolling restart of the static members: each comes back under a new member id with its partitions.
