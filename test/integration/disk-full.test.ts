@@ -153,12 +153,15 @@ describe.skipIf(skipReason !== undefined)(`a full disk${skipReason ? ` (skipped:
     expect((await metadata(await connect(), ['doomed'], false)).topics[0]!.errorCode).toBe(ErrorCode.NONE)
   })
 
-  it('starts again while the disk is still full', async () => {
-    await broker!.stop()
-    broker = await startChildBroker(dataDir, config)
-    await expectAlive()
-    const m = await metadata(await connect(), ['doomed', 'created-on-a-full-disk'], false)
-    expect(m.topics.map((t) => t.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION])
+  it('starts again while the disk is still full, after a stop and after kill -9', async () => {
+    for (const end of ['stop', 'kill'] as const) {
+      if (end === 'stop') await broker!.stop()
+      else await broker!.kill()
+      broker = await startChildBroker(dataDir, config)
+      await expectAlive()
+      const m = await metadata(await connect(), ['doomed', 'created-on-a-full-disk'], false)
+      expect(m.topics.map((t) => t.errorCode), end).toEqual([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION])
+    }
   }, 60_000)
 
   it('answers Produce acks=all with KAFKA_STORAGE_ERROR, then takes writes again once there is room, without a restart', async () => {
