@@ -1,6 +1,6 @@
 // LogLoader: opens one partition directory as Kafka's LogLoader does. It removes what an
-// interrupted operation left behind (`.deleted`, `.cleaned`, `.swap`, half-written snapshots,
-// indexes without a log), opens the segments in baseOffset order, recovers them with
+// interrupted operation left behind (`.deleted`, uncommitted `.cleaned` output, half-written
+// snapshots, indexes without a log), finishes a cleaner swap a crash interrupted (segment-swap.ts), opens the segments in baseOffset order, recovers them with
 // recoverSegments (a rescan from the recovery point after an unclean stop), and rebuilds the
 // producer state from the newest snapshot plus a replay of the batches after it.
 //
@@ -23,6 +23,7 @@ import type { Logger } from './logger.js'
 import { SNAPSHOT_SUFFIX, producerBatchAt, type ProducerStateManager } from './producer-state.js'
 import { floorSegmentIndex } from './log-reader.js'
 import { recoverSegments } from './recovery.js'
+import { finishInterruptedSwaps } from './segment-swap.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentConfig } from './segment.js'
 import { TXN_INDEX_SUFFIX } from './txn-index.js'
 
@@ -100,10 +101,12 @@ export function loadLog(opts: LoadOptions): LoadedLog {
 function openSegments(opts: LoadOptions): LogSegment[] {
   const { io, dir } = opts
   const bases: number[] = []
-  const names = io.readdir(dir)
+  const names = finishInterruptedSwaps(io, dir, (baseOffset, replaced) =>
+    opts.logger.info({ partition: opts.name, baseOffset, replaced }, 'finished a cleaned-segment swap interrupted by a crash'),
+  )
   const logs = new Set<string>()
   for (const name of names) {
-    if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith(SNAPSHOT_SUFFIX + '.tmp')) {
+    if (name.endsWith(DELETED_SUFFIX) || name.endsWith(SNAPSHOT_SUFFIX + '.tmp')) {
       io.unlink(path.join(dir, name))
       continue
     }

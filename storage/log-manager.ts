@@ -6,6 +6,7 @@
 //   <topic>-<partition>.<uuid>-delete/  a deleted partition waiting for background removal
 //   recovery-point-offset-checkpoint    per partition, offset below which data is fsynced
 //   log-start-offset-checkpoint         per partition, moved by DeleteRecords and retention
+//   cleaner-offset-checkpoint           per compacted partition, the cleaner's first dirty offset
 //   .kafka_cleanshutdown                present only between a clean close and the next open
 //
 // Ordering against crashes: the store is the source of truth for which topics exist. New
@@ -43,6 +44,7 @@ import { type Logger, silentLogger } from './logger.js'
 import { MetadataStore, type TopicRecord } from './metadata-store.js'
 import { PartitionLog } from './partition-log.js'
 import { applyRetention } from './retention.js'
+import { LogCleaner } from './log-cleaner.js'
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
@@ -99,6 +101,8 @@ export class LogManager {
   /** The last change to the set of topics and partitions; the next one starts after it. */
   private topicChanges: Promise<unknown> = Promise.resolve()
   private closed = false
+  /** Compaction of `cleanup.policy=compact` logs; undefined when log.cleaner.enable is false. */
+  readonly cleaner: LogCleaner | undefined
 
   private constructor(opts: LogManagerOptions, metadata: MetadataStore) {
     this.dataDir = opts.dataDir
@@ -108,6 +112,16 @@ export class LogManager {
     this.metadata = metadata
     this.recoveryPoints = new OffsetCheckpointFile(this.io, path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT))
     this.logStartOffsets = new OffsetCheckpointFile(this.io, path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT))
+    const cleanerOn = this.brokerConfig['log.cleaner.enable'] !== 'false' && Number(this.brokerConfig['log.cleaner.threads'] ?? 1) >= 1
+    this.cleaner = cleanerOn
+      ? new LogCleaner({
+          dataDir: this.dataDir,
+          io: this.io,
+          logger: this.logger,
+          logs: () => this.partitions(),
+          dedupeBufferSize: Number(this.brokerConfig['log.cleaner.dedupe.buffer.size'] ?? 134_217_728),
+        })
+      : undefined
   }
 
   static async open(opts: LogManagerOptions): Promise<LogManager> {
@@ -199,6 +213,8 @@ export class LogManager {
       this.timers.push(t)
     }
     every(retentionMs, () => this.runRetention())
+    const cleaner = this.cleaner
+    if (cleaner !== undefined) every(Number(this.brokerConfig['log.cleaner.backoff.ms'] ?? 15_000), () => cleaner.runInBackground())
     every(checkpointMs, () => {
       this.writeCheckpoints().catch((err: unknown) => this.logger.warn({ err }, 'writing offset checkpoints failed'))
     })
@@ -505,6 +521,7 @@ export class LogManager {
     this.closed = true
     for (const t of this.timers) clearInterval(t)
     let clean = true
+    await this.cleaner?.stop()
     await Promise.all(
       this.partitions().map(async (log) => {
         try {

@@ -1,13 +1,15 @@
 // LogSegments: one partition's segments in baseOffset order, the last one active, as Kafka's
 // LogSegments: the list and the changes to it (roll, dropping the oldest, cutting the tail, starting
-// over, closing). It knows segments and files only; offsets, producer state, flushing and what an
+// over, closing, swapping in a cleaned segment). It knows segments and files only; offsets, producer state, flushing and what an
 // I/O error means belong to PartitionLog.
 //
 // Concurrency: owned by one PartitionLog on one thread. Readers that must not see the list change
 // under them (an asynchronous read) take a copy (from()).
+import path from 'node:path'
 import type { FileIO } from './file-io.js'
 import { floorSegmentIndex } from './log-reader.js'
-import { LogSegment, type SegmentConfig } from './segment.js'
+import { LOG_SUFFIX, LogSegment, segmentFileName, type SegmentConfig } from './segment.js'
+import { swapFileName } from './segment-swap.js'
 
 export class LogSegments {
   private list: LogSegment[]
@@ -72,6 +74,35 @@ export class LogSegments {
     this.list.shift()
     seg.delete()
     return true
+  }
+
+  /**
+   * Whether `run` is still a run of consecutive segments of this list, none of them active (the
+   * cleaner checks this after yielding, before it swaps the run for its cleaned segment).
+   */
+  holdsRun(run: readonly LogSegment[]): boolean {
+    const i = this.list.indexOf(run[0]!)
+    if (i < 0 || i + run.length >= this.list.length) return false
+    for (let k = 1; k < run.length; k++) if (this.list[i + k] !== run[k]) return false
+    return true
+  }
+
+  /**
+   * Swaps `run` (see holdsRun) for the cleaned segment written to `cleanedFile` (segment-swap.ts):
+   * the cleaned file becomes the swap file, the run's files are deleted, and the swap file becomes
+   * the segment at the run's baseOffset, its indexes rebuilt.
+   */
+  replaceWithCleaned(run: readonly LogSegment[], cleanedFile: string): LogSegment {
+    const base = run[0]!.baseOffset
+    const swap = path.join(this.dir, swapFileName(base))
+    this.io.rename(cleanedFile, swap)
+    const i = this.list.indexOf(run[0]!)
+    for (const seg of run) seg.delete()
+    this.io.rename(swap, path.join(this.dir, segmentFileName(base, LOG_SUFFIX)))
+    const cleaned = LogSegment.open(this.io, this.dir, base, this.config)
+    cleaned.recover()
+    this.list.splice(i, run.length, cleaned)
+    return cleaned
   }
 
   /** Deletes every segment from the one holding `offset` on and cuts that one at `offset`. */

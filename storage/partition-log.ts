@@ -467,6 +467,27 @@ export class PartitionLog {
     return deleted
   }
 
+  /** Whether the cleaner may still swap `run` (consecutive, inactive segments of this log). */
+  holdsSegments(run: readonly LogSegment[]): boolean {
+    return !this._offline && !this.closed && this.segments.holdsRun(run)
+  }
+
+  /**
+   * Swaps `run` for the cleaned segment the cleaner wrote and fsynced to `cleanedFile`
+   * (segment-swap.ts). The caller checked holdsSegments() in the same tick.
+   */
+  replaceWithCleaned(run: readonly LogSegment[], cleanedFile: string): LogSegment {
+    if (!this.holdsSegments(run)) throw new Error(`segments of ${this.name} changed during cleaning`)
+    try {
+      const seg = this.segments.replaceWithCleaned(run, cleanedFile)
+      this.flusher.markDirDirty()
+      return seg
+    } catch (err) {
+      this.markOffline(err, 'cleaned segment swap')
+      throw new KafkaStorageError(`swapping cleaned segments of ${this.name} failed`, { cause: err })
+    }
+  }
+
   /** Drops every record at or after `offset` (whole batches: the one containing it goes too). */
   async truncateTo(offset: number): Promise<void> {
     if (this._offline) throw this.storageError()

@@ -1,7 +1,8 @@
 // Log recovery on open. After an unclean stop, every segment from the one holding the recovery
-// point onwards is rescanned: each batch is checked (length, magic, CRC, contiguous offsets), the
+// point onwards is rescanned: each batch is checked (length, magic, CRC, increasing offsets), the
 // indexes are rebuilt, and the log is truncated at the first torn or corrupt byte; segments after
-// a truncation are dropped, since offsets must stay contiguous. Segments below the recovery point,
+// a truncation are dropped, since offsets must not jump over lost data. (Gaps between whole
+// segments are legitimate: the log cleaner removes records, and with them a segment's tail.) Segments below the recovery point,
 // and every segment after a clean stop, are opened from their indexes plus the batches after the
 // last index entry; an index that fails Kafka's sanity checks is rebuilt by a rescan.
 import type { Logger } from './logger.js'
@@ -30,10 +31,10 @@ export function recoverSegments(segments: readonly LogSegment[], opts: RecoveryO
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!
     const prev = kept[kept.length - 1]
-    if (prev !== undefined && prev.nextOffset !== seg.baseOffset) {
+    if (prev !== undefined && prev.nextOffset > seg.baseOffset) {
       logger.warn(
         { partition: name, baseOffset: seg.baseOffset, expected: prev.nextOffset, dropped: segments.length - i },
-        'segment does not continue the previous one; dropping it and later segments',
+        'segment overlaps the previous one; dropping it and later segments',
       )
       break
     }

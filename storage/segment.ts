@@ -1,8 +1,9 @@
 // LogSegment: one `<20-digit baseOffset>.log` file with its `.index`, `.timeindex` and, once a
 // transaction aborted in it, `.txnindex`. The log holds magic-2 record batches exactly as
-// received, with their assigned base offsets, back to back; batches are contiguous in offsets (no
-// compaction), so the first batch's baseOffset is the segment's baseOffset and each next batch
-// starts at the previous lastOffset + 1.
+// received, with their assigned base offsets, back to back, in increasing offsets. Until the log
+// cleaner rewrites a segment its batches are contiguous (each starts at the previous lastOffset + 1);
+// a cleaned segment has gaps where records were removed, and its first batch may start after
+// the segment's baseOffset.
 //
 // Its settings are fields, as Kafka's LogSegment holds indexIntervalBytes and rollJitterMs: `config`
 // is the owning log's current config (replaced when that changes); a roll decision takes only the
@@ -399,7 +400,7 @@ export class LogSegment {
   }
 
   /**
-   * Validates every batch (length, magic, CRC, contiguous offsets), rebuilds both indexes, and
+   * Validates every batch (length, magic, CRC, increasing offsets), rebuilds both indexes, and
    * truncates the log at the first invalid byte.
    */
   recover(): SegmentRecovery {
@@ -416,7 +417,7 @@ export class LogSegment {
       const check = checkBatch(buf.subarray(at, at + size), 0, { verifyCrc: true })
       if (!check.ok) return check.message
       const { baseOffset, lastOffsetDelta, maxTimestamp } = check.header
-      if (baseOffset !== this.nextOffset) return `batch base offset ${baseOffset}, expected ${this.nextOffset}`
+      if (baseOffset < this.nextOffset) return `batch base offset ${baseOffset} below ${this.nextOffset}`
       const last = baseOffset + lastOffsetDelta
       if (last - this.baseOffset > INT32_MAX) return `offset ${last} out of range for the segment`
       if (this.rollingBasedTimestamp === undefined) this.rollingBasedTimestamp = maxTimestamp

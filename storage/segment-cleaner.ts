@@ -1,0 +1,211 @@
+// One cleaning of one log, as Kafka's Cleaner.doClean: map the dirty section (latest offset per key,
+// OffsetMap), then rewrite the log's segments below the mapped end in groups, keeping only the
+// latest record of each key. Surviving records keep their offsets and timestamps; a batch that lost
+// records is re-encoded with its own codec, base offset, base timestamp, producer id, epoch and base
+// sequence (Kafka's MemoryRecords.filterTo); a batch that lost none is copied as it is.
+//
+// Kept whole, as far as this cleaner goes:
+// - control batches and transactional batches (aborted-record removal is not implemented; their
+//   records are neither mapped nor removed, so read_committed filtering stays exact),
+// - the last batch of each producer the producer state knows (Kafka keeps it so an idempotent
+//   producer's retry is still recognised after cleaning),
+// - segments with aborted transactions indexed (.txnindex): they are left out of every group,
+// - tombstones (null values).
+//
+// Concurrency: runs on the event loop and yields between segments. After each yield it checks that
+// the log still holds the segments it works on (retention, truncation and deletion may change the
+// list meanwhile) and gives up the round otherwise; the swap itself is synchronous.
+import path from 'node:path'
+import { type RecordInput, encodeBatch } from '../protocol/record-batch-builder.js'
+import {
+  compressionOf,
+  isControl,
+  isTransactional,
+  readAttributes,
+  readBaseOffset,
+  readBaseSequence,
+  readBaseTimestamp,
+  readLastOffset,
+  readProducerEpoch,
+  readProducerId,
+  readRecordCount,
+  timestampTypeOf,
+} from '../protocol/record-batch.js'
+import { decodeBatchRecords, iterateRecords } from '../protocol/record-reader.js'
+import type { FileIO } from './file-io.js'
+import type { OffsetMap } from './offset-map.js'
+import type { PartitionLog } from './partition-log.js'
+import type { LogSegment } from './segment.js'
+import { cleanedFileName } from './segment-swap.js'
+
+const INT32_MAX = 2147483647
+const PARTITION_LEADER_EPOCH_AT = 12
+
+export class CleaningAbortedError extends Error {
+  override name = 'CleaningAbortedError'
+}
+
+export interface CleanResult {
+  /** First offset not covered by the offset map: the next round's first dirty offset. */
+  nextDirtyOffset: number
+  bytesRead: number
+  bytesWritten: number
+  recordsRead: number
+  recordsRemoved: number
+  segmentsCleaned: number
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Maps keys of the records in [from, to) (`to` is a segment's baseOffset) until the map is full;
+ * returns the offset after the last mapped batch. Control and transactional batches are skipped.
+ */
+export async function buildOffsetMap(log: PartitionLog, map: OffsetMap, from: number, to: number): Promise<number> {
+  map.clear()
+  let end = from
+  let full = false
+  for (const seg of log.segmentList.slice()) {
+    if (seg.baseOffset >= to || full) break
+    if (seg.nextOffset <= from) continue
+    if (!log.holdsSegments([seg])) throw new CleaningAbortedError(`segment ${seg.baseOffset} of ${log.name} went away`)
+    seg.walk(seg.offsetIndex.lookup(from).position, (hdr, at, position, size) => {
+      const last = readLastOffset(hdr, at)
+      if (last < from) return true
+      const attributes = readAttributes(hdr, at)
+      if (!isControl(attributes) && !isTransactional(attributes)) {
+        if (!map.hasRoomFor(readRecordCount(hdr, at))) {
+          full = true
+          return false
+        }
+        for (const r of iterateRecords(seg.readBatch(position, size), 0)) if (r.key !== null && r.offset >= from) map.put(r.key, r.offset)
+      }
+      end = last + 1
+      return true
+    })
+    if (!full) end = Math.max(end, Math.min(seg.nextOffset, to))
+    await yieldToLoop()
+  }
+  return end
+}
+
+/**
+ * Kafka's groupSegmentsBySize: consecutive segments whose sizes add up to at most segment.bytes,
+ * whose index entries fit one index, and whose offsets fit an int32 delta. Segments with aborted
+ * transactions indexed are not cleaned and end a group.
+ */
+export function groupSegments(segments: readonly LogSegment[], maxSize: number, maxIndexSize: number): LogSegment[][] {
+  const groups: LogSegment[][] = []
+  let group: LogSegment[] = []
+  let size = 0
+  let offsetIndexBytes = 0
+  let timeIndexBytes = 0
+  for (const seg of segments) {
+    if (!seg.txnIndex.isEmpty) {
+      if (group.length > 0) groups.push(group)
+      group = []
+      continue
+    }
+    const fits =
+      group.length > 0 &&
+      size + seg.size <= maxSize &&
+      offsetIndexBytes + seg.offsetIndex.sizeInBytes <= maxIndexSize &&
+      timeIndexBytes + seg.timeIndex.sizeInBytes <= maxIndexSize &&
+      seg.lastOffset - group[0]!.baseOffset <= INT32_MAX
+    if (!fits) {
+      if (group.length > 0) groups.push(group)
+      group = []
+      size = offsetIndexBytes = timeIndexBytes = 0
+    }
+    group.push(seg)
+    size += seg.size
+    offsetIndexBytes += seg.offsetIndex.sizeInBytes
+    timeIndexBytes += seg.timeIndex.sizeInBytes
+  }
+  if (group.length > 0) groups.push(group)
+  return groups
+}
+
+/** Rewrites every segment below `mapEnd` (never the active one), group by group. */
+export async function cleanSegments(log: PartitionLog, map: OffsetMap, mapEnd: number, io: FileIO): Promise<CleanResult> {
+  const result: CleanResult = { nextDirtyOffset: mapEnd, bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsCleaned: 0 }
+  const all = log.segmentList
+  const candidates = all.slice(0, all.length - 1).filter((s) => s.baseOffset < mapEnd)
+  const cfg = log.config
+  for (const group of groupSegments(candidates, cfg.segmentBytes, cfg.segmentIndexBytes)) {
+    await cleanGroup(log, group, map, io, result)
+  }
+  return result
+}
+
+async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap, io: FileIO, result: CleanResult): Promise<void> {
+  const file = path.join(log.dir, cleanedFileName(group[0]!.baseOffset))
+  const fd = io.open(file, 'w+')
+  let open = true
+  let swapped = false
+  try {
+    let written = 0
+    for (const seg of group) {
+      if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
+      const batches: Array<[number, number]> = []
+      seg.walk(0, (_hdr, _at, position, size) => {
+        batches.push([position, size])
+        return true
+      })
+      for (const [position, size] of batches) {
+        const kept = filterBatch(log, seg.readBatch(position, size), map, result)
+        result.bytesRead += size
+        if (kept === undefined) continue
+        let off = 0
+        while (off < kept.length) off += io.write(fd, kept, off, kept.length - off, written + off)
+        written += kept.length
+      }
+      await yieldToLoop()
+    }
+    await io.fsync(fd)
+    io.close(fd)
+    open = false
+    if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
+    log.replaceWithCleaned(group, file)
+    swapped = true
+    result.bytesWritten += written
+    result.segmentsCleaned += group.length
+    await io.fsyncDir(log.dir)
+  } finally {
+    if (open) io.close(fd)
+    if (!swapped && io.stat(file) !== undefined) io.unlink(file)
+  }
+}
+
+/** The batch to write for `batch`: itself, a re-encoded copy without the shadowed records, or nothing. */
+function filterBatch(log: PartitionLog, batch: Buffer, map: OffsetMap, result: CleanResult): Buffer | undefined {
+  const attributes = readAttributes(batch, 0)
+  const count = readRecordCount(batch, 0)
+  result.recordsRead += count
+  if (isControl(attributes) || isTransactional(attributes)) return batch
+  const producerId = readProducerId(batch, 0)
+  if (producerId >= 0 && log.producerState.entry(producerId)?.batches.at(-1)?.lastOffset === readLastOffset(batch, 0)) return batch
+  const records = decodeBatchRecords(batch, 0)
+  const kept: RecordInput[] = []
+  const baseOffset = readBaseOffset(batch, 0)
+  for (const r of records) {
+    if (r.key !== null) {
+      const latest = map.get(r.key)
+      if (latest >= 0 && r.offset < latest) continue
+    }
+    kept.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - baseOffset })
+  }
+  result.recordsRemoved += records.length - kept.length
+  if (kept.length === records.length) return batch
+  if (kept.length === 0) return undefined
+  return encodeBatch(kept, {
+    baseOffset,
+    partitionLeaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_AT),
+    compression: compressionOf(attributes),
+    timestampType: timestampTypeOf(attributes),
+    producerId,
+    producerEpoch: readProducerEpoch(batch, 0),
+    baseSequence: readBaseSequence(batch, 0),
+    baseTimestamp: readBaseTimestamp(batch, 0),
+  })
+}
