@@ -39,10 +39,11 @@ export class WireClient {
     )
   }
 
-  static connect(address: string): Promise<WireClient> {
+  /** `localAddress` picks the client's own address (any 127.x.y.z on loopback), as ACL hosts see it. */
+  static connect(address: string, localAddress?: string): Promise<WireClient> {
     const [host, port] = splitAddress(address)
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port }, () => {
+      const s = net.connect({ host, port, localAddress }, () => {
         s.off('error', reject)
         resolve(new WireClient(s))
       })
