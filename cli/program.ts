@@ -13,6 +13,7 @@ import { registerConfigs } from './commands/configs.js'
 import { registerServe } from './commands/serve.js'
 import { registerTransactions } from './commands/transactions.js'
 import { registerProducers } from './commands/producers.js'
+import { registerAcls } from './commands/acls.js'
 
 export const VERSION = '0.1.0'
 
@@ -53,6 +54,7 @@ Examples:
   registerConfigs(program)
   registerTransactions(program)
   registerProducers(program)
+  registerAcls(program)
   applyExitOverride(program)
   return program
 }

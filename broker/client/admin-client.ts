@@ -15,6 +15,7 @@ import * as configs from './admin-configs.js'
 import * as groups from './admin-groups.js'
 import * as transactions from './admin-transactions.js'
 import * as logDirs from './admin-log-dirs.js'
+import * as acls from './admin-acls.js'
 
 export { pickVersion } from './versions.js'
 export { negotiate } from './node-session.js'
@@ -26,6 +27,7 @@ export { OffsetTimestamp, IsolationLevel } from './admin-topics.js'
 export type { ConfigResource, ConfigEntry, ConfigChange } from './admin-configs.js'
 export { ConfigResourceType, ConfigSource, AlterConfigOp } from './admin-configs.js'
 export type { ListedGroup, GroupDescription, GroupMember, CommittedOffset, TopicPartitionOffset } from './admin-groups.js'
+export type { AclBinding, AclBindingFilter } from './admin-acls.js'
 export type * from './admin-transactions.js'
 export type { LogDirDescription, LogDirPartition } from './admin-log-dirs.js'
 
@@ -115,6 +117,18 @@ export class AdminClient {
 
   deleteOffsets(groupId: string, topic: string, partitions: readonly number[]): Promise<void> {
     return groups.deleteOffsets(this.cluster, groupId, topic, partitions)
+  }
+
+  createAcls(bindings: readonly acls.AclBinding[]): Promise<void> {
+    return acls.createAcls(this.cluster, bindings)
+  }
+
+  describeAcls(filter: acls.AclBindingFilter): Promise<acls.AclBinding[]> {
+    return acls.describeAcls(this.cluster, filter)
+  }
+
+  deleteAcls(filters: readonly acls.AclBindingFilter[]): Promise<acls.AclBinding[]> {
+    return acls.deleteAcls(this.cluster, filters)
   }
 
   /** Active producers of a topic's partitions (all when `partitions` is omitted), from each leader. */
