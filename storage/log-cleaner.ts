@@ -11,6 +11,9 @@
 // bytes) exceeds min.cleanable.dirty.ratio, or when its first dirty segment began longer ago than
 // max.compaction.lag.ms. When the offset map (log.cleaner.dedupe.buffer.size) fills before the end
 // of the dirty section, the round cleans what the map covers and the rest waits for the next one.
+// Tombstones are removed by the first cleaning after their delete horizon (segment-cleaner.ts); a
+// log whose kept tombstones reach their horizon is cleaned then even if nothing is dirty (the
+// horizon is known from the last cleaning in this process; after a restart, from the next one).
 //
 // Concurrency: one pass at a time, on the event loop; a pass yields between segments. A cleaning
 // that finds its segments changed (retention, truncation, deletion) gives up and is retried later.
@@ -54,6 +57,8 @@ export interface CleanerState {
   lastRunMs: number
   bytesReclaimed: number
   recordsRemoved: number
+  /** When the earliest tombstone kept by the last cleaning may go; -1 when none is kept. */
+  deleteHorizonMs: number
 }
 
 function numberConfig(log: PartitionLog, key: string, fallback: number): number {
@@ -122,7 +127,14 @@ export class LogCleaner {
     if (!isCompacted(log)) return undefined
     const range = cleanableRange(log, this.checkpoint(log), now)
     const s = this.states.get(log.name)
-    return { firstDirtyOffset: range.firstDirtyOffset, dirtyRatio: range.dirtyRatio, lastRunMs: s?.lastRunMs ?? -1, bytesReclaimed: s?.bytesReclaimed ?? 0, recordsRemoved: s?.recordsRemoved ?? 0 }
+    return {
+      firstDirtyOffset: range.firstDirtyOffset,
+      dirtyRatio: range.dirtyRatio,
+      lastRunMs: s?.lastRunMs ?? -1,
+      bytesReclaimed: s?.bytesReclaimed ?? 0,
+      recordsRemoved: s?.recordsRemoved ?? 0,
+      deleteHorizonMs: s?.deleteHorizonMs ?? -1,
+    }
   }
 
   /** Starts a pass unless one is running; errors are logged. */
@@ -145,14 +157,17 @@ export class LogCleaner {
       if (log.offline || !isCompacted(log)) continue
       const range = cleanableRange(log, this.checkpoint(log), now)
       const ratio = numberConfig(log, 'min.cleanable.dirty.ratio', 0.5)
-      if (range.dirtyBytes > 0 && (range.dirtyRatio > ratio || range.overdue)) candidates.push({ log, range })
+      // Tombstones whose delete horizon has passed make a log cleanable too (Kafka's deleteHorizon logs).
+      const horizon = this.states.get(log.name)?.deleteHorizonMs ?? -1
+      const tombstonesDue = horizon >= 0 && now >= horizon
+      if ((range.dirtyBytes > 0 && (range.dirtyRatio > ratio || range.overdue)) || tombstonesDue) candidates.push({ log, range })
     }
     candidates.sort((a, b) => b.range.dirtyRatio - a.range.dirtyRatio)
     let cleaned = 0
     for (const { log, range } of candidates) {
       if (this.stopped) break
       try {
-        const result = await this.clean(log, range)
+        const result = await this.clean(log, range, now)
         if (result !== undefined) cleaned++
       } catch (err) {
         if (err instanceof CleaningAbortedError) this.opts.logger.info({ partition: log.name, reason: err.message }, 'cleaning gave up; retrying later')
@@ -163,14 +178,15 @@ export class LogCleaner {
     return cleaned
   }
 
-  private async clean(log: PartitionLog, range: CleanableRange): Promise<CleanResult | undefined> {
+  private async clean(log: PartitionLog, range: CleanableRange, now: number): Promise<CleanResult | undefined> {
     const started = Date.now()
     const mapEnd = await buildOffsetMap(log, this.map, range.firstDirtyOffset, range.firstUncleanableOffset)
-    if (mapEnd <= range.firstDirtyOffset) {
+    if (mapEnd <= range.firstDirtyOffset && range.dirtyBytes > 0) {
       this.opts.logger.warn({ partition: log.name, offset: mapEnd }, 'offset map too small for one batch; not cleaning')
       return undefined
     }
-    const result = await cleanSegments(log, this.map, mapEnd, this.opts.io)
+    const times = { now, deleteRetentionMs: numberConfig(log, 'delete.retention.ms', 86_400_000) }
+    const result = await cleanSegments(log, this.map, mapEnd, this.opts.io, times)
     this.map.clear()
     this.checkpoints.set(log.name, result.nextDirtyOffset)
     const prev = this.states.get(log.name)
@@ -180,6 +196,7 @@ export class LogCleaner {
       lastRunMs: Date.now(),
       bytesReclaimed: (prev?.bytesReclaimed ?? 0) + result.bytesRead - result.bytesWritten,
       recordsRemoved: (prev?.recordsRemoved ?? 0) + result.recordsRemoved,
+      deleteHorizonMs: result.earliestDeleteHorizon,
     })
     this.opts.logger.info(
       {

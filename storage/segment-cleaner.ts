@@ -4,13 +4,18 @@
 // records is re-encoded with its own codec, base offset, base timestamp, producer id, epoch and base
 // sequence (Kafka's MemoryRecords.filterTo); a batch that lost none is copied as it is.
 //
+// Tombstones (null values) follow Kafka's two-pass rule (KIP-534): the first cleaning that rewrites
+// a batch holding a tombstone stamps the batch with a delete horizon, now + delete.retention.ms,
+// in its baseTimestamp with attribute bit 6 set (record timestamps stay as they were: their
+// deltas are taken from the new base); a later cleaning after the horizon removes the tombstones.
+// A consumer reading from the start within delete.retention.ms of the first cleaning sees them.
+//
 // Kept whole, as far as this cleaner goes:
 // - control batches and transactional batches (aborted-record removal is not implemented; their
 //   records are neither mapped nor removed, so read_committed filtering stays exact),
 // - the last batch of each producer the producer state knows (Kafka keeps it so an idempotent
 //   producer's retry is still recognised after cleaning),
-// - segments with aborted transactions indexed (.txnindex): they are left out of every group,
-// - tombstones (null values).
+// - segments with aborted transactions indexed (.txnindex): they are left out of every group.
 //
 // Concurrency: runs on the event loop and yields between segments. After each yield it checks that
 // the log still holds the segments it works on (retention, truncation and deletion may change the
@@ -19,6 +24,8 @@ import path from 'node:path'
 import { type RecordInput, encodeBatch } from '../protocol/record-batch-builder.js'
 import {
   compressionOf,
+  computeBatchCrc,
+  hasDeleteHorizon,
   isControl,
   isTransactional,
   readAttributes,
@@ -40,6 +47,9 @@ import { cleanedFileName } from './segment-swap.js'
 
 const INT32_MAX = 2147483647
 const PARTITION_LEADER_EPOCH_AT = 12
+const CRC_AT = 17
+const ATTRIBUTES_AT = 21
+const DELETE_HORIZON_BIT = 0x40
 
 export class CleaningAbortedError extends Error {
   override name = 'CleaningAbortedError'
@@ -53,6 +63,14 @@ export interface CleanResult {
   recordsRead: number
   recordsRemoved: number
   segmentsCleaned: number
+  /** Earliest delete horizon of the batches written that still hold tombstones; -1 if none. */
+  earliestDeleteHorizon: number
+}
+
+/** The time the cleaning runs at and delete.retention.ms. */
+export interface CleanTimes {
+  now: number
+  deleteRetentionMs: number
 }
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -127,18 +145,26 @@ export function groupSegments(segments: readonly LogSegment[], maxSize: number, 
 }
 
 /** Rewrites every segment below `mapEnd` (never the active one), group by group. */
-export async function cleanSegments(log: PartitionLog, map: OffsetMap, mapEnd: number, io: FileIO): Promise<CleanResult> {
-  const result: CleanResult = { nextDirtyOffset: mapEnd, bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsRemoved: 0, segmentsCleaned: 0 }
+export async function cleanSegments(log: PartitionLog, map: OffsetMap, mapEnd: number, io: FileIO, times: CleanTimes): Promise<CleanResult> {
+  const result: CleanResult = {
+    nextDirtyOffset: mapEnd,
+    bytesRead: 0,
+    bytesWritten: 0,
+    recordsRead: 0,
+    recordsRemoved: 0,
+    segmentsCleaned: 0,
+    earliestDeleteHorizon: -1,
+  }
   const all = log.segmentList
   const candidates = all.slice(0, all.length - 1).filter((s) => s.baseOffset < mapEnd)
   const cfg = log.config
   for (const group of groupSegments(candidates, cfg.segmentBytes, cfg.segmentIndexBytes)) {
-    await cleanGroup(log, group, map, io, result)
+    await cleanGroup(log, group, map, io, times, result)
   }
   return result
 }
 
-async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap, io: FileIO, result: CleanResult): Promise<void> {
+async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap, io: FileIO, times: CleanTimes, result: CleanResult): Promise<void> {
   const file = path.join(log.dir, cleanedFileName(group[0]!.baseOffset))
   const fd = io.open(file, 'w+')
   let open = true
@@ -153,7 +179,7 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap
         return true
       })
       for (const [position, size] of batches) {
-        const kept = filterBatch(log, seg.readBatch(position, size), map, result)
+        const kept = filterBatch(log, seg.readBatch(position, size), map, times, result)
         result.bytesRead += size
         if (kept === undefined) continue
         let off = 0
@@ -177,28 +203,38 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap
   }
 }
 
-/** The batch to write for `batch`: itself, a re-encoded copy without the shadowed records, or nothing. */
-function filterBatch(log: PartitionLog, batch: Buffer, map: OffsetMap, result: CleanResult): Buffer | undefined {
+/** The batch to write for `batch`: itself, a re-encoded copy without the removed records, or nothing. */
+function filterBatch(log: PartitionLog, batch: Buffer, map: OffsetMap, times: CleanTimes, result: CleanResult): Buffer | undefined {
   const attributes = readAttributes(batch, 0)
   const count = readRecordCount(batch, 0)
   result.recordsRead += count
   if (isControl(attributes) || isTransactional(attributes)) return batch
   const producerId = readProducerId(batch, 0)
   if (producerId >= 0 && log.producerState.entry(producerId)?.batches.at(-1)?.lastOffset === readLastOffset(batch, 0)) return batch
+  const horizonSet = hasDeleteHorizon(attributes)
+  const horizon = horizonSet ? readBaseTimestamp(batch, 0) : -1
   const records = decodeBatchRecords(batch, 0)
   const kept: RecordInput[] = []
   const baseOffset = readBaseOffset(batch, 0)
+  let tombstones = 0
   for (const r of records) {
     if (r.key !== null) {
       const latest = map.get(r.key)
       if (latest >= 0 && r.offset < latest) continue
     }
+    if (r.value === null) {
+      if (horizonSet && times.now >= horizon) continue
+      tombstones++
+    }
     kept.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - baseOffset })
   }
   result.recordsRemoved += records.length - kept.length
-  if (kept.length === records.length) return batch
+  const stampHorizon = tombstones > 0 && !horizonSet
   if (kept.length === 0) return undefined
-  return encodeBatch(kept, {
+  const newHorizon = stampHorizon ? times.now + times.deleteRetentionMs : horizon
+  if (tombstones > 0 && (result.earliestDeleteHorizon < 0 || newHorizon < result.earliestDeleteHorizon)) result.earliestDeleteHorizon = newHorizon
+  if (kept.length === records.length && !stampHorizon) return batch
+  const out = encodeBatch(kept, {
     baseOffset,
     partitionLeaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_AT),
     compression: compressionOf(attributes),
@@ -206,6 +242,11 @@ function filterBatch(log: PartitionLog, batch: Buffer, map: OffsetMap, result: C
     producerId,
     producerEpoch: readProducerEpoch(batch, 0),
     baseSequence: readBaseSequence(batch, 0),
-    baseTimestamp: readBaseTimestamp(batch, 0),
+    baseTimestamp: stampHorizon || horizonSet ? newHorizon : readBaseTimestamp(batch, 0),
   })
+  if (stampHorizon || horizonSet) {
+    out.writeInt16BE(readAttributes(out, 0) | DELETE_HORIZON_BIT, ATTRIBUTES_AT)
+    out.writeUInt32BE(computeBatchCrc(out, 0), CRC_AT)
+  }
+  return out
 }

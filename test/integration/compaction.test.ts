@@ -33,18 +33,24 @@ async function produceRounds(topic: string): Promise<Map<string, string>> {
   return latest
 }
 
-/** Waits until the partition holds fewer than `below` records (the cleaner has run). */
+/**
+ * Waits until the partition holds fewer than `below` records and the cleaner has nothing more to do
+ * (the same records over five cleaner periods).
+ */
 async function waitForCleaning(topic: string, below: number): Promise<Array<{ offset: number; key: string; value: string }>> {
   const deadline = Date.now() + 20_000
+  let previous = ''
   for (;;) {
     const records = (await readPartition(tb.address, topic, 0)).map((r) => ({
       offset: r.offset,
       key: Buffer.from(r.key!).toString(),
       value: Buffer.from(r.value!).toString(),
     }))
-    if (records.length < below) return records
+    const now = JSON.stringify(records.map((r) => r.offset))
+    if (records.length < below && now === previous) return records
+    previous = now
     if (Date.now() > deadline) throw new Error(`${topic} still holds ${records.length} records`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await new Promise((resolve) => setTimeout(resolve, 500))
   }
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Compression, batchSizeAt, readBaseOffset, readAttributes, readLastOffset, compressionOf } from '../../protocol/record-batch.js'
+import { Compression, batchSizeAt, readBaseOffset, readBaseTimestamp, readAttributes, readLastOffset, compressionOf } from '../../protocol/record-batch.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { iterateRecords } from '../../protocol/record-reader.js'
 import { FaultyFileIO, type FileIO, nodeFileIO } from '../../storage/file-io.js'
@@ -109,6 +109,10 @@ describe('log cleaner', () => {
         const got = await readAll(log)
         expect(got).toEqual(model(written, end))
         for (let i = 1; i < got.length; i++) expect(got[i]!.offset).toBeGreaterThan(got[i - 1]!.offset)
+        // Past delete.retention.ms the cleaned tombstones go, and nothing else.
+        const later = Date.now() + 86_400_000
+        while ((await small.runOnce(later)) > 0);
+        expect(await readAll(log)).toEqual(model(written, end).filter((w) => w.value !== null || w.offset >= end))
         await log.close()
       }),
       { numRuns: 25 },
@@ -187,6 +191,37 @@ describe('log cleaner', () => {
     // max.compaction.lag.ms: the dirty records (timestamps of 2023) are overdue.
     log.config = compactConfig({ 'min.cleanable.dirty.ratio': '0.9', 'max.compaction.lag.ms': '60000' })
     expect(await cleaner.runOnce()).toBe(1)
+  })
+
+  it('tombstones stay for delete.retention.ms after the cleaning that first kept them, then go (delete horizon in the batch)', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const log = openLog(path.join(dir, 't-0'), nodeFileIO, { 'delete.retention.ms': '60000' })
+    const batches: Put[][] = []
+    for (let i = 0; i < 20; i++) batches.push([{ key: i % 4, value: `v${i}` }])
+    batches.push([{ key: 1, value: null }], [{ key: 2, value: null }])
+    for (let i = 0; i < 12; i++) batches.push([{ key: 0, value: `late${i}` }])
+    const written = await write(log, batches)
+    const end = log.activeSegment.baseOffset
+    const cleaner = new LogCleaner({ dataDir: dir, io: nodeFileIO, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20 })
+    const now = Date.now()
+    expect(await cleaner.runOnce(now)).toBe(1)
+    const firstPass = await readAll(log)
+    expect(firstPass).toEqual(model(written, end))
+    expect(firstPass.filter((r) => r.value === null).map((r) => r.key)).toEqual(['k1', 'k2'])
+    // The tombstones' batches carry the horizon: attribute bit 6, baseTimestamp now + 60 s.
+    const tomb = firstPass.find((r) => r.value === null)!
+    const res = await log.read(tomb.offset, 1 << 20)
+    expect(readAttributes(res.records, 0) & 0x40).toBe(0x40)
+    expect(readBaseTimestamp(res.records, 0)).toBe(now + 60_000)
+    res.release()
+    expect(cleaner.state(log)!.deleteHorizonMs).toBe(now + 60_000)
+    // Before the horizon nothing happens; at it, the tombstones go and the rest stays.
+    expect(await cleaner.runOnce(now + 59_999)).toBe(0)
+    expect(await readAll(log)).toEqual(firstPass)
+    expect(await cleaner.runOnce(now + 60_000)).toBe(1)
+    expect(await readAll(log)).toEqual(firstPass.filter((r) => r.value !== null))
+    expect(cleaner.state(log)!.deleteHorizonMs).toBe(-1)
   })
 
   it('the checkpoint survives a restart, in Kafka\'s format', async () => {
