@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds librdkafka and its integration test-runner from the copy vendored in the node-rdkafka npm
-# package (the npm registry is the one source reachable from CI). The result is cached under
+# Builds librdkafka and its integration test-runner from the copy bundled in the
+# @confluentinc/kafka-javascript npm package (the npm registry is the one source reachable from CI). The result is cached under
 # .cache/librdkafka/<version>; a stamp file keyed on the pinned version and configure flags makes a
 # second call a no-op.
 set -euo pipefail
@@ -8,11 +8,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../../.." && pwd)"
 CACHE="${LIBRDKAFKA_CACHE:-$ROOT/.cache/librdkafka}"
 
-# node-rdkafka 3.6.1 vendors librdkafka 2.12.0. Pin both the package and its tarball digest so a
-# republished tarball cannot silently change the suite under test.
-NODE_RDKAFKA_VERSION=3.6.1
-LIBRDKAFKA_VERSION=2.12.0
-TARBALL_SHA256=148f7e7b65c510314c70762d8f1be052c8fe1fdf03a128e6c78083a729a57a30
+# @confluentinc/kafka-javascript 1.10.1 bundles librdkafka 2.15.1 with its tests/ directory. Pin
+# both the package and its tarball digest so a republished tarball cannot silently change the suite
+# under test.
+PACKAGE=@confluentinc/kafka-javascript
+PACKAGE_VERSION=1.10.1
+LIBRDKAFKA_VERSION=2.15.1
+TARBALL_SHA256=ada7d703bb1d3237e2292bfabf438d663b6160c9f1ac2a2406b5dc4257c81b66
 
 # Optional features the suite does not need against a plaintext single broker are off. Debian
 # packages used when present: zlib1g-dev and libzstd-dev (compression tests), rapidjson-dev (tests
@@ -24,8 +26,10 @@ FOUND_HEADERS=""
 for h in "${OPTIONAL_HEADERS[@]}"; do [ -f "$h" ] && FOUND_HEADERS="$FOUND_HEADERS $h"; done
 
 SRC="$CACHE/librdkafka-$LIBRDKAFKA_VERSION"
-STAMP="$SRC/.samsa-built-$(printf '%s ' "$NODE_RDKAFKA_VERSION" "${CONFIGURE_FLAGS[@]}" "$FOUND_HEADERS" | sha256sum | cut -c1-16)"
+STAMP="$SRC/.samsa-built-$(printf '%s ' "$PACKAGE_VERSION" "${CONFIGURE_FLAGS[@]}" "$FOUND_HEADERS" | sha256sum | cut -c1-16)"
 JOBS="${JOBS:-2}"
+# run.sh asks where the test-runner of the pinned version lives.
+if [ "${1:-}" = --tests-dir ]; then echo "$SRC/tests"; exit 0; fi
 
 if [ -f "$STAMP" ] && [ -x "$SRC/tests/test-runner" ]; then
   echo "librdkafka $LIBRDKAFKA_VERSION test-runner cached at $SRC/tests"
@@ -34,11 +38,12 @@ fi
 
 start=$(date +%s)
 mkdir -p "$CACHE"
-tarball="$CACHE/node-rdkafka-$NODE_RDKAFKA_VERSION.tgz"
+# npm pack names the file after the package, scope folded in: confluentinc-kafka-javascript-1.10.1.tgz
+tarball="$CACHE/$(echo "${PACKAGE#@}" | tr / -)-$PACKAGE_VERSION.tgz"
 if [ ! -f "$tarball" ] || ! echo "$TARBALL_SHA256  $tarball" | sha256sum -c --quiet - 2>/dev/null; then
-  echo "== fetching node-rdkafka@$NODE_RDKAFKA_VERSION"
+  echo "== fetching $PACKAGE@$PACKAGE_VERSION"
   rm -f "$tarball"
-  (cd "$CACHE" && npm pack --silent "node-rdkafka@$NODE_RDKAFKA_VERSION" >/dev/null)
+  (cd "$CACHE" && npm pack --silent "$PACKAGE@$PACKAGE_VERSION" >/dev/null)
   echo "$TARBALL_SHA256  $tarball" | sha256sum -c --quiet -
 fi
 
@@ -51,7 +56,7 @@ rm -rf "$CACHE/unpack"
 version_hex=$(grep -m1 '^#define RD_KAFKA_VERSION ' "$SRC/src/rdkafka.h" | awk '{print $3}')
 expected_hex=$(printf '0x%02x%02x%02xff' $(echo "$LIBRDKAFKA_VERSION" | tr . ' '))
 if [ "$version_hex" != "$expected_hex" ]; then
-  echo "node-rdkafka@$NODE_RDKAFKA_VERSION vendors librdkafka $version_hex, expected $expected_hex" >&2
+  echo "$PACKAGE@$PACKAGE_VERSION bundles librdkafka $version_hex, expected $expected_hex" >&2
   exit 1
 fi
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs librdkafka's own integration test suite (tests/test-runner, librdkafka 2.12.0) against a
+# Runs librdkafka's own integration test suite (tests/test-runner, librdkafka 2.15.1) against a
 # single Samsa broker started on a free port with a fresh data directory.
 #
 #   test/compat/librdkafka/run.sh              every broker test not marked skip in excluded.txt
 #   test/compat/librdkafka/run.sh 0001 0012    only these test numbers (exclusions still apply)
+#   GROUP_TESTS=1 test/compat/librdkafka/run.sh  the consumer-group tests listed in group-tests.txt
 #   ALL=1 test/compat/librdkafka/run.sh 0103   ignore excluded.txt, run what is named
 #
-# Environment: FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test
+# Environment: TEST_CONSUMER_GROUP_PROTOCOL=classic|consumer (group.protocol of every consumer the
+# suite creates; default classic; "consumer" is KIP-848's protocol, ConsumerGroupHeartbeat),
+# FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test
 # number, default 300), TEST_DEBUG (librdkafka debug contexts, e.g. protocol,broker,cgrp),
 # SAMSA_LOG_LEVEL (broker log level, default info), LIBRDKAFKA_OUT (where logs and results go,
 # default .cache/librdkafka/last-run), SAMSA_DIST (the broker build to run, default dist/).
@@ -14,7 +17,8 @@
 # Each test number runs in its own test-runner process so a crash or hang costs one number, not the
 # run. excluded.txt marks numbers "skip" (not run), "xfail" (run; a failure is expected and does
 # not fail the run, a pass is reported so the entry can be removed) or "subtests" (only the listed
-# sub-tests run). Exit status is 0 when no test
+# sub-tests run); an action written "xfail@consumer" (or "@classic") applies under that group
+# protocol only. Exit status is 0 when no test
 # outside the xfail list failed. Needs dist/ (npm run build) and a C toolchain (see build.sh).
 set -euo pipefail
 
@@ -23,6 +27,13 @@ ROOT="$(cd "$HERE/../../.." && pwd)"
 CACHE="${LIBRDKAFKA_CACHE:-$ROOT/.cache/librdkafka}"
 OUT="${LIBRDKAFKA_OUT:-$CACHE/last-run}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+# The suite reads TEST_CONSUMER_GROUP_PROTOCOL itself (tests/test.c) and sets group.protocol on
+# every consumer; tests written for one protocol skip themselves under the other.
+export TEST_CONSUMER_GROUP_PROTOCOL="${TEST_CONSUMER_GROUP_PROTOCOL:-classic}"
+case "$TEST_CONSUMER_GROUP_PROTOCOL" in
+  classic | consumer) ;;
+  *) echo "TEST_CONSUMER_GROUP_PROTOCOL must be classic or consumer, not $TEST_CONSUMER_GROUP_PROTOCOL" >&2; exit 2 ;;
+esac
 # Samsa serves Produce >= v3 and Fetch >= v4, the floor Apache Kafka 4.0 set; telling the suite the
 # broker is 4.0 makes it skip what 4.0 removed (message format v0/v1) and enables the KIP-848-era
 # admin checks it would run against a real 4.0 broker.
@@ -37,7 +48,7 @@ RUNNER_FLAGS=(-L -E -p1)
 BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
 
 "$HERE/build.sh"
-TESTS_DIR="$(ls -d "$CACHE"/librdkafka-*/tests | head -1)"
+TESTS_DIR="$("$HERE/build.sh" --tests-dir)"
 
 # SAMSA_DIST points at another build of the broker, e.g. a copy with a candidate fix applied.
 DIST="${SAMSA_DIST:-$ROOT/dist}"
@@ -85,13 +96,19 @@ trap stop_broker EXIT
 # manual, so only 0nnn run unless named on the command line.
 if [ $# -gt 0 ]; then
   NUMBERS=("$@")
+elif [ "${GROUP_TESTS:-0}" = 1 ]; then
+  mapfile -t NUMBERS < <(sed -n 's/^\(0[0-9][0-9][0-9]\)\b.*/\1/p' "$HERE/group-tests.txt")
 else
   mapfile -t NUMBERS < <(ls "$TESTS_DIR" | sed -n 's/^\(0[0-9][0-9][0-9]\)-.*\.c\(pp\)\{0,1\}$/\1/p' | sort -u)
 fi
 
 exclusion() { # prints "action reason" for a test number, nothing when not listed
   [ "${ALL:-0}" = 1 ] && return 0
-  awk -v n="$1" '$1 == n { $1 = ""; sub(/^ /, ""); print; exit }' "$HERE/excluded.txt"
+  # "xfail@consumer" applies under that protocol only; the first line that applies wins.
+  awk -v n="$1" -v proto="$TEST_CONSUMER_GROUP_PROTOCOL" '$1 == n {
+      split($2, a, "@"); if (a[2] != "" && a[2] != proto) next
+      $1 = ""; $2 = a[1]; sub(/^ /, ""); print; exit
+    }' "$HERE/excluded.txt"
 }
 
 strip_ansi() { sed 's/\x1b\[[0-9;]*m//g'; }
@@ -186,7 +203,7 @@ stop_broker
 
 total=$(( $(date +%s) - run_start ))
 ran=$(( COUNT[passed] + COUNT[failed] + COUNT[xfail] + COUNT[xpass] ))
-echo "== librdkafka suite against Samsa: ${#NUMBERS[@]} test numbers in ${total}s"
+echo "== librdkafka suite against Samsa (group.protocol=$TEST_CONSUMER_GROUP_PROTOCOL, $([ "${FULL:-0}" = 1 ] && echo full || echo quick) mode): ${#NUMBERS[@]} test numbers in ${total}s"
 echo "   ran $ran: passed ${COUNT[passed]}, failed ${COUNT[failed]}, expected failures ${COUNT[xfail]}, unexpected passes ${COUNT[xpass]}"
 echo "   not run: excluded ${COUNT[excluded]}, skipped by the suite itself (local-only, scenario or version) ${COUNT[skipped]}"
 echo "   results: $OUT/results.tsv"
