@@ -38,6 +38,8 @@ esac
 # broker is 4.0 makes it skip what 4.0 removed (message format v0/v1) and enables the KIP-848-era
 # admin checks it would run against a real 4.0 broker.
 BROKER_VERSION="${BROKER_VERSION:-4.0.0}"
+# Passed as TEST_KAFKA_VERSION, not -V: 2.15.1's test-runner keeps the -V argument itself and
+# frees it at exit, so every run would end in "free(): invalid pointer" (SIGABRT).
 # -L: broker tests only (local ones need no broker); -E: no sockem (socket-emulation) tests, as
 # librdkafka's own "make quick" CI target; -p1: one at a time. Quick mode (-Q, the default) is what
 # librdkafka's CI runs: fewer messages and only the sub-tests marked quick. FULL=1 runs everything.
@@ -129,7 +131,7 @@ run_one() {
   # failed assertion) lands in the log too.
   { (cd "$TESTS_DIR" && TESTS="$n" SUBTESTS="$sub" RDKAFKA_TEST_CONF="$OUT/test.conf" \
     LD_LIBRARY_PATH="../src:../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    timeout -k 10 "$TEST_TIMEOUT" ./test-runner "${RUNNER_FLAGS[@]}" -V "$BROKER_VERSION"); } >"$log" 2>&1
+    TEST_KAFKA_VERSION="$BROKER_VERSION" timeout -k 10 "$TEST_TIMEOUT" ./test-runner "${RUNNER_FLAGS[@]}"); } >"$log" 2>&1
   rc=$?
   set -e
 
