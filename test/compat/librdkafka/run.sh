@@ -140,7 +140,9 @@ run_one() {
   npass=$(grep -c ' PASSED$' <<<"$rows" || true)
   nfail=$(grep -c ' FAILED$' <<<"$rows" || true)
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    RESULT=failed; DETAIL="timed out after ${TEST_TIMEOUT}s"
+    # 124/137: our timeout, or the runner's own per-test timeout (it then kills itself)
+    RESULT=failed
+    DETAIL="$(strip_ansi <"$log" | grep -m1 -o 'Test .* timed out (timeout set to [0-9]* seconds)' || echo "timed out after ${TEST_TIMEOUT}s")"
   elif [ "$nfail" -gt 0 ] || { [ "$rc" != 0 ] && [ "$npass" = 0 ]; }; then
     RESULT=failed
     DETAIL="$(strip_ansi <"$log" | grep -m1 -A1 -E '^### Test .* failed' | tr '\n' ' ' | cut -c1-300 || true)"
