@@ -41,6 +41,13 @@ interface Slot {
  * Produce requests of 16 KiB to 1 MiB; a fresh allocation for each one is external memory that
  * makes V8 run a full collection every few dozen megabytes.
  */
+/**
+ * The largest frame read before a SASL listener's client has authenticated (Kafka's
+ * sasl.server.max.receive.size default), so an unauthenticated peer cannot make the broker
+ * buffer a large request.
+ */
+const SASL_MAX_RECEIVE_SIZE = 524288
+
 const frameBuffers = new BufferPool(16 * 1024, 4 * 1024 * 1024, 32 * 1024 * 1024)
 
 export class Connection {
@@ -128,9 +135,10 @@ export class Connection {
     while (!this.closed && !this.paused && this.buffered >= 4) {
       const head = this.head()
       const size = head.readInt32BE(0)
-      if (size < 0 || size > this.opts.maxRequestBytes) {
+      const max = this.session.authenticated ? this.opts.maxRequestBytes : Math.min(this.opts.maxRequestBytes, SASL_MAX_RECEIVE_SIZE)
+      if (size < 0 || size > max) {
         this.opts.logger.warn(
-          { client: this.clientHost, size, max: this.opts.maxRequestBytes },
+          { client: this.clientHost, size, max },
           'request size outside limits; closing connection',
         )
         this.close()
@@ -189,7 +197,8 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer, leased: boolean): void {
-    const pending = this.router.route(frame, this.clientHost, this.session.principal, this.session)
+    const pending =
+      this.session.sasl === 'raw' ? this.router.saslToken(frame, this.session) : this.router.route(frame, this.clientHost, this.session.principal, this.session)
     if (pending.kind === 'close') {
       this.opts.logger.warn({ client: this.clientHost, reason: pending.reason }, 'bad request; closing connection')
       this.close()
@@ -265,9 +274,22 @@ export class Connection {
       if (held === undefined) this.socket.write(chunks[last]!)
       else this.socket.write(chunks[last]!, () => held.release())
     }
+    if (this.session.closeAfterResponses && this.slots.length === 0) {
+      this.endAfterWrites()
+      return
+    }
     if (wrote && this.socket.writableNeedDrain) this.pause()
     if (this.slots.length === 0) for (const w of this.idleWaiters.splice(0)) w()
     this.maybeResume()
+  }
+
+  /** Closes once what is written has been sent (a refused login gets its answer first). */
+  private endAfterWrites(): void {
+    this.stopReading()
+    this.closed = true
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), 1000).unref()
+    for (const w of this.idleWaiters.splice(0)) w()
   }
 
   /**

@@ -9,6 +9,8 @@ import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchMemory } from './fetch-memory.js'
 import type { FetchSessionCache } from './fetch-sessions.js'
 import type { Authorizer } from './acls/authorizer.js'
+import type { ScramCredentialStore } from './security/scram-credentials.js'
+import type { FailedLogins } from './security/sasl/authenticator.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -27,6 +29,10 @@ export interface BrokerContext {
   authorizer: Authorizer | undefined
   /** What the handler registry serves; ApiVersions reports exactly this. */
   servedApis: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>
+  /** SASL/SCRAM credentials (PLAIN logins are checked against them too). */
+  scramCredentials: ScramCredentialStore
+  /** Recent failed logins by client address, which slow down the next ones. */
+  failedLogins: FailedLogins
   /** Stores the dynamic broker configs so they survive a restart. */
   persistDynamicConfig(): Promise<void>
 }

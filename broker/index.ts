@@ -23,6 +23,8 @@ import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
 import { advertise, configuredListeners, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
+import { ScramCredentialStore } from './security/scram-credentials.js'
+import { FailedLogins } from './security/sasl/authenticator.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 
@@ -170,6 +172,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     logger,
     authorizer: aclsEnforced ? new Authorizer(new AclStore(logs.metadata), config) : undefined,
     servedApis: router.served,
+    scramCredentials: new ScramCredentialStore(logs.metadata),
+    failedLogins: new FailedLogins(),
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }
   const main = bound[0]!

@@ -11,6 +11,7 @@ import { ApiVersionsApi, type ApiVersionsResponse } from '../protocol/generated/
 import type { HandlerDef, RequestContext } from './handler.js'
 import type { BrokerContext } from './context.js'
 import { type ConnectionSession, plaintextSession } from './security/session.js'
+import { authenticate } from './security/sasl/authenticator.js'
 
 /** The principal of a connection that has not authenticated (Kafka's KafkaPrincipal.ANONYMOUS). */
 export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
@@ -30,6 +31,14 @@ export type Pending =
       keepsRequestBytes: boolean
       /** The response may be large (HandlerDef). */
       largeResponse: boolean
+    }
+  | {
+      /** A bare SASL token after a v0 SaslHandshake, answered by a bare token (null: close). */
+      kind: 'sasl-token'
+      apiName: string
+      result: Promise<Buffer | null>
+      keepsRequestBytes: false
+      largeResponse: false
     }
   | { kind: 'close'; reason: string; apiName?: string }
 
@@ -97,6 +106,15 @@ export class Router {
     return { kind: 'ok', api: handler.api, apiName: name, apiVersion, correlationId, result, keepsRequestBytes: handler.keepsRequestBytes !== false, largeResponse: handler.largeResponse === true }
   }
 
+  /** Runs a bare SASL token (the frames after a v0 SaslHandshake) through the session's mechanism. */
+  saslToken(token: Buffer, session: ConnectionSession): Pending {
+    const b = this.broker()
+    const deps = { config: b.config, credentials: b.scramCredentials, failedLogins: b.failedLogins, logger: this.logger }
+    // With bare tokens there is no error response: a failed login just closes the connection.
+    const result = authenticate(session, token, deps).then((o) => (o.ok ? o.token : null))
+    return { kind: 'sasl-token', apiName: 'SaslAuthenticate', result, keepsRequestBytes: false, largeResponse: false }
+  }
+
   /** True when requests with this API key may get large responses (HandlerDef largeResponse). */
   largeResponse(apiKey: number): boolean {
     return this.byKey.get(apiKey)?.largeResponse === true
@@ -104,6 +122,10 @@ export class Router {
 
   /** Writes one response frame (size, header, body) and returns its chunks. */
   encode(w: Writer, p: Pending, response: unknown): Uint8Array[] {
+    if (p.kind === 'sasl-token') {
+      w.writeBytes(response as Buffer)
+      return w.finish()
+    }
     if (p.kind !== 'ok') throw new Error('no response for a closed request')
     const size = w.reserveInt32()
     const start = w.length

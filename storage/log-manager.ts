@@ -49,7 +49,8 @@ import { LogCleaner } from './log-cleaner.js'
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint'
-const METADATA_DIR = 'metadata'
+/** The metadata store's directory inside a data directory. */
+export const METADATA_DIR = 'metadata'
 const DELETE_DIR_SUFFIX = '-delete'
 const PARTITION_DIR = /^(.+)-(\d+)$/
 const MAX_TOPIC_NAME_LENGTH = 249

@@ -31,6 +31,12 @@ export const CLOSE_PROBE_KEY = 'close-probe'
 /** Every ACL binding, one array (AclStore). */
 export const ACLS_KEY = 'security.acls'
 
+/**
+ * Every user's SCRAM credentials: user -> mechanism -> salt, stored key, server key, iterations
+ * (RFC 5802). Never a password: PLAIN logins are checked against these too.
+ */
+export const SCRAM_CREDENTIALS_KEY = 'security.scram-credentials'
+
 // ---- kv: transactions ----
 
 /** The end of the last reserved block of producer ids. */

@@ -1,14 +1,31 @@
-// SaslHandshake (key 17). v1 means the SASL tokens that follow are framed in SaslAuthenticate
-// requests instead of raw bytes. No SASL mechanism is enabled yet, so every handshake is refused
-// with an empty mechanism list and the client reports the mechanism as unsupported.
+// SaslHandshake (key 17). Picks the connection's SASL mechanism from the listener's
+// sasl.enabled.mechanisms (Samsa implements PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512). v0 means
+// the tokens that follow are bare length-prefixed frames; v1 that they come in SaslAuthenticate
+// requests. An authenticated connection may hand-shake again to re-authenticate (KIP-368). On a
+// listener without SASL every handshake is refused with an empty mechanism list.
 import { SaslHandshakeApi, type SaslHandshakeResponse } from '../../protocol/generated/sasl-handshake.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { enabledMechanisms, saslServer } from '../security/sasl/authenticator.js'
 
 export default defineHandler({
   api: SaslHandshakeApi,
   versions: [0, 1],
-  handle(): SaslHandshakeResponse {
-    return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] }
+  handle(req, ctx): SaslHandshakeResponse {
+    const session = ctx.session
+    if (session.sasl === 'none') return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] }
+    const mechanisms = enabledMechanisms(ctx.broker.config, session.listenerName)
+    if (session.sasl !== 'handshake' && session.sasl !== 'complete') {
+      session.closeAfterResponses = true
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms }
+    }
+    if (!mechanisms.includes(req.mechanism)) {
+      // Re-authentication must keep to the mechanism the connection authenticated with.
+      if (session.sasl === 'complete') session.closeAfterResponses = true
+      return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms }
+    }
+    session.server = saslServer(req.mechanism, ctx.broker.scramCredentials)
+    session.sasl = ctx.apiVersion === 0 ? 'raw' : 'authenticate'
+    return { errorCode: ErrorCode.NONE, mechanisms }
   },
 })

@@ -31,6 +31,7 @@ import deleteAcls from './31-delete-acls.js'
 import describeConfigs from './32-describe-configs.js'
 import alterConfigs from './33-alter-configs.js'
 import describeLogDirs from './35-describe-log-dirs.js'
+import saslAuthenticate from './36-sasl-authenticate.js'
 import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
 import incrementalAlterConfigs from './44-incremental-alter-configs.js'
@@ -75,6 +76,7 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   describeConfigs,
   alterConfigs,
   describeLogDirs,
+  saslAuthenticate,
   createPartitions,
   deleteGroups,
   incrementalAlterConfigs,

@@ -45,7 +45,8 @@ export class ConnectionSession {
 
   /** True when requests other than ApiVersions and the SASL ones may be served. */
   get authenticated(): boolean {
-    return (this.sasl === 'none' || this.sasl === 'complete') && Date.now() < this.sessionExpiresAt
+    if (this.sasl === 'none') return true
+    return this.sasl === 'complete' && (this.sessionExpiresAt === Number.POSITIVE_INFINITY || Date.now() < this.sessionExpiresAt)
   }
 }
 

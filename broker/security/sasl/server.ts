@@ -10,5 +10,5 @@ export type SaslStep =
 
 export interface SaslServer {
   readonly mechanism: string
-  evaluate(token: Buffer): SaslStep
+  evaluate(token: Buffer): SaslStep | Promise<SaslStep>
 }
