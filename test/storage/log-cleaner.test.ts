@@ -9,6 +9,7 @@ import { FaultyFileIO, type FileIO, nodeFileIO } from '../../storage/file-io.js'
 import { CLEANER_OFFSET_CHECKPOINT, LogCleaner, cleanableRange } from '../../storage/log-cleaner.js'
 import { LogManager } from '../../storage/log-manager.js'
 import { PartitionLog } from '../../storage/partition-log.js'
+import { applyRetention } from '../../storage/retention.js'
 import { config, tempDir } from './helpers.js'
 
 const dirs: string[] = []
@@ -222,6 +223,47 @@ describe('log cleaner', () => {
     expect(await cleaner.runOnce(now + 60_000)).toBe(1)
     expect(await readAll(log)).toEqual(firstPass.filter((r) => r.value !== null))
     expect(cleaner.state(log)!.deleteHorizonMs).toBe(-1)
+  })
+
+  it('compact,delete: retention drops old segments and the cleaner compacts what remains', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const log = openLog(path.join(dir, 't-0'), nodeFileIO, { 'cleanup.policy': 'compact,delete', 'retention.bytes': '1800' })
+    const cleaner = new LogCleaner({ dataDir: dir, io: nodeFileIO, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20 })
+    const written = await write(log, Array.from({ length: 30 }, (_, i) => [{ key: i % 3, value: `v${i}` }]))
+    await cleaner.runOnce()
+    const more = await write(log, Array.from({ length: 60 }, (_, i) => [{ key: i % 5, value: `w${i}` }]))
+    expect(applyRetention(log)).toBeGreaterThan(0)
+    const start = log.logStartOffset
+    expect(start).toBeGreaterThan(cleaner.checkpoint(log)!)
+    expect(await cleaner.runOnce()).toBe(1)
+    const end = cleaner.checkpoint(log)!
+    expect(end).toBe(log.activeSegment.baseOffset)
+    const got = await readAll(log)
+    // What survives is what compaction keeps of the records from the log start on.
+    const fromStart = [...written, ...more].filter((w) => w.offset >= start)
+    expect(got).toEqual(model(fromStart, end))
+  })
+
+  it('keeps the last batch of each producer, so a retry after cleaning and a restart is still a duplicate', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const logDir = path.join(dir, 't-0')
+    let log = openLog(logDir)
+    const producerBatch = (seq: number) =>
+      encodeBatch([{ key: 'k0', value: `p${seq}`, timestamp: T0 + seq }], { producerId: 4000, producerEpoch: 0, baseSequence: seq })
+    const offsets: number[] = []
+    for (let seq = 0; seq < 6; seq++) offsets.push((await log.append(producerBatch(seq))).baseOffset)
+    await write(log, Array.from({ length: 30 }, (_, i) => [{ key: 0, value: `plain${i}` }]))
+    const cleaner = new LogCleaner({ dataDir: dir, io: nodeFileIO, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20 })
+    expect(await cleaner.runOnce()).toBe(1)
+    const kept = (await readAll(log)).filter((r) => /^p\d/.test(r.value!))
+    expect(kept.map((r) => r.offset)).toEqual([offsets[5]])
+    await log.close()
+    log = openLog(logDir)
+    const retry = await log.append(producerBatch(5))
+    expect(retry.baseOffset).toBe(offsets[5])
+    await expect(log.append(producerBatch(6))).resolves.toMatchObject({ baseOffset: log.logEndOffset - 1 })
   })
 
   it('the checkpoint survives a restart, in Kafka\'s format', async () => {
