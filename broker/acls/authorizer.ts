@@ -56,27 +56,17 @@ export class Authorizer {
   authorize(principal: string, host: string, op: number, resourceType: number, name: string): boolean {
     if (this.isSuperUser(principal)) return true
     const t = this.typeIndex(resourceType)
-    let found = false
-    let allowed = false
-    const visit = (list: readonly AclBinding[] | undefined): boolean => {
-      if (list === undefined) return false
-      for (const b of list) {
-        found = true
-        if (!matchesCaller(b, principal, host)) continue
-        if (b.permissionType === AclPermissionType.DENY) {
-          if (denyCovers(b.operation, op)) return true
-        } else if (allowImplies(b.operation, op)) allowed = true
-      }
-      return false
-    }
+    let verdict = NO_ACL
     if (t !== undefined) {
-      if (visit(t.literal.get(name)) || visit(name === WILDCARD ? undefined : t.literal.get(WILDCARD))) return false
-      for (const b of t.prefixed) {
-        if (name.startsWith(b.resourceName) && visit([b])) return false
+      verdict = decide(t.literal.get(name), principal, host, op, verdict)
+      if (name !== WILDCARD) verdict = decide(t.literal.get(WILDCARD), principal, host, op, verdict)
+      for (let i = 0; i < t.prefixed.length && verdict !== DENIED; i++) {
+        const b = t.prefixed[i]!
+        if (name.startsWith(b.resourceName)) verdict = decideOne(b, principal, host, op, verdict)
       }
     }
-    if (!found) return this.config.getBool('allow.everyone.if.no.acl.found')
-    return allowed
+    if (verdict === NO_ACL) return this.config.getBool('allow.everyone.if.no.acl.found')
+    return verdict === ALLOWED
   }
 
   /**
@@ -141,6 +131,26 @@ export class Authorizer {
     }
     return this.index.get(resourceType)
   }
+}
+
+// What the bindings seen so far say: none applies to the resource; some do, none allows; one
+// allows; one denies (final: a DENY wins).
+const NO_ACL = 0
+const NOT_ALLOWED = 1
+const ALLOWED = 2
+const DENIED = 3
+
+function decide(list: readonly AclBinding[] | undefined, principal: string, host: string, op: number, verdict: number): number {
+  if (list === undefined) return verdict
+  for (let i = 0; i < list.length && verdict !== DENIED; i++) verdict = decideOne(list[i]!, principal, host, op, verdict)
+  return verdict
+}
+
+function decideOne(b: AclBinding, principal: string, host: string, op: number, verdict: number): number {
+  if (verdict === NO_ACL) verdict = NOT_ALLOWED
+  if (!matchesCaller(b, principal, host)) return verdict
+  if (b.permissionType === AclPermissionType.DENY) return denyCovers(b.operation, op) ? DENIED : verdict
+  return allowImplies(b.operation, op) ? ALLOWED : verdict
 }
 
 function matchesCaller(b: AclBinding, principal: string, host: string): boolean {

@@ -121,15 +121,17 @@ export default defineHandler({
           continue
         }
       }
+      // The created topic's configs are shown only to a caller that may describe them.
+      const configsShown = authorize(ctx, Op.DESCRIBE_CONFIGS, Resource.TOPIC, t.name)
       topics.push({
         name: t.name,
         topicId,
         errorCode: ErrorCode.NONE,
         errorMessage: null,
-        topicConfigErrorCode: 0,
+        topicConfigErrorCode: configsShown ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
         numPartitions: partitions,
         replicationFactor: 1,
-        configs: describeTopicConfigs(b, configs).map((c) => ({
+        configs: (configsShown ? describeTopicConfigs(b, configs) : []).map((c) => ({
           name: c.name,
           value: c.value,
           readOnly: c.readOnly,

@@ -20,6 +20,8 @@ const ALLOWED = '127.0.0.2'
 const DENIED = '127.0.0.3'
 /** Has READ on topic t only: READ implies DESCRIBE, nothing else. */
 const READER = '127.0.0.4'
+/** Has CREATE on the cluster only. */
+const CREATOR = '127.0.0.5'
 const AUTH_FAILURES = new Set<number>([
   ErrorCode.TOPIC_AUTHORIZATION_FAILED,
   ErrorCode.GROUP_AUTHORIZATION_FAILED,
@@ -155,9 +157,10 @@ describe('authorization matrix', () => {
         // DENY beats the prefixed ALLOW above.
         binding(ALLOWED, ResourceType.TOPIC, 't-denied', PatternType.LITERAL, Op.READ, AclPermissionType.DENY),
         binding(READER, ResourceType.TOPIC, 't', PatternType.LITERAL, Op.READ),
+        binding(CREATOR, ResourceType.CLUSTER, 'kafka-cluster', PatternType.LITERAL, Op.CREATE),
       ],
     })
-    expect(acls.body.results.map((r: any) => r.errorCode)).toEqual([0, 0, 0, 0, 0, 0])
+    expect(acls.body.results.map((r: any) => r.errorCode)).toEqual([0, 0, 0, 0, 0, 0, 0])
     admin.close()
     await setup.stop()
     broker = await start({})
@@ -221,6 +224,23 @@ describe('authorization matrix', () => {
     }
     expect(await autoCreate(READER)).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
     expect(await autoCreate(ALLOWED)).toBe(ErrorCode.NONE)
+  })
+
+  it('CreateTopics with CREATE on the cluster, showing the configs only with DESCRIBE_CONFIGS on the topic', async () => {
+    const create = async (host: string, name: string) => {
+      const c = await WireClient.connect(broker.address, host)
+      try {
+        const body = { timeoutMs: 1000, validateOnly: false, topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] }
+        return (await c.request<any>(ApiKey.CreateTopics, 7, body)).body.topics[0]
+      } finally {
+        c.close()
+      }
+    }
+    const byCreator = await create(CREATOR, 'made-by-creator')
+    expect([byCreator.errorCode, byCreator.topicConfigErrorCode, byCreator.configs.length]).toEqual([ErrorCode.NONE, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 0])
+    const byAllowed = await create(ALLOWED, 't-made')
+    expect([byAllowed.errorCode, byAllowed.topicConfigErrorCode]).toEqual([ErrorCode.NONE, ErrorCode.NONE])
+    expect(byAllowed.configs.length).toBeGreaterThan(0)
   })
 
   it('READ implies DESCRIBE but not WRITE; a DENY beats a prefixed ALLOW', async () => {
