@@ -1,13 +1,14 @@
 // Log compaction against an in-process broker whose cleaner runs every 100 ms: kafkajs and kcat
 // (librdkafka) consumers reading a compacted topic from the beginning see each key's latest value,
-// a consumer positioned on a removed offset continues at the next surviving one, and a change of
-// cleanup.policy at run time applies without restart.
+// a consumer positioned on a removed offset continues at the next surviving one, a change of
+// cleanup.policy at run time applies without restart, and DescribeLogDirs sizes shrink.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Admin, Producer } from 'kafkajs'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { probeKcat } from '../helpers/external-clients.js'
 import { expectSuccess, run } from '../helpers/run.js'
 import { readPartition } from '../helpers/wire.js'
+import { describeLogDirs } from '../../cli/lib/log-dirs.js'
 
 const kcatProbe = probeKcat()
 
@@ -157,6 +158,8 @@ describe('log compaction', () => {
     const latestLater = await produceRounds('later')
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(await readPartition(tb.address, 'later', 0)).toHaveLength(KEYS * ROUNDS)
+    const sizeOf = async () => (await describeLogDirs(tb.address, 'compaction-test', 10_000, [{ topic: 'later', partitions: [0] }]))!.get('later/0')!
+    const before = await sizeOf()
     await admin.alterConfigs({
       validateOnly: false,
       resources: [
@@ -173,5 +176,7 @@ describe('log compaction', () => {
     })
     const records = await waitForCleaning('later', (KEYS * ROUNDS) / 2)
     expect(lastPerKey(records)).toEqual(latestLater)
+    // DescribeLogDirs reports the smaller size.
+    expect(await sizeOf()).toBeLessThan(before / 2)
   }, 30_000)
 })
