@@ -43,11 +43,16 @@ export interface ConsumeSpec {
   count: number
 }
 
+/** Classic: JoinGroup/SyncGroup/Heartbeat. Consumer: KIP-848's ConsumerGroupHeartbeat. */
+export type GroupProtocol = 'classic' | 'consumer'
+
 export interface GroupSpec {
   topic: string
   groupId: string
   /** Records to read before committing and leaving the group. */
   count: number
+  /** Asked only of clients that have the consumer protocol; absent means classic. */
+  protocol?: GroupProtocol
 }
 
 export interface ClientOps {
@@ -86,3 +91,8 @@ export const hex = (b: Uint8Array | null | undefined): string | null =>
   b == null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 export const DEFAULT_OP_TIMEOUT_MS = 20_000
+
+/** Footnote for a librdkafka-based client too old for the consumer group protocol. */
+export const librdkafkaWithoutKip848 = (version: string) =>
+  `librdkafka ${version} predates the consumer group protocol: group.protocol=consumer is generally available from librdkafka 2.12`
+

@@ -18,6 +18,7 @@ export const FEATURES = [
   { id: 'consumeOffset', label: 'Consume from an offset' },
   { id: 'consumeTimestamp', label: 'Consume from a timestamp' },
   { id: 'group', label: 'Consumer group: join, commit, resume' },
+  { id: 'groupKip848', label: 'Consumer group, KIP-848 (group.protocol=consumer): join, commit, resume' },
 ] as const
 
 export type FeatureId = (typeof FEATURES)[number]['id']

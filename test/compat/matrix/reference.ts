@@ -2,6 +2,7 @@
 // creating and seeding topics, and reading back exactly what was stored. It shares no code with
 // any client under test, so a client cannot vouch for itself.
 import { ApiKey } from '../../../protocol/generated/index.js'
+import type { ConsumerGroupDescribeResponse } from '../../../protocol/generated/consumer-group-describe.js'
 import type { CreateTopicsResponse } from '../../../protocol/generated/create-topics.js'
 import type { FetchResponse } from '../../../protocol/generated/fetch.js'
 import type { MetadataResponse } from '../../../protocol/generated/metadata.js'
@@ -117,5 +118,14 @@ export function committedOffsets(address: string, groupId: string, topic: string
       if (p && p.errorCode !== 0) throw new Error(`OffsetFetch ${groupId} ${topic}/${i}: error ${p.errorCode}`)
       return p?.committedOffset ?? -1
     })
+  })
+}
+
+/** ConsumerGroupDescribe of one group: error 0 and an epoch above 0 only for a KIP-848 group. */
+export function describeConsumerGroup(address: string, groupId: string): Promise<{ errorCode: number; groupEpoch: number }> {
+  return withClient(address, async (c) => {
+    const { body } = await c.request<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, 0, { groupIds: [groupId], includeAuthorizedOperations: false })
+    const g = body.groups.find((x) => x.groupId === groupId)
+    return { errorCode: g?.errorCode ?? -1, groupEpoch: g?.groupEpoch ?? -1 }
   })
 }

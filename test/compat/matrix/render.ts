@@ -11,6 +11,8 @@ const INTRO = [
   'what was sent: keys, values, headers, offsets, timestamps and the batch codec. `n/a` means the',
   'client lacks the feature. A failing cell fails CI; its error is in',
   '`test/compat/matrix/results.json`. Regenerate the table with `npm run compat:matrix`.',
+  '`@confluentinc/kafka-javascript` builds its librdkafka from the sources it bundles at install;',
+  'where GitHub cannot be reached, install with `CKJS_LINKING=dynamic npm ci`, as CI does.',
 ]
 
 function columnTitle(c: ClientResult): string {

@@ -2,8 +2,8 @@
 // through its driver, then the check compares what the broker stored (read back independently,
 // see reference.ts) and what the client reported, byte for byte, with what was meant.
 import { FEATURES, type Cell, type ClientResult, type CodecName, type FeatureId } from './features.js'
-import { hex, type ClientDriver, type ClientOps, type OutgoingRecord, type SeenRecord } from './client-ops.js'
-import { appendBatch, committedOffsets, createTopics, metadata, readStored } from './reference.js'
+import { hex, type ClientDriver, type ClientOps, type GroupProtocol, type OutgoingRecord, type SeenRecord } from './client-ops.js'
+import { appendBatch, committedOffsets, createTopics, describeConsumerGroup, metadata, readStored } from './reference.js'
 
 const CODEC_NUMBER: Record<CodecName, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 }
 
@@ -169,6 +169,32 @@ function codecCheck(codec: CodecName): Check {
   }
 }
 
+const groupName = (prefix: string, protocol: GroupProtocol) => (protocol === 'classic' ? `${prefix}-group` : `${prefix}-group-kip848`)
+
+/** A member reads everything and commits; a second member resumes from the committed offsets. */
+function groupCheck(protocol: GroupProtocol): Check {
+  return async (ops, env, prefix) => {
+    const topic = groupName(prefix, protocol)
+    const groupId = groupName(prefix, protocol)
+    await createTopics(env.address, [{ name: topic, partitions: 2 }])
+    const seed = async (p: number, values: string[]) => appendBatch(env.address, topic, p, values.map((v) => ({ key: `k-${v}`, value: v })))
+    await seed(0, ['g0-0', 'g0-1', 'g0-2'])
+    await seed(1, ['g1-0', 'g1-1', 'g1-2'])
+    const all = async () => [...(await readStored(env.address, topic, 0)).records, ...(await readStored(env.address, topic, 1)).records]
+    const spec = protocol === 'classic' ? {} : { protocol }
+
+    const first = (await ops.groupConsume({ topic, groupId, count: 6, ...spec })).sort(byPosition)
+    expectRecords(first, await all(), 'first member of the group')
+    expectEqual(await committedOffsets(env.address, groupId, topic, 2), [3, 3], 'offsets committed by the first member')
+
+    await seed(0, ['g0-3'])
+    await seed(1, ['g1-3'])
+    const second = (await ops.groupConsume({ topic, groupId, count: 2, ...spec })).sort(byPosition)
+    expectRecords(second, (await all()).filter((r) => r.offset === 3), 'a new member resuming from the committed offsets')
+    expectEqual(await committedOffsets(env.address, groupId, topic, 2), [4, 4], 'offsets committed by the second member')
+  }
+}
+
 const CHECKS: Record<FeatureId, Check> = {
   async metadata(ops, env) {
     const md = await ops.metadata([env.metaTopic])
@@ -233,24 +259,14 @@ const CHECKS: Record<FeatureId, Check> = {
     expectRecords(seen, env.fixture.slice(6), `consumed from timestamp t0+5500`)
   },
 
-  async group(ops, env, prefix) {
-    const topic = `${prefix}-group`
-    const groupId = `${prefix}-group`
-    await createTopics(env.address, [{ name: topic, partitions: 2 }])
-    const seed = async (p: number, values: string[]) => appendBatch(env.address, topic, p, values.map((v) => ({ key: `k-${v}`, value: v })))
-    await seed(0, ['g0-0', 'g0-1', 'g0-2'])
-    await seed(1, ['g1-0', 'g1-1', 'g1-2'])
-    const all = async () => [...(await readStored(env.address, topic, 0)).records, ...(await readStored(env.address, topic, 1)).records]
+  group: groupCheck('classic'),
 
-    const first = (await ops.groupConsume({ topic, groupId, count: 6 })).sort(byPosition)
-    expectRecords(first, await all(), 'first member of the group')
-    expectEqual(await committedOffsets(env.address, groupId, topic, 2), [3, 3], 'offsets committed by the first member')
-
-    await seed(0, ['g0-3'])
-    await seed(1, ['g1-3'])
-    const second = (await ops.groupConsume({ topic, groupId, count: 2 })).sort(byPosition)
-    expectRecords(second, (await all()).filter((r) => r.offset === 3), 'a new member resuming from the committed offsets')
-    expectEqual(await committedOffsets(env.address, groupId, topic, 2), [4, 4], 'offsets committed by the second member')
+  async groupKip848(ops, env, prefix) {
+    await groupCheck('consumer')(ops, env, prefix)
+    // the members left; the group stays, and only a group served by the consumer protocol has an epoch
+    const groupId = groupName(prefix, 'consumer')
+    const g = await describeConsumerGroup(env.address, groupId)
+    if (g.errorCode !== 0 || g.groupEpoch <= 0) fail(`ConsumerGroupDescribe ${groupId}: error ${g.errorCode}, group epoch ${g.groupEpoch}; expected a consumer-protocol group`)
   },
 }
 

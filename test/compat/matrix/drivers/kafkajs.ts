@@ -64,7 +64,7 @@ export const kafkajsDriver: ClientDriver = {
 
   async probe() {
     const version = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version
-    return { ok: true, version, notApplicable: {} }
+    return { ok: true, version, notApplicable: { groupKip848: 'kafkajs speaks only the classic group protocol (JoinGroup, SyncGroup, Heartbeat)' } }
   },
 
   async open(address) {

@@ -3,7 +3,7 @@
 // read exactly. kcat sets headers per run (-H), not per record, and has no admin commands.
 import { spawn } from 'node:child_process'
 import { run } from '../../../helpers/run.js'
-import { DEFAULT_OP_TIMEOUT_MS, hex, type ClientDriver, type ClientOps, type SeenRecord, type StartPosition } from '../client-ops.js'
+import { DEFAULT_OP_TIMEOUT_MS, hex, librdkafkaWithoutKip848, type ClientDriver, type ClientOps, type SeenRecord, type StartPosition } from '../client-ops.js'
 
 const FORMAT = '%p %o %T %K:%k %S:%s %h\\n'
 
@@ -80,7 +80,10 @@ export const kcatDriver: ClientDriver = {
     return {
       ok: true,
       version: v ? `${v[1]} (librdkafka ${v[2]})` : 'unknown',
-      notApplicable: { createTopic: 'kcat has no topic administration; it can only rely on broker-side auto-creation' },
+      notApplicable: {
+        createTopic: 'kcat has no topic administration; it can only rely on broker-side auto-creation',
+        groupKip848: librdkafkaWithoutKip848(v?.[2] ?? 'unknown'),
+      },
     }
   },
 

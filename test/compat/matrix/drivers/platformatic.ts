@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Admin, Consumer, Producer, compressionsAlgorithms, type Message, type MessagesStream } from '@platformatic/kafka'
-import { hex, type ClientDriver, type ClientOps, type SeenRecord } from '../client-ops.js'
+import { hex, type ClientDriver, type ClientOps, type GroupProtocol, type SeenRecord } from '../client-ops.js'
 import { Collector } from './collect.js'
 
 function packageVersion(): string {
@@ -57,8 +57,11 @@ export const platformaticDriver: ClientDriver = {
       count: number,
       start: (c: Consumer) => Promise<Parameters<Consumer['consume']>[0]>,
       beforeLeaving: (messages: Message<Buffer, Buffer, Buffer, Buffer>[]) => Promise<void> = async () => {},
+      protocol: GroupProtocol = 'classic',
     ): Promise<SeenRecord[]> {
-      const consumer = new Consumer({ ...base, groupId, maxWaitTime: 200, sessionTimeout: 10_000, heartbeatInterval: 500 })
+      // under the consumer protocol the broker sets session timeout and heartbeat interval
+      const timing = protocol === 'consumer' ? { groupProtocol: 'consumer' as const } : { sessionTimeout: 10_000, heartbeatInterval: 500 }
+      const consumer = new Consumer({ ...base, groupId, maxWaitTime: 200, ...timing })
       consumers.add(consumer)
       const got = new Collector()
       const messages: Message<Buffer, Buffer, Buffer, Buffer>[] = []
@@ -118,7 +121,7 @@ export const platformaticDriver: ClientDriver = {
         })
       },
 
-      async groupConsume({ topic, groupId, count }) {
+      async groupConsume({ topic, groupId, count, protocol }) {
         return readWith(
           groupId,
           topic,
@@ -130,6 +133,7 @@ export const platformaticDriver: ClientDriver = {
             for (const m of messages) last.set(m.partition, m)
             for (const m of last.values()) await m.commit()
           },
+          protocol,
         )
       },
 

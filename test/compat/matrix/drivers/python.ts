@@ -4,7 +4,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PYTHON } from '../../../helpers/external-clients.js'
 import { run } from '../../../helpers/run.js'
-import { DEFAULT_OP_TIMEOUT_MS, hex, type ClientDriver, type ClientOps, type SeenMetadata, type SeenRecord } from '../client-ops.js'
+import { DEFAULT_OP_TIMEOUT_MS, hex, librdkafkaWithoutKip848, type ClientDriver, type ClientOps, type SeenMetadata, type SeenRecord } from '../client-ops.js'
 import { CODECS, codecFeature, type FeatureId } from '../features.js'
 
 const scripts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'python')
@@ -59,7 +59,7 @@ export const kafkaPythonDriver: ClientDriver = {
   async probe() {
     const p = await probeModule('kafka-python-driver.py', 'python3-kafka')
     if (!p.ok) return p
-    const notApplicable: Partial<Record<FeatureId, string>> = {}
+    const notApplicable: Partial<Record<FeatureId, string>> = { groupKip848: 'kafka-python speaks only the classic group protocol (JoinGroup, SyncGroup, Heartbeat)' }
     const missing = CODECS.filter((c) => c !== 'none' && !p.info.codecs?.[c])
     const note =
       `kafka-python compresses ${missing.join(', ')} only with optional Python libraries ` +
@@ -77,7 +77,8 @@ export const confluentKafkaDriver: ClientDriver = {
   async probe() {
     const p = await probeModule('confluent-kafka-driver.py', 'python3-confluent-kafka')
     if (!p.ok) return p
-    return { ok: true, version: p.info.version, notApplicable: {} }
+    const lib = /librdkafka (\S+)\)/.exec(p.info.version)?.[1] ?? 'unknown'
+    return { ok: true, version: p.info.version, notApplicable: { groupKip848: librdkafkaWithoutKip848(lib) } }
   },
   async open(address) {
     return pythonOps('confluent-kafka-driver.py', address)
