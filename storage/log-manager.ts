@@ -10,14 +10,11 @@
 //   .kafka_cleanshutdown                present only between a clean close and the next open
 //
 // Ordering against crashes: the store is the source of truth for which topics exist. New
-// partitions are created on disk before the store records them, and removed again if that fails,
-// so the store never names a partition that does not exist (open() removes directories the store
-// does not know, which is all a crash in between leaves); a deleted topic leaves the store before
-// its directories are renamed away. The clean-shutdown marker is removed as soon as the directory
-// is opened, so any later crash triggers recovery.
-//
-// Partition counts are bounded by max.broker.partitions: every partition costs directories, files
-// and memory, and a request for millions must be refused, not attempted.
+// partitions are created on disk before the store records them (topic-creation.ts, which also
+// holds the topic-name rules and max.broker.partitions), and open() removes directories the store
+// does not know; a deleted topic leaves the store before its directories are renamed away. The
+// clean-shutdown marker is removed as soon as the directory is opened, so any later crash triggers
+// recovery.
 //
 // A full disk: the broker still opens (checkpoints that cannot be written are written by the next
 // periodic run), metadata writes fail one by one, and partitions whose appends the disk refused go
@@ -29,15 +26,7 @@ import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { OffsetCheckpointFile } from './checkpoint.js'
 import { acquireDataDirLock, releaseDataDirLock } from './data-dir-lock.js'
-import {
-  InvalidConfigError,
-  InvalidPartitionsError,
-  InvalidTopicError,
-  PolicyViolationError,
-  TopicExistsError,
-  UnknownTopicError,
-} from './errors.js'
-import { configDef } from './config-defs.js'
+import { InvalidConfigError, InvalidPartitionsError, TopicExistsError, UnknownTopicError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
 import { resolveLogConfig } from './log-config.js'
 import { type Logger, silentLogger } from './logger.js'
@@ -45,6 +34,7 @@ import { MetadataStore, type TopicRecord } from './metadata-store.js'
 import { PartitionLog } from './partition-log.js'
 import { applyRetention } from './retention.js'
 import { LogCleaner } from './log-cleaner.js'
+import { checkPartitionLimit, maxBrokerPartitions, openNewPartitions, validateTopicName } from './topic-creation.js'
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
@@ -53,7 +43,6 @@ export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint'
 export const METADATA_DIR = 'metadata'
 const DELETE_DIR_SUFFIX = '-delete'
 const PARTITION_DIR = /^(.+)-(\d+)$/
-const MAX_TOPIC_NAME_LENGTH = 249
 /** Free space a partition offline for a full disk waits for before it is reopened. */
 const FREE_BYTES_TO_RECOVER = 1 << 20
 
@@ -72,18 +61,6 @@ export interface LogDirSummary {
   totalBytes: number
   usableBytes: number
   partitions: Array<{ topic: string; partition: number; size: number; offsetLag: 0 }>
-}
-
-/** Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
-export function validateTopicName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidTopicError('Topic name is illegal, it can\'t be empty')
-  if (name === '.' || name === '..') throw new InvalidTopicError('Topic name cannot be "." or ".."')
-  if (name.length > MAX_TOPIC_NAME_LENGTH) {
-    throw new InvalidTopicError(`Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters`)
-  }
-  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
-    throw new InvalidTopicError(`Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`)
-  }
 }
 
 export class LogManager {
@@ -308,12 +285,6 @@ export class LogManager {
     return next
   }
 
-  /** max.broker.partitions: how many partitions this broker hosts at most. */
-  get maxBrokerPartitions(): number {
-    const v = Number(this.brokerConfig['max.broker.partitions'] ?? configDef('broker', 'max.broker.partitions')!.default)
-    return Number.isInteger(v) && v > 0 ? v : Number.MAX_SAFE_INTEGER
-  }
-
   /** Partitions this broker hosts now. */
   get partitionCount(): number {
     let n = 0
@@ -321,20 +292,9 @@ export class LogManager {
     return n
   }
 
-  /**
-   * Refuses a topic that would have `total` partitions after `added` new ones when that breaks
-   * max.broker.partitions: INVALID_PARTITIONS when the topic alone is too large, POLICY_VIOLATION
-   * when it does not fit next to the partitions already hosted.
-   */
+  /** Refuses `added` new partitions, making `total` for the topic, beyond max.broker.partitions. */
   checkPartitionLimit(name: string, total: number, added: number): void {
-    const limit = this.maxBrokerPartitions
-    if (total > limit) {
-      throw new InvalidPartitionsError(`Topic '${name}' cannot have ${total} partitions: max.broker.partitions is ${limit}.`)
-    }
-    const hosted = this.partitionCount
-    if (hosted + added > limit) {
-      throw new PolicyViolationError(`Adding ${added} partition(s) of '${name}' to the ${hosted} hosted would exceed max.broker.partitions (${limit}).`)
-    }
+    checkPartitionLimit(name, total, added, maxBrokerPartitions(this.brokerConfig), this.partitionCount)
   }
 
   /** Partitions <= 0 means the broker default (num.partitions, 1 unless set). */
@@ -354,33 +314,16 @@ export class LogManager {
     })
   }
 
-  /**
-   * Creates partitions [from, to) on disk, then runs `record` (the store write naming them); if
-   * either fails, removes what was created and rethrows, so nothing is left half made.
-   */
-  private async openNewPartitions(
-    topic: string,
-    from: number,
-    to: number,
-    config: ReturnType<typeof resolveLogConfig>,
-    record: () => Promise<void>,
-  ): Promise<PartitionLog[]> {
-    const parts: PartitionLog[] = []
-    let p = from
-    try {
-      for (; p < to; p++) parts.push(this.openPartition(topic, p, config))
-      await this.io.fsyncDir(this.dataDir)
-      await record()
-      return parts
-    } catch (err) {
-      for (const log of parts) log.closeForDelete()
-      for (let q = from; q <= p && q < to; q++) {
-        const dir = path.join(this.dataDir, `${topic}-${q}`)
-        if (this.io.stat(dir) !== undefined) this.renameAndRemove(dir)
-      }
-      this.logger.warn({ err, topic, from, to }, 'creating partitions failed; removed the ones created')
-      throw err
+  /** Creates partitions [from, to) of `topic`, then runs `record`; removes them again if either fails. */
+  private openNewPartitions(topic: string, from: number, to: number, config: ReturnType<typeof resolveLogConfig>, record: () => Promise<void>): Promise<PartitionLog[]> {
+    const ctx = {
+      dataDir: this.dataDir,
+      io: this.io,
+      logger: this.logger,
+      open: (p: number) => this.openPartition(topic, p, config),
+      renameAndRemove: (dir: string) => this.renameAndRemove(dir),
     }
+    return openNewPartitions(ctx, topic, from, to, record)
   }
 
   private openPartition(topic: string, p: number, config: ReturnType<typeof resolveLogConfig>): PartitionLog {
@@ -433,7 +376,7 @@ export class LogManager {
       this.checkPartitionLimit(name, totalCount, totalCount - parts.length)
       const config = resolveLogConfig(this.brokerConfig, topic.configs)
       const added = await this.openNewPartitions(name, parts.length, totalCount, config, () => this.metadata.putTopic({ ...topic, partitions: totalCount }))
-      parts.push(...added)
+      for (const log of added) parts.push(log)
     })
   }
 
@@ -483,7 +426,7 @@ export class LogManager {
 
   partitions(): PartitionLog[] {
     const out: PartitionLog[] = []
-    for (const parts of this.logs.values()) out.push(...parts)
+    for (const parts of this.logs.values()) for (const log of parts) out.push(log)
     return out
   }
 

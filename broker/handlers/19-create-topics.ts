@@ -7,7 +7,7 @@
 import { CreateTopicsApi, type CreateTopicsResponse } from '../../protocol/generated/create-topics.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { validateTopicConfigs } from '../../storage/log-config.js'
-import { validateTopicName } from '../../storage/log-manager.js'
+import { validateTopicName } from '../../storage/topic-creation.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
