@@ -17,7 +17,7 @@
 //   producer's retry is still recognised after cleaning),
 // - segments with aborted transactions indexed (.txnindex): they are left out of every group.
 //
-// Concurrency: runs on the event loop and yields between segments. After each yield it checks that
+// Concurrency: runs on the event loop and yields between segments and every few MiB within one. After each yield it checks that
 // the log still holds the segments it works on (retention, truncation and deletion may change the
 // list meanwhile) and gives up the round otherwise; the swap itself is synchronous.
 import path from 'node:path'
@@ -50,6 +50,8 @@ const PARTITION_LEADER_EPOCH_AT = 12
 const CRC_AT = 17
 const ATTRIBUTES_AT = 21
 const DELETE_HORIZON_BIT = 0x40
+/** Bytes of batches handled between two yields to the event loop. */
+const YIELD_BYTES = 4 << 20
 
 export class CleaningAbortedError extends Error {
   override name = 'CleaningAbortedError'
@@ -82,29 +84,51 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 export async function buildOffsetMap(log: PartitionLog, map: OffsetMap, from: number, to: number): Promise<number> {
   map.clear()
   let end = from
-  let full = false
+  const pacer = new Pacer()
   for (const seg of log.segmentList.slice()) {
-    if (seg.baseOffset >= to || full) break
+    if (seg.baseOffset >= to) break
     if (seg.nextOffset <= from) continue
     if (!log.holdsSegments([seg])) throw new CleaningAbortedError(`segment ${seg.baseOffset} of ${log.name} went away`)
-    seg.walk(seg.offsetIndex.lookup(from).position, (hdr, at, position, size) => {
-      const last = readLastOffset(hdr, at)
-      if (last < from) return true
-      const attributes = readAttributes(hdr, at)
+    for (const [position, size] of batchPositions(seg, seg.offsetIndex.lookup(from).position)) {
+      const batch = seg.readBatch(position, size)
+      const last = readLastOffset(batch, 0)
+      if (last < from) continue
+      const attributes = readAttributes(batch, 0)
       if (!isControl(attributes) && !isTransactional(attributes)) {
-        if (!map.hasRoomFor(readRecordCount(hdr, at))) {
-          full = true
-          return false
-        }
-        for (const r of iterateRecords(seg.readBatch(position, size), 0)) if (r.key !== null && r.offset >= from) map.put(r.key, r.offset)
+        if (!map.hasRoomFor(readRecordCount(batch, 0))) return end
+        for (const r of iterateRecords(batch, 0)) if (r.key !== null && r.offset >= from) map.put(r.key, r.offset)
       }
       end = last + 1
-      return true
-    })
-    if (!full) end = Math.max(end, Math.min(seg.nextOffset, to))
+      if (await pacer.paced(size)) {
+        if (!log.holdsSegments([seg])) throw new CleaningAbortedError(`segment ${seg.baseOffset} of ${log.name} went away`)
+      }
+    }
+    end = Math.max(end, Math.min(seg.nextOffset, to))
     await yieldToLoop()
   }
   return end
+}
+
+/** Positions and sizes of the segment's batches from `position` on (headers only are read). */
+function batchPositions(seg: LogSegment, position: number): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  seg.walk(position, (_hdr, _at, pos, size) => {
+    out.push([pos, size])
+    return true
+  })
+  return out
+}
+
+/** Yields to the event loop after every YIELD_BYTES of batches, so a large segment does not stall requests. */
+class Pacer {
+  private bytes = 0
+  async paced(size: number): Promise<boolean> {
+    this.bytes += size
+    if (this.bytes < YIELD_BYTES) return false
+    this.bytes = 0
+    await yieldToLoop()
+    return true
+  }
 }
 
 /**
@@ -171,20 +195,20 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap
   let swapped = false
   try {
     let written = 0
+    const pacer = new Pacer()
     for (const seg of group) {
       if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
-      const batches: Array<[number, number]> = []
-      seg.walk(0, (_hdr, _at, position, size) => {
-        batches.push([position, size])
-        return true
-      })
-      for (const [position, size] of batches) {
+      for (const [position, size] of batchPositions(seg, 0)) {
         const kept = filterBatch(log, seg.readBatch(position, size), map, times, result)
         result.bytesRead += size
-        if (kept === undefined) continue
-        let off = 0
-        while (off < kept.length) off += io.write(fd, kept, off, kept.length - off, written + off)
-        written += kept.length
+        if (kept !== undefined) {
+          let off = 0
+          while (off < kept.length) off += io.write(fd, kept, off, kept.length - off, written + off)
+          written += kept.length
+        }
+        if ((await pacer.paced(size)) && !log.holdsSegments(group)) {
+          throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
+        }
       }
       await yieldToLoop()
     }
