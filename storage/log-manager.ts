@@ -3,7 +3,7 @@
 // Data dir layout:
 //   metadata/                           LMDB store (topics, committed offsets)
 //   <topic>-<partition>/                one PartitionLog each
-//   <topic>-<partition>.<uuid>-delete/  a deleted partition waiting for background removal
+//   <topic>-<partition>.<uuid>-delete/  a deleted partition waiting for background removal (DirDeleter)
 //   recovery-point-offset-checkpoint    per partition, offset below which data is fsynced
 //   log-start-offset-checkpoint         per partition, moved by DeleteRecords and retention
 //   cleaner-offset-checkpoint           per compacted partition, the cleaner's first dirty offset
@@ -34,6 +34,7 @@ import { MetadataStore, type TopicRecord } from './metadata-store.js'
 import { PartitionLog } from './partition-log.js'
 import { applyRetention } from './retention.js'
 import { LogCleaner } from './log-cleaner.js'
+import { DirDeleter, DELETE_DIR_SUFFIX } from './dir-deleter.js'
 import { checkPartitionLimit, maxBrokerPartitions, openNewPartitions, validateTopicName } from './topic-creation.js'
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
@@ -41,7 +42,6 @@ export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint'
 /** The metadata store's directory inside a data directory. */
 export const METADATA_DIR = 'metadata'
-const DELETE_DIR_SUFFIX = '-delete'
 const PARTITION_DIR = /^(.+)-(\d+)$/
 /** Free space a partition offline for a full disk waits for before it is reopened. */
 const FREE_BYTES_TO_RECOVER = 1 << 20
@@ -75,7 +75,7 @@ export class LogManager {
   private readonly logStartOffsets: OffsetCheckpointFile
   private readonly timers: NodeJS.Timeout[] = []
   private checkpointChain: Promise<void> = Promise.resolve()
-  private readonly backgroundDeletes = new Set<Promise<void>>()
+  private readonly dirDeleter: DirDeleter
   /** The last change to the set of topics and partitions; the next one starts after it. */
   private topicChanges: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -86,6 +86,7 @@ export class LogManager {
     this.dataDir = opts.dataDir
     this.io = opts.io ?? nodeFileIO
     this.logger = opts.logger ?? silentLogger
+    this.dirDeleter = new DirDeleter(this.io, this.logger)
     this.brokerConfig = { ...(opts.brokerConfig ?? {}) }
     this.metadata = metadata
     this.recoveryPoints = new OffsetCheckpointFile(this.io, path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT))
@@ -137,14 +138,14 @@ export class LogManager {
       const full = path.join(this.dataDir, name)
       if (name === METADATA_DIR || !io.stat(full)?.isDirectory) continue
       if (name.endsWith(DELETE_DIR_SUFFIX)) {
-        this.removeInBackground(full)
+        this.dirDeleter.removeInBackground(full)
         continue
       }
       const m = PARTITION_DIR.exec(name)
       const topic = m ? topics.get(m[1]!) : undefined
       if (m === null || topic === undefined || Number(m[2]) >= topic.partitions) {
         this.logger.warn({ dir: full }, 'removing directory of a partition the metadata store does not know')
-        this.renameAndRemove(full)
+        this.dirDeleter.renameAndRemove(full)
       }
     }
     for (const topic of topics.values()) {
@@ -321,7 +322,7 @@ export class LogManager {
       io: this.io,
       logger: this.logger,
       open: (p: number) => this.openPartition(topic, p, config),
-      renameAndRemove: (dir: string) => this.renameAndRemove(dir),
+      renameAndRemove: (dir: string) => this.dirDeleter.renameAndRemove(dir),
     }
     return openNewPartitions(ctx, topic, from, to, record)
   }
@@ -329,7 +330,7 @@ export class LogManager {
   private openPartition(topic: string, p: number, config: ReturnType<typeof resolveLogConfig>): PartitionLog {
     const dir = path.join(this.dataDir, `${topic}-${p}`)
     // A leftover directory from a crash mid-deletion must not leak old data into a new topic.
-    if (this.io.stat(dir) !== undefined) this.renameAndRemove(dir)
+    if (this.io.stat(dir) !== undefined) this.dirDeleter.renameAndRemove(dir)
     return PartitionLog.open({
       dir,
       topic,
@@ -359,7 +360,7 @@ export class LogManager {
       }
       for (const log of parts) {
         log.closeForDelete()
-        this.renameAndRemove(log.dir)
+        this.dirDeleter.renameAndRemove(log.dir)
       }
       await this.io.fsyncDir(this.dataDir)
     })
@@ -440,25 +441,6 @@ export class LogManager {
     }
   }
 
-  private renameAndRemove(dir: string): void {
-    const target = `${dir}.${randomUUID().replaceAll('-', '')}${DELETE_DIR_SUFFIX}`
-    try {
-      this.io.rename(dir, target)
-    } catch (err) {
-      this.logger.warn({ err, dir }, 'could not rename directory for deletion')
-      return
-    }
-    this.removeInBackground(target)
-  }
-
-  private removeInBackground(dir: string): void {
-    const p = this.io
-      .rm(dir)
-      .catch((err: unknown) => this.logger.warn({ err, dir }, 'background removal failed'))
-      .finally(() => this.backgroundDeletes.delete(p))
-    this.backgroundDeletes.add(p)
-  }
-
   /** Flushes and closes every log, writes checkpoints and, if all went well, the clean-shutdown marker. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -483,7 +465,7 @@ export class LogManager {
       clean = false
       this.logger.error({ err }, 'writing offset checkpoints failed')
     }
-    await Promise.all(this.backgroundDeletes)
+    await this.dirDeleter.drain()
     await this.metadata.close()
     releaseDataDirLock(this.dataDir)
     if (clean) {
