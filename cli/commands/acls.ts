@@ -39,6 +39,9 @@ interface AclOptions {
   delegationToken: string[]
   userPrincipal: string[]
   resourcePatternType: string
+  producer?: boolean
+  consumer?: boolean
+  idempotent?: boolean
   force?: boolean
 }
 
@@ -109,6 +112,7 @@ function entries(opts: AclOptions): Array<{ principal: string; host: string; per
 
 /** The bindings `samsa acls add` creates: every resource x principal/host x operation. */
 export function bindingsToAdd(opts: AclOptions): AclBinding[] {
+  if (opts.producer || opts.consumer) return roleBindings(opts)
   const rs = resources(opts)
   if (rs.length === 0) throw usageError('name a resource: --topic, --group, --cluster, --transactional-id, --delegation-token or --user-principal')
   const es = entries(opts)
@@ -123,6 +127,43 @@ export function bindingsToAdd(opts: AclOptions): AclBinding[] {
         throw usageError(`${resourceTypeName(r.resourceType)} supports only ${supported.map(operationName).join(', ')}, not ${operationName(op)}`)
       }
       for (const e of es) out.push({ ...r, patternType: pattern, operation: op, ...e })
+    }
+  }
+  return out
+}
+
+/**
+ * kafka-acls.sh's --producer (WRITE, DESCRIBE and CREATE on the topics; WRITE and DESCRIBE on the
+ * transactional ids; IDEMPOTENT_WRITE on the cluster with --idempotent) and --consumer (READ and
+ * DESCRIBE on the topics, READ on the groups).
+ */
+function roleBindings(opts: AclOptions): AclBinding[] {
+  const { READ, WRITE, CREATE, DESCRIBE, IDEMPOTENT_WRITE } = AclOperation
+  const sets: Array<[number, string[], number[]]> = []
+  if (opts.topic.length === 0) throw usageError('--producer and --consumer need --topic')
+  if (opts.producer) {
+    sets.push([ResourceType.TOPIC, opts.topic, [WRITE, DESCRIBE, CREATE]], [ResourceType.TRANSACTIONAL_ID, opts.transactionalId, [WRITE, DESCRIBE]])
+    if (opts.idempotent) sets.push([ResourceType.CLUSTER, [CLUSTER_NAME], [IDEMPOTENT_WRITE]])
+  }
+  if (opts.consumer) {
+    if (opts.group.length === 0) throw usageError('--consumer needs --group')
+    sets.push([ResourceType.TOPIC, opts.topic, [READ, DESCRIBE]], [ResourceType.GROUP, opts.group, [READ]])
+  }
+  const es = entries(opts)
+  if (es.length === 0) throw usageError('name who: --allow-principal or --deny-principal')
+  const pattern = patternType(opts, false)
+  const out: AclBinding[] = []
+  const seen = new Set<string>()
+  for (const [resourceType, names, ops] of sets) {
+    for (const resourceName of names) {
+      const p = resourceType === ResourceType.CLUSTER ? PatternType.LITERAL : pattern
+      for (const operation of ops) {
+        for (const e of es) {
+          const key = `${resourceType}/${resourceName}/${operation}/${e.principal}/${e.host}/${e.permissionType}`
+          if (!seen.has(key)) out.push({ resourceType, resourceName, patternType: p, operation, ...e })
+          seen.add(key)
+        }
+      }
     }
   }
   return out
@@ -174,6 +215,9 @@ function aclOptions(cmd: Command): Command {
     .option('--delegation-token <id>', 'delegation token resource (repeatable)', collectList, [])
     .option('--user-principal <principal>', 'user resource (repeatable)', repeat, [])
     .option('--resource-pattern-type <type>', 'literal or prefixed; list and remove also take any and match', 'literal')
+    .option('--producer', 'the ACLs a producer needs: WRITE, DESCRIBE, CREATE on --topic; WRITE, DESCRIBE on --transactional-id')
+    .option('--consumer', 'the ACLs a consumer needs: READ, DESCRIBE on --topic; READ on --group')
+    .option('--idempotent', 'with --producer: IDEMPOTENT_WRITE on the cluster')
 }
 
 export function registerAcls(program: Command): void {
@@ -187,6 +231,8 @@ Examples:
   $ samsa acls add --allow-principal User:alice --operation Read --operation Describe --topic orders
   $ samsa acls add --allow-principal User:etl --operation Write --topic sales- --resource-pattern-type prefixed
   $ samsa acls add --deny-principal User:mallory --deny-host 10.0.0.9 --operation All --topic '*'
+  $ samsa acls add --allow-principal User:app --producer --topic orders --transactional-id app-tx
+  $ samsa acls add --allow-principal User:app --consumer --topic orders --group billing
   $ samsa acls list --topic orders
   $ samsa acls remove --allow-principal User:alice --operation Read --topic orders`,
     )

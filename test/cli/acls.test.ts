@@ -60,6 +60,25 @@ describe('samsa acls', () => {
     expect(jsonLines<AclRow>(left.stdout).map((r) => r.principal)).toEqual(['User:mallory'])
   })
 
+  it('--producer and --consumer add the bindings kafka-acls.sh adds for them', async () => {
+    const r = await samsa([...b, '--json', 'acls', 'add', '--allow-principal', 'User:app', '--producer', '--consumer', '--topic', 'events', '--group', 'billing', '--transactional-id', 'app-tx'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const listed = await samsa([...b, '--json', 'acls', 'list', '--principal', 'User:app'])
+    expect(jsonLines<AclRow>(listed.stdout).map((x) => `${x.resourceType}:${x.resourceName} ${x.operation}`).sort()).toEqual([
+      'GROUP:billing READ',
+      'TOPIC:events CREATE',
+      'TOPIC:events DESCRIBE',
+      'TOPIC:events READ',
+      'TOPIC:events WRITE',
+      'TRANSACTIONAL_ID:app-tx DESCRIBE',
+      'TRANSACTIONAL_ID:app-tx WRITE',
+    ])
+    const noGroup = await samsa([...b, 'acls', 'add', '--allow-principal', 'User:app', '--consumer', '--topic', 'events'])
+    expect(noGroup.code).not.toBe(0)
+    expect(noGroup.stderr).toMatch(/--group/)
+  })
+
   it('reports the refusal of a broker without an authorizer', async () => {
     const plain = await startBroker({ port: 0, logLevel: 'silent' })
     try {
