@@ -99,7 +99,8 @@ export async function buildOffsetMap(log: PartitionLog, map: OffsetMap, from: nu
         for (const r of iterateRecords(batch, 0)) if (r.key !== null && r.offset >= from) map.put(r.key, r.offset)
       }
       end = last + 1
-      if (await pacer.paced(size)) {
+      if (pacer.due(size)) {
+        await yieldToLoop()
         if (!log.holdsSegments([seg])) throw new CleaningAbortedError(`segment ${seg.baseOffset} of ${log.name} went away`)
       }
     }
@@ -122,11 +123,11 @@ function batchPositions(seg: LogSegment, position: number): Array<[number, numbe
 /** Yields to the event loop after every YIELD_BYTES of batches, so a large segment does not stall requests. */
 class Pacer {
   private bytes = 0
-  async paced(size: number): Promise<boolean> {
+  /** Whether it is time to yield, after `size` more bytes. */
+  due(size: number): boolean {
     this.bytes += size
     if (this.bytes < YIELD_BYTES) return false
     this.bytes = 0
-    await yieldToLoop()
     return true
   }
 }
@@ -206,8 +207,9 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap
           while (off < kept.length) off += io.write(fd, kept, off, kept.length - off, written + off)
           written += kept.length
         }
-        if ((await pacer.paced(size)) && !log.holdsSegments(group)) {
-          throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
+        if (pacer.due(size)) {
+          await yieldToLoop()
+          if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
         }
       }
       await yieldToLoop()
