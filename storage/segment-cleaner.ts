@@ -10,16 +10,20 @@
 // deltas are taken from the new base); a later cleaning after the horizon removes the tombstones.
 // A consumer reading from the start within delete.retention.ms of the first cleaning sees them.
 //
+// Transactions: batches of an aborted transaction (known from the .txnindex entries of the log) are
+// removed, as Kafka does, except in the segments holding those entries (below).
+//
 // Kept whole, as far as this cleaner goes:
-// - control batches and transactional batches (aborted-record removal is not implemented; their
-//   records are neither mapped nor removed, so read_committed filtering stays exact),
+// - control batches, and batches of committed or open transactions (their records are neither
+//   mapped nor removed, so read_committed filtering stays exact),
 // - the last batch of each producer the producer state knows (Kafka keeps it so an idempotent
 //   producer's retry is still recognised after cleaning),
 // - segments with aborted transactions indexed (.txnindex): they are left out of every group.
 //
-// Concurrency: runs on the event loop and yields between segments and every few MiB within one. After each yield it checks that
-// the log still holds the segments it works on (retention, truncation and deletion may change the
-// list meanwhile) and gives up the round otherwise; the swap itself is synchronous.
+// Concurrency: runs on the event loop and yields between segments and every few MiB within one.
+// After each yield it checks that the log still holds the segments it works on (retention,
+// truncation and deletion may change the list meanwhile) and gives up the round otherwise; the
+// swap itself is synchronous.
 import path from 'node:path'
 import { type RecordInput, encodeBatch } from '../protocol/record-batch-builder.js'
 import {
@@ -43,6 +47,7 @@ import type { FileIO } from './file-io.js'
 import type { OffsetMap } from './offset-map.js'
 import type { PartitionLog } from './partition-log.js'
 import type { LogSegment } from './segment.js'
+import type { AbortedTxn } from './txn-index.js'
 import { cleanedFileName } from './segment-swap.js'
 
 const INT32_MAX = 2147483647
@@ -183,13 +188,37 @@ export async function cleanSegments(log: PartitionLog, map: OffsetMap, mapEnd: n
   const all = log.segmentList
   const candidates = all.slice(0, all.length - 1).filter((s) => s.baseOffset < mapEnd)
   const cfg = log.config
+  const aborted = abortedByProducer(log.abortedTransactions(0, Number.MAX_SAFE_INTEGER))
   for (const group of groupSegments(candidates, cfg.segmentBytes, cfg.segmentIndexBytes)) {
-    await cleanGroup(log, group, map, io, times, result)
+    await cleanGroup(log, group, { map, aborted, times }, io, result)
   }
   return result
 }
 
-async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap, io: FileIO, times: CleanTimes, result: CleanResult): Promise<void> {
+/** What decides a batch's fate: the offset map, the aborted transactions and the clock. */
+interface CleanRules {
+  map: OffsetMap
+  /** Per producer id, the [firstOffset, marker offset] ranges of its aborted transactions. */
+  aborted: Map<number, AbortedTxn[]>
+  times: CleanTimes
+}
+
+function abortedByProducer(txns: readonly AbortedTxn[]): Map<number, AbortedTxn[]> {
+  const out = new Map<number, AbortedTxn[]>()
+  for (const t of txns) {
+    const list = out.get(t.producerId)
+    if (list === undefined) out.set(t.producerId, [t])
+    else list.push(t)
+  }
+  return out
+}
+
+function isAborted(rules: CleanRules, producerId: number, baseOffset: number, lastOffset: number): boolean {
+  for (const t of rules.aborted.get(producerId) ?? []) if (t.firstOffset <= baseOffset && lastOffset <= t.lastOffset) return true
+  return false
+}
+
+async function cleanGroup(log: PartitionLog, group: LogSegment[], rules: CleanRules, io: FileIO, result: CleanResult): Promise<void> {
   const file = path.join(log.dir, cleanedFileName(group[0]!.baseOffset))
   const fd = io.open(file, 'w+')
   let open = true
@@ -200,7 +229,7 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap
     for (const seg of group) {
       if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
       for (const [position, size] of batchPositions(seg, 0)) {
-        const kept = filterBatch(log, seg.readBatch(position, size), map, times, result)
+        const kept = filterBatch(log, seg.readBatch(position, size), rules, result)
         result.bytesRead += size
         if (kept !== undefined) {
           let off = 0
@@ -230,13 +259,19 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], map: OffsetMap
 }
 
 /** The batch to write for `batch`: itself, a re-encoded copy without the removed records, or nothing. */
-function filterBatch(log: PartitionLog, batch: Buffer, map: OffsetMap, times: CleanTimes, result: CleanResult): Buffer | undefined {
+function filterBatch(log: PartitionLog, batch: Buffer, rules: CleanRules, result: CleanResult): Buffer | undefined {
+  const { map, times } = rules
   const attributes = readAttributes(batch, 0)
   const count = readRecordCount(batch, 0)
   result.recordsRead += count
-  if (isControl(attributes) || isTransactional(attributes)) return batch
+  if (isControl(attributes)) return batch
   const producerId = readProducerId(batch, 0)
   if (producerId >= 0 && log.producerState.entry(producerId)?.batches.at(-1)?.lastOffset === readLastOffset(batch, 0)) return batch
+  if (isTransactional(attributes)) {
+    if (!isAborted(rules, producerId, readBaseOffset(batch, 0), readLastOffset(batch, 0))) return batch
+    result.recordsRemoved += count
+    return undefined
+  }
   const horizonSet = hasDeleteHorizon(attributes)
   const horizon = horizonSet ? readBaseTimestamp(batch, 0) : -1
   const records = decodeBatchRecords(batch, 0)

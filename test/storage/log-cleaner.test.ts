@@ -266,6 +266,40 @@ describe('log cleaner', () => {
     await expect(log.append(producerBatch(6))).resolves.toMatchObject({ baseOffset: log.logEndOffset - 1 })
   })
 
+  it('removes the batches of aborted transactions, keeping committed ones and the markers', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const log = openLog(path.join(dir, 't-0'))
+    const txnBatch = (pid: number, seq: number, value: string) =>
+      encodeBatch([{ key: 'k0', value, timestamp: T0 + seq }], { producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true })
+    for (let seq = 0; seq < 3; seq++) await log.append(txnBatch(5000, seq, `aborted${seq}`))
+    log.roll()
+    await log.appendTxnMarker({ producerId: 5000, producerEpoch: 0, coordinatorEpoch: 0, commit: false })
+    await log.append(txnBatch(6000, 0, 'committed'))
+    await log.appendTxnMarker({ producerId: 6000, producerEpoch: 0, coordinatorEpoch: 0, commit: true })
+    await log.append(txnBatch(5000, 3, 'later'))
+    await log.appendTxnMarker({ producerId: 5000, producerEpoch: 0, coordinatorEpoch: 0, commit: true })
+    await write(log, Array.from({ length: 20 }, (_, i) => [{ key: 1 + (i % 2), value: `plain${i}` }]))
+    const values = async () => {
+      const out: string[] = []
+      for (let next = 0; next < log.logEndOffset; ) {
+        const res = await log.read(next, 1 << 20)
+        if (res.records.length === 0) break
+        for (let p = 0; p < res.records.length; p += batchSizeAt(res.records, p)) {
+          if ((readAttributes(res.records, p) & 0x20) !== 0) out.push('<marker>')
+          else for (const r of iterateRecords(res.records, p)) out.push(Buffer.from(r.value!).toString())
+          next = readLastOffset(res.records, p) + 1
+        }
+        res.release()
+      }
+      return out.filter((v) => !v.startsWith('plain'))
+    }
+    expect(await values()).toEqual(['aborted0', 'aborted1', 'aborted2', '<marker>', 'committed', '<marker>', 'later', '<marker>'])
+    const cleaner = new LogCleaner({ dataDir: dir, io: nodeFileIO, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20 })
+    expect(await cleaner.runOnce()).toBe(1)
+    expect(await values()).toEqual(['<marker>', 'committed', '<marker>', 'later', '<marker>'])
+  })
+
   it('the checkpoint survives a restart, in Kafka\'s format', async () => {
     const dataDir = tempDir()
     dirs.push(dataDir)
