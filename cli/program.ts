@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve.js'
 import { registerTransactions } from './commands/transactions.js'
 import { registerProducers } from './commands/producers.js'
 import { registerAcls } from './commands/acls.js'
+import { registerUsers } from './commands/users.js'
 
 export const VERSION = '0.1.0'
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
         .argParser(parseDuration)
         .default(30_000, '30s'),
     )
+    .addOption(new Option('--command-config <file>', 'Kafka client properties: security.protocol, sasl.*, ssl.*').env('SAMSA_COMMAND_CONFIG'))
     .option('--json', 'machine-readable output: one JSON document per line', false)
     .option('-v, --verbose', 'show client logs and stack traces on errors', false)
     .showHelpAfterError('(run with --help for usage)')
@@ -55,6 +57,7 @@ Examples:
   registerTransactions(program)
   registerProducers(program)
   registerAcls(program)
+  registerUsers(program)
   applyExitOverride(program)
   return program
 }

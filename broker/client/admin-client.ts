@@ -16,6 +16,7 @@ import * as groups from './admin-groups.js'
 import * as transactions from './admin-transactions.js'
 import * as logDirs from './admin-log-dirs.js'
 import * as acls from './admin-acls.js'
+import * as users from './admin-users.js'
 
 export { pickVersion } from './versions.js'
 export { negotiate } from './node-session.js'
@@ -28,6 +29,7 @@ export type { ConfigResource, ConfigEntry, ConfigChange } from './admin-configs.
 export { ConfigResourceType, ConfigSource, AlterConfigOp } from './admin-configs.js'
 export type { ListedGroup, GroupDescription, GroupMember, CommittedOffset, TopicPartitionOffset } from './admin-groups.js'
 export type { AclBinding, AclBindingFilter } from './admin-acls.js'
+export type { UserScramCredentials, ScramUpsertion } from './admin-users.js'
 export type * from './admin-transactions.js'
 export type { LogDirDescription, LogDirPartition } from './admin-log-dirs.js'
 
@@ -129,6 +131,14 @@ export class AdminClient {
 
   deleteAcls(filters: readonly acls.AclBindingFilter[]): Promise<acls.AclBinding[]> {
     return acls.deleteAcls(this.cluster, filters)
+  }
+
+  describeUserScramCredentials(names?: readonly string[]): Promise<users.UserScramCredentials[]> {
+    return users.describeUserScramCredentials(this.cluster, names)
+  }
+
+  alterUserScramCredentials(changes: Parameters<typeof users.alterUserScramCredentials>[1]): Promise<void> {
+    return users.alterUserScramCredentials(this.cluster, changes)
   }
 
   /** Active producers of a topic's partitions (all when `partitions` is omitted), from each leader. */

@@ -8,6 +8,7 @@ import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js'
 import { ZERO_UUID } from '../../protocol/types.js'
 import { NodePool } from './node-pool.js'
+import type { ClientSecurity } from './connection.js'
 import type { NodeSession, ClientSoftware } from './node-session.js'
 import { KafkaProtocolError, UnsupportedApiError } from './errors.js'
 
@@ -19,6 +20,8 @@ export interface ClientOptions {
   timeoutMs?: number
   /** Connect timeout when it should be shorter than the request timeout; default min(timeoutMs, 10 s). */
   connectTimeoutMs?: number
+  /** TLS and SASL (Kafka's security.protocol); plain TCP without. */
+  security?: ClientSecurity
 }
 
 export interface BrokerNode {
@@ -66,16 +69,18 @@ export class Cluster {
   readonly pool: NodePool
   readonly clientId: string
   readonly timeoutMs: number
+  readonly security: ClientSecurity | undefined
   private nodes = new Map<number, string>()
   private readonly topics = new Map<string, { meta: TopicMetadata; fetchedAt: number }>()
   private readonly coordinators = new Map<string, number>()
 
   constructor(opts: ClientOptions, software: ClientSoftware = CLIENT_SOFTWARE) {
     this.timeoutMs = opts.timeoutMs ?? 30_000
+    this.security = opts.security
     this.clientId = opts.clientId ?? software.clientSoftwareName
     this.pool = new NodePool(
       opts.bootstrap,
-      { clientId: this.clientId, requestTimeoutMs: this.timeoutMs, connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(this.timeoutMs, 10_000) },
+      { clientId: this.clientId, requestTimeoutMs: this.timeoutMs, connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(this.timeoutMs, 10_000), security: opts.security },
       software,
     )
   }

@@ -9,7 +9,12 @@
 // one timer per connection armed for the oldest waiting request, not one timer per request.
 
 import net from 'node:net'
+import tls from 'node:tls'
 import type { ApiDescriptor } from '../../protocol/types.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { SaslHandshakeApi } from '../../protocol/generated/sasl-handshake.js'
+import { SaslAuthenticateApi } from '../../protocol/generated/sasl-authenticate.js'
+import { saslClient, type SaslCredentials } from './sasl.js'
 import { BrokerConnectionError, BrokerUnreachableError, MalformedResponseError } from './errors.js'
 import { CORRELATION_ID_OFFSET, decodeResponseFrame, encodeRequestFrame } from './request-frame.js'
 
@@ -17,6 +22,16 @@ export interface ConnectOptions {
   clientId: string
   connectTimeoutMs: number
   requestTimeoutMs: number
+  /** TLS and SASL, as Kafka's security.protocol names them; plain TCP without. */
+  security?: ClientSecurity
+}
+
+export interface ClientSecurity {
+  protocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
+  /** CA, client certificate and key for SSL and SASL_SSL. */
+  tls?: tls.ConnectionOptions
+  /** Mechanism and credentials for SASL_PLAINTEXT and SASL_SSL. */
+  sasl?: SaslCredentials
 }
 
 interface Waiting {
@@ -54,14 +69,77 @@ export class BrokerConnection {
 
   private constructor(
     readonly address: string,
-    private readonly socket: net.Socket,
+    private readonly socket: net.Socket | tls.TLSSocket,
     private readonly opts: ConnectOptions,
   ) {
     socket.on('error', (err) => this.fail(new BrokerConnectionError(address, `lost connection to broker at ${address}: ${err.message}`, { cause: err })))
     socket.on('close', () => this.fail(new BrokerConnectionError(address, `broker at ${address} closed the connection`)))
   }
 
-  static connect(address: string, opts: ConnectOptions): Promise<BrokerConnection> {
+  static async connect(address: string, opts: ConnectOptions): Promise<BrokerConnection> {
+    const protocol = opts.security?.protocol ?? 'PLAINTEXT'
+    const conn = protocol === 'SSL' || protocol === 'SASL_SSL' ? await BrokerConnection.connectTls(address, opts) : await BrokerConnection.connectTcp(address, opts)
+    if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+      const sasl = opts.security?.sasl
+      if (sasl === undefined) {
+        conn.close()
+        throw new BrokerConnectionError(address, `security.protocol=${protocol} needs sasl.mechanism, sasl.username and sasl.password`)
+      }
+      try {
+        await conn.authenticate(sasl)
+      } catch (err) {
+        conn.close()
+        throw err
+      }
+    }
+    return conn
+  }
+
+  private static connectTls(address: string, opts: ConnectOptions): Promise<BrokerConnection> {
+    const { host, port } = parseAddress(address)
+    return new Promise((resolve, reject) => {
+      let conn: BrokerConnection | undefined
+      const socket = tls.connect({ host, port, servername: net.isIP(host) === 0 ? host : undefined, ...opts.security?.tls })
+      socket.setNoDelay(true)
+      // TLS sockets do not read into a caller's buffer: each decrypted chunk is copied in.
+      socket.on('data', (chunk: Buffer) => conn?.onRead(chunk.length, chunk))
+      const timer = setTimeout(() => {
+        socket.destroy()
+        reject(new BrokerUnreachableError(address, 'ETIMEDOUT'))
+      }, opts.connectTimeoutMs)
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer)
+        socket.destroy()
+        reject(err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' ? new BrokerUnreachableError(address, err.code, { cause: err }) : new BrokerConnectionError(address, `TLS connection to ${address} failed: ${err.message}`, { cause: err }))
+      }
+      socket.once('error', onError)
+      socket.once('secureConnect', () => {
+        clearTimeout(timer)
+        socket.off('error', onError)
+        conn = new BrokerConnection(address, socket, opts)
+        resolve(conn)
+      })
+    })
+  }
+
+  /** SaslHandshake v1 then SaslAuthenticate until the mechanism is done. */
+  private async authenticate(creds: SaslCredentials): Promise<void> {
+    const hs = await this.request(SaslHandshakeApi, 1, { mechanism: creds.mechanism })
+    if (hs.errorCode !== ErrorCode.NONE) {
+      throw new BrokerConnectionError(this.address, `broker at ${this.address} does not offer SASL ${creds.mechanism} (offers ${hs.mechanisms.join(', ') || 'none'})`)
+    }
+    const client = saslClient(creds)
+    let token: Buffer | null = client.start()
+    while (token !== null) {
+      const res = await this.request(SaslAuthenticateApi, 1, { authBytes: token })
+      if (res.errorCode !== ErrorCode.NONE) {
+        throw new BrokerConnectionError(this.address, `SASL authentication to ${this.address} failed: ${res.errorMessage ?? `error ${res.errorCode}`}`)
+      }
+      token = client.respond(Buffer.from(res.authBytes))
+    }
+  }
+
+  private static connectTcp(address: string, opts: ConnectOptions): Promise<BrokerConnection> {
     const { host, port } = parseAddress(address)
     return new Promise((resolve, reject) => {
       let conn: BrokerConnection | undefined

@@ -83,7 +83,7 @@ export class Consumer {
     const timeoutMs = opts.timeoutMs ?? 30_000
     this.maxWaitMs = opts.maxWaitMs ?? 500
     this.cluster = new Cluster(
-      { bootstrap: opts.bootstrap, clientId: opts.clientId ?? 'samsa-consumer', timeoutMs: fetchRequestTimeout(opts), connectTimeoutMs: Math.min(timeoutMs, 10_000) },
+      { bootstrap: opts.bootstrap, clientId: opts.clientId ?? 'samsa-consumer', timeoutMs: fetchRequestTimeout(opts), connectTimeoutMs: Math.min(timeoutMs, 10_000), security: opts.security },
       CLIENT_SOFTWARE,
     )
     this.reader = new PartitionReader(opts, this.cluster)

@@ -99,6 +99,7 @@ export class GroupMember {
       {
         clientId: cluster.clientId,
         connectTimeoutMs: Math.min(timeoutMs, 10_000),
+        security: cluster.security,
         // A JoinGroup is answered only when every member has rejoined or the rebalance timed out.
         requestTimeoutMs: Math.max(timeoutMs, this.rebalanceTimeoutMs + 5_000),
       },

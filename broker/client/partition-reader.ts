@@ -30,6 +30,7 @@ import { iterateRecords } from '../../protocol/record-reader.js'
 import { ControlType, readControlRecord } from '../../protocol/control-records.js'
 import { Cluster } from './cluster.js'
 import type { NodeSession } from './node-session.js'
+import type { ClientSecurity } from './connection.js'
 import { BrokerConnectionError, BrokerUnreachableError, KafkaProtocolError, UnsupportedApiError } from './errors.js'
 
 export interface RecordHeader {
@@ -63,6 +64,8 @@ export interface OffsetReset {
 }
 
 export interface PartitionReaderOptions {
+  /** TLS and SASL (Kafka's security.protocol); plain TCP without. */
+  security?: ClientSecurity
   /** `host:port` addresses tried in order until one answers. */
   bootstrap: readonly string[]
   clientId?: string
@@ -162,7 +165,7 @@ export class PartitionReader {
     this.cluster =
       cluster ??
       new Cluster(
-        { bootstrap: opts.bootstrap, clientId: opts.clientId ?? 'samsa-reader', timeoutMs: this.requestTimeoutMs, connectTimeoutMs: Math.min(timeoutMs, 10_000) },
+        { bootstrap: opts.bootstrap, clientId: opts.clientId ?? 'samsa-reader', timeoutMs: this.requestTimeoutMs, connectTimeoutMs: Math.min(timeoutMs, 10_000), security: opts.security },
         CLIENT_SOFTWARE,
       )
   }

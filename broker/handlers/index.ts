@@ -38,6 +38,8 @@ import incrementalAlterConfigs from './44-incremental-alter-configs.js'
 import alterPartitionReassignments from './45-alter-partition-reassignments.js'
 import listPartitionReassignments from './46-list-partition-reassignments.js'
 import offsetDelete from './47-offset-delete.js'
+import describeUserScramCredentials from './50-describe-user-scram-credentials.js'
+import alterUserScramCredentials from './51-alter-user-scram-credentials.js'
 import describeCluster from './60-describe-cluster.js'
 import describeProducers from './61-describe-producers.js'
 import describeTransactions from './65-describe-transactions.js'
@@ -83,6 +85,8 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   alterPartitionReassignments,
   listPartitionReassignments,
   offsetDelete,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   describeCluster,
   describeProducers,
   describeTransactions,

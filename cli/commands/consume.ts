@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { Consumer, type ConsumedRecord } from '../../broker/client/consumer.js'
-import { brokerList, globalOptions, withDeadline, type GlobalOptions } from '../lib/client.js'
+import { brokerList, globalOptions, withDeadline, type GlobalOptions, clientSecurityOf } from '../lib/client.js'
 import { collectList } from '../lib/config-pairs.js'
 import { clientOffsets, planConsumption, type ConsumeOptions, type ConsumePlan } from '../lib/consume-plan.js'
 import { CliError, protocolErrorType, usageError } from '../lib/errors.js'
@@ -103,6 +103,7 @@ async function readDirectly(g: GlobalOptions, topic: string, opts: ConsumeOption
     bootstrap: brokerList(g.bootstrapServer),
     clientId: g.clientId,
     timeoutMs: g.timeout,
+    security: clientSecurityOf(g),
     offsetReset: opts.fromBeginning ? 'earliest' : 'latest',
     onReset: (r) => info(`partition ${r.partition}: offset ${r.from} is out of range, continuing at ${r.to}`),
   })
@@ -190,6 +191,7 @@ async function consumeInGroup(g: GlobalOptions, topic: string, opts: ConsumeOpti
     bootstrap: brokerList(g.bootstrapServer),
     clientId: g.clientId,
     timeoutMs: g.timeout,
+    security: clientSecurityOf(g),
     groupId,
     autoCommit: opts.commit,
     offsetReset: opts.fromBeginning ? 'earliest' : 'latest',

@@ -4,6 +4,8 @@
 import type { Command } from 'commander'
 import { AdminClient, type AdminClientOptions } from '../../broker/client/admin-client.js'
 import { CliError, ExitCode } from './errors.js'
+import type { ClientSecurity } from '../../broker/client/connection.js'
+import { loadCommandConfig } from './command-config.js'
 
 export interface GlobalOptions {
   bootstrapServer: string
@@ -11,6 +13,8 @@ export interface GlobalOptions {
   timeout: number
   json: boolean
   verbose: boolean
+  /** Kafka client properties file with the TLS and SASL settings. */
+  commandConfig?: string
 }
 
 /** Root options, wherever on the command line they were given. */
@@ -34,7 +38,13 @@ export function clientOptions(opts: GlobalOptions): AdminClientOptions {
     clientId: opts.clientId,
     timeoutMs: opts.timeout,
     connectTimeoutMs: Math.min(opts.timeout, 10_000),
+    security: clientSecurityOf(opts),
   }
+}
+
+/** TLS and SASL settings from --command-config, or undefined for plain TCP. */
+export function clientSecurityOf(opts: GlobalOptions): ClientSecurity | undefined {
+  return opts.commandConfig === undefined ? undefined : loadCommandConfig(opts.commandConfig)
 }
 
 /** Rejects with a clear message if `promise` has not settled within `ms`. */

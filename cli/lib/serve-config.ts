@@ -39,6 +39,7 @@ export const RESERVED_ENV = new Set([
   'SAMSA_NODE_ID',
   'SAMSA_CONFIG',
   'SAMSA_LOG_LEVEL',
+  'SAMSA_COMMAND_CONFIG',
 ])
 
 /** SAMSA_NUM_PARTITIONS=3 -> { 'num.partitions': '3' } */

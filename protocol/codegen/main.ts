@@ -20,7 +20,7 @@ export const API_NAMES = [
   'DeleteGroups', 'IncrementalAlterConfigs', 'AlterPartitionReassignments', 'ListPartitionReassignments',
   'OffsetDelete', 'DescribeCluster', 'DescribeProducers', 'DescribeTransactions', 'ListTransactions',
   'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'ShareGroupHeartbeat', 'ShareGroupDescribe', 'ShareFetch',
-  'ShareAcknowledge',
+  'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials',
 ] as const
 
 export function kebabCase(name: string): string {

@@ -47,6 +47,8 @@ import { ShareGroupHeartbeatApi } from './share-group-heartbeat.js'
 import { ShareGroupDescribeApi } from './share-group-describe.js'
 import { ShareFetchApi } from './share-fetch.js'
 import { ShareAcknowledgeApi } from './share-acknowledge.js'
+import { DescribeUserScramCredentialsApi } from './describe-user-scram-credentials.js'
+import { AlterUserScramCredentialsApi } from './alter-user-scram-credentials.js'
 
 export type { ApiDescriptor, RawTaggedField } from '../types.js'
 export * from './request-header.js'
@@ -99,6 +101,8 @@ export * from './share-group-heartbeat.js'
 export * from './share-group-describe.js'
 export * from './share-fetch.js'
 export * from './share-acknowledge.js'
+export * from './describe-user-scram-credentials.js'
+export * from './alter-user-scram-credentials.js'
 
 export const ApiKey = {
   Produce: 0,
@@ -138,6 +142,8 @@ export const ApiKey = {
   AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTransactions: 65,
@@ -188,6 +194,8 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [45, AlterPartitionReassignmentsApi],
   [46, ListPartitionReassignmentsApi],
   [47, OffsetDeleteApi],
+  [50, DescribeUserScramCredentialsApi],
+  [51, AlterUserScramCredentialsApi],
   [60, DescribeClusterApi],
   [61, DescribeProducersApi],
   [65, DescribeTransactionsApi],

@@ -1,0 +1,70 @@
+// --command-config FILE: Kafka client properties, as kafka-*.sh tools and librdkafka take them,
+// turned into the client's TLS and SASL settings. Read: security.protocol; sasl.mechanism with
+// sasl.username / sasl.password or sasl.jaas.config (PlainLoginModule / ScramLoginModule);
+// ssl.ca.location or ssl.truststore.location (PEM), ssl.certificate.location,
+// ssl.key.location, ssl.key.password, and ssl.endpoint.identification.algorithm (empty turns off
+// the host name check).
+import fs from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
+import { loadServerProperties } from '../../broker/config.js'
+import type { ClientSecurity } from '../../broker/client/connection.js'
+import type { SaslMechanismName } from '../../broker/client/sasl.js'
+import { CliError, ExitCode } from './errors.js'
+
+const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
+const MECHANISMS: readonly SaslMechanismName[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']
+
+export function loadCommandConfig(file: string): ClientSecurity {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new CliError(`cannot read --command-config '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.Config)
+  }
+  return clientSecurity(loadServerProperties(text), file)
+}
+
+export function clientSecurity(props: Record<string, string>, source = 'command config'): ClientSecurity {
+  const bad = (msg: string) => new CliError(`${source}: ${msg}`, ExitCode.Config)
+  const protocol = (props['security.protocol'] ?? 'PLAINTEXT').toUpperCase()
+  if (!(PROTOCOLS as readonly string[]).includes(protocol)) throw bad(`security.protocol=${protocol} is not one of ${PROTOCOLS.join(', ')}`)
+  const security: ClientSecurity = { protocol: protocol as ClientSecurity['protocol'] }
+  if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+    const read = (key: string): string | undefined => {
+      const f = props[key]
+      if (f === undefined || f === '') return undefined
+      try {
+        return fs.readFileSync(f, 'utf8')
+      } catch (err) {
+        throw bad(`cannot read ${key} '${f}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      }
+    }
+    const opts: ConnectionOptions = {}
+    const ca = read('ssl.ca.location') ?? read('ssl.truststore.location')
+    if (ca !== undefined) opts.ca = ca
+    const cert = read('ssl.certificate.location') ?? read('ssl.keystore.location')
+    if (cert !== undefined) opts.cert = cert
+    const key = read('ssl.key.location') ?? (props['ssl.keystore.location'] !== undefined ? cert : undefined)
+    if (key !== undefined) opts.key = key
+    if (props['ssl.key.password']) opts.passphrase = props['ssl.key.password']
+    if (props['ssl.endpoint.identification.algorithm'] === '') opts.checkServerIdentity = () => undefined
+    security.tls = opts
+  }
+  if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+    const mechanism = (props['sasl.mechanism'] ?? props['sasl.mechanisms'] ?? 'GSSAPI').toUpperCase()
+    if (!(MECHANISMS as readonly string[]).includes(mechanism)) throw bad(`sasl.mechanism=${mechanism} is not supported (use ${MECHANISMS.join(', ')})`)
+    const jaas = parseJaas(props['sasl.jaas.config'] ?? '')
+    const username = props['sasl.username'] ?? jaas.username
+    const password = props['sasl.password'] ?? jaas.password
+    if (username === undefined || password === undefined) throw bad('SASL needs sasl.username and sasl.password, or sasl.jaas.config with username and password')
+    security.sasl = { mechanism: mechanism as SaslMechanismName, username, password }
+  }
+  return security
+}
+
+/** `org.apache...LoginModule required username="alice" password="s3cret";` -> its options. */
+function parseJaas(text: string): { username?: string; password?: string } {
+  const out: Record<string, string> = {}
+  for (const m of text.matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/g)) out[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!
+  return { username: out['username'], password: out['password'] }
+}
