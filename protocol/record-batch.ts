@@ -224,6 +224,15 @@ export function setLogAppendTime(buf: Uint8Array, pos: number, timestamp: number
   w32(buf, pos + OFF_CRC, computeBatchCrc(buf, pos))
 }
 
+/**
+ * Sets a CreateTime batch's maxTimestamp, as Kafka's validator does with the largest record
+ * timestamp it found. Inside the CRC range, so the checksum is recomputed.
+ */
+export function setMaxTimestamp(buf: Uint8Array, pos: number, maxTimestamp: number): void {
+  w64(buf, pos + OFF_MAX_TIMESTAMP, maxTimestamp)
+  w32(buf, pos + OFF_CRC, computeBatchCrc(buf, pos))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 

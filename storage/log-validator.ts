@@ -20,8 +20,13 @@
 // Uncompressed records are walked in place without allocating per record; a compressed batch is
 // inflated once (bounded by protocol/compression.ts's limit) and walked the same way.
 //
-// The result says where each batch is; assignOffsets() later patches offsets, the leader epoch
-// and LogAppendTime into the same bytes, so nothing is walked twice.
+// Timestamps: as Kafka's LogValidator, a CreateTime batch's maxTimestamp is the largest timestamp
+// of its records, whatever the client claimed (compressed or not), found in the same walk; a
+// batch claiming a far-future maxTimestamp would otherwise move time-based retention, segment
+// rolls and ListOffsets by timestamp.
+//
+// The result says where each batch is; assignOffsets() later patches offsets, the leader epoch,
+// LogAppendTime or a corrected maxTimestamp into the same bytes, so nothing is walked twice.
 import {
   BATCH_HEADER_SIZE,
   Compression,
@@ -29,9 +34,13 @@ import {
   compressionOf,
   isControl,
   isTransactional,
+  readMaxTimestamp,
   setBaseOffset,
   setLogAppendTime,
+  setMaxTimestamp,
   setPartitionLeaderEpoch,
+  timestampTypeOf,
+  TimestampType,
   type BatchHeader,
 } from '../protocol/record-batch.js'
 import { RecordCursor, RecordDecodeError } from '../protocol/record-reader.js'
@@ -62,6 +71,8 @@ export interface ValidBatch {
   lastOffsetDelta: number
   producerId: number
   transactional: boolean
+  /** The largest record timestamp of a CreateTime batch (else the header's), which the log stores. */
+  maxTimestamp: number
 }
 
 export interface ValidatedRecords {
@@ -126,6 +137,7 @@ export function validateRecords(records: Uint8Array, config: ValidationConfig, o
   const rules: RecordRules = {
     compacted: config.cleanupPolicy.includes('compact'),
     // CreateTime bounds; the defaults (Long.MAX_VALUE) leave timestamps unchecked
+    createTime: logAppendTime < 0,
     minTimestamp: logAppendTime < 0 && config.messageTimestampBeforeMaxMs < NO_BOUND ? now - config.messageTimestampBeforeMaxMs : -Infinity,
     maxTimestamp: logAppendTime < 0 && config.messageTimestampAfterMaxMs < NO_BOUND ? now + config.messageTimestampAfterMaxMs : Infinity,
     partition,
@@ -147,8 +159,8 @@ export function validateRecords(records: Uint8Array, config: ValidationConfig, o
     }
     const broken = fromClient ? clientBatchRule(h) : undefined
     if (broken !== undefined) return failure('INVALID_RECORD', `${broken} in ${partition}`)
-    const refused = checkRecords(records, pos, c.size, h, rules)
-    if (refused !== undefined) return refused
+    const batchMaxTimestamp = checkRecords(records, pos, c.size, h, rules)
+    if (typeof batchMaxTimestamp !== 'number') return batchMaxTimestamp
     if (h.producerId >= 0) {
       producerBatches++
       producer = {
@@ -156,12 +168,19 @@ export function validateRecords(records: Uint8Array, config: ValidationConfig, o
         producerEpoch: h.producerEpoch,
         baseSequence: h.baseSequence,
         lastOffsetDelta: h.lastOffsetDelta,
-        maxTimestamp: h.maxTimestamp,
+        maxTimestamp: batchMaxTimestamp,
         transactional: isTransactional(h.attributes),
       }
     }
-    if (h.maxTimestamp > maxTimestamp) maxTimestamp = h.maxTimestamp
-    batches.push({ position: pos, size: c.size, lastOffsetDelta: h.lastOffsetDelta, producerId: h.producerId, transactional: isTransactional(h.attributes) })
+    if (batchMaxTimestamp > maxTimestamp) maxTimestamp = batchMaxTimestamp
+    batches.push({
+      position: pos,
+      size: c.size,
+      lastOffsetDelta: h.lastOffsetDelta,
+      producerId: h.producerId,
+      transactional: isTransactional(h.attributes),
+      maxTimestamp: batchMaxTimestamp,
+    })
     pos += c.size
   }
   // As Kafka's Produce v3+: a producer's write is one batch, so its sequence check is one step.
@@ -185,13 +204,18 @@ function clientBatchRule(h: BatchHeader): string | undefined {
 
 interface RecordRules {
   compacted: boolean
+  /** Record timestamps count (message.timestamp.type=CreateTime and no LogAppendTime to stamp). */
+  createTime: boolean
   minTimestamp: number
   maxTimestamp: number
   partition: string
 }
 
-/** Walks every record of the batch at `pos`; the failure that refuses it, if any. */
-function checkRecords(records: Uint8Array, pos: number, size: number, h: BatchHeader, rules: RecordRules): ValidationFailure | undefined {
+/**
+ * Walks every record of the batch at `pos`: the failure that refuses it, or the batch's
+ * maxTimestamp (the largest record timestamp of a CreateTime batch, else the header's).
+ */
+function checkRecords(records: Uint8Array, pos: number, size: number, h: BatchHeader, rules: RecordRules): ValidationFailure | number {
   const codec = compressionOf(h.attributes)
   if (codec === Compression.None) {
     cursor.reset(records, pos + BATCH_HEADER_SIZE, pos + size)
@@ -206,6 +230,9 @@ function checkRecords(records: Uint8Array, pos: number, size: number, h: BatchHe
   }
   const count = h.recordCount
   const checkTimes = rules.minTimestamp > -Infinity || rules.maxTimestamp < Infinity
+  // A client's LogAppendTime batch gives every record its maxTimestamp: nothing to recompute.
+  const createTime = rules.createTime && timestampTypeOf(h.attributes) === TimestampType.CreateTime
+  let maxTimestamp = createTime ? -1 : h.maxTimestamp
   let recordErrors: RecordError[] | undefined
   let badTimestamp = false
   let i = 0
@@ -215,13 +242,14 @@ function checkRecords(records: Uint8Array, pos: number, size: number, h: BatchHe
       if (cursor.offsetDelta !== i) {
         return failure('INVALID_RECORD', `record ${i} has offset delta ${cursor.offsetDelta}, expected ${i}, in ${rules.partition}`)
       }
+      const ts = h.baseTimestamp + cursor.timestampDelta
+      if (createTime && ts > maxTimestamp) maxTimestamp = ts
       if (rules.compacted && cursor.keyLength < 0) {
         ;(recordErrors ??= []).push({
           batchIndex: i,
           message: `Compacted topic cannot accept message without key in topic partition ${rules.partition}.`,
         })
       } else if (checkTimes) {
-        const ts = h.baseTimestamp + cursor.timestampDelta
         if (ts !== -1 && (ts < rules.minTimestamp || ts > rules.maxTimestamp)) {
           badTimestamp = true
           ;(recordErrors ??= []).push({
@@ -238,7 +266,7 @@ function checkRecords(records: Uint8Array, pos: number, size: number, h: BatchHe
   if (cursor.remaining !== 0) {
     return failure('INVALID_RECORD', `${cursor.remaining} bytes left after the declared ${count} records in ${rules.partition}`)
   }
-  if (recordErrors === undefined) return undefined
+  if (recordErrors === undefined) return maxTimestamp
   if (badTimestamp) return failure('INVALID_TIMESTAMP', 'One or more records have been rejected due to invalid timestamp', recordErrors)
   return failure('INVALID_RECORD', recordErrorsMessage(recordErrors), recordErrors)
 }
@@ -261,7 +289,8 @@ export function validateOrThrow(records: Uint8Array, config: ValidationConfig, o
 
 /**
  * Patches the validated batches for the log: base offsets from `baseOffset` on, the leader epoch,
- * and LogAppendTime when stamped (which recomputes each batch's CRC). Returns the next offset.
+ * and LogAppendTime when stamped or else the batch's real maxTimestamp when the client claimed
+ * another (both recompute the batch's CRC). Returns the next offset.
  */
 export function assignOffsets(v: ValidatedRecords, baseOffset: number): number {
   const records = v.records
@@ -270,6 +299,7 @@ export function assignOffsets(v: ValidatedRecords, baseOffset: number): number {
     setBaseOffset(records, b.position, next)
     setPartitionLeaderEpoch(records, b.position, PARTITION_LEADER_EPOCH)
     if (v.logAppendTime >= 0) setLogAppendTime(records, b.position, v.logAppendTime)
+    else if (readMaxTimestamp(records, b.position) !== b.maxTimestamp) setMaxTimestamp(records, b.position, b.maxTimestamp)
     next += b.lastOffsetDelta + 1
   }
   return next

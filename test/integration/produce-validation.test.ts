@@ -5,7 +5,12 @@
 // codec says) are refused and never stored, so consumers read past them to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
+import { crc32c } from '../../protocol/crc32c.js'
+import { checkBatch } from '../../protocol/record-batch.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
+import { defaultFetchRequest, defaultFetchRequestFetchPartition, type FetchResponse } from '../../protocol/generated/fetch.js'
+import type { ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
+import { ZERO_UUID } from '../../protocol/types.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
@@ -72,6 +77,59 @@ describe('message.timestamp.before.max.ms and after.max.ms', () => {
     expect((await produce('recent', 9, encodeBatch([{ value: 'now', timestamp: now - 60_000 }]))).errorCode).toBe(ErrorCode.NONE)
     expect(await logEndOffset(tb.address, 'recent', 0)).toBe(1)
   })
+})
+
+/** A batch of two records at `t0` and `t0 + 500` whose header claims maxTimestamp `claimed`. */
+function lyingBatch(t0: number, claimed: number, compression: number): Buffer {
+  const b = encodeBatch([{ value: 'a', timestamp: t0 }, { value: 'b', timestamp: t0 + 500 }], { compression })
+  b.writeBigInt64BE(BigInt(claimed), 35)
+  b.writeUInt32BE(crc32c(b.subarray(21)), 17)
+  return b
+}
+
+async function listOffset(topic: string, timestamp: number) {
+  const res = await wire.request<ListOffsetsResponse>(ApiKey.ListOffsets, 7, {
+    replicaId: -1,
+    isolationLevel: 0,
+    timeoutMs: 0,
+    topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }],
+  })
+  const p = res.body.topics[0]!.partitions[0]!
+  return { errorCode: p.errorCode, offset: p.offset, timestamp: p.timestamp }
+}
+
+async function storedBatch(topic: string) {
+  const res = await wire.request<FetchResponse>(ApiKey.Fetch, 4, {
+    ...defaultFetchRequest(),
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    topics: [{ topic, topicId: ZERO_UUID, partitions: [{ ...defaultFetchRequestFetchPartition(), partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, logStartOffset: -1, currentLeaderEpoch: -1 }] }],
+  })
+  const c = checkBatch(res.body.responses[0]!.partitions[0]!.records!, 0, { verifyCrc: true })
+  if (!c.ok) throw new Error(`stored batch is not valid: ${c.message}`)
+  return c.header
+}
+
+describe("a batch's maxTimestamp (CreateTime)", () => {
+  for (const [name, compression] of [['uncompressed', 0], ['gzip', 1]] as const) {
+    it(`is the largest record timestamp, not the client's claim (${name})`, async () => {
+      const topic = `lying-clock-${name}`
+      await createTopics(wire, [{ name: topic, partitions: 1 }])
+      const t0 = Date.now() - 60_000
+      const farFuture = Date.now() + 10 * 365 * 86_400_000
+      expect((await produce(topic, 9, lyingBatch(t0, farFuture, compression))).errorCode).toBe(ErrorCode.NONE)
+      // stored with the real maximum and a CRC that matches it
+      expect((await storedBatch(topic)).maxTimestamp).toBe(t0 + 500)
+      // ListOffsets MAX_TIMESTAMP (-3) answers the record that has it
+      expect(await listOffset(topic, -3)).toEqual({ errorCode: ErrorCode.NONE, offset: 1, timestamp: t0 + 500 })
+      expect(await listOffset(topic, t0 + 1)).toEqual({ errorCode: ErrorCode.NONE, offset: 1, timestamp: t0 + 500 })
+      // past every record: no offset, however far the claim reached
+      expect((await listOffset(topic, t0 + 501)).offset).toBe(-1)
+    })
+  }
 })
 
 describe('batches with a valid CRC and invalid records', () => {
