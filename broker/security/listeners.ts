@@ -21,6 +21,13 @@ export interface BoundListener extends ListenerEndpoint {
   advertisedPort: number
 }
 
+/** An error in the listener or security configuration (code ECONFIG), as opposed to one of I/O. */
+export function configError(message: string): Error {
+  const e = new Error(message)
+  ;(e as NodeJS.ErrnoException).code = 'ECONFIG'
+  return e
+}
+
 export function usesTls(p: SecurityProtocol): boolean {
   return p === 'SSL' || p === 'SASL_SSL'
 }
@@ -39,7 +46,7 @@ export function parseProtocolMap(text: string): Map<string, SecurityProtocol> {
     const name = e.slice(0, colon).trim().toUpperCase()
     const protocol = e.slice(colon + 1).trim().toUpperCase() as SecurityProtocol
     if (colon <= 0 || !PROTOCOLS.includes(protocol)) {
-      throw new Error(`listener.security.protocol.map: "${e}" is not NAME:PROTOCOL with a protocol of ${PROTOCOLS.join(', ')}`)
+      throw configError(`listener.security.protocol.map: "${e}" is not NAME:PROTOCOL with a protocol of ${PROTOCOLS.join(', ')}`)
     }
     map.set(name, protocol)
   }
@@ -53,13 +60,13 @@ export function parseEndpoints(text: string, protocols: Map<string, SecurityProt
     const s = item.trim()
     if (s === '') continue
     const m = /^([A-Za-z0-9_.-]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(s)
-    if (m === null) throw new Error(`${key}: "${s}" is not NAME://host:port`)
+    if (m === null) throw configError(`${key}: "${s}" is not NAME://host:port`)
     const name = m[1]!.toUpperCase()
     const securityProtocol = protocols.get(name) ?? (PROTOCOLS.includes(name as SecurityProtocol) ? (name as SecurityProtocol) : undefined)
-    if (securityProtocol === undefined) throw new Error(`${key}: listener ${name} has no entry in listener.security.protocol.map`)
+    if (securityProtocol === undefined) throw configError(`${key}: listener ${name} has no entry in listener.security.protocol.map`)
     const port = Number(m[3])
-    if (port > 65535) throw new Error(`${key}: port ${port} of ${name} is out of range`)
-    if (out.some((l) => l.name === name)) throw new Error(`${key}: listener ${name} is named twice`)
+    if (port > 65535) throw configError(`${key}: port ${port} of ${name} is out of range`)
+    if (out.some((l) => l.name === name)) throw configError(`${key}: listener ${name} is named twice`)
     out.push({ name, securityProtocol, host: m[2]!.replace(/^\[|\]$/g, ''), port })
   }
   return out
@@ -79,13 +86,13 @@ export interface ListenerOverrides {
 export function configuredListeners(config: BrokerConfig, first: ListenerOverrides): ListenerEndpoint[] {
   const protocols = parseProtocolMap(config.get('listener.security.protocol.map'))
   const listeners = parseEndpoints(config.get('listeners'), protocols)
-  if (listeners.length === 0) throw new Error('listeners: no listener configured')
+  if (listeners.length === 0) throw configError('listeners: no listener configured')
   const head = listeners[0]!
   if (first.host !== undefined) head.host = first.host
   if (first.port !== undefined) head.port = first.port
   const inter = config.get('inter.broker.listener.name')
   if (inter !== '' && !listeners.some((l) => l.name === inter.toUpperCase())) {
-    throw new Error(`inter.broker.listener.name: ${inter} is not one of the listeners`)
+    throw configError(`inter.broker.listener.name: ${inter} is not one of the listeners`)
   }
   return listeners
 }

@@ -3,6 +3,8 @@
 // (RFC 2253). The first rule whose pattern matches the whole subject gives the name (L lower-
 // cases it, U upper-cases it); DEFAULT gives the subject itself. No matching rule: no principal.
 
+import { configError } from './listeners.js'
+
 /** The name for a subject, or undefined when no rule applies. */
 export type PrincipalMapper = (distinguishedName: string) => string | undefined
 
@@ -22,13 +24,13 @@ export function parsePrincipalMappingRules(text: string): PrincipalMapper {
   while (RULE.lastIndex < source.length) {
     const at = RULE.lastIndex
     const m = RULE.exec(source)
-    if (m === null || m[0] === '') throw new Error(`ssl.principal.mapping.rules: cannot parse "${source.slice(at)}"`)
+    if (m === null || m[0] === '') throw configError(`ssl.principal.mapping.rules: cannot parse "${source.slice(at)}"`)
     if (m[1] === 'DEFAULT') {
       rules.push({ pattern: undefined, replacement: '', caseChange: '' })
     } else if (m[2] !== undefined) {
       rules.push({ pattern: new RegExp(`^(?:${m[2]})$`), replacement: m[3]!, caseChange: (m[4] ?? '') as Rule['caseChange'] })
     } else {
-      throw new Error(`ssl.principal.mapping.rules: invalid rule "${m[1]}"`)
+      throw configError(`ssl.principal.mapping.rules: invalid rule "${m[1]}"`)
     }
   }
   return (dn) => {

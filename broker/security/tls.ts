@@ -13,7 +13,7 @@ import net from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { BrokerConfig } from '../config.js'
-import { listenerConfig, type ListenerEndpoint } from './listeners.js'
+import { configError, listenerConfig, type ListenerEndpoint } from './listeners.js'
 import { parsePrincipalMappingRules, type PrincipalMapper } from './principal-mapping.js'
 import { ANONYMOUS } from './session.js'
 
@@ -41,9 +41,9 @@ export class TlsListener {
   ) {
     const get = (key: string) => listenerConfig(config, listener.name, key)
     const keystore = get('ssl.keystore.location')
-    if (keystore === '') throw new Error(`listener ${listener.name}: ${listener.securityProtocol} needs ssl.keystore.location (a PEM file with the key and certificate chain)`)
+    if (keystore === '') throw configError(`listener ${listener.name}: ${listener.securityProtocol} needs ssl.keystore.location (a PEM file with the key and certificate chain)`)
     for (const key of ['ssl.keystore.type', 'ssl.truststore.type']) {
-      if (get(key).toUpperCase() !== 'PEM') throw new Error(`listener ${listener.name}: ${key}=${get(key)} is not supported; use PEM`)
+      if (get(key).toUpperCase() !== 'PEM') throw configError(`listener ${listener.name}: ${key}=${get(key)} is not supported; use PEM`)
     }
     this.files = { keystore, truststore: get('ssl.truststore.location') || undefined }
     this.clientAuth = get('ssl.client.auth') as ClientAuth
@@ -52,7 +52,13 @@ export class TlsListener {
 
   /** A TLS server for the listener; `accept` gets each connection once its handshake is done. */
   createServer(accept: (socket: net.Socket) => void): net.Server {
-    const server = tls.createServer({ ...this.options(), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true }, (socket) => {
+    let options: tls.TlsOptions
+    try {
+      options = this.options()
+    } catch (err) {
+      throw configError(`listener ${this.listener.name}: cannot load its TLS keystore or truststore: ${(err as Error).message}`)
+    }
+    const server = tls.createServer({ ...options, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true }, (socket) => {
       // 'requested' lets a handshake without a certificate through, never one with a bad certificate.
       if (this.clientAuth === 'requested' && !socket.authorized && socket.getPeerCertificate()?.raw !== undefined) {
         this.logger.warn({ client: socket.remoteAddress, listener: this.listener.name, reason: socket.authorizationError }, 'client certificate refused')
@@ -94,7 +100,7 @@ export class TlsListener {
     const keys = pemBlocks(keystore, /PRIVATE KEY/)
     const certs = pemBlocks(keystore, /^CERTIFICATE$/)
     if (keys.length !== 1 || certs.length === 0) {
-      throw new Error(`${this.files.keystore}: expected one private key and a certificate chain, found ${keys.length} keys and ${certs.length} certificates`)
+      throw configError(`${this.files.keystore}: expected one private key and a certificate chain, found ${keys.length} keys and ${certs.length} certificates`)
     }
     const protocols = get('ssl.enabled.protocols').split(',').map((p) => p.trim()).filter((p) => p !== '').sort()
     const password = get('ssl.key.password')

@@ -71,6 +71,7 @@ Examples:
         })
       } catch (err) {
         const e = err as NodeJS.ErrnoException
+        if (e.code === 'ECONFIG') throw new CliError(e.message, ExitCode.Config)
         if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${formatAddress(settings.host, settings.port)}: address already in use`, ExitCode.TempFail)
         if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${formatAddress(settings.host, settings.port)}: address not available on this machine`, ExitCode.TempFail)
         if (e.code === 'EACCES' && /listen/.test(e.syscall ?? '')) throw new CliError(`cannot listen on port ${settings.port}: permission denied`, ExitCode.TempFail)
@@ -85,6 +86,7 @@ Examples:
         logger.info({ missing: missingFlags }, `node runs without ${missingFlags.join(' ')}; start it with them (as npm start does) for steadier latency on small machines`)
       }
       process.stdout.write(`listening on ${formatAddress(running.host, running.port)}\n`)
+      for (const l of running.listeners.slice(1)) process.stdout.write(`listening on ${l.name}://${formatAddress(l.host, l.port)}\n`)
 
       await new Promise<void>((resolve) => {
         let signalled = false

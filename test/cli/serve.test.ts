@@ -90,4 +90,31 @@ describe('samsa serve', () => {
     expect(r.code).toBe(78)
     expect(r.stderr).toBe("samsa: cannot read config file '/nonexistent/server.properties': ENOENT\n")
   })
+
+  it('prints every listener of --set listeners, each serving clients', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'samsa-serve-'))
+    const { child } = serve(['--data-dir', dataDir, '--set', 'listeners=PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0', '--set', 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT'])
+    const lines = await new Promise<string[]>((resolve) => {
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString()
+        const got = out.split('\n').filter(Boolean)
+        if (got.length >= 2) resolve(got)
+      })
+    })
+    expect(lines[0]).toMatch(/^listening on 127\.0\.0\.1:\d+$/)
+    expect(lines[1]).toMatch(/^listening on INTERNAL:\/\/127\.0\.0\.1:\d+$/)
+    const admin = new kafkajs.Kafka({ brokers: [lines[1]!.slice('listening on INTERNAL://'.length)], logLevel: kafkajs.logLevel.NOTHING }).admin()
+    await admin.connect()
+    expect((await admin.describeCluster()).brokers[0]!.port).toBe(Number(lines[1]!.split(':').at(-1)))
+    await admin.disconnect()
+    child.kill('SIGTERM')
+    await new Promise((r) => child.on('close', r))
+  })
+
+  it('exits 78 with one line for a TLS listener without a keystore', async () => {
+    const r = await samsa(['serve', '--data-dir', mkdtempSync(path.join(os.tmpdir(), 'samsa-serve-')), '--set', 'listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0'])
+    expect(r.code).toBe(78)
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('samsa: listener SSL: SSL needs ssl.keystore.location (a PEM file with the key and certificate chain)')
+  })
 })
