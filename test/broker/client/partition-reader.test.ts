@@ -3,7 +3,8 @@
 // batch decoding (offsets inside a batch, compression, control and aborted batches), resets on
 // OFFSET_OUT_OF_RANGE and recovery from a leader move.
 import { afterEach, describe, expect, it } from 'vitest'
-import { PartitionReader, IsolationLevel, type ConsumedRecord, type OffsetReset, type PartitionReaderOptions } from '../../../broker/client/partition-reader.js'
+import type { ConsumedRecord } from '../../../broker/client/completed-fetch.js'
+import { PartitionReader, IsolationLevel, type OffsetReset, type PartitionReaderOptions } from '../../../broker/client/partition-reader.js'
 import { KafkaProtocolError } from '../../../broker/client/errors.js'
 import { ErrorCode } from '../../../protocol/errors.js'
 import { ApiKey } from '../../../protocol/generated/index.js'
