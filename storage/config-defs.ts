@@ -178,6 +178,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'log.cleaner.enable', type: 'boolean', default: 'true' },
   { name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: '134217728' },
   { name: 'log.cleaner.backoff.ms', type: 'long', default: '15000' },
+  { name: 'log.cleaner.io.max.bytes.per.second', type: 'double', default: '1.7976931348623157E308' },
   { name: 'log.cleanup.policy', type: 'list', default: 'delete', dynamic: true },
   { name: 'min.insync.replicas', type: 'int', default: '1', dynamic: true },
   { name: 'compression.type', type: 'string', default: 'producer', dynamic: true },

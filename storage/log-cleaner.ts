@@ -24,7 +24,7 @@ import { floorSegmentIndex } from './log-reader.js'
 import type { Logger } from './logger.js'
 import { OffsetMap } from './offset-map.js'
 import type { PartitionLog } from './partition-log.js'
-import { CleaningAbortedError, buildOffsetMap, cleanSegments, type CleanResult } from './segment-cleaner.js'
+import { CleaningAbortedError, Pacer, buildOffsetMap, cleanSegments, type CleanResult } from './segment-cleaner.js'
 
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint'
 
@@ -36,6 +36,8 @@ export interface LogCleanerOptions {
   logs: () => PartitionLog[]
   /** log.cleaner.dedupe.buffer.size. */
   dedupeBufferSize: number
+  /** log.cleaner.io.max.bytes.per.second: bytes read and written by a cleaning; unlimited by default. */
+  maxIoBytesPerSecond?: number
 }
 
 /** The part of a log the next cleaning would cover. */
@@ -180,13 +182,14 @@ export class LogCleaner {
 
   private async clean(log: PartitionLog, range: CleanableRange, now: number): Promise<CleanResult | undefined> {
     const started = Date.now()
-    const mapEnd = await buildOffsetMap(log, this.map, range.firstDirtyOffset, range.firstUncleanableOffset)
+    const pacer = new Pacer(this.opts.maxIoBytesPerSecond)
+    const mapEnd = await buildOffsetMap(log, this.map, range.firstDirtyOffset, range.firstUncleanableOffset, pacer)
     if (mapEnd <= range.firstDirtyOffset && range.dirtyBytes > 0) {
       this.opts.logger.warn({ partition: log.name, offset: mapEnd }, 'offset map too small for one batch; not cleaning')
       return undefined
     }
     const times = { now, deleteRetentionMs: numberConfig(log, 'delete.retention.ms', 86_400_000) }
-    const result = await cleanSegments(log, this.map, mapEnd, this.opts.io, times)
+    const result = await cleanSegments(log, this.map, mapEnd, this.opts.io, times, pacer)
     this.map.clear()
     this.checkpoints.set(log.name, result.nextDirtyOffset)
     const prev = this.states.get(log.name)

@@ -99,6 +99,7 @@ export class LogManager {
           logger: this.logger,
           logs: () => this.partitions(),
           dedupeBufferSize: Number(this.brokerConfig['log.cleaner.dedupe.buffer.size'] ?? 134_217_728),
+          maxIoBytesPerSecond: Number(this.brokerConfig['log.cleaner.io.max.bytes.per.second'] ?? Number.POSITIVE_INFINITY),
         })
       : undefined
   }

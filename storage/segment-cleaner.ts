@@ -86,10 +86,9 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  * Maps keys of the records in [from, to) (`to` is a segment's baseOffset) until the map is full;
  * returns the offset after the last mapped batch. Control and transactional batches are skipped.
  */
-export async function buildOffsetMap(log: PartitionLog, map: OffsetMap, from: number, to: number): Promise<number> {
+export async function buildOffsetMap(log: PartitionLog, map: OffsetMap, from: number, to: number, pacer = new Pacer()): Promise<number> {
   map.clear()
   let end = from
-  const pacer = new Pacer()
   for (const seg of log.segmentList.slice()) {
     if (seg.baseOffset >= to) break
     if (seg.nextOffset <= from) continue
@@ -105,7 +104,7 @@ export async function buildOffsetMap(log: PartitionLog, map: OffsetMap, from: nu
       }
       end = last + 1
       if (pacer.due(size)) {
-        await yieldToLoop()
+        await pacer.pause()
         if (!log.holdsSegments([seg])) throw new CleaningAbortedError(`segment ${seg.baseOffset} of ${log.name} went away`)
       }
     }
@@ -125,15 +124,34 @@ function batchPositions(seg: LogSegment, position: number): Array<[number, numbe
   return out
 }
 
-/** Yields to the event loop after every YIELD_BYTES of batches, so a large segment does not stall requests. */
-class Pacer {
+/**
+ * Paces a cleaning: yields to the event loop after every few MiB of batches, so a large segment
+ * does not stall requests, and holds the bytes read and written to log.cleaner.io.max.bytes.per.second
+ * (Kafka's Throttler) by sleeping at those points when ahead of the rate.
+ */
+export class Pacer {
   private bytes = 0
-  /** Whether it is time to yield, after `size` more bytes. */
+  private total = 0
+  private readonly started = Date.now()
+  private readonly step: number
+
+  constructor(private readonly maxBytesPerSecond = Number.POSITIVE_INFINITY) {
+    this.step = Number.isFinite(maxBytesPerSecond) ? Math.max(4096, Math.min(YIELD_BYTES, Math.floor(maxBytesPerSecond / 10))) : YIELD_BYTES
+  }
+
+  /** Whether it is time to pause(), after `size` more bytes. */
   due(size: number): boolean {
     this.bytes += size
-    if (this.bytes < YIELD_BYTES) return false
+    this.total += size
+    if (this.bytes < this.step) return false
     this.bytes = 0
     return true
+  }
+
+  /** Yields, or sleeps for as long as the cleaning is ahead of its rate. */
+  pause(): Promise<void> {
+    const wait = Number.isFinite(this.maxBytesPerSecond) ? (this.total / this.maxBytesPerSecond) * 1000 - (Date.now() - this.started) : 0
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : yieldToLoop()
   }
 }
 
@@ -175,7 +193,14 @@ export function groupSegments(segments: readonly LogSegment[], maxSize: number, 
 }
 
 /** Rewrites every segment below `mapEnd` (never the active one), group by group. */
-export async function cleanSegments(log: PartitionLog, map: OffsetMap, mapEnd: number, io: FileIO, times: CleanTimes): Promise<CleanResult> {
+export async function cleanSegments(
+  log: PartitionLog,
+  map: OffsetMap,
+  mapEnd: number,
+  io: FileIO,
+  times: CleanTimes,
+  pacer = new Pacer(),
+): Promise<CleanResult> {
   const result: CleanResult = {
     nextDirtyOffset: mapEnd,
     bytesRead: 0,
@@ -190,7 +215,7 @@ export async function cleanSegments(log: PartitionLog, map: OffsetMap, mapEnd: n
   const cfg = log.config
   const aborted = abortedByProducer(log.abortedTransactions(0, Number.MAX_SAFE_INTEGER))
   for (const group of groupSegments(candidates, cfg.segmentBytes, cfg.segmentIndexBytes)) {
-    await cleanGroup(log, group, { map, aborted, times }, io, result)
+    await cleanGroup(log, group, { map, aborted, times }, io, pacer, result)
   }
   return result
 }
@@ -218,14 +243,13 @@ function isAborted(rules: CleanRules, producerId: number, baseOffset: number, la
   return false
 }
 
-async function cleanGroup(log: PartitionLog, group: LogSegment[], rules: CleanRules, io: FileIO, result: CleanResult): Promise<void> {
+async function cleanGroup(log: PartitionLog, group: LogSegment[], rules: CleanRules, io: FileIO, pacer: Pacer, result: CleanResult): Promise<void> {
   const file = path.join(log.dir, cleanedFileName(group[0]!.baseOffset))
   const fd = io.open(file, 'w+')
   let open = true
   let swapped = false
   try {
     let written = 0
-    const pacer = new Pacer()
     for (const seg of group) {
       if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
       for (const [position, size] of batchPositions(seg, 0)) {
@@ -236,8 +260,8 @@ async function cleanGroup(log: PartitionLog, group: LogSegment[], rules: CleanRu
           while (off < kept.length) off += io.write(fd, kept, off, kept.length - off, written + off)
           written += kept.length
         }
-        if (pacer.due(size)) {
-          await yieldToLoop()
+        if (pacer.due(size + (kept?.length ?? 0))) {
+          await pacer.pause()
           if (!log.holdsSegments(group)) throw new CleaningAbortedError(`segments of ${log.name} changed during cleaning`)
         }
       }

@@ -300,6 +300,20 @@ describe('log cleaner', () => {
     expect(await values()).toEqual(['<marker>', 'committed', '<marker>', 'later', '<marker>'])
   })
 
+  it('log.cleaner.io.max.bytes.per.second holds a cleaning to its rate', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const log = openLog(path.join(dir, 't-0'), nodeFileIO, { 'segment.bytes': '4000' })
+    await write(log, Array.from({ length: 100 }, (_, i) => [{ key: i % 3, value: `${i}-${'y'.repeat(100)}` }, { key: 3, value: `${i}` }]))
+    const dirty = log.sizeInBytes - log.activeSegment.size
+    expect(dirty).toBeGreaterThan(10_000)
+    const cleaner = new LogCleaner({ dataDir: dir, io: nodeFileIO, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20, maxIoBytesPerSecond: 10_000 })
+    const t = Date.now()
+    expect(await cleaner.runOnce()).toBe(1)
+    // Mapping and rewriting read the dirty bytes twice: at 10 kB/s that is over two seconds.
+    expect(Date.now() - t).toBeGreaterThan(((2 * dirty) / 10_000) * 1000 - 500)
+  })
+
   it('the checkpoint survives a restart, in Kafka\'s format', async () => {
     const dataDir = tempDir()
     dirs.push(dataDir)
