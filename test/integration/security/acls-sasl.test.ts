@@ -1,7 +1,8 @@
 // ACLs for SASL users: kafkajs clients log in over SASL_PLAINTEXT as alice (PLAIN), bob
 // (SCRAM-SHA-256) and the super user admin (SCRAM-SHA-512); an unauthenticated client on the
 // PLAINTEXT listener is User:ANONYMOUS. Each may do exactly what its ACLs allow, prefixed patterns
-// and transactional ids included.
+// and transactional ids included; `samsa acls` logs in with --command-config.
+import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import { startBroker, type RunningBroker } from '../../../broker/index.js'
@@ -10,6 +11,7 @@ import { makeCredential } from '../../../broker/security/scram-credentials.js'
 import { kafkaClient } from '../../helpers/broker.js'
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js'
 import { waitFor } from '../../helpers/wait.js'
+import { ensureBuilt, jsonLines, samsa } from '../../cli/harness.js'
 
 const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs
 
@@ -132,4 +134,23 @@ describe('ACLs for SASL users (kafkajs)', () => {
 
     for (const c of [producer, bobProducer, aliceAdmin, bobAdmin, anonymous, admin]) await c.disconnect()
   }, 90_000)
+
+  it('samsa acls logs in with --command-config: the super user administers, bob is refused', async () => {
+    ensureBuilt()
+    const config = (user: string, mechanism: string) => {
+      const file = `${dir}/${user}.properties`
+      writeFileSync(file, `security.protocol=SASL_PLAINTEXT\nsasl.mechanism=${mechanism}\nsasl.username=${user}\nsasl.password=${user}-secret\n`)
+      return file
+    }
+    const b = ['--bootstrap-server', `127.0.0.1:${port('SASL_PLAINTEXT')}`]
+    const asAdmin = ['--command-config', config('admin', 'SCRAM-SHA-512')]
+    const added = await samsa([...b, ...asAdmin, 'acls', 'add', '--allow-principal', 'User:carol', '--consumer', '--topic', 'hr', '--group', 'people'])
+    expect(added.stderr).toBe('')
+    expect(added.code).toBe(0)
+    const listed = await samsa([...b, ...asAdmin, '--json', 'acls', 'list', '--principal', 'User:carol'])
+    expect(jsonLines<{ resourceName: string; operation: string }>(listed.stdout).map((r) => `${r.resourceName} ${r.operation}`).sort()).toEqual(['hr DESCRIBE', 'hr READ', 'people READ'])
+    const asBob = await samsa([...b, '--command-config', config('bob', 'SCRAM-SHA-256'), 'acls', 'list'])
+    expect(asBob.code).not.toBe(0)
+    expect(asBob.stderr).toMatch(/CLUSTER_AUTHORIZATION_FAILED/)
+  }, 60_000)
 })
