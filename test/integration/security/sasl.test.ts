@@ -18,7 +18,7 @@ import type { SaslAuthenticateResponse } from '../../../protocol/generated/sasl-
 import { makePki, sslConfig, type TestPki } from '../../helpers/certs.js'
 import { kafkaClient } from '../../helpers/broker.js'
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js'
-import { WireClient } from '../../helpers/wire.js'
+import { WireClient, createTopics } from '../../helpers/wire.js'
 import { PYTHON, probeKcat, probePythonModule } from '../../helpers/external-clients.js'
 import { run } from '../../helpers/run.js'
 import { sleep, waitFor } from '../../helpers/wait.js'
@@ -240,6 +240,36 @@ describe('SASL on the wire', () => {
     const ok = await WireClient.connect(`127.0.0.1:${port('SASL_PLAINTEXT')}`)
     expect((await login(ok, { mechanism: 'SCRAM-SHA-512', username: 'alice', password: 'alice-secret' })).errorCode).toBe(ErrorCode.NONE)
     ok.close()
+  })
+
+  it('authorizes requests as the authenticated user (User:<name>) when ACLs are on', async () => {
+    const own = await startUserBroker('alice', 'alice-secret', {
+      'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'super.users': 'User:alice',
+    })
+    try {
+      const alice = await WireClient.connect(own.broker.address)
+      expect((await login(alice, { mechanism: 'SCRAM-SHA-256', username: 'alice', password: 'alice-secret' })).errorCode).toBe(ErrorCode.NONE)
+      expect((await createTopics(alice, [{ name: 'by-alice', partitions: 1 }])).has('by-alice')).toBe(true)
+      // alice, a super user, may add bob; bob has no ACLs and may not create topics.
+      const salt = Buffer.alloc(16, 7)
+      const { saltPassword } = await import('../../../broker/security/scram-credentials.js')
+      const alter = await alice.request<{ results: Array<{ errorCode: number }> }>(ApiKey.AlterUserScramCredentials, 0, {
+        deletions: [],
+        upsertions: [{ name: 'bob', mechanism: 1, iterations: 4096, salt, saltedPassword: await saltPassword('SCRAM-SHA-256', 'bob-secret', salt, 4096) }],
+      })
+      expect(alter.body.results[0]!.errorCode).toBe(ErrorCode.NONE)
+      const bob = await WireClient.connect(own.broker.address)
+      expect((await login(bob, { mechanism: 'PLAIN', username: 'bob', password: 'bob-secret' })).errorCode).toBe(ErrorCode.NONE)
+      await expect(createTopics(bob, [{ name: 'by-bob', partitions: 1 }])).rejects.toThrow(`by-bob error ${ErrorCode.TOPIC_AUTHORIZATION_FAILED}`)
+      const denied = await bob.request<{ errorCode: number }>(ApiKey.DescribeUserScramCredentials, 0, { users: null })
+      expect(denied.body.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+      alice.close()
+      bob.close()
+    } finally {
+      await own.stop()
+    }
   })
 
   it('closes a connection whose session expired (connections.max.reauth.ms), and not one that re-authenticated', async () => {

@@ -15,7 +15,7 @@ import type { ApiVersionsResponse } from '../../../protocol/generated/api-versio
 import { makePki, sslConfig, type TestPki } from '../../helpers/certs.js'
 import { kafkaClient } from '../../helpers/broker.js'
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js'
-import { WireClient } from '../../helpers/wire.js'
+import { WireClient, createTopics } from '../../helpers/wire.js'
 import { PYTHON, probeKcat, probePythonModule } from '../../helpers/external-clients.js'
 import { run } from '../../helpers/run.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -118,6 +118,30 @@ describe('TLS listeners', () => {
     const { body } = await ok.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' })
     expect(body.errorCode).toBe(0)
     ok.close()
+  })
+
+  it('authorizes requests as the certificate subject when ACLs are on', async () => {
+    const bob = pki.clientCert('bob', '/O=Acme/CN=bob')
+    const acl = await startBroker({
+      logLevel: 'silent',
+      config: {
+        listeners: 'SSL://127.0.0.1:0',
+        ...sslConfig(pki),
+        'ssl.client.auth': 'required',
+        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+        'super.users': 'User:CN=alice,OU=eng,O=Acme\\, Inc.,C=US',
+      },
+    })
+    try {
+      const asAlice = await WireClient.connectTls(acl.address, clientTls())
+      expect((await createTopics(asAlice, [{ name: 'by-alice', partitions: 1 }])).has('by-alice')).toBe(true)
+      const asBob = await WireClient.connectTls(acl.address, { ...clientTls(), cert: readFileSync(bob.certFile, 'utf8'), key: readFileSync(bob.keyFile, 'utf8') })
+      await expect(createTopics(asBob, [{ name: 'by-bob', partitions: 1 }])).rejects.toThrow(/by-bob error 29/)
+      asAlice.close()
+      asBob.close()
+    } finally {
+      await acl.stop()
+    }
   })
 
   it('honours ssl.enabled.protocols', async () => {
