@@ -11,8 +11,9 @@ const INTRO = [
   'what was sent: keys, values, headers, offsets, timestamps and the batch codec. `n/a` means the',
   'client lacks the feature. A failing cell fails CI; its error is in',
   '`test/compat/matrix/results.json`. Regenerate the table with `npm run compat:matrix`.',
-  '`@confluentinc/kafka-javascript` builds its librdkafka from the sources it bundles at install;',
-  'where GitHub cannot be reached, install with `CKJS_LINKING=dynamic npm ci`, as CI does.',
+  '`@confluentinc/kafka-javascript` builds its librdkafka from the sources it bundles, so it is not',
+  'in package.json: `test/compat/matrix/install-confluent-javascript.sh` installs it into `.cache/ckjs`',
+  '(CI runs it); without it, its column is reported as unavailable.',
 ]
 
 function columnTitle(c: ClientResult): string {

@@ -3,16 +3,72 @@
 // acks=all and delivery reports, and KafkaConsumer, assign()ed for reads from a position and
 // subscribe()d for groups. A group member speaks the classic protocol or KIP-848's consumer
 // protocol as GroupSpec.protocol says (librdkafka's group.protocol).
+//
+// The package is not in package.json: its install builds librdkafka (minutes, and without GitHub
+// only with CKJS_LINKING=dynamic), which `npm ci` for running a broker must not pay. It lives in
+// .cache/ckjs, installed by test/compat/matrix/install-confluent-javascript.sh (CI runs it); the
+// types below are the part of its API this driver uses.
 import { createRequire } from 'node:module'
-import type { LibrdKafkaError, Message, MessageHeader } from '@confluentinc/kafka-javascript'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DEFAULT_OP_TIMEOUT_MS, hex, type ClientDriver, type ClientOps, type SeenRecord } from '../client-ops.js'
 
-type RdKafka = typeof import('@confluentinc/kafka-javascript')
-type KafkaConsumer = InstanceType<RdKafka['KafkaConsumer']>
-type Producer = InstanceType<RdKafka['Producer']>
+type Callback<T> = (err: LibrdKafkaError | null | undefined, value: T) => void
+interface LibrdKafkaError {
+  message: string
+  code: number
+}
+type MessageHeader = Record<string, Buffer | string | null | undefined>
+interface Message {
+  value: Buffer | null
+  key?: Buffer | string | null
+  partition: number
+  offset: number
+  timestamp?: number
+  headers?: MessageHeader[]
+}
+interface Metadata {
+  brokers: Array<{ id: number; host: string; port: number }>
+  topics: Array<{ name: string; partitions: Array<{ id: number; leader: number }> }>
+}
+interface TopicPartitionOffset {
+  topic: string
+  partition: number
+  offset: number
+}
+interface Client {
+  connect(opts: object, cb: Callback<unknown>): void
+  disconnect(cb: Callback<unknown>): void
+  getMetadata(opts: { topic?: string; allTopics?: boolean; timeout?: number }, cb: Callback<Metadata>): void
+}
+interface Producer extends Client {
+  setPollInterval(ms: number): void
+  on(event: 'delivery-report', fn: (err: LibrdKafkaError | null, report: { opaque: unknown; offset: number }) => void): void
+  produce(topic: string, partition: number, value: Buffer | null, key: Buffer | null, timestamp: number | null, opaque: unknown, headers: MessageHeader[]): void
+  flush(timeoutMs: number, cb: Callback<void>): void
+}
+interface KafkaConsumer extends Client {
+  consume(count: number, cb: Callback<Message[]>): void
+  assign(assignments: TopicPartitionOffset[]): void
+  subscribe(topics: string[]): void
+  commit(offsets: TopicPartitionOffset[]): void
+  committed(partitions: Array<{ topic: string; partition: number }>, timeoutMs: number, cb: Callback<Array<{ offset: number }>>): void
+  offsetsForTimes(partitions: TopicPartitionOffset[], timeoutMs: number, cb: Callback<Array<{ partition: number; offset: number }>>): void
+}
+interface AdminClient {
+  createTopic(t: { topic: string; num_partitions: number; replication_factor: number }, timeoutMs: number, cb: Callback<void>): void
+  disconnect(): void
+}
+interface RdKafka {
+  librdkafkaVersion: string
+  Producer: new (config: Record<string, unknown>) => Producer
+  KafkaConsumer: new (config: Record<string, unknown>, topicConfig: Record<string, unknown>) => KafkaConsumer
+  AdminClient: { create(config: Record<string, unknown>): AdminClient }
+}
 
-const require = createRequire(import.meta.url)
 const PACKAGE = '@confluentinc/kafka-javascript'
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
+const require = createRequire(path.join(ROOT, '.cache/ckjs/package.json'))
 
 /** The package's native binding loads on require; a missing or unbuilt package is reported, not thrown. */
 function load(): RdKafka {
@@ -86,7 +142,7 @@ export const confluentJavascriptDriver: ClientDriver = {
     try {
       rd = load()
     } catch (err) {
-      return { ok: false, reason: `cannot load ${PACKAGE} (${(err as Error).message.split('\n')[0]}); npm ci installs it and builds its librdkafka` }
+      return { ok: false, reason: `cannot load ${PACKAGE} (${(err as Error).message.split('\n')[0]}); test/compat/matrix/install-confluent-javascript.sh installs it into .cache/ckjs` }
     }
     const version = (require(`${PACKAGE}/package.json`) as { version: string }).version
     return { ok: true, version: `${version} (librdkafka ${rd.librdkafkaVersion})`, notApplicable: {} }
@@ -124,7 +180,7 @@ export const confluentJavascriptDriver: ClientDriver = {
 
     const ops: ClientOps & { close(): Promise<void> } = {
       async metadata(topics) {
-        const md = await call<import('@confluentinc/kafka-javascript').Metadata>((cb) => producer.getMetadata({ topic: topics[0], allTopics: false, timeout: 10_000 }, cb))
+        const md = await call<Metadata>((cb) => producer.getMetadata({ topic: topics[0], allTopics: false, timeout: 10_000 }, cb))
         return {
           brokers: md.brokers.map((b) => ({ nodeId: b.id, host: b.host, port: b.port })),
           topics: md.topics.filter((t) => topics.includes(t.name)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.id, leader: p.leader })) })),
