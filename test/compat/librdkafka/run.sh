@@ -48,6 +48,13 @@ RUNNER_FLAGS=(-L -E -p1)
 # The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
 # One broker, so replication factor 1.
 BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
+# Under the consumer protocol the session timeout is the broker's, not the client's: the suite's
+# consumers ask for session.timeout.ms=6000 (0113's max.poll.interval tests wait for a silent member
+# to be removed within 30 s), which librdkafka refuses to send with group.protocol=consumer. The
+# heartbeat interval shrinks with it (Kafka's defaults are 45 s and 5 s), or a heartbeat a second
+# late on a loaded machine expires a live member.
+[ "$TEST_CONSUMER_GROUP_PROTOCOL" = consumer ] &&
+  BROKER_SETTINGS+=(--set group.consumer.session.timeout.ms=6000 --set group.consumer.heartbeat.interval.ms=1000)
 
 "$HERE/build.sh"
 TESTS_DIR="$("$HERE/build.sh" --tests-dir)"
