@@ -26,6 +26,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 CACHE="${LIBRDKAFKA_CACHE:-$ROOT/.cache/librdkafka}"
 OUT="${LIBRDKAFKA_OUT:-$CACHE/last-run}"
+# The runner works in the suite's tests/ directory, so a relative LIBRDKAFKA_OUT is made absolute.
+mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 # The suite reads TEST_CONSUMER_GROUP_PROTOCOL itself (tests/test.c) and sets group.protocol on
 # every consumer; tests written for one protocol skip themselves under the other.
