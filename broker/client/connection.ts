@@ -103,22 +103,9 @@ export class BrokerConnection {
       socket.setNoDelay(true)
       // TLS sockets do not read into a caller's buffer: each decrypted chunk is copied in.
       socket.on('data', (chunk: Buffer) => conn?.onRead(chunk.length, chunk))
-      const timer = setTimeout(() => {
-        socket.destroy()
-        reject(new BrokerUnreachableError(address, 'ETIMEDOUT'))
-      }, opts.connectTimeoutMs)
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer)
-        socket.destroy()
-        reject(err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' ? new BrokerUnreachableError(address, err.code, { cause: err }) : new BrokerConnectionError(address, `TLS connection to ${address} failed: ${err.message}`, { cause: err }))
-      }
-      socket.once('error', onError)
-      socket.once('secureConnect', () => {
-        clearTimeout(timer)
-        socket.off('error', onError)
-        conn = new BrokerConnection(address, socket, opts)
-        resolve(conn)
-      })
+      const failure = (err: NodeJS.ErrnoException): Error =>
+        err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' ? new BrokerUnreachableError(address, err.code, { cause: err }) : new BrokerConnectionError(address, `TLS connection to ${address} failed: ${err.message}`, { cause: err })
+      settleConnect(socket, 'secureConnect', address, opts.connectTimeoutMs, failure, () => (conn = new BrokerConnection(address, socket, opts)), resolve, reject)
     })
   }
 
@@ -156,22 +143,8 @@ export class BrokerConnection {
         },
       })
       socket.setNoDelay(true)
-      const timer = setTimeout(() => {
-        socket.destroy()
-        reject(new BrokerUnreachableError(address, 'ETIMEDOUT'))
-      }, opts.connectTimeoutMs)
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer)
-        socket.destroy()
-        reject(new BrokerUnreachableError(address, err.code, { cause: err }))
-      }
-      socket.once('error', onError)
-      socket.once('connect', () => {
-        clearTimeout(timer)
-        socket.off('error', onError)
-        conn = new BrokerConnection(address, socket, opts)
-        resolve(conn)
-      })
+      const failure = (err: NodeJS.ErrnoException): Error => new BrokerUnreachableError(address, err.code, { cause: err })
+      settleConnect(socket, 'connect', address, opts.connectTimeoutMs, failure, () => (conn = new BrokerConnection(address, socket, opts)), resolve, reject)
     })
   }
 
@@ -345,4 +318,32 @@ export class BrokerConnection {
     this.head = 0
     for (const w of waiting) w.reject(err)
   }
+}
+
+/** Settles a connection attempt: the socket's ready event makes the connection; an error or the connect timeout refuses it. */
+function settleConnect(
+  socket: net.Socket,
+  readyEvent: 'connect' | 'secureConnect',
+  address: string,
+  timeoutMs: number,
+  failure: (err: NodeJS.ErrnoException) => Error,
+  ready: () => BrokerConnection,
+  resolve: (conn: BrokerConnection) => void,
+  reject: (err: Error) => void,
+): void {
+  const timer = setTimeout(() => {
+    socket.destroy()
+    reject(new BrokerUnreachableError(address, 'ETIMEDOUT'))
+  }, timeoutMs)
+  const onError = (err: NodeJS.ErrnoException): void => {
+    clearTimeout(timer)
+    socket.destroy()
+    reject(failure(err))
+  }
+  socket.once('error', onError)
+  socket.once(readyEvent, () => {
+    clearTimeout(timer)
+    socket.off('error', onError)
+    resolve(ready())
+  })
 }
