@@ -22,6 +22,12 @@ import { type ConnectionSession, plaintextSession } from './security/session.js'
 
 export interface ConnectionOptions {
   maxRequestBytes: number
+  /**
+   * The largest frame read before a SASL listener's client has authenticated
+   * (sasl.server.max.receive.size), so an unauthenticated peer cannot make the broker buffer a
+   * large request.
+   */
+  maxUnauthenticatedBytes: number
   maxInFlight: number
   logger: Logger
 }
@@ -41,13 +47,6 @@ interface Slot {
  * Produce requests of 16 KiB to 1 MiB; a fresh allocation for each one is external memory that
  * makes V8 run a full collection every few dozen megabytes.
  */
-/**
- * The largest frame read before a SASL listener's client has authenticated (Kafka's
- * sasl.server.max.receive.size default), so an unauthenticated peer cannot make the broker
- * buffer a large request.
- */
-const SASL_MAX_RECEIVE_SIZE = 524288
-
 const frameBuffers = new BufferPool(16 * 1024, 4 * 1024 * 1024, 32 * 1024 * 1024)
 
 export class Connection {
@@ -135,7 +134,7 @@ export class Connection {
     while (!this.closed && !this.paused && this.buffered >= 4) {
       const head = this.head()
       const size = head.readInt32BE(0)
-      const max = this.session.authenticated ? this.opts.maxRequestBytes : Math.min(this.opts.maxRequestBytes, SASL_MAX_RECEIVE_SIZE)
+      const max = this.session.authenticated ? this.opts.maxRequestBytes : Math.min(this.opts.maxRequestBytes, this.opts.maxUnauthenticatedBytes)
       if (size < 0 || size > max) {
         this.opts.logger.warn(
           { client: this.clientHost, size, max },

@@ -21,7 +21,7 @@ import { handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
-import { advertise, configuredListeners, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
+import { advertise, configuredListeners, listenerConfig, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
 import { ScramCredentialStore } from './security/scram-credentials.js'
 import { FailedLogins } from './security/sasl/authenticator.js'
@@ -143,6 +143,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       tls,
       advertise: (endpoints) => advertise(config, endpoints, first),
       maxRequestBytes: config.getInt('socket.request.max.bytes'),
+      maxUnauthenticatedBytes: (name) => Number.parseInt(listenerConfig(config, name, 'sasl.server.max.receive.size'), 10) || 0,
       maxConnections: () => config.getInt('max.connections'),
       maxConnectionsPerIp: () => config.getInt('max.connections.per.ip'),
       maxConnectionsPerIpOverrides: () => config.get('max.connections.per.ip.overrides'),

@@ -18,6 +18,8 @@ export interface ServerOptions extends ConnectionQuotaSettings {
   /** TLS for SSL and SASL_SSL listeners, by listener name. */
   tls?: ReadonlyMap<string, TlsListener>
   maxRequestBytes: number
+  /** sasl.server.max.receive.size of a listener, by listener name. */
+  maxUnauthenticatedBytes: (listenerName: string) => number
   /** Read on every accept, so a dynamic change of max.connections applies at once. */
   maxConnections: () => number
   idleTimeoutMs: number
@@ -118,6 +120,7 @@ export class TcpServer {
       this.router,
       {
         maxRequestBytes: this.opts.maxRequestBytes,
+        maxUnauthenticatedBytes: this.opts.maxUnauthenticatedBytes(listenerEndpoint.name),
         maxInFlight: this.opts.maxInFlightPerConnection,
         logger: this.opts.logger,
       },

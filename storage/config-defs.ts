@@ -132,7 +132,11 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'ssl.reload.check.interval.ms', type: 'long', default: '10000' },
   // SASL (broker/security/sasl/). Each failed login is answered after this delay, then closed.
   { name: 'connection.failed.authentication.delay.ms', type: 'int', default: '100' },
+  // Both may be set per listener (listener.name.<listener>.<key>), the session lifetime also per
+  // mechanism (listener.name.<listener>.<mechanism>.connections.max.reauth.ms).
   { name: 'connections.max.reauth.ms', type: 'long', default: '0' },
+  // The largest request read before a SASL client has authenticated.
+  { name: 'sasl.server.max.receive.size', type: 'int', default: '524288' },
   { name: 'log.dirs', type: 'list', default: './samsa-data' },
   { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
   // Not a Kafka key (KIP-578 proposed it): partitions this broker hosts at most, all topics together.

@@ -116,3 +116,12 @@ export function listenerConfig(config: BrokerConfig, listenerName: string, key: 
   const prefixed = `listener.name.${listenerName.toLowerCase()}.${key}`
   return config.has(prefixed) ? config.get(prefixed) : config.get(key)
 }
+
+/**
+ * A SASL key as seen by one mechanism of one listener, as Kafka looks it up:
+ * `listener.name.<name>.<mechanism>.<key>`, then `listener.name.<name>.<key>`, then the key.
+ */
+export function mechanismConfig(config: BrokerConfig, listenerName: string, mechanism: string, key: string): string {
+  const prefixed = `listener.name.${listenerName.toLowerCase()}.${mechanism.toLowerCase()}.${key}`
+  return config.has(prefixed) ? config.get(prefixed) : listenerConfig(config, listenerName, key)
+}

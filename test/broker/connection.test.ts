@@ -91,7 +91,7 @@ function frame(size: number, fill: number): Buffer {
 function connect(keepsRequestBytes: boolean) {
   const socket = new FakeSocket()
   const { router, routed } = fakeRouter(keepsRequestBytes)
-  const conn = new Connection(socket as unknown as Socket, router, { maxRequestBytes: 8 << 20, maxInFlight: 100, logger: pino({ level: 'silent' }) }, () => {})
+  const conn = new Connection(socket as unknown as Socket, router, { maxRequestBytes: 8 << 20, maxUnauthenticatedBytes: 524288, maxInFlight: 100, logger: pino({ level: 'silent' }) }, () => {})
   return { socket, conn, routed }
 }
 

@@ -7,7 +7,7 @@
 // the connection is then closed.
 import type { Logger } from 'pino'
 import type { BrokerConfig } from '../../config.js'
-import { listenerConfig } from '../listeners.js'
+import { listenerConfig, mechanismConfig } from '../listeners.js'
 import { type ScramCredentialStore, isScramMechanism } from '../scram-credentials.js'
 import type { ConnectionSession } from '../session.js'
 import { PlainServer } from './plain.js'
@@ -50,8 +50,8 @@ export async function authenticate(session: ConnectionSession, token: Buffer, de
   if (reauthenticating && principal !== session.principal) {
     return fail(session, deps, `re-authentication as ${principal} on a connection of ${session.principal}`, 0)
   }
-  const reauthMs = deps.config.getLong('connections.max.reauth.ms')
-  const lifetime = reauthMs > 0 && Number.isFinite(reauthMs) ? reauthMs : 0
+  const reauthMs = Number(mechanismConfig(deps.config, session.listenerName, server.mechanism, 'connections.max.reauth.ms'))
+  const lifetime = reauthMs > 0 && Number.isSafeInteger(reauthMs) ? reauthMs : 0
   session.principal = principal
   session.sasl = 'complete'
   session.server = undefined

@@ -242,6 +242,37 @@ describe('SASL on the wire', () => {
     ok.close()
   })
 
+  it('reads sasl.server.max.receive.size and connections.max.reauth.ms per listener', async () => {
+    const own = await startUserBroker('dave', 'dave-secret', {
+      listeners: 'SASL_PLAINTEXT://127.0.0.1:0,SMALL://127.0.0.1:0',
+      'listener.security.protocol.map': 'SASL_PLAINTEXT:SASL_PLAINTEXT,SMALL:SASL_PLAINTEXT',
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.small.sasl.server.max.receive.size': '1024',
+      'listener.name.small.connections.max.reauth.ms': '5000',
+      'listener.name.small.plain.connections.max.reauth.ms': '7000',
+      'connections.max.reauth.ms': '9000',
+    })
+    try {
+      const address = (name: string) => own.broker.listeners.find((l) => l.name === name)!.address
+      // An ApiVersions request of about 1.5 KiB: under the default cap, over the SMALL listener's.
+      const big = (c: WireClient) => c.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, { clientSoftwareName: 'a'.repeat(1500), clientSoftwareVersion: '1' })
+      const wide = await WireClient.connect(address('SASL_PLAINTEXT'))
+      expect((await big(wide)).body.errorCode).toBe(ErrorCode.NONE)
+      expect((await login(wide, { mechanism: 'PLAIN', username: 'dave', password: 'dave-secret' })).sessionLifetimeMs).toBe(9000)
+      wide.close()
+      const small = await WireClient.connect(address('SMALL'))
+      await expect(big(small)).rejects.toThrow()
+      expect(await small.closedWithin(3000)).toBe(true)
+      const ok = await WireClient.connect(address('SMALL'))
+      expect((await login(ok, { mechanism: 'PLAIN', username: 'dave', password: 'dave-secret' })).sessionLifetimeMs).toBe(7000)
+      // Once authenticated, the cap is socket.request.max.bytes again.
+      expect((await big(ok)).body.errorCode).toBe(ErrorCode.NONE)
+      ok.close()
+    } finally {
+      await own.stop()
+    }
+  })
+
   it('authorizes requests as the authenticated user (User:<name>) when ACLs are on', async () => {
     const own = await startUserBroker('alice', 'alice-secret', {
       'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
