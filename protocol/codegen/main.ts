@@ -20,7 +20,8 @@ export const API_NAMES = [
   'DeleteGroups', 'IncrementalAlterConfigs', 'AlterPartitionReassignments', 'ListPartitionReassignments',
   'OffsetDelete', 'DescribeCluster', 'DescribeProducers', 'DescribeTransactions', 'ListTransactions',
   'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'ShareGroupHeartbeat', 'ShareGroupDescribe', 'ShareFetch',
-  'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials',
+  'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials', 'DescribeShareGroupOffsets',
+  'AlterShareGroupOffsets', 'DeleteShareGroupOffsets',
 ] as const
 
 export function kebabCase(name: string): string {

@@ -49,6 +49,9 @@ import { ShareFetchApi } from './share-fetch.js'
 import { ShareAcknowledgeApi } from './share-acknowledge.js'
 import { DescribeUserScramCredentialsApi } from './describe-user-scram-credentials.js'
 import { AlterUserScramCredentialsApi } from './alter-user-scram-credentials.js'
+import { DescribeShareGroupOffsetsApi } from './describe-share-group-offsets.js'
+import { AlterShareGroupOffsetsApi } from './alter-share-group-offsets.js'
+import { DeleteShareGroupOffsetsApi } from './delete-share-group-offsets.js'
 
 export type { ApiDescriptor, RawTaggedField } from '../types.js'
 export * from './request-header.js'
@@ -103,6 +106,9 @@ export * from './share-fetch.js'
 export * from './share-acknowledge.js'
 export * from './describe-user-scram-credentials.js'
 export * from './alter-user-scram-credentials.js'
+export * from './describe-share-group-offsets.js'
+export * from './alter-share-group-offsets.js'
+export * from './delete-share-group-offsets.js'
 
 export const ApiKey = {
   Produce: 0,
@@ -154,6 +160,9 @@ export const ApiKey = {
   ShareGroupDescribe: 77,
   ShareFetch: 78,
   ShareAcknowledge: 79,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
 } as const
 
 export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number, ApiDescriptor<any, any>>([
@@ -206,6 +215,9 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [77, ShareGroupDescribeApi],
   [78, ShareFetchApi],
   [79, ShareAcknowledgeApi],
+  [90, DescribeShareGroupOffsetsApi],
+  [91, AlterShareGroupOffsetsApi],
+  [92, DeleteShareGroupOffsetsApi],
 ])
 
 /** Request header version for an API version: 2 once the API is flexible, else 1. */
