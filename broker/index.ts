@@ -7,7 +7,7 @@ import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { LogManager } from '../storage/log-manager.js'
 import { splitList } from '../storage/config-defs.js'
-import { BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
+import { groupConfigKey, BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
 import { Authorizer, authorizerEnabled } from './acls/authorizer.js'
@@ -102,7 +102,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       consumerHeartbeatIntervalMs: config.getInt('group.consumer.heartbeat.interval.ms'),
       consumerAssignors: splitList(config.get('group.consumer.assignors')),
       consumerMigrationPolicy: config.get('group.consumer.migration.policy') as ConsumerMigrationPolicy,
+      shareSessionTimeoutMs: config.getInt('group.share.session.timeout.ms'),
+      shareHeartbeatIntervalMs: config.getInt('group.share.heartbeat.interval.ms'),
+      shareMaxSize: config.getInt('group.share.max.size'),
     },
+    groupConfig: (groupId) => logs.metadata.get<Record<string, string>>(groupConfigKey(groupId)),
   })
   const txn = new TransactionCoordinator({
     store: logs.metadata,

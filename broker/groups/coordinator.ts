@@ -1,7 +1,7 @@
 // The group coordinator shell: hosts every group of this broker in one namespace of group ids,
 // routes each request to the room that owns it, and runs the one shared timer. Kafka's
 // GroupCoordinatorShard is the model: membership belongs to a group kind (classic-kind.ts, and
-// consumer-kind.ts for KIP-848; KIP-932 share groups would be one more `GroupKind`), committed and transactional
+// consumer-kind.ts for KIP-848, share-kind.ts for KIP-932), committed and transactional
 // offsets to the offset manager (offset-manager.ts, Kafka's OffsetMetadataManager), and what
 // applies to every group (ListGroups, DeleteGroups, expiry of emptied groups) stays here.
 //
@@ -19,6 +19,8 @@ import type { ConsumerGroup } from './consumer-group.js'
 import { ConsumerKind } from './consumer-kind.js'
 import { OTHER_KIND, type Group, type GroupKind, type GroupRegistry, type OtherKind } from './group.js'
 import { OffsetManager } from './offset-manager.js'
+import type { ShareGroup } from './share-group.js'
+import { ShareKind } from './share-kind.js'
 import type { OffsetStore, PendingOffsetStore } from './offset-store.js'
 import {
   DEFAULT_COORDINATOR_CONFIG,
@@ -27,6 +29,7 @@ import {
   type DescribedConsumerGroup,
   type DeletedGroup,
   type DescribedGroup,
+  type DescribedShareGroup,
   type GroupCoordinatorConfig,
   type GroupListing,
   type GroupType,
@@ -38,6 +41,9 @@ import {
   type OffsetCommitParams,
   type OffsetDeleteResult,
   type OffsetFetchResult,
+  type ShareGroupListener,
+  type ShareHeartbeatParams,
+  type ShareHeartbeatResult,
   type SyncGroupParams,
   type SyncGroupResult,
   type TopicCatalog,
@@ -55,10 +61,12 @@ export interface GroupCoordinatorOptions {
   tickMs?: number
   /** Run the shared timer; tests that drive `tick()` themselves turn it off. Default true. */
   autoTick?: boolean
+  /** A group's dynamic configuration (IncrementalAlterConfigs on a GROUP resource), if any. */
+  groupConfig?: (groupId: string) => Readonly<Record<string, string>> | undefined
 }
 
 /** The group classes the kinds create, told apart by `type`. */
-export type HostedGroup = ClassicGroup | ConsumerGroup
+export type HostedGroup = ClassicGroup | ConsumerGroup | ShareGroup
 
 /** Who asks for offsets (OffsetFetch v9+): a consumer group checks the member's epoch. */
 export interface OffsetFetchMember {
@@ -73,6 +81,7 @@ export class GroupCoordinator {
   private readonly active = new Set<Group>()
   private readonly classic: ClassicKind
   private readonly consumer: ConsumerKind
+  private readonly share: ShareKind
   /** Members speaking the classic protocol inside consumer groups. */
   private readonly classicInConsumer: ConsumerGroupClassicMembers
   /** One kind per group type: adding a type to GroupType makes this record ask for its kind. */
@@ -96,7 +105,18 @@ export class GroupCoordinator {
     this.classic = new ClassicKind(registry, this.config, this.logger)
     this.consumer = new ConsumerKind(registry, this.config, opts.logs, this.logger, (from, to) => this.classic.adoptConverted(from, to))
     this.classicInConsumer = new ConsumerGroupClassicMembers(this.consumer, registry, this.config, opts.logs)
-    this.kinds = { classic: this.classic, consumer: this.consumer }
+    this.share = new ShareKind(registry, this.config, opts.logs, this.logger, (groupId) => {
+      const overrides = opts.groupConfig?.(groupId)
+      const int = (key: string, fallback: number): number => {
+        const v = overrides?.[key]
+        return v === undefined || !Number.isFinite(Number(v)) ? fallback : Number(v)
+      }
+      return {
+        sessionTimeoutMs: int('share.session.timeout.ms', this.config.shareSessionTimeoutMs),
+        heartbeatIntervalMs: int('share.heartbeat.interval.ms', this.config.shareHeartbeatIntervalMs),
+      }
+    })
+    this.kinds = { classic: this.classic, consumer: this.consumer, share: this.share }
     this.offsets = new OffsetManager({
       store: opts.store,
       catalog: opts.logs,
@@ -193,6 +213,37 @@ export class GroupCoordinator {
     return groupIds.map((groupId) => this.consumer.describe(groupId))
   }
 
+  // ---- Share groups (KIP-932): routed to the share kind ---------------------------------------
+
+  shareGroupHeartbeat(p: ShareHeartbeatParams): ShareHeartbeatResult {
+    return this.share.heartbeat(p)
+  }
+
+  shareGroupDescribe(groupIds: readonly string[]): DescribedShareGroup[] {
+    this.tick()
+    return groupIds.map((groupId) => this.share.describe(groupId))
+  }
+
+  shareGroup(groupId: string): ShareGroup | undefined {
+    const group = this.groups.get(groupId)
+    return group?.type === 'share' ? (group as ShareGroup) : undefined
+  }
+
+  /**
+   * An empty share group for state that outlived its members (share-partition state read back at
+   * start); false when the id belongs to a group of another kind.
+   */
+  restoreShareGroup(groupId: string): boolean {
+    const group = this.groups.get(groupId)
+    if (group === undefined) this.share.createGroup(groupId)
+    return group === undefined || group.type === 'share'
+  }
+
+  /** Told when share-group members go and share groups are deleted (the share-partition state). */
+  setShareGroupListener(listener: ShareGroupListener): void {
+    this.share.listener = listener
+  }
+
   // ---- Offsets: routed to the offset manager --------------------------------------------------
 
   commitOffsets(p: OffsetCommitParams): Promise<TopicResult[]> {
@@ -262,6 +313,7 @@ export class GroupCoordinator {
       }
       this.removeGroup(group, this.now())
       try {
+        if (group.type === 'share') await this.share.listener?.groupDeleted(groupId)
         await this.offsets.deleteGroupOffsets(groupId)
         results.push({ groupId, errorCode: ErrorCode.NONE })
       } catch (err) {

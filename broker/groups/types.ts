@@ -4,10 +4,9 @@
 
 /**
  * The kinds of group sharing the coordinator's one namespace of group ids, named as ListGroups v5
- * reports them: the classic protocol and KIP-848 consumer groups; KIP-932 would add 'share', with
- * its own GroupKind.
+ * reports them: the classic protocol, KIP-848 consumer groups and KIP-932 share groups.
  */
-export type GroupType = 'classic' | 'consumer'
+export type GroupType = 'classic' | 'consumer' | 'share'
 
 /** group.consumer.migration.policy: which way a group may convert while it has members. */
 export type ConsumerMigrationPolicy = 'bidirectional' | 'upgrade' | 'downgrade' | 'disabled'
@@ -27,6 +26,12 @@ export interface GroupCoordinatorConfig {
   /** group.consumer.assignors: the server-side assignors offered; the first is the default. */
   consumerAssignors: readonly string[]
   consumerMigrationPolicy: ConsumerMigrationPolicy
+  /** group.share.session.timeout.ms: a share-group member silent this long is removed. */
+  shareSessionTimeoutMs: number
+  /** group.share.heartbeat.interval.ms: what ShareGroupHeartbeat tells members. */
+  shareHeartbeatIntervalMs: number
+  /** group.share.max.size: members one share group may have. */
+  shareMaxSize: number
 }
 
 export const DEFAULT_COORDINATOR_CONFIG: GroupCoordinatorConfig = {
@@ -41,6 +46,9 @@ export const DEFAULT_COORDINATOR_CONFIG: GroupCoordinatorConfig = {
   consumerHeartbeatIntervalMs: 5_000,
   consumerAssignors: ['uniform', 'range'],
   consumerMigrationPolicy: 'bidirectional',
+  shareSessionTimeoutMs: 45_000,
+  shareHeartbeatIntervalMs: 5_000,
+  shareMaxSize: 200,
 }
 
 /** Which topics and partitions exist; commits and deletes for others are refused. */
@@ -287,4 +295,54 @@ export interface DescribedConsumerGroup {
     assignment: DescribedTopicPartitions[]
     targetAssignment: DescribedTopicPartitions[]
   }>
+}
+
+// ---- Share groups (KIP-932: ShareGroupHeartbeat, ShareGroupDescribe) --------------------------
+
+export interface ShareHeartbeatParams {
+  groupId: string
+  memberId: string
+  memberEpoch: number
+  rackId: string | null
+  /** null: unchanged since the last heartbeat. */
+  subscribedTopicNames: string[] | null
+  clientId: string
+  clientHost: string
+}
+
+export interface ShareHeartbeatResult {
+  errorCode: number
+  errorMessage: string | null
+  memberId: string | null
+  memberEpoch: number
+  heartbeatIntervalMs: number
+  /** The member's assignment, sent when it joined or the assignment changed; null otherwise. */
+  assignment: TopicPartitions[] | null
+}
+
+export interface DescribedShareGroup {
+  errorCode: number
+  errorMessage: string | null
+  groupId: string
+  groupState: string
+  groupEpoch: number
+  assignmentEpoch: number
+  assignorName: string
+  members: Array<{
+    memberId: string
+    rackId: string | null
+    memberEpoch: number
+    clientId: string
+    clientHost: string
+    subscribedTopicNames: string[]
+    assignment: DescribedTopicPartitions[]
+  }>
+}
+
+/** What the coordinator tells the share-partition state when a share group or member goes. */
+export interface ShareGroupListener {
+  /** The member left or was removed: the records it holds go back to the others. */
+  memberRemoved(groupId: string, memberId: string): void
+  /** DeleteGroups removed the group: its share-partition state goes with it. */
+  groupDeleted(groupId: string): Promise<void>
 }

@@ -1,7 +1,7 @@
 // FindCoordinator (key 10). v1 adds the key type (0 group, 1 transaction) and an error message;
 // v3 is flexible; v4 batches keys into `coordinatorKeys` and answers a list of coordinators; v6
-// adds key type 2 (share groups). This single broker coordinates every group and transactional
-// id; share-group keys are answered INVALID_REQUEST since share groups are not implemented.
+// adds key type 2 (KIP-932's share coordinator, keyed "group:topicId:partition"). This single
+// broker coordinates every group, transactional id and share partition.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
@@ -11,10 +11,11 @@ import {
 } from '../../protocol/generated/find-coordinator.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
-import { authorize, Op, Resource } from '../acls/authorize.js'
+import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 
 const GROUP = 0
 const TRANSACTION = 1
+const SHARE = 2
 
 export default defineHandler({
   api: FindCoordinatorApi,
@@ -22,9 +23,11 @@ export default defineHandler({
   handle(req, ctx): FindCoordinatorResponse {
     const { nodeId } = ctx.broker
     const { advertisedHost: host, advertisedPort: port } = ctx.session.listener
-    const supported = req.keyType === GROUP || req.keyType === TRANSACTION
+    const supported = req.keyType === GROUP || req.keyType === TRANSACTION || (req.keyType === SHARE && ctx.apiVersion >= 6)
     const refusal = (key: string): [number, string | null] | undefined => {
       if (!supported) return [ErrorCode.INVALID_REQUEST, `unsupported coordinator key type ${req.keyType}`]
+      // Kafka lets only brokers (CLUSTER_ACTION) find share coordinators.
+      if (req.keyType === SHARE && !authorizeCluster(ctx, Op.CLUSTER_ACTION)) return [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, null]
       if (req.keyType === GROUP && !authorize(ctx, Op.DESCRIBE, Resource.GROUP, key)) return [ErrorCode.GROUP_AUTHORIZATION_FAILED, null]
       if (req.keyType === TRANSACTION && !authorize(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, key)) return [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null]
       return undefined

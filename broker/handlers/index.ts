@@ -46,6 +46,8 @@ import describeTransactions from './65-describe-transactions.js'
 import listTransactions from './66-list-transactions.js'
 import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js'
 import consumerGroupDescribe from './69-consumer-group-describe.js'
+import shareGroupHeartbeat from './76-share-group-heartbeat.js'
+import shareGroupDescribe from './77-share-group-describe.js'
 
 export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   produce,
@@ -93,4 +95,6 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  shareGroupHeartbeat,
+  shareGroupDescribe,
 ]

@@ -18,7 +18,7 @@ function context(apiVersion: number, groups = newCoordinator(new Clock()).coordi
 }
 
 describe('group handlers', () => {
-  it('FindCoordinator answers with this broker, batched from v4, and refuses share-group keys', async () => {
+  it('FindCoordinator answers with this broker, batched from v4, share coordinator keys (type 2) from v6', async () => {
     const v3 = await findCoordinator.handle({ key: 'g', keyType: 1, coordinatorKeys: [] }, context(3))
     expect(v3).toMatchObject({ errorCode: ErrorCode.NONE, nodeId: 7, host: 'broker.local', port: 9093 })
     const v4 = await findCoordinator.handle({ key: '', keyType: 0, coordinatorKeys: ['a', 'b'] }, context(4))
@@ -27,7 +27,9 @@ describe('group handlers', () => {
       { key: 'b', nodeId: 7, host: 'broker.local', port: 9093, errorCode: ErrorCode.NONE, errorMessage: null },
     ])
     const share = await findCoordinator.handle({ key: '', keyType: 2, coordinatorKeys: ['s'] }, context(6))
-    expect((share as { coordinators: Array<{ errorCode: number }> }).coordinators[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST)
+    expect((share as { coordinators: Array<{ errorCode: number; nodeId: number }> }).coordinators[0]).toMatchObject({ errorCode: ErrorCode.NONE, nodeId: 7 })
+    const shareV5 = await findCoordinator.handle({ key: '', keyType: 2, coordinatorKeys: ['s'] }, context(5))
+    expect((shareV5 as { coordinators: Array<{ errorCode: number }> }).coordinators[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST)
   })
 
   it('JoinGroup asks v4+ clients for a member id, and gives pre-v7 errors an empty protocol name', async () => {
