@@ -1,16 +1,15 @@
 // A Kafka consumer on the project's own wire client. Two ways to read:
 //
 // - assign(): partitions chosen by the caller, read directly (no group, nothing on the broker);
-// - subscribe(): topics shared by a classic consumer group. The group's assignor decides who
-//   reads what; poll() joins and rejoins when the coordinator rebalances, commits offsets
-//   (automatically unless told not to) and starts each assigned partition at the group's
-//   committed offset, else at `offsetReset`.
+// - subscribe(): topics shared by a consumer group. poll() joins, follows the group's
+//   rebalances, commits offsets (automatically unless told not to) and starts each assigned
+//   partition at the group's committed offset, else at `offsetReset`.
 //
-// Rebalancing follows Kafka's consumer. Eager (the range assignor, or any mix that includes an
-// eager assignor): everything is revoked, with its offsets committed, before rejoining.
-// Cooperative (cooperative-sticky alone, KIP-429): the member rejoins still reading what it owns
-// and tells the leader so; afterwards it gives up only what the new assignment took away, and
-// when it gave up anything it rejoins at once, so the partitions it released can be handed on.
+// The group speaks one of two protocols (`groupProtocol`, Kafka's group.protocol): classic, where
+// the members' own assignors decide at each JoinGroup/SyncGroup round (group-member.ts), or
+// consumer (KIP-848), where the broker assigns and the member follows by heartbeats
+// (consumer-group-member.ts). Either way the membership moves partitions through this class:
+// revoked ones are committed and dropped before the group hears they are free.
 //
 // Fetching, positions and out-of-range resets are the PartitionReader's.
 
@@ -21,7 +20,9 @@ import { Cluster } from './cluster.js'
 import type { TopicPartitions } from './consumer-protocol.js'
 import { cooperativeStickyAssignor } from './cooperative-sticky-assignor.js'
 import { KafkaProtocolError } from './errors.js'
-import { GroupMember, type CommittedOffsets } from './group-member.js'
+import { ConsumerGroupMember } from './consumer-group-member.js'
+import { GroupMember } from './group-member.js'
+import type { CommittedOffsets, GroupMetadata, GroupProtocol, Membership, PartitionOwner } from './membership.js'
 import type { TopicPartitionOffset } from './admin-groups.js'
 import type { ConsumedRecord } from './completed-fetch.js'
 import { fetchRequestTimeout, PartitionReader, type OffsetSpec, type PartitionReaderOptions } from './partition-reader.js'
@@ -30,7 +31,7 @@ import { rangeAssignor } from './range-assignor.js'
 export type { ConsumedRecord, RecordHeader } from './completed-fetch.js'
 export type { OffsetReset } from './partition-reader.js'
 export type { TopicPartitions } from './consumer-protocol.js'
-export type { CommittedOffsets } from './group-member.js'
+export type { CommittedOffsets, GroupMetadata, GroupProtocol } from './membership.js'
 export type { TopicPartitionOffset } from './admin-groups.js'
 export { IsolationLevel, type OffsetSpec } from './partition-reader.js'
 export { rangeAssignor } from './range-assignor.js'
@@ -40,10 +41,16 @@ export type { Assignor } from './assignor.js'
 export interface ConsumerOptions extends PartitionReaderOptions {
   /** Needed for subscribe(), committed() and commit(). */
   groupId?: string
-  /** Offered in order of preference; default range then cooperative-sticky, as Kafka's consumer. */
+  /** Default classic, as Kafka's and librdkafka's group.protocol. */
+  groupProtocol?: GroupProtocol
+  /** Classic only. Offered in order of preference; default range then cooperative-sticky, as Kafka's consumer. */
   assignors?: readonly Assignor[]
+  /** Consumer protocol only: a broker-side assignor by name (Kafka's group.remote.assignor); the group's default when unset. */
+  serverAssignor?: string | null
+  /** Classic only; under the consumer protocol the broker sets the session timeout. */
   sessionTimeoutMs?: number
   rebalanceTimeoutMs?: number
+  /** Classic only; under the consumer protocol the broker sets the interval. */
   heartbeatIntervalMs?: number
   groupInstanceId?: string | null
   /** Commit positions every autoCommitIntervalMs, before giving partitions up, and on close; default true. */
@@ -52,23 +59,33 @@ export interface ConsumerOptions extends PartitionReaderOptions {
   autoCommitIntervalMs?: number
   onAssigned?: (partitions: TopicPartitions) => void
   onRevoked?: (partitions: TopicPartitions) => void
-  /** After every JoinGroup/SyncGroup round, with what this member holds in the new generation. */
+  /** After every rebalance step, with the generation (consumer protocol: member epoch) and what this member holds. */
   onJoined?: (generationId: number, assignment: TopicPartitions) => void
+  /** Partitions taken away without a chance to commit (the member was fenced or forgotten). */
+  onLost?: (partitions: TopicPartitions) => void
 }
 
 const CLIENT_SOFTWARE = { clientSoftwareName: 'samsa-consumer', clientSoftwareVersion: '0.1.0' }
 
 /** Commit failures that only mean the group moved on; the member rejoins and carries on. */
-const REBALANCED = new Set<number>([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.FENCED_INSTANCE_ID])
+const REBALANCED = new Set<number>([
+  ErrorCode.REBALANCE_IN_PROGRESS,
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.FENCED_INSTANCE_ID,
+  ErrorCode.FENCED_MEMBER_EPOCH,
+  ErrorCode.STALE_MEMBER_EPOCH,
+])
 
 export class Consumer {
   readonly cluster: Cluster
   private readonly reader: PartitionReader
-  private readonly member: GroupMember | null
+  private readonly member: Membership | null
+  private readonly owner: PartitionOwner
   private readonly autoCommit: boolean
   private readonly autoCommitIntervalMs: number
   private readonly maxWaitMs: number
-  private topics: string[] = []
+  private subscribed = false
   /** Partitions the group gave this member (read or paused). */
   private owned: TopicPartitions = new Map()
   /** Positions of owned partitions the caller paused, which the reader no longer holds. */
@@ -91,18 +108,17 @@ export class Consumer {
     this.reader = new PartitionReader(opts, this.cluster)
     this.autoCommit = opts.autoCommit ?? true
     this.autoCommitIntervalMs = opts.autoCommitIntervalMs ?? 5_000
-    this.member =
-      opts.groupId === undefined
-        ? null
-        : new GroupMember(this.cluster, {
-            groupId: opts.groupId,
-            assignors: opts.assignors ?? [rangeAssignor, cooperativeStickyAssignor],
-            sessionTimeoutMs: opts.sessionTimeoutMs,
-            rebalanceTimeoutMs: opts.rebalanceTimeoutMs,
-            heartbeatIntervalMs: opts.heartbeatIntervalMs,
-            groupInstanceId: opts.groupInstanceId,
-            timeoutMs,
-          })
+    this.member = opts.groupId === undefined ? null : createMembership(this.cluster, opts.groupId, opts, timeoutMs)
+    this.owner = {
+      owned: () => this.owned,
+      revoke: (partitions) => this.revoke(partitions),
+      lose: (partitions) => {
+        this.release(partitions)
+        this.opts.onLost?.(partitions)
+      },
+      start: (partitions) => this.start(partitions),
+      joined: (generationId) => this.opts.onJoined?.(generationId, this.assignment()),
+    }
   }
 
   /** Connects to the first reachable bootstrap broker. */
@@ -120,7 +136,7 @@ export class Consumer {
 
   /** Reads these partitions directly from the given positions (no group). */
   assign(topic: string, positions: ReadonlyMap<number, number>): void {
-    if (this.topics.length > 0) throw new Error('a consumer reads either subscribed topics or assigned partitions, not both')
+    if (this.subscribed) throw new Error('a consumer reads either subscribed topics or assigned partitions, not both')
     this.reader.assign(topic, positions)
   }
 
@@ -132,8 +148,23 @@ export class Consumer {
   /** Joins the group for these topics on the next poll. */
   subscribe(topics: readonly string[]): void {
     if (this.member === null) throw new Error('subscribe needs a groupId')
-    this.topics = [...new Set(topics)].sort()
-    this.member.rejoinNeeded = true
+    this.member.subscribe({ topics })
+    this.subscribed = true
+  }
+
+  /**
+   * Joins the group for every topic whose whole name matches `regex`, as the broker evaluates it
+   * (RE2 syntax in Kafka). Only with the consumer protocol (KIP-848), where the broker resolves it.
+   */
+  subscribePattern(regex: string): void {
+    if (this.member === null) throw new Error('subscribe needs a groupId')
+    this.member.subscribe({ regex })
+    this.subscribed = true
+  }
+
+  /** Who this consumer is in its group: generation (classic) or member epoch (consumer protocol), member id. */
+  groupMetadata(): GroupMetadata {
+    return this.requireMember().metadata()
   }
 
   /** Moves a partition's position; before the partition is assigned, where it will start. */
@@ -183,11 +214,11 @@ export class Consumer {
     if (this.closing !== null) return []
     this.woken = false
     const member = this.member
-    if (member !== null && this.topics.length > 0) {
+    if (member !== null && this.subscribed) {
       if (member.fatal !== null) throw member.fatal
-      if (member.rejoinNeeded) {
+      if (member.rebalanceNeeded) {
         try {
-          await this.rebalance(member)
+          await member.rebalance(this.owner)
         } catch (err) {
           if (this.woken || this.closing !== null) return []
           throw err
@@ -221,25 +252,9 @@ export class Consumer {
     return this.closing
   }
 
-  private requireMember(): GroupMember {
+  private requireMember(): Membership {
     if (this.member === null) throw new Error('group offsets need a groupId')
     return this.member
-  }
-
-  private async rebalance(member: GroupMember): Promise<void> {
-    const cooperative = member.rebalanceProtocol === 'cooperative'
-    // The coordinator forgot this member: what it owned is already someone else's.
-    if (member.memberId === '' && this.owned.size > 0) this.release(this.owned)
-    if (!cooperative && this.owned.size > 0) await this.revoke(this.owned)
-    for (;;) {
-      const assigned = await member.join(this.topics, cooperative ? this.owned : new Map())
-      const revoked = minus(this.owned, assigned)
-      const added = minus(assigned, this.owned)
-      if (revoked.size > 0) await this.revoke(revoked)
-      if (added.size > 0) await this.start(added)
-      this.opts.onJoined?.(member.generationId, this.assignment())
-      if (!cooperative || revoked.size === 0) return
-    }
   }
 
   /** Gives partitions up, committing their positions first. */
@@ -304,18 +319,18 @@ export class Consumer {
   }
 
   /** Waits for a rebalance, a wakeup or maxWaitMs when the member has nothing to read. */
-  private async idle(member: GroupMember): Promise<void> {
-    if (member.rejoinNeeded || this.woken) return
+  private async idle(member: Membership): Promise<void> {
+    if (member.rebalanceNeeded || member.fatal !== null || this.woken) return
     const ac = new AbortController()
     this.wake = () => ac.abort()
-    member.whenRejoinNeeded(this.wake)
+    member.whenRebalanceNeeded(this.wake)
     try {
       await sleep(this.maxWaitMs, undefined, { signal: ac.signal })
     } catch {
       // Woken early.
     } finally {
       this.wake = null
-      member.whenRejoinNeeded(null)
+      member.whenRebalanceNeeded(null)
     }
   }
 }
@@ -326,13 +341,23 @@ function setIn(map: Map<string, Map<number, number>>, topic: string, partition: 
   m.set(partition, value)
 }
 
-/** Partitions in `a` but not in `b`. */
-function minus(a: TopicPartitions, b: TopicPartitions): TopicPartitions {
-  const out: TopicPartitions = new Map()
-  for (const [topic, ps] of a) {
-    const other = b.get(topic) ?? []
-    const left = ps.filter((p) => !other.includes(p))
-    if (left.length > 0) out.set(topic, left)
+function createMembership(cluster: Cluster, groupId: string, opts: ConsumerOptions, timeoutMs: number): Membership {
+  if ((opts.groupProtocol ?? 'classic') === 'consumer') {
+    return new ConsumerGroupMember(cluster, {
+      groupId,
+      groupInstanceId: opts.groupInstanceId,
+      rebalanceTimeoutMs: opts.rebalanceTimeoutMs,
+      serverAssignor: opts.serverAssignor,
+      timeoutMs,
+    })
   }
-  return out
+  return new GroupMember(cluster, {
+    groupId,
+    assignors: opts.assignors ?? [rangeAssignor, cooperativeStickyAssignor],
+    sessionTimeoutMs: opts.sessionTimeoutMs,
+    rebalanceTimeoutMs: opts.rebalanceTimeoutMs,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    groupInstanceId: opts.groupInstanceId,
+    timeoutMs,
+  })
 }

@@ -11,6 +11,12 @@
 // Heartbeats run in the background; when the coordinator answers REBALANCE_IN_PROGRESS (or
 // that the generation or member is gone) the member only notes that it must rejoin. Whoever
 // drives it (the consumer's poll) decides when, so partitions are never revoked under a caller.
+//
+// Rebalancing follows Kafka's consumer. Eager (the range assignor, or any mix that includes an
+// eager assignor): everything is revoked, with its offsets committed, before rejoining.
+// Cooperative (cooperative-sticky alone, KIP-429): the member rejoins still reading what it owns
+// and tells the leader so; afterwards it gives up only what the new assignment took away, and
+// when it gave up anything it rejoins at once, so the partitions it released can be handed on.
 
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -19,15 +25,15 @@ import { SyncGroupApi } from '../../protocol/generated/sync-group.js'
 import { HeartbeatApi } from '../../protocol/generated/heartbeat.js'
 import { LeaveGroupApi } from '../../protocol/generated/leave-group.js'
 import type { Assignor, GroupMemberSubscription } from './assignor.js'
-import { alterOffsets, fetchOffsets, type TopicPartitionOffset } from './admin-groups.js'
+import { alterOffsets, type TopicPartitionOffset } from './admin-groups.js'
 import { CoordinatorType, type Cluster } from './cluster.js'
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, type TopicPartitions } from './consumer-protocol.js'
 import { BrokerConnectionError, BrokerUnreachableError, KafkaProtocolError } from './errors.js'
+import { fetchCommitted, minus, type CommittedOffsets, type GroupMetadata, type Membership, type PartitionOwner, type Subscription } from './membership.js'
 import { NodePool } from './node-pool.js'
 import type { NodeSession } from './node-session.js'
 
-/** Committed offset per partition per topic; partitions without one are absent. */
-export type CommittedOffsets = Map<string, Map<number, number>>
+export type { CommittedOffsets } from './membership.js'
 
 export interface GroupMemberOptions {
   groupId: string
@@ -56,7 +62,8 @@ function backoff(attempt: number): number {
   return Math.min(1000, 100 * 2 ** attempt)
 }
 
-export class GroupMember {
+export class GroupMember implements Membership {
+  readonly protocol = 'classic' as const
   memberId = ''
   generationId = -1
   /** The assignor the group chose in the last round. */
@@ -77,6 +84,7 @@ export class GroupMember {
   /** Where the coordinator was last found, for dropping its connection. */
   private coordinatorAddress: string | null = null
   private onRejoinNeeded: (() => void) | null = null
+  private topics: readonly string[] = []
   /** A JoinGroup or SyncGroup is out (they may be parked for a whole rebalance). */
   private joining = false
   /** Leaving, or the caller gave up waiting on a join: nothing is retried any more. */
@@ -112,9 +120,42 @@ export class GroupMember {
     return this.opts.assignors.every((a) => a.rebalanceProtocol === 'cooperative') ? 'cooperative' : 'eager'
   }
 
+  get rebalanceNeeded(): boolean {
+    return this.rejoinNeeded
+  }
+
   /** Wakes whoever waits for the member to need a rebalance (a consumer with nothing to fetch). */
-  whenRejoinNeeded(fn: (() => void) | null): void {
+  whenRebalanceNeeded(fn: (() => void) | null): void {
     this.onRejoinNeeded = fn
+  }
+
+  metadata(): GroupMetadata {
+    return { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: this.opts.groupInstanceId ?? null }
+  }
+
+  /** The topics to join for; the next poll rejoins. Patterns need the consumer protocol. */
+  subscribe(subscription: Subscription): void {
+    if (!('topics' in subscription)) throw new Error('a topic pattern subscription needs the consumer group protocol')
+    this.topics = [...new Set(subscription.topics)].sort()
+    this.rejoinNeeded = true
+  }
+
+  /** One rebalance: eager revokes everything first; cooperative rejoins until nothing more is released. */
+  async rebalance(owner: PartitionOwner): Promise<void> {
+    const cooperative = this.rebalanceProtocol === 'cooperative'
+    // The coordinator forgot this member: what it owned is already someone else's.
+    if (this.memberId === '' && owner.owned().size > 0) owner.lose(owner.owned())
+    if (!cooperative && owner.owned().size > 0) await owner.revoke(owner.owned())
+    for (;;) {
+      const owned = owner.owned()
+      const assigned = await this.join(this.topics, cooperative ? owned : new Map())
+      const revoked = minus(owned, assigned)
+      const added = minus(assigned, owned)
+      if (revoked.size > 0) await owner.revoke(revoked)
+      if (added.size > 0) await owner.start(added)
+      owner.joined(this.generationId)
+      if (!cooperative || revoked.size === 0) return
+    }
   }
 
   /**
@@ -204,14 +245,7 @@ export class GroupMember {
     for (let attempt = 0; ; attempt++) {
       this.throwIfClosed()
       try {
-        const out: CommittedOffsets = new Map()
-        for (const c of await fetchOffsets(this.cluster, this.groupId, [...partitions.keys()])) {
-          if (c.offset < 0 || !partitions.get(c.topic)?.includes(c.partition)) continue
-          let m = out.get(c.topic)
-          if (m === undefined) out.set(c.topic, (m = new Map()))
-          m.set(c.partition, c.offset)
-        }
-        return out
+        return await fetchCommitted(this.cluster, this.groupId, partitions)
       } catch (err) {
         if (!(await this.retriable(err, attempt))) throw err
       }
