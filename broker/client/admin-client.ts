@@ -27,7 +27,16 @@ export type { NewTopic, CreatedTopic, PartitionOffsets, DeletedRecords } from '.
 export { OffsetTimestamp, IsolationLevel } from './admin-topics.js'
 export type { ConfigResource, ConfigEntry, ConfigChange } from './admin-configs.js'
 export { ConfigResourceType, ConfigSource, AlterConfigOp } from './admin-configs.js'
-export type { ListedGroup, GroupDescription, GroupMember, CommittedOffset, TopicPartitionOffset } from './admin-groups.js'
+export type {
+  ListedGroup,
+  GroupDescription,
+  GroupMember,
+  CommittedOffset,
+  TopicPartitionOffset,
+  ConsumerGroupDescription,
+  ConsumerGroupMemberDescription,
+  TopicPartitionList,
+} from './admin-groups.js'
 export type { AclBinding, AclBindingFilter } from './admin-acls.js'
 export type { UserScramCredentials, ScramUpsertion } from './admin-users.js'
 export type * from './admin-transactions.js'
@@ -103,6 +112,11 @@ export class AdminClient {
 
   describeGroups(groupIds: readonly string[]): Promise<groups.GroupDescription[]> {
     return groups.describeGroups(this.cluster, groupIds)
+  }
+
+  /** KIP-848 consumer groups (ConsumerGroupDescribe); a classic group answers GROUP_ID_NOT_FOUND. */
+  describeConsumerGroups(groupIds: readonly string[]): Promise<groups.ConsumerGroupDescription[]> {
+    return groups.describeConsumerGroups(this.cluster, groupIds)
   }
 
   deleteGroups(groupIds: readonly string[]): Promise<Map<string, string | null>> {

@@ -1,5 +1,6 @@
-// Consumer group administration: ListGroups on every broker, DescribeGroups and DeleteGroups at
-// each group's coordinator, and committed offsets (OffsetFetch; OffsetCommit as a member of no
+// Consumer group administration: ListGroups on every broker, DescribeGroups (classic groups),
+// ConsumerGroupDescribe (KIP-848 consumer groups) and DeleteGroups at each group's coordinator,
+// and committed offsets (OffsetFetch; OffsetCommit as a member of no
 // generation, which Kafka accepts for an empty group; OffsetDelete). A coordinator that moved
 // (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) is looked up again and the request retried.
 
@@ -8,6 +9,7 @@ import { ErrorCode, errorName } from '../../protocol/errors.js'
 import { Reader } from '../../protocol/reader.js'
 import { ListGroupsApi } from '../../protocol/generated/list-groups.js'
 import { DescribeGroupsApi } from '../../protocol/generated/describe-groups.js'
+import { ConsumerGroupDescribeApi, type ConsumerGroupDescribeResponseAssignment } from '../../protocol/generated/consumer-group-describe.js'
 import { DeleteGroupsApi } from '../../protocol/generated/delete-groups.js'
 import { OffsetFetchApi } from '../../protocol/generated/offset-fetch.js'
 import { OffsetCommitApi } from '../../protocol/generated/offset-commit.js'
@@ -46,6 +48,40 @@ export interface GroupDescription {
   protocolType: string
   protocol: string
   members: GroupMember[]
+  coordinatorId: number
+}
+
+export interface TopicPartitionList {
+  topic: string
+  partitions: number[]
+}
+
+export interface ConsumerGroupMemberDescription {
+  memberId: string
+  instanceId: string | null
+  rackId: string | null
+  memberEpoch: number
+  clientId: string
+  clientHost: string
+  subscribedTopicNames: string[]
+  subscribedTopicRegex: string | null
+  /** What the member owns now. */
+  assignment: TopicPartitionList[]
+  /** What the group's assignor wants it to own once reconciled. */
+  targetAssignment: TopicPartitionList[]
+}
+
+/** A KIP-848 consumer group as ConsumerGroupDescribe reports it. */
+export interface ConsumerGroupDescription {
+  groupId: string
+  /** Kafka error name (GROUP_ID_NOT_FOUND for a classic or unknown group), or null. */
+  error: string | null
+  errorMessage: string | null
+  state: string
+  groupEpoch: number
+  assignmentEpoch: number
+  assignor: string
+  members: ConsumerGroupMemberDescription[]
   coordinatorId: number
 }
 
@@ -131,6 +167,60 @@ export async function describeGroups(cluster: Cluster, groupIds: readonly string
     }),
   )
   return groupIds.map((id) => out.get(id) ?? { groupId: id, error: 'UNKNOWN_SERVER_ERROR', state: '', protocolType: '', protocol: '', members: [], coordinatorId: coordinators.get(id)! })
+}
+
+function topicList(a: ConsumerGroupDescribeResponseAssignment): TopicPartitionList[] {
+  return a.topicPartitions
+    .map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) }))
+    .sort((x, y) => x.topic.localeCompare(y.topic))
+}
+
+/** Each consumer group (KIP-848) as its coordinator describes it (ConsumerGroupDescribe). */
+export async function describeConsumerGroups(cluster: Cluster, groupIds: readonly string[]): Promise<ConsumerGroupDescription[]> {
+  const coordinators = await cluster.findCoordinators(CoordinatorType.Group, groupIds)
+  const out = new Map<string, ConsumerGroupDescription>()
+  await Promise.all(
+    [...groupBy(new Set(groupIds), (id) => coordinators.get(id)!)].map(async ([nodeId, ids]) => {
+      const session = await cluster.node(nodeId)
+      const res = await session.send(ConsumerGroupDescribeApi, { groupIds: ids, includeAuthorizedOperations: false })
+      for (const g of res.groups) {
+        out.set(g.groupId, {
+          groupId: g.groupId,
+          error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
+          errorMessage: g.errorMessage,
+          state: g.groupState,
+          groupEpoch: g.groupEpoch,
+          assignmentEpoch: g.assignmentEpoch,
+          assignor: g.assignorName,
+          coordinatorId: nodeId,
+          members: g.members.map((m) => ({
+            memberId: m.memberId,
+            instanceId: m.instanceId,
+            rackId: m.rackId,
+            memberEpoch: m.memberEpoch,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            subscribedTopicNames: [...m.subscribedTopicNames].sort(),
+            subscribedTopicRegex: m.subscribedTopicRegex,
+            assignment: topicList(m.assignment),
+            targetAssignment: topicList(m.targetAssignment),
+          })),
+        })
+      }
+    }),
+  )
+  const missing = (id: string): ConsumerGroupDescription => ({
+    groupId: id,
+    error: 'UNKNOWN_SERVER_ERROR',
+    errorMessage: null,
+    state: '',
+    groupEpoch: -1,
+    assignmentEpoch: -1,
+    assignor: '',
+    members: [],
+    coordinatorId: coordinators.get(id)!,
+  })
+  return groupIds.map((id) => out.get(id) ?? missing(id))
 }
 
 /** Deletes groups; the result maps each id to null or its Kafka error name (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND...). */

@@ -110,7 +110,7 @@ export class Consumer {
     this.autoCommitIntervalMs = opts.autoCommitIntervalMs ?? 5_000
     this.member = opts.groupId === undefined ? null : createMembership(this.cluster, opts.groupId, opts, timeoutMs)
     this.owner = {
-      owned: () => this.owned,
+      owned: () => this.assignment(),
       revoke: (partitions) => this.revoke(partitions),
       lose: (partitions) => {
         this.release(partitions)
