@@ -18,6 +18,7 @@ import { Writer } from '../protocol/writer.js'
 import { BufferPool } from '../storage/buffer-pool.js'
 import { LeasedResponse } from './handler.js'
 import type { Router, Pending } from './router.js'
+import type { BrokerMetrics } from './metrics.js'
 import { type ConnectionSession, plaintextSession } from './security/session.js'
 
 export interface ConnectionOptions {
@@ -30,6 +31,8 @@ export interface ConnectionOptions {
   maxUnauthenticatedBytes: number
   maxInFlight: number
   logger: Logger
+  /** Request counts and times (Kafka's RequestMetrics); NO_METRICS skips the clock. */
+  metrics?: BrokerMetrics
 }
 
 interface Slot {
@@ -40,6 +43,8 @@ interface Slot {
   held: LeasedResponse<unknown> | undefined
   /** The pooled buffer holding the request, returned to the pool once the request is answered. */
   lease: Buffer | undefined
+  /** performance.now() when the request was read, when metrics are on. */
+  started: number
 }
 
 /**
@@ -66,6 +71,7 @@ export class Connection {
   private waitingForLarge = false
   private corked = false
   private idleWaiters: Array<() => void> = []
+  private readonly timed: boolean
 
   constructor(
     readonly socket: Socket,
@@ -76,6 +82,7 @@ export class Connection {
   ) {
     this.clientHost = socket.remoteAddress ?? 'unknown'
     this.session = session ?? plaintextSession(this.clientHost)
+    this.timed = opts.metrics?.enabled === true
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.maybeResume())
@@ -205,7 +212,7 @@ export class Connection {
     }
     // Requests whose handler may keep views of their bytes give up the pooled buffer for good.
     const lease = leased && !pending.keepsRequestBytes ? frame : undefined
-    const slot: Slot = { pending, done: false, response: undefined, held: undefined, lease }
+    const slot: Slot = { pending, done: false, response: undefined, held: undefined, lease, started: this.timed ? performance.now() : 0 }
     this.slots.push(slot)
     if (pending.largeResponse) this.largeInFlight = slot
     const result = pending.result
@@ -252,6 +259,7 @@ export class Connection {
         this.largeInFlight = undefined
         this.waitingForLarge = false
       }
+      if (this.timed && slot.pending.kind === 'ok') this.opts.metrics!.requestDone(slot.pending.api.apiKey, slot.pending.apiVersion, performance.now() - slot.started)
       if (slot.response === null) continue // acks=0: no response on the wire
       if (!wrote) {
         this.corkUntilPollEnds()

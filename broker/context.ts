@@ -11,6 +11,7 @@ import type { FetchSessionCache } from './fetch-sessions.js'
 import type { Authorizer } from './acls/authorizer.js'
 import type { ScramCredentialStore } from './security/scram-credentials.js'
 import type { FailedLogins } from './security/sasl/authenticator.js'
+import type { BrokerMetrics } from './metrics.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -33,6 +34,8 @@ export interface BrokerContext {
   scramCredentials: ScramCredentialStore
   /** Recent failed logins by client address, which slow down the next ones. */
   failedLogins: FailedLogins
+  /** Counters and timings for the metrics endpoint (NO_METRICS without one). */
+  metrics: BrokerMetrics
   /** Stores the dynamic broker configs so they survive a restart. */
   persistDynamicConfig(): Promise<void>
 }

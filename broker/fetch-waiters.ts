@@ -49,6 +49,11 @@ export class FetchWaiters {
     return parked
   }
 
+  /** Fetches parked now (Kafka's fetch purgatory size). */
+  get parked(): number {
+    return this.all.size
+  }
+
   /** True once shut down: fetches answer with what they have instead of waiting. */
   get closed(): boolean {
     return this._closed

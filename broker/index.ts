@@ -21,12 +21,17 @@ import { handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
-import { advertise, configuredListeners, listenerConfig, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
+import { advertise, configuredListeners, listenerConfig, usesSasl, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
 import { ScramCredentialStore } from './security/scram-credentials.js'
 import { FailedLogins } from './security/sasl/authenticator.js'
+import { NO_METRICS, timedFileIO, type BrokerMetrics } from './metrics.js'
+import { nodeFileIO } from '../storage/file-io.js'
+import { HttpEndpoint, type HttpOptions } from './http/endpoint.js'
+import { PrometheusMetrics } from './http/prometheus.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
+export type { HttpOptions } from './http/endpoint.js'
 
 export interface BrokerOptions {
   /** Data directory; without one the broker uses a fresh temporary directory, removed by stop(). */
@@ -44,6 +49,8 @@ export interface BrokerOptions {
   /** pino level; default 'warn' (quiet in tests). */
   logLevel?: string
   logger?: Logger
+  /** The HTTP endpoint (metrics, probes, console); none without. */
+  http?: HttpOptions
 }
 
 export interface RunningBroker {
@@ -56,6 +63,8 @@ export interface RunningBroker {
   dataDir: string
   nodeId: number
   clusterId: string
+  /** The HTTP endpoint as bound, when one was asked for. */
+  http?: { host: string; port: number; url: string }
   stop(): Promise<void>
 }
 
@@ -67,12 +76,38 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const config = new BrokerConfig(opts.config ?? {})
   const aclsEnforced = authorizerEnabled(config.get('authorizer.class.name'))
   const nodeId = opts.nodeId ?? config.getInt('node.id')
-  const logs = await LogManager.open({
-    dataDir,
-    brokerConfig: config.overrides(),
-    logger,
-    retentionCheckIntervalMs: config.getLong('log.retention.check.interval.ms'),
-  })
+  // Without `listeners` the broker has one PLAINTEXT listener on host:port (127.0.0.1:9092).
+  const first = config.has('listeners')
+    ? { host: opts.host, port: opts.port, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
+    : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9092, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
+  const listeners = configuredListeners(config, first)
+
+  // The HTTP endpoint comes up first, so /healthz answers and /readyz says "not yet" while the
+  // logs are recovered; `live` is the broker once it serves.
+  let live: BrokerContext | undefined
+  let server: TcpServer | undefined
+  const prometheus = opts.http === undefined ? undefined : new PrometheusMetrics({ broker: () => live, connections: () => server?.connectionsByListener() ?? new Map() })
+  const metrics: BrokerMetrics = prometheus ?? NO_METRICS
+  let http: HttpEndpoint | undefined
+  if (opts.http !== undefined) {
+    const requireLogin = listeners.some((l) => usesSasl(l.securityProtocol))
+    http = new HttpEndpoint({ ...opts.http, host: opts.http.host ?? opts.host ?? '127.0.0.1' }, { config, logger, metrics: prometheus!, broker: () => live, requireLogin })
+    await http.listen()
+  }
+
+  let logs: LogManager
+  try {
+    logs = await LogManager.open({
+      dataDir,
+      brokerConfig: config.overrides(),
+      logger,
+      retentionCheckIntervalMs: config.getLong('log.retention.check.interval.ms'),
+      io: metrics.enabled ? timedFileIO(nodeFileIO, metrics) : undefined,
+    })
+  } catch (err) {
+    await http?.close()
+    throw err
+  }
   const persisted = logs.metadata.get<Record<string, string>>(BROKER_DYNAMIC_CONFIG_KEY) ?? {}
   for (const [k, v] of Object.entries(persisted)) config.setDynamic(k, v)
   if (Object.keys(persisted).length > 0) logs.setBrokerConfig(config.overrides())
@@ -127,20 +162,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     txn.close()
     groups.close()
     await logs.close()
+    await http?.close()
     throw err
   }
   const fetchWaiters = new FetchWaiters()
 
-  // Without `listeners` the broker has one PLAINTEXT listener on host:port (127.0.0.1:9092).
-  const first = config.has('listeners')
-    ? { host: opts.host, port: opts.port, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
-    : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9092, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
   let ctx: BrokerContext | undefined
   const router = new Router(handlers, () => ctx!, logger)
-  let server: TcpServer
   let bound: BoundListener[]
   try {
-    const listeners = configuredListeners(config, first)
     const tls = new Map(listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => [l.name, new TlsListener(config, l, logger)]))
     server = new TcpServer(router, {
       listeners,
@@ -154,12 +184,14 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       idleTimeoutMs: config.getLong('connections.max.idle.ms'),
       maxInFlightPerConnection: 100,
       logger,
+      metrics,
     })
     bound = await server.listen()
   } catch (err) {
     txn.close()
     groups.close()
     await logs.close()
+    await http?.close()
     throw err
   }
   ctx = {
@@ -179,14 +211,17 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     servedApis: router.served,
     scramCredentials: new ScramCredentialStore(logs.metadata),
     failedLogins: new FailedLogins(),
+    metrics,
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }
   const main = bound[0]!
+  live = ctx
   logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      live = undefined
       // Parked requests answer now, so the connections go idle without waiting out what clients
       // asked for: long polls with what they have, joins and syncs with NOT_COORDINATOR (as a
       // Kafka coordinator that unloads its groups), so their members find the coordinator again.
@@ -195,6 +230,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       await server.close()
       txn.close()
       await logs.close()
+      await http?.close()
       // A temporary directory made for an embedded broker goes with it; a given one is kept.
       if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true })
       logger.info('broker stopped')
@@ -210,6 +246,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     dataDir,
     nodeId,
     clusterId,
+    http: http === undefined ? undefined : { host: http.host, port: http.port, url: http.url },
     stop,
   }
 }

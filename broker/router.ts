@@ -109,7 +109,7 @@ export class Router {
   /** Runs a bare SASL token (the frames after a v0 SaslHandshake) through the session's mechanism. */
   saslToken(token: Buffer, session: ConnectionSession): Pending {
     const b = this.broker()
-    const deps = { config: b.config, credentials: b.scramCredentials, failedLogins: b.failedLogins, logger: this.logger }
+    const deps = { config: b.config, credentials: b.scramCredentials, failedLogins: b.failedLogins, logger: this.logger, metrics: b.metrics }
     // With bare tokens there is no error response: a failed login just closes the connection.
     const result = authenticate(session, token, deps).then((o) => (o.ok ? o.token : null))
     return { kind: 'sasl-token', apiName: 'SaslAuthenticate', result, keepsRequestBytes: false, largeResponse: false }

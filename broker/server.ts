@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { Connection } from './connection.js'
 import { ConnectionQuotas, type ConnectionQuotaSettings } from './connection-quotas.js'
 import type { Router } from './router.js'
+import type { BrokerMetrics } from './metrics.js'
 import type { BoundListener, ListenerEndpoint } from './security/listeners.js'
 import { ConnectionSession } from './security/session.js'
 import type { TlsListener } from './security/tls.js'
@@ -25,6 +26,7 @@ export interface ServerOptions extends ConnectionQuotaSettings {
   idleTimeoutMs: number
   maxInFlightPerConnection: number
   logger: Logger
+  metrics?: BrokerMetrics
 }
 
 export class TcpServer {
@@ -76,6 +78,13 @@ export class TcpServer {
     return this.connections.size
   }
 
+  /** Open connections by listener name, every listener included (Kafka's connection-count). */
+  connectionsByListener(): Map<string, number> {
+    const out = new Map<string, number>(this.opts.listeners.map((l) => [l.name, 0]))
+    for (const c of this.connections) out.set(c.session.listenerName, (out.get(c.session.listenerName) ?? 0) + 1)
+    return out
+  }
+
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes every socket. */
   async close(graceMs = 5000): Promise<void> {
     if (this.idleTimer) clearInterval(this.idleTimer)
@@ -123,6 +132,7 @@ export class TcpServer {
         maxUnauthenticatedBytes: this.opts.maxUnauthenticatedBytes(listenerEndpoint.name),
         maxInFlight: this.opts.maxInFlightPerConnection,
         logger: this.opts.logger,
+        metrics: this.opts.metrics,
       },
       (c) => {
         this.connections.delete(c)

@@ -93,6 +93,7 @@ async function appendPartition(
     }
   }
   let result: AppendResult
+  if (durable) b.metrics.produceWaiting(1)
   try {
     result = await log.append(validated, { durable })
   } catch (err) {
@@ -100,7 +101,10 @@ async function appendPartition(
     if (isUnexpected(f) || f.code === ErrorCode.KAFKA_STORAGE_ERROR) b.logger.error({ err, topic, partition: p.index }, 'append failed')
     else b.logger.debug({ topic, partition: p.index, reason: f.message }, 'rejected produce batch')
     return { ...errorPartition(f.code, f.message), index: p.index }
+  } finally {
+    if (durable) b.metrics.produceWaiting(-1)
   }
+  b.metrics.messagesIn(topic, result.lastOffset - result.baseOffset + 1, records.length)
   return {
     index: p.index,
     errorCode: ErrorCode.NONE,

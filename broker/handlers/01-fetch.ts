@@ -11,7 +11,8 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler, LeasedResponse, type RequestContext } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
-import { readPartitions, type FetchRound } from '../fetch-reads.js'
+import { readPartitions, type FetchedPartition, type FetchRound } from '../fetch-reads.js'
+import type { BrokerMetrics } from '../metrics.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
 
 export default defineHandler({
@@ -55,12 +56,30 @@ export default defineHandler({
       round.lease.release()
       throw err
     }
+    if (b.metrics.enabled) countBytesOut(b.metrics, round.partitions)
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
     const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
     // The records are views of pooled read buffers, released once the socket has the response.
     return round.lease.isEmpty ? response : new LeasedResponse(response, [round.lease])
   },
 })
+
+/** Record bytes per topic (a fetch's partitions come grouped by topic). */
+function countBytesOut(metrics: BrokerMetrics, partitions: readonly FetchedPartition[]): void {
+  let topic = ''
+  let bytes = 0
+  for (const { w, response } of partitions) {
+    const n = response.records?.length ?? 0
+    if (n === 0) continue
+    if (w.sp.topic !== topic) {
+      if (bytes > 0) metrics.bytesOut(topic, bytes)
+      topic = w.sp.topic
+      bytes = 0
+    }
+    bytes += n
+  }
+  if (bytes > 0) metrics.bytesOut(topic, bytes)
+}
 
 /** Partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED, unread. */
 function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[]): void {

@@ -20,7 +20,7 @@ export default defineHandler({
     }
     const b = ctx.broker
     const token = Buffer.from(req.authBytes.buffer, req.authBytes.byteOffset, req.authBytes.byteLength)
-    const outcome = await authenticate(session, token, { config: b.config, credentials: b.scramCredentials, failedLogins: b.failedLogins, logger: b.logger })
+    const outcome = await authenticate(session, token, { config: b.config, credentials: b.scramCredentials, failedLogins: b.failedLogins, logger: b.logger, metrics: b.metrics })
     if (!outcome.ok) return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: outcome.message, authBytes: NO_BYTES, sessionLifetimeMs: 0 }
     return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: outcome.token, sessionLifetimeMs: outcome.sessionLifetimeMs }
   },

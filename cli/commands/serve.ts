@@ -21,6 +21,10 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--node-id <id>', 'broker node id (default: 1)').env('SAMSA_NODE_ID'))
     .addOption(new Option('-c, --config <file>', 'server.properties-style file of broker keys').env('SAMSA_CONFIG'))
     .addOption(new Option('--set <key=value>', 'broker key, repeatable (overrides --config)').argParser(collectPairs).default([]))
+    .addOption(new Option('--http-port <port>', 'serve /metrics, /healthz, /readyz and the web console on this port (default: off; 0 picks a free one)').env('SAMSA_HTTP_PORT'))
+    .addOption(new Option('--http-host <host>', 'interface for the HTTP port (default: --host)').env('SAMSA_HTTP_HOST'))
+    .addOption(new Option('--http-tls', 'HTTPS on the HTTP port, with ssl.keystore.location (or listener.name.http.ssl.*)').env('SAMSA_HTTP_TLS'))
+    .addOption(new Option('--http-allow-actions', 'let the console create and delete topics (default: read-only)').env('SAMSA_HTTP_ALLOW_ACTIONS'))
     .addOption(new Option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent').env('SAMSA_LOG_LEVEL'))
     .addHelpText(
       'after',
@@ -28,7 +32,8 @@ export function registerServe(program: Command): void {
 Any broker key may also come from the environment as SAMSA_<KEY>, upper case with dots as
 underscores: SAMSA_NUM_PARTITIONS=3 sets num.partitions. Precedence: flags, SAMSA_* variables,
 --config file, defaults. Logs go to stderr; stdout gets one line, "listening on HOST:PORT",
-once the broker accepts connections. SIGTERM or Ctrl-C shuts down cleanly (exit 0).
+once the broker accepts connections (and "http on URL" with --http-port). With a SASL listener
+the HTTP port asks for basic credentials of a SCRAM user (samsa users add). SIGTERM or Ctrl-C shuts down cleanly (exit 0).
 
 Exit codes: 64 bad arguments, 73 data directory not writable, 75 port already in use,
 78 unreadable or invalid --config file, 1 anything else.
@@ -38,6 +43,7 @@ Examples:
   $ samsa serve --data-dir /var/lib/samsa --host 0.0.0.0 --advertised-host kafka.internal
   $ samsa serve --port 0 --data-dir "$(mktemp -d)"
   $ samsa serve --config server.properties --set log.retention.ms=3600000
+  $ samsa serve --http-port 9308          # then open http://127.0.0.1:9308/
   $ SAMSA_PORT=19092 SAMSA_NUM_PARTITIONS=6 samsa serve`,
     )
     .action(async (flags: ServeFlags & { config?: string }) => {
@@ -68,12 +74,15 @@ Examples:
           config: settings.config,
           logLevel: settings.logLevel,
           logger,
+          http: settings.http,
         })
       } catch (err) {
-        const e = err as NodeJS.ErrnoException
+        const e = err as NodeJS.ErrnoException & { address?: string; port?: number }
+        // Listen errors name the address that failed: a listener's or the HTTP port's.
+        const failed = formatAddress(e.address ?? settings.host, e.port ?? settings.port)
         if (e.code === 'ECONFIG') throw new CliError(e.message, ExitCode.Config)
-        if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${formatAddress(settings.host, settings.port)}: address already in use`, ExitCode.TempFail)
-        if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${formatAddress(settings.host, settings.port)}: address not available on this machine`, ExitCode.TempFail)
+        if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${failed}: address already in use`, ExitCode.TempFail)
+        if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${failed}: address not available on this machine`, ExitCode.TempFail)
         if (e.code === 'EACCES' && /listen/.test(e.syscall ?? '')) throw new CliError(`cannot listen on port ${settings.port}: permission denied`, ExitCode.TempFail)
         if (e.code === 'EDATADIR' || e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'ENOTDIR' || e.code === 'EEXIST') {
           throw new CliError(`data directory '${path.resolve(settings.dataDir)}' is not writable (${e.code})`, ExitCode.CantCreate)
@@ -87,6 +96,7 @@ Examples:
       }
       process.stdout.write(`listening on ${formatAddress(running.host, running.port)}\n`)
       for (const l of running.listeners.slice(1)) process.stdout.write(`listening on ${l.name}://${formatAddress(l.host, l.port)}\n`)
+      if (running.http !== undefined) process.stdout.write(`http on ${running.http.url}\n`)
 
       await new Promise<void>((resolve) => {
         let signalled = false

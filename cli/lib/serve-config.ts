@@ -14,6 +14,10 @@ export interface ServeFlags {
   advertisedPort?: string
   nodeId?: string
   logLevel?: string
+  httpPort?: string
+  httpHost?: string
+  httpTls?: boolean
+  httpAllowActions?: boolean
   set: [string, string][]
 }
 
@@ -26,6 +30,8 @@ export interface ServeSettings {
   nodeId?: number
   logLevel: string
   config: Record<string, string>
+  /** The HTTP endpoint; undefined (off) unless --http-port is given. */
+  http?: { port: number; host: string; tls: boolean; allowActions: boolean }
 }
 
 /** Environment variables that belong to serve's own flags or the CLI, not to broker keys. */
@@ -40,6 +46,10 @@ export const RESERVED_ENV = new Set([
   'SAMSA_CONFIG',
   'SAMSA_LOG_LEVEL',
   'SAMSA_COMMAND_CONFIG',
+  'SAMSA_HTTP_PORT',
+  'SAMSA_HTTP_HOST',
+  'SAMSA_HTTP_TLS',
+  'SAMSA_HTTP_ALLOW_ACTIONS',
 ])
 
 /** SAMSA_NUM_PARTITIONS=3 -> { 'num.partitions': '3' } */
@@ -92,6 +102,10 @@ export function resolveServeSettings(flags: ServeFlags, fileConfig: Record<strin
     nodeId: nodeIdText === undefined ? undefined : int(nodeIdText, '--node-id'),
     logLevel: flags.logLevel ?? 'info',
     config,
+    http:
+      flags.httpPort === undefined
+        ? undefined
+        : { port: port(flags.httpPort, '--http-port'), host: flags.httpHost ?? host, tls: flags.httpTls === true, allowActions: flags.httpAllowActions === true },
   }
 }
 

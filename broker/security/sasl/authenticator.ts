@@ -7,6 +7,7 @@
 // the connection is then closed.
 import type { Logger } from 'pino'
 import type { BrokerConfig } from '../../config.js'
+import type { BrokerMetrics } from '../../metrics.js'
 import { listenerConfig, mechanismConfig } from '../listeners.js'
 import { type ScramCredentialStore, isScramMechanism } from '../scram-credentials.js'
 import type { ConnectionSession } from '../session.js'
@@ -21,6 +22,8 @@ export interface SaslDeps {
   credentials: ScramCredentialStore
   failedLogins: FailedLogins
   logger: Logger
+  /** Counts logins by outcome (failed_authentication_total); none when absent. */
+  metrics?: BrokerMetrics
 }
 
 /** The listener's sasl.enabled.mechanisms that Samsa implements, in the configured order. */
@@ -56,6 +59,7 @@ export async function authenticate(session: ConnectionSession, token: Buffer, de
   session.sasl = 'complete'
   session.server = undefined
   session.sessionExpiresAt = lifetime > 0 ? Date.now() + lifetime : Number.POSITIVE_INFINITY
+  deps.metrics?.authentication(session.listenerName, true)
   deps.logger.debug({ client: session.clientHost, principal, mechanism: server.mechanism }, 'SASL authentication succeeded')
   return { ok: true, token: step.token, sessionLifetimeMs: lifetime }
 }
@@ -65,6 +69,7 @@ async function fail(session: ConnectionSession, deps: SaslDeps, reason: string, 
   session.sasl = 'failed'
   session.server = undefined
   session.closeAfterResponses = true
+  deps.metrics?.authentication(session.listenerName, false)
   const delay = deps.failedLogins.record(session.clientHost, baseDelayMs)
   deps.logger.warn({ client: session.clientHost, listener: session.listenerName, mechanism, reason, delayMs: delay }, 'SASL authentication failed')
   if (delay > 0) await new Promise((r) => setTimeout(r, delay))
