@@ -247,13 +247,14 @@ export abstract class LocalLog {
   }
 
   /**
-   * Swaps `run` for the cleaned segment the cleaner wrote and fsynced to `cleanedFile`
-   * (segment-swap.ts). The caller checked holdsSegments() in the same tick.
+   * Swaps `run` for the cleaned segment the cleaner wrote and fsynced to `cleanedFile`, with its
+   * .txnindex in `cleanedTxnIndexFile` (segment-swap.ts). The caller checked holdsSegments() in
+   * the same tick.
    */
-  replaceWithCleaned(run: readonly LogSegment[], cleanedFile: string): LogSegment {
+  replaceWithCleaned(run: readonly LogSegment[], cleanedFile: string, cleanedTxnIndexFile: string): LogSegment {
     if (!this.holdsSegments(run)) throw new Error(`segments of ${this.name} changed during cleaning`)
     try {
-      const seg = this.segments.replaceWithCleaned(run, cleanedFile)
+      const seg = this.segments.replaceWithCleaned(run, cleanedFile, cleanedTxnIndexFile)
       this.flusher.markDirDirty()
       return seg
     } catch (err) {

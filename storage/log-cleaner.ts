@@ -11,9 +11,10 @@
 // bytes) exceeds min.cleanable.dirty.ratio, or when its first dirty segment began longer ago than
 // max.compaction.lag.ms. When the offset map (log.cleaner.dedupe.buffer.size) fills before the end
 // of the dirty section, the round cleans what the map covers and the rest waits for the next one.
-// Tombstones are removed by the first cleaning after their delete horizon (segment-cleaner.ts); a
-// log whose kept tombstones reach their horizon is cleaned then even if nothing is dirty (the
-// horizon is known from the last cleaning in this process; after a restart, from the next one).
+// Tombstones and transaction markers are removed by the first cleaning after their delete horizon
+// (segment-cleaner.ts); a log whose kept tombstones or markers reach their horizon is cleaned then
+// even if nothing is dirty. The horizon is known from the last cleaning in this process; after a
+// restart, from the batches themselves, which carry it (read once per log, headers first).
 //
 // Concurrency: one pass at a time, on the event loop; a pass yields between segments. A cleaning
 // that finds its segments changed (retention, truncation, deletion) gives up and is retried later.
@@ -24,7 +25,7 @@ import { floorSegmentIndex } from './log-reader.js'
 import type { Logger } from './logger.js'
 import { OffsetMap } from './offset-map.js'
 import type { PartitionLog } from './partition-log.js'
-import { CleaningAbortedError, Pacer, buildOffsetMap, cleanSegments, type CleanResult } from './segment-cleaner.js'
+import { CleaningAbortedError, Pacer, buildOffsetMap, cleanSegments, earliestDeleteHorizon, type CleanResult } from './segment-cleaner.js'
 
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint'
 
@@ -110,6 +111,8 @@ export class LogCleaner {
   private readonly checkpointFile: OffsetCheckpointFile
   private readonly checkpoints: Map<string, number>
   private readonly states = new Map<string, CleanerState>()
+  /** Delete horizons read from the batches of logs not cleaned yet in this process. */
+  private readonly recoveredHorizons = new Map<string, number>()
   private readonly map: OffsetMap
   private running: Promise<number> | undefined
   private stopped = false
@@ -135,8 +138,18 @@ export class LogCleaner {
       lastRunMs: s?.lastRunMs ?? -1,
       bytesReclaimed: s?.bytesReclaimed ?? 0,
       recordsRemoved: s?.recordsRemoved ?? 0,
-      deleteHorizonMs: s?.deleteHorizonMs ?? -1,
+      deleteHorizonMs: this.deleteHorizon(log),
     }
+  }
+
+  /** The earliest delete horizon of the log's cleaned part; -1 when nothing waits for one. */
+  private deleteHorizon(log: PartitionLog): number {
+    const known = this.states.get(log.name)?.deleteHorizonMs ?? this.recoveredHorizons.get(log.name)
+    if (known !== undefined) return known
+    const checkpoint = this.checkpoint(log)
+    const horizon = checkpoint === undefined ? -1 : earliestDeleteHorizon(log, checkpoint)
+    this.recoveredHorizons.set(log.name, horizon)
+    return horizon
   }
 
   /** Starts a pass unless one is running; errors are logged. */
@@ -160,7 +173,7 @@ export class LogCleaner {
       const range = cleanableRange(log, this.checkpoint(log), now)
       const ratio = numberConfig(log, 'min.cleanable.dirty.ratio', 0.5)
       // Tombstones whose delete horizon has passed make a log cleanable too (Kafka's deleteHorizon logs).
-      const horizon = this.states.get(log.name)?.deleteHorizonMs ?? -1
+      const horizon = this.deleteHorizon(log)
       const tombstonesDue = horizon >= 0 && now >= horizon
       if ((range.dirtyBytes > 0 && (range.dirtyRatio > ratio || range.overdue)) || tombstonesDue) candidates.push({ log, range })
     }

@@ -9,7 +9,7 @@ import path from 'node:path'
 import type { FileIO } from './file-io.js'
 import { floorSegmentIndex } from './log-reader.js'
 import { LOG_SUFFIX, LogSegment, segmentFileName, type SegmentConfig } from './segment.js'
-import { swapFileName } from './segment-swap.js'
+import { installCleanedTxnIndex, swapFileName, txnIndexSwapFileName } from './segment-swap.js'
 
 export class LogSegments {
   private list: LogSegment[]
@@ -88,16 +88,19 @@ export class LogSegments {
   }
 
   /**
-   * Swaps `run` (see holdsRun) for the cleaned segment written to `cleanedFile` (segment-swap.ts):
-   * the cleaned file becomes the swap file, the run's files are deleted, and the swap file becomes
-   * the segment at the run's baseOffset, its indexes rebuilt.
+   * Swaps `run` (see holdsRun) for the cleaned segment written to `cleanedFile`, with its aborted
+   * transactions in `cleanedTxnIndexFile` (segment-swap.ts): the cleaned files become swap files,
+   * the run's files are deleted, and the swap files become the segment at the run's baseOffset, its
+   * indexes rebuilt.
    */
-  replaceWithCleaned(run: readonly LogSegment[], cleanedFile: string): LogSegment {
+  replaceWithCleaned(run: readonly LogSegment[], cleanedFile: string, cleanedTxnIndexFile: string): LogSegment {
     const base = run[0]!.baseOffset
+    this.io.rename(cleanedTxnIndexFile, path.join(this.dir, txnIndexSwapFileName(base)))
     const swap = path.join(this.dir, swapFileName(base))
     this.io.rename(cleanedFile, swap)
     const i = this.list.indexOf(run[0]!)
     for (const seg of run) seg.delete()
+    installCleanedTxnIndex(this.io, this.dir, base)
     this.io.rename(swap, path.join(this.dir, segmentFileName(base, LOG_SUFFIX)))
     const cleaned = LogSegment.open(this.io, this.dir, base, this.config)
     cleaned.recover()
