@@ -1,0 +1,114 @@
+// The web console in a real browser: headless Chromium (the system's, driven by playwright-core,
+// which downloads nothing) opens the console of an in-process broker after kafkajs produced and
+// consumed, and finds the topic, its partitions, its records (text, JSON and hex) and the
+// consumer group with its lag.
+import { existsSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { startBroker, type RunningBroker } from '../../../broker/index.js'
+import { kafkaClient } from '../../helpers/broker.js'
+import { makeTempDir, removeDir } from '../../helpers/temp-dir.js'
+import { waitFor } from '../../helpers/wait.js'
+
+const CHROMIUM = process.env.SAMSA_CHROMIUM ?? '/usr/bin/chromium'
+const TOPIC = 'console-orders'
+
+let dir: string
+let broker: RunningBroker
+let browser: Browser
+let page: Page
+
+describe.skipIf(!existsSync(CHROMIUM))(`web console (needs Chromium at ${CHROMIUM})`, () => {
+  beforeAll(async () => {
+    dir = await makeTempDir('samsa-console-')
+    broker = await startBroker({ dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent', http: { port: 0 }, config: { 'group.initial.rebalance.delay.ms': '0' } })
+    const kafka = kafkaClient(broker.address)
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 2 }] })
+    await admin.disconnect()
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic: TOPIC,
+      messages: [
+        { partition: 0, key: 'order-1', value: JSON.stringify({ item: 'lamp', qty: 2 }), headers: { source: 'web' } },
+        { partition: 0, key: 'order-2', value: 'plain words' },
+        { partition: 0, key: null, value: Buffer.from([0xff, 0x00, 0xfe]) },
+      ],
+    })
+    const consumer = kafka.consumer({ groupId: 'console-group' })
+    await consumer.connect()
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
+    let seen = 0
+    await consumer.run({ eachMessage: async () => void seen++ })
+    await waitFor(() => seen === 3, { what: 'records consumed' })
+    await consumer.stop()
+    await consumer.disconnect()
+    // One more record after the commit: the group lags by one.
+    await producer.send({ topic: TOPIC, messages: [{ partition: 0, key: 'order-3', value: 'late' }] })
+    await producer.disconnect()
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
+    page = await browser.newPage()
+  }, 30_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await broker?.stop()
+    await removeDir(dir)
+  })
+
+  it('lists the topic and the group on the cluster page', async () => {
+    await page.goto(`${broker.http!.url}/`)
+    const topicRow = page.locator('tr', { has: page.locator(`a[href="#/topic/${TOPIC}"]`) })
+    await topicRow.waitFor()
+    // Name, 2 partitions, 4 records.
+    expect(await topicRow.locator('td').allTextContents()).toEqual([TOPIC, '2', '4', expect.stringMatching(/ B$/)])
+    const groupRow = page.locator('tr', { has: page.locator('a[href="#/group/console-group"]') })
+    expect((await groupRow.locator('td').allTextContents()).slice(0, 1)).toEqual(['console-group'])
+    expect((await groupRow.locator('td').allTextContents()).at(-1)).toBe('1')
+  })
+
+  it('shows partitions and records of the topic, as text, JSON and hex', async () => {
+    await page.goto(`${broker.http!.url}/#/topic/${TOPIC}`)
+    await page.locator('#messages table tbody tr').first().waitFor()
+    const rows = await page.locator('#messages table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+    expect(rows.map((r) => [r[0], r[2], r[3]])).toEqual([
+      ['0', 'order-1', '{"item":"lamp","qty":2}'],
+      ['1', 'order-2', 'plain words'],
+      ['2', 'null', 'ff 00 fe'],
+      ['3', 'order-3', 'late'],
+    ])
+    expect(rows[0]![4]).toBe('source: web')
+    const partitions = await page.locator('table').nth(0).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)))
+    expect(partitions).toEqual([
+      ['0', '0', '4'],
+      ['1', '0', '0'],
+    ])
+    // From offset 1, at most 2, values as hex.
+    await page.selectOption('select[name=from]', 'offset')
+    await page.fill('input[name=at]', '1')
+    await page.fill('input[name=limit]', '2')
+    await page.selectOption('select[name=format]', 'hex')
+    await page.click('form button[type=submit]')
+    await page.locator('#messages p', { hasText: 'showing 2 from 1' }).waitFor()
+    const hex = await page.locator('#messages table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[3]!.textContent))
+    expect(hex).toEqual([Buffer.from('plain words').toString('hex').replace(/(..)(?!$)/g, '$1 '), 'ff 00 fe'])
+    // JSON pretty-prints.
+    await page.selectOption('select[name=from]', 'start')
+    await page.selectOption('select[name=format]', 'json')
+    await page.click('form button[type=submit]')
+    await page.locator('#messages p', { hasText: 'showing 2 from 0' }).waitFor()
+    expect(await page.locator('#messages table tbody tr').first().locator('td').nth(3).textContent()).toBe(JSON.stringify({ item: 'lamp', qty: 2 }, null, 2))
+    const configs = await page.locator('table').last().locator('td').allTextContents()
+    expect(configs).toContain('cleanup.policy')
+  })
+
+  it('shows the group with its committed offsets and lag', async () => {
+    await page.goto(`${broker.http!.url}/#/group/console-group`)
+    const offsets = page.locator('table').nth(1).locator('tbody tr')
+    await offsets.first().waitFor()
+    const rows = await offsets.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
+    expect(rows).toContainEqual([TOPIC, '0', '3', '4', '1'])
+  })
+})
