@@ -26,6 +26,26 @@ function serve(args: string[], env: Record<string, string> = {}): { child: Child
 }
 
 describe('samsa serve', () => {
+  it('serves /healthz and /metrics on --http-port and prints its URL', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'samsa-serve-'))
+    const { child, firstLine } = serve(['--port', '0', '--http-port', '0', '--data-dir', dataDir])
+    await firstLine
+    const url = await new Promise<string>((resolve) => {
+      let out = ''
+      const onData = (c: Buffer) => {
+        out += c.toString()
+        const m = /^http on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)
+        if (m !== null) resolve(m[1]!)
+      }
+      onData(Buffer.alloc(0))
+      child.stdout.on('data', onData)
+    })
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('kafka_server_kafkaserver_brokerstate 3')
+    child.kill('SIGTERM')
+    expect(await new Promise((r) => child.on('close', r))).toBe(0)
+  })
+
   it('prints its address, serves clients, and exits 0 on SIGTERM', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'samsa-serve-'))
     const { child, firstLine } = serve(['--port', '0', '--data-dir', dataDir], { SAMSA_NUM_PARTITIONS: '3' })

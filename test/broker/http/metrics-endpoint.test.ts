@@ -4,7 +4,10 @@
 // and the /healthz and /readyz probes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Consumer } from 'kafkajs'
-import { startBroker, type RunningBroker } from '../../../broker/index.js'
+import { pino } from 'pino'
+import { BrokerConfig, startBroker, type RunningBroker } from '../../../broker/index.js'
+import { HttpEndpoint } from '../../../broker/http/endpoint.js'
+import { PrometheusMetrics } from '../../../broker/http/prometheus.js'
 import { kafkaClient } from '../../helpers/broker.js'
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -38,6 +41,31 @@ describe('HTTP endpoint', () => {
     const ready = await fetch(`${broker.http!.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ ready: true, nodeId: broker.nodeId, clusterId: broker.clusterId })
+  })
+
+  it('is live but not ready while the broker starts', async () => {
+    const metrics = new PrometheusMetrics({ broker: () => undefined, connections: () => new Map() })
+    const logger = pino({ level: 'silent' })
+    const starting = new HttpEndpoint({ port: 0, host: '127.0.0.1' }, { config: new BrokerConfig({}), logger, metrics, broker: () => undefined, requireLogin: false })
+    await starting.listen()
+    try {
+      expect((await fetch(`${starting.url}/healthz`)).status).toBe(200)
+      expect((await fetch(`${starting.url}/readyz`)).status).toBe(503)
+      expect((await fetch(`${starting.url}/api/topics`)).status).toBe(503)
+      const s = parsePrometheusText(await (await fetch(`${starting.url}/metrics`)).text())
+      expect(s.get(series('kafka_server_kafkaserver_brokerstate'))).toBe(0)
+    } finally {
+      await starting.close()
+    }
+  })
+
+  it('keeps the console read-only unless actions are allowed', async () => {
+    const res = await fetch(`${broker.http!.url}/api/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'nope' }) })
+    expect(res.status).toBe(403)
+    expect((await fetch(`${broker.http!.url}/api/topics/${TOPIC}`, { method: 'DELETE' })).status).toBe(403)
+    expect(broker.http).toBeDefined()
+    const topics = (await (await fetch(`${broker.http!.url}/api/topics`)).json()) as Array<{ name: string }>
+    expect(topics.map((t) => t.name)).not.toContain('nope')
   })
 
   it('binds nothing unless asked', async () => {
