@@ -12,6 +12,8 @@ import type { Authorizer } from './acls/authorizer.js'
 import type { ScramCredentialStore } from './security/scram-credentials.js'
 import type { FailedLogins } from './security/sasl/authenticator.js'
 import type { BrokerMetrics } from './metrics.js'
+import type { SharePartitionManager } from './share/share-partition-manager.js'
+import type { ShareSessionCache } from './share/share-sessions.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -25,6 +27,9 @@ export interface BrokerContext {
   fetchWaiters: FetchWaiters
   fetchMemory: FetchMemory
   fetchSessions: FetchSessionCache
+  /** KIP-932: every share partition's state, and the share sessions of share-group members. */
+  share: SharePartitionManager
+  shareSessions: ShareSessionCache
   logger: Logger
   /** The ACL authorizer when authorizer.class.name turns enforcement on; undefined allows everything. */
   authorizer: Authorizer | undefined

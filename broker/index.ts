@@ -29,6 +29,9 @@ import { NO_METRICS, timedFileIO, type BrokerMetrics } from './metrics.js'
 import { nodeFileIO } from '../storage/file-io.js'
 import { HttpEndpoint, type HttpOptions } from './http/endpoint.js'
 import { PrometheusMetrics } from './http/prometheus.js'
+import { SharePartitionManager } from './share/share-partition-manager.js'
+import { ShareSessionCache } from './share/share-sessions.js'
+import { shareSettings } from './share/share-settings.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 export type { HttpOptions } from './http/endpoint.js'
@@ -166,6 +169,20 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     throw err
   }
   const fetchWaiters = new FetchWaiters()
+  // Share groups whose members are gone come back Empty with their share-partition state.
+  const share = new SharePartitionManager({ logs, store: logs.metadata, settings: shareSettings(config, logs.metadata), logger })
+  for (const groupId of share.groupIds()) groups.restoreShareGroup(groupId)
+  const shareSessions = new ShareSessionCache(() => config.getInt('group.share.max.share.sessions'))
+  groups.setShareGroupListener({
+    memberRemoved(groupId, memberId) {
+      shareSessions.removeMember(groupId, memberId)
+      share.releaseMember(groupId, memberId).catch((err: unknown) => logger.error({ err, groupId, memberId }, 'releasing a departed member\'s share records failed'))
+    },
+    async groupDeleted(groupId) {
+      shareSessions.removeGroup(groupId)
+      await share.deleteState(groupId)
+    },
+  })
 
   let ctx: BrokerContext | undefined
   const router = new Router(handlers, () => ctx!, logger)
@@ -190,6 +207,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   } catch (err) {
     txn.close()
     groups.close()
+    await share.close()
     await logs.close()
     await http?.close()
     throw err
@@ -206,6 +224,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     fetchWaiters,
     fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
     fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
+    share,
+    shareSessions,
     logger,
     authorizer: aclsEnforced ? new Authorizer(new AclStore(logs.metadata), config) : undefined,
     servedApis: router.served,
@@ -229,6 +249,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       groups.close()
       await server.close()
       txn.close()
+      await share.close()
       await logs.close()
       await http?.close()
       // A temporary directory made for an embedded broker goes with it; a given one is kept.

@@ -4,6 +4,7 @@
 //   topics   topic name -> TopicRecord
 //   offsets  committedOffsetKey(group, topic, partition) -> CommittedOffset
 //   kv       the keys below
+//   share    shareStateKey(group, topicId, partition) -> ShareStateRecord
 //
 // The stored strings are a file format: data directories written by earlier versions must keep
 // opening, so a key here is never renamed (add a migration in MetadataStore.open instead).
@@ -83,6 +84,19 @@ export function groupOfCommittedOffsetKey(key: string): string {
 
 function groupOffsetsPrefix(group: string): string {
   return `${encodeURIComponent(group)}/`
+}
+
+// ---- share: `${encodeURIComponent(group)}/${topicId}/${partition}` ----
+
+/** The stored key of one share partition's state (KIP-932). */
+export function shareStateKey(group: string, topicId: string, partition: number): string {
+  return `${encodeURIComponent(group)}/${topicId}/${partition}`
+}
+
+/** Group, topic id and partition of a stored share-state key. */
+export function parseShareStateKey(key: string): { group: string; topicId: string; partition: number } {
+  const [group = '', topicId = '', partition = ''] = key.split('/')
+  return { group: decodeURIComponent(group), topicId, partition: Number(partition) }
 }
 
 /**

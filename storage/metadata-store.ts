@@ -1,10 +1,11 @@
 // MetadataStore: topics, committed consumer offsets and a small key-value space, in one LMDB
-// environment (values msgpack-encoded, lmdb's default). Three named databases:
+// environment (values msgpack-encoded, lmdb's default). Four named databases:
 //   topics   name -> TopicRecord
 //   offsets  `${encodeURIComponent(group)}/${topic}/${partition}` -> CommittedOffset (sorted, so a
 //            group is a range; no NUL bytes: lmdb's key encoding treats NUL as an array separator,
 //            and long keys containing one no longer sort or decode as the string they were)
 //   kv       broker identity, dynamic configuration, producer ids and transaction state
+//   share    shareStateKey(group, topicId, partition) -> ShareStateRecord (KIP-932 share partitions)
 // Every stored key is spelled in metadata-keys.ts.
 // Writes resolve once committed (visible, and crash-safe for the process); topic changes also
 // wait for LMDB's flush so a topic acknowledged to a client survives a power loss. A commit that
@@ -33,6 +34,19 @@ export interface TopicRecord {
   partitions: number
   configs: Record<string, string>
   createdAt: number
+}
+
+/**
+ * The persisted state of one share partition, as Kafka's share coordinator writes its ShareSnapshot
+ * records: the start offset, the state epoch and the in-flight ranges as
+ * [firstOffset, lastOffset, deliveryState, deliveryCount] (state 0 Available, 2 Acknowledged,
+ * 4 Archived).
+ */
+export interface ShareStateRecord {
+  startOffset: number
+  stateEpoch: number
+  leaderEpoch: number
+  stateBatches: Array<[number, number, number, number]>
 }
 
 export interface CommittedOffset {
@@ -70,6 +84,7 @@ export class MetadataStore {
     private readonly topics: Database<TopicRecord, string>,
     private readonly offsets: Database<CommittedOffset, string>,
     private readonly kv: Database<unknown, string>,
+    private readonly share: Database<ShareStateRecord, string>,
   ) {}
 
   /** Opens (creating) the store in directory `dir`. */
@@ -81,6 +96,7 @@ export class MetadataStore {
       root.openDB<TopicRecord, string>({ name: 'topics' }),
       root.openDB<CommittedOffset, string>({ name: 'offsets' }),
       root.openDB<unknown, string>({ name: 'kv' }),
+      root.openDB<ShareStateRecord, string>({ name: 'share' }),
     )
     store.migrateNulKeys()
     for (const { value } of store.topics.getRange()) store.topicCache.set(value.name, frozen(value))
@@ -186,6 +202,26 @@ export class MetadataStore {
       if (group !== last) out.push(group)
       last = group
     }
+    return out
+  }
+
+  /**
+   * Writes and deletes share-partition states in one transaction (null deletes): the group commit
+   * of every state changed while the previous one was being written.
+   */
+  async writeShareStates(entries: ReadonlyMap<string, ShareStateRecord | null>): Promise<void> {
+    await this.committed(this.share.transaction(() => {
+      for (const [key, value] of entries) {
+        if (value === null) this.share.remove(key)
+        else this.share.put(key, value)
+      }
+    }), 'storing share-partition state')
+  }
+
+  /** Every stored share-partition state, by key (metadata-keys.ts spells and parses them). */
+  listShareStates(): Array<{ key: string; value: ShareStateRecord }> {
+    const out: Array<{ key: string; value: ShareStateRecord }> = []
+    for (const { key, value } of this.share.getRange()) if (typeof key === 'string') out.push({ key, value })
     return out
   }
 

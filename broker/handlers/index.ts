@@ -48,6 +48,8 @@ import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js'
 import consumerGroupDescribe from './69-consumer-group-describe.js'
 import shareGroupHeartbeat from './76-share-group-heartbeat.js'
 import shareGroupDescribe from './77-share-group-describe.js'
+import shareFetch from './78-share-fetch.js'
+import shareAcknowledge from './79-share-acknowledge.js'
 
 export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   produce,
@@ -97,4 +99,6 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   consumerGroupDescribe,
   shareGroupHeartbeat,
   shareGroupDescribe,
+  shareFetch,
+  shareAcknowledge,
 ]

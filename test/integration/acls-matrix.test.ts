@@ -110,6 +110,10 @@ const rows: Row[] = [
   { key: ApiKey.ListTransactions, version: 1, body: { stateFilters: [], producerIdFilters: [], durationFilter: -1 }, code: (r) => (r.transactionStates.length > 0 ? ErrorCode.NONE : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED), denied: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED },
   { key: ApiKey.ConsumerGroupHeartbeat, version: 1, body: { ...defaultConsumerGroupHeartbeatRequest(), groupId: 'g-848', memberId: 'member-1', memberEpoch: 0, rebalanceTimeoutMs: 10000, subscribedTopicNames: ['t'], topicPartitions: [] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
   { key: ApiKey.ConsumerGroupDescribe, version: 0, body: { groupIds: ['g-848'], includeAuthorizedOperations: true }, code: (r) => r.groups[0].errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.ShareGroupHeartbeat, version: 1, body: { groupId: 'g-share', memberId: 'share-1', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.ShareGroupDescribe, version: 1, body: { groupIds: ['g-share'], includeAuthorizedOperations: true }, code: (r) => r.groups[0].errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.ShareFetch, version: 1, body: { groupId: 'g-share', memberId: 'share-1', shareSessionEpoch: 0, maxWaitMs: 0, minBytes: 1, maxBytes: 1000, maxRecords: 10, batchSize: 10, topics: [], forgottenTopicsData: [] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.ShareAcknowledge, version: 1, body: { groupId: 'g-share', memberId: 'share-1', shareSessionEpoch: 1, topics: [] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
   { key: 50, version: 0, body: { users: null }, code: (r) => r.errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
   { key: 51, version: 0, body: { deletions: [], upsertions: [{ name: 'nobody', mechanism: 1, iterations: 4096, salt: new Uint8Array(16), saltedPassword: new Uint8Array(32) }] }, code: (r) => r.results[0].errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
 ]

@@ -1,0 +1,239 @@
+// Every share partition this broker leads, by (group, topic id, partition): created on a share
+// group's first fetch of the partition, from its persisted state when there is one (Kafka's share
+// coordinator reads it back with ReadShareGroupState), else at the log end or the log start as the
+// group's share.auto.offset.reset says. Kafka's SharePartitionManager is the model.
+//
+// State changes are persisted through one ShareStateWriter (group commit); callers answer their
+// clients once the write holding their change has committed. One interval watches the acquisition
+// locks: records whose lock ran out go back to Available, are persisted, and wake parked share
+// fetches. Settings come from the broker (group.share.*) with the group's overrides (share.*).
+// Single-threaded: everything runs on the event loop.
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import type { LogManager } from '../../storage/log-manager.js'
+import type { ShareStateRecord } from '../../storage/metadata-store.js'
+import { parseShareStateKey, shareStateKey } from '../../storage/metadata-keys.js'
+import type { PartitionLog } from '../../storage/partition-log.js'
+import { SharePartition, type ArchivedRecords, type SharePartitionSnapshot } from './share-partition.js'
+import { ShareStateWriter, type ShareStateStore } from './share-state-writer.js'
+
+export interface ShareSettings {
+  /** share.record.lock.duration.ms for the group. */
+  lockDurationMs(groupId: string): number
+  /** share.auto.offset.reset for the group. */
+  autoOffsetReset(groupId: string): 'latest' | 'earliest'
+  /** share.isolation.level for the group: 0 read_uncommitted, 1 read_committed. */
+  isolationLevel(groupId: string): 0 | 1
+  deliveryCountLimit: number
+  maxRecordLocks: number
+}
+
+export interface ShareTarget {
+  groupId: string
+  topic: string
+  topicId: string
+  partition: number
+}
+
+/** Where a dead-letter writer plugs in: records archived as rejected or past the delivery limit. */
+export type ArchiveListener = (target: ShareTarget, records: ArchivedRecords) => void
+
+export interface HeldSharePartition extends ShareTarget {
+  readonly key: string
+  readonly sp: SharePartition
+  readonly log: PartitionLog
+}
+
+export interface SharePartitionManagerOptions {
+  logs: LogManager
+  store: ShareStateStore
+  settings: ShareSettings
+  logger: Logger
+  now?: () => number
+  /** How often acquisition locks are checked; default 100 ms. */
+  lockCheckMs?: number
+  onArchive?: ArchiveListener
+}
+
+export class SharePartitionManager {
+  private readonly held = new Map<string, HeldSharePartition>()
+  /** Persisted states not loaded yet, by key. */
+  private readonly stored = new Map<string, ShareStateRecord>()
+  private readonly writer: ShareStateWriter
+  private readonly now: () => number
+  private readonly timer: NodeJS.Timeout
+  private readonly availableListeners = new Set<() => void>()
+  onArchive: ArchiveListener | undefined
+
+  constructor(private readonly opts: SharePartitionManagerOptions) {
+    this.now = opts.now ?? Date.now
+    this.writer = new ShareStateWriter(opts.store)
+    this.onArchive = opts.onArchive
+    for (const { key, value } of opts.store.listShareStates()) this.stored.set(key, value)
+    this.timer = setInterval(() => this.checkLocks(), opts.lockCheckMs ?? 100)
+    this.timer.unref()
+  }
+
+  get settings(): ShareSettings {
+    return this.opts.settings
+  }
+
+  /** Groups with persisted or live share-partition state. */
+  groupIds(): string[] {
+    const ids = new Set<string>()
+    for (const key of this.stored.keys()) ids.add(parseShareStateKey(key).group)
+    for (const h of this.held.values()) ids.add(h.groupId)
+    return [...ids]
+  }
+
+  /** The name of the topic with this id, if it exists. */
+  topicName(topicId: string): string | undefined {
+    return this.opts.logs.getTopicById(topicId)?.name
+  }
+
+  /** The share partition, created (and its initial state persisted) on first use; or an error code. */
+  partition(groupId: string, topicId: string, partition: number): HeldSharePartition | number {
+    const key = shareStateKey(groupId, topicId, partition)
+    const topic = this.opts.logs.getTopicById(topicId)
+    if (topic === undefined) return ErrorCode.UNKNOWN_TOPIC_ID
+    const log = this.opts.logs.partition(topic.name, partition)
+    if (log === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    let h = this.held.get(key)
+    if (h !== undefined && h.log === log) return h
+    const stored = this.stored.get(key)
+    this.stored.delete(key)
+    const initial: SharePartitionSnapshot =
+      stored !== undefined
+        ? fromRecord(stored)
+        : { startOffset: this.opts.settings.autoOffsetReset(groupId) === 'earliest' ? log.logStartOffset : log.highWatermark, stateEpoch: 0, stateBatches: [] }
+    const target: ShareTarget = { groupId, topic: topic.name, topicId, partition }
+    const sp = new SharePartition(
+      {
+        now: this.now,
+        lockDurationMs: () => this.opts.settings.lockDurationMs(groupId),
+        deliveryCountLimit: this.opts.settings.deliveryCountLimit,
+        maxRecordLocks: this.opts.settings.maxRecordLocks,
+        onArchive: (records) => this.archived(target, records),
+      },
+      initial,
+    )
+    sp.truncateTo(log.logStartOffset)
+    h = { ...target, key, sp, log }
+    this.held.set(key, h)
+    if (stored === undefined) void this.persist([h]).catch((err: unknown) => this.opts.logger.error({ err, key }, 'storing a new share partition failed'))
+    return h
+  }
+
+  /** Persists the partitions' current states; resolves once committed. */
+  async persist(partitions: Iterable<HeldSharePartition>): Promise<void> {
+    const writes: Array<Promise<void>> = []
+    for (const h of partitions) writes.push(this.writer.write(h.key, toRecord(h.sp.snapshot())))
+    await Promise.all(writes)
+  }
+
+  /** The member's share session closed or it left the group: its records go back to the others. */
+  async releaseMember(groupId: string, memberId: string): Promise<void> {
+    const changed: HeldSharePartition[] = []
+    for (const h of this.held.values()) if (h.groupId === groupId && h.sp.releaseMember(memberId) > 0) changed.push(h)
+    if (changed.length === 0) return
+    this.notifyAvailable()
+    await this.persist(changed)
+  }
+
+  /** The group's start offsets (DescribeShareGroupOffsets): live or persisted. */
+  startOffsets(groupId: string): Map<string, Map<number, number>> {
+    const out = new Map<string, Map<number, number>>()
+    const put = (topicId: string, partition: number, offset: number): void => {
+      let m = out.get(topicId)
+      if (m === undefined) out.set(topicId, (m = new Map()))
+      m.set(partition, offset)
+    }
+    for (const [key, record] of this.stored) {
+      const k = parseShareStateKey(key)
+      if (k.group === groupId) put(k.topicId, k.partition, record.startOffset)
+    }
+    for (const h of this.held.values()) if (h.groupId === groupId) put(h.topicId, h.partition, h.sp.startOffset)
+    return out
+  }
+
+  /** AlterShareGroupOffsets: the partition starts over at `startOffset`, nothing in flight. */
+  async resetPartition(groupId: string, topicId: string, partition: number, startOffset: number): Promise<number> {
+    const h = this.partition(groupId, topicId, partition)
+    if (typeof h === 'number') return h
+    h.sp.reset(startOffset)
+    this.notifyAvailable()
+    await this.persist([h])
+    return ErrorCode.NONE
+  }
+
+  /** DeleteShareGroupOffsets / DeleteGroups: the state of the group's partitions (of one topic, or all) goes. */
+  async deleteState(groupId: string, topicId?: string): Promise<void> {
+    const writes: Array<Promise<void>> = []
+    for (const [key, h] of [...this.held]) {
+      if (h.groupId !== groupId || (topicId !== undefined && h.topicId !== topicId)) continue
+      this.held.delete(key)
+      writes.push(this.writer.write(key, null))
+    }
+    for (const key of [...this.stored.keys()]) {
+      const k = parseShareStateKey(key)
+      if (k.group !== groupId || (topicId !== undefined && k.topicId !== topicId)) continue
+      this.stored.delete(key)
+      writes.push(this.writer.write(key, null))
+    }
+    await Promise.all(writes)
+  }
+
+  /** Resolves the next time records may have become Available again (released or unlocked), or never. */
+  onAvailable(fn: () => void): () => void {
+    this.availableListeners.add(fn)
+    return () => this.availableListeners.delete(fn)
+  }
+
+  notifyAvailable(): void {
+    for (const fn of [...this.availableListeners]) fn()
+  }
+
+  /** Stops the lock timer and waits for the last writes. */
+  async close(): Promise<void> {
+    clearInterval(this.timer)
+    await this.writer.idle()
+  }
+
+  /** Transactions the writer committed (fewer than the writes asked for when they were grouped). */
+  get commits(): number {
+    return this.writer.commits
+  }
+
+  private checkLocks(): void {
+    const now = this.now()
+    const changed: HeldSharePartition[] = []
+    for (const h of this.held.values()) if (h.sp.nextLockDeadline <= now && h.sp.expireLocks(now) > 0) changed.push(h)
+    if (changed.length === 0) return
+    this.notifyAvailable()
+    this.persist(changed).catch((err: unknown) => this.opts.logger.error({ err }, 'storing share-partition state after lock expiry failed'))
+  }
+
+  private archived(target: ShareTarget, records: ArchivedRecords): void {
+    if (records.reason === 'rejected' || records.reason === 'delivery-limit') {
+      this.opts.logger.debug({ ...target, ...records }, 'share records archived')
+    }
+    this.onArchive?.(target, records)
+  }
+}
+
+function toRecord(s: SharePartitionSnapshot): ShareStateRecord {
+  return {
+    startOffset: s.startOffset,
+    stateEpoch: s.stateEpoch,
+    leaderEpoch: 0,
+    stateBatches: s.stateBatches.map((b) => [b.firstOffset, b.lastOffset, b.deliveryState, b.deliveryCount]),
+  }
+}
+
+function fromRecord(r: ShareStateRecord): SharePartitionSnapshot {
+  return {
+    startOffset: r.startOffset,
+    stateEpoch: r.stateEpoch,
+    stateBatches: r.stateBatches.map(([firstOffset, lastOffset, deliveryState, deliveryCount]) => ({ firstOffset, lastOffset, deliveryState, deliveryCount })),
+  }
+}

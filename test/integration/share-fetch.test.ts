@@ -1,0 +1,166 @@
+// ShareFetch and ShareAcknowledge (KIP-932) over real sockets against an in-process broker, with
+// kafkajs producing: share sessions and their epochs, records acquired by one member and not by
+// another, piggy-backed and standalone acknowledgements, redelivery with the delivery count,
+// long polling, hostile acknowledgements answered with Kafka's error codes while the state stays
+// unharmed, read_committed skipping aborted transactions, and closing a session releasing records.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Producer } from 'kafkajs'
+import { ErrorCode } from '../../protocol/errors.js'
+import { ApiKey } from '../../protocol/generated/index.js'
+import type { ApiVersionsResponse } from '../../protocol/generated/api-versions.js'
+import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { createTopics, WireClient } from '../helpers/wire.js'
+import { ACCEPT, RELEASE, REJECT, ShareMemberClient, delivered, setGroupConfig, type Ack } from '../helpers/share-wire.js'
+
+let tb: TestBroker
+let admin: WireClient
+let producer: Producer
+const topicIds = new Map<string, string>()
+const members: ShareMemberClient[] = []
+
+beforeAll(async () => {
+  tb = await startTestBroker()
+  admin = await WireClient.connect(tb.address)
+  for (const [name, id] of await createTopics(admin, [
+    { name: 'sf-basic', partitions: 1 },
+    { name: 'sf-hostile', partitions: 1 },
+    { name: 'sf-txn', partitions: 1 },
+    { name: 'sf-poll', partitions: 2 },
+  ])) topicIds.set(name, id)
+  producer = kafkaClient(tb.address).producer()
+  await producer.connect()
+})
+
+afterAll(async () => {
+  for (const m of members) m.close()
+  await producer?.disconnect()
+  admin?.close()
+  await tb?.stop()
+})
+
+async function member(groupId: string, memberId: string, topic: string): Promise<ShareMemberClient> {
+  const m = await ShareMemberClient.connect(tb.address, groupId, memberId)
+  members.push(m)
+  expect((await m.join([topic])).errorCode).toBe(ErrorCode.NONE)
+  return m
+}
+
+async function produce(topic: string, values: string[], partition = 0): Promise<void> {
+  await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value, partition })) })
+}
+
+const acks = (partition: number, ...list: Ack[]): Map<number, Ack[]> => new Map([[partition, list]])
+const ack = (firstOffset: number, lastOffset: number, type: number): Ack => ({ firstOffset, lastOffset, acknowledgeTypes: [type] })
+
+describe('ShareFetch and ShareAcknowledge', () => {
+  it('advertises ShareFetch and ShareAcknowledge v1 only', async () => {
+    const { body } = await admin.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' })
+    for (const key of [ApiKey.ShareFetch, ApiKey.ShareAcknowledge]) expect(body.apiKeys.find((k) => k.apiKey === key)).toMatchObject({ minVersion: 1, maxVersion: 1 })
+  })
+
+  it('acquires for one member at a time, redelivers released records with their delivery count, and moves on after Accept', async () => {
+    const topicId = topicIds.get('sf-basic')!
+    await setGroupConfig(admin, 'sg-basic', { 'share.auto.offset.reset': 'earliest' })
+    await produce('sf-basic', ['a', 'b', 'c', 'd'])
+    const one = await member('sg-basic', 'one', 'sf-basic')
+    const two = await member('sg-basic', 'two', 'sf-basic')
+
+    const first = await one.fetch(topicId, [0])
+    expect(first.errorCode).toBe(ErrorCode.NONE)
+    expect(first.acquisitionLockTimeoutMs).toBe(30_000)
+    expect(delivered(first).map((r) => [r.offset, r.value, r.deliveryCount])).toEqual([[0, 'a', 1], [1, 'b', 1], [2, 'c', 1], [3, 'd', 1]])
+    // Everything is held by one: two gets nothing (it does not wait: MaxWaitMs 0).
+    expect(delivered(await two.fetch(topicId, [0]))).toEqual([])
+
+    // one accepts 0-1, releases 2, rejects 3, on a ShareFetch that asks for no records (MaxRecords 0).
+    const next = await one.fetch(topicId, [], { maxRecords: 0, acks: acks(0, ack(0, 1, ACCEPT), ack(2, 2, RELEASE), ack(3, 3, REJECT)) })
+    expect(next.responses[0]!.partitions[0]).toMatchObject({ acknowledgeErrorCode: ErrorCode.NONE })
+    // The released record goes to whoever fetches next, delivered a second time.
+    const again = await two.fetch(topicId, [0])
+    expect(delivered(again).map((r) => [r.offset, r.value, r.deliveryCount])).toEqual([[2, 'c', 2]])
+    const done = await two.acknowledge(topicId, acks(0, ack(2, 2, ACCEPT)))
+    expect(done.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE)
+
+    // Piggy-backed on a fetch that does acquire: the Release is applied first, so the same
+    // member gets the record back.
+    await produce('sf-basic', ['e'])
+    const e = delivered(await one.fetch(topicId, [0]))
+    expect(e.map((r) => [r.offset, r.value, r.deliveryCount])).toEqual([[4, 'e', 1]])
+    const back = delivered(await one.fetch(topicId, [0], { acks: acks(0, ack(4, 4, RELEASE)) }))
+    expect(back.map((r) => [r.offset, r.value, r.deliveryCount])).toEqual([[4, 'e', 2]])
+  })
+
+  it('answers session errors as Kafka does', async () => {
+    const topicId = topicIds.get('sf-basic')!
+    const m = await member('sg-session', 'solo', 'sf-basic')
+    expect((await m.fetch(topicId, [0], { epoch: 3 })).errorCode).toBe(ErrorCode.SHARE_SESSION_NOT_FOUND)
+    expect((await m.acknowledge(topicId, acks(0, ack(0, 0, ACCEPT)), 1)).errorCode).toBe(ErrorCode.SHARE_SESSION_NOT_FOUND)
+    expect((await m.fetch(topicId, [0], { acks: acks(0, ack(0, 0, ACCEPT)) })).errorCode).toBe(ErrorCode.INVALID_REQUEST)
+    expect((await m.fetch(topicId, [0])).errorCode).toBe(ErrorCode.NONE)
+    expect((await m.fetch(topicId, [0], { epoch: 7 })).errorCode).toBe(ErrorCode.INVALID_SHARE_SESSION_EPOCH)
+    expect((await m.acknowledge(topicId, acks(0, ack(0, 0, ACCEPT)), 0)).errorCode).toBe(ErrorCode.INVALID_SHARE_SESSION_EPOCH)
+    expect((await m.fetch(topicId, [0], { epoch: -5 })).errorCode).toBe(ErrorCode.INVALID_SHARE_SESSION_EPOCH)
+    // The right epoch still works after the refusals.
+    expect((await m.fetch(topicId, [0])).errorCode).toBe(ErrorCode.NONE)
+  })
+
+  it('refuses hostile acknowledgements with INVALID_RECORD_STATE or INVALID_REQUEST and keeps the state', async () => {
+    const topicId = topicIds.get('sf-hostile')!
+    await setGroupConfig(admin, 'sg-hostile', { 'share.auto.offset.reset': 'earliest' })
+    await produce('sf-hostile', ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'])
+    const owner = await member('sg-hostile', 'owner', 'sf-hostile')
+    const thief = await member('sg-hostile', 'thief', 'sf-hostile')
+    expect(delivered(await owner.fetch(topicId, [0], { maxRecords: 1 })).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5])
+    await thief.fetch(topicId, [0])
+    const refusal = async (m: ShareMemberClient, list: Ack[]) => (await m.acknowledge(topicId, acks(0, ...list))).responses[0]!.partitions[0]!.errorCode
+    expect(await refusal(thief, [ack(0, 1, ACCEPT)])).toBe(ErrorCode.INVALID_RECORD_STATE) // another member's
+    expect(await refusal(owner, [ack(4, 9, ACCEPT)])).toBe(ErrorCode.INVALID_RECORD_STATE) // never delivered
+    expect(await refusal(owner, [ack(0, 2, ACCEPT), ack(2, 3, ACCEPT)])).toBe(ErrorCode.INVALID_REQUEST) // overlapping
+    expect(await refusal(owner, [ack(0, 0, 9)])).toBe(ErrorCode.INVALID_REQUEST) // unknown type
+    expect(await refusal(owner, [{ firstOffset: 0, lastOffset: 3, acknowledgeTypes: [1, 1] }])).toBe(ErrorCode.INVALID_REQUEST)
+    expect(await refusal(owner, [ack(3, 1, ACCEPT)])).toBe(ErrorCode.INVALID_REQUEST)
+    // Unharmed: the owner still holds every record and acknowledges them all.
+    expect(await refusal(owner, [ack(0, 5, ACCEPT)])).toBe(ErrorCode.NONE)
+    expect(await refusal(owner, [ack(0, 0, ACCEPT)])).toBe(ErrorCode.INVALID_RECORD_STATE) // already acknowledged
+    expect(delivered(await thief.fetch(topicId, [0]))).toEqual([])
+  })
+
+  it('long polls until records arrive, and closing the session releases what the member holds', async () => {
+    const topicId = topicIds.get('sf-poll')!
+    const waiting = await member('sg-poll', 'waiter', 'sf-poll')
+    const other = await member('sg-poll', 'other', 'sf-poll')
+    // Initializes both share partitions at the log end (latest), nothing yet.
+    expect(delivered(await waiting.fetch(topicId, [0, 1]))).toEqual([])
+    const parked = waiting.fetch(topicId, [], { maxWaitMs: 15_000 })
+    await new Promise((r) => setTimeout(r, 200))
+    await produce('sf-poll', ['p0', 'p1'], 1)
+    const got = delivered(await parked)
+    expect(got.map((r) => [r.partition, r.value])).toEqual([[1, 'p0'], [1, 'p1']])
+    // Closing the session with -1 (ShareAcknowledge, no acknowledgements) gives them back.
+    expect((await waiting.acknowledge(topicId, new Map(), -1)).errorCode).toBe(ErrorCode.NONE)
+    const taken = delivered(await other.fetch(topicId, [0, 1]))
+    expect(taken.map((r) => [r.value, r.deliveryCount])).toEqual([['p0', 2], ['p1', 2]])
+  })
+
+  it('read_committed (share.isolation.level) skips aborted transactions and control records', async () => {
+    const topicId = topicIds.get('sf-txn')!
+    await setGroupConfig(admin, 'sg-txn', { 'share.auto.offset.reset': 'earliest', 'share.isolation.level': 'read_committed' })
+    const txProducer = kafkaClient(tb.address).producer({ transactionalId: 'sf-txn-producer', idempotent: true, maxInFlightRequests: 1 })
+    await txProducer.connect()
+    try {
+      const aborted = await txProducer.transaction()
+      await aborted.send({ topic: 'sf-txn', messages: [{ value: 'x1', partition: 0 }, { value: 'x2', partition: 0 }] })
+      await aborted.abort()
+      const committed = await txProducer.transaction()
+      await committed.send({ topic: 'sf-txn', messages: [{ value: 'ok', partition: 0 }] })
+      await committed.commit()
+    } finally {
+      await txProducer.disconnect()
+    }
+    const m = await member('sg-txn', 'reader', 'sf-txn')
+    expect(delivered(await m.fetch(topicId, [0])).map((r) => r.value)).toEqual(['ok'])
+    const plain = await member('sg-txn-uncommitted', 'reader', 'sf-txn')
+    await setGroupConfig(admin, 'sg-txn-uncommitted', { 'share.auto.offset.reset': 'earliest' })
+    expect(delivered(await plain.fetch(topicId, [0])).map((r) => r.value)).toEqual(['x1', 'x2', 'ok'])
+  })
+})
