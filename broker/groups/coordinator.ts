@@ -224,6 +224,11 @@ export class GroupCoordinator {
     return groupIds.map((groupId) => this.share.describe(groupId))
   }
 
+  /** The kind of the group with this id, if there is one. */
+  groupType(groupId: string): GroupType | undefined {
+    return this.closed ? undefined : this.groups.get(groupId)?.type
+  }
+
   shareGroup(groupId: string): ShareGroup | undefined {
     const group = this.groups.get(groupId)
     return group?.type === 'share' ? (group as ShareGroup) : undefined

@@ -50,6 +50,9 @@ import shareGroupHeartbeat from './76-share-group-heartbeat.js'
 import shareGroupDescribe from './77-share-group-describe.js'
 import shareFetch from './78-share-fetch.js'
 import shareAcknowledge from './79-share-acknowledge.js'
+import describeShareGroupOffsets from './90-describe-share-group-offsets.js'
+import alterShareGroupOffsets from './91-alter-share-group-offsets.js'
+import deleteShareGroupOffsets from './92-delete-share-group-offsets.js'
 
 export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   produce,
@@ -101,4 +104,7 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   shareGroupDescribe,
   shareFetch,
   shareAcknowledge,
+  describeShareGroupOffsets,
+  alterShareGroupOffsets,
+  deleteShareGroupOffsets,
 ]

@@ -114,6 +114,9 @@ const rows: Row[] = [
   { key: ApiKey.ShareGroupDescribe, version: 1, body: { groupIds: ['g-share'], includeAuthorizedOperations: true }, code: (r) => r.groups[0].errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
   { key: ApiKey.ShareFetch, version: 1, body: { groupId: 'g-share', memberId: 'share-1', shareSessionEpoch: 0, maxWaitMs: 0, minBytes: 1, maxBytes: 1000, maxRecords: 10, batchSize: 10, topics: [], forgottenTopicsData: [] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
   { key: ApiKey.ShareAcknowledge, version: 1, body: { groupId: 'g-share', memberId: 'share-1', shareSessionEpoch: 1, topics: [] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.DescribeShareGroupOffsets, version: 0, body: { groups: [{ groupId: 'g-share', topics: null }] }, code: (r) => r.groups[0].errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.AlterShareGroupOffsets, version: 0, body: { groupId: 'g-share', topics: [{ topicName: 't', partitions: [{ partitionIndex: 0, startOffset: 0 }] }] }, code: (r) => r.responses[0].partitions[0].errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
+  { key: ApiKey.DeleteShareGroupOffsets, version: 0, body: { groupId: 'g-share', topics: [{ topicName: 't' }] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
   { key: 50, version: 0, body: { users: null }, code: (r) => r.errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
   { key: 51, version: 0, body: { deletions: [], upsertions: [{ name: 'nobody', mechanism: 1, iterations: 4096, salt: new Uint8Array(16), saltedPassword: new Uint8Array(32) }] }, code: (r) => r.results[0].errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
 ]

@@ -2,12 +2,16 @@
 // kafkajs producing: share sessions and their epochs, records acquired by one member and not by
 // another, piggy-backed and standalone acknowledgements, redelivery with the delivery count,
 // long polling, hostile acknowledgements answered with Kafka's error codes while the state stays
-// unharmed, read_committed skipping aborted transactions, and closing a session releasing records.
+// unharmed, read_committed skipping aborted transactions, closing a session releasing records, and
+// the start offsets described, altered and deleted (DescribeShareGroupOffsets and its siblings).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Producer } from 'kafkajs'
 import { ErrorCode } from '../../protocol/errors.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { ApiVersionsResponse } from '../../protocol/generated/api-versions.js'
+import type { DescribeShareGroupOffsetsResponse } from '../../protocol/generated/describe-share-group-offsets.js'
+import type { AlterShareGroupOffsetsResponse } from '../../protocol/generated/alter-share-group-offsets.js'
+import type { DeleteShareGroupOffsetsResponse } from '../../protocol/generated/delete-share-group-offsets.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { createTopics, WireClient } from '../helpers/wire.js'
 import { ACCEPT, RELEASE, REJECT, ShareMemberClient, delivered, setGroupConfig, type Ack } from '../helpers/share-wire.js'
@@ -26,6 +30,7 @@ beforeAll(async () => {
     { name: 'sf-hostile', partitions: 1 },
     { name: 'sf-txn', partitions: 1 },
     { name: 'sf-poll', partitions: 2 },
+    { name: 'sf-admin', partitions: 2 },
   ])) topicIds.set(name, id)
   producer = kafkaClient(tb.address).producer()
   await producer.connect()
@@ -162,5 +167,54 @@ describe('ShareFetch and ShareAcknowledge', () => {
     const plain = await member('sg-txn-uncommitted', 'reader', 'sf-txn')
     await setGroupConfig(admin, 'sg-txn-uncommitted', { 'share.auto.offset.reset': 'earliest' })
     expect(delivered(await plain.fetch(topicId, [0])).map((r) => r.value)).toEqual(['x1', 'x2', 'ok'])
+  })
+
+  it('describes, alters and deletes share-group start offsets', async () => {
+    const topicId = topicIds.get('sf-admin')!
+    await setGroupConfig(admin, 'sg-admin', { 'share.auto.offset.reset': 'earliest' })
+    await produce('sf-admin', ['s0', 's1', 's2', 's3', 's4'])
+    const m = await member('sg-admin', 'admin-1', 'sf-admin')
+    expect(delivered(await m.fetch(topicId, [0, 1])).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4])
+    expect((await m.acknowledge(topicId, acks(0, ack(0, 2, ACCEPT)))).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE)
+
+    const describe = async (groupId: string, topics: Array<{ topicName: string; partitions: number[] }> | null = null) =>
+      (await admin.request<DescribeShareGroupOffsetsResponse>(ApiKey.DescribeShareGroupOffsets, 0, { groups: [{ groupId, topics }] })).body.groups[0]!
+    const all = await describe('sg-admin')
+    expect(all.errorCode).toBe(ErrorCode.NONE)
+    expect(all.topics).toEqual([{
+      topicName: 'sf-admin',
+      topicId,
+      partitions: [
+        { partitionIndex: 0, startOffset: 3, leaderEpoch: 0, errorCode: ErrorCode.NONE, errorMessage: null },
+        { partitionIndex: 1, startOffset: 0, leaderEpoch: 0, errorCode: ErrorCode.NONE, errorMessage: null },
+      ],
+    }])
+    expect((await describe('sg-admin', [{ topicName: 'nope', partitions: [0] }])).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    expect((await describe('sg-nobody')).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
+
+    const alter = async (startOffset: number) =>
+      (await admin.request<AlterShareGroupOffsetsResponse>(ApiKey.AlterShareGroupOffsets, 0, {
+        groupId: 'sg-admin',
+        topics: [{ topicName: 'sf-admin', partitions: [{ partitionIndex: 0, startOffset }] }],
+      })).body.responses[0]!.partitions[0]!.errorCode
+    expect(await alter(1)).toBe(ErrorCode.NON_EMPTY_GROUP)
+    await m.fetch(topicId, [], { epoch: -1 })
+    expect((await m.c.request<any>(ApiKey.ShareGroupHeartbeat, 1, { groupId: 'sg-admin', memberId: 'admin-1', memberEpoch: -1, rackId: null, subscribedTopicNames: null })).body.errorCode).toBe(ErrorCode.NONE)
+    expect(await alter(-3)).toBe(ErrorCode.INVALID_REQUEST)
+    expect(await alter(1)).toBe(ErrorCode.NONE)
+    expect((await describe('sg-admin', [{ topicName: 'sf-admin', partitions: [0] }])).topics[0]!.partitions[0]!.startOffset).toBe(1)
+    // Started over: offsets 1-4 are delivered again, as new (delivery count 1).
+    const again = await member('sg-admin', 'admin-2', 'sf-admin')
+    expect(delivered(await again.fetch(topicId, [0])).map((r) => [r.offset, r.deliveryCount])).toEqual([[1, 1], [2, 1], [3, 1], [4, 1]])
+    await again.fetch(topicId, [], { epoch: -1 })
+    await again.c.request<any>(ApiKey.ShareGroupHeartbeat, 1, { groupId: 'sg-admin', memberId: 'admin-2', memberEpoch: -1, rackId: null, subscribedTopicNames: null })
+
+    const deleted = (await admin.request<DeleteShareGroupOffsetsResponse>(ApiKey.DeleteShareGroupOffsets, 0, { groupId: 'sg-admin', topics: [{ topicName: 'sf-admin' }, { topicName: 'nope' }] })).body
+    expect(deleted.errorCode).toBe(ErrorCode.NONE)
+    expect(deleted.responses[0]).toMatchObject({ topicName: 'sf-admin', topicId, partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 1, errorCode: 0 }] })
+    expect(deleted.responses[1]).toMatchObject({ topicName: 'nope', partitions: [] })
+    expect((await describe('sg-admin')).topics).toEqual([])
+    const missing = (await admin.request<DeleteShareGroupOffsetsResponse>(ApiKey.DeleteShareGroupOffsets, 0, { groupId: 'sg-nobody', topics: [{ topicName: 'sf-admin' }] })).body
+    expect(missing.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
   })
 })
