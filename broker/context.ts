@@ -14,6 +14,7 @@ import type { FailedLogins } from './security/sasl/authenticator.js'
 import type { BrokerMetrics } from './metrics.js'
 import type { SharePartitionManager } from './share/share-partition-manager.js'
 import type { ShareSessionCache } from './share/share-sessions.js'
+import type { OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -37,6 +38,8 @@ export interface BrokerContext {
   servedApis: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>
   /** SASL/SCRAM credentials (PLAIN logins are checked against them too). */
   scramCredentials: ScramCredentialStore
+  /** OAUTHBEARER token validators by listener name, for the listeners that enable it. */
+  oauthBearer: ReadonlyMap<string, OAuthBearerValidator>
   /** Recent failed logins by client address, which slow down the next ones. */
   failedLogins: FailedLogins
   /** Counters and timings for the metrics endpoint (NO_METRICS without one). */

@@ -25,6 +25,7 @@ import { advertise, configuredListeners, listenerConfig, usesSasl, usesTls, type
 import { TlsListener } from './security/tls.js'
 import { ScramCredentialStore } from './security/scram-credentials.js'
 import { FailedLogins } from './security/sasl/authenticator.js'
+import { oauthBearerValidators, type OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
 import { NO_METRICS, timedFileIO, type BrokerMetrics } from './metrics.js'
 import { nodeFileIO } from '../storage/file-io.js'
 import { HttpEndpoint, type HttpOptions } from './http/endpoint.js'
@@ -187,7 +188,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let ctx: BrokerContext | undefined
   const router = new Router(handlers, () => ctx!, logger)
   let bound: BoundListener[]
+  let oauthBearer = new Map<string, OAuthBearerValidator>()
   try {
+    oauthBearer = await oauthBearerValidators(config, listeners, logger)
     const tls = new Map(listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => [l.name, new TlsListener(config, l, logger)]))
     server = new TcpServer(router, {
       listeners,
@@ -205,6 +208,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     })
     bound = await server.listen()
   } catch (err) {
+    for (const v of oauthBearer.values()) v.close()
     txn.close()
     groups.close()
     await share.close()
@@ -230,6 +234,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     authorizer: aclsEnforced ? new Authorizer(new AclStore(logs.metadata), config) : undefined,
     servedApis: router.served,
     scramCredentials: new ScramCredentialStore(logs.metadata),
+    oauthBearer,
     failedLogins: new FailedLogins(),
     metrics,
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
@@ -248,6 +253,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       fetchWaiters.close()
       groups.close()
       await server.close()
+      for (const v of oauthBearer.values()) v.close()
       txn.close()
       await share.close()
       await logs.close()

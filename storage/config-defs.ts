@@ -137,6 +137,20 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'connections.max.reauth.ms', type: 'long', default: '0' },
   // The largest request read before a SASL client has authenticated.
   { name: 'sasl.server.max.receive.size', type: 'int', default: '524288' },
+  // OAUTHBEARER (broker/security/sasl/oauthbearer-validator.ts); each may also be set per listener
+  // as listener.name.<listener>.oauthbearer.<key> or listener.name.<listener>.<key>.
+  { name: 'sasl.oauthbearer.jwks.endpoint.url', type: 'string', default: null },
+  { name: 'sasl.oauthbearer.jwks.endpoint.refresh.ms', type: 'long', default: '3600000' },
+  { name: 'sasl.oauthbearer.jwks.endpoint.retry.backoff.ms', type: 'long', default: '100' },
+  { name: 'sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms', type: 'long', default: '10000' },
+  { name: 'sasl.oauthbearer.expected.audience', type: 'list', default: null },
+  { name: 'sasl.oauthbearer.expected.issuer', type: 'string', default: null },
+  { name: 'sasl.oauthbearer.allow.unverified.audience', type: 'boolean', default: 'false' },
+  { name: 'sasl.oauthbearer.allow.unverified.issuer', type: 'boolean', default: 'false' },
+  { name: 'sasl.oauthbearer.sub.claim.name', type: 'string', default: 'sub' },
+  { name: 'sasl.oauthbearer.clock.skew.seconds', type: 'int', default: '30' },
+  // Samsa's own: accept unsigned tokens (alg none) as Kafka's default unsecured validator does.
+  { name: 'sasl.oauthbearer.unsecured.enable', type: 'boolean', default: 'false' },
   { name: 'log.dirs', type: 'list', default: './samsa-data' },
   { name: 'num.partitions', type: 'int', default: '1', dynamic: true },
   // Not a Kafka key (KIP-578 proposed it): partitions this broker hosts at most, all topics together.

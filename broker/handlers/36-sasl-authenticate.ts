@@ -1,6 +1,7 @@
 // SaslAuthenticate (key 36). Carries one SASL token each way after a v1 SaslHandshake. v1 adds
-// session_lifetime_ms (KIP-368: connections.max.reauth.ms, 0 when sessions do not expire); v2 is
-// flexible. A failed login answers SASL_AUTHENTICATION_FAILED after a delay and closes.
+// session_lifetime_ms (KIP-368: connections.max.reauth.ms or the credential's remaining lifetime,
+// whichever is less, 0 when sessions do not expire); v2 is flexible. A failed login answers
+// SASL_AUTHENTICATION_FAILED after a delay and closes.
 import { SaslAuthenticateApi, type SaslAuthenticateResponse } from '../../protocol/generated/sasl-authenticate.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'

@@ -3,10 +3,16 @@
 export type SaslStep =
   /** Send `token` and wait for the client's next one. */
   | { kind: 'challenge'; token: Buffer }
-  /** Authenticated as `user`; `token` is the final server message (empty for PLAIN). */
-  | { kind: 'complete'; token: Buffer; user: string }
-  /** Refused. `reason` is logged and may be told to the client; it never holds a secret. */
-  | { kind: 'failed'; reason: string }
+  /**
+   * Authenticated as `user`; `token` is the final server message (empty for PLAIN). A credential
+   * that expires (an OAUTHBEARER token) ends the session at `expiresAtMs` at the latest.
+   */
+  | { kind: 'complete'; token: Buffer; user: string; expiresAtMs?: number }
+  /**
+   * Refused. `reason` is logged; it never holds a secret. `clientMessage`, when set, is what the
+   * client is told instead of the generic failure message.
+   */
+  | { kind: 'failed'; reason: string; clientMessage?: string }
 
 export interface SaslServer {
   readonly mechanism: string

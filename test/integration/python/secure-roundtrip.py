@@ -5,12 +5,22 @@ CLIENT is "kafka-python" or "confluent-kafka"; CONFIG_JSON holds the client's ow
 (bootstrap servers and security settings, spelled as that client spells them). Produces three
 records to partition 0 of TOPIC (auto-created) and reads them back by assignment. Prints one JSON
 object on stdout: {"values": [...]} or {"error": "..."}; diagnostics go to stderr.
+
+For confluent-kafka, a config key "oauth_cb.token" (not a librdkafka key) holds a JWT that an
+oauth_cb hands to librdkafka for SASL OAUTHBEARER, with the token's own "exp" as its expiry.
 """
+import base64
 import json
 import sys
 
 client, topic, conf = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 values = ["one", "two", "three"]
+
+oauth_token = conf.pop("oauth_cb.token", None)
+if oauth_token is not None:
+    claims = oauth_token.split(".")[1]
+    exp = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["exp"]
+    conf["oauth_cb"] = lambda _config: (oauth_token, float(exp))
 
 try:
     if client == "confluent-kafka":
