@@ -247,7 +247,14 @@ describe('OAUTHBEARER configuration', () => {
   })
 
   it('accepts unsigned tokens only with sasl.oauthbearer.unsecured.enable=true', async () => {
-    const b = await start({ 'sasl.oauthbearer.unsecured.enable': 'true' })
+    // The README's example: a key set for the broker, unsigned tokens on one listener.
+    const b = await start({
+      'sasl.oauthbearer.jwks.endpoint.url': idp.jwksFileUrl,
+      'sasl.oauthbearer.expected.audience': AUDIENCE,
+      'sasl.oauthbearer.expected.issuer': ISSUER,
+      'listener.name.sasl_plaintext.oauthbearer.sasl.oauthbearer.jwks.endpoint.url': '',
+      'listener.name.sasl_plaintext.oauthbearer.sasl.oauthbearer.unsecured.enable': 'true',
+    })
     try {
       const c = await WireClient.connect(b.address)
       expect((await login(c, firstMessage(unsignedJwt('carol')))).errorCode).toBe(ErrorCode.NONE)
