@@ -5,13 +5,14 @@
 // names (kafka_consumergroup_lag), since Kafka itself publishes none.
 //
 // Cost on the request path: per-topic totals are plain numbers in a map, copied into the
-// counters when scraped; request and flush timings go into histograms whose label objects are
-// made once per (API, version). Everything else (log sizes, offsets, lag, connections, purgatory)
+// counters when scraped; request and flush timings go into histogram series made once per
+// (API, version), whose observe() is a few array writes (histogram.ts). Everything else (log sizes, offsets, lag, connections, purgatory)
 // is read from the broker at scrape time by collect callbacks.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import { apis } from '../../protocol/generated/index.js'
 import type { BrokerContext } from '../context.js'
 import type { BrokerMetrics } from '../metrics.js'
+import { FastHistogram, type HistogramSeries } from './histogram.js'
 
 /** What the scrape-time gauges read; undefined while the broker is still starting. */
 export interface ScrapeSource {
@@ -26,8 +27,6 @@ interface TopicTotals {
   bytesOut: number
 }
 
-type RequestLabels = { request: string; version: string }
-
 /** Milliseconds: Kafka's request and flush times are in ms, and the exporter keeps the unit in the name. */
 const MS_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
 
@@ -36,10 +35,10 @@ export class PrometheusMetrics implements BrokerMetrics {
   readonly registry = new Registry()
   private readonly topics = new Map<string, TopicTotals>()
   private readonly all: TopicTotals = { messagesIn: 0, bytesIn: 0, bytesOut: 0 }
-  private readonly requestLabels = new Map<number, RequestLabels>()
-  private readonly requests: Counter<'request' | 'version'>
-  private readonly requestTime: Histogram<'request' | 'version'>
-  private readonly flushTime: Histogram
+  /** Request time series by (apiKey << 8 | version); their counts are also requests_total. */
+  private readonly requestSeries = new Map<number, HistogramSeries>()
+  private readonly requestTime: FastHistogram
+  private readonly flushTime: HistogramSeries
   private readonly auth: { ok: Counter<'listener'>; failed: Counter<'listener'> }
   private produceWaitingNow = 0
 
@@ -49,15 +48,23 @@ export class PrometheusMetrics implements BrokerMetrics {
     this.topicCounter('messagesin', 'Records appended by Produce requests', (t) => t.messagesIn)
     this.topicCounter('bytesin', 'Record bytes appended by Produce requests', (t) => t.bytesIn)
     this.topicCounter('bytesout', 'Record bytes sent in Fetch responses', (t) => t.bytesOut)
-    this.requests = new Counter({ name: 'kafka_network_requestmetrics_requests_total', help: 'Requests answered, by API and version', labelNames: ['request', 'version'], registers })
-    this.requestTime = new Histogram({
-      name: 'kafka_network_requestmetrics_totaltimems',
-      help: 'Milliseconds from a request arriving to its response being written, by API and version',
+    const requestTime = (this.requestTime = new FastHistogram(
+      'kafka_network_requestmetrics_totaltimems',
+      'Milliseconds from a request arriving to its response being written, by API and version',
+      MS_BUCKETS,
+      this.registry,
+    ))
+    new Counter({
+      name: 'kafka_network_requestmetrics_requests_total',
+      help: 'Requests answered, by API and version',
       labelNames: ['request', 'version'],
-      buckets: MS_BUCKETS,
       registers,
+      collect() {
+        this.reset()
+        for (const s of requestTime.seriesList) this.inc(s.labels, s.count)
+      },
     })
-    this.flushTime = new Histogram({ name: 'kafka_log_logflushstats_logflushrateandtimems', help: 'Milliseconds per log fsync', buckets: MS_BUCKETS, registers })
+    this.flushTime = new FastHistogram('kafka_log_logflushstats_logflushrateandtimems', 'Milliseconds per log fsync', MS_BUCKETS, this.registry).series()
     this.auth = {
       ok: new Counter({ name: 'kafka_server_socket_server_metrics_successful_authentication_total', help: 'SASL logins that succeeded, by listener', labelNames: ['listener'], registers }),
       failed: new Counter({ name: 'kafka_server_socket_server_metrics_failed_authentication_total', help: 'SASL logins that failed, by listener', labelNames: ['listener'], registers }),
@@ -67,13 +74,12 @@ export class PrometheusMetrics implements BrokerMetrics {
 
   requestDone(apiKey: number, apiVersion: number, ms: number): void {
     const key = (apiKey << 8) | apiVersion
-    let labels = this.requestLabels.get(key)
-    if (labels === undefined) {
-      labels = { request: apis.get(apiKey)?.name ?? String(apiKey), version: String(apiVersion) }
-      this.requestLabels.set(key, labels)
+    let series = this.requestSeries.get(key)
+    if (series === undefined) {
+      series = this.requestTime.series({ request: apis.get(apiKey)?.name ?? String(apiKey), version: String(apiVersion) })
+      this.requestSeries.set(key, series)
     }
-    this.requests.inc(labels)
-    this.requestTime.observe(labels, ms)
+    series.observe(ms)
   }
 
   messagesIn(topic: string, messages: number, bytes: number): void {
