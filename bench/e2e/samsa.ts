@@ -29,11 +29,11 @@ export interface SamsaServer {
   bootstrap: string
 }
 
-export async function startSamsa(dataDir: string): Promise<SamsaServer> {
+export async function startSamsa(dataDir: string, extraArgs: readonly string[] = []): Promise<SamsaServer> {
   const service = await startService(
     process.execPath,
     // The node flags `npm start` runs the broker with (cli/node-flags.ts).
-    [...serveNodeFlags(), SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--set', 'num.partitions=16', '--set', 'group.initial.rebalance.delay.ms=0'],
+    [...serveNodeFlags(), SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--set', 'num.partitions=16', '--set', 'group.initial.rebalance.delay.ms=0', ...extraArgs],
     /listening on (.+):(\d+)/,
   )
   const host = service.match[1]!

@@ -2,6 +2,7 @@
 // request counts and latency histograms per API and version, log gauges per partition, consumer
 // lag computed on the broker, connections per listener, fsync timings and Node's own metrics;
 // and the /healthz and /readyz probes.
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Consumer } from 'kafkajs'
 import { pino } from 'pino'
@@ -57,6 +58,14 @@ describe('HTTP endpoint', () => {
     } finally {
       await starting.close()
     }
+  })
+
+  it('has every broker metric listed in the README', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const names = new PrometheusMetrics({ broker: () => undefined, connections: () => new Map() }).registry.getMetricsAsArray().map((m) => m.name)
+    const ours = names.filter((n) => n.startsWith('kafka_'))
+    expect(ours.length).toBeGreaterThan(15)
+    expect(ours.filter((n) => !readme.includes(`\`${n}\``))).toEqual([])
   })
 
   it('keeps the console read-only unless actions are allowed', async () => {
