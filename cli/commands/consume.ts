@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
-import { Consumer, type ConsumedRecord } from '../../broker/client/consumer.js'
-import { brokerList, globalOptions, withDeadline, type GlobalOptions, clientSecurityOf } from '../lib/client.js'
+import { Consumer, type ConsumedRecord, type GroupProtocol } from '../../broker/client/consumer.js'
+import { ApiKey } from '../../protocol/generated/index.js'
+import { brokerList, globalOptions, withAdmin, withDeadline, type GlobalOptions, clientSecurityOf } from '../lib/client.js'
 import { collectList } from '../lib/config-pairs.js'
 import { clientOffsets, planConsumption, type ConsumeOptions, type ConsumePlan } from '../lib/consume-plan.js'
 import { CliError, protocolErrorType, usageError } from '../lib/errors.js'
@@ -22,6 +23,10 @@ export function registerConsume(program: Command): void {
     .option('-p, --partition <n>', 'read only these partitions, repeatable or comma-separated', collectList, [])
     .option('--from-time <time>', 'start at the first record at or after <time>: ISO-8601, epoch ms, or relative (-15m, -2h, -1d)')
     .option('-g, --group <id>', 'consume as a member of this consumer group (offsets are committed)')
+    .option('--group-protocol <consumer|classic>', 'with --group: the group protocol (default: consumer when the broker offers it, else classic)', (v: string) => {
+      if (v !== 'consumer' && v !== 'classic') throw usageError(`--group-protocol must be consumer or classic, got '${v}'`)
+      return v
+    })
     .option('-n, --max-messages <n>', 'stop after this many records', (v: string) => {
       const n = Number(v)
       if (!Number.isInteger(n) || n <= 0) throw usageError(`--max-messages must be a positive integer, got '${v}'`)
@@ -40,12 +45,18 @@ start (--from-beginning) or end and reported on stderr. With --group, the group 
 partitions and Ctrl-C leaves it after committing what was printed. A count of records is
 printed to stderr at the end.
 
+--group-protocol consumer joins with KIP-848's ConsumerGroupHeartbeat: the broker assigns
+partitions and members move one at a time, without stopping the group. classic joins with
+JoinGroup/SyncGroup and the range and cooperative-sticky assignors. Without the option the
+consumer protocol is used when the broker advertises ConsumerGroupHeartbeat.
+
 Examples:
   $ samsa consume orders --from-beginning --exit-at-end
   $ samsa consume orders --partition 2 --offset 1500 --max-messages 10
   $ samsa consume orders --from-time -15m --format '%p:%o %k=%v'
   $ samsa consume orders --from-time 2024-05-01T12:00:00Z --json | jq .value
-  $ samsa consume orders --group billing`,
+  $ samsa consume orders --group billing
+  $ samsa consume orders --group billing --group-protocol classic`,
     )
     .action(async (topic: string, opts: ConsumeOptions, cmd: Command) => {
       const g = globalOptions(cmd)
@@ -56,6 +67,7 @@ Examples:
       const badPartition = opts.partition.find((p) => !/^\d+$/.test(p))
       if (badPartition !== undefined) throw usageError(`--partition must be a partition number, got '${badPartition}'`)
       if (opts.group !== undefined && opts.partition.length > 0) throw usageError('--partition cannot be combined with --group (the group assigns partitions)')
+      if (opts.group === undefined && opts.groupProtocol !== undefined) throw usageError('--group-protocol needs --group')
       if (opts.fromTime !== undefined) parseTimestamp(opts.fromTime)
       const formatter = createFormatter(opts.format ?? (g.json ? 'json' : 'value'))
       const count = opts.group === undefined ? await readDirectly(g, topic, opts, formatter) : await consumeInGroup(g, topic, opts, opts.group, formatter)
@@ -186,13 +198,20 @@ function headerMap(headers: readonly { key: string; value: Buffer | null }[]): R
   return map
 }
 
+/** The consumer protocol (KIP-848) when the bootstrap broker advertises ConsumerGroupHeartbeat, else classic. */
+async function defaultGroupProtocol(g: GlobalOptions): Promise<GroupProtocol> {
+  return withAdmin(g, async (admin) => ((await admin.cluster.bootstrap()).versions.has(ApiKey.ConsumerGroupHeartbeat) ? 'consumer' : 'classic'))
+}
+
 async function consumeInGroup(g: GlobalOptions, topic: string, opts: ConsumeOptions, groupId: string, formatter: RecordFormatter): Promise<number> {
+  const groupProtocol = opts.groupProtocol ?? (await defaultGroupProtocol(g))
   const consumer = new Consumer({
     bootstrap: brokerList(g.bootstrapServer),
     clientId: g.clientId,
     timeoutMs: g.timeout,
     security: clientSecurityOf(g),
     groupId,
+    groupProtocol,
     autoCommit: opts.commit,
     offsetReset: opts.fromBeginning ? 'earliest' : 'latest',
     sessionTimeoutMs: 30_000,
@@ -227,7 +246,14 @@ async function consumeInGroup(g: GlobalOptions, topic: string, opts: ConsumeOpti
       }
     }
   } catch (err) {
-    if (protocolErrorType(err) === 'UNKNOWN_TOPIC_OR_PARTITION') throw new CliError(`unknown topic '${topic}'`)
+    const type = protocolErrorType(err)
+    if (type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new CliError(`unknown topic '${topic}'`)
+    if (groupProtocol === 'consumer' && type === 'GROUP_ID_NOT_FOUND') {
+      throw new CliError(`group '${groupId}' is a classic group the broker will not convert while it has members; try --group-protocol classic`)
+    }
+    if (groupProtocol === 'classic' && type === 'INCONSISTENT_GROUP_PROTOCOL') {
+      throw new CliError(`group '${groupId}' is a consumer-protocol group with members; try --group-protocol consumer`)
+    }
     throw err
   } finally {
     ctl.release()

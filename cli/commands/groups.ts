@@ -1,105 +1,13 @@
 import type { Command } from 'commander'
-import { AdminClient, KafkaProtocolError, type GroupDescription } from '../../broker/client/admin-client.js'
+import type { AdminClient } from '../../broker/client/admin-client.js'
 import { GroupMember } from '../../broker/client/group-member.js'
 import { cooperativeStickyAssignor, rangeAssignor } from '../../broker/client/consumer.js'
-import { ErrorCode, type ErrorCodeName } from '../../protocol/errors.js'
 import { globalOptions, requireTopics, withAdmin, withDeadline, type GlobalOptions } from '../lib/client.js'
 import { CliError, describeError, ExitCode, usageError } from '../lib/errors.js'
+import { assignmentText, committedOffsets, describeClassicGroup, describeConsumerGroup, describeGroupReport, groupError, type GroupReport } from '../lib/group-description.js'
 import { writeOut } from '../lib/output.js'
 import { formatTable, jsonLine } from '../lib/table.js'
 import { parseTimestamp } from '../lib/time.js'
-
-interface MemberInfo {
-  memberId: string
-  clientId: string
-  host: string
-  assignment: Record<string, number[]>
-}
-
-interface PartitionLag {
-  topic: string
-  partition: number
-  committedOffset: number | null
-  logEndOffset: number
-  lag: number | null
-  memberId: string | null
-  clientId: string | null
-  host: string | null
-}
-
-/** A Kafka error name as a KafkaProtocolError, whose `type` the CLI explains. */
-function groupError(name: string, context: string): KafkaProtocolError {
-  return new KafkaProtocolError(ErrorCode[name as ErrorCodeName] ?? ErrorCode.UNKNOWN_SERVER_ERROR, context)
-}
-
-function decodeMembers(description: GroupDescription): MemberInfo[] {
-  return description.members.map((m) => ({
-    memberId: m.memberId,
-    clientId: m.clientId,
-    host: m.clientHost,
-    assignment: Object.fromEntries((m.assignment ?? []).map((a) => [a.topic, a.partitions])),
-  }))
-}
-
-/** The group as its coordinator describes it; a coordinator error is thrown. */
-async function describeGroup(admin: AdminClient, groupId: string): Promise<GroupDescription> {
-  const description = (await admin.describeGroups([groupId]))[0]
-  if (description.error !== null) throw groupError(description.error, `describing group '${groupId}'`)
-  return description
-}
-
-/** Committed offsets for every existing topic the group has touched, plus `extraTopics`. */
-async function committedOffsets(admin: AdminClient, groupId: string, extraTopics: Iterable<string>): Promise<Map<string, Map<number, number>>> {
-  const topics = new Set([...(await admin.listTopics()).filter((t) => !t.startsWith('__')), ...extraTopics])
-  const result = new Map<string, Map<number, number>>()
-  if (topics.size === 0) return result
-  for (const c of await admin.fetchOffsets(groupId, null)) {
-    if (c.offset < 0 || !topics.has(c.topic)) continue
-    let m = result.get(c.topic)
-    if (m === undefined) result.set(c.topic, (m = new Map()))
-    m.set(c.partition, c.offset)
-  }
-  return result
-}
-
-async function describeOne(admin: AdminClient, groupId: string) {
-  const description = await describeGroup(admin, groupId)
-  const members = decodeMembers(description)
-  const owner = new Map<string, MemberInfo>()
-  for (const m of members) for (const [t, ps] of Object.entries(m.assignment)) for (const p of ps) owner.set(`${t}/${p}`, m)
-  const assignedTopics = new Set(members.flatMap((m) => Object.keys(m.assignment)))
-  const committed = await committedOffsets(admin, groupId, assignedTopics)
-  if (description.state === 'Dead' && members.length === 0 && committed.size === 0) throw new CliError(`unknown group '${groupId}'`)
-  const rows: PartitionLag[] = []
-  for (const topic of [...new Set([...committed.keys(), ...assignedTopics])].sort()) {
-    for (const o of await admin.topicOffsets(topic)) {
-      const key = `${topic}/${o.partition}`
-      const c = committed.get(topic)?.get(o.partition)
-      const m = owner.get(key)
-      if (c === undefined && m === undefined) continue
-      const end = o.high
-      rows.push({
-        topic,
-        partition: o.partition,
-        committedOffset: c ?? null,
-        logEndOffset: end,
-        lag: c === undefined ? null : Math.max(0, end - c),
-        memberId: m?.memberId ?? null,
-        clientId: m?.clientId ?? null,
-        host: m?.host ?? null,
-      })
-    }
-  }
-  return {
-    group: groupId,
-    state: description.state,
-    protocolType: description.protocolType,
-    protocol: description.protocol,
-    members,
-    partitions: rows,
-    totalLag: rows.reduce((n, r) => n + (r.lag ?? 0), 0),
-  }
-}
 
 type ResetStrategy =
   | { kind: 'earliest' }
@@ -152,8 +60,9 @@ function parseTopicSpec(spec: string): { topic: string; partitions: number[] | n
 }
 
 /**
- * Commits offsets by briefly joining the group (as a member that never fetches), so the group
- * records them as a consumer group's, then leaving.
+ * Commits offsets by briefly joining a classic group (as a member that never fetches), so the
+ * group records them as a consumer group's, then leaving. An empty KIP-848 consumer group takes
+ * them from outside, as Kafka's alterConsumerGroupOffsets does.
  */
 async function commitAsMember(g: GlobalOptions, admin: AdminClient, groupId: string, plan: readonly { topic: string; partition: number; target: number }[]): Promise<void> {
   const topics = [...new Set(plan.map((p) => p.topic))]
@@ -164,6 +73,50 @@ async function commitAsMember(g: GlobalOptions, admin: AdminClient, groupId: str
   } finally {
     await member.leave()
   }
+}
+
+/** The human form of `groups describe`: a summary line, then members and/or partitions. */
+async function printGroup(d: GroupReport, membersOnly: boolean): Promise<void> {
+  if (d.type === 'consumer') {
+    await writeOut(
+      `Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}  Type: consumer  ` +
+        `Group epoch: ${d.groupEpoch}  Assignment epoch: ${d.assignmentEpoch}  Assignor: ${d.assignor || '-'}\n`,
+    )
+    if (d.members.length > 0) {
+      await writeOut(
+        formatTable(
+          ['MEMBER-ID', 'INSTANCE-ID', 'CLIENT-ID', 'HOST', 'EPOCH', 'SUBSCRIPTION', 'ASSIGNMENT', 'TARGET-ASSIGNMENT'],
+          d.members.map((m) => [
+            m.memberId,
+            m.instanceId,
+            m.clientId,
+            m.host,
+            m.memberEpoch,
+            [...m.subscribedTopics, ...(m.subscribedTopicRegex === null ? [] : [`/${m.subscribedTopicRegex}/`])].join(',') || '-',
+            assignmentText(m.assignment),
+            assignmentText(m.targetAssignment),
+          ]),
+          [undefined, undefined, undefined, undefined, 'right'],
+        ),
+      )
+    }
+    if (membersOnly || d.partitions.length === 0) return
+    await writeOut('\n')
+  } else {
+    await writeOut(`Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}  Type: classic\n`)
+    if (membersOnly) {
+      await writeOut(formatTable(['MEMBER-ID', 'CLIENT-ID', 'HOST', 'ASSIGNMENT'], d.members.map((m) => [m.memberId, m.clientId, m.host, assignmentText(m.assignment)])))
+      return
+    }
+  }
+  if (d.partitions.length === 0) return
+  await writeOut(
+    formatTable(
+      ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
+      d.partitions.map((r) => [r.topic, r.partition, r.committedOffset, r.logEndOffset, r.lag, r.memberId, r.host, r.clientId]),
+      [undefined, 'right', 'right', 'right', 'right', 'left', 'left', 'left'],
+    ),
+  )
 }
 
 export function registerGroups(program: Command): void {
@@ -185,16 +138,23 @@ Examples:
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
         const listed = (await admin.listGroups()).sort((a, b) => a.groupId.localeCompare(b.groupId))
-        const described = listed.length === 0 ? [] : (await admin.describeGroups(listed.map((l) => l.groupId))).filter((d) => d.error === null)
-        const byId = new Map(described.map((d) => [d.groupId, d]))
+        // ListGroups v5 names each group's type; KIP-848 groups are described with their own API.
+        const consumerIds = listed.filter((l) => l.type === 'consumer').map((l) => l.groupId)
+        const classicIds = listed.filter((l) => l.type !== 'consumer').map((l) => l.groupId)
+        const byId = new Map<string, { state: string; members: number }>()
+        if (classicIds.length > 0) for (const d of await admin.describeGroups(classicIds)) if (d.error === null) byId.set(d.groupId, { state: d.state, members: d.members.length })
+        if (consumerIds.length > 0) for (const d of await admin.describeConsumerGroups(consumerIds)) if (d.error === null) byId.set(d.groupId, { state: d.state, members: d.members.length })
         const rows = listed.map((l) => ({
           group: l.groupId,
-          state: byId.get(l.groupId)?.state ?? 'Unknown',
-          members: byId.get(l.groupId)?.members.length ?? 0,
+          state: byId.get(l.groupId)?.state ?? (l.state || 'Unknown'),
+          members: byId.get(l.groupId)?.members ?? 0,
+          type: l.type || null,
           protocolType: l.protocolType,
         }))
         if (g.json) for (const r of rows) await writeOut(jsonLine(r))
-        else if (rows.length > 0) await writeOut(formatTable(['GROUP', 'STATE', 'MEMBERS', 'TYPE'], rows.map((r) => [r.group, r.state, r.members, r.protocolType || '-'])))
+        else if (rows.length > 0) {
+          await writeOut(formatTable(['GROUP', 'STATE', 'MEMBERS', 'TYPE', 'PROTOCOL-TYPE'], rows.map((r) => [r.group, r.state, r.members, r.type, r.protocolType || '-'])))
+        }
       })
     })
 
@@ -203,41 +163,32 @@ Examples:
     .argument('<group...>', 'group id(s)')
     .description('members, assignments, committed offsets, end offsets and lag per partition')
     .option('--members', 'list members and their assignments instead of partitions', false)
-    .addHelpText('after', '\nExamples:\n  $ samsa groups describe billing\n  $ samsa groups describe billing --members\n  $ samsa groups describe billing --json | jq .totalLag')
+    .addHelpText(
+      'after',
+      `
+A consumer group of the KIP-848 protocol (type consumer) also shows its group epoch and
+assignment epoch, and each member's epoch, subscription, assignment and target assignment (what
+the broker's assignor wants it to own once it has reconciled); a classic group shows its members'
+assignments.
+
+Examples:
+  $ samsa groups describe billing
+  $ samsa groups describe billing --members
+  $ samsa groups describe billing --json | jq .totalLag`,
+    )
     .action(async (ids: string[], opts: { members: boolean }, cmd: Command) => {
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
         let first = true
         for (const id of ids) {
-          const d = await describeOne(admin, id)
+          const d = await describeGroupReport(admin, id)
           if (g.json) {
             await writeOut(jsonLine(d))
             continue
           }
           if (!first) await writeOut('\n')
           first = false
-          await writeOut(`Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}\n`)
-          if (opts.members) {
-            await writeOut(
-              formatTable(
-                ['MEMBER-ID', 'CLIENT-ID', 'HOST', 'ASSIGNMENT'],
-                d.members.map((m) => [
-                  m.memberId,
-                  m.clientId,
-                  m.host,
-                  Object.entries(m.assignment).map(([t, ps]) => `${t}:${[...ps].sort((a, b) => a - b).join(',')}`).join(' ') || '-',
-                ]),
-              ),
-            )
-          } else if (d.partitions.length > 0) {
-            await writeOut(
-              formatTable(
-                ['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
-                d.partitions.map((r) => [r.topic, r.partition, r.committedOffset, r.logEndOffset, r.lag, r.memberId, r.host, r.clientId]),
-                [undefined, 'right', 'right', 'right', 'right', 'left', 'left', 'left'],
-              ),
-            )
-          }
+          await printGroup(d, opts.members)
         }
       })
     })
@@ -270,7 +221,8 @@ Examples:
       if (opts.topic.length === 0 && !opts.allTopics) throw usageError('give --topic <topic> or --all-topics')
       const strategy = resetStrategy(opts)
       await withAdmin(g, async (admin) => {
-        const description = await describeGroup(admin, groupId)
+        const description = (await describeConsumerGroup(admin, groupId)) ?? (await describeClassicGroup(admin, groupId))
+        const kip848 = 'groupEpoch' in description
         if (opts.execute && description.members.length > 0) {
           throw new CliError(
             `group '${groupId}' is not empty (state ${description.state}, ${description.members.length} member(s)); stop its consumers before resetting offsets`,
@@ -314,7 +266,8 @@ Examples:
             if (missing.length > 0) throw new CliError(`topic '${spec.topic}' has no partition ${missing.join(', ')}`)
           }
         }
-        if (opts.execute) await commitAsMember(g, admin, groupId, plan)
+        if (opts.execute && kip848) await admin.alterOffsets(groupId, plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.target })))
+        else if (opts.execute) await commitAsMember(g, admin, groupId, plan)
         if (g.json) {
           for (const p of plan) await writeOut(jsonLine({ group: groupId, ...p, executed: opts.execute }))
         } else {

@@ -13,6 +13,7 @@ export interface ConsumeOptions {
   partition: string[]
   fromTime?: string
   group?: string
+  groupProtocol?: 'consumer' | 'classic'
   maxMessages?: number
   follow?: boolean
   exitAtEnd: boolean

@@ -128,7 +128,8 @@ describe('samsa groups', () => {
       expect(reset.code).toBe(1)
       expect(reset.stderr).toMatch(/^samsa: group 'live' is not empty \(state Stable, 1 member\(s\)\)/)
       const members = await samsa([...b, 'groups', 'describe', 'live', '--members'])
-      expect(members.stdout).toMatch(/MEMBER-ID\s+CLIENT-ID\s+HOST\s+ASSIGNMENT/)
+      // `samsa consume --group` speaks the consumer protocol (KIP-848) to a broker that offers it.
+      expect(members.stdout).toMatch(/MEMBER-ID\s+INSTANCE-ID\s+CLIENT-ID\s+HOST\s+EPOCH\s+SUBSCRIPTION\s+ASSIGNMENT\s+TARGET-ASSIGNMENT/)
       expect(members.stdout).toMatch(/busy:0/)
     } finally {
       const closed = new Promise((r) => child.on('close', r))
