@@ -16,10 +16,20 @@
 // even if nothing is dirty. The horizon is known from the last cleaning in this process; after a
 // restart, from the batches themselves, which carry it (read once per log, headers first).
 //
-// Concurrency: one pass at a time, on the event loop; a pass yields between segments. A cleaning
-// that finds its segments changed (retention, truncation, deletion) gives up and is retried later.
+// A pass cleans up to log.cleaner.threads logs at once, each with its own offset map of
+// log.cleaner.dedupe.buffer.size / threads (as Kafka divides the buffer among its cleaner
+// threads), all held together to log.cleaner.io.max.bytes.per.second (Kafka's one Throttler);
+// the three apply from the next pass when changed at run time, and 0 threads pauses cleaning. A
+// partition whose cleaning fails unexpectedly is left alone until restart (Kafka's uncleanable
+// partitions); its reason is kept. After each pass the state of every compacted partition goes to
+// cleaner-state.json (cleaner-state.ts) for `samsa topics describe --data-dir`.
+//
+// Concurrency: one pass at a time, on the event loop; cleanings of a pass interleave at their
+// yields (between segments and every few MiB). A cleaning that finds its segments changed
+// (retention, truncation, deletion) gives up and is retried later.
 import path from 'node:path'
 import { OffsetCheckpointFile } from './checkpoint.js'
+import { CleanerStateFile, type PartitionCleanerState } from './cleaner-state.js'
 import type { FileIO } from './file-io.js'
 import { floorSegmentIndex } from './log-reader.js'
 import type { Logger } from './logger.js'
@@ -28,6 +38,7 @@ import type { PartitionLog } from './partition-log.js'
 import { CleaningAbortedError, Pacer, buildOffsetMap, cleanSegments, earliestDeleteHorizon, type CleanResult } from './segment-cleaner.js'
 
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint'
+const MAP_TOO_SMALL = 'offset map too small'
 
 export interface LogCleanerOptions {
   dataDir: string
@@ -35,11 +46,16 @@ export interface LogCleanerOptions {
   logger: Logger
   /** Every open log; the cleaner picks the compacted ones. */
   logs: () => PartitionLog[]
-  /** log.cleaner.dedupe.buffer.size. */
+  /** log.cleaner.dedupe.buffer.size, shared by the threads. */
   dedupeBufferSize: number
-  /** log.cleaner.io.max.bytes.per.second: bytes read and written by a cleaning; unlimited by default. */
+  /** log.cleaner.io.max.bytes.per.second: bytes read and written by a pass's cleanings; unlimited by default. */
   maxIoBytesPerSecond?: number
+  /** log.cleaner.threads: logs cleaned at once in a pass (default 1; 0 pauses cleaning). */
+  threads?: number
 }
+
+/** The settings that may change at run time (Kafka's LogCleaner.ReconfigurableConfigs). */
+export type CleanerSettings = Pick<LogCleanerOptions, 'dedupeBufferSize' | 'maxIoBytesPerSecond' | 'threads'>
 
 /** The part of a log the next cleaning would cover. */
 export interface CleanableRange {
@@ -53,16 +69,8 @@ export interface CleanableRange {
   overdue: boolean
 }
 
-/** What `samsa topics describe` and DescribeLogDirs can show per partition. */
-export interface CleanerState {
-  firstDirtyOffset: number
-  dirtyRatio: number
-  lastRunMs: number
-  bytesReclaimed: number
-  recordsRemoved: number
-  /** When the earliest tombstone kept by the last cleaning may go; -1 when none is kept. */
-  deleteHorizonMs: number
-}
+/** What `samsa topics describe --data-dir` shows per partition (cleaner-state.ts). */
+export type CleanerState = PartitionCleanerState
 
 function numberConfig(log: PartitionLog, key: string, fallback: number): number {
   const v = Number(log.config.values[key])
@@ -110,17 +118,33 @@ export function cleanableRange(log: PartitionLog, checkpoint: number | undefined
 export class LogCleaner {
   private readonly checkpointFile: OffsetCheckpointFile
   private readonly checkpoints: Map<string, number>
-  private readonly states = new Map<string, CleanerState>()
+  private readonly stateFile: CleanerStateFile
+  private readonly results = new Map<string, { lastRunMs: number; bytesReclaimed: number; recordsRemoved: number; deleteHorizonMs: number }>()
   /** Delete horizons read from the batches of logs not cleaned yet in this process. */
   private readonly recoveredHorizons = new Map<string, number>()
-  private readonly map: OffsetMap
+  /** Partitions not cleaned (Kafka's uncleanable partitions), with the reason. */
+  private readonly uncleanable = new Map<string, string>()
+  private settings: Required<CleanerSettings>
+  private maps: OffsetMap[] = []
   private running: Promise<number> | undefined
   private stopped = false
 
   constructor(private readonly opts: LogCleanerOptions) {
     this.checkpointFile = new OffsetCheckpointFile(opts.io, path.join(opts.dataDir, CLEANER_OFFSET_CHECKPOINT))
     this.checkpoints = this.checkpointFile.read()
-    this.map = new OffsetMap(opts.dedupeBufferSize)
+    this.stateFile = new CleanerStateFile(opts.io, opts.dataDir)
+    this.settings = { dedupeBufferSize: opts.dedupeBufferSize, maxIoBytesPerSecond: opts.maxIoBytesPerSecond ?? Number.POSITIVE_INFINITY, threads: opts.threads ?? 1 }
+  }
+
+  /** New settings take effect from the next pass. */
+  reconfigure(settings: Partial<CleanerSettings>): void {
+    const next = { ...this.settings }
+    for (const [k, v] of Object.entries(settings) as Array<[keyof CleanerSettings, number | undefined]>) if (v !== undefined && !Number.isNaN(v)) next[k] = v
+    if (next.threads !== this.settings.threads || next.dedupeBufferSize !== this.settings.dedupeBufferSize) {
+      this.maps = []
+      for (const [name, reason] of this.uncleanable) if (reason.startsWith(MAP_TOO_SMALL)) this.uncleanable.delete(name)
+    }
+    this.settings = next
   }
 
   /** The checkpointed first dirty offset of a log, if any. */
@@ -131,20 +155,24 @@ export class LogCleaner {
   state(log: PartitionLog, now = Date.now()): CleanerState | undefined {
     if (!isCompacted(log)) return undefined
     const range = cleanableRange(log, this.checkpoint(log), now)
-    const s = this.states.get(log.name)
+    const r = this.results.get(log.name)
+    const reason = log.offline ? 'the partition is offline after an I/O error' : this.uncleanable.get(log.name)
     return {
+      topic: log.topic,
+      partition: log.partition,
       firstDirtyOffset: range.firstDirtyOffset,
       dirtyRatio: range.dirtyRatio,
-      lastRunMs: s?.lastRunMs ?? -1,
-      bytesReclaimed: s?.bytesReclaimed ?? 0,
-      recordsRemoved: s?.recordsRemoved ?? 0,
-      deleteHorizonMs: this.deleteHorizon(log),
+      lastRunMs: r?.lastRunMs ?? -1,
+      bytesReclaimed: r?.bytesReclaimed ?? 0,
+      recordsRemoved: r?.recordsRemoved ?? 0,
+      deleteHorizonMs: log.offline ? -1 : this.deleteHorizon(log),
+      ...(reason === undefined ? {} : { uncleanableReason: reason }),
     }
   }
 
   /** The earliest delete horizon of the log's cleaned part; -1 when nothing waits for one. */
   private deleteHorizon(log: PartitionLog): number {
-    const known = this.states.get(log.name)?.deleteHorizonMs ?? this.recoveredHorizons.get(log.name)
+    const known = this.results.get(log.name)?.deleteHorizonMs ?? this.recoveredHorizons.get(log.name)
     if (known !== undefined) return known
     const checkpoint = this.checkpoint(log)
     const horizon = checkpoint === undefined ? -1 : earliestDeleteHorizon(log, checkpoint)
@@ -167,48 +195,64 @@ export class LogCleaner {
 
   /** One pass over every cleanable compacted log, filthiest first; returns how many were cleaned. */
   async runOnce(now = Date.now()): Promise<number> {
+    const { threads, dedupeBufferSize, maxIoBytesPerSecond } = this.settings
     const candidates: Array<{ log: PartitionLog; range: CleanableRange }> = []
-    for (const log of this.opts.logs()) {
-      if (log.offline || !isCompacted(log)) continue
+    for (const log of threads > 0 ? this.opts.logs() : []) {
+      if (log.offline || !isCompacted(log) || this.uncleanable.has(log.name)) continue
       const range = cleanableRange(log, this.checkpoint(log), now)
       const ratio = numberConfig(log, 'min.cleanable.dirty.ratio', 0.5)
-      // Tombstones whose delete horizon has passed make a log cleanable too (Kafka's deleteHorizon logs).
+      // Tombstones and markers whose delete horizon has passed make a log cleanable too.
       const horizon = this.deleteHorizon(log)
       const tombstonesDue = horizon >= 0 && now >= horizon
       if ((range.dirtyBytes > 0 && (range.dirtyRatio > ratio || range.overdue)) || tombstonesDue) candidates.push({ log, range })
     }
     candidates.sort((a, b) => b.range.dirtyRatio - a.range.dirtyRatio)
+    if (this.maps.length !== threads) this.maps = Array.from({ length: threads }, () => new OffsetMap(Math.floor(dedupeBufferSize / Math.max(1, threads))))
+    // One pacer for the pass: the rate holds for all its cleanings together.
+    const pacer = new Pacer(maxIoBytesPerSecond)
     let cleaned = 0
-    for (const { log, range } of candidates) {
-      if (this.stopped) break
-      try {
-        const result = await this.clean(log, range, now)
-        if (result !== undefined) cleaned++
-      } catch (err) {
-        if (err instanceof CleaningAbortedError) this.opts.logger.info({ partition: log.name, reason: err.message }, 'cleaning gave up; retrying later')
-        else this.opts.logger.error({ err, partition: log.name }, 'cleaning failed')
+    let next = 0
+    const worker = async (map: OffsetMap): Promise<void> => {
+      while (next < candidates.length && !this.stopped) {
+        const { log, range } = candidates[next++]!
+        if (await this.cleanOrGiveUp(log, range, map, pacer, now)) cleaned++
       }
     }
+    await Promise.all(this.maps.map(worker))
     if (cleaned > 0) await this.writeCheckpoint()
+    this.writeState(now)
     return cleaned
   }
 
-  private async clean(log: PartitionLog, range: CleanableRange, now: number): Promise<CleanResult | undefined> {
+  private async cleanOrGiveUp(log: PartitionLog, range: CleanableRange, map: OffsetMap, pacer: Pacer, now: number): Promise<boolean> {
+    try {
+      return (await this.clean(log, range, map, pacer, now)) !== undefined
+    } catch (err) {
+      if (err instanceof CleaningAbortedError) this.opts.logger.info({ partition: log.name, reason: err.message }, 'cleaning gave up; retrying later')
+      else if (!log.offline) {
+        // As Kafka's LogCleaner: a partition whose cleaning fails is not cleaned again until restart.
+        this.uncleanable.set(log.name, `cleaning failed: ${err instanceof Error ? err.message : String(err)}`)
+        this.opts.logger.error({ err, partition: log.name }, 'cleaning failed; partition marked uncleanable')
+      }
+      return false
+    } finally {
+      map.clear()
+    }
+  }
+
+  private async clean(log: PartitionLog, range: CleanableRange, map: OffsetMap, pacer: Pacer, now: number): Promise<CleanResult | undefined> {
     const started = Date.now()
-    const pacer = new Pacer(this.opts.maxIoBytesPerSecond)
-    const mapEnd = await buildOffsetMap(log, this.map, range.firstDirtyOffset, range.firstUncleanableOffset, pacer)
+    const mapEnd = await buildOffsetMap(log, map, range.firstDirtyOffset, range.firstUncleanableOffset, pacer)
     if (mapEnd <= range.firstDirtyOffset && range.dirtyBytes > 0) {
       this.opts.logger.warn({ partition: log.name, offset: mapEnd }, 'offset map too small for one batch; not cleaning')
+      this.uncleanable.set(log.name, `${MAP_TOO_SMALL} for the batch at ${mapEnd}: raise log.cleaner.dedupe.buffer.size`)
       return undefined
     }
     const times = { now, deleteRetentionMs: numberConfig(log, 'delete.retention.ms', 86_400_000) }
-    const result = await cleanSegments(log, this.map, mapEnd, this.opts.io, times, pacer)
-    this.map.clear()
+    const result = await cleanSegments(log, map, mapEnd, this.opts.io, times, pacer)
     this.checkpoints.set(log.name, result.nextDirtyOffset)
-    const prev = this.states.get(log.name)
-    this.states.set(log.name, {
-      firstDirtyOffset: result.nextDirtyOffset,
-      dirtyRatio: 0,
+    const prev = this.results.get(log.name)
+    this.results.set(log.name, {
       lastRunMs: Date.now(),
       bytesReclaimed: (prev?.bytesReclaimed ?? 0) + result.bytesRead - result.bytesWritten,
       recordsRemoved: (prev?.recordsRemoved ?? 0) + result.recordsRemoved,
@@ -240,7 +284,21 @@ export class LogCleaner {
     await this.checkpointFile.write(entries)
   }
 
-  /** Waits for the running pass (which stops after its current log) and stops the cleaner. */
+  /** cleaner-state.json for every compacted partition; a failure only costs the file's freshness. */
+  private writeState(now: number): void {
+    const states: CleanerState[] = []
+    for (const log of this.opts.logs()) {
+      const s = this.state(log, now)
+      if (s !== undefined) states.push(s)
+    }
+    try {
+      this.stateFile.write(states, now)
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'writing cleaner-state.json failed')
+    }
+  }
+
+  /** Waits for the running pass (which stops after its current logs) and stops the cleaner. */
   async stop(): Promise<void> {
     this.stopped = true
     await this.running

@@ -7,6 +7,7 @@
 //   recovery-point-offset-checkpoint    per partition, offset below which data is fsynced
 //   log-start-offset-checkpoint         per partition, moved by DeleteRecords and retention
 //   cleaner-offset-checkpoint           per compacted partition, the cleaner's first dirty offset
+//   cleaner-state.json                  the cleaner's view of each compacted partition (informational)
 //   .kafka_cleanshutdown                present only between a clean close and the next open
 //
 // Ordering against crashes: the store is the source of truth for which topics exist. New
@@ -33,7 +34,7 @@ import { type Logger, silentLogger } from './logger.js'
 import { MetadataStore, type TopicRecord } from './metadata-store.js'
 import { PartitionLog } from './partition-log.js'
 import { applyRetention } from './retention.js'
-import { LogCleaner } from './log-cleaner.js'
+import { type CleanerSettings, LogCleaner } from './log-cleaner.js'
 import { DirDeleter, DELETE_DIR_SUFFIX } from './dir-deleter.js'
 import { checkPartitionLimit, maxBrokerPartitions, openNewPartitions, validateTopicName } from './topic-creation.js'
 
@@ -91,17 +92,10 @@ export class LogManager {
     this.metadata = metadata
     this.recoveryPoints = new OffsetCheckpointFile(this.io, path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT))
     this.logStartOffsets = new OffsetCheckpointFile(this.io, path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT))
-    const cleanerOn = this.brokerConfig['log.cleaner.enable'] !== 'false' && Number(this.brokerConfig['log.cleaner.threads'] ?? 1) >= 1
-    this.cleaner = cleanerOn
-      ? new LogCleaner({
-          dataDir: this.dataDir,
-          io: this.io,
-          logger: this.logger,
-          logs: () => this.partitions(),
-          dedupeBufferSize: Number(this.brokerConfig['log.cleaner.dedupe.buffer.size'] ?? 134_217_728),
-          maxIoBytesPerSecond: Number(this.brokerConfig['log.cleaner.io.max.bytes.per.second'] ?? Number.POSITIVE_INFINITY),
-        })
-      : undefined
+    this.cleaner =
+      this.brokerConfig['log.cleaner.enable'] !== 'false'
+        ? new LogCleaner({ dataDir: this.dataDir, io: this.io, logger: this.logger, logs: () => this.partitions(), ...this.cleanerSettings() })
+        : undefined
   }
 
   static async open(opts: LogManagerOptions): Promise<LogManager> {
@@ -415,6 +409,16 @@ export class LogManager {
     }
     this.brokerConfig = next
     for (const [name, config] of resolved) for (const log of this.logs.get(name) ?? []) log.config = config
+    this.cleaner?.reconfigure(this.cleanerSettings())
+  }
+
+  /** log.cleaner.threads, log.cleaner.dedupe.buffer.size and log.cleaner.io.max.bytes.per.second, dynamic as in Kafka. */
+  private cleanerSettings(): CleanerSettings {
+    return {
+      threads: Number(this.brokerConfig['log.cleaner.threads'] ?? 1),
+      dedupeBufferSize: Number(this.brokerConfig['log.cleaner.dedupe.buffer.size'] ?? 134_217_728),
+      maxIoBytesPerSecond: Number(this.brokerConfig['log.cleaner.io.max.bytes.per.second'] ?? Number.POSITIVE_INFINITY),
+    }
   }
 
   /** The broker-level defaults topics inherit. */

@@ -4,6 +4,7 @@ import { globalOptions, requireTopics, withAdmin, type GlobalOptions } from '../
 import { alterEntity, describeEntity, isOverride } from '../lib/configs.js'
 import { collectList, collectPairs } from '../lib/config-pairs.js'
 import { CliError, usageError } from '../lib/errors.js'
+import { readTopicCleanerState, renderCleanerState } from '../lib/cleaner-state.js'
 import { logDirSizes } from '../lib/log-dirs.js'
 import { formatBytes, formatTable, jsonLine } from '../lib/table.js'
 import { writeOut } from '../lib/output.js'
@@ -52,21 +53,30 @@ Examples:
     .command('describe')
     .argument('<topic...>', 'topic name(s)')
     .description('partitions, leaders, offsets, message counts, size on disk and non-default configs')
-    .addHelpText('after', '\nExamples:\n  $ samsa topics describe orders\n  $ samsa topics describe orders payments --json')
-    .action(async (names: string[], _opts: unknown, cmd: Command) => {
+    .option('--data-dir <dir>', "also show the log cleaner's state of compacted partitions, read from the broker's data directory")
+    .addHelpText(
+      'after',
+      '\nWith --data-dir, the command runs where the broker\'s data directory is: the cleaner state (dirty ratio, last\n' +
+        'cleaning, bytes reclaimed, delete horizon, why a partition is uncleanable) is in no Kafka response, and\n' +
+        "is read from the cleaner-state.json the broker writes after each cleaner pass.\n" +
+        '\nExamples:\n  $ samsa topics describe orders\n  $ samsa topics describe orders payments --json\n  $ samsa topics describe prices --data-dir /var/lib/samsa',
+    )
+    .action(async (names: string[], opts: { dataDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd)
       await withAdmin(g, async (admin) => {
         await requireTopics(admin, names)
         let first = true
         for (const name of names) {
           const d = await describeTopic(admin, g, name)
+          const cleaner = opts.dataDir === undefined ? undefined : readTopicCleanerState(opts.dataDir, name)
           if (g.json) {
-            await writeOut(jsonLine(d))
+            await writeOut(jsonLine(cleaner === undefined ? d : { ...d, cleaner }))
             continue
           }
           if (!first) await writeOut('\n')
           first = false
           await writeOut(renderDescription(d))
+          if (cleaner !== undefined) await writeOut(renderCleanerState(cleaner, opts.dataDir!))
         }
       })
     })
