@@ -1,14 +1,14 @@
-// The client side of SASL PLAIN and SCRAM-SHA-256/512 (RFC 4616, RFC 5802/7677), token by
-// token, independent of how tokens travel (SaslAuthenticate requests or bare frames).
+// The client side of SASL PLAIN, SCRAM-SHA-256/512 (RFC 4616, RFC 5802/7677) and OAUTHBEARER
+// (RFC 7628), token by token, independent of how tokens travel (SaslAuthenticate requests or bare
+// frames).
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
 
-export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER'
 
-export interface SaslCredentials {
-  mechanism: SaslMechanismName
-  username: string
-  password: string
-}
+export type SaslCredentials =
+  | { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
+  /** A bearer token (a JWT) obtained elsewhere. */
+  | { mechanism: 'OAUTHBEARER'; token: string }
 
 export interface SaslClient {
   /** The first token. */
@@ -18,6 +18,14 @@ export interface SaslClient {
 }
 
 export function saslClient(c: SaslCredentials): SaslClient {
+  if (c.mechanism === 'OAUTHBEARER') {
+    return {
+      start: () => Buffer.from(`n,,\x01auth=Bearer ${c.token}\x01\x01`, 'utf8'),
+      // A server that refuses the token may first send its error as a challenge (RFC 7628 3.2.2);
+      // the client answers %x01 and gets the failure.
+      respond: (challenge) => (challenge.length === 0 ? null : Buffer.from([1])),
+    }
+  }
   if (c.mechanism === 'PLAIN') {
     return { start: () => Buffer.from(`\u0000${c.username}\u0000${c.password}`, 'utf8'), respond: () => null }
   }
