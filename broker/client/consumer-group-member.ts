@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCode } from '../../protocol/errors.js'
 import { ConsumerGroupHeartbeatApi, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js'
+import { ZERO_UUID } from '../../protocol/types.js'
 import { alterOffsets, type TopicPartitionOffset } from './admin-groups.js'
 import { CoordinatorType, type Cluster } from './cluster.js'
 import type { TopicPartitions } from './consumer-protocol.js'
@@ -50,6 +51,7 @@ const COORDINATOR_MOVED = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.
 const FENCED = new Set<number>([ErrorCode.FENCED_MEMBER_EPOCH, ErrorCode.UNKNOWN_MEMBER_ID])
 const RETRIABLE = new Set<number>([...COORDINATOR_MOVED, ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NETWORK_EXCEPTION])
 const MAX_RETRIES = 10
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000
 const CLIENT_SOFTWARE = { clientSoftwareName: 'samsa-consumer', clientSoftwareVersion: '0.1.0' }
 
 type State = 'unsubscribed' | 'joining' | 'member' | 'fenced' | 'leaving' | 'left'
@@ -237,6 +239,8 @@ export class ConsumerGroupMember implements Membership {
     if (this.state !== 'joining' && this.state !== 'member') return
     this.inFlight = this.heartbeat().finally(() => {
       this.inFlight = null
+      // A commit answered STALE_MEMBER_EPOCH goes again with whatever epoch this answer left.
+      this.releaseEpochWaiters()
       this.scheduleNext()
     })
   }
@@ -317,11 +321,10 @@ export class ConsumerGroupMember implements Membership {
       this.memberId = res.memberId
       this.named0 = true
     }
-    const epochMoved = res.memberEpoch !== this.memberEpoch
     this.memberEpoch = res.memberEpoch
-    this.heartbeatIntervalMs = res.heartbeatIntervalMs
+    // Kafka always names an interval; a broker that answers 0 does not get a busy loop.
+    this.heartbeatIntervalMs = res.heartbeatIntervalMs > 0 ? res.heartbeatIntervalMs : DEFAULT_HEARTBEAT_INTERVAL_MS
     this.state = 'member'
-    if (epochMoved) this.releaseEpochWaiters()
     if (res.assignment === null) return
     this.target = new Map(res.assignment.topicPartitions.map((t) => [t.topicId, [...t.partitions].sort((a, b) => a - b)]))
     this.targetVersion++
@@ -361,7 +364,7 @@ export class ConsumerGroupMember implements Membership {
     else setTimeout(set, delayMs).unref()
   }
 
-  /** Resolves after the next heartbeat answer that moves the epoch (or ends the membership). */
+  /** Resolves after the next heartbeat has been answered (at once if the epoch already moved). */
   private nextEpoch(epoch: number): Promise<void> {
     if (epoch !== this.memberEpoch || (this.state !== 'member' && this.state !== 'joining')) return Promise.resolve()
     return new Promise((resolve) => {
@@ -379,21 +382,26 @@ export class ConsumerGroupMember implements Membership {
 
   /** The assignment by topic name; topics metadata does not name yet are left out for now. */
   private async named(target: TopicIdPartitions): Promise<TopicPartitions> {
-    if (this.unresolved(target).length > 0) {
-      const sub = this.subscription
-      const meta = await this.cluster.fetchMetadata(sub !== null && 'topics' in sub ? sub.topics : null)
-      for (const t of meta.topics) {
-        if (t.name === '' || t.topicId === '') continue
-        this.topicNames.set(t.topicId, t.name)
-        this.topicIds.set(t.name, t.topicId)
-      }
-    }
+    // The subscribed topics first; a topic no longer subscribed (still being revoked) or matched
+    // by a pattern needs every topic's metadata.
+    const sub = this.subscription
+    if (this.unresolved(target).length > 0 && sub !== null && 'topics' in sub) await this.learnTopicIds(sub.topics)
+    if (this.unresolved(target).length > 0) await this.learnTopicIds(null)
     const out: TopicPartitions = new Map()
     for (const [id, partitions] of target) {
       const name = this.topicNames.get(id)
       if (name !== undefined && partitions.length > 0) out.set(name, [...partitions])
     }
     return out
+  }
+
+  private async learnTopicIds(topics: readonly string[] | null): Promise<void> {
+    const meta = await this.cluster.fetchMetadata(topics)
+    for (const t of meta.topics) {
+      if (t.name === '' || t.topicId === ZERO_UUID || t.errorCode !== ErrorCode.NONE) continue
+      this.topicNames.set(t.topicId, t.name)
+      this.topicIds.set(t.name, t.topicId)
+    }
   }
 
   private unresolved(target: TopicIdPartitions): string[] {
