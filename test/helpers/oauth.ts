@@ -9,15 +9,20 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } 
 export const ISSUER = 'https://idp.example.test'
 export const AUDIENCE = 'samsa'
 
-export type SigningKey = 'rsa' | 'ec' | 'rogue'
+/** `rsa2` is served only after rotate(); `rogue` is in no JWKS but claims the RSA key's kid. */
+export type SigningKey = 'rsa' | 'rsa2' | 'ec' | 'rogue'
 
 export interface TestIdp {
   /** JWKS of the RSA key, over HTTP. */
   jwksUrl: string
   /** JWKS of the EC key, as a file:// URL. */
   jwksFileUrl: string
-  /** A JWT for `sub` with good claims for 10 minutes, changed by `claims`; `rogue` claims the RSA key's kid. */
+  /** A JWT for `sub` with good claims for 10 minutes, changed by `claims`. */
   jwt(sub: string, claims?: JWTPayload, key?: SigningKey): Promise<string>
+  /** Serves a second RSA key (kid rsa-2) next to the first, as a provider rotating its keys. */
+  rotate(): void
+  /** While false, the HTTP JWKS endpoint answers 503. */
+  available: boolean
   close(): Promise<void>
 }
 
@@ -37,22 +42,28 @@ export function oauthBearerMessage(token: string, authzid = ''): Buffer {
 export async function startTestIdp(dir: string): Promise<TestIdp> {
   const rsa = await generateKeyPair('RS256')
   const ec = await generateKeyPair('ES256')
+  const rsa2 = await generateKeyPair('RS256')
   const rogue = await generateKeyPair('RS256')
   const rsaJwk = { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' }
+  const rsa2Jwk = { ...(await exportJWK(rsa2.publicKey)), kid: 'rsa-2', alg: 'RS256', use: 'sig' }
   const ecJwk = { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' }
+  const served: object[] = [rsaJwk]
   const server = createServer((req, res) => {
     if (req.url !== '/jwks.json') return void res.writeHead(404).end()
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [rsaJwk] }))
+    if (!idp.available) return void res.writeHead(503).end()
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: served }))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const file = `${dir}/jwks.json`
   writeFileSync(file, JSON.stringify({ keys: [ecJwk] }))
   const keys: Record<SigningKey, { key: CryptoKey; kid: string; alg: string }> = {
     rsa: { key: rsa.privateKey, kid: 'rsa-1', alg: 'RS256' },
+    rsa2: { key: rsa2.privateKey, kid: 'rsa-2', alg: 'RS256' },
     ec: { key: ec.privateKey, kid: 'ec-1', alg: 'ES256' },
     rogue: { key: rogue.privateKey, kid: 'rsa-1', alg: 'RS256' },
   }
-  return {
+  const idp: TestIdp = {
+    available: true,
     jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
     jwksFileUrl: `file://${file}`,
     jwt(sub, claims = {}, key = 'rsa') {
@@ -60,6 +71,8 @@ export async function startTestIdp(dir: string): Promise<TestIdp> {
       const payload = { sub, aud: AUDIENCE, iss: ISSUER, iat: nowSeconds(), exp: nowSeconds() + 600, ...claims }
       return new SignJWT(payload).setProtectedHeader({ alg: k.alg, kid: k.kid, typ: 'JWT' }).sign(k.key)
     },
+    rotate: () => void served.push(rsa2Jwk),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
+  return idp
 }

@@ -1,8 +1,9 @@
 // The JSON Web Key Set that OAUTHBEARER tokens are verified against, from
 // sasl.oauthbearer.jwks.endpoint.url: a `file://` path or an `http(s)://` endpoint. As Kafka's
 // RefreshingHttpsJwks, the set is loaded again every sasl.oauthbearer.jwks.endpoint.refresh.ms,
-// and at once (at most every MIN_UNKNOWN_KEY_RELOAD_MS) when a token names a key it does not
-// hold, so a provider's key rotation is picked up. A failed load keeps the keys held and is
+// and at once when a token names a key it does not hold (at most once every
+// MIN_UNKNOWN_KEY_RELOAD_MS, so tokens with made-up key ids cannot keep the provider busy), so a
+// provider's key rotation is picked up. A failed load keeps the keys held and is
 // retried after sasl.oauthbearer.jwks.endpoint.retry.backoff.ms, doubling up to .backoff.max.ms.
 //
 // A file that cannot be read when the broker starts is a configuration error; an endpoint that
@@ -26,7 +27,8 @@ export interface JwksOptions {
 
 export class JwksSource {
   private keys: JWTVerifyGetKey | undefined
-  private loadedAt = 0
+  /** When a token with an unknown key last made the set load again. */
+  private unknownKeyReloadAt = Number.NEGATIVE_INFINITY
   private loading: Promise<boolean> | undefined
   private refreshTimer: NodeJS.Timeout | undefined
   private retryTimer: NodeJS.Timeout | undefined
@@ -57,7 +59,8 @@ export class JwksSource {
     try {
       return await this.keys(header, token)
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - this.loadedAt < MIN_UNKNOWN_KEY_RELOAD_MS) throw err
+      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - this.unknownKeyReloadAt < MIN_UNKNOWN_KEY_RELOAD_MS) throw err
+      this.unknownKeyReloadAt = Date.now()
       await this.reload()
       return this.keys(header, token)
     }
@@ -99,7 +102,6 @@ export class JwksSource {
   private install(set: unknown): void {
     // createLocalJWKSet checks the shape ({"keys": [...]}) and throws on anything else.
     this.keys = createLocalJWKSet(set as JSONWebKeySet)
-    this.loadedAt = Date.now()
   }
 
   private async read(): Promise<unknown> {

@@ -231,6 +231,47 @@ describe('OAUTHBEARER on the wire', () => {
   })
 })
 
+describe('OAUTHBEARER key sets', () => {
+  it('picks up a key the provider adds when a token names it', async () => {
+    idp.rotate()
+    const producer = oauthClient(async () => ({ value: await jwt('alice', {}, 'rsa2') })).producer()
+    try {
+      await producer.connect()
+      await producer.send({ topic: 'oauth-rotated', messages: [{ value: 'x' }] })
+    } finally {
+      await producer.disconnect().catch(() => {})
+    }
+    expect(await topicExists('oauth-rotated')).toBe(true)
+  })
+
+  it('starts while the JWKS endpoint is down, refuses tokens until it answers, then accepts them', async () => {
+    idp.available = false
+    const b = await startBroker({
+      logLevel: 'silent',
+      config: {
+        listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+        'sasl.enabled.mechanisms': 'OAUTHBEARER',
+        'sasl.oauthbearer.jwks.endpoint.url': idp.jwksUrl,
+        'sasl.oauthbearer.expected.audience': AUDIENCE,
+        'sasl.oauthbearer.expected.issuer': ISSUER,
+        'connection.failed.authentication.delay.ms': '1',
+      },
+    })
+    try {
+      const c = await WireClient.connect(b.address)
+      expect((await login(c, firstMessage(await jwt('alice')))).errorMessage).toBe('{"status":"invalid_token"}')
+      c.close()
+      idp.available = true
+      const d = await WireClient.connect(b.address)
+      expect((await login(d, firstMessage(await jwt('alice')))).errorCode).toBe(ErrorCode.NONE)
+      d.close()
+    } finally {
+      idp.available = true
+      await b.stop()
+    }
+  })
+})
+
 describe('OAUTHBEARER configuration', () => {
   const start = (config: Record<string, string>) =>
     startBroker({ dataDir: undefined, logLevel: 'silent', config: { listeners: 'SASL_PLAINTEXT://127.0.0.1:0', 'sasl.enabled.mechanisms': 'PLAIN,OAUTHBEARER', ...config } })
