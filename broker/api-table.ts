@@ -4,15 +4,16 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { HandlerDef } from './handler.js'
-import { handlers } from './handlers/index.js'
+import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 
 export const TABLE_START = '<!-- api-table:start -->'
 export const TABLE_END = '<!-- api-table:end -->'
 
-export function renderApiTable(list: ReadonlyArray<HandlerDef<any, any>> = handlers): string {
+/** Client telemetry is served only with the HTTP endpoint (broker/index.ts), and the table says so. */
+export function renderApiTable(list: ReadonlyArray<HandlerDef<any, any>> = [...handlers, ...clientTelemetryHandlers]): string {
   const rows = [...list]
     .sort((a, b) => a.api.apiKey - b.api.apiKey)
-    .map((h) => `| ${h.api.apiKey} | ${h.api.name} | ${h.versions[0]}–${h.versions[1]} |`)
+    .map((h) => `| ${h.api.apiKey} | ${h.api.name} | ${h.versions[0]}–${h.versions[1]}${clientTelemetryHandlers.includes(h) ? ' (with `--http-port`)' : ''} |`)
   return ['| Key | API | Versions served |', '|---:|---|---|', ...rows].join('\n')
 }
 

@@ -12,6 +12,7 @@ import type { Authorizer } from './acls/authorizer.js'
 import type { ScramCredentialStore } from './security/scram-credentials.js'
 import type { FailedLogins } from './security/sasl/authenticator.js'
 import type { BrokerMetrics } from './metrics.js'
+import type { ClientTelemetry } from './telemetry/client-telemetry.js'
 import type { SharePartitionManager } from './share/share-partition-manager.js'
 import type { ShareSessionCache } from './share/share-sessions.js'
 import type { OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
@@ -44,6 +45,8 @@ export interface BrokerContext {
   failedLogins: FailedLogins
   /** Counters and timings for the metrics endpoint (NO_METRICS without one). */
   metrics: BrokerMetrics
+  /** What clients push with PushTelemetry (KIP-714); undefined unless the HTTP endpoint is on. */
+  telemetry?: ClientTelemetry
   /** Stores the dynamic broker configs so they survive a restart. */
   persistDynamicConfig(): Promise<void>
 }

@@ -17,7 +17,7 @@ import { FetchMemory } from './fetch-memory.js'
 import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
 import type { ConsumerMigrationPolicy } from './groups/types.js'
-import { handlers } from './handlers/index.js'
+import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
 import { TcpServer } from './server.js'
@@ -30,6 +30,7 @@ import { NO_METRICS, timedFileIO, type BrokerMetrics } from './metrics.js'
 import { nodeFileIO } from '../storage/file-io.js'
 import { HttpEndpoint, type HttpOptions } from './http/endpoint.js'
 import { PrometheusMetrics } from './http/prometheus.js'
+import { ClientTelemetry } from './telemetry/client-telemetry.js'
 import { SharePartitionManager } from './share/share-partition-manager.js'
 import { ShareSessionCache } from './share/share-sessions.js'
 import { shareSettings } from './share/share-settings.js'
@@ -186,7 +187,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   })
 
   let ctx: BrokerContext | undefined
-  const router = new Router(handlers, () => ctx!, logger)
+  // Client telemetry is asked for only when there is somewhere to show it.
+  const telemetry = opts.http === undefined ? undefined : new ClientTelemetry({ pushIntervalMs: opts.http.clientTelemetryIntervalMs ?? 60_000, maxBytes: 1024 * 1024 })
+  const router = new Router(telemetry === undefined ? handlers : [...handlers, ...clientTelemetryHandlers], () => ctx!, logger)
   let bound: BoundListener[]
   let oauthBearer = new Map<string, OAuthBearerValidator>()
   try {
@@ -237,6 +240,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     oauthBearer,
     failedLogins: new FailedLogins(),
     metrics,
+    telemetry,
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }
   const main = bound[0]!

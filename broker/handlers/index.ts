@@ -53,6 +53,8 @@ import shareAcknowledge from './79-share-acknowledge.js'
 import describeShareGroupOffsets from './90-describe-share-group-offsets.js'
 import alterShareGroupOffsets from './91-alter-share-group-offsets.js'
 import deleteShareGroupOffsets from './92-delete-share-group-offsets.js'
+import getTelemetrySubscriptions from './71-get-telemetry-subscriptions.js'
+import pushTelemetry from './72-push-telemetry.js'
 
 export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   produce,
@@ -108,3 +110,6 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   alterShareGroupOffsets,
   deleteShareGroupOffsets,
 ]
+
+/** Client telemetry (KIP-714), served only with the HTTP endpoint, which shows what clients push. */
+export const clientTelemetryHandlers: ReadonlyArray<HandlerDef<any, any>> = [getTelemetrySubscriptions, pushTelemetry]

@@ -33,6 +33,8 @@ export interface HttpOptions {
   tls?: boolean
   /** Allow the console's actions (create and delete topics); read-only otherwise. */
   allowActions?: boolean
+  /** How often clients push their metrics (KIP-714); default 60000. */
+  clientTelemetryIntervalMs?: number
 }
 
 export interface HttpDeps {

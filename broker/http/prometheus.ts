@@ -13,6 +13,7 @@ import { apis } from '../../protocol/generated/index.js'
 import type { BrokerContext } from '../context.js'
 import type { BrokerMetrics } from '../metrics.js'
 import { FastHistogram, type HistogramSeries } from './histogram.js'
+import { clientMetricsText } from './client-metrics-text.js'
 
 /** What the scrape-time gauges read; undefined while the broker is still starting. */
 export interface ScrapeSource {
@@ -107,9 +108,11 @@ export class PrometheusMetrics implements BrokerMetrics {
     ;(ok ? this.auth.ok : this.auth.failed).inc({ listener })
   }
 
-  /** The text exposition of every metric. */
-  scrape(): Promise<string> {
-    return this.registry.metrics()
+  /** The text exposition of every metric, the clients' pushed ones (KIP-714) last. */
+  async scrape(): Promise<string> {
+    const text = await this.registry.metrics()
+    const pushed = this.source.broker()?.telemetry?.series()
+    return pushed === undefined || pushed.length === 0 ? text : `${text}\n${clientMetricsText(pushed)}`
   }
 
   get contentType(): string {
@@ -187,6 +190,14 @@ export class PrometheusMetrics implements BrokerMetrics {
       registers,
       collect() {
         this.set(source.broker()?.logs.partitionCount ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'kafka_server_client_metrics_instance_count',
+      help: 'Client instances pushing telemetry (KIP-714)',
+      registers,
+      collect() {
+        this.set(source.broker()?.telemetry?.clientCount ?? 0)
       },
     })
     this.partitionGauges()

@@ -25,6 +25,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--http-host <host>', 'interface for the HTTP port (default: --host)').env('SAMSA_HTTP_HOST'))
     .addOption(new Option('--http-tls', 'HTTPS on the HTTP port, with ssl.keystore.location (or listener.name.http.ssl.*)').env('SAMSA_HTTP_TLS'))
     .addOption(new Option('--http-allow-actions', 'let the console create and delete topics (default: read-only)').env('SAMSA_HTTP_ALLOW_ACTIONS'))
+    .addOption(new Option('--http-client-telemetry-interval <ms>', 'how often clients push their metrics to /metrics (KIP-714; default 60000)').env('SAMSA_HTTP_CLIENT_TELEMETRY_INTERVAL'))
     .addOption(new Option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent').env('SAMSA_LOG_LEVEL'))
     .addHelpText(
       'after',

@@ -18,6 +18,7 @@ export interface ServeFlags {
   httpHost?: string
   httpTls?: boolean
   httpAllowActions?: boolean
+  httpClientTelemetryInterval?: string
   set: [string, string][]
 }
 
@@ -31,7 +32,7 @@ export interface ServeSettings {
   logLevel: string
   config: Record<string, string>
   /** The HTTP endpoint; undefined (off) unless --http-port is given. */
-  http?: { port: number; host: string; tls: boolean; allowActions: boolean }
+  http?: { port: number; host: string; tls: boolean; allowActions: boolean; clientTelemetryIntervalMs?: number }
 }
 
 /** Environment variables that belong to serve's own flags or the CLI, not to broker keys. */
@@ -50,6 +51,7 @@ export const RESERVED_ENV = new Set([
   'SAMSA_HTTP_HOST',
   'SAMSA_HTTP_TLS',
   'SAMSA_HTTP_ALLOW_ACTIONS',
+  'SAMSA_HTTP_CLIENT_TELEMETRY_INTERVAL',
 ])
 
 /** SAMSA_NUM_PARTITIONS=3 -> { 'num.partitions': '3' } */
@@ -66,6 +68,12 @@ export function brokerConfigFromEnv(env: NodeJS.ProcessEnv): Record<string, stri
 function port(text: string, what: string): number {
   const n = Number(text)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`${what} must be a port number 0-65535, got '${text}'`)
+  return n
+}
+
+function positive(text: string, what: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) throw usageError(`${what} must be a positive number of milliseconds, got '${text}'`)
   return n
 }
 
@@ -105,7 +113,13 @@ export function resolveServeSettings(flags: ServeFlags, fileConfig: Record<strin
     http:
       flags.httpPort === undefined
         ? undefined
-        : { port: port(flags.httpPort, '--http-port'), host: flags.httpHost ?? host, tls: flags.httpTls === true, allowActions: flags.httpAllowActions === true },
+        : {
+            port: port(flags.httpPort, '--http-port'),
+            host: flags.httpHost ?? host,
+            tls: flags.httpTls === true,
+            allowActions: flags.httpAllowActions === true,
+            clientTelemetryIntervalMs: flags.httpClientTelemetryInterval === undefined ? undefined : positive(flags.httpClientTelemetryInterval, '--http-client-telemetry-interval'),
+          },
   }
 }
 

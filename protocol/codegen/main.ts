@@ -21,7 +21,7 @@ export const API_NAMES = [
   'OffsetDelete', 'DescribeCluster', 'DescribeProducers', 'DescribeTransactions', 'ListTransactions',
   'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'ShareGroupHeartbeat', 'ShareGroupDescribe', 'ShareFetch',
   'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials', 'DescribeShareGroupOffsets',
-  'AlterShareGroupOffsets', 'DeleteShareGroupOffsets',
+  'AlterShareGroupOffsets', 'DeleteShareGroupOffsets', 'GetTelemetrySubscriptions', 'PushTelemetry',
 ] as const
 
 export function kebabCase(name: string): string {

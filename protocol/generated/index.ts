@@ -52,6 +52,8 @@ import { AlterUserScramCredentialsApi } from './alter-user-scram-credentials.js'
 import { DescribeShareGroupOffsetsApi } from './describe-share-group-offsets.js'
 import { AlterShareGroupOffsetsApi } from './alter-share-group-offsets.js'
 import { DeleteShareGroupOffsetsApi } from './delete-share-group-offsets.js'
+import { GetTelemetrySubscriptionsApi } from './get-telemetry-subscriptions.js'
+import { PushTelemetryApi } from './push-telemetry.js'
 
 export type { ApiDescriptor, RawTaggedField } from '../types.js'
 export * from './request-header.js'
@@ -109,6 +111,8 @@ export * from './alter-user-scram-credentials.js'
 export * from './describe-share-group-offsets.js'
 export * from './alter-share-group-offsets.js'
 export * from './delete-share-group-offsets.js'
+export * from './get-telemetry-subscriptions.js'
+export * from './push-telemetry.js'
 
 export const ApiKey = {
   Produce: 0,
@@ -156,6 +160,8 @@ export const ApiKey = {
   ListTransactions: 66,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
+  GetTelemetrySubscriptions: 71,
+  PushTelemetry: 72,
   ShareGroupHeartbeat: 76,
   ShareGroupDescribe: 77,
   ShareFetch: 78,
@@ -211,6 +217,8 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [66, ListTransactionsApi],
   [68, ConsumerGroupHeartbeatApi],
   [69, ConsumerGroupDescribeApi],
+  [71, GetTelemetrySubscriptionsApi],
+  [72, PushTelemetryApi],
   [76, ShareGroupHeartbeatApi],
   [77, ShareGroupDescribeApi],
   [78, ShareFetchApi],
