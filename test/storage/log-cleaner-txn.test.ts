@@ -23,7 +23,7 @@ import {
 } from '../../protocol/record-batch.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { iterateRecords } from '../../protocol/record-reader.js'
-import { nodeFileIO } from '../../storage/file-io.js'
+import { FaultyFileIO, type FileIO, nodeFileIO } from '../../storage/file-io.js'
 import { LogCleaner } from '../../storage/log-cleaner.js'
 import { finishInterruptedSwaps } from '../../storage/segment-swap.js'
 import { PartitionLog } from '../../storage/partition-log.js'
@@ -40,19 +40,51 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} } as never
 const T0 = 1_700_000_000_000
 const RETENTION = 60_000
 
-function openLog(dir: string): PartitionLog {
+function openLog(dir: string, io: FileIO = nodeFileIO): PartitionLog {
   const log = PartitionLog.open({
     dir: path.join(dir, 't-0'),
     topic: 't',
     partition: 0,
+    io,
+    recoveryPoint: 0,
     config: config({ 'cleanup.policy': 'compact', 'segment.bytes': '700', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': String(RETENTION) }),
   })
   open.push(log)
   return log
 }
 
-function cleanerFor(dir: string, log: PartitionLog): LogCleaner {
-  return new LogCleaner({ dataDir: dir, io: nodeFileIO, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20 })
+function cleanerFor(dir: string, log: PartitionLog, io: FileIO = nodeFileIO): LogCleaner {
+  return new LogCleaner({ dataDir: dir, io, logger: silent, logs: () => [log], dedupeBufferSize: 1 << 20 })
+}
+
+/** Stops the world at the n-th file change once armed, as a kill -9 would; everything after fails. */
+function killAt(inner: FaultyFileIO, at: number): FileIO & { armed: boolean; killed: boolean; changes: number; trace: string[] } {
+  const k = { armed: false, killed: false, changes: 0, trace: [] as string[] }
+  const alive = () => {
+    if (k.killed) throw new Error('killed')
+  }
+  const change = (kind: string) => {
+    alive()
+    if (!k.armed) return
+    k.trace.push(kind)
+    if (++k.changes === at) {
+      k.killed = true
+      throw new Error('killed')
+    }
+  }
+  return Object.assign(k, {
+    ...(Object.fromEntries(['close', 'fsize', 'readdir', 'stat', 'mkdir', 'rm', 'readFile', 'statfs'].map((m) => [m, (...a: unknown[]) => (inner as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a)])) as unknown as FileIO),
+    open: (f: string, fl: string) => (alive(), inner.open(f, fl as never)),
+    read: (...a: Parameters<FileIO['read']>) => (alive(), inner.read(...a)),
+    readAsync: (...a: Parameters<FileIO['readAsync']>) => (alive(), inner.readAsync(...a)),
+    write: (...a: Parameters<FileIO['write']>) => (change('write'), inner.write(...a)),
+    fsync: async (fd: number) => (change('fsync'), inner.fsync(fd)),
+    fdatasync: async (fd: number) => (change('fdatasync'), inner.fdatasync(fd)),
+    fsyncDir: async (d: string) => (change('fsyncDir'), inner.fsyncDir(d)),
+    ftruncate: (...a: Parameters<FileIO['ftruncate']>) => (change('ftruncate'), inner.ftruncate(...a)),
+    rename: (a: string, b: string) => (change('rename'), inner.rename(a, b)),
+    unlink: (f: string) => (change('unlink'), inner.unlink(f)),
+  }) as never
 }
 
 async function reopen(dir: string, log: PartitionLog): Promise<PartitionLog> {
@@ -407,6 +439,58 @@ describe('log cleaner: transactions and delete horizons', () => {
       { numRuns: 20, seed: 534, endOnFailure: true },
     )
   }, 60_000)
+
+  it('a kill -9 at each step of the swaps of a cleaning round with transactions: read_committed never shows aborted data or loses committed data', async () => {
+    const setup = async (): Promise<{ dir: string; expected: Rec[]; committed: Rec[] }> => {
+      const dir = tempDir()
+      dirs.push(dir)
+      const w = new Writer(openLog(dir))
+      for (let i = 0; i < 30; i++) {
+        await w.apply({ kind: 'txn', pid: TXN_PIDS[i % 2]!, key: i % 4, value: `t${i}` })
+        await w.apply({ kind: 'put', key: (i * 3) % 5, value: i % 7 === 0 ? null : `p${i}` })
+        if (i % 5 === 4) await w.apply({ kind: 'end', pid: TXN_PIDS[i % 2]!, commit: i % 3 !== 0 })
+      }
+      await w.endAll()
+      w.log.roll()
+      const expected = w.model(w.log.activeSegment.baseOffset, false)
+      const committed = w.written.filter((x) => !x.aborted).map(({ offset, key, value, timestamp }) => ({ offset, key, value, timestamp }))
+      await w.log.close()
+      open.splice(open.indexOf(w.log), 1)
+      return { dir, expected, committed }
+    }
+    const round = async (at: number): Promise<{ killed: boolean; trace: string[] }> => {
+      const { dir, expected, committed } = await setup()
+      const faulty = new FaultyFileIO()
+      const io = killAt(faulty, at)
+      const log = openLog(dir, io)
+      io.armed = true
+      await cleanerFor(dir, log, io)
+        .runOnce(T0)
+        .catch(() => 0)
+      if (io.killed) faulty.crash()
+      open.splice(open.indexOf(log), 1)
+      const reopened = openLog(dir)
+      const got = await readCommitted(reopened)
+      // Everything compaction keeps is there once; anything more is a committed original.
+      for (const e of expected) expect(got.filter((g) => g.offset === e.offset)).toEqual([e])
+      for (const g of got) expect(committed).toContainEqual(g)
+      expect(fs.readdirSync(path.join(dir, 't-0')).filter((n) => n.endsWith('.cleaned') || n.endsWith('.swap'))).toEqual([])
+      // The next round finishes the job.
+      await cleanAll(cleanerFor(dir, reopened), T0)
+      expect(await readCommitted(reopened)).toEqual(expected)
+      return { killed: io.killed, trace: io.trace }
+    }
+    const dry = await round(Number.MAX_SAFE_INTEGER)
+    expect(dry.trace.filter((k) => k === 'rename').length).toBeGreaterThan(4)
+    // Every step of the first two groups' swaps (the .txnindex and .log renames, the deletions, the fsyncs), and the first write.
+    const secondGroupDone = dry.trace.indexOf('fsyncDir', dry.trace.indexOf('fsyncDir') + 1)
+    for (const [i, kind] of dry.trace.entries()) {
+      if (i > secondGroupDone) break
+      if (kind === 'write' && i !== dry.trace.indexOf('write')) continue
+      if (kind === 'ftruncate') continue
+      expect((await round(i + 1)).killed).toBe(true)
+    }
+  }, 120_000)
 
   it('a crash during the swap keeps the old .txnindex (not committed) or installs the cleaned one (committed)', () => {
     const f = (base: number, suffix: string) => `${String(base).padStart(20, '0')}${suffix}`
