@@ -232,30 +232,23 @@ export class PrometheusMetrics implements BrokerMetrics {
   /** Committed offsets and lag of every group, computed against the log end offsets when scraped. */
   private lagGauges(): void {
     const source = this.source
-    let rows: Array<{ group: string; topic: string; partition: number; offset: number; lag: number }> = []
     const labelNames = ['consumergroup', 'topic', 'partition'] as const
-    // Both gauges read one pass; the offset gauge comes first in registration order and runs it.
-    new Gauge({
-      name: 'kafka_consumergroup_current_offset',
-      help: 'Committed offset of a consumer group on a partition',
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        rows = groupOffsets(source.broker())
-        this.reset()
-        for (const r of rows) this.set({ consumergroup: r.group, topic: r.topic, partition: String(r.partition) }, r.offset)
-      },
-    })
-    new Gauge({
-      name: 'kafka_consumergroup_lag',
-      help: 'Records between a consumer group committed offset and the partition end',
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset()
-        for (const r of rows) this.set({ consumergroup: r.group, topic: r.topic, partition: String(r.partition) }, r.lag)
-      },
-    })
+    const each: Array<[string, string, (r: GroupOffset) => number]> = [
+      ['kafka_consumergroup_current_offset', 'Committed offset of a consumer group on a partition', (r) => r.offset],
+      ['kafka_consumergroup_lag', 'Records between a consumer group committed offset and the partition end', (r) => r.lag],
+    ]
+    for (const [name, help, value] of each) {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset()
+          for (const r of groupOffsets(source.broker())) this.set({ consumergroup: r.group, topic: r.topic, partition: String(r.partition) }, value(r))
+        },
+      })
+    }
     new Gauge({
       name: 'kafka_consumergroup_members',
       help: 'Members of a consumer group',
@@ -271,10 +264,18 @@ export class PrometheusMetrics implements BrokerMetrics {
   }
 }
 
+export interface GroupOffset {
+  group: string
+  topic: string
+  partition: number
+  offset: number
+  lag: number
+}
+
 /** Every group's committed offsets with their lag (end offset minus committed, never below 0). */
-export function groupOffsets(b: BrokerContext | undefined): Array<{ group: string; topic: string; partition: number; offset: number; lag: number }> {
+export function groupOffsets(b: BrokerContext | undefined): GroupOffset[] {
   if (b === undefined) return []
-  const out: Array<{ group: string; topic: string; partition: number; offset: number; lag: number }> = []
+  const out: GroupOffset[] = []
   for (const g of b.groups.listGroups()) {
     for (const t of b.groups.fetchOffsets(g.groupId, null).topics) {
       for (const p of t.partitions) {

@@ -116,6 +116,10 @@ describe('HTTP endpoint', () => {
       },
       { what: 'offsets committed and a fetch parked' },
     )
+    expect(s.get(series('kafka_consumergroup_members', { consumergroup: 'metrics-group' }))).toBe(1)
+    // The console's API shows the member with its assignment.
+    const group = (await (await fetch(`${broker.http!.url}/api/groups/metrics-group`)).json()) as { members: Array<{ clientId: string; assignment: Array<{ topic: string; partitions: number[] }> }> }
+    expect(group.members).toEqual([expect.objectContaining({ clientId: 'metrics-test', assignment: [{ topic: TOPIC, partitions: [0, 1] }] })])
     await consumer.stop()
     await consumer.disconnect()
     await producer.send({ topic: TOPIC, messages: [{ partition: 0, value: 'c-0' }, { partition: 1, value: 'c-1' }] })
@@ -156,6 +160,16 @@ describe('HTTP endpoint', () => {
     expect(s.get(series('kafka_server_kafkaserver_brokerstate'))).toBe(3)
     expect(s.get(series('process_resident_memory_bytes'))).toBeGreaterThan(0)
     expect([...s.keys()].some((k) => k.startsWith('nodejs_eventloop_lag_p99_seconds'))).toBe(true)
+    // The console's message browser: from the end, from a time, from an offset.
+    type Page = { start: number; next: number; messages: Array<{ offset: number; value: string }> }
+    const page = async (q: string): Promise<Page> => (await (await fetch(`${broker.http!.url}/api/topics/${TOPIC}/messages?${q}`)).json()) as Page
+    const text = (p: Page) => p.messages.map((m) => `${m.offset}:${Buffer.from(m.value, 'base64').toString()}`)
+    expect(text(await page('partition=0&from=end&limit=2'))).toEqual(['4:a-4', '5:c-0'])
+    expect(text(await page('partition=1&offset=1&limit=2'))).toEqual(['1:b-1', '2:b-2'])
+    expect((await page('partition=1&offset=1&limit=2')).next).toBe(3)
+    expect(text(await page(`partition=1&timestamp=${Date.now() + 3_600_000}`))).toEqual([])
+    expect(text(await page('partition=1&timestamp=0&limit=1'))).toEqual(['0:b-0'])
+    expect((await fetch(`${broker.http!.url}/api/topics/${TOPIC}/messages?partition=7`)).status).toBe(404)
     await producer.disconnect()
   })
 
