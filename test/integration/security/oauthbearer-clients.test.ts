@@ -2,8 +2,8 @@
 // from its oauth_cb over SASL_SSL and produces and consumes; kcat's built-in unsecured token (alg
 // none) is refused by a listener that verifies signatures and served by one with
 // sasl.oauthbearer.unsecured.enable; samsa's --command-config reads a token file.
-// Debian's librdkafka (2.0) does not re-authenticate (KIP-368); oauthbearer.test.ts covers that
-// with kafkajs and on the wire.
+// Debian's librdkafka (2.0) does not re-authenticate (KIP-368); librdkafka 2.15 does, in
+// oauthbearer-reauth-librdkafka.test.ts.
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker, type RunningBroker } from '../../../broker/index.js'
