@@ -163,7 +163,7 @@ export class ConsumerGroupMember implements Membership {
     if (version !== this.targetVersion || this.unresolved(this.target).length > 0) this.setNeeded(revoked.size === 0 && added.size === 0 ? 200 : 0)
   }
 
-  /** Commits at the member epoch; STALE_MEMBER_EPOCH waits for the next epoch and goes again. */
+  /** Commits at the member epoch; STALE_MEMBER_EPOCH waits for the next heartbeat answer and goes again with its epoch. */
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return
     for (let attempt = 0; ; attempt++) {

@@ -101,7 +101,7 @@ async function printGroup(d: GroupReport, membersOnly: boolean): Promise<void> {
       )
     }
     if (membersOnly || d.partitions.length === 0) return
-    await writeOut('\n')
+    if (d.members.length > 0) await writeOut('\n')
   } else {
     await writeOut(`Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}  Type: classic\n`)
     if (membersOnly) {
