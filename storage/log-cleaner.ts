@@ -128,6 +128,10 @@ export class LogCleaner {
   private maps: OffsetMap[] = []
   private running: Promise<number> | undefined
   private stopped = false
+  /** When the last pass looked for logs to clean (Kafka's timeOfLastRun); -1 before the first. */
+  private lastPassMs = -1
+  /** Largest dirty ratio the last pass saw among compacted logs (Kafka's dirtiestLogCleanableRatio). */
+  private maxDirtyRatio = 0
 
   constructor(private readonly opts: LogCleanerOptions) {
     this.checkpointFile = new OffsetCheckpointFile(opts.io, path.join(opts.dataDir, CLEANER_OFFSET_CHECKPOINT))
@@ -145,6 +149,17 @@ export class LogCleaner {
       for (const [name, reason] of this.uncleanable) if (reason.startsWith(MAP_TOO_SMALL)) this.uncleanable.delete(name)
     }
     this.settings = next
+  }
+
+  /** Kafka's LogCleanerManager gauges: max-dirty-percent, time-since-last-run-ms, uncleanable-partitions-count. */
+  summary(now = Date.now()): { maxDirtyPercent: number; timeSinceLastRunMs: number; uncleanablePartitions: number } {
+    let uncleanable = 0
+    for (const log of this.opts.logs()) if (isCompacted(log) && (log.offline || this.uncleanable.has(log.name))) uncleanable++
+    return {
+      maxDirtyPercent: Math.floor(this.maxDirtyRatio * 100),
+      timeSinceLastRunMs: this.lastPassMs < 0 ? 0 : now - this.lastPassMs,
+      uncleanablePartitions: uncleanable,
+    }
   }
 
   /** The checkpointed first dirty offset of a log, if any. */
@@ -197,9 +212,12 @@ export class LogCleaner {
   async runOnce(now = Date.now()): Promise<number> {
     const { threads, dedupeBufferSize, maxIoBytesPerSecond } = this.settings
     const candidates: Array<{ log: PartitionLog; range: CleanableRange }> = []
+    this.lastPassMs = Date.now()
+    this.maxDirtyRatio = 0
     for (const log of threads > 0 ? this.opts.logs() : []) {
       if (log.offline || !isCompacted(log) || this.uncleanable.has(log.name)) continue
       const range = cleanableRange(log, this.checkpoint(log), now)
+      this.maxDirtyRatio = Math.max(this.maxDirtyRatio, range.dirtyRatio)
       const ratio = numberConfig(log, 'min.cleanable.dirty.ratio', 0.5)
       // Tombstones and markers whose delete horizon has passed make a log cleanable too.
       const horizon = this.deleteHorizon(log)

@@ -202,6 +202,28 @@ export class PrometheusMetrics implements BrokerMetrics {
     })
     this.partitionGauges()
     this.lagGauges()
+    this.cleanerGauges()
+  }
+
+  /** kafka.log:type=LogCleanerManager,name=max-dirty-percent|time-since-last-run-ms|uncleanable-partitions-count */
+  private cleanerGauges(): void {
+    const source = this.source
+    const each: Array<[string, string, (s: ReturnType<NonNullable<BrokerContext['logs']['cleaner']>['summary']>) => number]> = [
+      ['max_dirty_percent', 'Dirty percentage of the dirtiest compacted log at the last cleaner pass', (s) => s.maxDirtyPercent],
+      ['time_since_last_run_ms', 'Milliseconds since the log cleaner last looked for logs to clean', (s) => s.timeSinceLastRunMs],
+      ['uncleanable_partitions_count', 'Compacted partitions the log cleaner leaves alone after a failure', (s) => s.uncleanablePartitions],
+    ]
+    for (const [name, help, value] of each) {
+      new Gauge({
+        name: `kafka_log_logcleanermanager_${name}`,
+        help,
+        registers: [this.registry],
+        collect() {
+          const cleaner = source.broker()?.logs.cleaner
+          this.set(cleaner === undefined ? 0 : value(cleaner.summary()))
+        },
+      })
+    }
   }
 
   /** kafka.log:type=Log,name=Size|NumLogSegments|LogStartOffset|LogEndOffset,topic=T,partition=P */

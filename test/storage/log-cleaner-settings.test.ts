@@ -85,9 +85,13 @@ describe('log cleaner settings and state', () => {
     expect(cleaner.state(log)!.uncleanableReason).toMatch(/offset map too small .*log\.cleaner\.dedupe\.buffer\.size/)
     expect(new CleanerStateFile(nodeFileIO, dir).read()!.partitions[0]!.uncleanableReason).toMatch(/offset map too small/)
     expect(await cleaner.runOnce()).toBe(0)
+    // Kafka's LogCleanerManager gauges, as /metrics publishes them.
+    expect(cleaner.summary()).toMatchObject({ maxDirtyPercent: 0, uncleanablePartitions: 1 })
     cleaner.reconfigure({ dedupeBufferSize: 1 << 20 })
+    expect(cleaner.summary().uncleanablePartitions).toBe(0)
     expect(await cleaner.runOnce()).toBe(1)
     expect(cleaner.state(log)!.uncleanableReason).toBeUndefined()
+    expect(cleaner.summary()).toMatchObject({ maxDirtyPercent: 100, uncleanablePartitions: 0 })
   })
 
   it('cleaner-state.json holds each compacted partition as of the last pass; dynamic broker settings reach the cleaner', async () => {
