@@ -15,11 +15,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import hdr from 'hdr-histogram-js'
+import type { ClientSecurity } from '../../broker/client/connection.js'
 import type { Percentiles } from './results.js'
 
 /** A target as JSON, for a child process to open with rate-targets.ts (the harness prepared it). */
 export type RateTargetSpec =
-  | { system: 'samsa'; host: string; port: number; topic: string; partitions: number; recordBytes: number; acks: number }
+  | { system: 'samsa'; host: string; port: number; topic: string; partitions: number; recordBytes: number; acks: number; security?: ClientSecurity }
   | { system: 'redis'; port: number; streams: number; recordBytes: number }
 
 export interface RateTarget {

@@ -3,9 +3,12 @@
 // even on a shared, noisy machine. Workloads follow the OpenMessaging Benchmark: 1 topic x 16
 // partitions, 1 KiB and 100 B records at max rate, a fixed 50k records/s for latency, and a
 // consumer reading a backlog. Every system is started here on 127.0.0.1 and stopped at the end.
+// Two Samsa sections compare Samsa with itself: compaction (the cleaner next to a plain copy of
+// the same bytes; produce latency with the cleaner working and idle) and security (TLS next to
+// plain TCP; SCRAM logins next to plain connections).
 //
-//   npm run bench [-- --quick] [--only samsa,redis,nats,clients] [--out-dir DIR] [--render RUN.json]
-//                 [--in-process-latency]
+//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security] [--out-dir DIR]
+//                 [--render RUN.json] [--in-process-latency]
 //
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
 // the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
@@ -25,7 +28,9 @@ import { findRdkafkaPerformance, rdkafkaConsume, rdkafkaProduce } from './rdkafk
 import { median, writeReport } from './report.js'
 import { redisAvailable, redisBenchmarkXadd, redisConsume, redisRateTarget, startRedis, streamLengths } from './redis.js'
 import { MiB, type Row, type RunReport } from './results.js'
-import { createTopic, deleteTopic, measureStartup, samsaRateTarget, startSamsa, wireFetch, wireProduce, type SamsaServer } from './samsa.js'
+import { alterTopic, createTopic, deleteTopic, measureStartup, samsaRateTarget, startSamsa, wireFetch, wireProduce, type SamsaServer } from './samsa.js'
+import { cleanerThroughput, watchCleaning } from './compaction.js'
+import { plainConnects, scramLogins, startSecureSamsa } from './security.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(here, '../../..')
@@ -43,12 +48,14 @@ const { values: flags } = parseArgs({
 const QUICK = flags.quick!
 const IN_PROCESS_LATENCY = flags['in-process-latency']!
 const S = QUICK
-  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15 }
-  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90 }
+  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15, cleanerBytes: 64 * MiB, cleanerBacklogMaxBytes: 1024 * MiB, loginSeconds: 3 }
+  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90, cleanerBytes: 256 * MiB, cleanerBacklogMaxBytes: 4096 * MiB, loginSeconds: 5 }
 const PARTITIONS = 16
 const RATE = 50_000
 const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
-const only = new Set((flags.only ?? 'samsa,redis,nats,clients').split(','))
+const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security').split(','))
+/** Connections a login loop keeps going at once. */
+const LOGIN_CONCURRENCY = 8
 const outDir = path.resolve(flags['out-dir'] ?? path.join(ROOT, 'bench/results'))
 
 const t0 = performance.now()
@@ -68,13 +75,14 @@ function throughputRow(base: Omit<Row, 'recordsPerSec' | 'mibPerSec'>, records: 
   return row
 }
 
-function latencyRow(system: string, client: string, durability: string, r: FixedRateResult, server: ResourceUsage): void {
+function latencyRow(system: string, client: string, durability: string, r: FixedRateResult, server: ResourceUsage, extraNote?: string): void {
   const notes = r.producerLoopDelayP99Ms === undefined
     ? [`producer and consumer in the harness process, its event-loop delay p99 ${r.harnessLoopDelayP99Ms.toFixed(1)} ms`]
     : [`producer and consumer in their own processes, event-loop delay p99 ${r.producerLoopDelayP99Ms.toFixed(1)} / ${r.consumerLoopDelayP99Ms!.toFixed(1)} ms`]
   if (r.failed > 0) notes.push(`${r.failed} of ${r.sent} rejected (${r.lastError})`)
   if (r.acked + r.failed < r.sent) notes.push(`${r.sent - r.acked - r.failed} of ${r.sent} not acknowledged in time`)
   if (r.received < r.acked) notes.push(`${r.acked - r.received} acknowledged records not consumed in time`)
+  if (extraNote !== undefined) notes.push(extraNote)
   const note = notes.join('; ')
   rows.push({ system, client, workload: 'latency-50k', recordBytes: 1024, durability, recordsPerSec: r.achievedPerSec, mibPerSec: (r.achievedPerSec * 1024) / MiB, publishMs: r.publishMs, e2eMs: r.e2eMs, server, note })
   progress(`  ${system} / ${durability} at ${RATE}/s: publish p50 ${r.publishMs.p50.toFixed(2)} p99 ${r.publishMs.p99.toFixed(2)} p99.9 ${r.publishMs.p999.toFixed(2)} ms; end-to-end p50 ${r.e2eMs.p50.toFixed(2)} p99 ${r.e2eMs.p99.toFixed(2)} p99.9 ${r.e2eMs.p999.toFixed(2)} ms (${note})`)
@@ -198,6 +206,105 @@ async function samsaBacklog(samsa: SamsaServer, rdk: string | undefined): Promis
   }
 }
 
+/**
+ * Compaction: the cleaner's throughput next to a sequential copy of the same files, then produce
+ * latency at the fixed rate on a broker whose cleaner is idle, and again while it compacts a
+ * backlog sized from that throughput to outlast the run.
+ */
+async function benchCompaction(work: string): Promise<void> {
+  progress(`compaction: cleaning ${(S.cleanerBytes / MiB).toFixed(0)} MiB of keyed 200 B records, next to a sequential read + write of the same segment files...`)
+  const c = await cleanerThroughput(work, S.cleanerBytes)
+  const dirtyMiB = c.dirtyBytes / MiB
+  const cleanerMiBps = dirtyMiB / c.cleanSeconds
+  report.ceilings.push({ name: 'disk read + write of the dirty log', mibPerSec: dirtyMiB / c.copySeconds, note: `sequential 1 MiB reads and writes of the ${dirtyMiB.toFixed(0)} MiB of segment files cleaned next, fsync per file; page cache warm` })
+  rows.push({
+    system: 'Samsa', client: 'log cleaner (in harness process)', workload: 'compaction', recordBytes: 200, durability: `${dirtyMiB.toFixed(0)} MiB dirty log -> ${(c.afterBytes / MiB).toFixed(1)} MiB, fsynced`,
+    recordsPerSec: c.records / c.cleanSeconds, mibPerSec: cleanerMiBps, note: 'MiB/s of dirty log (segment bytes, not payload): offset map pass and rewrite',
+  })
+  progress(`  cleaner ${cleanerMiBps.toFixed(0)} MiB/s, sequential read + write ${(dirtyMiB / c.copySeconds).toFixed(0)} MiB/s`)
+
+  const dataDir = mkdtempSync(path.join(work, 'samsa-compaction-'))
+  const samsa = await startSamsa(dataDir, [], { 'log.cleaner.backoff.ms': '200' })
+  stops.push(() => stopService(samsa.service.child))
+  const pid = samsa.service.pid
+  // Meant to keep the cleaner busy through consumer start-up, warm-up and the measured run: three
+  // times what the harness cleaned in that time, since the broker's batches (64 KiB requests) clean
+  // faster than the harness's 16-record ones. The note on the row says how long it really took.
+  const runSeconds = S.latencyWarmupSeconds + S.latencySeconds + 2
+  const backlogBytes = Math.min(S.cleanerBacklogMaxBytes, Math.max(256 * MiB, Math.ceil(3 * cleanerMiBps * runSeconds) * MiB))
+  await createTopic(samsa, 'state', 1, { 'cleanup.policy': 'delete', 'segment.bytes': String(32 * MiB) })
+  progress(`compaction: writing a ${(backlogBytes / MiB).toFixed(0)} MiB backlog of keyed 200 B records, not yet compacted...`)
+  await wireProduce(samsa, 'state', 1, 200, 1, S.consumeSeconds * 4, { ...WIRE, keys: 20_000 }, Math.floor(backlogBytes / 222))
+  settleDisk()
+  for (const cleaning of [false, true]) {
+    const durability = cleaning ? `acks=1, cleaner compacting ${(backlogBytes / MiB).toFixed(0)} MiB` : 'acks=1, cleaner idle'
+    const topic = cleaning ? 'latency-cleaning' : 'latency-idle'
+    await createTopic(samsa, topic, PARTITIONS)
+    let watch: ReturnType<typeof watchCleaning> | undefined
+    if (cleaning) {
+      await alterTopic(samsa, 'state', { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.01' })
+      watch = watchCleaning(path.join(dataDir, 'state-0'))
+    }
+    const spec = { system: 'samsa', host: samsa.host, port: samsa.port, topic, partitions: PARTITIONS, recordBytes: 1024, acks: 1 } as const
+    const started = performance.now()
+    const m = await measured(`samsa: ${RATE}/s fixed rate, ${durability}, ${S.latencySeconds}s`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
+    const ranSeconds = (performance.now() - started) / 1000
+    let note: string | undefined
+    if (watch) {
+      // Let the cleaner finish, so the report can say how much of the run it covered.
+      const w = await watch.quiet(3000, 120_000)
+      note = w.firstChangeSeconds === undefined
+        ? 'the cleaner changed nothing during the run'
+        : `the cleaner took the partition from ${(w.beforeBytes / MiB).toFixed(0)} to ${(w.afterBytes / MiB).toFixed(1)} MiB, its first swap ${w.firstChangeSeconds.toFixed(1)} s (after mapping the whole backlog) and its last ${w.lastChangeSeconds!.toFixed(1)} s after the change to compact; the fixed-rate run took ${ranSeconds.toFixed(1)} s from then, its last ${S.latencySeconds} s measured`
+    }
+    if (m) latencyRow('Samsa', 'samsa wire client', durability, m.value, m.usage, note)
+    await deleteTopic(samsa, topic)
+  }
+  await stopService(samsa.service.child)
+}
+
+/** TLS next to plain TCP on one broker, workload by workload; SCRAM logins next to plain connections. */
+async function benchSecurity(work: string): Promise<void> {
+  const certDir = mkdtempSync(path.join(work, 'certs-'))
+  const secure = await startSecureSamsa(mkdtempSync(path.join(work, 'samsa-security-')), certDir)
+  stops.push(() => stopService(secure.plain.service.child))
+  const pid = secure.plain.service.pid
+  const both = [['plaintext', secure.plain], ['TLS', secure.tls]] as const
+  for (const [label, s] of both) {
+    const topic = `latency-${label}`
+    await createTopic(secure.plain, topic, PARTITIONS)
+    const spec = { system: 'samsa', host: s.host, port: s.port, topic, partitions: PARTITIONS, recordBytes: 1024, acks: 1, security: s.security } as const
+    const m = await measured(`samsa (${label}): ${RATE}/s fixed rate, acks=1, ${S.latencySeconds}s`, pid, () => runFixedRateSplit(spec, RATE, S.latencySeconds, undefined, S.latencyWarmupSeconds))
+    if (m) latencyRow('Samsa', `samsa wire client (${label})`, 'acks=1', m.value, m.usage)
+    await deleteTopic(secure.plain, topic)
+  }
+  for (const [label, s] of both) {
+    const topic = `produce-${label}`
+    await createTopic(secure.plain, topic, PARTITIONS)
+    const m = await measured(`samsa (${label}): wire generator produce-1k acks=1`, pid, () => wireProduce(s, topic, PARTITIONS, 1024, 1, S.runSeconds, WIRE))
+    if (m) throughputRow({ system: 'Samsa', client: `samsa wire generator (${label})`, workload: 'produce-1k', recordBytes: 1024, durability: 'acks=1' }, m.value.records, m.value.seconds, m.usage)
+    await deleteTopic(secure.plain, topic)
+  }
+  await createTopic(secure.plain, 'backlog', PARTITIONS)
+  progress(`samsa (security): writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
+  const fill = await wireProduce(secure.plain, 'backlog', PARTITIONS, 1024, 1, S.consumeSeconds * 2, WIRE, Math.floor(S.backlogBytes / 1024))
+  for (const [label, s] of both) {
+    const m = await measured(`samsa (${label}): wire generator fetch of the backlog`, pid, () => wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity))
+    if (m) throughputRow({ system: 'Samsa', client: `samsa wire generator (${label})`, workload: 'consume-backlog', recordBytes: 1024, durability: `${((fill.records * 1024) / MiB).toFixed(0)} MiB backlog` }, m.value.records, m.value.seconds, m.usage)
+  }
+  const connects = await measured(`samsa: plain connections (connect, ApiVersions, close), ${LOGIN_CONCURRENCY} at a time`, pid, () => plainConnects(secure.plain, S.loginSeconds, LOGIN_CONCURRENCY))
+  if (connects) loginRow('connect + ApiVersions + close', 'PLAINTEXT', connects.value.connects, connects.value.seconds, connects.usage)
+  const logins = await measured(`samsa: SCRAM-SHA-256 logins (connect, handshake, two SCRAM round trips, close), ${LOGIN_CONCURRENCY} at a time`, pid, () => scramLogins(secure.sasl, S.loginSeconds, LOGIN_CONCURRENCY))
+  if (logins) loginRow('SCRAM-SHA-256 login + close', 'SASL_PLAINTEXT', logins.value.logins, logins.value.seconds, logins.usage)
+  await stopService(secure.plain.service.child)
+}
+
+function loginRow(what: string, listener: string, count: number, seconds: number, server: ResourceUsage): void {
+  const perSec = count / seconds
+  rows.push({ system: 'Samsa', client: `${what}, ${LOGIN_CONCURRENCY} at a time`, workload: 'connections', recordBytes: 0, durability: listener, recordsPerSec: perSec, mibPerSec: 0, server, note: 'connections per second in the records/s column' })
+  progress(`  ${what}: ${Math.round(perSec).toLocaleString('en-US')}/s, server CPU ${server.cpuPct.toFixed(0)}%`)
+}
+
 async function benchRedis(work: string): Promise<void> {
   const missing = redisAvailable()
   if (missing) {
@@ -304,6 +411,24 @@ function ratios(): void {
   const rlat = find('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', 'latency-50k', 'AOF appendfsync everysec')
   if (lat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s, acks=1 (ms)', value: lat.e2eMs.p99, detail: 'samsa wire client' })
   add('Samsa / Redis Streams end-to-end p99 at 50k/s', lat?.e2eMs?.p99, rlat?.e2eMs?.p99, 'acks=1 vs appendfsync everysec')
+  const cleaner = rows.find((r) => r.workload === 'compaction')
+  const copy = report.ceilings.find((c) => c.name === 'disk read + write of the dirty log')
+  add('Samsa log cleaner / sequential read + write of the same bytes', cleaner?.mibPerSec, copy?.mibPerSec, 'MiB/s of dirty log, harness process, page cache warm')
+  const idle = rows.find((r) => r.workload === 'latency-50k' && r.durability === 'acks=1, cleaner idle')
+  const busy = rows.find((r) => r.workload === 'latency-50k' && r.durability.startsWith('acks=1, cleaner compacting'))
+  add('Samsa publish p99 at 50k/s, cleaner compacting / idle', busy?.publishMs?.p99, idle?.publishMs?.p99, `${busy?.publishMs?.p99.toFixed(2)} vs ${idle?.publishMs?.p99.toFixed(2)} ms`)
+  add('Samsa end-to-end p99 at 50k/s, cleaner compacting / idle', busy?.e2eMs?.p99, idle?.e2eMs?.p99, `${busy?.e2eMs?.p99.toFixed(2)} vs ${idle?.e2eMs?.p99.toFixed(2)} ms`)
+  const over = (label: string, workload: string) => rows.find((r) => r.client.endsWith(`(${label})`) && r.workload === workload)
+  add('Samsa produce 1 KiB acks=1, TLS / plaintext', over('TLS', 'produce-1k')?.mibPerSec, over('plaintext', 'produce-1k')?.mibPerSec, 'samsa wire generator, one broker, both listeners')
+  add('Samsa consume backlog, TLS / plaintext', over('TLS', 'consume-backlog')?.mibPerSec, over('plaintext', 'consume-backlog')?.mibPerSec, 'samsa wire generator, one broker, both listeners')
+  const tlsLat = over('TLS', 'latency-50k')
+  const plainLat = over('plaintext', 'latency-50k')
+  if (tlsLat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s over TLS, acks=1 (ms)', value: tlsLat.e2eMs.p99, detail: 'samsa wire client' })
+  add('Samsa end-to-end p99 at 50k/s, TLS / plaintext', tlsLat?.e2eMs?.p99, plainLat?.e2eMs?.p99, `${tlsLat?.e2eMs?.p99.toFixed(2)} vs ${plainLat?.e2eMs?.p99.toFixed(2)} ms`)
+  const scram = rows.find((r) => r.workload === 'connections' && r.durability === 'SASL_PLAINTEXT')
+  const plainConn = rows.find((r) => r.workload === 'connections' && r.durability === 'PLAINTEXT')
+  if (scram) report.ratios.push({ name: 'SCRAM-SHA-256 logins per second', value: scram.recordsPerSec, detail: `${LOGIN_CONCURRENCY} at a time, salted password cached by the client` })
+  add('SCRAM-SHA-256 logins / plain connections (per second)', scram?.recordsPerSec, plainConn?.recordsPerSec, 'plain: connect, ApiVersions, close')
   if (report.startup) {
     report.ratios.push({ name: 'samsa serve start-up to listening (ms, median)', value: median(report.startup.toListeningMs), detail: `${report.startup.toListeningMs.length} fresh starts` })
     report.ratios.push({ name: 'samsa serve idle RSS (MiB)', value: report.startup.idleRssMiB, detail: '1 s after listening' })
@@ -354,7 +479,14 @@ async function main(): Promise<void> {
     else skipped.push('disk write sustained, buffered: dirty-page threshold unknown or not enough free space')
     report.ceilings.push(await parallelSyncCeiling(work, S.diskSeconds, 4, 8 * 1024 * 1024))
     for (const c of report.ceilings) progress(`  ${c.name}: ${c.mibPerSec.toFixed(0)} MiB/s (${c.note})`)
-    for (const [name, system, bench] of [['samsa', 'Samsa', benchSamsa], ['redis', 'Redis Streams', benchRedis], ['nats', 'NATS JetStream', benchNats]] as const) {
+    const sections = [
+      ['samsa', 'Samsa', benchSamsa],
+      ['compaction', 'Samsa compaction', benchCompaction],
+      ['security', 'Samsa security', benchSecurity],
+      ['redis', 'Redis Streams', benchRedis],
+      ['nats', 'NATS JetStream', benchNats],
+    ] as const
+    for (const [name, system, bench] of sections) {
       if (!only.has(name)) continue
       settleDisk()
       await guard(system, () => bench(work))

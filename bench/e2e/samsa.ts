@@ -17,6 +17,8 @@ import { readStamp, stamp, type RateTarget } from './fixed-rate.js'
 import { rssMiB, sleep, startService, stopService, type Service } from './procs.js'
 import type { Startup } from './results.js'
 import { serveNodeFlags } from '../../cli/node-flags.js'
+import type { ClientSecurity } from '../../broker/client/connection.js'
+import { IncrementalAlterConfigsApi } from '../../protocol/generated/incremental-alter-configs.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const SAMSA_CLI = path.join(here, '../../cli/main.js')
@@ -27,14 +29,22 @@ export interface SamsaServer {
   host: string
   port: number
   bootstrap: string
+  /** How the load generators reach this listener: plain TCP when absent. */
+  security?: ClientSecurity
 }
 
-export async function startSamsa(dataDir: string, extraArgs: readonly string[] = []): Promise<SamsaServer> {
+/**
+ * Starts `samsa serve` on port 0 with `extraArgs` and `settings` (broker keys, as `--set`). `ready`
+ * is the pattern of its stdout to wait for; by default the first "listening on" line, whose host
+ * and port it takes.
+ */
+export async function startSamsa(dataDir: string, extraArgs: readonly string[] = [], settings: Record<string, string> = {}, ready = /listening on (.+):(\d+)/): Promise<SamsaServer> {
+  const sets = Object.entries({ 'num.partitions': '16', 'group.initial.rebalance.delay.ms': '0', ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`])
   const service = await startService(
     process.execPath,
     // The node flags `npm start` runs the broker with (cli/node-flags.ts).
-    [...serveNodeFlags(), SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--set', 'num.partitions=16', '--set', 'group.initial.rebalance.delay.ms=0', ...extraArgs],
-    /listening on (.+):(\d+)/,
+    [...serveNodeFlags(), SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...sets, ...extraArgs],
+    ready,
   )
   const host = service.match[1]!
   const port = Number(service.match[2])
@@ -57,11 +67,11 @@ export async function measureStartup(dataDirFor: (i: number) => string, attempts
   return { toListeningMs, idleRssMiB }
 }
 
-export async function createTopic(s: SamsaServer, topic: string, partitions: number): Promise<void> {
-  const admin = await connect(s.host, s.port)
+export async function createTopic(s: SamsaServer, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
+  const admin = await connect(s.host, s.port, s.security)
   try {
     const res = await admin.request(CreateTopicsApi, 7, {
-      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
       timeoutMs: 10000,
       validateOnly: false,
     })
@@ -72,12 +82,27 @@ export async function createTopic(s: SamsaServer, topic: string, partitions: num
   }
 }
 
+/** Sets topic configs at run time (IncrementalAlterConfigs, SET). */
+export async function alterTopic(s: SamsaServer, topic: string, configs: Record<string, string>): Promise<void> {
+  const admin = await connect(s.host, s.port, s.security)
+  try {
+    const res = await admin.request(IncrementalAlterConfigsApi, 1, {
+      resources: [{ resourceType: 2, resourceName: topic, configs: Object.entries(configs).map(([name, value]) => ({ name, configOperation: 0, value })) }],
+      validateOnly: false,
+    })
+    const err = res.responses[0]?.errorCode ?? -1
+    if (err !== 0) throw new Error(`IncrementalAlterConfigs ${topic}: error ${err}`)
+  } finally {
+    admin.close()
+  }
+}
+
 /**
  * Deletes a topic once its run is over. Its files go, and with them the page cache they dirtied,
  * so the next run does not compete with the kernel writing this one's data back.
  */
-export async function deleteTopic(s: Pick<SamsaServer, 'host' | 'port'>, topic: string): Promise<void> {
-  const admin = await connect(s.host, s.port)
+export async function deleteTopic(s: Pick<SamsaServer, 'host' | 'port' | 'security'>, topic: string): Promise<void> {
+  const admin = await connect(s.host, s.port, s.security)
   try {
     const res = await admin.request(DeleteTopicsApi, 6, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], topicNames: [], timeoutMs: 10000 })
     const err = res.responses[0]?.errorCode ?? 0
@@ -93,6 +118,8 @@ export interface WireLoad {
   connections: number
   depth: number
   batchBytes: number
+  /** Records carry keys from a space of this many per partition (a compacted topic's load); none when absent. */
+  keys?: number
 }
 
 /**
@@ -100,17 +127,22 @@ export interface WireLoad {
  * the partitions, until `seconds` pass or `maxRecords` are written. Returns records per second.
  */
 export async function wireProduce(s: SamsaServer, topic: string, partitions: number, recordBytes: number, acks: number, seconds: number, load: WireLoad, maxRecords = Infinity): Promise<{ records: number; seconds: number }> {
-  const perBatch = Math.max(1, Math.floor(load.batchBytes / (recordBytes + 10)))
+  const perBatch = Math.max(1, Math.floor(load.batchBytes / (recordBytes + 10 + (load.keys === undefined ? 0 : 12))))
   const value = Buffer.alloc(recordBytes, 97)
-  const frames = Array.from({ length: partitions }, (_, p) =>
-    frame(ProduceApi, 9, {
+  // Keyed: each partition cycles through enough batches to go over its key space once.
+  const variants = load.keys === undefined ? 1 : Math.ceil(load.keys / perBatch)
+  const frames = Array.from({ length: partitions * variants }, (_, i) => {
+    const p = i % partitions
+    const v = Math.floor(i / partitions)
+    const key = (j: number) => (load.keys === undefined ? null : `key-${(v * perBatch + j) % load.keys}`)
+    return frame(ProduceApi, 9, {
       transactionalId: null,
       acks,
       timeoutMs: 30000,
-      topicData: [{ name: topic, partitionData: [{ index: p, records: encodeBatch(Array.from({ length: perBatch }, () => ({ value }))) }] }],
-    }),
-  )
-  const clients = await Promise.all(Array.from({ length: load.connections }, () => connect(s.host, s.port)))
+      topicData: [{ name: topic, partitionData: [{ index: p, records: encodeBatch(Array.from({ length: perBatch }, (_, j) => ({ key: key(j), value }))) }] }],
+    })
+  })
+  const clients = await Promise.all(Array.from({ length: load.connections }, () => connect(s.host, s.port, s.security)))
   let batches = 0
   const maxBatches = Math.ceil(maxRecords / perBatch)
   const started = performance.now()
@@ -122,7 +154,7 @@ export async function wireProduce(s: SamsaServer, topic: string, partitions: num
           let i = ci * load.depth + d
           while (performance.now() < end && batches < maxBatches) {
             batches++
-            const res = await c.sendFrame(frames[i++ % partitions]!)
+            const res = await c.sendFrame(frames[i++ % frames.length]!)
             // ProduceResponse v9: topics (compact array), name, partitions (compact array), index int32, errorCode int16.
             if (i === ci * load.depth + d + 1) checkFirstProduce(res)
           }
@@ -149,7 +181,7 @@ function checkFirstProduce(frame: Buffer): void {
  * nothing, or `seconds` pass. Each connection owns a share of the partitions.
  */
 export async function wireFetch(s: SamsaServer, topic: string, partitions: number, connections: number, seconds: number, maxBytes: number): Promise<{ bytes: number; records: number; seconds: number }> {
-  const clients = await Promise.all(Array.from({ length: connections }, () => connect(s.host, s.port)))
+  const clients = await Promise.all(Array.from({ length: connections }, () => connect(s.host, s.port, s.security)))
   let bytes = 0
   let records = 0
   const started = performance.now()
@@ -201,9 +233,9 @@ function fetchRequest(topic: string, partitions: number[], offsets: Map<number, 
  * Fixed-rate target over the wire client: each tick's records become one batch on the next
  * partition (round robin); a long-polling Fetch over all partitions reads them back.
  */
-export async function samsaRateTarget(s: Pick<SamsaServer, 'host' | 'port'>, topic: string, partitions: number, recordBytes: number, acks: number): Promise<RateTarget> {
-  const producer = await connect(s.host, s.port)
-  const consumer = await connect(s.host, s.port)
+export async function samsaRateTarget(s: Pick<SamsaServer, 'host' | 'port' | 'security'>, topic: string, partitions: number, recordBytes: number, acks: number): Promise<RateTarget> {
+  const producer = await connect(s.host, s.port, s.security)
+  const consumer = await connect(s.host, s.port, s.security)
   let next = 0
   let closed = false
   let loop: Promise<void> = Promise.resolve()
