@@ -6,7 +6,7 @@
 // DYNAMIC_BROKER_CONFIG, describing "" as DYNAMIC_DEFAULT_BROKER_CONFIG. Changes to one resource
 // are serialised, so an incremental change never works from a stale copy of the overrides.
 import { ErrorCode } from '../protocol/errors.js'
-import { GROUP_CONFIG_DEFS, configDef, splitList, topicDefForBrokerKey } from '../storage/config-defs.js'
+import { GROUP_CONFIG_BROKER_BOUNDS, GROUP_CONFIG_DEFS, configDef, splitList, topicDefForBrokerKey } from '../storage/config-defs.js'
 import { validateTopicConfigs } from '../storage/log-config.js'
 import { groupConfigKey } from '../storage/metadata-keys.js'
 import { brokerConfigDef, type ConfigType } from './config.js'
@@ -133,6 +133,13 @@ async function alterGroup(
     if (!def) return fail(ErrorCode.INVALID_CONFIG, `Unknown group config name: ${key}`)
     const problem = def.validate?.(value)
     if (problem !== undefined) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: ${problem}`)
+    const bounds = GROUP_CONFIG_BROKER_BOUNDS[key]
+    if (bounds !== undefined) {
+      const [min, max] = bounds.map((k) => b.config.getInt(k))
+      if (Number(value) < min! || Number(value) > max!) {
+        return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must be from ${bounds[0]} (${min}) to ${bounds[1]} (${max})`)
+      }
+    }
   }
   if (opts.validateOnly) return OK
   try {

@@ -223,6 +223,12 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'group.share.heartbeat.interval.ms', type: 'int', default: '5000' },
   { name: 'group.share.max.size', type: 'int', default: '200' },
   { name: 'group.share.record.lock.duration.ms', type: 'int', default: '30000' },
+  { name: 'group.share.min.record.lock.duration.ms', type: 'int', default: '15000' },
+  { name: 'group.share.max.record.lock.duration.ms', type: 'int', default: '60000' },
+  { name: 'group.share.min.session.timeout.ms', type: 'int', default: '45000' },
+  { name: 'group.share.max.session.timeout.ms', type: 'int', default: '60000' },
+  { name: 'group.share.min.heartbeat.interval.ms', type: 'int', default: '5000' },
+  { name: 'group.share.max.heartbeat.interval.ms', type: 'int', default: '15000' },
   { name: 'group.share.delivery.count.limit', type: 'int', default: '5' },
   { name: 'group.share.partition.max.record.locks', type: 'int', default: '2000' },
   { name: 'group.share.max.share.sessions', type: 'int', default: '2000' },
@@ -346,11 +352,21 @@ export const GROUP_CONFIG_DEFS: readonly DefaultedConfigDef[] = group([
   { name: 'consumer.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
   { name: 'consumer.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
   { name: 'share.auto.offset.reset', type: 'string', default: 'latest', validate: memberOf('latest', 'earliest') },
-  { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
+  { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', validate: integer(1, INT_MAX) },
   { name: 'share.isolation.level', type: 'string', default: 'read_uncommitted', validate: memberOf('read_uncommitted', 'read_committed') },
-  { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', validate: integerFrom(15000, 60000) },
-  { name: 'share.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
+  { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', validate: integer(1, INT_MAX) },
+  { name: 'share.session.timeout.ms', type: 'int', default: '45000', validate: integer(1, INT_MAX) },
 ])
+
+/**
+ * Group settings whose bounds are broker settings (Kafka's GroupConfig checks the share timeouts
+ * against group.share.min/max.*): group key -> [broker minimum key, broker maximum key].
+ */
+export const GROUP_CONFIG_BROKER_BOUNDS: Readonly<Record<string, readonly [string, string]>> = {
+  'share.record.lock.duration.ms': ['group.share.min.record.lock.duration.ms', 'group.share.max.record.lock.duration.ms'],
+  'share.session.timeout.ms': ['group.share.min.session.timeout.ms', 'group.share.max.session.timeout.ms'],
+  'share.heartbeat.interval.ms': ['group.share.min.heartbeat.interval.ms', 'group.share.max.heartbeat.interval.ms'],
+}
 
 export const CONFIG_DEFS: readonly ConfigDef[] = [...BROKER_CONFIG_DEFS, ...TOPIC_CONFIG_DEFS, ...GROUP_CONFIG_DEFS]
 

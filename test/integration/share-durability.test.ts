@@ -38,7 +38,7 @@ describe('acquisition locks', () => {
   let tb: TestBroker
 
   beforeAll(async () => {
-    tb = await startTestBroker({ 'group.share.record.lock.duration.ms': '500' })
+    tb = await startTestBroker({ 'group.share.record.lock.duration.ms': '500', 'group.share.min.record.lock.duration.ms': '1000' })
   })
 
   afterAll(async () => {
@@ -61,6 +61,17 @@ describe('acquisition locks', () => {
     expect(redelivered.map((r) => [r.value, r.deliveryCount])).toEqual([['l0', 2], ['l1', 2]])
     const late = await slow.acknowledge(topicId, new Map([[0, [{ firstOffset: 0, lastOffset: 1, acknowledgeTypes: [ACCEPT] }]]]))
     expect(late.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.INVALID_RECORD_STATE)
+  })
+
+  it("a group's share.record.lock.duration.ms must lie within the broker's bounds and then applies", async () => {
+    const c = await WireClient.connect(tb.address)
+    clients.push(c)
+    const topicId = (await createTopics(c, [{ name: 'locks-group', partitions: 1 }])).get('locks-group')!
+    await expect(setGroupConfig(c, 'sg-lock-config', { 'share.record.lock.duration.ms': '999' })).rejects.toThrow(/group.share.min.record.lock.duration.ms/)
+    await expect(setGroupConfig(c, 'sg-lock-config', { 'share.record.lock.duration.ms': '60001' })).rejects.toThrow(/group.share.max.record.lock.duration.ms/)
+    await setGroupConfig(c, 'sg-lock-config', { 'share.record.lock.duration.ms': '1000' })
+    const m = await member(tb.address, 'sg-lock-config', 'm', 'locks-group')
+    expect((await m.fetch(topicId, [0])).acquisitionLockTimeoutMs).toBe(1000)
   })
 })
 

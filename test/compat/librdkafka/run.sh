@@ -12,7 +12,9 @@
 # FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test
 # number, default 300), TEST_DEBUG (librdkafka debug contexts, e.g. protocol,broker,cgrp),
 # SAMSA_LOG_LEVEL (broker log level, default info), LIBRDKAFKA_OUT (where logs and results go,
-# default .cache/librdkafka/last-run), SAMSA_DIST (the broker build to run, default dist/).
+# default .cache/librdkafka/last-run), SAMSA_DIST (the broker build to run, default dist/),
+# BROKER_VERSION (the Kafka version the suite is told, default 4.0.0; 4.2.0 runs the share-consumer
+# tests), TEST_TIMEOUT_MULTIPLIER (scales the suite's own per-test timeouts).
 #
 # Each test number runs in its own test-runner process so a crash or hang costs one number, not the
 # run. excluded.txt marks numbers "skip" (not run), "xfail" (run; a failure is expected and does
@@ -57,6 +59,12 @@ BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --s
 # late on a loaded machine expires a live member.
 [ "$TEST_CONSUMER_GROUP_PROTOCOL" = consumer ] &&
   BROKER_SETTINGS+=(--set group.consumer.session.timeout.ms=6000 --set group.consumer.heartbeat.interval.ms=1000)
+# The share-consumer tests (0170-0186, KIP-932) run only against a broker said to be 4.2 or later
+# (BROKER_VERSION=4.2.0). Some set share.record.lock.duration.ms to a few seconds on their groups;
+# librdkafka's own test cluster (tests/cluster_testing.py) lowers the broker's floor for it to 1 s.
+case "$BROKER_VERSION" in
+  4.[2-9]* | [5-9].*) BROKER_SETTINGS+=(--set group.share.min.record.lock.duration.ms=1000) ;;
+esac
 
 "$HERE/build.sh"
 TESTS_DIR="$("$HERE/build.sh" --tests-dir)"
@@ -82,6 +90,8 @@ start_broker() {
     if grep -q '^listening on ' "$OUT/broker-$1.out" 2>/dev/null; then
       PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$OUT/broker-$1.out" | head -1)"
       printf 'metadata.broker.list=127.0.0.1:%s\n' "$PORT" >"$OUT/test.conf"
+      # librdkafka's CI runs the suite with its timeouts tripled (CI set); TEST_TIMEOUT_MULTIPLIER does that.
+      [ -z "${TEST_TIMEOUT_MULTIPLIER:-}" ] || printf 'test.timeout.multiplier=%s\n' "$TEST_TIMEOUT_MULTIPLIER" >>"$OUT/test.conf"
       echo "== Samsa broker pid $BROKER_PID on 127.0.0.1:$PORT (log: $OUT/broker-$1.log)"
       return 0
     fi
