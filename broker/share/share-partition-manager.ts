@@ -95,7 +95,10 @@ export class SharePartitionManager {
   partition(groupId: string, topicId: string, partition: number): HeldSharePartition | number {
     const key = shareStateKey(groupId, topicId, partition)
     const topic = this.opts.logs.getTopicById(topicId)
-    if (topic === undefined) return ErrorCode.UNKNOWN_TOPIC_ID
+    if (topic === undefined) {
+      this.forgetTopic(topicId)
+      return ErrorCode.UNKNOWN_TOPIC_ID
+    }
     const log = this.opts.logs.partition(topic.name, partition)
     if (log === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     let h = this.held.get(key)
@@ -181,6 +184,20 @@ export class SharePartitionManager {
       writes.push(this.writer.write(key, null))
     }
     await Promise.all(writes)
+  }
+
+  /** A deleted topic's share partitions go, in every group, as Kafka deletes their share state. */
+  private forgetTopic(topicId: string): void {
+    for (const [key, h] of this.held) {
+      if (h.topicId !== topicId) continue
+      this.held.delete(key)
+      this.writer.write(key, null).catch((err: unknown) => this.opts.logger.error({ err, key }, 'removing a deleted topic\'s share state failed'))
+    }
+    for (const key of this.stored.keys()) {
+      if (parseShareStateKey(key).topicId !== topicId) continue
+      this.stored.delete(key)
+      this.writer.write(key, null).catch((err: unknown) => this.opts.logger.error({ err, key }, 'removing a deleted topic\'s share state failed'))
+    }
   }
 
   /** Resolves the next time records may have become Available again (released or unlocked), or never. */
