@@ -184,6 +184,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       shareSessions.removeGroup(groupId)
       await share.deleteState(groupId)
     },
+    isInitialized: (groupId, topicId, partition) => share.isInitialized(groupId, topicId, partition),
+    initialize: (groupId, partitions) => share.initialize(groupId, partitions),
   })
 
   let ctx: BrokerContext | undefined

@@ -25,6 +25,10 @@ export class ShareGroup implements Group {
   subscriptionMetadata: ReadonlyMap<string, TopicMetadata> = new Map()
   /** topic id -> name of every topic the group subscribed to. */
   readonly topicNames = new Map<string, string>()
+  /** Share partitions (`topicId:partition`) whose state is being initialized; assigned once it is. */
+  readonly initializing = new Set<string>()
+  /** An initialization failed: the next heartbeat recomputes the assignment and tries again. */
+  retryInitialization = false
   private dead = false
 
   constructor(readonly groupId: string) {}

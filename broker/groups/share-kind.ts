@@ -4,7 +4,10 @@
 // group epoch moves when membership, subscriptions or the subscribed topics' partitions change; the
 // target assignment (the simple assignor) is recomputed at once, and a member moves to its target
 // on its next heartbeat: nothing is revoked first, since records, not partitions, are what a share
-// group hands out. Nothing waits: every request is answered immediately.
+// group hands out. Nothing waits: every request is answered immediately. As in Kafka, a share
+// partition is assigned only once its state is initialized (stored at the log end or start, per
+// share.auto.offset.reset): a first subscription answers without it, and the group epoch moves
+// when the state is stored, so members get the partition on their next heartbeat.
 //
 // Deadlines: a member silent for the session timeout (group.share.session.timeout.ms, or the
 // group's share.session.timeout.ms) is removed, and the records it holds are released by the
@@ -13,7 +16,7 @@ import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { SimpleAssignor } from './assignors/simple.js'
 import type { AssignorMember } from './assignors/assignor.js'
-import { sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
+import { filterAssignment, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
 import type { TopicMetadata } from './consumer-group.js'
 import { sameMetadata } from './consumer-target.js'
 import { OTHER_KIND, type GroupKind, type GroupRegistry } from './group.js'
@@ -105,7 +108,7 @@ export class ShareKind implements GroupKind<ShareGroup> {
       member.subscribedTopicNames = [...p.subscribedTopicNames]
       bump = true
     }
-    if (bump || !sameMetadata(this.resolve(group), group.subscriptionMetadata)) this.bumpGroupEpoch(group)
+    if (bump || group.retryInitialization || !sameMetadata(this.resolve(group), group.subscriptionMetadata)) this.bumpGroupEpoch(group)
 
     const before = member.assigned
     if (member.memberEpoch !== group.assignmentEpoch) {
@@ -172,8 +175,52 @@ export class ShareKind implements GroupKind<ShareGroup> {
     }))
     const target = this.assignor.assign(members, topics)
     group.targetAssignment.clear()
-    for (const [memberId, a] of target) group.targetAssignment.set(memberId, a)
+    const uninitialized = this.uninitialized(group, topics)
+    for (const [memberId, a] of target) {
+      group.targetAssignment.set(memberId, uninitialized.length === 0 ? a : filterAssignment(a, (t, p) => this.listener!.isInitialized!(group.groupId, t, p)))
+    }
     group.assignmentEpoch = group.groupEpoch
+    group.retryInitialization = false
+    if (uninitialized.length > 0) this.initialize(group, uninitialized)
+  }
+
+  /** Subscribed share partitions without state that no initialization is working on yet. */
+  private uninitialized(group: ShareGroup, topics: ReadonlyMap<string, number>): Array<{ topicId: string; partition: number }> {
+    const listener = this.listener
+    if (listener?.isInitialized === undefined || listener.initialize === undefined) return []
+    const out: Array<{ topicId: string; partition: number }> = []
+    for (const [topicId, count] of topics) {
+      for (let partition = 0; partition < count; partition++) {
+        if (!listener.isInitialized(group.groupId, topicId, partition) && !group.initializing.has(`${topicId}:${partition}`)) out.push({ topicId, partition })
+      }
+    }
+    return out
+  }
+
+  /**
+   * Kafka's share-partition initialization: the partitions join the assignment once their state is
+   * stored, with a new group epoch that members pick up on their next heartbeat.
+   */
+  private initialize(group: ShareGroup, partitions: Array<{ topicId: string; partition: number }>): void {
+    for (const p of partitions) group.initializing.add(`${p.topicId}:${p.partition}`)
+    const done = (): void => {
+      for (const p of partitions) group.initializing.delete(`${p.topicId}:${p.partition}`)
+    }
+    this.listener!.initialize!(group.groupId, partitions).then(
+      () => {
+        done()
+        if (group.isDead() || this.registry.closed) return
+        // A partition that could not be initialized (its topic went meanwhile) waits for the next
+        // heartbeat, so a failure cannot turn into a loop of epochs.
+        if (partitions.some((p) => this.listener!.isInitialized!(group.groupId, p.topicId, p.partition))) this.bumpGroupEpoch(group)
+        else group.retryInitialization = true
+      },
+      (err: unknown) => {
+        done()
+        group.retryInitialization = true
+        this.logger.error({ err, groupId: group.groupId }, 'initializing share partitions failed')
+      },
+    )
   }
 
   // ---- ShareGroupDescribe ---------------------------------------------------------------------

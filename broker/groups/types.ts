@@ -345,4 +345,11 @@ export interface ShareGroupListener {
   memberRemoved(groupId: string, memberId: string): void
   /** DeleteGroups removed the group: its share-partition state goes with it. */
   groupDeleted(groupId: string): Promise<void>
+  /**
+   * Whether the share partition has state yet. Kafka assigns a share partition only once its state
+   * is initialized; without this method every partition counts as initialized.
+   */
+  isInitialized?(groupId: string, topicId: string, partition: number): boolean
+  /** Initializes (and persists) the share partitions' state, per the group's share.auto.offset.reset. */
+  initialize?(groupId: string, partitions: ReadonlyArray<{ topicId: string; partition: number }>): Promise<void>
 }

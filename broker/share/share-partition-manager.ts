@@ -127,6 +127,22 @@ export class SharePartitionManager {
     return h
   }
 
+  /** Whether the share partition has state, live or persisted. */
+  isInitialized(groupId: string, topicId: string, partition: number): boolean {
+    const key = shareStateKey(groupId, topicId, partition)
+    return this.held.has(key) || this.stored.has(key)
+  }
+
+  /** Creates the share partitions' state (Kafka's InitializeShareGroupState); resolves once stored. */
+  async initialize(groupId: string, partitions: ReadonlyArray<{ topicId: string; partition: number }>): Promise<void> {
+    const created: HeldSharePartition[] = []
+    for (const p of partitions) {
+      const h = this.partition(groupId, p.topicId, p.partition)
+      if (typeof h !== 'number') created.push(h)
+    }
+    await this.persist(created)
+  }
+
   /** Persists the partitions' current states; resolves once committed. */
   async persist(partitions: Iterable<HeldSharePartition>): Promise<void> {
     const writes: Array<Promise<void>> = []

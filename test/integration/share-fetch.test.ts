@@ -164,8 +164,8 @@ describe('ShareFetch and ShareAcknowledge', () => {
     }
     const m = await member('sg-txn', 'reader', 'sf-txn')
     expect(delivered(await m.fetch(topicId, [0])).map((r) => r.value)).toEqual(['ok'])
-    const plain = await member('sg-txn-uncommitted', 'reader', 'sf-txn')
     await setGroupConfig(admin, 'sg-txn-uncommitted', { 'share.auto.offset.reset': 'earliest' })
+    const plain = await member('sg-txn-uncommitted', 'reader', 'sf-txn')
     expect(delivered(await plain.fetch(topicId, [0])).map((r) => r.value)).toEqual(['x1', 'x2', 'ok'])
   })
 

@@ -11,6 +11,7 @@ import type { DeleteGroupsResponse } from '../../protocol/generated/delete-group
 import type { ApiVersionsResponse } from '../../protocol/generated/api-versions.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { createTopics, WireClient } from '../helpers/wire.js'
+import { waitFor } from '../helpers/wait.js'
 
 let tb: TestBroker
 let c: WireClient
@@ -40,15 +41,22 @@ describe('share group membership over the wire', () => {
   })
 
   it('joins, describes, lists by type, and deletes once empty', async () => {
+    // As in Kafka, a share partition is assigned once its state is initialized: the first answer
+    // has none, and the next heartbeat (at the epoch the initialization moved to) has all three.
     const joined = (await heartbeat('sg-wire', 'member-a', 0, ['share-membership'])).body
     expect(joined).toMatchObject({ errorCode: ErrorCode.NONE, memberId: 'member-a', memberEpoch: 1 })
-    expect(joined.assignment!.topicPartitions).toEqual([{ topicId, partitions: [0, 1, 2] }])
+    expect(joined.assignment!.topicPartitions).toEqual([])
+    const assigned = await waitFor(async () => {
+      const r = (await heartbeat('sg-wire', 'member-a', 1)).body
+      return r.memberEpoch === 2 ? r : undefined
+    }, { what: 'the initialized share partitions to be assigned' })
+    expect(assigned.assignment!.topicPartitions).toEqual([{ topicId, partitions: [0, 1, 2] }])
 
     const described = (await c.request<ShareGroupDescribeResponse>(ApiKey.ShareGroupDescribe, 1, { groupIds: ['sg-wire', 'nope'], includeAuthorizedOperations: false })).body
-    expect(described.groups[0]).toMatchObject({ errorCode: ErrorCode.NONE, groupState: 'Stable', groupEpoch: 1, assignorName: 'simple' })
+    expect(described.groups[0]).toMatchObject({ errorCode: ErrorCode.NONE, groupState: 'Stable', groupEpoch: 2, assignorName: 'simple' })
     expect(described.groups[0]!.members[0]).toMatchObject({
       memberId: 'member-a',
-      memberEpoch: 1,
+      memberEpoch: 2,
       subscribedTopicNames: ['share-membership'],
       assignment: { topicPartitions: [{ topicId, topicName: 'share-membership', partitions: [0, 1, 2] }] },
     })

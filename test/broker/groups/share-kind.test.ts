@@ -119,4 +119,34 @@ describe('share group kind', () => {
     })
     expect(commit[0]!.partitions[0]!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
   })
+
+  it('assigns a share partition only once its state is initialized, with a new group epoch', async () => {
+    const { coordinator } = setup()
+    const initialized = new Set<string>()
+    let finish: () => void = () => {}
+    const asked: string[] = []
+    coordinator.setShareGroupListener({
+      memberRemoved: () => {},
+      groupDeleted: async () => {},
+      isInitialized: (_g, t, p) => initialized.has(`${t}:${p}`),
+      initialize: (_g, parts) => {
+        asked.push(...parts.map((p) => `${p.topicId}:${p.partition}`))
+        return new Promise<void>((resolve) => (finish = () => {
+          for (const p of parts) initialized.add(`${p.topicId}:${p.partition}`)
+          resolve()
+        }))
+      },
+    })
+    const first = coordinator.shareGroupHeartbeat(hb('m1', 0, ['orders']))
+    expect(first).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 1, assignment: [] })
+    expect(asked).toHaveLength(4)
+    // While the state is being stored, heartbeats neither assign nor ask again.
+    expect(coordinator.shareGroupHeartbeat(hb('m1', 1)).assignment).toBeNull()
+    expect(asked).toHaveLength(4)
+    finish()
+    await new Promise((r) => setImmediate(r))
+    const next = coordinator.shareGroupHeartbeat(hb('m1', 1))
+    expect(next.memberEpoch).toBe(2)
+    expect(partitionsOf(next)).toBe(4)
+  })
 })
