@@ -107,11 +107,11 @@ function createTopicForm() {
 }
 
 async function topicView(name) {
-  const t = await api(`topics/${enc(name)}`)
+  const [c, t] = await Promise.all([api('cluster'), api(`topics/${enc(name)}`)])
   const browser = el('div', { id: 'messages' })
   show(
     el('h1', {}, 'Topic ', el('span', { id: 'topic-name' }, t.name)),
-    el('p', { class: 'muted' }, `id ${t.topicId}`),
+    el('p', { class: 'muted' }, `id ${t.topicId} `, c.actions ? deleteTopicButton(t.name) : null),
     el('h2', {}, 'Partitions'),
     table(
       ['Partition', 'Start offset', 'End offset', 'Last stable', 'Size', 'Segments'],
@@ -125,6 +125,25 @@ async function topicView(name) {
     table(['Key', 'Value', 'Source'], t.configs.map((c) => [c.name, c.value ?? '(hidden)', c.source])),
   )
   await loadMessages(t.name, new URLSearchParams({ partition: '0', from: 'start', limit: '50' }), 'text', browser)
+}
+
+function deleteTopicButton(name) {
+  return el(
+    'button',
+    {
+      type: 'button',
+      onclick: async () => {
+        if (!confirm(`Delete topic ${name} and all its records?`)) return
+        try {
+          await api(`topics/${enc(name)}`, { method: 'DELETE' })
+          location.hash = '#/topics'
+        } catch (err) {
+          alert(err.message)
+        }
+      },
+    },
+    'Delete topic',
+  )
 }
 
 function messageForm(t, browser) {

@@ -21,7 +21,7 @@ let page: Page
 describe.skipIf(!existsSync(CHROMIUM))(`web console (needs Chromium at ${CHROMIUM})`, () => {
   beforeAll(async () => {
     dir = await makeTempDir('samsa-console-')
-    broker = await startBroker({ dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent', http: { port: 0 }, config: { 'group.initial.rebalance.delay.ms': '0' } })
+    broker = await startBroker({ dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent', http: { port: 0, allowActions: true }, config: { 'group.initial.rebalance.delay.ms': '0' } })
     const kafka = kafkaClient(broker.address)
     const admin = kafka.admin()
     await admin.connect()
@@ -102,6 +102,28 @@ describe.skipIf(!existsSync(CHROMIUM))(`web console (needs Chromium at ${CHROMIU
     expect(await page.locator('#messages table tbody tr').first().locator('td').nth(3).textContent()).toBe(JSON.stringify({ item: 'lamp', qty: 2 }, null, 2))
     const configs = await page.locator('table').last().locator('td').allTextContents()
     expect(configs).toContain('cleanup.policy')
+  })
+
+  it('creates and deletes a topic when actions are allowed', async () => {
+    await page.goto(`${broker.http!.url}/#/topics`)
+    await page.fill('input[name=name]', 'made-in-console')
+    await page.fill('input[name=partitions]', '3')
+    await page.click('form button[type=submit]')
+    await page.locator('a[href="#/topic/made-in-console"]').waitFor()
+    const kafka = kafkaClient(broker.address)
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: ['made-in-console'] })
+      expect(meta.topics[0]!.partitions).toHaveLength(3)
+      await page.click('a[href="#/topic/made-in-console"]')
+      page.once('dialog', (d) => void d.accept())
+      await page.click('button:has-text("Delete topic")')
+      await page.waitForURL(/#\/topics$/)
+      await waitFor(async () => !(await admin.listTopics()).includes('made-in-console'), { what: 'the topic deleted' })
+    } finally {
+      await admin.disconnect()
+    }
   })
 
   it('shows the group with its committed offsets and lag', async () => {
