@@ -292,6 +292,21 @@ export class LogCleaner {
     return result
   }
 
+  /**
+   * Forgets deleted partitions (Kafka's LogCleanerManager.updateCheckpoints on deletion), so a topic
+   * created again under the same name starts dirty, and rewrites the checkpoint without them.
+   */
+  async forget(names: readonly string[]): Promise<void> {
+    let had = false
+    for (const name of names) {
+      had = this.checkpoints.delete(name) || had
+      this.results.delete(name)
+      this.recoveredHorizons.delete(name)
+      this.uncleanable.delete(name)
+    }
+    if (had) await this.writeCheckpoint()
+  }
+
   /** Writes the checkpoint for the logs that exist now (a deleted topic's entries go). */
   async writeCheckpoint(): Promise<void> {
     const entries: Array<{ topic: string; partition: number; offset: number }> = []

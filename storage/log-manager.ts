@@ -358,6 +358,7 @@ export class LogManager {
         this.dirDeleter.renameAndRemove(log.dir)
       }
       await this.io.fsyncDir(this.dataDir)
+      await this.cleaner?.forget(parts.map((l) => l.name)).catch((err: unknown) => this.logger.warn({ err, topic: name }, 'cleaner checkpoint after deletion failed'))
     })
   }
 

@@ -4,7 +4,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
+import { iterateRecords } from '../../protocol/record-reader.js'
 import { CLEANER_STATE_FILE, CleanerStateFile } from '../../storage/cleaner-state.js'
 import { type FileIO, nodeFileIO } from '../../storage/file-io.js'
 import { LogCleaner } from '../../storage/log-cleaner.js'
@@ -122,6 +124,42 @@ describe('log cleaner settings and state', () => {
       expect(p.bytesReclaimed).toBeGreaterThan(0)
       expect(p.recordsRemoved).toBeGreaterThan(0)
       expect(p.uncleanableReason).toBeUndefined()
+    } finally {
+      await m.close()
+    }
+  })
+
+  it('a deleted topic leaves the cleaner checkpoint, so one created again under its name is cleaned from the start', async () => {
+    const dataDir = tempDir()
+    dirs.push(dataDir)
+    const m = await LogManager.open({ dataDir, brokerConfig: { 'log.cleaner.backoff.ms': '3600000' } })
+    const configs = { 'cleanup.policy': 'compact', 'segment.bytes': '500', 'min.cleanable.dirty.ratio': '0.01' }
+    const fill = async () => {
+      const log = m.partition('r', 0)!
+      for (let i = 0; i < 60; i++) await log.append(encodeBatch([{ key: `${i < 30 ? 'a' : 'b'}${i % 3}`, value: `v${i}`, timestamp: T0 + i }]))
+      return log
+    }
+    try {
+      await m.createTopic('r', 1, configs)
+      await fill()
+      expect(await m.cleaner!.runOnce()).toBe(1)
+      expect(fs.readFileSync(path.join(dataDir, 'cleaner-offset-checkpoint'), 'utf8')).toMatch(/^r 0 \d+$/m)
+      await m.deleteTopic('r')
+      expect(fs.readFileSync(path.join(dataDir, 'cleaner-offset-checkpoint'), 'utf8')).toBe('0\n0\n')
+      await m.createTopic('r', 1, configs)
+      const log = await fill()
+      expect(await m.cleaner!.runOnce()).toBe(1)
+      // Every key below the active segment is down to its latest record, the a-keys too.
+      const keys: string[] = []
+      for (let next = 0; next < log.activeSegment.baseOffset; ) {
+        const res = await log.read(next, 1 << 20)
+        for (let p = 0; p < res.records.length; p += batchSizeAt(res.records, p)) {
+          for (const r of iterateRecords(res.records, p)) if (r.offset < log.activeSegment.baseOffset) keys.push(Buffer.from(r.key!).toString())
+          next = readLastOffset(res.records, p) + 1
+        }
+        res.release()
+      }
+      expect(keys.filter((k) => k.startsWith('a')).sort()).toEqual(['a0', 'a1', 'a2'])
     } finally {
       await m.close()
     }
