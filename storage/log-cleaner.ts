@@ -185,12 +185,23 @@ export class LogCleaner {
     }
   }
 
-  /** The earliest delete horizon of the log's cleaned part; -1 when nothing waits for one. */
+  /** The earliest delete horizon of the log's cleaned part; -1 when nothing waits for one (or it is not read yet). */
   private deleteHorizon(log: PartitionLog): number {
+    return this.results.get(log.name)?.deleteHorizonMs ?? this.recoveredHorizons.get(log.name) ?? -1
+  }
+
+  /** deleteHorizon(), reading it from the log's batches the first time after a restart. */
+  private async loadDeleteHorizon(log: PartitionLog): Promise<number> {
     const known = this.results.get(log.name)?.deleteHorizonMs ?? this.recoveredHorizons.get(log.name)
     if (known !== undefined) return known
     const checkpoint = this.checkpoint(log)
-    const horizon = checkpoint === undefined ? -1 : earliestDeleteHorizon(log, checkpoint)
+    let horizon = -1
+    try {
+      if (checkpoint !== undefined) horizon = await earliestDeleteHorizon(log, checkpoint)
+    } catch (err) {
+      if (!(err instanceof CleaningAbortedError)) throw err
+      return -1 // the log changed under the read; the next pass reads it again
+    }
     this.recoveredHorizons.set(log.name, horizon)
     return horizon
   }
@@ -216,11 +227,12 @@ export class LogCleaner {
     this.maxDirtyRatio = 0
     for (const log of threads > 0 ? this.opts.logs() : []) {
       if (log.offline || !isCompacted(log) || this.uncleanable.has(log.name)) continue
+      // Tombstones and markers whose delete horizon has passed make a log cleanable too.
+      const horizon = await this.loadDeleteHorizon(log)
+      if (log.offline) continue
       const range = cleanableRange(log, this.checkpoint(log), now)
       this.maxDirtyRatio = Math.max(this.maxDirtyRatio, range.dirtyRatio)
       const ratio = numberConfig(log, 'min.cleanable.dirty.ratio', 0.5)
-      // Tombstones and markers whose delete horizon has passed make a log cleanable too.
-      const horizon = this.deleteHorizon(log)
       const tombstonesDue = horizon >= 0 && now >= horizon
       if ((range.dirtyBytes > 0 && (range.dirtyRatio > ratio || range.overdue)) || tombstonesDue) candidates.push({ log, range })
     }

@@ -139,13 +139,14 @@ function batchPositions(seg: LogSegment, position: number): Array<[number, numbe
 /**
  * The earliest delete horizon stamped on a batch below `below` that still holds something it
  * will remove (a tombstone, or a marker); -1 when there is none. Reads batch headers, and the
- * records of stamped batches only: this is how the cleaner learns, after a restart, when the
- * next cleaning is due for tombstones alone.
+ * records of stamped batches only, yielding between segments: this is how the cleaner learns,
+ * after a restart, when the next cleaning is due for tombstones alone.
  */
-export function earliestDeleteHorizon(log: PartitionLog, below: number): number {
+export async function earliestDeleteHorizon(log: PartitionLog, below: number): Promise<number> {
   let earliest = -1
-  for (const seg of log.segmentList) {
+  for (const seg of log.segmentList.slice()) {
     if (seg.baseOffset >= below) break
+    if (!log.holdsSegments([seg])) throw new CleaningAbortedError(`segment ${seg.baseOffset} of ${log.name} went away`)
     seg.walk(0, (hdr, at, position, size) => {
       if (readBaseOffset(hdr, at) >= below) return false
       const attributes = readAttributes(hdr, at)
@@ -157,6 +158,7 @@ export function earliestDeleteHorizon(log: PartitionLog, below: number): number 
       if (removable) earliest = horizon
       return true
     })
+    await yieldToLoop()
   }
   return earliest
 }
