@@ -29,17 +29,17 @@ describe('samsa serve', () => {
   it('serves /healthz and /metrics on --http-port and prints its URL', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'samsa-serve-'))
     const { child, firstLine } = serve(['--port', '0', '--http-port', '0', '--data-dir', dataDir])
-    await firstLine
-    const url = await new Promise<string>((resolve) => {
+    // Listening from the spawn on: the URL line may come in the same chunk as the first line.
+    const urlLine = new Promise<string>((resolve) => {
       let out = ''
-      const onData = (c: Buffer) => {
+      child.stdout.on('data', (c: Buffer) => {
         out += c.toString()
         const m = /^http on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)
         if (m !== null) resolve(m[1]!)
-      }
-      onData(Buffer.alloc(0))
-      child.stdout.on('data', onData)
+      })
     })
+    expect(await firstLine).toMatch(/^listening on 127\.0\.0\.1:\d+$/)
+    const url = await urlLine
     expect((await fetch(`${url}/healthz`)).status).toBe(200)
     expect(await (await fetch(`${url}/metrics`)).text()).toContain('kafka_server_kafkaserver_brokerstate 3')
     child.kill('SIGTERM')
