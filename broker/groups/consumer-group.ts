@@ -9,6 +9,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { EMPTY_ASSIGNMENT, forEachPartition, isEmptyAssignment, type Assignment } from './consumer-assignment.js'
 import type { ConsumerMember } from './consumer-member.js'
 import type { MemberAssignmentState } from './consumer-reconciliation.js'
+import { ResolvedRegexes } from './consumer-regex.js'
 import type { Group, OffsetExpiration } from './group.js'
 import type { GroupType, OffsetCommitParams, TxnOffsetCommitParams } from './types.js'
 
@@ -35,6 +36,8 @@ export class ConsumerGroup implements Group {
   subscriptionMetadata: ReadonlyMap<string, TopicMetadata> = new Map()
   /** topic id -> name of every topic the group subscribed to, so deleted topics still have a name. */
   readonly topicNames = new Map<string, string>()
+  /** The members' regular expressions, resolved off the heartbeat path (consumer-regex.ts). */
+  readonly regexes = new ResolvedRegexes()
   /** When the group last became empty; its offsets age from their commit either way. */
   stateTimestamp: number
   private readonly owners = new Map<string, string>()
@@ -116,6 +119,13 @@ export class ConsumerGroup implements Group {
     const own = (topicId: string, p: number): void => void this.owners.set(key(topicId, p), newMemberId)
     forEachPartition(old.assigned, own)
     forEachPartition(old.pendingRevocation, own)
+  }
+
+  /** The regular expressions members subscribe to. */
+  subscribedRegexes(): Set<string> {
+    const out = new Set<string>()
+    for (const m of this.members.values()) if (m.subscribedTopicRegex !== null) out.add(m.subscribedTopicRegex)
+    return out
   }
 
   /** Every partition owner, for tests that check the ownership invariant. */

@@ -5,6 +5,10 @@
 // the member one step towards its target (consumer-reconciliation.ts). Nothing waits: every
 // request is answered immediately and members converge over their next heartbeats.
 //
+// A regex subscription is resolved at the coordinator's next tick, not while the heartbeat is
+// answered, as Kafka resolves it asynchronously (consumer-regex.ts): its topics are assigned from a
+// later heartbeat on.
+//
 // Deadlines: a member silent for group.consumer.session.timeout.ms is removed; one that does not
 // give up its revoked partitions within its rebalance timeout is removed too (its partitions then
 // go to the others). A classic group that is empty is converted when a member joins with this
@@ -58,6 +62,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   }
 
   onDeadlines(group: ConsumerGroup, now: number): boolean {
+    if (group.regexes.due) this.resolveRegexes(group, now)
     for (const m of [...group.members.values()]) {
       const revocationLate = m.revocationDeadline !== null && now >= m.revocationDeadline
       if (now < m.sessionDeadline && !revocationLate) continue
@@ -66,6 +71,21 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       if (group.isDead()) return false
     }
     return group.members.size > 0
+  }
+
+  /** Resolves the group's regexes (consumer-regex.ts) and moves the group epoch if that changed its topics. */
+  private resolveRegexes(group: ConsumerGroup, now: number): void {
+    if (this.catalog?.topicNames === undefined) return void (group.regexes.due = false)
+    group.regexes.resolve(group.subscribedRegexes(), this.catalog.topicNames(), now)
+    this.refreshMetadata(group)
+  }
+
+  /** Schedules a resolution of the group's regexes at the next tick when one is needed. */
+  private maybeScheduleRegexes(group: ConsumerGroup, now: number): void {
+    if (!group.regexes.needsRefresh(group.subscribedRegexes(), now)) return
+    group.regexes.due = true
+    this.registry.watch(group)
+    this.registry.wake()
   }
 
   /** A topic created, deleted or grown since the group epoch last moved moves it now. */
@@ -116,6 +136,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     const { member, joined } = found
     const before = { epoch: member.memberEpoch, state: member.state, assigned: member.assigned }
     const changed = this.updateMember(member, p)
+    this.maybeScheduleRegexes(group, now)
     this.advance(group, member, owned, joined || changed, now + this.config.consumerSessionTimeoutMs)
 
     const sendAssignment =
@@ -162,6 +183,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   /** A member leaves, or is removed: the group epoch moves and the others share its partitions. */
   removeMember(group: ConsumerGroup, member: ConsumerMember): void {
     group.removeMember(member, this.registry.now())
+    group.regexes.forgetUnsubscribed(group.subscribedRegexes())
     const classic =
       member.classic === null && onlyClassicMembers(group) && downgradeAllowed(this.config.consumerMigrationPolicy)
         ? consumerToClassic(group, this.registry.now())

@@ -1,16 +1,18 @@
 // The consumer group's target assignment (KIP-848): which topics the members' subscriptions resolve
 // to right now, and the assignment the group's server assignor computes for them. Kafka bumps the
-// group epoch when the subscribed topics' metadata changes (a topic created that a regex matches,
-// partitions added, a topic deleted or recreated); `resolveSubscriptions` gives what the comparison
+// group epoch when the subscribed topics' metadata changes (partitions added, a topic deleted or
+// recreated, a regex resolved to other topics); `resolveSubscriptions` gives what the comparison
 // needs. The assignor is the one most members ask for, else the broker's first.
 import { EMPTY_ASSIGNMENT } from './consumer-assignment.js'
 import type { ConsumerGroup, TopicMetadata } from './consumer-group.js'
 import type { ConsumerMember } from './consumer-member.js'
-import { compileTopicRegex } from './consumer-regex.js'
 import type { AssignorMember, ServerAssignor } from './assignors/assignor.js'
 import type { TopicCatalog } from './types.js'
 
-/** The existing topics any member subscribes to, by name or by regex. */
+/**
+ * The existing topics any member subscribes to, by name or through its regex as last resolved
+ * (a regex not resolved yet contributes nothing; see consumer-regex.ts).
+ */
 export function resolveSubscriptions(group: ConsumerGroup, catalog: TopicCatalog | undefined): Map<string, TopicMetadata> {
   const out = new Map<string, TopicMetadata>()
   if (catalog?.topicId === undefined) return out
@@ -20,21 +22,9 @@ export function resolveSubscriptions(group: ConsumerGroup, catalog: TopicCatalog
     const partitions = catalog.partitionCount(name)
     if (topicId !== undefined && partitions !== undefined) out.set(name, { topicId, partitions })
   }
-  const regexes = new Set<RegExp>()
   for (const m of group.members.values()) {
     for (const name of m.subscribedTopicNames) add(name)
-    const re = m.subscribedTopicRegex === null ? null : compileTopicRegex(m.subscribedTopicRegex)
-    if (re !== null) regexes.add(re)
-  }
-  if (regexes.size > 0 && catalog.topicNames !== undefined) {
-    for (const name of catalog.topicNames()) {
-      for (const re of regexes) {
-        if (re.test(name)) {
-          add(name)
-          break
-        }
-      }
-    }
+    if (m.subscribedTopicRegex !== null) for (const name of group.regexes.topics.get(m.subscribedTopicRegex) ?? []) add(name)
   }
   return out
 }
@@ -60,7 +50,7 @@ export function bumpGroupEpoch(group: ConsumerGroup, catalog: TopicCatalog | und
   const members: AssignorMember[] = [...group.members.values()].map((m) => ({
     memberId: m.memberId,
     rackId: m.rackId,
-    topicIds: topicIdsOf(m, metadata),
+    topicIds: topicIdsOf(group, m, metadata),
     previous: group.targetOf(m.memberId),
   }))
   const target = assignor.assign(members, topics)
@@ -70,14 +60,14 @@ export function bumpGroupEpoch(group: ConsumerGroup, catalog: TopicCatalog | und
   group.assignorName = assignor.name
 }
 
-function topicIdsOf(m: ConsumerMember, metadata: ReadonlyMap<string, TopicMetadata>): Set<string> {
+function topicIdsOf(group: ConsumerGroup, m: ConsumerMember, metadata: ReadonlyMap<string, TopicMetadata>): Set<string> {
   const ids = new Set<string>()
-  for (const name of m.subscribedTopicNames) {
+  const add = (name: string): void => {
     const t = metadata.get(name)
     if (t !== undefined) ids.add(t.topicId)
   }
-  const re = m.subscribedTopicRegex === null ? null : compileTopicRegex(m.subscribedTopicRegex)
-  if (re !== null) for (const [name, t] of metadata) if (re.test(name)) ids.add(t.topicId)
+  for (const name of m.subscribedTopicNames) add(name)
+  if (m.subscribedTopicRegex !== null) for (const name of group.regexes.topics.get(m.subscribedTopicRegex) ?? []) add(name)
   return ids
 }
 

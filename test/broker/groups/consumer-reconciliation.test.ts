@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
 import type { GroupCoordinator } from '../../../broker/groups/coordinator.js'
+import { REGEX_REFRESH_INTERVAL_MS } from '../../../broker/groups/consumer-regex.js'
 import { assertSingleOwnership, Clock, heartbeat, MutableCatalog, newConsumerCoordinator, settle, SimulatedConsumer } from './consumer-helpers.js'
 
 let clock: Clock
@@ -209,26 +210,56 @@ describe('ConsumerGroupHeartbeat reconciliation', () => {
 })
 
 describe('subscriptions and topic metadata', () => {
-  it('a regex subscription follows topics created later and new partitions bump the group epoch', () => {
-    const a = new SimulatedConsumer(c, null, { regex: 'ev-.*' })
+  it('a regex is resolved after the heartbeat that brings it and follows topics created later', () => {
+    const a = new SimulatedConsumer(c, ['lit'], { regex: 'ev-.*' })
+    catalog.add('lit', 1)
     catalog.add('ev-1', 2)
     a.beat()
-    expect(a.count()).toBe(2)
+    // As in Kafka, the regex is resolved off the heartbeat path: the first answer has the literal
+    // topic only, the regex's topics come once the coordinator has resolved it.
+    expect(a.count()).toBe(1)
     const group = c.consumerGroup('g')!
+    expect(group.regexes.due).toBe(true)
+    c.tick()
+    settle(c, [a])
+    expect(a.count()).toBe(3)
     const epoch = group.groupEpoch
     catalog.add('ev-2', 3)
     catalog.add('other', 3)
     settle(c, [a])
+    c.tick()
+    // Resolved again only once the refresh interval has passed.
+    expect(group.groupEpoch).toBe(epoch)
+    clock.advance(REGEX_REFRESH_INTERVAL_MS)
+    a.beat()
+    c.tick()
+    settle(c, [a])
     expect(group.groupEpoch).toBe(epoch + 1)
-    expect(a.count()).toBe(5)
+    expect(a.count()).toBe(6)
     catalog.topics.get('ev-1')!.partitions = 4
     settle(c, [a])
     expect(group.groupEpoch).toBe(epoch + 2)
-    expect(a.count()).toBe(7)
+    expect(a.count()).toBe(8)
     // A deleted topic leaves the assignment.
     catalog.topics.delete('ev-2')
     settle(c, [a])
-    expect(a.count()).toBe(4)
+    expect(a.count()).toBe(5)
+  })
+
+  it('a regex nobody subscribes to any more is resolved afresh when a member brings it back', () => {
+    catalog.add('ev-1', 2)
+    const a = new SimulatedConsumer(c, null, { regex: 'ev-.*' })
+    a.beat()
+    c.tick()
+    settle(c, [a])
+    expect(a.count()).toBe(2)
+    a.leave()
+    const b = new SimulatedConsumer(c, null, { regex: 'ev-.*' })
+    b.beat()
+    expect(b.count()).toBe(0)
+    c.tick()
+    settle(c, [b])
+    expect(b.count()).toBe(2)
   })
 
   it('the range assignor is used when members ask for it', () => {
