@@ -28,6 +28,21 @@ interface TopicTotals {
   bytesOut: number
 }
 
+let processMetrics: Registry | undefined
+
+/**
+ * prom-client's process and Node metrics (RSS, CPU, heap, event-loop delay, GC), one set per
+ * process: they watch the process, not a broker, and their observers are never stopped, so
+ * brokers started and stopped in one process (tests, embedding) share them.
+ */
+function processRegistry(): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry()
+    collectDefaultMetrics({ register: processMetrics })
+  }
+  return processMetrics
+}
+
 /** Milliseconds: Kafka's request and flush times are in ms, and the exporter keeps the unit in the name. */
 const MS_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
 
@@ -45,7 +60,6 @@ export class PrometheusMetrics implements BrokerMetrics {
 
   constructor(private readonly source: ScrapeSource) {
     const registers = [this.registry]
-    collectDefaultMetrics({ register: this.registry })
     this.topicCounter('messagesin', 'Records appended by Produce requests', (t) => t.messagesIn)
     this.topicCounter('bytesin', 'Record bytes appended by Produce requests', (t) => t.bytesIn)
     this.topicCounter('bytesout', 'Record bytes sent in Fetch responses', (t) => t.bytesOut)
@@ -110,7 +124,7 @@ export class PrometheusMetrics implements BrokerMetrics {
 
   /** The text exposition of every metric, the clients' pushed ones (KIP-714) last. */
   async scrape(): Promise<string> {
-    const text = await this.registry.metrics()
+    const text = await Registry.merge([processRegistry(), this.registry]).metrics()
     const pushed = this.source.broker()?.telemetry?.series()
     return pushed === undefined || pushed.length === 0 ? text : `${text}\n${clientMetricsText(pushed)}`
   }
