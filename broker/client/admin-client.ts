@@ -6,13 +6,14 @@
 // routed the way Kafka's own admin client routes them: topic creation and deletion to the
 // controller, per-partition requests to each leader (from Metadata), group and transaction
 // requests to their coordinator (FindCoordinator), listings to every broker. Each family of
-// requests lives in its own module (admin-topics.ts, admin-configs.ts, admin-groups.ts,
+// requests lives in its own module (admin-topics.ts, admin-configs.ts, admin-groups.ts, admin-share-groups.ts,
 // admin-transactions.ts, admin-log-dirs.ts); this class binds them to one Cluster.
 
 import { Cluster, type ClientOptions, type ClusterMetadata } from './cluster.js'
 import * as topics from './admin-topics.js'
 import * as configs from './admin-configs.js'
 import * as groups from './admin-groups.js'
+import * as shareGroups from './admin-share-groups.js'
 import * as transactions from './admin-transactions.js'
 import * as logDirs from './admin-log-dirs.js'
 import * as acls from './admin-acls.js'
@@ -37,6 +38,7 @@ export type {
   ConsumerGroupMemberDescription,
   TopicPartitionList,
 } from './admin-groups.js'
+export type { ShareGroupDescription, ShareGroupMemberDescription, ShareStartOffset } from './admin-share-groups.js'
 export type { AclBinding, AclBindingFilter } from './admin-acls.js'
 export type { UserScramCredentials, ScramUpsertion } from './admin-users.js'
 export type * from './admin-transactions.js'
@@ -133,6 +135,26 @@ export class AdminClient {
 
   deleteOffsets(groupId: string, topic: string, partitions: readonly number[]): Promise<void> {
     return groups.deleteOffsets(this.cluster, groupId, topic, partitions)
+  }
+
+  /** Share groups (KIP-932): members, their epochs and assignments. */
+  describeShareGroups(groupIds: readonly string[]): Promise<shareGroups.ShareGroupDescription[]> {
+    return shareGroups.describeShareGroups(this.cluster, groupIds)
+  }
+
+  /** Share-partition start offsets of a share group: of these topics, or of every topic it has state for. */
+  describeShareGroupOffsets(groupId: string, topicNames?: readonly string[] | null): Promise<shareGroups.ShareStartOffset[]> {
+    return shareGroups.describeShareGroupOffsets(this.cluster, groupId, topicNames ?? null)
+  }
+
+  /** Moves share-partition start offsets; the group must have no members. */
+  alterShareGroupOffsets(groupId: string, offsets: readonly groups.TopicPartitionOffset[]): Promise<void> {
+    return shareGroups.alterShareGroupOffsets(this.cluster, groupId, offsets)
+  }
+
+  /** Removes a share group's state of whole topics; the group must have no members. */
+  deleteShareGroupOffsets(groupId: string, topicNames: readonly string[]): Promise<void> {
+    return shareGroups.deleteShareGroupOffsets(this.cluster, groupId, topicNames)
   }
 
   createAcls(bindings: readonly acls.AclBinding[]): Promise<void> {

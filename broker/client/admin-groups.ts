@@ -99,11 +99,11 @@ export interface TopicPartitionOffset {
   offset: number
 }
 
-const COORDINATOR_MOVED = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS])
+export const COORDINATOR_MOVED = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS])
 const RETRIES = 5
 
 /** Runs `attempt` at the group's coordinator; a coordinator error code it returns means "find it again and retry". */
-async function atCoordinator<T>(cluster: Cluster, groupId: string, attempt: (session: NodeSession) => Promise<{ retry: number } | { value: T }>): Promise<T> {
+export async function atCoordinator<T>(cluster: Cluster, groupId: string, attempt: (session: NodeSession) => Promise<{ retry: number } | { value: T }>): Promise<T> {
   for (let i = 0; ; i++) {
     const out = await attempt(await cluster.coordinator(CoordinatorType.Group, groupId))
     if ('value' in out) return out.value

@@ -1,0 +1,182 @@
+// The project's share consumer (KIP-932) against an in-process broker over real sockets, kafkajs
+// producing: a work queue of five consumers on one partition where every record is accepted
+// exactly once, a consumer that stops acknowledging (its records go to the others when their locks
+// expire, with delivery count 2), explicit release (delivered again) and reject (never again), and
+// the share group described and its start offsets read with the admin client.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Producer } from 'kafkajs'
+import { AdminClient, AlterConfigOp, ConfigResourceType } from '../../broker/client/admin-client.js'
+import { ShareConsumer, type ShareRecord } from '../../broker/client/share-consumer.js'
+import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { waitFor } from '../helpers/wait.js'
+
+const LOCK_MS = 1500
+/** Records in the work-queue scenario (the scenario's 10,000 runs in a few seconds here). */
+const WORK = 10_000
+
+let tb: TestBroker
+let admin: AdminClient
+let producer: Producer
+const consumers: ShareConsumer[] = []
+
+beforeAll(async () => {
+  tb = await startTestBroker({
+    'group.share.record.lock.duration.ms': String(LOCK_MS),
+    'group.share.min.record.lock.duration.ms': '1000',
+    'group.share.heartbeat.interval.ms': '100',
+    'group.share.min.heartbeat.interval.ms': '100',
+  })
+  admin = new AdminClient({ bootstrap: [tb.address] })
+  await admin.createTopics(['sc-work', 'sc-stall', 'sc-explicit'].map((name) => ({ name, numPartitions: 1, replicationFactor: 1 })))
+  producer = kafkaClient(tb.address).producer()
+  await producer.connect()
+})
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.close().catch(() => {})))
+  await producer?.disconnect()
+  await admin?.close()
+  await tb?.stop()
+})
+
+async function shareGroup(groupId: string): Promise<void> {
+  await admin.incrementalAlterConfigs({ type: ConfigResourceType.Group, name: groupId }, [{ name: 'share.auto.offset.reset', op: AlterConfigOp.Set, value: 'earliest' }])
+}
+
+function consumer(groupId: string, topic: string, mode: 'implicit' | 'explicit' = 'implicit', maxRecords = 100): ShareConsumer {
+  const c = new ShareConsumer({ bootstrap: [tb.address], groupId, acknowledgementMode: mode, maxWaitMs: 200, maxRecords })
+  consumers.push(c)
+  c.subscribe([topic])
+  return c
+}
+
+async function produce(topic: string, count: number, batch = 500): Promise<void> {
+  for (let i = 0; i < count; i += batch) {
+    const n = Math.min(batch, count - i)
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, j) => ({ value: `v${i + j}`, partition: 0 })) })
+  }
+}
+
+/** Polls until `done()` says so; every record goes to `seen`. */
+async function pollUntil(c: ShareConsumer, seen: (r: ShareRecord) => void, done: () => boolean, onRecord?: (r: ShareRecord) => void): Promise<void> {
+  while (!done()) {
+    for (const r of await c.poll()) {
+      seen(r)
+      onRecord?.(r)
+    }
+  }
+}
+
+describe('ShareConsumer', () => {
+  it(`five consumers on one partition share ${WORK} records, each accepted exactly once`, async () => {
+    await shareGroup('sc-work-g')
+    await produce('sc-work', WORK)
+    const members = Array.from({ length: 5 }, () => consumer('sc-work-g', 'sc-work'))
+    const byOffset = new Map<number, number>()
+    const perMember = members.map(() => 0)
+    let total = 0
+    await Promise.all(
+      members.map((c, i) =>
+        pollUntil(
+          c,
+          (r) => {
+            expect(r.deliveryCount).toBe(1)
+            expect(r.value?.toString()).toBe(`v${r.offset}`)
+            byOffset.set(r.offset, (byOffset.get(r.offset) ?? 0) + 1)
+            perMember[i]++
+            total++
+          },
+          () => total >= WORK,
+        ),
+      ),
+    )
+    // Closing accepts what the last polls returned (implicit acknowledgement).
+    await Promise.all(members.map((c) => c.close()))
+    expect(total).toBe(WORK)
+    expect(byOffset.size).toBe(WORK)
+    for (let o = 0; o < WORK; o++) expect(byOffset.get(o)).toBe(1)
+    // More than one member did some of the work.
+    expect(perMember.filter((n) => n > 0).length).toBeGreaterThan(1)
+    // Everything was accepted: the share-partition start offset moved to the end.
+    await waitFor(async () => (await admin.describeShareGroupOffsets('sc-work-g', ['sc-work']))[0]?.startOffset === WORK, { what: 'start offset at the log end' })
+    // Nothing comes back to a new member.
+    const late = consumer('sc-work-g', 'sc-work')
+    const again: ShareRecord[] = []
+    for (let i = 0; i < 10; i++) again.push(...(await late.poll()))
+    expect(again).toEqual([])
+    await late.close()
+  })
+
+  it("a consumer that stops acknowledging loses its records to the others when their locks expire", async () => {
+    await shareGroup('sc-stall-g')
+    await produce('sc-stall', 300, 100)
+    const stalled = consumer('sc-stall-g', 'sc-stall', 'explicit', 100)
+    let held: ShareRecord[] = []
+    while (held.length === 0) held = await stalled.poll()
+    // The stalled member never acknowledges nor polls again; four others take the rest.
+    const heldOffsets = new Set(held.map((r) => r.offset))
+    const others = Array.from({ length: 4 }, () => consumer('sc-stall-g', 'sc-stall'))
+    const got = new Map<number, ShareRecord>()
+    await Promise.all(others.map((c) => pollUntil(c, (r) => got.set(r.offset, r), () => got.size >= 300)))
+    await Promise.all(others.map((c) => c.close()))
+    for (let o = 0; o < 300; o++) expect(got.get(o)?.deliveryCount, `offset ${o}`).toBe(heldOffsets.has(o) ? 2 : 1)
+    // The stalled member's locks are gone: its late acknowledgements are refused.
+    for (const r of held) stalled.acknowledge(r, 'accept')
+    const results = await stalled.commitSync()
+    expect(results.length).toBeGreaterThan(0)
+    expect(results.every((r) => r.error !== null && (r.error as { type?: string }).type === 'INVALID_RECORD_STATE')).toBe(true)
+    await stalled.close()
+  })
+
+  it('explicit release delivers a record again; reject archives it', async () => {
+    await shareGroup('sc-explicit-g')
+    await produce('sc-explicit', 3, 3)
+    const c = consumer('sc-explicit-g', 'sc-explicit', 'explicit')
+    const deliveries: ShareRecord[] = []
+    const accepted = new Set<number>()
+    // offset 0: released twice then accepted; offset 1: rejected; offset 2: accepted at once.
+    while (accepted.size < 2 || deliveries.filter((d) => d.offset === 0).length < 3) {
+      for (const r of await c.poll()) {
+        deliveries.push(r)
+        if (r.offset === 1) c.acknowledge(r, 'reject')
+        else if (r.offset === 0 && r.deliveryCount < 3) c.acknowledge(r, 'release')
+        else {
+          c.acknowledge(r, 'accept')
+          accepted.add(r.offset)
+        }
+      }
+      await c.commitSync()
+    }
+    // A few more polls: nothing is left to deliver.
+    for (let i = 0; i < 5; i++) for (const r of await c.poll()) deliveries.push(r)
+    expect(deliveries.map((d) => [d.offset, d.deliveryCount])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+      [0, 2],
+      [0, 3],
+    ])
+    expect(() => c.acknowledge(deliveries[0], 'accept')).toThrow(/not awaiting/)
+    await c.close()
+    expect((await admin.describeShareGroupOffsets('sc-explicit-g'))[0]).toMatchObject({ topic: 'sc-explicit', partition: 0, startOffset: 3 })
+  })
+
+  it('an explicit poll with records left unacknowledged throws', async () => {
+    await shareGroup('sc-explicit-g2')
+    const c = consumer('sc-explicit-g2', 'sc-explicit', 'explicit')
+    let got: ShareRecord[] = []
+    while (got.length === 0) got = await c.poll()
+    await expect(c.poll()).rejects.toThrow(/not acknowledged/)
+    const d = (await admin.describeShareGroups(['sc-explicit-g2']))[0]
+    expect(d.error).toBeNull()
+    expect(d.members.map((m) => m.memberId)).toEqual([c.memberId])
+    expect(d.members[0].assignment).toEqual([{ topic: 'sc-explicit', partitions: [0] }])
+    await c.close()
+    // Closing released the records: a new member gets them again.
+    const next = consumer('sc-explicit-g2', 'sc-explicit')
+    let again: ShareRecord[] = []
+    while (again.length === 0) again = await next.poll()
+    expect(again.map((r) => [r.offset, r.deliveryCount])).toEqual(got.map((r) => [r.offset, 2]))
+    await next.close()
+  })
+})
