@@ -22,12 +22,13 @@ interface Reply {
   body: string
 }
 
-function request(path: string, opts: { user?: string; password?: string; method?: string; json?: unknown } = {}): Promise<Reply> {
+function request(path: string, opts: { user?: string; password?: string; method?: string; json?: unknown; cert?: { certFile: string; keyFile: string } } = {}): Promise<Reply> {
   const headers: Record<string, string> = {}
   if (opts.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`
   if (opts.json !== undefined) headers['content-type'] = 'application/json'
   return new Promise((resolve, reject) => {
-    const req = https.request(`${broker.http!.url}${path}`, { method: opts.method ?? 'GET', headers, ca: readFileSync(pki.caFile) }, (res) => {
+    const tlsOpts = opts.cert === undefined ? {} : { cert: readFileSync(opts.cert.certFile), key: readFileSync(opts.cert.keyFile) }
+    const req = https.request(`${broker.http!.url}${path}`, { method: opts.method ?? 'GET', headers, ca: readFileSync(pki.caFile), ...tlsOpts }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => (body += c))
@@ -62,6 +63,8 @@ beforeAll(async () => {
       'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
       'super.users': 'User:admin',
       'connection.failed.authentication.delay.ms': '10',
+      // The HTTP port asks for a client certificate; one that maps to a principal logs in.
+      'listener.name.http.ssl.client.auth': 'requested',
       ...sslConfig(pki),
     },
   })
@@ -93,6 +96,15 @@ describe('HTTP endpoint security', () => {
     const s = parsePrometheusText(ok.body)
     expect(s.get(series('kafka_server_socket_server_metrics_failed_authentication_total', { listener: 'HTTP' }))).toBe(3)
     expect((await request('/', alice)).body).toContain('<title>Samsa</title>')
+  })
+
+  it('takes a client certificate as the login, its subject mapped to the principal', async () => {
+    const cert = pki.clientCert('http-admin', '/CN=admin/O=Samsa')
+    const topics = await request('/api/topics', { cert })
+    expect(topics.status).toBe(200)
+    const cluster = JSON.parse((await request('/api/cluster', { cert })).body) as { principal: string }
+    // RFC 2253 order, last RDN first, as Kafka's X500Principal.getName() gives it.
+    expect(cluster.principal).toBe('User:O=Samsa,CN=admin')
   })
 
   it('counts SASL logins on the Kafka listener', async () => {
