@@ -16,6 +16,8 @@ import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } f
 
 const MIN_UNKNOWN_KEY_RELOAD_MS = 10_000
 const FETCH_TIMEOUT_MS = 10_000
+/** Node's longest timer; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface JwksOptions {
   url: URL
@@ -36,7 +38,7 @@ export class JwksSource {
   private closed = false
 
   constructor(private readonly opts: JwksOptions) {
-    this.backoffMs = opts.retryBackoffMs
+    this.backoffMs = Math.min(opts.retryBackoffMs, MAX_TIMER_MS)
   }
 
   /** Loads the keys once; throws only for a file that cannot be read or parsed. */
@@ -47,7 +49,7 @@ export class JwksSource {
       this.opts.logger.warn({ jwks: this.opts.url.href }, 'JWKS endpoint not reachable at startup; OAUTHBEARER tokens are refused until it answers')
     }
     if (this.opts.refreshMs > 0 && Number.isSafeInteger(this.opts.refreshMs)) {
-      this.refreshTimer = setInterval(() => void this.reload(), this.opts.refreshMs)
+      this.refreshTimer = setInterval(() => void this.reload(), Math.min(this.opts.refreshMs, MAX_TIMER_MS))
       this.refreshTimer.unref()
     }
   }
@@ -81,7 +83,7 @@ export class JwksSource {
   private async load(): Promise<boolean> {
     try {
       this.install(this.opts.url.protocol === 'file:' ? await this.read() : await this.fetch())
-      this.backoffMs = this.opts.retryBackoffMs
+      this.backoffMs = Math.min(this.opts.retryBackoffMs, MAX_TIMER_MS)
       clearTimeout(this.retryTimer)
       this.retryTimer = undefined
       return true
@@ -93,7 +95,7 @@ export class JwksSource {
           void this.reload()
         }, this.backoffMs)
         this.retryTimer.unref()
-        this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.opts.retryBackoffMaxMs, this.opts.retryBackoffMs))
+        this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.opts.retryBackoffMaxMs, this.opts.retryBackoffMs), MAX_TIMER_MS)
       }
       return false
     }

@@ -60,8 +60,12 @@ export async function createOAuthBearerValidator(config: BrokerConfig, listenerN
   const where = `listener ${listenerName}`
   const url = get('sasl.oauthbearer.jwks.endpoint.url')
   const unsecured = get('sasl.oauthbearer.unsecured.enable').toLowerCase() === 'true'
-  const skewSeconds = Number(get('sasl.oauthbearer.clock.skew.seconds'))
-  if (!Number.isInteger(skewSeconds) || skewSeconds < 0) throw configError(`${where}: sasl.oauthbearer.clock.skew.seconds must be a whole number of seconds, at least 0`)
+  const whole = (key: string): number => {
+    const n = Number(get(key))
+    if (!Number.isInteger(n) || n < 0) throw configError(`${where}: ${key} must be a whole number, at least 0, got "${get(key)}"`)
+    return n
+  }
+  const skewSeconds = whole('sasl.oauthbearer.clock.skew.seconds')
   const rules: ClaimRules = { subClaim: get('sasl.oauthbearer.sub.claim.name') || 'sub', skewSeconds }
   if (url === '' && !unsecured) {
     throw configError(`${where}: OAUTHBEARER is enabled but sasl.oauthbearer.jwks.endpoint.url is not set (or, for unsigned development tokens only, sasl.oauthbearer.unsecured.enable=true)`)
@@ -88,9 +92,9 @@ export async function createOAuthBearerValidator(config: BrokerConfig, listenerN
   }
   const jwks = new JwksSource({
     url: jwksUrl,
-    refreshMs: Number(get('sasl.oauthbearer.jwks.endpoint.refresh.ms')),
-    retryBackoffMs: Math.max(1, Number(get('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms')) || 100),
-    retryBackoffMaxMs: Number(get('sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms')) || 10_000,
+    refreshMs: whole('sasl.oauthbearer.jwks.endpoint.refresh.ms'),
+    retryBackoffMs: Math.max(1, whole('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms')),
+    retryBackoffMaxMs: whole('sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms'),
     logger,
   })
   try {

@@ -281,6 +281,9 @@ describe('OAUTHBEARER configuration', () => {
     const keys = { 'sasl.oauthbearer.jwks.endpoint.url': idp.jwksFileUrl }
     await expect(start({ ...keys, 'sasl.oauthbearer.expected.issuer': ISSUER })).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringMatching(/expected\.audience/) })
     await expect(start({ ...keys, 'sasl.oauthbearer.expected.audience': AUDIENCE })).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringMatching(/expected\.issuer/) })
+    const verified = { ...keys, 'sasl.oauthbearer.expected.audience': AUDIENCE, 'sasl.oauthbearer.expected.issuer': ISSUER }
+    await expect(start({ ...verified, 'sasl.oauthbearer.clock.skew.seconds': 'soon' })).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringMatching(/clock\.skew\.seconds must be a whole number/) })
+    await expect(start({ ...verified, 'sasl.oauthbearer.unsecured.enable': 'true' })).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringMatching(/exclude each other/) })
     await expect(start({ 'sasl.oauthbearer.jwks.endpoint.url': `file://${dir}/missing.json`, 'sasl.oauthbearer.allow.unverified.audience': 'true', 'sasl.oauthbearer.allow.unverified.issuer': 'true' })).rejects.toMatchObject({
       code: 'ECONFIG',
       message: expect.stringMatching(/cannot load the JSON Web Key Set/),
