@@ -210,6 +210,25 @@ describe('OAUTHBEARER on the wire', () => {
     e.close()
   })
 
+  it('takes the token as a bare frame after a v0 SaslHandshake, and closes when it is refused', async () => {
+    const bare = async (token: string): Promise<{ reply: Buffer | null; c: WireClient }> => {
+      const c = await WireClient.connect(`127.0.0.1:${port('FILEKEYS')}`)
+      expect((await c.request<SaslHandshakeResponse>(ApiKey.SaslHandshake, 0, { mechanism: 'OAUTHBEARER' })).body.errorCode).toBe(ErrorCode.NONE)
+      const message = firstMessage(token)
+      const size = Buffer.alloc(4)
+      size.writeInt32BE(message.length)
+      await c.write(Buffer.concat([size, message]))
+      return { reply: await c.readFrame(5000), c }
+    }
+    const ok = await bare(await jwt('x', { client_id: 'alice' }, 'ec'))
+    expect(ok.reply).toEqual(Buffer.alloc(0))
+    expect((await metadata(ok.c)).body.brokers).toHaveLength(1)
+    ok.c.close()
+    const refused = await bare(await jwt('x', { client_id: 'alice', aud: 'elsewhere' }, 'ec'))
+    expect(refused.reply).toBeNull()
+    expect(await refused.c.closedWithin(3000)).toBe(true)
+  })
+
   it('closes a connection whose token ran out, and not one that re-authenticated with a new token', async () => {
     const short = async () => jwt('x', { client_id: 'alice', exp: now() + 2 }, 'ec')
     const expiring = await WireClient.connect(`127.0.0.1:${port('FILEKEYS')}`)
