@@ -16,12 +16,19 @@ PACKAGE_VERSION=1.10.1
 LIBRDKAFKA_VERSION=2.15.1
 TARBALL_SHA256=ada7d703bb1d3237e2292bfabf438d663b6160c9f1ac2a2406b5dc4257c81b66
 
-# Optional features the suite does not need against a plaintext single broker are off. Debian
-# packages used when present: zlib1g-dev and libzstd-dev (compression tests), rapidjson-dev (tests
-# 0098, 0101, 0110 check statistics JSON with it and skip themselves without it). lz4 is bundled.
-CONFIGURE_FLAGS=(--disable-ssl --disable-gssapi --disable-curl --disable-lz4-ext --disable-syslog)
+# One build serves both the plaintext runs and run.sh's SASL_SSL run: TLS and SASL SCRAM (which
+# librdkafka implements itself on top of OpenSSL) come from Debian's libssl-dev; SASL PLAIN needs
+# nothing. Kerberos (GSSAPI, through Cyrus SASL), OAUTHBEARER OIDC (curl) and syslog are off.
+# Debian packages used when present: zlib1g-dev and libzstd-dev (compression tests), rapidjson-dev
+# (tests 0098, 0101, 0110 check statistics JSON with it and skip themselves without it). lz4 is
+# bundled.
+CONFIGURE_FLAGS=(--enable-ssl --disable-gssapi --disable-curl --disable-lz4-ext --disable-syslog)
 # What configure can find changes what gets built, so it is part of the cache key.
 OPTIONAL_HEADERS=(/usr/include/zlib.h /usr/include/zstd.h /usr/include/rapidjson/schema.h)
+if [ ! -f /usr/include/openssl/ssl.h ]; then
+  echo "build.sh: OpenSSL headers missing (apt-get install libssl-dev)" >&2
+  exit 2
+fi
 FOUND_HEADERS=""
 for h in "${OPTIONAL_HEADERS[@]}"; do [ -f "$h" ] && FOUND_HEADERS="$FOUND_HEADERS $h"; done
 
