@@ -4,11 +4,18 @@
 #
 #   test/compat/librdkafka/run.sh              every broker test not marked skip in excluded.txt
 #   test/compat/librdkafka/run.sh 0001 0012    only these test numbers (exclusions still apply)
+#   test/compat/librdkafka/run.sh 0081:do_test_CreateAcls,do_test_DeleteAcls
+#                                              only these sub-tests of 0081, each in its own process
 #   GROUP_TESTS=1 test/compat/librdkafka/run.sh  the consumer-group tests listed in group-tests.txt
 #   ALL=1 test/compat/librdkafka/run.sh 0103   ignore excluded.txt, run what is named
 #
+#   SECURITY_PROTOCOL=SASL_SSL test/compat/librdkafka/run.sh  the same over TLS with SCRAM logins
+#
 # Environment: TEST_CONSUMER_GROUP_PROTOCOL=classic|consumer (group.protocol of every consumer the
 # suite creates; default classic; "consumer" is KIP-848's protocol, ConsumerGroupHeartbeat),
+# SECURITY_PROTOCOL=PLAINTEXT|SASL_SSL (how the suite's clients reach the broker; default PLAINTEXT;
+# SASL_SSL generates a CA and a broker certificate, creates a SCRAM-SHA-512 user and writes the
+# security settings into the suite's test.conf),
 # FULL=1 (not quick mode: every sub-test, more data), TEST_TIMEOUT (seconds per test
 # number, default 300), TEST_DEBUG (librdkafka debug contexts, e.g. protocol,broker,cgrp),
 # SAMSA_LOG_LEVEL (broker log level, default info), LIBRDKAFKA_OUT (where logs and results go,
@@ -18,10 +25,12 @@
 #
 # Each test number runs in its own test-runner process so a crash or hang costs one number, not the
 # run. excluded.txt marks numbers "skip" (not run), "xfail" (run; a failure is expected and does
-# not fail the run, a pass is reported so the entry can be removed) or "subtests" (only the listed
-# sub-tests run); an action written "xfail@consumer" (or "@classic") applies under that group
-# protocol only. Exit status is 0 when no test
-# outside the xfail list failed. Needs dist/ (npm run build) and a C toolchain (see build.sh).
+# not fail the run, a pass is reported so the entry can be removed), "subtests" (only the listed
+# sub-tests run) or "split" (every sub-test runs, each in its own process); an action written
+# "xfail@consumer" (or "@classic") applies under that group protocol only, one written
+# "skip@sasl_ssl" (or "@plaintext") under that security protocol only. Exit status is 0 when no
+# test outside the xfail list failed. Needs dist/ (npm run build), a C toolchain and OpenSSL's
+# headers (see build.sh).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -52,6 +61,13 @@ RUNNER_FLAGS=(-L -E -p1)
 # The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
 # One broker, so replication factor 1.
 BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
+# ACLs are enforced, as on the clusters librdkafka's suite is written against: a resource without
+# bindings is open to everyone (allow.everyone.if.no.acl.found), and the tests that add bindings
+# (0081's ACL sub-tests; 0109, 0115, 0119 through kafka-acls.sh) see them applied. No super user:
+# 0081's DescribeTopics/DescribeCluster/DescribeConsumerGroups with authorized operations grant the
+# test user READ and then expect to hold exactly what that binding gives.
+BROKER_SETTINGS+=(--set authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+  --set allow.everyone.if.no.acl.found=true)
 # Under the consumer protocol the session timeout is the broker's, not the client's: the suite's
 # consumers ask for session.timeout.ms=6000 (0113's max.poll.interval tests wait for a silent member
 # to be removed within 30 s), which librdkafka refuses to send with group.protocol=consumer. The
@@ -64,6 +80,12 @@ BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --s
 # librdkafka's own test cluster (tests/cluster_testing.py) lowers the broker's floor for it to 1 s.
 case "$BROKER_VERSION" in
   4.[2-9]* | [5-9].*) BROKER_SETTINGS+=(--set group.share.min.record.lock.duration.ms=1000) ;;
+esac
+
+SECURITY_PROTOCOL="${SECURITY_PROTOCOL:-PLAINTEXT}"
+case "$SECURITY_PROTOCOL" in
+  PLAINTEXT | SASL_SSL) ;;
+  *) echo "SECURITY_PROTOCOL must be PLAINTEXT or SASL_SSL, not $SECURITY_PROTOCOL" >&2; exit 2 ;;
 esac
 
 "$HERE/build.sh"
@@ -81,8 +103,51 @@ mkdir -p "$OUT/logs"
 BROKER_PID=""
 PORT=""
 
+# Tests that drive a Kafka distribution's scripts (kafka-topics.sh, kafka-acls.sh) find stand-ins
+# in kafka-bin/bin that carry out the same operation with Samsa's CLI against this broker.
+export KAFKA_PATH="$HERE/kafka-bin" SAMSA_DIST="$DIST"
+# Those tests count the scripts' run time against a fixed budget (0119: 20 s for four kafka-acls.sh
+# calls, a 1 s pause and a 15 s consume loop), so they get the timeout multiplier librdkafka's own
+# CI runs the whole suite with (3, with CI set); each CLI call costs a Node start.
+SCRIPT_TESTS=" 0052 0077 0109 0115 0119 "
+SCRIPT_TIMEOUT_MULTIPLIER="$(awk -v m="${TEST_TIMEOUT_MULTIPLIER:-0}" 'BEGIN { print (m > 3 ? m : 3) }')"
+
+if [ "$SECURITY_PROTOCOL" = SASL_SSL ]; then
+  # A CA and a broker certificate for 127.0.0.1 (librdkafka checks the name against the address it
+  # dialled), made fresh for each run; the broker's keystore is its key followed by its certificate.
+  TLS="$OUT/tls"
+  mkdir -p "$TLS"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Samsa test CA" \
+      -keyout "$TLS/ca.key" -out "$TLS/ca.pem"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$TLS/broker.key" -out "$TLS/broker.csr"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$TLS/broker.ext"
+    openssl x509 -req -in "$TLS/broker.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial \
+      -days 2 -extfile "$TLS/broker.ext" -out "$TLS/broker.crt"
+  } >"$TLS/openssl.log" 2>&1 || { cat "$TLS/openssl.log" >&2; exit 2; }
+  cat "$TLS/broker.key" "$TLS/broker.crt" >"$TLS/broker.pem"
+  SASL_USER=testuser
+  SASL_PASSWORD="$(openssl rand -hex 16)"
+  SASL_MECHANISM=SCRAM-SHA-512
+  BROKER_SETTINGS+=(--set listeners=SASL_SSL://127.0.0.1:0 --set sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+    --set ssl.keystore.type=PEM --set "ssl.keystore.location=$TLS/broker.pem")
+  CLIENT_SECURITY="security.protocol=SASL_SSL
+sasl.mechanisms=$SASL_MECHANISM
+sasl.username=$SASL_USER
+sasl.password=$SASL_PASSWORD
+ssl.ca.location=$TLS/ca.pem"
+  # The same login for Samsa's CLI, which the kafka-*.sh stand-ins run.
+  printf '%s\nsasl.mechanism=%s\n' "$CLIENT_SECURITY" "$SASL_MECHANISM" | grep -v '^sasl.mechanisms=' >"$OUT/client.properties"
+  export SAMSA_COMMAND_CONFIG="$OUT/client.properties"
+fi
+
 start_broker() {
   local data="$OUT/data-$1"
+  if [ "$SECURITY_PROTOCOL" = SASL_SSL ]; then
+    # The test user exists before the broker starts, written offline into its data directory.
+    node "$DIST/cli/main.js" users add "$SASL_USER" --password "$SASL_PASSWORD" --mechanism "$SASL_MECHANISM" \
+      --data-dir "$data" >"$OUT/users-$1.log" 2>&1 || { cat "$OUT/users-$1.log" >&2; exit 2; }
+  fi
   node "$DIST/cli/main.js" serve --port 0 --data-dir "$data" "${BROKER_SETTINGS[@]}" \
     --log-level "${SAMSA_LOG_LEVEL:-info}" >"$OUT/broker-$1.out" 2>"$OUT/broker-$1.log" &
   BROKER_PID=$!
@@ -90,9 +155,13 @@ start_broker() {
     if grep -q '^listening on ' "$OUT/broker-$1.out" 2>/dev/null; then
       PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$OUT/broker-$1.out" | head -1)"
       printf 'metadata.broker.list=127.0.0.1:%s\n' "$PORT" >"$OUT/test.conf"
+      [ "$SECURITY_PROTOCOL" = PLAINTEXT ] || printf '%s\n' "$CLIENT_SECURITY" >>"$OUT/test.conf"
+      { cat "$OUT/test.conf"; echo "test.timeout.multiplier=$SCRIPT_TIMEOUT_MULTIPLIER"; } >"$OUT/test-scripts.conf"
       # librdkafka's CI runs the suite with its timeouts tripled (CI set); TEST_TIMEOUT_MULTIPLIER does that.
       [ -z "${TEST_TIMEOUT_MULTIPLIER:-}" ] || printf 'test.timeout.multiplier=%s\n' "$TEST_TIMEOUT_MULTIPLIER" >>"$OUT/test.conf"
-      echo "== Samsa broker pid $BROKER_PID on 127.0.0.1:$PORT (log: $OUT/broker-$1.log)"
+      # test_kafka_topics() passes $BROKERS to kafka-topics.sh as --bootstrap-server.
+      export BROKERS="127.0.0.1:$PORT"
+      echo "== Samsa broker pid $BROKER_PID on $SECURITY_PROTOCOL://127.0.0.1:$PORT (log: $OUT/broker-$1.log)"
       return 0
     fi
     if ! kill -0 "$BROKER_PID" 2>/dev/null; then break; fi
@@ -115,8 +184,14 @@ trap stop_broker EXIT
 
 # Test numbers come from the source file names. 1nnn need non-standard broker setups and 8nnn are
 # manual, so only 0nnn run unless named on the command line.
+# A number named as NNNN:sub1,sub2 runs only those sub-tests, whatever excluded.txt says of it.
+declare -A ONLY_SUBTESTS=()
 if [ $# -gt 0 ]; then
-  NUMBERS=("$@")
+  NUMBERS=()
+  for arg in "$@"; do
+    NUMBERS+=("${arg%%:*}")
+    [ "$arg" = "${arg#*:}" ] || ONLY_SUBTESTS[${arg%%:*}]="${arg#*:}"
+  done
 elif [ "${GROUP_TESTS:-0}" = 1 ]; then
   mapfile -t NUMBERS < <(sed -n 's/^\(0[0-9][0-9][0-9]\)\b.*/\1/p' "$HERE/group-tests.txt")
 else
@@ -125,9 +200,10 @@ fi
 
 exclusion() { # prints "action reason" for a test number, nothing when not listed
   [ "${ALL:-0}" = 1 ] && return 0
-  # "xfail@consumer" applies under that protocol only; the first line that applies wins.
-  awk -v n="$1" -v proto="$TEST_CONSUMER_GROUP_PROTOCOL" '$1 == n {
-      split($2, a, "@"); if (a[2] != "" && a[2] != proto) next
+  # "xfail@consumer" applies under that group protocol only, "skip@sasl_ssl" under that security
+  # protocol only; the first line that applies wins.
+  awk -v n="$1" -v proto="$TEST_CONSUMER_GROUP_PROTOCOL" -v sec="$(tr '[:upper:]' '[:lower:]' <<<"$SECURITY_PROTOCOL")" '$1 == n {
+      split($2, a, "@"); if (a[2] != "" && a[2] != proto && a[2] != sec) next
       $1 = ""; $2 = a[1]; sub(/^ /, ""); print; exit
     }' "$HERE/excluded.txt"
 }
@@ -143,12 +219,13 @@ UNEXPECTED=()
 
 # Runs test number $1 (restricted to sub-tests matching $2 when given) and sets RESULT, DETAIL.
 run_one() {
-  local n="$1" sub="${2:-}" log rc rows npass nfail
+  local n="$1" sub="${2:-}" log rc rows npass nfail conf="$OUT/test.conf"
   log="$OUT/logs/$n${sub:+.$sub}.log"
+  [[ "$SCRIPT_TESTS" == *" $n "* ]] && conf="$OUT/test-scripts.conf"
   set +e
   # Braces, not just the subshell, so the shell's own "Aborted" notice (the runner abort()s on a
   # failed assertion) lands in the log too.
-  { (cd "$TESTS_DIR" && TESTS="$n" SUBTESTS="$sub" RDKAFKA_TEST_CONF="$OUT/test.conf" \
+  { (cd "$TESTS_DIR" && TESTS="$n" SUBTESTS="$sub" RDKAFKA_TEST_CONF="$conf" \
     LD_LIBRARY_PATH="../src:../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     TEST_KAFKA_VERSION="$BROKER_VERSION" timeout -k 10 "$TEST_TIMEOUT" ./test-runner "${RUNNER_FLAGS[@]}"); } >"$log" 2>&1
   rc=$?
@@ -177,6 +254,7 @@ run_one() {
 
 for n in "${NUMBERS[@]}"; do
   ex="$(exclusion "$n")"
+  [ -z "${ONLY_SUBTESTS[$n]:-}" ] || ex="subtests ${ONLY_SUBTESTS[$n]} named on the command line"
   action="${ex%% *}"
   reason="${ex#* }"
   t0=$(date +%s)
@@ -186,9 +264,10 @@ for n in "${NUMBERS[@]}"; do
       COUNT[excluded]=$(( COUNT[excluded] + 1 ))
       continue
       ;;
-    subtests)
+    subtests | split)
       # Only the listed sub-tests run, each in its own process: one that cannot pass here (the
-      # reason says why) would otherwise abort the ones after it.
+      # reason says why) would otherwise abort the ones after it. "split" lists them all, for a
+      # test whose whole run does not fit the time it gives itself.
       list="${reason%% *}"; reason="${reason#* }"
       result=""; details=""
       for sub in ${list//,/ }; do
@@ -198,7 +277,9 @@ for n in "${NUMBERS[@]}"; do
         fi
         [ "$RESULT" = passed ] || details="$details$DETAIL; "
       done
-      RESULT="$result"; DETAIL="only sub-tests $list (${reason}); ${details:-all passed}"
+      if [ "$action" = split ]; then DETAIL="each sub-test in its own process (${reason}); ${details:-all passed}"
+      else DETAIL="only sub-tests $list (${reason}); ${details:-all passed}"; fi
+      RESULT="$result"
       ;;
     *) run_one "$n" ;;
   esac
@@ -226,7 +307,7 @@ stop_broker
 
 total=$(( $(date +%s) - run_start ))
 ran=$(( COUNT[passed] + COUNT[failed] + COUNT[xfail] + COUNT[xpass] ))
-echo "== librdkafka suite against Samsa (group.protocol=$TEST_CONSUMER_GROUP_PROTOCOL, $([ "${FULL:-0}" = 1 ] && echo full || echo quick) mode): ${#NUMBERS[@]} test numbers in ${total}s"
+echo "== librdkafka suite against Samsa ($SECURITY_PROTOCOL, group.protocol=$TEST_CONSUMER_GROUP_PROTOCOL, $([ "${FULL:-0}" = 1 ] && echo full || echo quick) mode): ${#NUMBERS[@]} test numbers in ${total}s"
 echo "   ran $ran: passed ${COUNT[passed]}, failed ${COUNT[failed]}, expected failures ${COUNT[xfail]}, unexpected passes ${COUNT[xpass]}"
 echo "   not run: excluded ${COUNT[excluded]}, skipped by the suite itself (local-only, scenario or version) ${COUNT[skipped]}"
 echo "   results: $OUT/results.tsv"
