@@ -32,7 +32,9 @@ fi
 FOUND_HEADERS=""
 for h in "${OPTIONAL_HEADERS[@]}"; do [ -f "$h" ] && FOUND_HEADERS="$FOUND_HEADERS $h"; done
 
-SRC="$CACHE/librdkafka-$LIBRDKAFKA_VERSION"
+# "-ssl" names the variant: a cache still holding a build without SSL keeps it (a run in progress
+# may be using it) rather than having it rebuilt in place.
+SRC="$CACHE/librdkafka-$LIBRDKAFKA_VERSION-ssl"
 STAMP="$SRC/.samsa-built-$(printf '%s ' "$PACKAGE_VERSION" "${CONFIGURE_FLAGS[@]}" "$FOUND_HEADERS" | sha256sum | cut -c1-16)"
 JOBS="${JOBS:-2}"
 # run.sh asks where the test-runner of the pinned version lives.
