@@ -26,6 +26,7 @@ import { kafkajsConsume, kafkajsProduce, platformaticConsume, platformaticProduc
 import { ProcSampler, stopService, type ResourceUsage } from './procs.js'
 import { findRdkafkaPerformance, rdkafkaConsume, rdkafkaProduce } from './rdkafka.js'
 import { median, writeReport } from './report.js'
+import { ratios } from './ratios.js'
 import { redisAvailable, redisBenchmarkXadd, redisConsume, redisRateTarget, startRedis, streamLengths } from './redis.js'
 import { MiB, type Row, type RunReport } from './results.js'
 import { alterTopic, createTopic, deleteTopic, measureStartup, samsaRateTarget, startSamsa, wireFetch, wireProduce, type SamsaServer } from './samsa.js'
@@ -278,30 +279,67 @@ async function benchSecurity(work: string): Promise<void> {
     if (m) latencyRow('Samsa', `samsa wire client (${label})`, 'acks=1', m.value, m.usage)
     await deleteTopic(secure.plain, topic)
   }
-  for (const [label, s] of both) {
-    const topic = `produce-${label}`
-    await createTopic(secure.plain, topic, PARTITIONS)
-    const m = await measured(`samsa (${label}): wire generator produce-1k acks=1`, pid, () => wireProduce(s, topic, PARTITIONS, 1024, 1, S.runSeconds, WIRE))
-    if (m) throughputRow({ system: 'Samsa', client: `samsa wire generator (${label})`, workload: 'produce-1k', recordBytes: 1024, durability: 'acks=1' }, m.value.records, m.value.seconds, m.usage)
-    await deleteTopic(secure.plain, topic)
-  }
+  // Throughput pairs alternate (a b b a), so load that drifts during the pair weighs on both alike.
+  for (const [label] of both) await createTopic(secure.plain, `produce-${label}`, PARTITIONS)
+  const produced = await abba('wire generator produce-1k acks=1', pid, both.map(([label, s]) => [label, async () => {
+    const r = await wireProduce(s, `produce-${label}`, PARTITIONS, 1024, 1, S.runSeconds / 2, WIRE)
+    return { count: r.records, seconds: r.seconds }
+  }] as const))
+  produced.forEach((m, i) => m && throughputRow({ system: 'Samsa', client: `samsa wire generator (${both[i]![0]})`, workload: 'produce-1k', recordBytes: 1024, durability: 'acks=1', note: ABBA_NOTE }, m.count, m.seconds, m.usage))
+  for (const [label] of both) await deleteTopic(secure.plain, `produce-${label}`)
   await createTopic(secure.plain, 'backlog', PARTITIONS)
   progress(`samsa (security): writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
   const fill = await wireProduce(secure.plain, 'backlog', PARTITIONS, 1024, 1, S.consumeSeconds * 2, WIRE, Math.floor(S.backlogBytes / 1024))
-  for (const [label, s] of both) {
-    const m = await measured(`samsa (${label}): wire generator fetch of the backlog`, pid, () => wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity))
-    if (m) throughputRow({ system: 'Samsa', client: `samsa wire generator (${label})`, workload: 'consume-backlog', recordBytes: 1024, durability: `${((fill.records * 1024) / MiB).toFixed(0)} MiB backlog` }, m.value.records, m.value.seconds, m.usage)
-  }
-  const connects = await measured(`samsa: plain connections (connect, ApiVersions, close), ${LOGIN_CONCURRENCY} at a time`, pid, () => plainConnects(secure.plain, S.loginSeconds, LOGIN_CONCURRENCY))
-  if (connects) loginRow('connect + ApiVersions + close', 'PLAINTEXT', connects.value.connects, connects.value.seconds, connects.usage)
-  const logins = await measured(`samsa: SCRAM-SHA-256 logins (connect, handshake, two SCRAM round trips, close), ${LOGIN_CONCURRENCY} at a time`, pid, () => scramLogins(secure.sasl, S.loginSeconds, LOGIN_CONCURRENCY))
-  if (logins) loginRow('SCRAM-SHA-256 login + close', 'SASL_PLAINTEXT', logins.value.logins, logins.value.seconds, logins.usage)
+  const fetched = await abba('wire generator fetch of the backlog', pid, both.map(([label, s]) => [label, async () => {
+    const r = await wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity)
+    return { count: r.records, seconds: r.seconds }
+  }] as const))
+  fetched.forEach((m, i) => m && throughputRow({ system: 'Samsa', client: `samsa wire generator (${both[i]![0]})`, workload: 'consume-backlog', recordBytes: 1024, durability: `${((fill.records * 1024) / MiB).toFixed(0)} MiB backlog`, note: ABBA_NOTE }, m.count, m.seconds, m.usage))
+  const connections = await abba(`connections, ${LOGIN_CONCURRENCY} at a time`, pid, [
+    ['plain: connect, ApiVersions, close', async () => {
+      const r = await plainConnects(secure.plain, S.loginSeconds / 2, LOGIN_CONCURRENCY)
+      return { count: r.connects, seconds: r.seconds }
+    }],
+    ['SCRAM-SHA-256: connect, handshake, two SCRAM round trips, close', async () => {
+      const r = await scramLogins(secure.sasl, S.loginSeconds / 2, LOGIN_CONCURRENCY)
+      return { count: r.logins, seconds: r.seconds }
+    }],
+  ])
+  if (connections[0]) loginRow('connect + ApiVersions + close', 'PLAINTEXT', connections[0].count, connections[0].seconds, connections[0].usage)
+  if (connections[1]) loginRow('SCRAM-SHA-256 login + close', 'SASL_PLAINTEXT', connections[1].count, connections[1].seconds, connections[1].usage)
   await stopService(secure.plain.service.child)
+}
+
+const ABBA_NOTE = 'two runs of each of the pair, in the order a b b a, added up'
+
+type PairRun = () => Promise<{ count: number; seconds: number }>
+
+/**
+ * Runs the two of a pair in the order a b b a and adds up each one's count, seconds and server
+ * usage (CPU weighted by time); undefined for one whose run failed.
+ */
+async function abba(what: string, pid: number, pair: ReadonlyArray<readonly [string, PairRun]>): Promise<Array<{ count: number; seconds: number; usage: ResourceUsage } | undefined>> {
+  const totals = pair.map(() => ({ count: 0, seconds: 0, cpuSeconds: 0, rssMaxMiB: 0, rssEndMiB: 0, failed: false }))
+  for (const i of [0, 1, 1, 0]) {
+    const [label, run] = pair[i]!
+    const m = await measured(`samsa: ${what} (${label})`, pid, run)
+    const t = totals[i]!
+    if (m === undefined) {
+      t.failed = true
+      continue
+    }
+    t.count += m.value.count
+    t.seconds += m.value.seconds
+    t.cpuSeconds += (m.usage.cpuPct / 100) * m.value.seconds
+    t.rssMaxMiB = Math.max(t.rssMaxMiB, m.usage.rssMaxMiB)
+    t.rssEndMiB = m.usage.rssEndMiB
+  }
+  return totals.map((t) => (t.failed || t.seconds === 0 ? undefined : { count: t.count, seconds: t.seconds, usage: { cpuPct: (t.cpuSeconds / t.seconds) * 100, rssMaxMiB: t.rssMaxMiB, rssEndMiB: t.rssEndMiB } }))
 }
 
 function loginRow(what: string, listener: string, count: number, seconds: number, server: ResourceUsage): void {
   const perSec = count / seconds
-  rows.push({ system: 'Samsa', client: `${what}, ${LOGIN_CONCURRENCY} at a time`, workload: 'connections', recordBytes: 0, durability: listener, recordsPerSec: perSec, mibPerSec: 0, server, note: 'connections per second in the records/s column' })
+  rows.push({ system: 'Samsa', client: `${what}, ${LOGIN_CONCURRENCY} at a time`, workload: 'connections', recordBytes: 0, durability: listener, recordsPerSec: perSec, mibPerSec: 0, server, note: `connections per second in the records/s column; ${ABBA_NOTE}` })
   progress(`  ${what}: ${Math.round(perSec).toLocaleString('en-US')}/s, server CPU ${server.cpuPct.toFixed(0)}%`)
 }
 
@@ -372,71 +410,6 @@ async function benchNats(work: string): Promise<void> {
   await stopService(nats.service.child)
 }
 
-function find(system: string, client: string, workload: string, durability: string): Row | undefined {
-  return rows.find((r) => r.system === system && r.client === client && r.workload === workload && r.durability === durability)
-}
-
-function ratios(): void {
-  const loop = report.ceilings.find((c) => c.name === 'loopback TCP')?.mibPerSec
-  const add = (name: string, a: number | undefined, b: number | undefined, detail: string) => {
-    if (a !== undefined && b !== undefined && b > 0) report.ratios.push({ name, value: a / b, detail })
-  }
-  const rdk1 = find('Samsa', 'rdkafka_performance', 'produce-1k', 'acks=1')
-  const rdkAll = find('Samsa', 'rdkafka_performance', 'produce-1k', 'acks=all (fsync)')
-  const wire1 = find('Samsa', 'samsa wire generator', 'produce-1k', 'acks=1')
-  const wireAll = find('Samsa', 'samsa wire generator', 'produce-1k', 'acks=all (fsync)')
-  const redis1 = find('Redis Streams', 'redis-benchmark -P 64', 'produce-1k', 'AOF appendfsync everysec')
-  const redisAlways = find('Redis Streams', 'redis-benchmark -P 64', 'produce-1k', 'AOF appendfsync always')
-  add('Samsa produce 1 KiB acks=1 / loopback TCP', rdk1?.mibPerSec, loop, 'rdkafka_performance')
-  add('Samsa produce 1 KiB acks=1 / loopback TCP', wire1?.mibPerSec, loop, 'samsa wire generator')
-  // What a producer can keep up once the page cache stops absorbing writes.
-  const sustained = report.ceilings.find((c) => c.name === 'disk write sustained, fdatasync')?.mibPerSec
-  add('Samsa produce 1 KiB acks=1 / disk write sustained (4 files + fdatasync)', rdk1?.mibPerSec, sustained, 'rdkafka_performance')
-  add('Samsa produce 1 KiB acks=all / disk write sustained (4 files + fdatasync)', rdkAll?.mibPerSec, sustained, 'rdkafka_performance')
-  add('Samsa produce 1 KiB acks=1 / Redis Streams XADD (everysec)', rdk1?.mibPerSec, redis1?.mibPerSec, 'rdkafka_performance vs redis-benchmark')
-  add('Samsa produce 1 KiB acks=all / Redis Streams XADD (always)', rdkAll?.mibPerSec, redisAlways?.mibPerSec, 'rdkafka_performance vs redis-benchmark')
-  add('Samsa produce 1 KiB acks=all / acks=1', rdkAll?.mibPerSec, rdk1?.mibPerSec, 'rdkafka_performance')
-  add('Samsa produce 1 KiB acks=all / acks=1', wireAll?.mibPerSec, wire1?.mibPerSec, 'samsa wire generator')
-  // librdkafka sends requests of up to 1 MiB per partition; the 1 MiB fdatasync ceiling is its match.
-  const syncCeiling = report.ceilings.find((c) => c.name === 'disk write + fdatasync' && c.note.startsWith('1024 KiB'))?.mibPerSec
-  add('Samsa produce 1 KiB acks=all / disk write 1 MiB + fdatasync', rdkAll?.mibPerSec, syncCeiling, 'rdkafka_performance')
-  for (const client of ['samsa wire generator', 'rdkafka_performance']) {
-    const c = rows.find((r) => r.system === 'Samsa' && r.client === client && r.workload === 'consume-backlog')
-    add('Samsa consume backlog / loopback TCP', c?.mibPerSec, loop, client)
-  }
-  const rc = rows.find((r) => r.system === 'Redis Streams' && r.workload === 'consume-backlog')
-  const sc = rows.find((r) => r.system === 'Samsa' && r.client === 'rdkafka_performance' && r.workload === 'consume-backlog')
-  add('Samsa consume backlog / Redis Streams XREADGROUP', sc?.mibPerSec, rc?.mibPerSec, 'rdkafka_performance vs RESP pipeliner')
-  const lat = find('Samsa', 'samsa wire client', 'latency-50k', 'acks=1')
-  const rlat = find('Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', 'latency-50k', 'AOF appendfsync everysec')
-  if (lat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s, acks=1 (ms)', value: lat.e2eMs.p99, detail: 'samsa wire client' })
-  add('Samsa / Redis Streams end-to-end p99 at 50k/s', lat?.e2eMs?.p99, rlat?.e2eMs?.p99, 'acks=1 vs appendfsync everysec')
-  const cleaner = rows.find((r) => r.workload === 'compaction')
-  const copy = report.ceilings.find((c) => c.name === 'disk read + write of the dirty log')
-  add('Samsa log cleaner / sequential read + write of the same bytes', cleaner?.mibPerSec, copy?.mibPerSec, 'MiB/s of dirty log, harness process, page cache warm')
-  // A latency run with nothing acknowledged has no percentiles to compare.
-  const measuredLatency = (r: Row | undefined) => (r?.publishMs?.count && r.e2eMs?.count ? r : undefined)
-  const idle = measuredLatency(rows.find((r) => r.workload === 'latency-50k' && r.durability === 'acks=1, cleaner idle'))
-  const busy = measuredLatency(rows.find((r) => r.workload === 'latency-50k' && r.durability.startsWith('acks=1, cleaner compacting')))
-  add('Samsa publish p99 at 50k/s, cleaner compacting / idle', busy?.publishMs?.p99, idle?.publishMs?.p99, `${busy?.publishMs?.p99.toFixed(2)} vs ${idle?.publishMs?.p99.toFixed(2)} ms`)
-  add('Samsa end-to-end p99 at 50k/s, cleaner compacting / idle', busy?.e2eMs?.p99, idle?.e2eMs?.p99, `${busy?.e2eMs?.p99.toFixed(2)} vs ${idle?.e2eMs?.p99.toFixed(2)} ms`)
-  const over = (label: string, workload: string) => rows.find((r) => r.client.endsWith(`(${label})`) && r.workload === workload)
-  add('Samsa produce 1 KiB acks=1, TLS / plaintext', over('TLS', 'produce-1k')?.mibPerSec, over('plaintext', 'produce-1k')?.mibPerSec, 'samsa wire generator, one broker, both listeners')
-  add('Samsa consume backlog, TLS / plaintext', over('TLS', 'consume-backlog')?.mibPerSec, over('plaintext', 'consume-backlog')?.mibPerSec, 'samsa wire generator, one broker, both listeners')
-  const tlsLat = measuredLatency(over('TLS', 'latency-50k'))
-  const plainLat = measuredLatency(over('plaintext', 'latency-50k'))
-  if (tlsLat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s over TLS, acks=1 (ms)', value: tlsLat.e2eMs.p99, detail: 'samsa wire client' })
-  add('Samsa end-to-end p99 at 50k/s, TLS / plaintext', tlsLat?.e2eMs?.p99, plainLat?.e2eMs?.p99, `${tlsLat?.e2eMs?.p99.toFixed(2)} vs ${plainLat?.e2eMs?.p99.toFixed(2)} ms`)
-  const scram = rows.find((r) => r.workload === 'connections' && r.durability === 'SASL_PLAINTEXT')
-  const plainConn = rows.find((r) => r.workload === 'connections' && r.durability === 'PLAINTEXT')
-  if (scram) report.ratios.push({ name: 'SCRAM-SHA-256 logins per second', value: scram.recordsPerSec, detail: `${LOGIN_CONCURRENCY} at a time, salted password cached by the client` })
-  add('SCRAM-SHA-256 logins / plain connections (per second)', scram?.recordsPerSec, plainConn?.recordsPerSec, 'plain: connect, ApiVersions, close')
-  if (report.startup) {
-    report.ratios.push({ name: 'samsa serve start-up to listening (ms, median)', value: median(report.startup.toListeningMs), detail: `${report.startup.toListeningMs.length} fresh starts` })
-    report.ratios.push({ name: 'samsa serve idle RSS (MiB)', value: report.startup.idleRssMiB, detail: '1 s after listening' })
-  }
-}
-
 const report: RunReport = {
   date: new Date().toISOString(),
   mode: QUICK ? 'quick' : 'full',
@@ -496,7 +469,7 @@ async function main(): Promise<void> {
   } finally {
     await cleanup()
   }
-  ratios()
+  ratios(report, LOGIN_CONCURRENCY)
   mkdirSync(outDir, { recursive: true })
   const stem = report.date.slice(0, 10) + (QUICK ? '-quick' : '')
   const files = writeReport(outDir, stem, report)

@@ -1,0 +1,71 @@
+// The ratios a run reports: each figure over what it is compared with in the same run (a ceiling,
+// another system, or Samsa itself under other settings), the only figures that compare across runs.
+import { median } from './report.js'
+import type { Row, RunReport } from './results.js'
+
+function find(rows: readonly Row[], system: string, client: string, workload: string, durability: string): Row | undefined {
+  return rows.find((r) => r.system === system && r.client === client && r.workload === workload && r.durability === durability)
+}
+
+/** The run's ratios: each figure next to the ceiling or the other system it is compared with. */
+export function ratios(report: RunReport, loginConcurrency: number): void {
+  const rows = report.rows
+  const loop = report.ceilings.find((c) => c.name === 'loopback TCP')?.mibPerSec
+  const add = (name: string, a: number | undefined, b: number | undefined, detail: string) => {
+    if (a !== undefined && b !== undefined && b > 0) report.ratios.push({ name, value: a / b, detail })
+  }
+  const rdk1 = find(rows, 'Samsa', 'rdkafka_performance', 'produce-1k', 'acks=1')
+  const rdkAll = find(rows, 'Samsa', 'rdkafka_performance', 'produce-1k', 'acks=all (fsync)')
+  const wire1 = find(rows, 'Samsa', 'samsa wire generator', 'produce-1k', 'acks=1')
+  const wireAll = find(rows, 'Samsa', 'samsa wire generator', 'produce-1k', 'acks=all (fsync)')
+  const redis1 = find(rows, 'Redis Streams', 'redis-benchmark -P 64', 'produce-1k', 'AOF appendfsync everysec')
+  const redisAlways = find(rows, 'Redis Streams', 'redis-benchmark -P 64', 'produce-1k', 'AOF appendfsync always')
+  add('Samsa produce 1 KiB acks=1 / loopback TCP', rdk1?.mibPerSec, loop, 'rdkafka_performance')
+  add('Samsa produce 1 KiB acks=1 / loopback TCP', wire1?.mibPerSec, loop, 'samsa wire generator')
+  // What a producer can keep up once the page cache stops absorbing writes.
+  const sustained = report.ceilings.find((c) => c.name === 'disk write sustained, fdatasync')?.mibPerSec
+  add('Samsa produce 1 KiB acks=1 / disk write sustained (4 files + fdatasync)', rdk1?.mibPerSec, sustained, 'rdkafka_performance')
+  add('Samsa produce 1 KiB acks=all / disk write sustained (4 files + fdatasync)', rdkAll?.mibPerSec, sustained, 'rdkafka_performance')
+  add('Samsa produce 1 KiB acks=1 / Redis Streams XADD (everysec)', rdk1?.mibPerSec, redis1?.mibPerSec, 'rdkafka_performance vs redis-benchmark')
+  add('Samsa produce 1 KiB acks=all / Redis Streams XADD (always)', rdkAll?.mibPerSec, redisAlways?.mibPerSec, 'rdkafka_performance vs redis-benchmark')
+  add('Samsa produce 1 KiB acks=all / acks=1', rdkAll?.mibPerSec, rdk1?.mibPerSec, 'rdkafka_performance')
+  add('Samsa produce 1 KiB acks=all / acks=1', wireAll?.mibPerSec, wire1?.mibPerSec, 'samsa wire generator')
+  // librdkafka sends requests of up to 1 MiB per partition; the 1 MiB fdatasync ceiling is its match.
+  const syncCeiling = report.ceilings.find((c) => c.name === 'disk write + fdatasync' && c.note.startsWith('1024 KiB'))?.mibPerSec
+  add('Samsa produce 1 KiB acks=all / disk write 1 MiB + fdatasync', rdkAll?.mibPerSec, syncCeiling, 'rdkafka_performance')
+  for (const client of ['samsa wire generator', 'rdkafka_performance']) {
+    const c = rows.find((r) => r.system === 'Samsa' && r.client === client && r.workload === 'consume-backlog')
+    add('Samsa consume backlog / loopback TCP', c?.mibPerSec, loop, client)
+  }
+  const rc = rows.find((r) => r.system === 'Redis Streams' && r.workload === 'consume-backlog')
+  const sc = rows.find((r) => r.system === 'Samsa' && r.client === 'rdkafka_performance' && r.workload === 'consume-backlog')
+  add('Samsa consume backlog / Redis Streams XREADGROUP', sc?.mibPerSec, rc?.mibPerSec, 'rdkafka_performance vs RESP pipeliner')
+  const lat = find(rows, 'Samsa', 'samsa wire client', 'latency-50k', 'acks=1')
+  const rlat = find(rows, 'Redis Streams', 'RESP pipeliner (XADD / XREADGROUP)', 'latency-50k', 'AOF appendfsync everysec')
+  if (lat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s, acks=1 (ms)', value: lat.e2eMs.p99, detail: 'samsa wire client' })
+  add('Samsa / Redis Streams end-to-end p99 at 50k/s', lat?.e2eMs?.p99, rlat?.e2eMs?.p99, 'acks=1 vs appendfsync everysec')
+  const cleaner = rows.find((r) => r.workload === 'compaction')
+  const copy = report.ceilings.find((c) => c.name === 'disk read + write of the dirty log')
+  add('Samsa log cleaner / sequential read + write of the same bytes', cleaner?.mibPerSec, copy?.mibPerSec, 'MiB/s of dirty log, harness process, page cache warm')
+  // A latency run with nothing acknowledged has no percentiles to compare.
+  const measuredLatency = (r: Row | undefined) => (r?.publishMs?.count && r.e2eMs?.count ? r : undefined)
+  const idle = measuredLatency(rows.find((r) => r.workload === 'latency-50k' && r.durability === 'acks=1, cleaner idle'))
+  const busy = measuredLatency(rows.find((r) => r.workload === 'latency-50k' && r.durability.startsWith('acks=1, cleaner compacting')))
+  add('Samsa publish p99 at 50k/s, cleaner compacting / idle', busy?.publishMs?.p99, idle?.publishMs?.p99, `${busy?.publishMs?.p99.toFixed(2)} vs ${idle?.publishMs?.p99.toFixed(2)} ms`)
+  add('Samsa end-to-end p99 at 50k/s, cleaner compacting / idle', busy?.e2eMs?.p99, idle?.e2eMs?.p99, `${busy?.e2eMs?.p99.toFixed(2)} vs ${idle?.e2eMs?.p99.toFixed(2)} ms`)
+  const over = (label: string, workload: string) => rows.find((r) => r.client.endsWith(`(${label})`) && r.workload === workload)
+  add('Samsa produce 1 KiB acks=1, TLS / plaintext', over('TLS', 'produce-1k')?.mibPerSec, over('plaintext', 'produce-1k')?.mibPerSec, 'samsa wire generator, one broker, both listeners')
+  add('Samsa consume backlog, TLS / plaintext', over('TLS', 'consume-backlog')?.mibPerSec, over('plaintext', 'consume-backlog')?.mibPerSec, 'samsa wire generator, one broker, both listeners')
+  const tlsLat = measuredLatency(over('TLS', 'latency-50k'))
+  const plainLat = measuredLatency(over('plaintext', 'latency-50k'))
+  if (tlsLat?.e2eMs) report.ratios.push({ name: 'Samsa end-to-end p99 at 50k/s over TLS, acks=1 (ms)', value: tlsLat.e2eMs.p99, detail: 'samsa wire client' })
+  add('Samsa end-to-end p99 at 50k/s, TLS / plaintext', tlsLat?.e2eMs?.p99, plainLat?.e2eMs?.p99, `${tlsLat?.e2eMs?.p99.toFixed(2)} vs ${plainLat?.e2eMs?.p99.toFixed(2)} ms`)
+  const scram = rows.find((r) => r.workload === 'connections' && r.durability === 'SASL_PLAINTEXT')
+  const plainConn = rows.find((r) => r.workload === 'connections' && r.durability === 'PLAINTEXT')
+  if (scram) report.ratios.push({ name: 'SCRAM-SHA-256 logins per second', value: scram.recordsPerSec, detail: `${loginConcurrency} at a time, salted password cached by the client` })
+  add('SCRAM-SHA-256 logins / plain connections (per second)', scram?.recordsPerSec, plainConn?.recordsPerSec, 'plain: connect, ApiVersions, close')
+  if (report.startup) {
+    report.ratios.push({ name: 'samsa serve start-up to listening (ms, median)', value: median(report.startup.toListeningMs), detail: `${report.startup.toListeningMs.length} fresh starts` })
+    report.ratios.push({ name: 'samsa serve idle RSS (MiB)', value: report.startup.idleRssMiB, detail: '1 s after listening' })
+  }
+}
