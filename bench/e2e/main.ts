@@ -7,12 +7,13 @@
 // the same bytes; produce latency with the cleaner working and idle) and security (TLS next to
 // plain TCP; SCRAM logins next to plain connections).
 //
-//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security] [--out-dir DIR]
+//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance] [--out-dir DIR]
 //                 [--render RUN.json] [--in-process-latency]
 //
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
 // the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
-// ends in the harness process next to them, for comparison.
+// ends in the harness process next to them, for comparison. `rebalance` measures consumer groups
+// under the classic (eager and cooperative) and KIP-848 protocols with librdkafka (rebalance.ts).
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -27,6 +28,7 @@ import { ProcSampler, stopService, type ResourceUsage } from './procs.js'
 import { findRdkafkaPerformance, rdkafkaConsume, rdkafkaProduce } from './rdkafka.js'
 import { median, writeReport } from './report.js'
 import { ratios } from './ratios.js'
+import { benchRebalance } from './rebalance.js'
 import { redisAvailable, redisBenchmarkXadd, redisConsume, redisRateTarget, startRedis, streamLengths } from './redis.js'
 import { MiB, type Row, type RunReport } from './results.js'
 import { alterTopic, createTopic, deleteTopic, measureStartup, samsaRateTarget, startSamsa, wireFetch, wireProduce, type SamsaServer } from './samsa.js'
@@ -49,12 +51,12 @@ const { values: flags } = parseArgs({
 const QUICK = flags.quick!
 const IN_PROCESS_LATENCY = flags['in-process-latency']!
 const S = QUICK
-  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15, cleanerBytes: 64 * MiB, cleanerBacklogMaxBytes: 1024 * MiB, loginSeconds: 3 }
-  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90, cleanerBytes: 256 * MiB, cleanerBacklogMaxBytes: 4096 * MiB, loginSeconds: 5 }
+  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15, cleanerBytes: 64 * MiB, cleanerBacklogMaxBytes: 1024 * MiB, loginSeconds: 3, rebalanceSteadySeconds: 3 }
+  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90, cleanerBytes: 256 * MiB, cleanerBacklogMaxBytes: 4096 * MiB, loginSeconds: 5, rebalanceSteadySeconds: 10 }
 const PARTITIONS = 16
 const RATE = 50_000
 const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
-const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security').split(','))
+const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance').split(','))
 /** Connections a login loop keeps going at once. */
 const LOGIN_CONCURRENCY = 8
 const outDir = path.resolve(flags['out-dir'] ?? path.join(ROOT, 'bench/results'))
@@ -410,6 +412,10 @@ async function benchNats(work: string): Promise<void> {
   await stopService(nats.service.child)
 }
 
+async function benchRebalanceSection(work: string): Promise<void> {
+  report.rebalance = await benchRebalance(work, S.rebalanceSteadySeconds, { progress, skipped, stops })
+}
+
 const report: RunReport = {
   date: new Date().toISOString(),
   mode: QUICK ? 'quick' : 'full',
@@ -458,6 +464,7 @@ async function main(): Promise<void> {
       ['samsa', 'Samsa', benchSamsa],
       ['compaction', 'Samsa compaction', benchCompaction],
       ['security', 'Samsa security', benchSecurity],
+      ['rebalance', 'Samsa consumer groups', benchRebalanceSection],
       ['redis', 'Redis Streams', benchRedis],
       ['nats', 'NATS JetStream', benchNats],
     ] as const
@@ -471,7 +478,8 @@ async function main(): Promise<void> {
   }
   ratios(report, LOGIN_CONCURRENCY)
   mkdirSync(outDir, { recursive: true })
-  const stem = report.date.slice(0, 10) + (QUICK ? '-quick' : '')
+  // A run of some parts only is named after them, so it does not stand in for a whole run.
+  const stem = report.date.slice(0, 10) + (QUICK ? '-quick' : '') + (flags.only ? `-${[...only].join('-')}` : '')
   const files = writeReport(outDir, stem, report)
   for (const q of report.ratios) progress(`ratio: ${q.name} = ${q.value.toFixed(2)} (${q.detail})`)
   progress(`wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`)

@@ -64,6 +64,13 @@ export function ratios(report: RunReport, loginConcurrency: number): void {
   const plainConn = rows.find((r) => r.workload === 'connections' && r.durability === 'PLAINTEXT')
   if (scram) report.ratios.push({ name: 'SCRAM-SHA-256 logins per second', value: scram.recordsPerSec, detail: `${loginConcurrency} at a time, salted password cached by the client` })
   add('SCRAM-SHA-256 logins / plain connections (per second)', scram?.recordsPerSec, plainConn?.recordsPerSec, 'plain: connect, ApiVersions, close')
+  const eager = report.rebalance?.find((x) => x.assignor.startsWith('range'))
+  const coop = report.rebalance?.find((x) => x.assignor === 'cooperative-sticky')
+  const kip848 = report.rebalance?.find((x) => x.protocol === 'consumer')
+  for (const [name, x] of [['KIP-848 consumer protocol', kip848], ['classic cooperative-sticky', coop]] as const) {
+    add(`records/s during a rolling restart: ${name} / classic eager (range)`, x?.restartRecordsPerSec, eager?.restartRecordsPerSec, 'librdkafka, 3 members, 12 partitions')
+    add(`join to consuming, median: classic eager (range) / ${name}`, eager && median(eager.joinMs), x && median(x.joinMs), 'librdkafka, 3 members, 12 partitions')
+  }
   if (report.startup) {
     report.ratios.push({ name: 'samsa serve start-up to listening (ms, median)', value: median(report.startup.toListeningMs), detail: `${report.startup.toListeningMs.length} fresh starts` })
     report.ratios.push({ name: 'samsa serve idle RSS (MiB)', value: report.startup.idleRssMiB, detail: '1 s after listening' })

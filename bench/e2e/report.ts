@@ -26,6 +26,17 @@ export function markdown(r: RunReport): string {
     out.push('')
     for (const row of noted) out.push(`- ${row.system}, ${row.client}, ${row.workload}, ${row.durability}: ${row.note}`)
   }
+  if (r.rebalance !== undefined && r.rebalance.length > 0) {
+    const first = r.rebalance[0]!
+    out.push('')
+    out.push(`Consumer-group rebalancing with ${first.client}: ${first.members} members on ${first.partitions} partitions, each processing at most ${fmt(first.memberRecordsPerSec)} records/s; heartbeats every second under every protocol.`)
+    out.push('')
+    out.push('| group protocol | assignor | join to consuming, median (max) ms | steady records/s | rolling restart s | records in restart | records/s in restart | restart / steady | re-read records |')
+    out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+    for (const x of r.rebalance) {
+      out.push(`| ${x.protocol} | ${x.assignor} | ${fmt(median(x.joinMs))} (${fmt(Math.max(...x.joinMs))}) | ${fmt(x.steadyRecordsPerSec)} | ${fmt(x.restartSeconds, 1)} | ${fmt(x.restartRecords)} | ${fmt(x.restartRecordsPerSec)} | ${fmt(x.restartRecordsPerSec / x.steadyRecordsPerSec, 2)} | ${fmt(x.rereadRecords)} |`)
+    }
+  }
   if (r.startup) {
     const t = r.startup.toListeningMs
     out.push('')

@@ -31,6 +31,29 @@ export interface Row {
   note?: string
 }
 
+/** One way of running a consumer group, measured by bench/e2e/rebalance.ts. */
+export interface RebalanceRow {
+  client: string
+  /** librdkafka's group.protocol. */
+  protocol: 'classic' | 'consumer'
+  assignor: string
+  partitions: number
+  members: number
+  /** The most records a member processes per second (the work each record stands for). */
+  memberRecordsPerSec: number
+  /** A new member's start to the group consuming every partition again: the third member, then each replacement. */
+  joinMs: number[]
+  /** Records/s the members consumed together before the restart. */
+  steadyRecordsPerSec: number
+  /** From the first member's close to the group consuming everywhere after the last replacement. */
+  restartSeconds: number
+  /** Records consumed in that window, each counted once. */
+  restartRecords: number
+  restartRecordsPerSec: number
+  /** Records delivered again in that window (read past the last committed offset before a handover). */
+  rereadRecords: number
+}
+
 export interface Ceiling {
   name: string
   mibPerSec: number
@@ -51,6 +74,8 @@ export interface RunReport {
   ceilings: Ceiling[]
   startup?: Startup
   rows: Row[]
+  /** Consumer-group rebalancing under each group protocol, when measured. */
+  rebalance?: RebalanceRow[]
   skipped: string[]
   ratios: Array<{ name: string; value: number; detail: string }>
 }
