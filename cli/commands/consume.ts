@@ -5,9 +5,10 @@ import { brokerList, globalOptions, withAdmin, withDeadline, type GlobalOptions,
 import { collectList } from '../lib/config-pairs.js'
 import { clientOffsets, planConsumption, type ConsumeOptions, type ConsumePlan } from '../lib/consume-plan.js'
 import { CliError, protocolErrorType, usageError } from '../lib/errors.js'
-import { createFormatter, type HeaderValue, type RecordFormatter, type RecordView } from '../lib/format.js'
+import { createFormatter, headerMap, type RecordFormatter, type RecordView } from '../lib/format.js'
 import { info, writeOut } from '../lib/output.js'
 import { parseTimestamp } from '../lib/time.js'
+import { consumeShared, EXIT_RELEASE } from '../lib/share-consume.js'
 
 export type { ConsumeOptions, ConsumePlan } from '../lib/consume-plan.js'
 
@@ -27,6 +28,12 @@ export function registerConsume(program: Command): void {
       if (v !== 'consumer' && v !== 'classic') throw usageError(`--group-protocol must be consumer or classic, got '${v}'`)
       return v
     })
+    .option('--share-group <id>', 'consume as a member of this share group (KIP-932): records are shared out one at a time and acknowledged')
+    .option('--ack <accept|release|reject>', 'with --share-group: how each printed record is acknowledged (default accept)', (v: string) => {
+      if (v !== 'accept' && v !== 'release' && v !== 'reject') throw usageError(`--ack must be accept, release or reject, got '${v}'`)
+      return v
+    })
+    .option('--exec <command>', `with --share-group: run <command> (sh -c) per record instead of printing it, acknowledging by its exit status: 0 accept, ${EXIT_RELEASE} release, other reject`)
     .option('-n, --max-messages <n>', 'stop after this many records', (v: string) => {
       const n = Number(v)
       if (!Number.isInteger(n) || n <= 0) throw usageError(`--max-messages must be a positive integer, got '${v}'`)
@@ -56,10 +63,43 @@ Examples:
   $ samsa consume orders --from-time -15m --format '%p:%o %k=%v'
   $ samsa consume orders --from-time 2024-05-01T12:00:00Z --json | jq .value
   $ samsa consume orders --group billing
-  $ samsa consume orders --group billing --group-protocol classic`,
+  $ samsa consume orders --group billing --group-protocol classic
+  $ samsa consume jobs --share-group workers --max-messages 10
+  $ samsa consume jobs --share-group workers --exec './handle.sh'
+
+--share-group joins a share group (KIP-932, queues for Kafka): every member reads the same
+partitions and each record goes to one member at a time, locked until acknowledged (or until the
+group's record lock duration passes, when it is delivered again with a higher delivery count).
+Printed records are acknowledged with --ack. With --exec the command gets the record's value on
+stdin and SAMSA_TOPIC, SAMSA_PARTITION, SAMSA_OFFSET, SAMSA_KEY (absent for a null key),
+SAMSA_TIMESTAMP and SAMSA_DELIVERY_COUNT in its environment, and its exit status acknowledges the
+record: 0 accept, ${EXIT_RELEASE} release (delivered again), anything else reject (never delivered
+again). Start it in several shells for a work queue. Records fetched but not handled when the
+command stops (--max-messages, Ctrl-C) are released. Where a new share group starts reading is the
+group's share.auto.offset.reset (samsa configs), not --from-beginning.`,
     )
-    .action(async (topic: string, opts: ConsumeOptions, cmd: Command) => {
+    .action(async (topic: string, opts: ConsumeOptions & { shareGroup?: string; ack?: 'accept' | 'release' | 'reject'; exec?: string }, cmd: Command) => {
       const g = globalOptions(cmd)
+      const share = opts.shareGroup !== undefined
+      if (!share && (opts.ack !== undefined || opts.exec !== undefined)) throw usageError('--ack and --exec need --share-group')
+      if (share) {
+        const clash = [
+          ['--group', opts.group !== undefined],
+          ['--partition', opts.partition.length > 0],
+          ['--offset', opts.offset !== undefined],
+          ['--from-beginning', opts.fromBeginning],
+          ['--from-time', opts.fromTime !== undefined],
+          ['--exit-at-end', opts.exitAtEnd],
+          ['--group-protocol', opts.groupProtocol !== undefined],
+          ['--no-commit', !opts.commit],
+        ].find(([, set]) => set)
+        if (clash !== undefined) throw usageError(`${clash[0]} cannot be combined with --share-group`)
+        if (opts.ack !== undefined && opts.exec !== undefined) throw usageError('--ack and --exec cannot be combined (the exit status acknowledges)')
+        const formatter = createFormatter(opts.format ?? (g.json ? 'json' : 'value'))
+        const count = await consumeShared(g, topic, { shareGroup: opts.shareGroup!, ack: opts.ack ?? 'accept', exec: opts.exec, maxMessages: opts.maxMessages }, formatter, stopSwitch)
+        info(`consumed ${count} record(s)`)
+        return
+      }
       if (opts.follow === true && opts.exitAtEnd) throw usageError('--follow and --exit-at-end cannot be combined')
       const starts = [opts.fromBeginning, opts.offset !== undefined, opts.fromTime !== undefined].filter(Boolean).length
       if (starts > 1) throw usageError('choose one of --from-beginning, --offset, --from-time')
@@ -185,17 +225,6 @@ function recordPrinter(topic: string, formatter: RecordFormatter, plan: ConsumeP
     },
   }
   return printer
-}
-
-/** Repeated header names collect into an array, as kafkajs presents them. */
-function headerMap(headers: readonly { key: string; value: Buffer | null }[]): Record<string, HeaderValue> {
-  const map: Record<string, HeaderValue> = {}
-  for (const h of headers) {
-    const v = h.value ?? Buffer.alloc(0)
-    const prev = map[h.key]
-    map[h.key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
-  }
-  return map
 }
 
 /** The consumer protocol (KIP-848) when the bootstrap broker advertises ConsumerGroupHeartbeat, else classic. */

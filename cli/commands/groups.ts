@@ -6,6 +6,7 @@ import { globalOptions, requireTopics, withAdmin, withDeadline, type GlobalOptio
 import { CliError, describeError, ExitCode, usageError } from '../lib/errors.js'
 import { assignmentText, committedOffsets, describeClassicGroup, describeConsumerGroup, describeGroupReport, groupError, type GroupReport } from '../lib/group-description.js'
 import { writeOut } from '../lib/output.js'
+import { describeShareGroup, shareStartOffsets, type ShareGroupReport } from '../lib/share-group-description.js'
 import { formatTable, jsonLine } from '../lib/table.js'
 import { parseTimestamp } from '../lib/time.js'
 
@@ -77,6 +78,7 @@ async function commitAsMember(g: GlobalOptions, admin: AdminClient, groupId: str
 
 /** The human form of `groups describe`: a summary line, then members and/or partitions. */
 async function printGroup(d: GroupReport, membersOnly: boolean): Promise<void> {
+  if (d.type === 'share') return printShareGroup(d, membersOnly)
   if (d.type === 'consumer') {
     await writeOut(
       `Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}  Type: consumer  ` +
@@ -119,10 +121,35 @@ async function printGroup(d: GroupReport, membersOnly: boolean): Promise<void> {
   )
 }
 
+async function printShareGroup(d: ShareGroupReport, membersOnly: boolean): Promise<void> {
+  await writeOut(
+    `Group: ${d.group}  State: ${d.state}  Members: ${d.members.length}  Total lag: ${d.totalLag}  Type: share  ` +
+      `Group epoch: ${d.groupEpoch}  Assignment epoch: ${d.assignmentEpoch}  Assignor: ${d.assignor || '-'}\n`,
+  )
+  if (d.members.length > 0) {
+    await writeOut(
+      formatTable(
+        ['MEMBER-ID', 'CLIENT-ID', 'HOST', 'EPOCH', 'SUBSCRIPTION', 'ASSIGNMENT'],
+        d.members.map((m) => [m.memberId, m.clientId, m.host, m.memberEpoch, m.subscribedTopics.join(',') || '-', assignmentText(m.assignment)]),
+        [undefined, undefined, undefined, 'right'],
+      ),
+    )
+  }
+  if (membersOnly || d.partitions.length === 0) return
+  if (d.members.length > 0) await writeOut('\n')
+  await writeOut(
+    formatTable(
+      ['TOPIC', 'PARTITION', 'START-OFFSET', 'LOG-END-OFFSET', 'LAG', 'MEMBERS'],
+      d.partitions.map((r) => [r.topic, r.partition, r.startOffset, r.logEndOffset, r.lag, r.members]),
+      [undefined, 'right', 'right', 'right', 'right', 'right'],
+    ),
+  )
+}
+
 export function registerGroups(program: Command): void {
   const groups = program
     .command('groups')
-    .description('list, describe, reset and delete consumer groups')
+    .description('list, describe, reset and delete consumer groups and share groups')
     .addHelpText('after', `
 Examples:
   $ samsa groups list
@@ -140,10 +167,12 @@ Examples:
         const listed = (await admin.listGroups()).sort((a, b) => a.groupId.localeCompare(b.groupId))
         // ListGroups v5 names each group's type; KIP-848 groups are described with their own API.
         const consumerIds = listed.filter((l) => l.type === 'consumer').map((l) => l.groupId)
-        const classicIds = listed.filter((l) => l.type !== 'consumer').map((l) => l.groupId)
+        const shareIds = listed.filter((l) => l.type === 'share').map((l) => l.groupId)
+        const classicIds = listed.filter((l) => l.type !== 'consumer' && l.type !== 'share').map((l) => l.groupId)
         const byId = new Map<string, { state: string; members: number }>()
         if (classicIds.length > 0) for (const d of await admin.describeGroups(classicIds)) if (d.error === null) byId.set(d.groupId, { state: d.state, members: d.members.length })
         if (consumerIds.length > 0) for (const d of await admin.describeConsumerGroups(consumerIds)) if (d.error === null) byId.set(d.groupId, { state: d.state, members: d.members.length })
+        if (shareIds.length > 0) for (const d of await admin.describeShareGroups(shareIds)) if (d.error === null) byId.set(d.groupId, { state: d.state, members: d.members.length })
         const rows = listed.map((l) => ({
           group: l.groupId,
           state: byId.get(l.groupId)?.state ?? (l.state || 'Unknown'),
@@ -169,7 +198,10 @@ Examples:
 A consumer group of the KIP-848 protocol (type consumer) also shows its group epoch and
 assignment epoch, and each member's epoch, subscription, assignment and target assignment (what
 the broker's assignor wants it to own once it has reconciled); a classic group shows its members'
-assignments.
+assignments. A share group (KIP-932, type share) shows its members and their assignments (members
+share partitions), and per partition the share-partition start offset (below it every record is
+acknowledged), the log end offset, the lag between them (records not yet acknowledged, in-flight
+ones included) and how many members are assigned the partition.
 
 Examples:
   $ samsa groups describe billing
@@ -196,7 +228,7 @@ Examples:
   groups
     .command('reset-offsets')
     .argument('<group>', 'group id')
-    .description("move a group's committed offsets (the group must have no active members)")
+    .description("move a group's committed offsets, or a share group's start offsets (the group must have no active members)")
     .option('-t, --topic <topic[:p,p]>', 'topic, optionally with partitions; repeatable', (v: string, prev: string[]) => [...prev, v], [])
     .option('--all-topics', 'every topic the group has committed offsets for', false)
     .option('--to-earliest', 'to the earliest available offset', false)
@@ -213,7 +245,12 @@ Examples:
   $ samsa groups reset-offsets billing --topic orders --to-earliest            # show the plan
   $ samsa groups reset-offsets billing --topic orders --to-earliest --execute
   $ samsa groups reset-offsets billing --topic orders:0,1 --shift-by -100 --execute
-  $ samsa groups reset-offsets billing --all-topics --to-datetime -2h --execute`,
+  $ samsa groups reset-offsets billing --all-topics --to-datetime -2h --execute
+  $ samsa groups reset-offsets workers --topic jobs --to-latest --execute   # a share group
+
+For a share group the share-partition start offset moves (AlterShareGroupOffsets): records from
+there on are delivered again, those before it never; --all-topics means every topic the share
+group has state for.`,
     )
     .action(async (groupId: string, opts: ResetOptions, cmd: Command) => {
       const g = globalOptions(cmd)
@@ -221,14 +258,16 @@ Examples:
       if (opts.topic.length === 0 && !opts.allTopics) throw usageError('give --topic <topic> or --all-topics')
       const strategy = resetStrategy(opts)
       await withAdmin(g, async (admin) => {
-        const description = (await describeConsumerGroup(admin, groupId)) ?? (await describeClassicGroup(admin, groupId))
+        const share = await describeShareGroup(admin, groupId)
+        const description = share ?? (await describeConsumerGroup(admin, groupId)) ?? (await describeClassicGroup(admin, groupId))
         const kip848 = 'groupEpoch' in description
         if (opts.execute && description.members.length > 0) {
           throw new CliError(
             `group '${groupId}' is not empty (state ${description.state}, ${description.members.length} member(s)); stop its consumers before resetting offsets`,
           )
         }
-        const committed = await committedOffsets(admin, groupId, [])
+        // A share group's position is its share-partition start offset.
+        const committed = share !== null ? await shareStartOffsets(admin, groupId) : await committedOffsets(admin, groupId, [])
         const specs = opts.allTopics ? [...committed.keys()].sort().map((topic) => ({ topic, partitions: null as number[] | null })) : opts.topic.map(parseTopicSpec)
         if (specs.length === 0) throw new CliError(`group '${groupId}' has no committed offsets to reset`)
         await requireTopics(admin, [...new Set(specs.map((s) => s.topic))])
@@ -266,7 +305,8 @@ Examples:
             if (missing.length > 0) throw new CliError(`topic '${spec.topic}' has no partition ${missing.join(', ')}`)
           }
         }
-        if (opts.execute && kip848) await admin.alterOffsets(groupId, plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.target })))
+        if (opts.execute && share !== null) await admin.alterShareGroupOffsets(groupId, plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.target })))
+        else if (opts.execute && kip848) await admin.alterOffsets(groupId, plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.target })))
         else if (opts.execute) await commitAsMember(g, admin, groupId, plan)
         if (g.json) {
           for (const p of plan) await writeOut(jsonLine({ group: groupId, ...p, executed: opts.execute }))

@@ -122,3 +122,14 @@ export function createFormatter(format: string): RecordFormatter {
   if (!format.includes('%')) throw usageError(`unknown format '${format}' (value, json, key-value, or a template like '%p:%o %k=%v')`)
   return compileTemplate(format)
 }
+
+/** Repeated header names collect into an array, as kafkajs presents them. */
+export function headerMap(headers: readonly { key: string; value: Buffer | null }[]): Record<string, HeaderValue> {
+  const map: Record<string, HeaderValue> = {}
+  for (const h of headers) {
+    const v = h.value ?? Buffer.alloc(0)
+    const prev = map[h.key]
+    map[h.key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+  }
+  return map
+}

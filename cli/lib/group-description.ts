@@ -2,11 +2,13 @@
 // described with ConsumerGroupDescribe (epochs, subscriptions, assignment and target assignment
 // per member); a classic group, or a broker without that API, with DescribeGroups. As Kafka's
 // admin client does, ConsumerGroupDescribe goes first and GROUP_ID_NOT_FOUND (not a consumer
-// group) falls back to DescribeGroups. Committed offsets, log end offsets and lag are the same for both.
+// group) falls back to ShareGroupDescribe (share-group-description.ts), then DescribeGroups.
+// Committed offsets, log end offsets and lag are the same for consumer and classic groups.
 
 import { KafkaProtocolError, UnsupportedApiError, type AdminClient, type ConsumerGroupDescription, type GroupDescription, type TopicPartitionList } from '../../broker/client/admin-client.js'
 import { ErrorCode, type ErrorCodeName } from '../../protocol/errors.js'
 import { CliError } from './errors.js'
+import { describeShareGroup, shareGroupReport, type ShareGroupReport } from './share-group-description.js'
 
 export interface MemberInfo {
   memberId: string
@@ -57,7 +59,7 @@ export interface ConsumerGroupReport extends Described {
   members: ConsumerMemberInfo[]
 }
 
-export type GroupReport = ClassicGroupReport | ConsumerGroupReport
+export type GroupReport = ClassicGroupReport | ConsumerGroupReport | ShareGroupReport
 
 /** A Kafka error name as a KafkaProtocolError, whose `type` the CLI explains. */
 export function groupError(name: string, context: string): KafkaProtocolError {
@@ -171,6 +173,8 @@ export async function describeGroupReport(admin: AdminClient, groupId: string): 
       totalLag: rows.reduce((n, r) => n + (r.lag ?? 0), 0),
     }
   }
+  const share = await describeShareGroup(admin, groupId)
+  if (share !== null) return shareGroupReport(admin, share)
   const description = await describeClassicGroup(admin, groupId)
   const members = classicMembers(description)
   const { rows, committed } = await partitionLags(admin, groupId, members)
