@@ -15,6 +15,7 @@ import { registerTransactions } from './commands/transactions.js'
 import { registerProducers } from './commands/producers.js'
 import { registerAcls } from './commands/acls.js'
 import { registerUsers } from './commands/users.js'
+import { registerTop } from './commands/top.js'
 
 export const VERSION = '0.1.0'
 
@@ -58,6 +59,7 @@ Examples:
   registerProducers(program)
   registerAcls(program)
   registerUsers(program)
+  registerTop(program)
   applyExitOverride(program)
   return program
 }
