@@ -14,6 +14,11 @@ interface EntityOptions {
 
 async function resolveEntity(admin: AdminClient, opts: EntityOptions): Promise<{ type: EntityType; name: string }> {
   const type = parseEntityType(opts.entityType)
+  if (type === 'group') {
+    // Kafka's group configs (KIP-848, KIP-932): a group need not exist to be configured.
+    if (opts.entityName === undefined) throw usageError('--entity-name <group> is required for groups')
+    return { type, name: opts.entityName }
+  }
   if (type === 'topic') {
     if (opts.entityName === undefined) throw usageError('--entity-name <topic> is required for topics')
     await requireTopics(admin, [opts.entityName])
@@ -36,13 +41,14 @@ Examples:
   $ samsa configs describe --entity-type topic --entity-name orders
   $ samsa configs describe --entity-type broker --all
   $ samsa configs alter --entity-type topic --entity-name orders --add-config retention.ms=600000
-  $ samsa configs alter --entity-type broker --entity-name 1 --delete-config log.retention.ms`)
+  $ samsa configs alter --entity-type broker --entity-name 1 --delete-config log.retention.ms
+  $ samsa configs alter --entity-type group --entity-name workers --add-config share.auto.offset.reset=earliest`)
 
   configs
     .command('describe')
     .description('show configs (by default only those not at their built-in default)')
-    .requiredOption('--entity-type <topic|broker>', 'what to describe')
-    .option('--entity-name <name>', 'topic name or broker id (brokers default to the controller)')
+    .requiredOption('--entity-type <topic|broker|group>', 'what to describe')
+    .option('--entity-name <name>', 'topic name, broker id (brokers default to the controller) or group id')
     .option('--all', 'include configs at their default value', false)
     .addHelpText('after', '\nExamples:\n  $ samsa configs describe --entity-type topic --entity-name orders\n  $ samsa configs describe --entity-type broker --entity-name 1 --all --json')
     .action(async (opts: EntityOptions & { all: boolean }, cmd: Command) => {
@@ -78,8 +84,8 @@ Examples:
   configs
     .command('alter')
     .description('set or remove config overrides')
-    .requiredOption('--entity-type <topic|broker>', 'what to alter')
-    .option('--entity-name <name>', 'topic name or broker id (brokers default to the controller)')
+    .requiredOption('--entity-type <topic|broker|group>', 'what to alter')
+    .option('--entity-name <name>', 'topic name, broker id (brokers default to the controller) or group id')
     .option('--add-config <key=value>', 'set a config, repeatable or comma-separated', collectPairs, [])
     .option('--delete-config <key>', 'remove an override, repeatable or comma-separated', collectList, [])
     .option('--dry-run', 'validate on the broker without applying', false)

@@ -76,7 +76,7 @@ SAMSA_TIMESTAMP and SAMSA_DELIVERY_COUNT in its environment, and its exit status
 record: 0 accept, ${EXIT_RELEASE} release (delivered again), anything else reject (never delivered
 again). Start it in several shells for a work queue. Records fetched but not handled when the
 command stops (--max-messages, Ctrl-C) are released. Where a new share group starts reading is the
-group's share.auto.offset.reset (samsa configs), not --from-beginning.`,
+group's share.auto.offset.reset (samsa configs alter --entity-type group), not --from-beginning.`,
     )
     .action(async (topic: string, opts: ConsumeOptions & { shareGroup?: string; ack?: 'accept' | 'release' | 'reject'; exec?: string }, cmd: Command) => {
       const g = globalOptions(cmd)

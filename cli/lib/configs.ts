@@ -1,4 +1,4 @@
-// Describe and alter topic/broker configs. Altering uses IncrementalAlterConfigs (KIP-339):
+// Describe and alter topic, broker and group configs. Altering uses IncrementalAlterConfigs (KIP-339):
 // only the named keys change, so overrides set meanwhile by someone else, and sensitive values
 // the broker hides, are left as they are. The current values are read only to report what
 // changed and to refuse deleting a key that is not set.
@@ -14,16 +14,17 @@ import {
 } from '../../broker/client/admin-client.js'
 import { CliError, usageError } from './errors.js'
 
-export type EntityType = 'topic' | 'broker'
+export type EntityType = 'topic' | 'broker' | 'group'
 
 export function resourceType(entity: EntityType): number {
-  return entity === 'topic' ? ConfigResourceType.Topic : ConfigResourceType.Broker
+  return entity === 'topic' ? ConfigResourceType.Topic : entity === 'group' ? ConfigResourceType.Group : ConfigResourceType.Broker
 }
 
 export function parseEntityType(text: string): EntityType {
   if (text === 'topic' || text === 'topics') return 'topic'
   if (text === 'broker' || text === 'brokers') return 'broker'
-  throw usageError(`unknown entity type '${text}' (topic or broker)`)
+  if (text === 'group' || text === 'groups') return 'group'
+  throw usageError(`unknown entity type '${text}' (topic, broker or group)`)
 }
 
 const SOURCE_NAMES: Record<number, string> = {
@@ -34,6 +35,7 @@ const SOURCE_NAMES: Record<number, string> = {
   4: 'static-broker',
   5: 'default',
   6: 'dynamic-broker-logger',
+  8: 'group',
 }
 
 export function sourceName(source: number | undefined): string {
@@ -43,6 +45,7 @@ export function sourceName(source: number | undefined): string {
 /** True if the entry is set on the entity itself rather than inherited or defaulted. */
 export function isOverride(entry: ConfigEntry, entity: EntityType): boolean {
   if (entry.source === ConfigSource.Unknown) return !entry.isDefault && !entry.readOnly
+  if (entity === 'group') return entry.source === ConfigSource.GroupConfig
   return entity === 'topic' ? entry.source === ConfigSource.TopicConfig : entry.source === ConfigSource.DynamicBrokerConfig
 }
 

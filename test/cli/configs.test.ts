@@ -69,6 +69,6 @@ describe('samsa configs', () => {
   it('rejects an unknown entity type', async () => {
     const r = await samsa([...b, 'configs', 'describe', '--entity-type', 'user'])
     expect(r.code).toBe(64)
-    expect(r.stderr).toBe("samsa: unknown entity type 'user' (topic or broker)\n")
+    expect(r.stderr).toBe("samsa: unknown entity type 'user' (topic, broker or group)\n")
   })
 })

@@ -1,17 +1,21 @@
 // `samsa groups list|describe|reset-offsets` for a share group (KIP-932), with `samsa consume
-// --share-group --ack reject` making its records done and a running member described.
+// --share-group --ack reject` making its records done, a running member described, and the
+// group's share.auto.offset.reset set with `samsa configs alter --entity-type group`.
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
 import { CLI_MAIN, jsonLines, samsa } from './harness.js'
-import { describeJson, earliest, produce, useShareBroker } from './share-harness.js'
+import { describeJson, produce, useShareBroker } from './share-harness.js'
 
 const env = useShareBroker(['sh-admin'])
 const b = env.b
 
 describe('samsa groups with share groups', () => {
   it('groups list, describe and reset-offsets of a share group', async () => {
-    await earliest('sh-admin-g')
+    // A share group starts where its share.auto.offset.reset says; group configs are set before it exists.
+    const set = await samsa([...b, 'configs', 'alter', '--entity-type', 'group', '--entity-name', 'sh-admin-g', '--add-config', 'share.auto.offset.reset=earliest'])
+    expect(set.stderr).toBe('')
+    expect(set.stdout).toBe('group sh-admin-g: share.auto.offset.reset = earliest\n')
     await produce('sh-admin', ['x', 'y', 'z'])
     // --ack reject: printed, then never delivered again.
     const first = await samsa([...b, 'consume', 'sh-admin', '--share-group', 'sh-admin-g', '--ack', 'reject', '--max-messages', '3'])
