@@ -140,6 +140,10 @@ async function alterGroup(
         return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must be from ${bounds[0]} (${min}) to ${bounds[1]} (${max})`)
       }
     }
+    const prefix = b.config.get('errors.deadletterqueue.topic.name.prefix')
+    if (key === 'errors.deadletterqueue.topic.name' && value !== '' && !value.startsWith(prefix)) {
+      return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must start with errors.deadletterqueue.topic.name.prefix (${prefix})`)
+    }
   }
   if (opts.validateOnly) return OK
   try {

@@ -34,6 +34,7 @@ import { ClientTelemetry } from './telemetry/client-telemetry.js'
 import { SharePartitionManager } from './share/share-partition-manager.js'
 import { ShareSessionCache } from './share/share-sessions.js'
 import { shareSettings } from './share/share-settings.js'
+import { ShareDeadLetterWriter } from './share/share-dead-letter.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 export type { HttpOptions } from './http/endpoint.js'
@@ -172,7 +173,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   const fetchWaiters = new FetchWaiters()
   // Share groups whose members are gone come back Empty with their share-partition state.
-  const share = new SharePartitionManager({ logs, store: logs.metadata, settings: shareSettings(config, logs.metadata), logger })
+  const shareConfig = shareSettings(config, logs.metadata)
+  const deadLetters = new ShareDeadLetterWriter(logs, config, shareConfig, logger)
+  const share = new SharePartitionManager({ logs, store: logs.metadata, settings: shareConfig, logger, deadLetters })
   for (const groupId of share.groupIds()) groups.restoreShareGroup(groupId)
   const shareSessions = new ShareSessionCache(() => config.getInt('group.share.max.share.sessions'))
   groups.setShareGroupListener({

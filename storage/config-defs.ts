@@ -232,6 +232,10 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'group.share.delivery.count.limit', type: 'int', default: '5' },
   { name: 'group.share.partition.max.record.locks', type: 'int', default: '2000' },
   { name: 'group.share.max.share.sessions', type: 'int', default: '2000' },
+  // KIP-1191: whether a share group's dead-letter topic is created on first use, and the prefix
+  // every dead-letter topic name must start with (empty: any name).
+  { name: 'errors.deadletterqueue.auto.create.topics.enable', type: 'boolean', default: 'false', dynamic: true, validate: bool },
+  { name: 'errors.deadletterqueue.topic.name.prefix', type: 'string', default: 'dlq.', dynamic: true },
   { name: 'offsets.retention.minutes', type: 'int', default: '10080' },
   { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000' },
   { name: 'transactional.id.expiration.ms', type: 'int', default: '604800000' },
@@ -345,6 +349,8 @@ export const TOPIC_CONFIG_DEFS: readonly DefaultedConfigDef[] = topic([
     synonyms: syn('unclean.leader.election.enable'),
     validate: bool,
   },
+  // KIP-1191: only a topic that allows it receives a share group's dead-letter records.
+  { name: 'errors.deadletterqueue.group.enable', type: 'boolean', default: 'false', validate: bool },
 ])
 
 /** Group-level overrides (Kafka 4.0, KIP-848/932), with Kafka's defaults and bounds. */
@@ -356,7 +362,24 @@ export const GROUP_CONFIG_DEFS: readonly DefaultedConfigDef[] = group([
   { name: 'share.isolation.level', type: 'string', default: 'read_uncommitted', validate: memberOf('read_uncommitted', 'read_committed') },
   { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', validate: integer(1, INT_MAX) },
   { name: 'share.session.timeout.ms', type: 'int', default: '45000', validate: integer(1, INT_MAX) },
+  // KIP-1191 dead-letter topic of a share group (empty: none), and whether the record's key, value
+  // and headers are copied into the dead-letter record.
+  { name: 'errors.deadletterqueue.topic.name', type: 'string', default: '', validate: deadLetterTopicName },
+  { name: 'errors.deadletterqueue.copy.record.enable', type: 'boolean', default: 'false', validate: bool },
+  // Samsa's own: a released or lock-expired record waits initial * multiplier^(deliveries - 1) ms,
+  // at most max, before it can be delivered again. 0 (the default) turns the back-off off.
+  { name: 'samsa.share.retry.backoff.initial.ms', type: 'int', default: '0', validate: integer(0, INT_MAX) },
+  { name: 'samsa.share.retry.backoff.multiplier', type: 'double', default: '2', validate: double(1, 1000) },
+  { name: 'samsa.share.retry.backoff.max.ms', type: 'int', default: '60000', validate: integer(0, INT_MAX) },
 ])
+
+/** A dead-letter topic name: empty, or a legal topic name that is not internal (Kafka's rule). */
+function deadLetterTopicName(v: string): string | undefined {
+  if (v === '') return undefined
+  if (v.startsWith('__')) return 'must not start with __'
+  if (v.length > 249 || !/^[a-zA-Z0-9._-]+$/.test(v) || v === '.' || v === '..') return `"${v}" is not a legal topic name`
+  return undefined
+}
 
 /**
  * Group settings whose bounds are broker settings (Kafka's GroupConfig checks the share timeouts

@@ -24,8 +24,19 @@ export interface ShareSettings {
   autoOffsetReset(groupId: string): 'latest' | 'earliest'
   /** share.isolation.level for the group: 0 read_uncommitted, 1 read_committed. */
   isolationLevel(groupId: string): 0 | 1
+  /** errors.deadletterqueue.topic.name for the group, or null. */
+  deadLetterTopic(groupId: string): string | null
+  /** errors.deadletterqueue.copy.record.enable for the group. */
+  copyRecord(groupId: string): boolean
+  /** samsa.share.retry.backoff.*: the wait before the next delivery after `deliveryCount` (0: none). */
+  retryDelayMs(groupId: string, deliveryCount: number): number
   deliveryCountLimit: number
   maxRecordLocks: number
+}
+
+/** Writes dead-letter records durably (share-dead-letter.ts); rejects when it could not. */
+export interface DeadLetterSink {
+  write(target: ShareTarget, records: ArchivedRecords): Promise<unknown>
 }
 
 export interface ShareTarget {
@@ -53,6 +64,7 @@ export interface SharePartitionManagerOptions {
   /** How often acquisition locks are checked; default 100 ms. */
   lockCheckMs?: number
   onArchive?: ArchiveListener
+  deadLetters?: DeadLetterSink
 }
 
 export class SharePartitionManager {
@@ -110,13 +122,17 @@ export class SharePartitionManager {
         ? fromRecord(stored)
         : { startOffset: this.opts.settings.autoOffsetReset(groupId) === 'earliest' ? log.logStartOffset : log.highWatermark, stateEpoch: 0, stateBatches: [] }
     const target: ShareTarget = { groupId, topic: topic.name, topicId, partition }
-    const sp = new SharePartition(
+    const deadLetters = this.opts.deadLetters
+    const sp: SharePartition = new SharePartition(
       {
         now: this.now,
         lockDurationMs: () => this.opts.settings.lockDurationMs(groupId),
         deliveryCountLimit: this.opts.settings.deliveryCountLimit,
         maxRecordLocks: this.opts.settings.maxRecordLocks,
         onArchive: (records) => this.archived(target, records),
+        deadLetters: () => deadLetters !== undefined && this.opts.settings.deadLetterTopic(groupId) !== null,
+        onDeadLetter: (records, token) => this.deadLetter(key, sp, target, records, token),
+        retryDelayMs: (deliveryCount) => this.opts.settings.retryDelayMs(groupId, deliveryCount),
       },
       initial,
     )
@@ -240,10 +256,36 @@ export class SharePartitionManager {
   private checkLocks(): void {
     const now = this.now()
     const changed: HeldSharePartition[] = []
-    for (const h of this.held.values()) if (h.sp.nextLockDeadline <= now && h.sp.expireLocks(now) > 0) changed.push(h)
+    let due = false
+    for (const h of this.held.values()) {
+      if (h.sp.nextLockDeadline <= now && h.sp.expireLocks(now) > 0) changed.push(h)
+      if (h.sp.retryDue(now)) due = true
+    }
+    if (due && changed.length === 0) this.notifyAvailable()
     if (changed.length === 0) return
     this.notifyAvailable()
     this.persist(changed).catch((err: unknown) => this.opts.logger.error({ err }, 'storing share-partition state after lock expiry failed'))
+  }
+
+  /**
+   * A rejected or exhausted record is held while its dead-letter record is written: archived once
+   * the write is durable, Available again (and logged) when it failed. Either way the new state is
+   * persisted; a crash before that leaves it Available, so it may be dead-lettered twice.
+   */
+  private deadLetter(key: string, sp: SharePartition, target: ShareTarget, records: ArchivedRecords, token: string): void {
+    this.opts.deadLetters!.write(target, records).then(
+      () => true,
+      (err: unknown) => {
+        this.opts.logger.warn({ err, ...target, offset: records.firstOffset }, 'dead-letter write failed; the record is available again')
+        return false
+      },
+    ).then((written) => {
+      if (!sp.settleDeadLetter(records.firstOffset, token, written)) return
+      if (!written) this.notifyAvailable()
+      const h = this.held.get(key)
+      if (h === undefined || h.sp !== sp) return
+      this.persist([h]).catch((err: unknown) => this.opts.logger.error({ err, key }, 'storing share-partition state after a dead-letter write failed'))
+    }, () => {})
   }
 
   private archived(target: ShareTarget, records: ArchivedRecords): void {

@@ -12,6 +12,10 @@
 // Every state change goes through `acquireAt`, `complete` or `giveBack` below, and every archive
 // through `archive`, which reports it to `onArchive`: the hook a dead-letter writer plugs into
 // (reason "rejected" or "delivery-limit"; records never deliverable are archived as "skipped").
+// With a dead-letter topic (share-dead-letter.ts), a rejected or exhausted record is held (Acquired
+// by a dead-letter token, persisted as Available) until `settleDeadLetter` says whether its
+// dead-letter record was written: then it is archived, else it is Available again. With retry
+// back-off, a record given back is not acquirable before its `availableAt`.
 // The SPSO moves past the prefix of Acknowledged and Archived records. At most maxRecordLocks
 // offsets are in flight: acquisition does not extend the window past SPSO + maxRecordLocks.
 // Offsets are kept one slot each (the window is bounded by maxRecordLocks). Time comes from the
@@ -46,6 +50,12 @@ export interface SharePartitionSettings {
   maxRecordLocks: number
   /** Called for every archive; a dead-letter writer hooks in here. */
   onArchive?: (records: ArchivedRecords) => void
+  /** Whether rejected and exhausted records go to a dead-letter topic before they are archived. */
+  deadLetters?: () => boolean
+  /** Called when a record is held for its dead-letter write; the write settles it with `token`. */
+  onDeadLetter?: (records: ArchivedRecords, token: string) => void
+  /** How long a record given back after `deliveryCount` deliveries waits before its next one (0: none). */
+  retryDelayMs?: (deliveryCount: number) => number
 }
 
 /** Kafka's persisted state batch: Acquired is stored as Available (its lock does not survive). */
@@ -86,7 +96,12 @@ interface Slot {
   deliveryCount: number
   memberId: string | null
   lockDeadline: number
+  /** Retry back-off: not acquirable before this time. */
+  availableAt: number
 }
+
+const DEAD_LETTER_TOKEN = '\u0000dead-letter:'
+let deadLetterSeq = 0
 
 export class SharePartition {
   private start: number
@@ -94,6 +109,8 @@ export class SharePartition {
   private epoch: number
   /** The earliest lock deadline among acquired records, or Infinity. */
   private earliestDeadline = Number.POSITIVE_INFINITY
+  /** The earliest back-off end among Available records, or Infinity. */
+  private earliestRetry = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly settings: SharePartitionSettings,
@@ -124,9 +141,41 @@ export class SharePartition {
   }
 
   /** Where a fetch should read from: the first Available offset in flight, else the SPEO. */
-  nextFetchOffset(): number {
-    for (let i = 0; i < this.slots.length; i++) if (this.slots[i]!.state === RecordState.Available) return this.start + i
+  nextFetchOffset(now = this.settings.now()): number {
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i]!.state === RecordState.Available && this.slots[i]!.availableAt <= now) return this.start + i
     return this.endOffset
+  }
+
+  /**
+   * True once a record waiting out its retry back-off has become acquirable since the last call
+   * (the manager's timer then wakes parked fetches).
+   */
+  retryDue(now = this.settings.now()): boolean {
+    if (now < this.earliestRetry) return false
+    let earliest = Number.POSITIVE_INFINITY
+    for (const s of this.slots) if (s.state === RecordState.Available && s.availableAt > now && s.availableAt < earliest) earliest = s.availableAt
+    this.earliestRetry = earliest
+    return true
+  }
+
+  /**
+   * The dead-letter write for the record held with `token` is done: archived when `written`, else
+   * Available again. False when the record is no longer held (reset, truncated, settled).
+   */
+  settleDeadLetter(offset: number, token: string, written: boolean): boolean {
+    const s = this.slots[offset - this.start]
+    if (s === undefined || s.state !== RecordState.Acquired || s.memberId !== token) return false
+    if (written) {
+      s.state = RecordState.Archived
+      s.memberId = null
+      this.settings.onArchive?.({ firstOffset: offset, lastOffset: offset, deliveryCount: s.deliveryCount, reason: token.endsWith(':rejected') ? 'rejected' : 'delivery-limit' })
+      this.advanceStart()
+    } else {
+      s.state = RecordState.Available
+      s.memberId = null
+      s.availableAt = 0
+    }
+    return true
   }
 
   /** False when nothing in flight is Available and the window is full. */
@@ -147,7 +196,8 @@ export class SharePartition {
   acquire(memberId: string, batches: readonly OfferedBatch[], maxRecords: number): AcquiredRange[] {
     this.expireLocks()
     const out: AcquiredRange[] = []
-    const deadline = this.settings.now() + this.settings.lockDurationMs()
+    const now = this.settings.now()
+    const deadline = now + this.settings.lockDurationMs()
     const limit = this.start + this.settings.maxRecordLocks
     let acquired = 0
     for (const b of batches) {
@@ -160,7 +210,7 @@ export class SharePartition {
           this.slots.push(slot(RecordState.Available, 0))
         }
         const s = this.slots[offset - this.start]!
-        if (s.state !== RecordState.Available) continue
+        if (s.state !== RecordState.Available || s.availableAt > now) continue
         if (!b.deliverable) {
           this.archive(offset, offset, 'skipped')
           continue
@@ -240,6 +290,7 @@ export class SharePartition {
     this.slots = []
     this.epoch++
     this.earliestDeadline = Number.POSITIVE_INFINITY
+    this.earliestRetry = Number.POSITIVE_INFINITY
   }
 
   /** The records below the log start offset are gone: the SPSO moves up to it. */
@@ -296,9 +347,23 @@ export class SharePartition {
     }
     s.state = RecordState.Available
     s.memberId = null
+    const delay = this.settings.retryDelayMs?.(s.deliveryCount) ?? 0
+    s.availableAt = delay > 0 ? this.settings.now() + delay : 0
+    if (delay > 0 && s.availableAt < this.earliestRetry) this.earliestRetry = s.availableAt
   }
 
   private archive(firstOffset: number, lastOffset: number, reason: ArchiveReason): void {
+    if ((reason === 'rejected' || reason === 'delivery-limit') && this.settings.deadLetters?.() === true) {
+      for (let offset = firstOffset; offset <= lastOffset; offset++) {
+        const s = this.slots[offset - this.start]!
+        const token = `${DEAD_LETTER_TOKEN}${++deadLetterSeq}:${reason}`
+        s.state = RecordState.Acquired
+        s.memberId = token
+        s.lockDeadline = Number.POSITIVE_INFINITY
+        this.settings.onDeadLetter?.({ firstOffset: offset, lastOffset: offset, deliveryCount: s.deliveryCount, reason }, token)
+      }
+      return
+    }
     let deliveryCount = 0
     for (let offset = firstOffset; offset <= lastOffset; offset++) {
       const s = this.slots[offset - this.start]!
@@ -342,7 +407,7 @@ export class SharePartition {
 }
 
 function slot(state: RecordState, deliveryCount: number): Slot {
-  return { state, deliveryCount, memberId: null, lockDeadline: 0 }
+  return { state, deliveryCount, memberId: null, lockDeadline: 0, availableAt: 0 }
 }
 
 /**

@@ -1,6 +1,7 @@
 // The share-partition settings: the broker's group.share.* values, with the group's own share.*
 // overrides (IncrementalAlterConfigs on its GROUP resource) read at each use, so a change applies
-// to the next acquisition without a restart.
+// to the next acquisition without a restart. Dead-letter topics (KIP-1191) and Samsa's retry
+// back-off (samsa.share.retry.backoff.*) are group settings read the same way.
 import type { MetadataStore } from '../../storage/metadata-store.js'
 import { groupConfigKey } from '../../storage/metadata-keys.js'
 import type { BrokerConfig } from '../config.js'
@@ -15,6 +16,15 @@ export function shareSettings(config: BrokerConfig, metadata: Pick<MetadataStore
     },
     autoOffsetReset: (groupId) => (group(groupId, 'share.auto.offset.reset') === 'earliest' ? 'earliest' : 'latest'),
     isolationLevel: (groupId) => (group(groupId, 'share.isolation.level') === 'read_committed' ? 1 : 0),
+    deadLetterTopic: (groupId) => group(groupId, 'errors.deadletterqueue.topic.name') || null,
+    copyRecord: (groupId) => group(groupId, 'errors.deadletterqueue.copy.record.enable') === 'true',
+    retryDelayMs(groupId, deliveryCount) {
+      const initial = Number(group(groupId, 'samsa.share.retry.backoff.initial.ms') ?? 0)
+      if (!(initial > 0)) return 0
+      const multiplier = Number(group(groupId, 'samsa.share.retry.backoff.multiplier') ?? 2)
+      const max = Number(group(groupId, 'samsa.share.retry.backoff.max.ms') ?? 60_000)
+      return Math.min(max, initial * Math.pow(multiplier >= 1 ? multiplier : 1, Math.max(0, deliveryCount - 1)))
+    },
     deliveryCountLimit: config.getInt('group.share.delivery.count.limit'),
     maxRecordLocks: config.getInt('group.share.partition.max.record.locks'),
   }
