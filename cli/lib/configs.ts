@@ -92,6 +92,11 @@ export async function alterEntity(
     changes.push({ key, before: overrides.get(key) ?? null, after: value })
     ops.push({ name: key, op: AlterConfigOp.Set, value })
   }
-  await admin.incrementalAlterConfigs({ type: resourceType(entity), name }, ops, { validateOnly })
+  try {
+    await admin.incrementalAlterConfigs({ type: resourceType(entity), name }, ops, { validateOnly })
+  } catch (err) {
+    if (err instanceof KafkaProtocolError && err.serverMessage) throw new CliError(`cannot alter ${entity} '${name}': ${err.serverMessage}`, undefined, { cause: err })
+    throw err
+  }
   return changes
 }

@@ -66,6 +66,26 @@ describe('samsa configs', () => {
     expect(unknown.stderr).toMatch(/^samsa: unknown broker '999'/)
   })
 
+  it('sets, describes and removes a share group\'s dead-letter topic and retry back-off', async () => {
+    const add = await samsa([
+      ...b, 'configs', 'alter', '--entity-type', 'group', '--entity-name', 'billing',
+      '--add-config', 'errors.deadletterqueue.topic.name=dlq.billing,samsa.share.retry.backoff.initial.ms=500',
+    ])
+    expect(add.stderr).toBe('')
+    expect(add.stdout).toBe('group billing: errors.deadletterqueue.topic.name = dlq.billing\ngroup billing: samsa.share.retry.backoff.initial.ms = 500\n')
+    const rows = jsonLines<ConfigRow>((await samsa([...b, '--json', 'configs', 'describe', '--entity-type', 'group', '--entity-name', 'billing'])).stdout)
+    expect(rows.map((r) => [r.name, r.value, r.source])).toEqual([
+      ['errors.deadletterqueue.topic.name', 'dlq.billing', 'group'],
+      ['samsa.share.retry.backoff.initial.ms', '500', 'group'],
+    ])
+    // The name must start with errors.deadletterqueue.topic.name.prefix (dlq.), as KIP-1191 has it.
+    const bad = await samsa([...b, 'configs', 'alter', '--entity-type', 'group', '--entity-name', 'billing', '--add-config', 'errors.deadletterqueue.topic.name=billing-dead'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/errors\.deadletterqueue\.topic\.name\.prefix \(dlq\.\)/)
+    const del = await samsa([...b, 'configs', 'alter', '--entity-type', 'group', '--entity-name', 'billing', '--delete-config', 'samsa.share.retry.backoff.initial.ms'])
+    expect(del.stdout).toBe('group billing: samsa.share.retry.backoff.initial.ms removed\n')
+  })
+
   it('rejects an unknown entity type', async () => {
     const r = await samsa([...b, 'configs', 'describe', '--entity-type', 'user'])
     expect(r.code).toBe(64)
