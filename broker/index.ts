@@ -179,9 +179,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   for (const groupId of share.groupIds()) groups.restoreShareGroup(groupId)
   const shareSessions = new ShareSessionCache(() => config.getInt('group.share.max.share.sessions'))
   groups.setShareGroupListener({
-    memberRemoved(groupId, memberId) {
+    memberExpired(groupId, memberId) {
       shareSessions.removeMember(groupId, memberId)
-      share.releaseMember(groupId, memberId).catch((err: unknown) => logger.error({ err, groupId, memberId }, 'releasing a departed member\'s share records failed'))
     },
     async groupDeleted(groupId) {
       shareSessions.removeGroup(groupId)

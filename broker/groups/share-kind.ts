@@ -10,8 +10,8 @@
 // when the state is stored, so members get the partition on their next heartbeat.
 //
 // Deadlines: a member silent for the session timeout (group.share.session.timeout.ms, or the
-// group's share.session.timeout.ms) is removed, and the records it holds are released by the
-// share-partition state through the ShareGroupListener. Single-threaded.
+// group's share.session.timeout.ms) is removed, and its share session with it (ShareGroupListener);
+// the records it holds come back when their acquisition locks run out. Single-threaded.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { SimpleAssignor } from './assignors/simple.js'
@@ -62,6 +62,7 @@ export class ShareKind implements GroupKind<ShareGroup> {
       if (now < m.sessionDeadline) continue
       this.logger.info({ groupId: group.groupId, memberId: m.memberId }, 'share group member session expired')
       this.removeMember(group, m)
+      this.listener?.memberExpired(group.groupId, m.memberId)
     }
     return group.members.size > 0
   }
@@ -143,7 +144,6 @@ export class ShareKind implements GroupKind<ShareGroup> {
     group.members.delete(member.memberId)
     group.targetAssignment.delete(member.memberId)
     this.bumpGroupEpoch(group)
-    this.listener?.memberRemoved(group.groupId, member.memberId)
   }
 
   /** The existing topics the members subscribe to. */

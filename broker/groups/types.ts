@@ -341,8 +341,12 @@ export interface DescribedShareGroup {
 
 /** What the coordinator tells the share-partition state when a share group or member goes. */
 export interface ShareGroupListener {
-  /** The member left or was removed: the records it holds go back to the others. */
-  memberRemoved(groupId: string, memberId: string): void
+  /**
+   * The member's session expired. Its share session goes (a live client opens a new one); the
+   * records it holds go back when their acquisition locks run out, as in Kafka. A member that
+   * leaves keeps its share session: a client closing acknowledges and ends it afterwards.
+   */
+  memberExpired(groupId: string, memberId: string): void
   /** DeleteGroups removed the group: its share-partition state goes with it. */
   groupDeleted(groupId: string): Promise<void>
   /**

@@ -217,4 +217,21 @@ describe('ShareFetch and ShareAcknowledge', () => {
     const missing = (await admin.request<DeleteShareGroupOffsetsResponse>(ApiKey.DeleteShareGroupOffsets, 0, { groupId: 'sg-nobody', topics: [{ topicName: 'sf-admin' }] })).body
     expect(missing.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
   })
+
+  it('a member that has left the group still acknowledges and closes its share session, as a closing client does', async () => {
+    const topicId = topicIds.get('sf-poll')!
+    await setGroupConfig(admin, 'sg-leaving', { 'share.auto.offset.reset': 'earliest' })
+    const leaving = await member('sg-leaving', 'leaving', 'sf-poll')
+    const got = delivered(await leaving.fetch(topicId, [0, 1]))
+    expect(got.length).toBeGreaterThan(0)
+    const left = await leaving.c.request<any>(ApiKey.ShareGroupHeartbeat, 1, { groupId: 'sg-leaving', memberId: 'leaving', memberEpoch: -1, rackId: null, subscribedTopicNames: null })
+    expect(left.body.errorCode).toBe(ErrorCode.NONE)
+    const byPartition = new Map<number, Ack[]>()
+    for (const r of got) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), ack(r.offset, r.offset, ACCEPT)])
+    const closed = await leaving.acknowledge(topicId, byPartition, -1)
+    expect(closed.errorCode).toBe(ErrorCode.NONE)
+    expect(closed.responses[0]!.partitions.map((p) => p.errorCode)).toEqual([...byPartition.keys()].map(() => ErrorCode.NONE))
+    const next = await member('sg-leaving', 'next', 'sf-poll')
+    expect(delivered(await next.fetch(topicId, [0, 1]))).toEqual([])
+  })
 })

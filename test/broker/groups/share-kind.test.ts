@@ -19,7 +19,7 @@ function setup(config = {}): { clock: Clock; coordinator: GroupCoordinator; remo
   const clock = new Clock()
   const coordinator = new GroupCoordinator({ store: new MemoryOffsetStore(), logs: catalog, config, now: clock.now, autoTick: false })
   const removed: string[] = []
-  coordinator.setShareGroupListener({ memberRemoved: (_g, m) => void removed.push(m), groupDeleted: async () => {} })
+  coordinator.setShareGroupListener({ memberExpired: (_g, m) => void removed.push(m), groupDeleted: async () => {} })
   return { clock, coordinator, removed }
 }
 
@@ -76,19 +76,19 @@ describe('share group kind', () => {
     expect(coordinator.shareGroupHeartbeat(hb('m1', 0)).errorCode).toBe(ErrorCode.INVALID_REQUEST)
   })
 
-  it('a member that leaves or goes silent is removed, the others take its partitions and its records are released', () => {
+  it('a member that leaves or goes silent is removed and the others take its partitions; an expired one is reported', () => {
     const { clock, coordinator, removed } = setup({ shareSessionTimeoutMs: 1000 })
     coordinator.shareGroupHeartbeat(hb('m1', 0, ['orders']))
     coordinator.shareGroupHeartbeat(hb('m2', 0, ['orders']))
     expect(partitionsOf(coordinator.shareGroupHeartbeat(hb('m1', 1)))).toBe(2)
     expect(coordinator.shareGroupHeartbeat(hb('m2', -1))).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: -1 })
-    expect(removed).toEqual(['m2'])
+    expect(removed).toEqual([])
     const r = coordinator.shareGroupHeartbeat(hb('m1', 2))
     expect(r.memberEpoch).toBe(3)
     expect(partitionsOf(r)).toBe(4)
     clock.advance(1001)
     coordinator.tick()
-    expect(removed).toEqual(['m2', 'm1'])
+    expect(removed).toEqual(['m1'])
     expect(coordinator.listGroups()).toEqual([{ groupId: 'sg', protocolType: 'share', groupState: 'Empty', groupType: 'share' }])
     expect(coordinator.shareGroupHeartbeat(hb('m1', 3)).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
   })
@@ -96,7 +96,7 @@ describe('share group kind', () => {
   it('DeleteGroups refuses a share group with members and deletes an empty one with its state', async () => {
     const { coordinator } = setup()
     const deleted: string[] = []
-    coordinator.setShareGroupListener({ memberRemoved: () => {}, groupDeleted: async (g) => void deleted.push(g) })
+    coordinator.setShareGroupListener({ memberExpired: () => {}, groupDeleted: async (g) => void deleted.push(g) })
     coordinator.shareGroupHeartbeat(hb('m1', 0, ['orders']))
     expect(await coordinator.deleteGroups(['sg'])).toEqual([{ groupId: 'sg', errorCode: ErrorCode.NON_EMPTY_GROUP }])
     coordinator.shareGroupHeartbeat(hb('m1', -1))
@@ -126,7 +126,7 @@ describe('share group kind', () => {
     let finish: () => void = () => {}
     const asked: string[] = []
     coordinator.setShareGroupListener({
-      memberRemoved: () => {},
+      memberExpired: () => {},
       groupDeleted: async () => {},
       isInitialized: (_g, t, p) => initialized.has(`${t}:${p}`),
       initialize: (_g, parts) => {
