@@ -230,7 +230,11 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'group.share.min.heartbeat.interval.ms', type: 'int', default: '5000' },
   { name: 'group.share.max.heartbeat.interval.ms', type: 'int', default: '15000' },
   { name: 'group.share.delivery.count.limit', type: 'int', default: '5' },
+  { name: 'group.share.min.delivery.count.limit', type: 'int', default: '2' },
+  { name: 'group.share.max.delivery.count.limit', type: 'int', default: '10' },
   { name: 'group.share.partition.max.record.locks', type: 'int', default: '2000' },
+  { name: 'group.share.min.partition.max.record.locks', type: 'int', default: '100' },
+  { name: 'group.share.max.partition.max.record.locks', type: 'int', default: '4000' },
   { name: 'group.share.max.share.sessions', type: 'int', default: '2000' },
   // KIP-1191: whether a share group's dead-letter topic is created on first use, and the prefix
   // every dead-letter topic name must start with (empty: any name).
@@ -358,7 +362,9 @@ export const GROUP_CONFIG_DEFS: readonly DefaultedConfigDef[] = group([
   { name: 'consumer.heartbeat.interval.ms', type: 'int', default: '5000', validate: integerFrom(5000, 15000) },
   { name: 'consumer.session.timeout.ms', type: 'int', default: '45000', validate: integerFrom(45000, 60000) },
   { name: 'share.auto.offset.reset', type: 'string', default: 'latest', validate: memberOf('latest', 'earliest') },
+  { name: 'share.delivery.count.limit', type: 'int', default: '5', validate: integer(1, INT_MAX) },
   { name: 'share.heartbeat.interval.ms', type: 'int', default: '5000', validate: integer(1, INT_MAX) },
+  { name: 'share.partition.max.record.locks', type: 'int', default: '2000', validate: integer(1, INT_MAX) },
   { name: 'share.isolation.level', type: 'string', default: 'read_uncommitted', validate: memberOf('read_uncommitted', 'read_committed') },
   { name: 'share.record.lock.duration.ms', type: 'int', default: '30000', validate: integer(1, INT_MAX) },
   { name: 'share.session.timeout.ms', type: 'int', default: '45000', validate: integer(1, INT_MAX) },
@@ -389,6 +395,8 @@ export const GROUP_CONFIG_BROKER_BOUNDS: Readonly<Record<string, readonly [strin
   'share.record.lock.duration.ms': ['group.share.min.record.lock.duration.ms', 'group.share.max.record.lock.duration.ms'],
   'share.session.timeout.ms': ['group.share.min.session.timeout.ms', 'group.share.max.session.timeout.ms'],
   'share.heartbeat.interval.ms': ['group.share.min.heartbeat.interval.ms', 'group.share.max.heartbeat.interval.ms'],
+  'share.delivery.count.limit': ['group.share.min.delivery.count.limit', 'group.share.max.delivery.count.limit'],
+  'share.partition.max.record.locks': ['group.share.min.partition.max.record.locks', 'group.share.max.partition.max.record.locks'],
 }
 
 export const CONFIG_DEFS: readonly ConfigDef[] = [...BROKER_CONFIG_DEFS, ...TOPIC_CONFIG_DEFS, ...GROUP_CONFIG_DEFS]

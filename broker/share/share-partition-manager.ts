@@ -30,8 +30,10 @@ export interface ShareSettings {
   copyRecord(groupId: string): boolean
   /** samsa.share.retry.backoff.*: the wait before the next delivery after `deliveryCount` (0: none). */
   retryDelayMs(groupId: string, deliveryCount: number): number
-  deliveryCountLimit: number
-  maxRecordLocks: number
+  /** share.delivery.count.limit for the group (group.share.delivery.count.limit by default). */
+  deliveryCountLimit(groupId: string): number
+  /** share.partition.max.record.locks for the group (group.share.partition.max.record.locks by default). */
+  maxRecordLocks(groupId: string): number
 }
 
 /** Writes dead-letter records durably (share-dead-letter.ts); rejects when it could not. */
@@ -123,12 +125,18 @@ export class SharePartitionManager {
         : { startOffset: this.opts.settings.autoOffsetReset(groupId) === 'earliest' ? log.logStartOffset : log.highWatermark, stateEpoch: 0, stateBatches: [] }
     const target: ShareTarget = { groupId, topic: topic.name, topicId, partition }
     const deadLetters = this.opts.deadLetters
+    const settings = this.opts.settings
     const sp: SharePartition = new SharePartition(
       {
         now: this.now,
         lockDurationMs: () => this.opts.settings.lockDurationMs(groupId),
-        deliveryCountLimit: this.opts.settings.deliveryCountLimit,
-        maxRecordLocks: this.opts.settings.maxRecordLocks,
+        // Read at each use, so a group's change applies without a restart.
+        get deliveryCountLimit() {
+          return settings.deliveryCountLimit(groupId)
+        },
+        get maxRecordLocks() {
+          return settings.maxRecordLocks(groupId)
+        },
         onArchive: (records) => this.archived(target, records),
         deadLetters: () => deadLetters !== undefined && this.opts.settings.deadLetterTopic(groupId) !== null,
         onDeadLetter: (records, token) => this.deadLetter(key, sp, target, records, token),

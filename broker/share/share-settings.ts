@@ -25,7 +25,13 @@ export function shareSettings(config: BrokerConfig, metadata: Pick<MetadataStore
       const max = Number(group(groupId, 'samsa.share.retry.backoff.max.ms') ?? 60_000)
       return Math.min(max, initial * Math.pow(multiplier >= 1 ? multiplier : 1, Math.max(0, deliveryCount - 1)))
     },
-    deliveryCountLimit: config.getInt('group.share.delivery.count.limit'),
-    maxRecordLocks: config.getInt('group.share.partition.max.record.locks'),
+    deliveryCountLimit(groupId) {
+      const v = Number(group(groupId, 'share.delivery.count.limit'))
+      return Number.isInteger(v) && v > 0 ? v : config.getInt('group.share.delivery.count.limit')
+    },
+    maxRecordLocks(groupId) {
+      const v = Number(group(groupId, 'share.partition.max.record.locks'))
+      return Number.isInteger(v) && v > 0 ? v : config.getInt('group.share.partition.max.record.locks')
+    },
   }
 }

@@ -33,7 +33,7 @@ beforeAll(async () => {
   await kadmin.createTopics({
     waitForLeaders: true,
     topics: [
-      ...['dl-reject', 'dl-limit', 'dl-absent'].map((topic) => ({ topic, numPartitions: 1 })),
+      ...['dl-reject', 'dl-limit', 'dl-limit2', 'dl-absent'].map((topic) => ({ topic, numPartitions: 1 })),
       { topic: 'dlq.reject', numPartitions: 1, configEntries: [{ name: 'errors.deadletterqueue.group.enable', value: 'true' }] },
       { topic: 'dlq.limit', numPartitions: 1, configEntries: [{ name: 'errors.deadletterqueue.group.enable', value: 'true' }] },
     ],
@@ -103,6 +103,10 @@ describe('share-group dead-letter topics', () => {
   it('a group may only name a DLQ topic with the broker prefix and not internal', async () => {
     for (const name of ['poison', '__dlq.x']) {
       await expect(groupConfig('dl-bad-g', { 'errors.deadletterqueue.topic.name': name })).rejects.toThrow(/INVALID_CONFIG|errors.deadletterqueue/)
+    }
+    // A group's delivery limit and in-flight window stay within the broker's group.share.min/max.* bounds.
+    for (const [name, value] of [['share.delivery.count.limit', '1'], ['share.delivery.count.limit', '11'], ['share.partition.max.record.locks', '50']]) {
+      await expect(groupConfig('dl-bad-g', { [name!]: value! })).rejects.toThrow(/INVALID_CONFIG|group\.share\.m/)
     }
     await groupConfig('dl-bad-g', { 'errors.deadletterqueue.topic.name': 'dlq.ok', 'samsa.share.retry.backoff.initial.ms': '100' })
     const described = await admin.describeConfigs({ type: ConfigResourceType.Group, name: 'dl-bad-g' })
@@ -176,6 +180,26 @@ describe('share-group dead-letter topics', () => {
     })
     await waitFor(async () => (await admin.describeShareGroupOffsets('dl-limit-g'))[0]?.startOffset === 1, { what: 'SPSO 1' })
     expect(counts).toEqual([1, 2, 3])
+  })
+
+  it("a group's share.delivery.count.limit overrides the broker's", async () => {
+    await groupConfig('dl-limit2-g', { 'errors.deadletterqueue.topic.name': 'dlq.limit', 'share.delivery.count.limit': '2' })
+    await producer.send({ topic: 'dl-limit2', acks: -1, messages: [{ value: 'flaky' }] })
+    const c = consumer('dl-limit2-g', 'dl-limit2')
+    const counts: number[] = []
+    await pollUntil(
+      c,
+      (r) => {
+        counts.push(r.deliveryCount)
+        return 'release'
+      },
+      () => counts.length >= 2,
+    )
+    const dead = (await readTopic('dlq.limit', 2)).find((d) => d.headers['__dlq.errors.topic'] === 'dl-limit2')
+    expect(dead?.headers['__dlq.errors.delivery.count']).toBe('2')
+    await waitFor(async () => (await admin.describeShareGroupOffsets('dl-limit2-g'))[0]?.startOffset === 1, { what: 'SPSO 1' })
+    for (let i = 0; i < 3; i++) expect(await c.poll()).toEqual([])
+    expect(counts).toEqual([1, 2])
   })
 
   it('a DLQ write that fails leaves the record Available; it is delivered again and dead-lettered once it can be', async () => {
