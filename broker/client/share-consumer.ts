@@ -131,7 +131,7 @@ export class ShareConsumer {
    * returned; explicit mode throws if some of it is still unacknowledged.
    */
   async poll(): Promise<ShareRecord[]> {
-    if (this.closing !== null) return []
+    if (this.closing !== null) throw new Error('the share consumer is closed')
     if (this.member.fatal !== null) throw this.member.fatal
     this.settlePrevious()
     const byLeader = await this.assignedByLeader()

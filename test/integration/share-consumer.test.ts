@@ -27,7 +27,7 @@ beforeAll(async () => {
     'group.share.min.heartbeat.interval.ms': '100',
   })
   admin = new AdminClient({ bootstrap: [tb.address] })
-  await admin.createTopics(['sc-work', 'sc-stall', 'sc-explicit'].map((name) => ({ name, numPartitions: 1, replicationFactor: 1 })))
+  await admin.createTopics(['sc-work', 'sc-stall', 'sc-explicit', 'sc-txn'].map((name) => ({ name, numPartitions: 1, replicationFactor: 1 })))
   producer = kafkaClient(tb.address).producer()
   await producer.connect()
 })
@@ -57,14 +57,24 @@ async function produce(topic: string, count: number, batch = 500): Promise<void>
   }
 }
 
+/** Bounds every polling loop, so a broken consumer fails the test instead of spinning forever. */
+const MAX_POLLS = 2_000
+
 /** Polls until `done()` says so; every record goes to `seen`. */
-async function pollUntil(c: ShareConsumer, seen: (r: ShareRecord) => void, done: () => boolean, onRecord?: (r: ShareRecord) => void): Promise<void> {
-  while (!done()) {
-    for (const r of await c.poll()) {
-      seen(r)
-      onRecord?.(r)
-    }
+async function pollUntil(c: ShareConsumer, seen: (r: ShareRecord) => void, done: () => boolean): Promise<void> {
+  for (let i = 0; !done(); i++) {
+    if (i === MAX_POLLS) throw new Error(`still not done after ${MAX_POLLS} polls`)
+    for (const r of await c.poll()) seen(r)
   }
+}
+
+/** Polls until a poll returns records. */
+async function pollSome(c: ShareConsumer): Promise<ShareRecord[]> {
+  for (let i = 0; i < MAX_POLLS; i++) {
+    const got = await c.poll()
+    if (got.length > 0) return got
+  }
+  throw new Error(`no records after ${MAX_POLLS} polls`)
 }
 
 describe('ShareConsumer', () => {
@@ -111,8 +121,7 @@ describe('ShareConsumer', () => {
     await shareGroup('sc-stall-g')
     await produce('sc-stall', 300, 100)
     const stalled = consumer('sc-stall-g', 'sc-stall', 'explicit', 100)
-    let held: ShareRecord[] = []
-    while (held.length === 0) held = await stalled.poll()
+    const held = await pollSome(stalled)
     // The stalled member never acknowledges nor polls again; four others take the rest.
     const heldOffsets = new Set(held.map((r) => r.offset))
     const others = Array.from({ length: 4 }, () => consumer('sc-stall-g', 'sc-stall'))
@@ -135,7 +144,8 @@ describe('ShareConsumer', () => {
     const deliveries: ShareRecord[] = []
     const accepted = new Set<number>()
     // offset 0: released twice then accepted; offset 1: rejected; offset 2: accepted at once.
-    while (accepted.size < 2 || deliveries.filter((d) => d.offset === 0).length < 3) {
+    for (let i = 0; accepted.size < 2 || deliveries.filter((d) => d.offset === 0).length < 3; i++) {
+      if (i === MAX_POLLS) throw new Error(`deliveries so far: ${JSON.stringify(deliveries.map((d) => [d.offset, d.deliveryCount]))}`)
       for (const r of await c.poll()) {
         deliveries.push(r)
         if (r.offset === 1) c.acknowledge(r, 'reject')
@@ -164,8 +174,7 @@ describe('ShareConsumer', () => {
   it('an explicit poll with records left unacknowledged throws', async () => {
     await shareGroup('sc-explicit-g2')
     const c = consumer('sc-explicit-g2', 'sc-explicit', 'explicit')
-    let got: ShareRecord[] = []
-    while (got.length === 0) got = await c.poll()
+    const got = await pollSome(c)
     await expect(c.poll()).rejects.toThrow(/not acknowledged/)
     const d = (await admin.describeShareGroups(['sc-explicit-g2']))[0]
     expect(d.error).toBeNull()
@@ -174,9 +183,32 @@ describe('ShareConsumer', () => {
     await c.close()
     // Closing released the records: a new member gets them again.
     const next = consumer('sc-explicit-g2', 'sc-explicit')
-    let again: ShareRecord[] = []
-    while (again.length === 0) again = await next.poll()
+    const again = await pollSome(next)
     expect(again.map((r) => [r.offset, r.deliveryCount])).toEqual(got.map((r) => [r.offset, 2]))
     await next.close()
+  })
+
+  it('transaction markers in the log hold nothing up: every acknowledgement is taken and the start offset reaches the end', async () => {
+    await shareGroup('sc-txn-g')
+    const txProducer = kafkaClient(tb.address).producer({ transactionalId: 'sc-txn-p', maxInFlightRequests: 1, idempotent: true })
+    await txProducer.connect()
+    for (let i = 0; i < 3; i++) {
+      const tx = await txProducer.transaction()
+      await tx.send({ topic: 'sc-txn', messages: [{ value: `t${i}a`, partition: 0 }, { value: `t${i}b`, partition: 0 }] })
+      await tx.commit()
+    }
+    await txProducer.disconnect()
+    const failures: string[] = []
+    const c = new ShareConsumer({ bootstrap: [tb.address], groupId: 'sc-txn-g', maxWaitMs: 200, onAcknowledgementCommit: (r) => r.error !== null && failures.push(r.error.message) })
+    consumers.push(c)
+    c.subscribe(['sc-txn'])
+    const values: string[] = []
+    await pollUntil(c, (r) => values.push(r.value!.toString()), () => values.length >= 6)
+    expect(values).toEqual(['t0a', 't0b', 't1a', 't1b', 't2a', 't2b'])
+    await c.commitSync()
+    await c.close()
+    expect(failures).toEqual([])
+    // Six records and three commit markers.
+    expect(await admin.describeShareGroupOffsets('sc-txn-g', ['sc-txn'])).toEqual([{ topic: 'sc-txn', partition: 0, startOffset: 9, error: null }])
   })
 })
