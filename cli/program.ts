@@ -16,6 +16,7 @@ import { registerProducers } from './commands/producers.js'
 import { registerAcls } from './commands/acls.js'
 import { registerUsers } from './commands/users.js'
 import { registerTop } from './commands/top.js'
+import { registerConsole } from './commands/console.js'
 
 export const VERSION = '0.1.0'
 
@@ -60,6 +61,7 @@ Examples:
   registerAcls(program)
   registerUsers(program)
   registerTop(program)
+  registerConsole(program)
   applyExitOverride(program)
   return program
 }

@@ -18,8 +18,9 @@ import type { BrokerContext } from '../context.js'
 import { TlsListener } from '../security/tls.js'
 import { ANONYMOUS } from '../security/session.js'
 import { BasicAuth } from './basic-auth.js'
-import { ConsoleApi, HttpError, type Caller } from './console-api.js'
-import { consoleAsset } from './console-assets.js'
+import { ConsoleApi, type Caller } from './console-api.js'
+import { BrokerConsoleSource } from './console-broker.js'
+import { send, sendApi, sendAsset } from './http-util.js'
 import type { PrometheusMetrics } from './prometheus.js'
 
 /** The name HTTP metrics and per-listener TLS overrides use (listener.name.http.ssl.*). */
@@ -61,7 +62,7 @@ export class HttpEndpoint {
     private readonly opts: HttpOptions & { host: string },
     private readonly deps: HttpDeps,
   ) {
-    this.api = new ConsoleApi(opts.allowActions === true)
+    this.api = new ConsoleApi(new BrokerConsoleSource(deps.broker), opts.allowActions === true)
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         deps.logger.error({ err, url: req.url }, 'HTTP request failed')
@@ -118,11 +119,7 @@ export class HttpEndpoint {
       return send(res, 200, this.deps.metrics.contentType, await this.deps.metrics.scrape())
     }
     if (path.startsWith('/api/')) return this.apiCall(req, res, url, caller)
-    const asset = req.method === 'GET' || req.method === 'HEAD' ? consoleAsset(path) : undefined
-    if (asset === undefined) return send(res, 404, 'text/plain', 'not found\n')
-    res.setHeader('cache-control', 'no-cache')
-    res.setHeader('content-security-policy', "default-src 'self'")
-    return send(res, 200, asset.type, asset.body)
+    if (!sendAsset(req, res, path)) send(res, 404, 'text/plain', 'not found\n')
   }
 
   /** Logs loaded and listeners bound (a broker still recovering its logs, or stopping, is not ready). */
@@ -155,39 +152,7 @@ export class HttpEndpoint {
   }
 
   private async apiCall(req: http.IncomingMessage, res: http.ServerResponse, url: URL, caller: Caller): Promise<void> {
-    const b = this.deps.broker()
-    if (b === undefined) return send(res, 503, 'application/json', JSON.stringify({ error: 'broker starting' }) + '\n')
-    try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined
-      const out = await this.api.handle(req.method ?? 'GET', url, body, caller, b)
-      send(res, 200, 'application/json', JSON.stringify(out))
-    } catch (err) {
-      if (!(err instanceof HttpError)) throw err
-      send(res, err.status, 'application/json', JSON.stringify({ error: err.message }))
-    }
-  }
-}
-
-function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.statusCode = status
-  res.setHeader('content-type', type)
-  res.setHeader('x-content-type-options', 'nosniff')
-  res.end(body)
-}
-
-/** A JSON request body, at most 64 KiB; actions must say application/json (no cross-site form posts). */
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send application/json')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > 65536) throw new HttpError(413, 'request body too large')
-    chunks.push(chunk as Buffer)
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
-  } catch {
-    throw new HttpError(400, 'request body is not JSON')
+    if (this.deps.broker() === undefined) return send(res, 503, 'application/json', JSON.stringify({ error: 'broker starting' }) + '\n')
+    await sendApi(this.api, req, res, url, caller)
   }
 }

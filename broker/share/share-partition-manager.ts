@@ -199,6 +199,11 @@ export class SharePartitionManager {
     return out
   }
 
+  /** The group's share partitions held in memory, with their live record states (for the console). */
+  heldPartitions(groupId: string): HeldSharePartition[] {
+    return [...this.held.values()].filter((h) => h.groupId === groupId)
+  }
+
   /** AlterShareGroupOffsets: the partition starts over at `startOffset`, nothing in flight. */
   async resetPartition(groupId: string, topicId: string, partition: number, startOffset: number): Promise<number> {
     const h = this.partition(groupId, topicId, partition)
