@@ -147,13 +147,12 @@ describe.skipIf(!existsSync(CHROMIUM))(`web console (needs Chromium at ${CHROMIU
     await page.locator(`a[href="#/topic/${topic}"]`).click()
     await page.locator('#produce').waitFor()
     const before = Date.now()
-    for (const [key, value] of [['alpha', 'first'], ['beta', '{"n":2}'], ['alphabet', 'third']]) {
+    for (const [i, [key, value]] of [['alpha', 'first'], ['beta', '{"n":2}'], ['alphabet', 'third']].entries()) {
       await page.fill('input[name=produce-key]', key!)
       await page.fill('textarea[name=produce-value]', value!)
       await page.fill('input[name=produce-headers]', 'origin=console')
       await page.getByRole('button', { name: 'Produce' }).click()
-      await page.locator('#status', { hasText: `Produced to ${topic} partition 0` }).waitFor()
-      await page.waitForFunction((k) => document.getElementById('status')!.textContent!.includes('offset'), key)
+      await page.locator('#status', { hasText: `Produced to ${topic} partition 0 at offset ${i}` }).waitFor()
     }
     const rows = () => page.locator('#messages table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))
     // By offset: from 1.
@@ -229,7 +228,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`web console (needs Chromium at ${CHROMIU
       await page.goto(`${broker.http!.url}/#/`)
       await page.locator('#cluster-body svg.spark').first().waitFor()
       // Two refreshes so the charts have a line.
-      await page.waitForFunction(() => document.querySelectorAll('#cluster-body polyline').length > 0, undefined, { timeout: 10_000 })
+      await page.locator('#cluster-body polyline').first().waitFor({ timeout: 10_000 })
       await page.screenshot({ path: path.join(SHOTS, 'cluster.png'), fullPage: false })
     } finally {
       await consumer.disconnect()
