@@ -57,7 +57,7 @@ export default defineHandler({
     const round = await fetchShareRecords(b.share, b.fetchWaiters, b.fetchMemory, {
       groupId,
       memberId,
-      partitions: fetching ? [...session.partitions.values()] : ([] as SessionPartition[]),
+      partitions: fetching ? session.nextFetchOrder() : ([] as SessionPartition[]),
       maxRecords: req.maxRecords,
       maxBytes: Math.min(req.maxBytes, b.config.getInt('fetch.max.bytes')),
       maxWaitMs: fetching ? req.maxWaitMs : 0,

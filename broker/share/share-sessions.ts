@@ -19,6 +19,8 @@ export class ShareSession {
   epoch = 1
   /** By `${topicId}:${partition}`, in the order they were added. */
   readonly partitions = new Map<string, SessionPartition>()
+  /** Fetches so far: each starts one partition further, so a MaxRecords limit starves none. */
+  private fetches = 0
 
   constructor(
     readonly groupId: string,
@@ -32,6 +34,14 @@ export class ShareSession {
 
   forget(topicId: string, partition: number): void {
     this.partitions.delete(`${topicId}:${partition}`)
+  }
+
+  /** The partitions in the order the next fetch reads them (Kafka's round-robin rotation). */
+  nextFetchOrder(): SessionPartition[] {
+    const all = [...this.partitions.values()]
+    if (all.length === 0) return all
+    const start = this.fetches++ % all.length
+    return [...all.slice(start), ...all.slice(0, start)]
   }
 }
 
