@@ -12,7 +12,13 @@
 // largeResponse): the next such request is not started until the previous one's response has been
 // handed to the socket, so pipelined fetches cannot read the log many times over before anything
 // is sent; as Kafka's broker does for every request.
+//
+// Fetch responses on plain TCP may carry record batches as file ranges, sent from the segment
+// files with sendfile(2) in order with everything else (socket-output.ts); while a range waits for
+// a slow reader, reading pauses as it does behind a full write buffer.
 import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import type { SendfileFn } from '../storage/file-slice.js'
 import type { Logger } from 'pino'
 import { Writer } from '../protocol/writer.js'
 import { BufferPool } from '../storage/buffer-pool.js'
@@ -20,6 +26,7 @@ import { LeasedResponse } from './handler.js'
 import type { Router, Pending } from './router.js'
 import type { BrokerMetrics } from './metrics.js'
 import { type ConnectionSession, plaintextSession } from './security/session.js'
+import { SocketOutput } from './socket-output.js'
 
 export interface ConnectionOptions {
   maxRequestBytes: number
@@ -33,6 +40,8 @@ export interface ConnectionOptions {
   logger: Logger
   /** Request counts and times (Kafka's RequestMetrics); NO_METRICS skips the clock. */
   metrics?: BrokerMetrics
+  /** Sends Fetch responses' file ranges with this (plain TCP sockets only); absent: they are copied. */
+  sendfile?: SendfileFn
 }
 
 interface Slot {
@@ -72,6 +81,7 @@ export class Connection {
   private corked = false
   private idleWaiters: Array<() => void> = []
   private readonly timed: boolean
+  private readonly output: SocketOutput
 
   constructor(
     readonly socket: Socket,
@@ -83,6 +93,18 @@ export class Connection {
     this.clientHost = socket.remoteAddress ?? 'unknown'
     this.session = session ?? plaintextSession(this.clientHost)
     this.timed = opts.metrics?.enabled === true
+    const fd = (socket as TLSSocket).encrypted === true || opts.sendfile === undefined ? -1 : SocketOutput.descriptor(socket)
+    this.session.sendfile = fd >= 0
+    this.output = new SocketOutput(
+      socket,
+      fd,
+      opts.sendfile,
+      (err) => {
+        opts.logger.debug({ err, client: this.clientHost }, 'sendfile failed; closing connection')
+        this.close()
+      },
+      () => this.maybeResume(),
+    )
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.maybeResume())
@@ -93,6 +115,7 @@ export class Connection {
       this.closed = true
       this.chunks = []
       this.buffered = 0
+      this.output.abort()
       // Answered but never written: nothing of theirs reached the socket.
       for (const slot of this.slots.splice(0)) slot.held?.release()
       for (const w of this.idleWaiters.splice(0)) w()
@@ -276,16 +299,16 @@ export class Connection {
       }
       const held = slot.held
       const last = chunks.length - 1
-      for (let i = 0; i < last; i++) this.socket.write(chunks[i]!)
+      for (let i = 0; i < last; i++) this.output.write(chunks[i]!)
       // Write callbacks run in order, so the last one means the kernel has the whole response.
-      if (held === undefined) this.socket.write(chunks[last]!)
-      else this.socket.write(chunks[last]!, () => held.release())
+      if (held === undefined) this.output.write(chunks[last]!)
+      else this.output.write(chunks[last]!, () => held.release())
     }
     if (this.session.closeAfterResponses && this.slots.length === 0) {
       this.endAfterWrites()
       return
     }
-    if (wrote && this.socket.writableNeedDrain) this.pause()
+    if (wrote && (this.socket.writableNeedDrain || this.output.pending)) this.pause()
     if (this.slots.length === 0) for (const w of this.idleWaiters.splice(0)) w()
     this.maybeResume()
   }
@@ -325,7 +348,7 @@ export class Connection {
     if (!this.paused || this.closed || this.draining) return
     // A full write buffer resumes on 'drain'; too many pending responses, or a large response not
     // yet written, resume in flush().
-    if (this.slots.length >= this.opts.maxInFlight || this.socket.writableNeedDrain || this.waitingForLarge) return
+    if (this.slots.length >= this.opts.maxInFlight || this.socket.writableNeedDrain || this.output.pending || this.waitingForLarge) return
     this.paused = false
     this.socket.resume()
     this.parseFrames()

@@ -28,6 +28,8 @@ export interface BrokerContext {
   txn: TransactionCoordinator
   fetchWaiters: FetchWaiters
   fetchMemory: FetchMemory
+  /** Fetch responses may send record batches straight from their files (storage/file-slice.ts). */
+  sendfile: boolean
   fetchSessions: FetchSessionCache
   /** KIP-932: every share partition's state, and the share sessions of share-group members. */
   share: SharePartitionManager

@@ -28,6 +28,7 @@ import { FailedLogins } from './security/sasl/authenticator.js'
 import { oauthBearerValidators, type OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
 import { NO_METRICS, timedFileIO, type BrokerMetrics } from './metrics.js'
 import { nodeFileIO } from '../storage/file-io.js'
+import { nativeSendfile, type SendfileFn } from '../storage/file-slice.js'
 import { HttpEndpoint, type HttpOptions } from './http/endpoint.js'
 import { PrometheusMetrics } from './http/prometheus.js'
 import { ClientTelemetry } from './telemetry/client-telemetry.js'
@@ -57,6 +58,11 @@ export interface BrokerOptions {
   logger?: Logger
   /** The HTTP endpoint (metrics, probes, console); none without. */
   http?: HttpOptions
+  /**
+   * Send Fetch responses' record batches from the segment files with sendfile(2) where the addon
+   * built (storage/native); default true unless SAMSA_SENDFILE=0. TLS connections always copy.
+   */
+  sendfile?: boolean
 }
 
 export interface RunningBroker {
@@ -172,6 +178,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     throw err
   }
   const fetchWaiters = new FetchWaiters()
+  const { sendfile, why: sendfileWhy } = fetchSendPath(opts.sendfile)
   // Share groups whose members are gone come back Empty with their share-partition state.
   const shareConfig = shareSettings(config, logs.metadata)
   const deadLetters = new ShareDeadLetterWriter(logs, config, shareConfig, logger)
@@ -212,6 +219,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       maxInFlightPerConnection: 100,
       logger,
       metrics,
+      sendfile,
     })
     bound = await server.listen()
   } catch (err) {
@@ -234,6 +242,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     txn,
     fetchWaiters,
     fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
+    sendfile: sendfile !== undefined,
     fetchSessions: new FetchSessionCache(config.getInt('max.incremental.fetch.session.cache.slots')),
     share,
     shareSessions,
@@ -250,6 +259,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const main = bound[0]!
   live = ctx
   logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
+  logger.info({ fetchPath: sendfile !== undefined ? 'sendfile' : 'copy', why: sendfileWhy }, sendfile !== undefined ? 'Fetch sends record batches with sendfile (TLS connections copy)' : 'Fetch copies record batches')
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
@@ -295,4 +305,13 @@ async function ensureWritableDir(dir: string): Promise<void> {
     ;(e as NodeJS.ErrnoException).code = 'EDATADIR'
     throw e
   }
+}
+
+/** sendfile for Fetch responses unless turned off (option, or SAMSA_SENDFILE=0) or the addon is missing. */
+function fetchSendPath(option: boolean | undefined): { sendfile?: SendfileFn; why: string } {
+  const env = process.env.SAMSA_SENDFILE
+  if (option === false || (option === undefined && (env === '0' || env === 'false' || env === 'off'))) {
+    return { why: option === false ? 'turned off by the sendfile option' : `turned off by SAMSA_SENDFILE=${env}` }
+  }
+  return nativeSendfile()
 }

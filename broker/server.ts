@@ -3,6 +3,7 @@
 // shuts down gracefully (stop accepting, answer what is in flight, then close the logs cleanly).
 import net from 'node:net'
 import type { Logger } from 'pino'
+import type { SendfileFn } from '../storage/file-slice.js'
 import { Connection } from './connection.js'
 import { ConnectionQuotas, type ConnectionQuotaSettings } from './connection-quotas.js'
 import type { Router } from './router.js'
@@ -27,6 +28,8 @@ export interface ServerOptions extends ConnectionQuotaSettings {
   maxInFlightPerConnection: number
   logger: Logger
   metrics?: BrokerMetrics
+  /** Fetch responses' file ranges go out with this on plain TCP connections (storage/file-slice.ts). */
+  sendfile?: SendfileFn
 }
 
 export class TcpServer {
@@ -133,6 +136,7 @@ export class TcpServer {
         maxInFlight: this.opts.maxInFlightPerConnection,
         logger: this.opts.logger,
         metrics: this.opts.metrics,
+        sendfile: this.opts.sendfile,
       },
       (c) => {
         this.connections.delete(c)

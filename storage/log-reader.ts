@@ -11,13 +11,15 @@ import type { Lease } from './buffer-pool.js'
 import { OffsetOutOfRangeError } from './errors.js'
 import { type LogSegment, type SegmentRead, releaseReadBuffer } from './segment.js'
 import type { AbortedTxn } from './txn-index.js'
+import { FileSlice } from './file-slice.js'
 
 const EMPTY = Buffer.alloc(0)
 
 /**
- * Whole batches read from the log, possibly none. `records` views a pooled buffer: release() it
- * once nothing uses those bytes any more (a Fetch does so once the socket has taken its response);
- * until then the buffer is not reused, and after it `records` is empty.
+ * Whole batches read from the log, possibly none. `records` views a pooled buffer, or is a
+ * FileSlice (ReadOptions.fileSlices) pinning its segment file: release() it once nothing uses
+ * those bytes any more (a Fetch does so once the socket has taken its response); until then the
+ * buffer is not reused, and after it `records` is empty.
  */
 export interface ReadResult extends Lease {
   readonly records: Uint8Array
@@ -37,7 +39,8 @@ class LogRead implements ReadResult {
   release(): void {
     const records = this.records
     this.records = EMPTY
-    if (records.length > 0) releaseReadBuffer(records)
+    if (records instanceof FileSlice) records.release()
+    else if (records.length > 0) releaseReadBuffer(records)
   }
 }
 
@@ -46,6 +49,11 @@ export interface ReadOptions {
   maxOffset?: number
   /** Return the first batch even when it is larger than maxBytes (default true). */
   minOneBatch?: boolean
+  /**
+   * Large results may stay in their segment file as a FileSlice (for sendfile) instead of being
+   * copied into memory; synchronous reads only.
+   */
+  fileSlices?: boolean
 }
 
 /** What a read plan needs from its log. */
@@ -58,6 +66,7 @@ export interface ReadableLog {
 
 /** A read's bounds with the segments to try and the result it fills in. */
 export interface ReadPlan extends SegmentRead {
+  fileSlices: boolean
   result: LogRead
   segments: LogSegment[]
 }
@@ -96,13 +105,13 @@ export function planRead(log: ReadableLog, offset: number, maxBytes: number, opt
   const result = new LogRead(leo, logStart, leo)
   const all = log.segmentList
   const segments = offset < maxOffset ? all.slice(floorSegmentIndex(all, offset)) : []
-  return { offset, maxBytes, maxOffset, minOneBatch: opts?.minOneBatch ?? true, result, segments }
+  return { offset, maxBytes, maxOffset, minOneBatch: opts?.minOneBatch ?? true, fileSlices: opts?.fileSlices ?? false, result, segments }
 }
 
 /** Runs a plan synchronously: positional reads of the page cache are faster than the thread pool. */
 export function readLog(plan: ReadPlan): ReadResult {
   for (const seg of plan.segments) {
-    const got = seg.read(plan)
+    const got = plan.fileSlices ? seg.readSlice(plan) : seg.read(plan)
     if (got !== null) {
       plan.result.records = got
       break

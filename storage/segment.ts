@@ -28,6 +28,7 @@ import type { FileIO } from './file-io.js'
 import { type BatchVisitor, FileRecords, HEADER_PREFIX } from './file-records.js'
 import { OffsetIndex } from './offset-index.js'
 import { TimeIndex } from './time-index.js'
+import { FILE_SLICE_MIN_BYTES, FileSlice } from './file-slice.js'
 import { TXN_INDEX_SUFFIX, TxnIndex } from './txn-index.js'
 
 const SCAN_CHUNK = 1 << 20
@@ -252,6 +253,52 @@ export class LogSegment {
     } finally {
       this.log.unpin(pin)
     }
+  }
+
+  /**
+   * read(), but a result of FILE_SLICE_MIN_BYTES or more stays in the file: a FileSlice pinning
+   * the log's descriptor, for sendfile. Only batch headers are read, one small read per batch.
+   */
+  readSlice(r: SegmentRead): Uint8Array | null {
+    const { offset, maxBytes, maxOffset, minOneBatch } = r
+    const end = this.size
+    let pos = this.offsetIndex.lookup(r.offset).position
+    const header = Buffer.allocUnsafe(HEADER_PREFIX)
+    const headerAt = (at: number): boolean => this.log.readInto(header, at) === HEADER_PREFIX
+    let found = false
+    while (pos < end) {
+      if (!headerAt(pos)) return null
+      if (readLastOffset(header, 0) >= offset) {
+        found = true
+        break
+      }
+      pos += batchSizeAt(header, 0)
+    }
+    if (!found) return null
+    const start = pos
+    if (readLastOffset(header, 0) >= maxOffset) return EMPTY
+    const firstSize = batchSizeAt(header, 0)
+    let taken = 0
+    let nextOffset = 0
+    if (firstSize > maxBytes) {
+      if (!minOneBatch) return EMPTY
+      taken = firstSize
+      nextOffset = readLastOffset(header, 0) + 1
+    } else {
+      const limit = Math.min(maxBytes, end - start)
+      while (taken < limit) {
+        if (taken > 0 && !headerAt(start + taken)) break
+        const size = batchSizeAt(header, 0)
+        if (taken + size > limit) break
+        const last = readLastOffset(header, 0)
+        if (last >= maxOffset) break
+        taken += size
+        nextOffset = last + 1
+      }
+      if (taken === 0) return EMPTY
+    }
+    if (taken < FILE_SLICE_MIN_BYTES) return this.readAt(start, taken, true)
+    return new FileSlice(this.log.pin(), start, taken, nextOffset, (pin) => this.log.unpin(pin))
   }
 
   private readWindow(pos: number, end: number, maxBytes: number): number {

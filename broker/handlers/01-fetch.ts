@@ -42,7 +42,7 @@ export default defineHandler({
         await b.fetchWaiters.wait(parked(), deadline - Date.now())
         continue
       }
-      round = await readPartitions(work, isolation, maxBytes, b.fetchMemory)
+      round = await readPartitions(work, isolation, maxBytes, b.fetchMemory, b.sendfile && ctx.session.sendfile)
       const remaining = deadline - Date.now()
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || b.fetchWaiters.closed) break
       round.lease.release()

@@ -27,6 +27,8 @@ export class ConnectionSession {
   closeAfterResponses = false
   /** When the current SASL session ends (KIP-368), or Infinity. */
   sessionExpiresAt = Number.POSITIVE_INFINITY
+  /** Set by the connection when its socket can take file ranges with sendfile (plain TCP, addon loaded). */
+  sendfile = false
 
   constructor(
     readonly listener: BoundListener,
