@@ -25,6 +25,13 @@ const FENCED = new Set<number>([ErrorCode.FENCED_MEMBER_EPOCH, ErrorCode.UNKNOWN
 const FATAL = new Set<number>([ErrorCode.GROUP_AUTHORIZATION_FAILED, ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.INVALID_REQUEST, ErrorCode.GROUP_MAX_SIZE_REACHED, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.INCONSISTENT_GROUP_PROTOCOL])
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000
 const RETRY_MS = 200
+/**
+ * A coordinator assigns share partitions only once their state is initialized, which the first
+ * heartbeat starts: the answer comes back without them and the next heartbeat would pick them up a
+ * whole interval later. While the assignment is empty the member asks again sooner, a few times.
+ */
+const EARLY_BEAT_MS = 300
+const EARLY_BEATS = 10
 
 export class ShareGroupMember {
   readonly memberId: string = randomUUID()
@@ -38,6 +45,7 @@ export class ShareGroupMember {
   private timer: NodeJS.Timeout | null = null
   private inFlight: Promise<void> | null = null
   private again = false
+  private earlyBeats = 0
   private readonly changeWaiters = new Set<() => void>()
 
   constructor(
@@ -49,6 +57,7 @@ export class ShareGroupMember {
   /** Sets the topics and joins (or tells the coordinator at once). */
   subscribe(topics: readonly string[]): void {
     this.topics = [...new Set(topics)].sort()
+    this.earlyBeats = 0
     if (this.state === 'idle') this.state = 'member'
     this.beat()
   }
@@ -113,6 +122,10 @@ export class ShareGroupMember {
         this.memberEpoch = res.memberEpoch
         if (res.assignment !== null) this.assignment = new Map(res.assignment.topicPartitions.map((t) => [t.topicId, [...t.partitions].sort((a, b) => a - b)]))
         next = res.heartbeatIntervalMs > 0 ? res.heartbeatIntervalMs : DEFAULT_HEARTBEAT_INTERVAL_MS
+        if (this.assignment.size === 0 && this.earlyBeats < EARLY_BEATS) {
+          this.earlyBeats++
+          next = Math.min(next, EARLY_BEAT_MS)
+        }
       } else if (COORDINATOR_MOVED.has(res.errorCode)) {
         this.cluster.forgetCoordinator(CoordinatorType.Group, this.groupId)
       } else if (FENCED.has(res.errorCode)) {
@@ -120,6 +133,7 @@ export class ShareGroupMember {
         this.memberEpoch = 0
         this.assignment = new Map()
         this.sentTopics = null
+        this.earlyBeats = 0
         next = 0
       } else if (FATAL.has(res.errorCode)) {
         this.fatal = new KafkaProtocolError(res.errorCode, `share group '${this.groupId}' heartbeat`, res.errorMessage)

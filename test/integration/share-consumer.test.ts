@@ -212,3 +212,34 @@ describe('ShareConsumer', () => {
     expect(await admin.describeShareGroupOffsets('sc-txn-g', ['sc-txn'])).toEqual([{ topic: 'sc-txn', partition: 0, startOffset: 9, error: null }])
   })
 })
+
+describe('ShareConsumer joining under a long heartbeat interval', () => {
+  let slow: TestBroker
+
+  beforeAll(async () => {
+    slow = await startTestBroker({ 'group.share.heartbeat.interval.ms': '15000' })
+  })
+
+  afterAll(async () => {
+    await slow?.stop()
+  })
+
+  it('asks again soon while its assignment is empty, instead of a whole interval later', async () => {
+    const a = new AdminClient({ bootstrap: [slow.address] })
+    await a.createTopics([{ name: 'sc-early', numPartitions: 1, replicationFactor: 1 }])
+    await a.incrementalAlterConfigs({ type: ConfigResourceType.Group, name: 'sc-early-g' }, [{ name: 'share.auto.offset.reset', op: AlterConfigOp.Set, value: 'earliest' }])
+    await a.close()
+    const p = kafkaClient(slow.address).producer()
+    await p.connect()
+    await p.send({ topic: 'sc-early', acks: -1, messages: [{ value: 'early', partition: 0 }] })
+    await p.disconnect()
+    // The first heartbeat answers before the share partition is initialized; the next regular one
+    // would come 15 s later, far beyond these polls of at most 200 ms each.
+    const c = new ShareConsumer({ bootstrap: [slow.address], groupId: 'sc-early-g', maxWaitMs: 200 })
+    c.subscribe(['sc-early'])
+    const got: ShareRecord[] = []
+    for (let i = 0; i < 25 && got.length === 0; i++) got.push(...(await c.poll()))
+    await c.close()
+    expect(got.map((r) => r.value?.toString())).toEqual(['early'])
+  })
+})
