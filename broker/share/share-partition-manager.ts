@@ -73,6 +73,8 @@ export class SharePartitionManager {
   private readonly held = new Map<string, HeldSharePartition>()
   /** Persisted states not loaded yet, by key. */
   private readonly stored = new Map<string, ShareStateRecord>()
+  /** Topic ids with any state, live or persisted (a deleted topic's state goes on its next use). */
+  private readonly stateTopics = new Set<string>()
   private readonly writer: ShareStateWriter
   private readonly now: () => number
   private readonly timer: NodeJS.Timeout
@@ -83,7 +85,10 @@ export class SharePartitionManager {
     this.now = opts.now ?? Date.now
     this.writer = new ShareStateWriter(opts.store)
     this.onArchive = opts.onArchive
-    for (const { key, value } of opts.store.listShareStates()) this.stored.set(key, value)
+    for (const { key, value } of opts.store.listShareStates()) {
+      this.stored.set(key, value)
+      this.stateTopics.add(parseShareStateKey(key).topicId)
+    }
     this.timer = setInterval(() => this.checkLocks(), opts.lockCheckMs ?? 100)
     this.timer.unref()
   }
@@ -147,6 +152,7 @@ export class SharePartitionManager {
     sp.truncateTo(log.logStartOffset)
     h = { ...target, key, sp, log }
     this.held.set(key, h)
+    this.stateTopics.add(topicId)
     if (stored === undefined) void this.persist([h]).catch((err: unknown) => this.opts.logger.error({ err, key }, 'storing a new share partition failed'))
     return h
   }
@@ -233,6 +239,8 @@ export class SharePartitionManager {
 
   /** A deleted topic's share partitions go, in every group, as Kafka deletes their share state. */
   private forgetTopic(topicId: string): void {
+    // Most unknown ids never had state: only those that did are worth a walk over every partition.
+    if (!this.stateTopics.delete(topicId)) return
     for (const [key, h] of this.held) {
       if (h.topicId !== topicId) continue
       this.held.delete(key)

@@ -12,6 +12,7 @@ import type { ApiVersionsResponse } from '../../protocol/generated/api-versions.
 import type { DescribeShareGroupOffsetsResponse } from '../../protocol/generated/describe-share-group-offsets.js'
 import type { AlterShareGroupOffsetsResponse } from '../../protocol/generated/alter-share-group-offsets.js'
 import type { DeleteShareGroupOffsetsResponse } from '../../protocol/generated/delete-share-group-offsets.js'
+import type { DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { createTopics, WireClient } from '../helpers/wire.js'
 import { ACCEPT, RELEASE, REJECT, ShareMemberClient, delivered, setGroupConfig, type Ack } from '../helpers/share-wire.js'
@@ -233,5 +234,25 @@ describe('ShareFetch and ShareAcknowledge', () => {
     expect(closed.responses[0]!.partitions.map((p) => p.errorCode)).toEqual([...byPartition.keys()].map(() => ErrorCode.NONE))
     const next = await member('sg-leaving', 'next', 'sf-poll')
     expect(delivered(await next.fetch(topicId, [0, 1]))).toEqual([])
+  })
+
+  it('a deleted topic answers UNKNOWN_TOPIC_ID, and one recreated under its name starts afresh', async () => {
+    const id = (await createTopics(admin, [{ name: 'sf-doomed', partitions: 1 }])).get('sf-doomed')!
+    await setGroupConfig(admin, 'sg-doomed', { 'share.auto.offset.reset': 'earliest' })
+    await produce('sf-doomed', ['d0'])
+    const m = await member('sg-doomed', 'doomed', 'sf-doomed')
+    expect(delivered(await m.fetch(id, [0])).map((r) => r.value)).toEqual(['d0'])
+    const describe = async () =>
+      (await admin.request<DescribeShareGroupOffsetsResponse>(ApiKey.DescribeShareGroupOffsets, 0, { groups: [{ groupId: 'sg-doomed', topics: null }] })).body.groups[0]!.topics
+    expect((await describe()).map((t) => t.topicName)).toEqual(['sf-doomed'])
+    const deleted = await admin.request<DeleteTopicsResponse>(ApiKey.DeleteTopics, 4, { topicNames: ['sf-doomed'], timeoutMs: 10_000 })
+    expect(deleted.body.responses[0]!.errorCode).toBe(ErrorCode.NONE)
+    const after = await m.fetch(id, [0])
+    expect(after.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID)
+    // Recreated under the same name: a new topic id, a share partition that starts afresh.
+    const reborn = (await createTopics(admin, [{ name: 'sf-doomed', partitions: 1 }])).get('sf-doomed')!
+    await produce('sf-doomed', ['n0'])
+    const fresh = await member('sg-doomed', 'fresh', 'sf-doomed')
+    expect(delivered(await fresh.fetch(reborn, [0])).map((r) => [r.offset, r.value, r.deliveryCount])).toEqual([[0, 'n0', 1]])
   })
 })
