@@ -150,4 +150,40 @@ describe('HTTP endpoint security', () => {
     })
     expect(form).toBe(415)
   })
+
+  it('holds config edits, test records, ACL and user lists to credentials and ACLs', async () => {
+    const created = await request('/api/topics', { ...admin, method: 'POST', json: { name: 'guarded', partitions: 1 } })
+    expect(created.status).toBe(200)
+    // No credentials: 401 before anything is looked at.
+    expect((await request('/api/topics/guarded/configs', { method: 'POST', json: { set: { 'retention.ms': '1000' } } })).status).toBe(401)
+    expect((await request('/api/topics/guarded/messages', { method: 'POST', json: { value: 'x' } })).status).toBe(401)
+    expect((await request('/api/acls')).status).toBe(401)
+    // alice has no ACLs: the topic is not found for her, the lists need DESCRIBE on the cluster.
+    expect((await request('/api/topics/guarded/configs', { ...alice, method: 'POST', json: { set: { 'retention.ms': '1000' } } })).status).toBe(404)
+    expect((await request('/api/topics/guarded/messages', { ...alice, method: 'POST', json: { value: 'x' } })).status).toBe(404)
+    expect((await request('/api/acls', alice)).status).toBe(403)
+    expect((await request('/api/users', alice)).status).toBe(403)
+    // With DESCRIBE only she sees the topic but may neither alter it nor write to it.
+    const kafka = kafkaClient(broker.address, { sasl: { mechanism: 'scram-sha-512', username: 'admin', password: 'admin-secret' } })
+    const a = kafka.admin()
+    await a.connect()
+    try {
+      await a.createAcls({ acl: [{ resourceType: 2, resourceName: 'guarded', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 8, permissionType: 3 }] })
+      expect((await request('/api/topics/guarded/configs', { ...alice, method: 'POST', json: { set: { 'retention.ms': '1000' } } })).status).toBe(403)
+      expect((await request('/api/topics/guarded/messages', { ...alice, method: 'POST', json: { value: 'x' } })).status).toBe(403)
+      // The super user may do both, and lists ACLs (alice's DESCRIBE) and users.
+      expect((await request('/api/topics/guarded/configs', { ...admin, method: 'POST', json: { set: { 'retention.ms': '1000' } } })).status).toBe(200)
+      const produced = await request('/api/topics/guarded/messages', { ...admin, method: 'POST', json: { key: 'k', value: 'v' } })
+      expect(JSON.parse(produced.body)).toEqual({ partition: 0, offset: 0 })
+      const cfg = await a.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: 'guarded', configNames: ['retention.ms'] }] })
+      expect(cfg.resources[0]!.configEntries[0]!.configValue).toBe('1000')
+      expect((await a.fetchTopicOffsets('guarded'))[0]!.high).toBe('1')
+      const acls = JSON.parse((await request('/api/acls', admin)).body) as { acls: Array<{ principal: string; operation: string; resourceName: string }> }
+      expect(acls.acls).toContainEqual(expect.objectContaining({ principal: 'User:alice', operation: 'DESCRIBE', resourceName: 'guarded' }))
+      const users = JSON.parse((await request('/api/users', admin)).body) as Array<{ user: string }>
+      expect(users.map((u) => u.user).sort()).toEqual(['admin', 'alice'])
+    } finally {
+      await a.disconnect()
+    }
+  })
 })
