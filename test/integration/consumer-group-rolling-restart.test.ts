@@ -95,21 +95,23 @@ describe.skipIf('reason' in loaded)(`KIP-848 rolling restart with @confluentinc/
       }
     })()
 
-    for (const name of ['a', 'b', 'c']) await startMember(name)
-    await waitFor(() => allOwned() && members.every((m) => m.current.size > 0), { timeoutMs: 20_000, what: 'the three members to share all partitions' })
+    try {
+      for (const name of ['a', 'b', 'c']) await startMember(name)
+      await waitFor(() => allOwned() && members.every((m) => m.current.size > 0), { timeoutMs: 20_000, what: 'the three members to share all partitions' })
 
-    for (const name of ['a', 'b', 'c']) {
-      const old = members.find((m) => m.name === name)!
-      await old.close()
-      members.splice(members.indexOf(old), 1)
-      await startMember(`${name}2`)
-      const mark = produced
-      await waitFor(() => allOwned() && processedUpTo(mark / PARTITIONS), { timeoutMs: 20_000, what: `every partition owned again and consumed past ${mark} after restarting ${name}` })
+      for (const name of ['a', 'b', 'c']) {
+        const old = members.find((m) => m.name === name)!
+        await old.close()
+        members.splice(members.indexOf(old), 1)
+        await startMember(`${name}2`)
+        const mark = produced
+        await waitFor(() => allOwned() && processedUpTo(mark / PARTITIONS), { timeoutMs: 20_000, what: `every partition owned again and consumed past ${mark} after restarting ${name}` })
+      }
+    } finally {
+      producing = false
+      await writer
+      await producer.disconnect()
     }
-
-    producing = false
-    await writer
-    await producer.disconnect()
     await waitFor(() => processedUpTo(produced / PARTITIONS), { timeoutMs: 20_000, what: 'every record processed' })
     for (const m of [...members]) await m.close()
 
