@@ -102,7 +102,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   heartbeat(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
     if (this.registry.closed) return failure(ErrorCode.NOT_COORDINATOR)
     const invalid = this.validateRequest(p)
-    if (invalid !== null) return invalid
+    if (invalid !== null) return this.refused(p, invalid)
     const now = this.registry.now()
     if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.leave(p, now)
 
@@ -119,14 +119,14 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
             : upgradeAllowed(this.config.consumerMigrationPolicy)
               ? classicToConsumer(other, now, this.catalog)
               : null
-      if (converted === null) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`)
+      if (converted === null) return this.refused(p, failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`))
       this.registry.replace(other, converted)
       if (converted.members.size > 0) this.registry.watch(converted)
       this.logger.info({ groupId: p.groupId, members: converted.members.size }, 'classic group converted to a consumer group')
       group = converted
     }
     if (group === undefined) {
-      if (p.memberEpoch !== 0) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} not found.`)
+      if (p.memberEpoch !== 0) return this.refused(p, failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} not found.`))
       group = this.createGroup(p.groupId)
     }
     const owned = p.topicPartitions === null ? null : assignmentOf(p.topicPartitions)
@@ -196,6 +196,18 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       return
     }
     bumpGroupEpoch(group, this.catalog, this.assignors)
+  }
+
+  /**
+   * Logs a refusal librdkafka treats as fatal (an invalid request, or a group that is not there for
+   * a member past its join): the client then stops, and only this line says which rule it broke.
+   */
+  private refused(p: ConsumerHeartbeatParams, r: ConsumerHeartbeatResult): ConsumerHeartbeatResult {
+    this.logger.info(
+      { groupId: p.groupId, memberId: p.memberId, memberEpoch: p.memberEpoch, errorCode: r.errorCode, reason: r.errorMessage },
+      'consumer group heartbeat refused',
+    )
+    return r
   }
 
   /** Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
