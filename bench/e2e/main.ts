@@ -7,7 +7,7 @@
 // the same bytes; produce latency with the cleaner working and idle) and security (TLS next to
 // plain TCP; SCRAM logins next to plain connections).
 //
-//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance] [--out-dir DIR]
+//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance,sendfile] [--out-dir DIR]
 //                 [--render RUN.json] [--in-process-latency]
 //
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
@@ -56,7 +56,7 @@ const S = QUICK
 const PARTITIONS = 16
 const RATE = 50_000
 const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
-const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance').split(','))
+const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance,sendfile').split(','))
 /** Connections a login loop keeps going at once. */
 const LOGIN_CONCURRENCY = 8
 const outDir = path.resolve(flags['out-dir'] ?? path.join(ROOT, 'bench/results'))
@@ -314,17 +314,51 @@ async function benchSecurity(work: string): Promise<void> {
 
 const ABBA_NOTE = 'two runs of each of the pair, in the order a b b a, added up'
 
+/**
+ * Fetch with sendfile next to the copying path: two brokers, one started with SAMSA_SENDFILE=0,
+ * each with the same backlog, read in turns (a b b a) by the wire generator and rdkafka_performance.
+ */
+async function benchSendfile(work: string): Promise<void> {
+  const sides = [
+    ['sendfile', await startSamsa(mkdtempSync(path.join(work, 'samsa-sendfile-')))],
+    ['copy', await startSamsa(mkdtempSync(path.join(work, 'samsa-copy-')), [], {}, undefined, { ...process.env, SAMSA_SENDFILE: '0' })],
+  ] as const
+  for (const [, s] of sides) stops.push(() => stopService(s.service.child))
+  const pids = sides.map(([, s]) => s.service.pid)
+  let records = 0
+  for (const [label, s] of sides) {
+    await createTopic(s, 'backlog', PARTITIONS)
+    progress(`samsa (${label}): writing a ${(S.backlogBytes / MiB).toFixed(0)} MiB backlog of 1 KiB records...`)
+    records = (await wireProduce(s, 'backlog', PARTITIONS, 1024, 1, S.consumeSeconds * 2, WIRE, Math.floor(S.backlogBytes / 1024))).records
+  }
+  settleDisk()
+  const base = { system: 'Samsa', workload: 'consume-backlog', recordBytes: 1024, durability: `${((records * 1024) / MiB).toFixed(0)} MiB backlog`, note: ABBA_NOTE }
+  const wire = await abba('wire generator fetch of the backlog', pids, sides.map(([label, s]) => [label, async () => {
+    const r = await wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity)
+    return { count: r.records, seconds: r.seconds }
+  }] as const))
+  wire.forEach((m, i) => m && throughputRow({ ...base, client: `samsa wire generator (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
+  const rdk = findRdkafkaPerformance()
+  if (typeof rdk !== 'string') return
+  let group = 0
+  const viaRdk = await abba('rdkafka_performance consumer of the backlog', pids, sides.map(([label, s]) => [label, async () => {
+    const r = await rdkafkaConsume(rdk, s.bootstrap, 'backlog', `bench-rdk-${label}-${group++}`, records, S.consumeSeconds)
+    return { count: r.records, seconds: r.seconds }
+  }] as const))
+  viaRdk.forEach((m, i) => m && throughputRow({ ...base, client: `rdkafka_performance (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
+}
+
 type PairRun = () => Promise<{ count: number; seconds: number }>
 
 /**
  * Runs the two of a pair in the order a b b a and adds up each one's count, seconds and server
  * usage (CPU weighted by time); undefined for one whose run failed.
  */
-async function abba(what: string, pid: number, pair: ReadonlyArray<readonly [string, PairRun]>): Promise<Array<{ count: number; seconds: number; usage: ResourceUsage } | undefined>> {
+async function abba(what: string, pid: number | readonly number[], pair: ReadonlyArray<readonly [string, PairRun]>): Promise<Array<{ count: number; seconds: number; usage: ResourceUsage } | undefined>> {
   const totals = pair.map(() => ({ count: 0, seconds: 0, cpuSeconds: 0, rssMaxMiB: 0, rssEndMiB: 0, failed: false }))
   for (const i of [0, 1, 1, 0]) {
     const [label, run] = pair[i]!
-    const m = await measured(`samsa: ${what} (${label})`, pid, run)
+    const m = await measured(`samsa: ${what} (${label})`, typeof pid === 'number' ? pid : pid[i]!, run)
     const t = totals[i]!
     if (m === undefined) {
       t.failed = true
@@ -465,6 +499,7 @@ async function main(): Promise<void> {
       ['compaction', 'Samsa compaction', benchCompaction],
       ['security', 'Samsa security', benchSecurity],
       ['rebalance', 'Samsa consumer groups', benchRebalanceSection],
+      ['sendfile', 'Samsa sendfile', benchSendfile],
       ['redis', 'Redis Streams', benchRedis],
       ['nats', 'NATS JetStream', benchNats],
     ] as const

@@ -37,6 +37,15 @@ export function ratios(report: RunReport, loginConcurrency: number): void {
     const c = rows.find((r) => r.system === 'Samsa' && r.client === client && r.workload === 'consume-backlog')
     add('Samsa consume backlog / loopback TCP', c?.mibPerSec, loop, client)
   }
+  for (const client of ['samsa wire generator', 'rdkafka_performance']) {
+    const side = (label: string) => rows.find((r) => r.client === `${client} (${label})` && r.workload === 'consume-backlog')
+    add('Samsa consume backlog with sendfile / loopback TCP', side('sendfile')?.mibPerSec, loop, client)
+    add('Samsa consume backlog without sendfile / loopback TCP', side('copy')?.mibPerSec, loop, client)
+    add('Samsa consume backlog, sendfile / copy', side('sendfile')?.mibPerSec, side('copy')?.mibPerSec, `${client}, two brokers read in turns`)
+    // The broker's CPU time per byte sent: what sendfile saves, whatever share of the cores the clients got.
+    const cpuPerMiB = (r: Row | undefined) => (r?.server && r.mibPerSec > 0 ? r.server.cpuPct / r.mibPerSec : undefined)
+    add('Samsa broker CPU per MiB fetched, sendfile / copy', cpuPerMiB(side('sendfile')), cpuPerMiB(side('copy')), client)
+  }
   const rc = rows.find((r) => r.system === 'Redis Streams' && r.workload === 'consume-backlog')
   const sc = rows.find((r) => r.system === 'Samsa' && r.client === 'rdkafka_performance' && r.workload === 'consume-backlog')
   add('Samsa consume backlog / Redis Streams XREADGROUP', sc?.mibPerSec, rc?.mibPerSec, 'rdkafka_performance vs RESP pipeliner')
