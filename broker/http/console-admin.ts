@@ -4,7 +4,7 @@
 // (--command-config). What the Kafka API does not tell (segment counts, uptime, share-partition
 // record states) is null, with a note; sizes come from DescribeLogDirs when the cluster serves it.
 import { AclPermissionType, AclOperation, operationName, PatternType, patternTypeName, permissionTypeName, ResourceType, resourceTypeName } from '../acls/acl-types.js'
-import { AdminClient, AlterConfigOp, ConfigResourceType, ConfigSource, KafkaProtocolError, type AdminClientOptions } from '../client/admin-client.js'
+import { AdminClient, AlterConfigOp, ConfigResourceType, ConfigSource, KafkaProtocolError, type AdminClientOptions, type ListedGroup } from '../client/admin-client.js'
 import { PartitionReader } from '../client/partition-reader.js'
 import { Producer } from '../client/producer.js'
 import {
@@ -183,7 +183,7 @@ export class AdminConsoleSource implements ConsoleSource {
     const listed = await call(() => this.admin.listGroups())
     return Promise.all(
       listed.map(async (g) => {
-        const d = await this.group(_c, g.groupId).catch(() => undefined)
+        const d = await this.describeGroup(g.groupId, g).catch(() => undefined)
         return {
           groupId: g.groupId,
           type: g.type || (g.protocolType === 'share' ? 'share' : 'classic'),
@@ -197,7 +197,10 @@ export class AdminConsoleSource implements ConsoleSource {
   }
 
   async group(_c: Caller, id: string): Promise<GroupDetail> {
-    const listed = (await call(() => this.admin.listGroups())).find((g) => g.groupId === id)
+    return this.describeGroup(id, (await call(() => this.admin.listGroups())).find((g) => g.groupId === id))
+  }
+
+  private async describeGroup(id: string, listed: ListedGroup | undefined): Promise<GroupDetail> {
     const type = listed?.type || (listed?.protocolType === 'share' ? 'share' : 'classic')
     if (type === 'share') return this.shareGroup(id)
     let members: GroupDetail['members']

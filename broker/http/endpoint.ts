@@ -1,6 +1,6 @@
 // The broker's HTTP endpoint (`samsa serve --http-port`): Prometheus metrics at /metrics, probes
 // at /healthz and /readyz, the web console at / with its JSON API under /api/. Off unless a port
-// is given. Plain node:http: a handful of GET routes, three static files and two small JSON
+// is given. Plain node:http: a handful of GET routes, four static files and a few small JSON
 // actions need no framework.
 //
 // Security follows the broker's: with `tls`, the endpoint speaks HTTPS with the listeners'
@@ -32,7 +32,7 @@ export interface HttpOptions {
   host?: string
   /** HTTPS with the broker's keystore. */
   tls?: boolean
-  /** Allow the console's actions (create and delete topics); read-only otherwise. */
+  /** Allow the console's actions (create and delete topics, alter topic configs, produce test records); read-only otherwise. */
   allowActions?: boolean
   /** How often clients push their metrics (KIP-714); default 60000. */
   clientTelemetryIntervalMs?: number

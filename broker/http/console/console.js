@@ -214,7 +214,7 @@ async function topicView(name) {
     el('h2', {}, 'Messages'),
     messageForm(t, browser),
     browser,
-    c.actions ? [el('h2', {}, 'Produce a test message'), produceForm(t)] : null,
+    c.actions ? [el('h2', {}, 'Produce a test message'), produceForm(t, browser)] : null,
     el('h2', {}, 'Configs'),
     configsTable(t, c.actions),
   )
@@ -276,7 +276,7 @@ function messageForm(t, browser) {
   )
 }
 
-function produceForm(t) {
+function produceForm(t, browser) {
   const partition = partitionSelect(t, 'produce-partition', true)
   const key = el('input', { name: 'produce-key', autocomplete: 'off' })
   const value = el('textarea', { name: 'produce-value', rows: '2', cols: '40' })
@@ -294,6 +294,7 @@ function produceForm(t) {
         }
         try {
           const r = await post(`topics/${enc(t.name)}/messages`, { partition: partition.value === '' ? undefined : Number(partition.value), key: key.value === '' ? null : key.value, value: value.value, headers })
+          await loadMessages(t.name, new URLSearchParams({ partition: String(r.partition), offset: String(r.offset), limit: '1' }), 'text', browser)
           announce(`Produced to ${t.name} partition ${r.partition} at offset ${r.offset}`)
         } catch (err) {
           announce(err.message, true)
