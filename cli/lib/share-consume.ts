@@ -127,9 +127,11 @@ function runCommand(command: string, r: ShareRecord, stopped: () => boolean): Pr
       resolve('release')
     })
     child.on('close', (code) => {
-      // Interrupted along with us (Ctrl-C reaches the whole process group): someone else tries it.
-      if (code === null) resolve(stopped() ? 'release' : 'reject')
-      else resolve(code === 0 ? 'accept' : code === EXIT_RELEASE ? 'release' : 'reject')
+      if (code === 0) resolve('accept')
+      // Interrupted along with us (Ctrl-C reaches the whole process group, and a shell then exits
+      // 130 rather than by the signal): another member tries the record again.
+      else if (code === EXIT_RELEASE || stopped()) resolve('release')
+      else resolve('reject')
     })
   })
 }

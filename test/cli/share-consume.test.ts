@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/wait.js'
 import { CLI_MAIN, samsa } from './harness.js'
 import { describeJson, earliest, lines, produce, useShareBroker } from './share-harness.js'
 
-const env = useShareBroker(['sh-exec', 'sh-kill'])
+const env = useShareBroker(['sh-exec', 'sh-kill', 'sh-int'])
 const b = env.b
 
 describe('samsa consume --share-group', () => {
@@ -52,6 +52,25 @@ case "$v" in ok) exit 0;; retry) [ "$SAMSA_DELIVERY_COUNT" -ge 3 ] && exit 0; ex
     expect([...seen.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5])
     for (const o of held) expect(seen.get(o), `offset ${o}`).toBe(2)
     expect(lines(log)).toHaveLength(6)
+  })
+
+  it('Ctrl-C while a command runs releases its record for another delivery', async () => {
+    await earliest('sh-int-g')
+    await produce('sh-int', ['only'])
+    const marker = path.join(env.dir, 'int.marker')
+    const interrupted = spawn(process.execPath, [CLI_MAIN, ...b, 'consume', 'sh-int', '--share-group', 'sh-int-g', '--exec', `echo started >> ${marker}; sleep 30`], {
+      detached: true,
+      stdio: 'ignore',
+    })
+    const exited = new Promise((r) => interrupted.once('exit', r))
+    await waitFor(() => lines(marker).length > 0, { timeoutMs: 15_000, what: 'the command to start' })
+    // As a terminal's Ctrl-C does: SIGINT to the whole process group, the command included.
+    process.kill(-interrupted.pid!, 'SIGINT')
+    await exited
+    const log = path.join(env.dir, 'int.log')
+    const r = await samsa([...b, 'consume', 'sh-int', '--share-group', 'sh-int-g', '--max-messages', '1', '--exec', `echo "$SAMSA_OFFSET $SAMSA_DELIVERY_COUNT $(cat)" >> ${log}`])
+    expect(r.code).toBe(0)
+    expect(lines(log)).toEqual(['0 2 only'])
   })
 
   it('--exec needs --share-group', async () => {
