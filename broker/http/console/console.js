@@ -8,6 +8,7 @@ const main = document.getElementById('main')
 const status = document.getElementById('status')
 const REFRESH_MS = 2000
 let timer
+let generation = 0
 let cluster
 
 function el(tag, attrs = {}, ...children) {
@@ -54,7 +55,12 @@ function fill(target, ...nodes) {
   target.replaceChildren(...nodes.flat(2).filter((n) => n !== null && n !== undefined))
 }
 
-function show(...nodes) {
+/**
+ * Shows a view's content, unless another view was routed to since it started: a slow answer for
+ * the page just left must not replace the page just opened.
+ */
+function show(mine, ...nodes) {
+  if (mine !== generation) return
   fill(main, ...nodes)
   main.focus({ preventScroll: true })
 }
@@ -64,7 +70,8 @@ function notes(list) {
 }
 
 /** Refreshes `fn` every REFRESH_MS while the current view is open. */
-function live(fn) {
+function live(mine, fn) {
+  if (mine !== generation) return
   clearInterval(timer)
   timer = setInterval(() => fn().catch((err) => announce(err.message, true)), REFRESH_MS)
 }
@@ -102,6 +109,7 @@ const lastOf = (s) => (s === undefined || s.rates.length === 0 ? null : s.rates[
 // ---- cluster --------------------------------------------------------------------------------
 
 async function clusterView() {
+  const mine = generation
   const body = el('div', { id: 'cluster-body' })
   const refresh = async () => {
     const [c, topics, groups] = await Promise.all([api('cluster'), api('topics'), api('groups')])
@@ -129,9 +137,9 @@ async function clusterView() {
     )
   }
   await refresh()
-  show(el('h1', {}, 'Cluster ', el('span', { class: 'muted' }, cluster.clusterId ?? '')), body)
+  show(mine, el('h1', {}, 'Cluster ', el('span', { class: 'muted' }, cluster.clusterId ?? '')), body)
   document.getElementById('who').textContent = cluster.principal
-  live(refresh)
+  live(mine, refresh)
 }
 
 function topicsTable(topics) {
@@ -158,11 +166,12 @@ function groupsTable(groups) {
 // ---- topics ---------------------------------------------------------------------------------
 
 async function topicsView() {
+  const mine = generation
   const [c, first] = await Promise.all([api('cluster'), api('topics')])
   sampleTopics(first)
   const body = el('div', {}, topicsTable(first))
-  show(el('h1', {}, 'Topics'), body, c.actions ? createTopicForm() : null)
-  live(async () => {
+  show(mine, el('h1', {}, 'Topics'), body, c.actions ? createTopicForm() : null)
+  live(mine, async () => {
     const topics = await api('topics')
     sampleTopics(topics)
     body.replaceChildren(topicsTable(topics))
@@ -198,9 +207,11 @@ function createTopicForm() {
 }
 
 async function topicView(name) {
+  const mine = generation
   const [c, t] = await Promise.all([api('cluster'), api(`topics/${enc(name)}`)])
   const browser = el('div', { id: 'messages', 'aria-live': 'polite' })
   show(
+    mine,
     el('h1', {}, 'Topic ', el('span', { id: 'topic-name' }, t.name)),
     el('p', { class: 'muted' }, `id ${t.topicId} `, c.actions ? deleteTopicButton(t.name) : null),
     el('h2', {}, 'Partitions'),
@@ -376,11 +387,12 @@ async function loadMessages(topic, q, format, target) {
 // ---- groups ---------------------------------------------------------------------------------
 
 async function groupsView() {
+  const mine = generation
   const first = await api('groups')
   sampleGroups(first)
   const body = el('div', {}, groupsTable(first))
-  show(el('h1', {}, 'Groups'), body)
-  live(async () => {
+  show(mine, el('h1', {}, 'Groups'), body)
+  live(mine, async () => {
     const groups = await api('groups')
     sampleGroups(groups)
     body.replaceChildren(groupsTable(groups))
@@ -388,6 +400,7 @@ async function groupsView() {
 }
 
 async function groupView(id) {
+  const mine = generation
   const body = el('div', { id: 'group-body' })
   const lag = new GaugeSeries()
   const refresh = async () => {
@@ -417,15 +430,17 @@ async function groupView(id) {
     )
   }
   await refresh()
-  show(el('h1', {}, 'Group ', id), body)
-  live(refresh)
+  show(mine, el('h1', {}, 'Group ', id), body)
+  live(mine, refresh)
 }
 
 // ---- security -------------------------------------------------------------------------------
 
 async function securityView() {
+  const mine = generation
   const [acls, users] = await Promise.all([api('acls').catch((err) => ({ error: err.message })), api('users').catch((err) => ({ error: err.message }))])
   show(
+    mine,
     el('h1', {}, 'ACLs and users'),
     el('h2', {}, 'ACLs'),
     acls.error !== undefined
@@ -440,6 +455,7 @@ async function securityView() {
 
 async function route() {
   clearInterval(timer)
+  const mine = ++generation
   announce('')
   const [, view, arg] = location.hash.split('/')
   for (const a of document.querySelectorAll('header nav a')) a.removeAttribute('aria-current')
@@ -452,7 +468,7 @@ async function route() {
     else if (view === 'security') await securityView()
     else await clusterView()
   } catch (err) {
-    show(el('p', { class: 'error' }, err.message))
+    show(mine, el('p', { class: 'error' }, err.message))
   }
 }
 
