@@ -7,13 +7,14 @@
 // the same bytes; produce latency with the cleaner working and idle) and security (TLS next to
 // plain TCP; SCRAM logins next to plain connections).
 //
-//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance,sendfile] [--out-dir DIR]
+//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share] [--out-dir DIR]
 //                 [--render RUN.json] [--in-process-latency]
 //
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
 // the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
 // ends in the harness process next to them, for comparison. `rebalance` measures consumer groups
-// under the classic (eager and cooperative) and KIP-848 protocols with librdkafka (rebalance.ts).
+// under the classic (eager and cooperative) and KIP-848 protocols with librdkafka (rebalance.ts);
+// `share` measures share groups as a work queue next to a classic group and RabbitMQ (share.ts).
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -34,6 +35,7 @@ import { MiB, type Row, type RunReport } from './results.js'
 import { alterTopic, createTopic, deleteTopic, measureStartup, samsaRateTarget, startSamsa, wireFetch, wireProduce, type SamsaServer } from './samsa.js'
 import { cleanerThroughput, watchCleaning } from './compaction.js'
 import { plainConnects, scramLogins, startSecureSamsa } from './security.js'
+import { benchShare } from './share.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(here, '../../..')
@@ -51,12 +53,14 @@ const { values: flags } = parseArgs({
 const QUICK = flags.quick!
 const IN_PROCESS_LATENCY = flags['in-process-latency']!
 const S = QUICK
-  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15, cleanerBytes: 64 * MiB, cleanerBacklogMaxBytes: 1024 * MiB, loginSeconds: 3, rebalanceSteadySeconds: 3 }
-  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90, cleanerBytes: 256 * MiB, cleanerBacklogMaxBytes: 4096 * MiB, loginSeconds: 5, rebalanceSteadySeconds: 10 }
+  ? { runSeconds: 3, latencySeconds: 5, latencyWarmupSeconds: 2, backlogBytes: 256 * MiB, loopbackSeconds: 2, diskSeconds: 2, diskMaxBytes: 512 * MiB, startupAttempts: 3, consumeSeconds: 15, cleanerBytes: 64 * MiB, cleanerBacklogMaxBytes: 1024 * MiB, loginSeconds: 3, rebalanceSteadySeconds: 3, shareRecords: 50_000 }
+  : { runSeconds: 15, latencySeconds: 30, latencyWarmupSeconds: 5, backlogBytes: 2048 * MiB, loopbackSeconds: 5, diskSeconds: 5, diskMaxBytes: 4096 * MiB, startupAttempts: 5, consumeSeconds: 90, cleanerBytes: 256 * MiB, cleanerBacklogMaxBytes: 4096 * MiB, loginSeconds: 5, rebalanceSteadySeconds: 10, shareRecords: 200_000 }
 const PARTITIONS = 16
 const RATE = 50_000
+/** The share section's work-queue latency rate: moderate, as a work queue runs. */
+const SHARE_RATE = 2_000
 const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
-const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance,sendfile').split(','))
+const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share').split(','))
 /** Connections a login loop keeps going at once. */
 const LOGIN_CONCURRENCY = 8
 const outDir = path.resolve(flags['out-dir'] ?? path.join(ROOT, 'bench/results'))
@@ -446,6 +450,10 @@ async function benchNats(work: string): Promise<void> {
   await stopService(nats.service.child)
 }
 
+async function benchShareSection(work: string): Promise<void> {
+  await benchShare(work, { records: S.shareRecords, rate: SHARE_RATE, latencySeconds: S.latencySeconds, warmupSeconds: S.latencyWarmupSeconds }, { progress, skipped, stops, rows })
+}
+
 async function benchRebalanceSection(work: string): Promise<void> {
   report.rebalance = await benchRebalance(work, S.rebalanceSteadySeconds, { progress, skipped, stops })
 }
@@ -461,7 +469,7 @@ const report: RunReport = {
     kernel: os.release(),
     load1: os.loadavg()[0]!,
   },
-  settings: { ...S, partitions: PARTITIONS, fixedRatePerSec: RATE, wireConnections: WIRE.connections, wireDepth: WIRE.depth, wireBatchBytes: WIRE.batchBytes },
+  settings: { ...S, partitions: PARTITIONS, fixedRatePerSec: RATE, shareRatePerSec: SHARE_RATE, wireConnections: WIRE.connections, wireDepth: WIRE.depth, wireBatchBytes: WIRE.batchBytes },
   ceilings: [],
   rows,
   skipped,
@@ -500,6 +508,7 @@ async function main(): Promise<void> {
       ['security', 'Samsa security', benchSecurity],
       ['rebalance', 'Samsa consumer groups', benchRebalanceSection],
       ['sendfile', 'Samsa sendfile', benchSendfile],
+      ['share', 'Samsa share groups and RabbitMQ', benchShareSection],
       ['redis', 'Redis Streams', benchRedis],
       ['nats', 'NATS JetStream', benchNats],
     ] as const

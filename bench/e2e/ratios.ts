@@ -80,6 +80,18 @@ export function ratios(report: RunReport, loginConcurrency: number): void {
     add(`records/s during a rolling restart: ${name} / classic eager (range)`, x?.restartRecordsPerSec, eager?.restartRecordsPerSec, 'librdkafka, 3 members, 12 partitions')
     add(`join to consuming, median: classic eager (range) / ${name}`, eager && median(eager.joinMs), x && median(x.joinMs), 'librdkafka, 3 members, 12 partitions')
   }
+  // Share groups as a work queue (share.ts): records/s over the classic group and over RabbitMQ.
+  const queue = (system: string, prefix: string) => rows.find((r) => r.workload === 'work-queue-1k' && r.system === system && r.client.startsWith(prefix))
+  const classic16 = queue('Samsa', 'samsa Consumer x 16')
+  for (const n of [1, 4, 16]) {
+    const share = queue('Samsa', `samsa ShareConsumer x ${n},`)
+    add(`share group, ${n} consumer(s) on 1 partition / classic group, 16 on 16 partitions (records/s)`, share?.recordsPerSec, classic16?.recordsPerSec, 'the project\'s clients, explicit accept')
+    add(`Samsa share group / RabbitMQ, ${n} consumer(s) (records/s)`, share?.recordsPerSec, queue('RabbitMQ', `amqplib x ${n},`)?.recordsPerSec, 'fsynced publishes vs persistent + confirms; explicit accept vs manual ack')
+  }
+  const shareLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === 'Samsa')
+  const rabbitLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === 'RabbitMQ')
+  add('work-queue publish -> ack p50, Samsa share group / RabbitMQ', shareLat?.e2eMs?.p50, rabbitLat?.e2eMs?.p50, `${shareLat?.e2eMs?.p50.toFixed(2)} vs ${rabbitLat?.e2eMs?.p50.toFixed(2)} ms`)
+  add('work-queue publish -> ack p99, Samsa share group / RabbitMQ', shareLat?.e2eMs?.p99, rabbitLat?.e2eMs?.p99, `${shareLat?.e2eMs?.p99.toFixed(2)} vs ${rabbitLat?.e2eMs?.p99.toFixed(2)} ms`)
   if (report.startup) {
     report.ratios.push({ name: 'samsa serve start-up to listening (ms, median)', value: median(report.startup.toListeningMs), detail: `${report.startup.toListeningMs.length} fresh starts` })
     report.ratios.push({ name: 'samsa serve idle RSS (MiB)', value: report.startup.idleRssMiB, detail: '1 s after listening' })

@@ -70,7 +70,7 @@ export function svg(r: RunReport): string {
   const bars: Array<{ label: string; value: number; color: string }> = [
     ...r.ceilings.map((c) => ({ label: c.name, value: c.mibPerSec, color: COLORS.ceiling! })),
     // Connection rows count connections, not bytes: they are in the table, not among the bars.
-    ...r.rows.filter((x) => x.workload !== 'latency-50k' && x.workload !== 'connections').map((x) => ({ label: `${x.system} · ${x.client} · ${x.workload} · ${x.durability}`, value: x.mibPerSec, color: COLORS[x.system] ?? '#555' })),
+    ...r.rows.filter((x) => x.workload !== 'latency-50k' && x.workload !== 'connections' && !x.workload.startsWith('work-queue-latency')).map((x) => ({ label: `${x.system} · ${x.client} · ${x.workload} · ${x.durability}`, value: x.mibPerSec, color: COLORS[x.system] ?? '#555' })),
   ]
   // Label column sized to the longest label (about 6.2 px per character at 11 px sans-serif).
   const longest = Math.max(...bars.map((b) => b.label.length), ...lat.map((x) => latLabel(x, 'end-to-end').length))
