@@ -86,7 +86,7 @@ export function ratios(report: RunReport, loginConcurrency: number): void {
   for (const n of [1, 4, 16]) {
     const share = queue('Samsa', `samsa ShareConsumer x ${n},`)
     add(`share group, ${n} consumer(s) on 1 partition / classic group, 16 on 16 partitions (records/s)`, share?.recordsPerSec, classic16?.recordsPerSec, 'the project\'s clients, explicit accept')
-    add(`Samsa share group / RabbitMQ, ${n} consumer(s) (records/s)`, share?.recordsPerSec, queue('RabbitMQ', `amqplib x ${n},`)?.recordsPerSec, 'fsynced publishes vs persistent + confirms; explicit accept vs manual ack')
+    add(`Samsa share group / RabbitMQ, ${n} consumer(s) (records/s)`, share?.recordsPerSec, queue('RabbitMQ', `amqplib x ${n},`)?.recordsPerSec, 'a backlog of the same records; explicit accept vs manual ack')
   }
   const shareLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === 'Samsa')
   const rabbitLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === 'RabbitMQ')

@@ -37,6 +37,8 @@ export interface ShareWorkerArgs {
 
 export interface ShareWorkerReport {
   count: number
+  /** Polls that returned records (Samsa) / deliveries (RabbitMQ: one record each). */
+  batches: number
   /** Epoch ms of the first and last record received, over all this process's consumers. */
   firstMs: number
   lastMs: number
@@ -49,6 +51,7 @@ export interface ShareWorkerReport {
 
 const args = JSON.parse(process.argv[2]!) as ShareWorkerArgs
 let count = 0
+let batches = 0
 let firstMs = Infinity
 let lastMs = 0
 let running = true
@@ -59,6 +62,7 @@ const errors: string[] = []
 function received(n: number): number {
   const t = epochNow()
   count += n
+  batches++
   if (firstMs === Infinity) firstMs = t
   lastMs = t
   return t
@@ -174,5 +178,5 @@ await new Promise<void>((resolve) => {
 running = false
 clearInterval(ticker)
 await Promise.race([Promise.all(runners.map((r) => r.stop())), new Promise((r) => setTimeout(r, 5000))])
-const report: ShareWorkerReport = { count, firstMs, lastMs, deliverMs, ackMs, loopDelayP99Ms: loop.stopP99Ms(), errors: errors.slice(0, 5) }
+const report: ShareWorkerReport = { count, batches, firstMs, lastMs, deliverMs, ackMs, loopDelayP99Ms: loop.stopP99Ms(), errors: errors.slice(0, 5) }
 process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(0))

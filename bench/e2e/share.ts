@@ -57,6 +57,7 @@ export interface ShareContext {
 
 interface ConsumeResult {
   records: number
+  batches: number
   seconds: number
   firstRecordMs: number
   deliverMs: number[]
@@ -148,7 +149,8 @@ async function throughputRun(ctx: ShareContext, system: string, client: string, 
   }
   const server = sampler.stop()
   const perSec = r.seconds > 0 ? r.records / r.seconds : 0
-  const notes = [`${processesFor(args.consumers)} consumer processes; first record ${(r.firstRecordMs / 1000).toFixed(2)} s after the start; consumer event-loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms`]
+  const perBatch = args.kind === 'amqp' ? '' : `; ${(r.records / Math.max(1, r.batches)).toFixed(0)} records per poll`
+  const notes = [`${processesFor(args.consumers)} consumer processes${perBatch}; first record ${(r.firstRecordMs / 1000).toFixed(2)} s after the start; consumer event-loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms`]
   if (r.records < expected) notes.push(`only ${r.records} of ${expected} records consumed in ${RUN_TIMEOUT_MS / 1000} s`)
   if (r.records > expected) notes.push(`${r.records - expected} records delivered twice`)
   if (r.errors.length > 0) notes.push(`errors: ${r.errors.join('; ')}`)
@@ -220,6 +222,7 @@ async function consume(args: ShareWorkerArgs, expected: number, during?: () => P
     const last = Math.max(...reports.map((r) => r.lastMs))
     return {
       records: reports.reduce((a, r) => a + r.count, 0),
+      batches: reports.reduce((a, r) => a + r.batches, 0),
       seconds: Number.isFinite(first) ? (last - first) / 1000 : 0,
       firstRecordMs: Number.isFinite(first) ? first - go : NaN,
       deliverMs: reports.flatMap((r) => r.deliverMs),
