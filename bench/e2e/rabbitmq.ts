@@ -6,11 +6,40 @@
 // persistent message on a classic queue means written and fsynced), manual acks with a prefetch.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import amqp from 'amqplib'
 import { stamp, type RateTarget } from './fixed-rate.js'
 import { freePort, runCommand, startService, stopService, type Service } from './procs.js'
 
 const BIN = '/usr/lib/rabbitmq/bin'
+
+/** The part of amqplib (a devDependency) the share section uses. */
+export interface AmqpMessage {
+  content: Buffer
+}
+export interface AmqpChannel {
+  assertQueue(queue: string, options: { durable: boolean }): Promise<unknown>
+  purgeQueue(queue: string): Promise<unknown>
+  prefetch(count: number): Promise<unknown>
+  consume(queue: string, onMessage: (msg: AmqpMessage | null) => void, options: { noAck: boolean }): Promise<unknown>
+  ack(msg: AmqpMessage): void
+  sendToQueue(queue: string, content: Buffer, options: { persistent: boolean }, confirmed?: (err: unknown) => void): boolean
+  waitForConfirms(): Promise<void>
+}
+export interface AmqpConnection {
+  createChannel(): Promise<AmqpChannel>
+  createConfirmChannel(): Promise<AmqpChannel>
+  close(): Promise<void>
+}
+
+/** amqplib, loaded when the section runs, so the rest of the bench works without it. */
+export async function amqpConnect(url: string): Promise<AmqpConnection> {
+  const name = 'amqplib'
+  const mod = (await import(name)) as { connect?: (url: string) => Promise<AmqpConnection>; default?: { connect(url: string): Promise<AmqpConnection> } }
+  const connect = mod.connect ?? mod.default?.connect
+  if (connect === undefined) throw new Error('amqplib has no connect()')
+  return connect(url)
+}
+
+/** Why the RabbitMQ runs cannot happen here, or null. */
 
 export interface RabbitServer {
   service: Service
@@ -21,9 +50,10 @@ export interface RabbitServer {
   stop(): Promise<void>
 }
 
-export function rabbitAvailable(): string | null {
+export async function rabbitAvailable(): Promise<string | null> {
   if (!existsSync(`${BIN}/rabbitmq-server`)) return 'rabbitmq-server not installed (apt-get install -y rabbitmq-server)'
-  return null
+  const name = 'amqplib'
+  return import(name).then(() => null, () => 'amqplib not installed (npm ci installs it: a devDependency)')
 }
 
 export async function startRabbit(dir: string): Promise<RabbitServer> {
@@ -67,7 +97,7 @@ export async function startRabbit(dir: string): Promise<RabbitServer> {
 
 /** Declares (empty) a durable classic queue. */
 export async function declareQueue(url: string, queue: string): Promise<void> {
-  const conn = await amqp.connect(url)
+  const conn = await amqpConnect(url)
   const ch = await conn.createChannel()
   await ch.assertQueue(queue, { durable: true })
   await ch.purgeQueue(queue)
@@ -76,7 +106,7 @@ export async function declareQueue(url: string, queue: string): Promise<void> {
 
 /** Publishes `count` persistent messages of `recordBytes`, at most `window` unconfirmed at a time. */
 export async function fillQueue(url: string, queue: string, count: number, recordBytes: number, window = 2000): Promise<{ records: number; seconds: number }> {
-  const conn = await amqp.connect(url)
+  const conn = await amqpConnect(url)
   const ch = await conn.createConfirmChannel()
   const value = Buffer.alloc(recordBytes, 97)
   const started = performance.now()
@@ -94,7 +124,7 @@ export async function fillQueue(url: string, queue: string, count: number, recor
 
 /** A fixed-rate publishing target for fixed-rate.ts: persistent messages, each awaited on its confirm. */
 export async function rabbitRateTarget(url: string, queue: string, recordBytes: number): Promise<RateTarget> {
-  const conn = await amqp.connect(url)
+  const conn = await amqpConnect(url)
   const ch = await conn.createConfirmChannel()
   return {
     publish(due) {

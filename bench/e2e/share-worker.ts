@@ -15,10 +15,10 @@
 //   channel.ack() has handed the ack to the socket.
 //
 //   node share-worker.js '<ShareWorkerArgs JSON>'
-import amqp from 'amqplib'
 import { Consumer } from '../../broker/client/consumer.js'
 import { ShareConsumer } from '../../broker/client/share-consumer.js'
 import { epochNow, loopDelayMonitor, readStamp } from './fixed-rate.js'
+import { amqpConnect, type AmqpConnection } from './rabbitmq.js'
 
 export interface ShareWorkerArgs {
   kind: 'share' | 'classic' | 'amqp'
@@ -135,10 +135,10 @@ function classicRunner(): Runner {
 }
 
 function amqpRunner(): Runner {
-  let conn: amqp.ChannelModel | undefined
+  let conn: AmqpConnection | undefined
   return {
     async start() {
-      conn = await amqp.connect(args.address)
+      conn = await amqpConnect(args.address)
       const ch = await conn.createChannel()
       await ch.prefetch(args.batch)
       void gate.then(() =>

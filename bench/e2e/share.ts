@@ -68,7 +68,7 @@ interface ConsumeResult {
 
 export async function benchShare(work: string, s: ShareSettings, ctx: ShareContext): Promise<void> {
   await benchSamsaShare(work, s, ctx)
-  const missing = rabbitAvailable()
+  const missing = await rabbitAvailable()
   if (missing) {
     ctx.skipped.push(`RabbitMQ: ${missing}`)
     return
