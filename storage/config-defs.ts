@@ -208,6 +208,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'group.max.size', type: 'int', default: '2147483647' },
   { name: 'group.consumer.session.timeout.ms', type: 'int', default: '45000' },
   { name: 'group.consumer.heartbeat.interval.ms', type: 'int', default: '5000' },
+  { name: 'group.coordinator.append.linger.ms', type: 'int', default: '5', validate: integerFrom(0, 2147483647) },
   {
     name: 'group.consumer.assignors',
     type: 'list',

@@ -134,17 +134,13 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if (typeof found === 'number') return failure(found)
     if ('errorCode' in found) return found
     const { member, joined } = found
-    const before = { epoch: member.memberEpoch, state: member.state, assigned: member.assigned }
+    const before = { groupEpoch: group.groupEpoch, epoch: member.memberEpoch, state: member.state, assigned: member.assigned }
     const changed = this.updateMember(member, p)
     this.maybeScheduleRegexes(group, now)
     this.advance(group, member, owned, joined || changed, now + this.config.consumerSessionTimeoutMs)
 
-    const sendAssignment =
-      p.memberEpoch === 0 ||
-      before.epoch !== member.memberEpoch ||
-      before.state !== member.state ||
-      !sameAssignment(before.assigned, member.assigned) ||
-      (owned !== null && !sameAssignment(owned, member.assigned))
+    const memberMoved = before.epoch !== member.memberEpoch || before.state !== member.state || !sameAssignment(before.assigned, member.assigned)
+    const sendAssignment = p.memberEpoch === 0 || memberMoved || (owned !== null && !sameAssignment(owned, member.assigned))
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -152,6 +148,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       memberEpoch: member.memberEpoch,
       heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
       assignment: sendAssignment ? toTopicPartitions(member.assigned) : null,
+      changedGroup: joined || changed || memberMoved || before.groupEpoch !== group.groupEpoch,
     }
   }
 
@@ -333,7 +330,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     } else {
       this.removeMember(group, member)
     }
-    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: p.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: p.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null, changedGroup: true }
   }
 
   // ---- ConsumerGroupDescribe ------------------------------------------------------------------
@@ -348,7 +345,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
 }
 
 function failure(errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult {
-  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null }
+  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null, changedGroup: false }
 }
 
 function describeError(groupId: string, errorCode: number, errorMessage: string | null): DescribedConsumerGroup {

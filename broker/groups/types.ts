@@ -267,6 +267,11 @@ export interface ConsumerHeartbeatResult {
   heartbeatIntervalMs: number
   /** The member's assignment, sent when it changed; null otherwise. */
   assignment: TopicPartitions[] | null
+  /**
+   * Whether the heartbeat changed the group (a join, a leave, a new subscription, a new epoch or
+   * assignment): what Kafka's coordinator writes to its log before it answers.
+   */
+  changedGroup: boolean
 }
 
 export interface DescribedTopicPartitions {

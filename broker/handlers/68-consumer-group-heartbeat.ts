@@ -6,6 +6,14 @@
 // expression are matched with JavaScript RegExp, not RE2: broker/groups/consumer-regex.ts says
 // where the two differ. The rack id is kept and described but does not steer the assignors.
 // ACLs: READ on the group, DESCRIBE on each subscribed topic name.
+//
+// A heartbeat that changed the group is answered group.coordinator.append.linger.ms (default 5)
+// after it was applied, as Kafka's coordinator answers one only once the batch of records it wrote
+// for it is flushed; others are answered at once. The group's state moves immediately either way.
+// librdkafka (2.15.1) depends on that pause: an unsubscribe issued within a millisecond of a
+// subscription change it has not yet heard back about must reach the client before the answer to
+// that change, or the client leaves the group and never rejoins (test/compat/librdkafka/FINDINGS.md, F8).
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ConsumerGroupHeartbeatApi, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler, type RequestContext } from '../handler.js'
@@ -14,7 +22,7 @@ import { authorize, Op, Resource } from '../acls/authorize.js'
 export default defineHandler({
   api: ConsumerGroupHeartbeatApi,
   versions: [0, 1],
-  handle(req, ctx): ConsumerGroupHeartbeatResponse {
+  async handle(req, ctx): Promise<ConsumerGroupHeartbeatResponse> {
     const refused = heartbeatRefusal(req, ctx)
     if (refused !== undefined) {
       return { throttleTimeMs: 0, errorCode: refused, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null }
@@ -35,6 +43,8 @@ export default defineHandler({
       clientHost: ctx.clientHost.startsWith('/') ? ctx.clientHost : `/${ctx.clientHost}`,
       apiVersion: ctx.apiVersion,
     })
+    const lingerMs = ctx.broker.config.getInt('group.coordinator.append.linger.ms')
+    if (r.changedGroup && lingerMs > 0) await sleep(lingerMs)
     return {
       throttleTimeMs: 0,
       errorCode: r.errorCode,
