@@ -9,7 +9,7 @@ import { ErrorCode, errorName } from '../../protocol/errors.js'
 import { Reader } from '../../protocol/reader.js'
 import { ListGroupsApi } from '../../protocol/generated/list-groups.js'
 import { DescribeGroupsApi } from '../../protocol/generated/describe-groups.js'
-import { ConsumerGroupDescribeApi, type ConsumerGroupDescribeResponseAssignment } from '../../protocol/generated/consumer-group-describe.js'
+import { ConsumerGroupDescribeApi } from '../../protocol/generated/consumer-group-describe.js'
 import { DeleteGroupsApi } from '../../protocol/generated/delete-groups.js'
 import { OffsetFetchApi } from '../../protocol/generated/offset-fetch.js'
 import { OffsetCommitApi } from '../../protocol/generated/offset-commit.js'
@@ -114,6 +114,40 @@ export async function atCoordinator<T>(cluster: Cluster, groupId: string, attemp
 }
 
 /** Groups known to every broker's coordinator. */
+/** What an epoch-based group (consumer or share) no coordinator answered for is described as. */
+export function noEpochGroup(groupId: string, coordinatorId: number) {
+  return { groupId, coordinatorId, error: 'UNKNOWN_SERVER_ERROR', errorMessage: null, state: '', groupEpoch: -1, assignmentEpoch: -1, assignor: '', members: [] as never[] }
+}
+
+/**
+ * Describes groups at their coordinators: one request per coordinator for the groups it owns, each
+ * answer turned into a description; a group no coordinator answered for gets `missing`.
+ */
+export async function describeAtCoordinators<G extends { groupId: string }, D>(
+  cluster: Cluster,
+  groupIds: readonly string[],
+  describe: (session: NodeSession, ids: string[]) => Promise<readonly G[]>,
+  toDescription: (group: G, coordinatorId: number) => D,
+  missing: (groupId: string, coordinatorId: number) => D,
+): Promise<D[]> {
+  const coordinators = await cluster.findCoordinators(CoordinatorType.Group, groupIds)
+  const out = new Map<string, D>()
+  await Promise.all(
+    [...groupBy(new Set(groupIds), (id) => coordinators.get(id)!)].map(async ([nodeId, ids]) => {
+      const groups = await describe(await cluster.node(nodeId), ids)
+      for (const g of groups) out.set(g.groupId, toDescription(g, nodeId))
+    }),
+  )
+  return groupIds.map((id) => out.get(id) ?? missing(id, coordinators.get(id)!))
+}
+
+/** A described assignment as topics with sorted partitions, sorted by topic. */
+export function topicList(a: { topicPartitions: readonly { topicName: string; partitions: readonly number[] }[] }): TopicPartitionList[] {
+  return a.topicPartitions
+    .map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) }))
+    .sort((x, y) => x.topic.localeCompare(y.topic))
+}
+
 export async function listGroups(cluster: Cluster, opts: { states?: readonly string[]; types?: readonly string[] } = {}): Promise<ListedGroup[]> {
   const brokers = await cluster.brokers()
   const out: ListedGroup[] = []
@@ -139,88 +173,61 @@ function decodeAssignment(protocolType: string, bytes: Uint8Array): { topic: str
 
 /** Each group as its coordinator describes it; an unknown group is Dead with no members. */
 export async function describeGroups(cluster: Cluster, groupIds: readonly string[]): Promise<GroupDescription[]> {
-  const coordinators = await cluster.findCoordinators(CoordinatorType.Group, groupIds)
-  const out = new Map<string, GroupDescription>()
-  await Promise.all(
-    [...groupBy(new Set(groupIds), (id) => coordinators.get(id)!)].map(async ([nodeId, ids]) => {
-      const session = await cluster.node(nodeId)
-      const res = await session.send(DescribeGroupsApi, { groups: ids, includeAuthorizedOperations: false })
-      for (const g of res.groups) {
-        out.set(g.groupId, {
-          groupId: g.groupId,
-          error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
-          state: g.groupState,
-          protocolType: g.protocolType,
-          protocol: g.protocolData,
-          coordinatorId: nodeId,
-          members: g.members.map((m) => ({
-            memberId: m.memberId,
-            groupInstanceId: m.groupInstanceId,
-            clientId: m.clientId,
-            clientHost: m.clientHost,
-            memberMetadata: Buffer.from(m.memberMetadata),
-            memberAssignment: Buffer.from(m.memberAssignment),
-            assignment: decodeAssignment(g.protocolType, m.memberAssignment),
-          })),
-        })
-      }
+  return describeAtCoordinators(
+    cluster,
+    groupIds,
+    async (session, ids) => (await session.send(DescribeGroupsApi, { groups: ids, includeAuthorizedOperations: false })).groups,
+    (g, coordinatorId): GroupDescription => ({
+      groupId: g.groupId,
+      error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
+      state: g.groupState,
+      protocolType: g.protocolType,
+      protocol: g.protocolData,
+      coordinatorId,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: Buffer.from(m.memberMetadata),
+        memberAssignment: Buffer.from(m.memberAssignment),
+        assignment: decodeAssignment(g.protocolType, m.memberAssignment),
+      })),
     }),
+    (groupId, coordinatorId) => ({ groupId, error: 'UNKNOWN_SERVER_ERROR', state: '', protocolType: '', protocol: '', members: [], coordinatorId }),
   )
-  return groupIds.map((id) => out.get(id) ?? { groupId: id, error: 'UNKNOWN_SERVER_ERROR', state: '', protocolType: '', protocol: '', members: [], coordinatorId: coordinators.get(id)! })
-}
-
-function topicList(a: ConsumerGroupDescribeResponseAssignment): TopicPartitionList[] {
-  return a.topicPartitions
-    .map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) }))
-    .sort((x, y) => x.topic.localeCompare(y.topic))
 }
 
 /** Each consumer group (KIP-848) as its coordinator describes it (ConsumerGroupDescribe). */
 export async function describeConsumerGroups(cluster: Cluster, groupIds: readonly string[]): Promise<ConsumerGroupDescription[]> {
-  const coordinators = await cluster.findCoordinators(CoordinatorType.Group, groupIds)
-  const out = new Map<string, ConsumerGroupDescription>()
-  await Promise.all(
-    [...groupBy(new Set(groupIds), (id) => coordinators.get(id)!)].map(async ([nodeId, ids]) => {
-      const session = await cluster.node(nodeId)
-      const res = await session.send(ConsumerGroupDescribeApi, { groupIds: ids, includeAuthorizedOperations: false })
-      for (const g of res.groups) {
-        out.set(g.groupId, {
-          groupId: g.groupId,
-          error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
-          errorMessage: g.errorMessage,
-          state: g.groupState,
-          groupEpoch: g.groupEpoch,
-          assignmentEpoch: g.assignmentEpoch,
-          assignor: g.assignorName,
-          coordinatorId: nodeId,
-          members: g.members.map((m) => ({
-            memberId: m.memberId,
-            instanceId: m.instanceId,
-            rackId: m.rackId,
-            memberEpoch: m.memberEpoch,
-            clientId: m.clientId,
-            clientHost: m.clientHost,
-            subscribedTopicNames: [...m.subscribedTopicNames].sort(),
-            subscribedTopicRegex: m.subscribedTopicRegex,
-            assignment: topicList(m.assignment),
-            targetAssignment: topicList(m.targetAssignment),
-          })),
-        })
-      }
+  return describeAtCoordinators(
+    cluster,
+    groupIds,
+    async (session, ids) => (await session.send(ConsumerGroupDescribeApi, { groupIds: ids, includeAuthorizedOperations: false })).groups,
+    (g, coordinatorId): ConsumerGroupDescription => ({
+      groupId: g.groupId,
+      error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
+      errorMessage: g.errorMessage,
+      state: g.groupState,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      assignor: g.assignorName,
+      coordinatorId,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: [...m.subscribedTopicNames].sort(),
+        subscribedTopicRegex: m.subscribedTopicRegex,
+        assignment: topicList(m.assignment),
+        targetAssignment: topicList(m.targetAssignment),
+      })),
     }),
+    noEpochGroup,
   )
-  const missing = (id: string): ConsumerGroupDescription => ({
-    groupId: id,
-    error: 'UNKNOWN_SERVER_ERROR',
-    errorMessage: null,
-    state: '',
-    groupEpoch: -1,
-    assignmentEpoch: -1,
-    assignor: '',
-    members: [],
-    coordinatorId: coordinators.get(id)!,
-  })
-  return groupIds.map((id) => out.get(id) ?? missing(id))
 }
 
 /** Deletes groups; the result maps each id to null or its Kafka error name (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND...). */

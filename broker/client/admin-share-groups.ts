@@ -9,8 +9,8 @@ import { ShareGroupDescribeApi } from '../../protocol/generated/share-group-desc
 import { DescribeShareGroupOffsetsApi } from '../../protocol/generated/describe-share-group-offsets.js'
 import { AlterShareGroupOffsetsApi } from '../../protocol/generated/alter-share-group-offsets.js'
 import { DeleteShareGroupOffsetsApi } from '../../protocol/generated/delete-share-group-offsets.js'
-import { atCoordinator, COORDINATOR_MOVED, type TopicPartitionList, type TopicPartitionOffset } from './admin-groups.js'
-import { CoordinatorType, groupBy, type Cluster } from './cluster.js'
+import { atCoordinator, COORDINATOR_MOVED, describeAtCoordinators, noEpochGroup, topicList, type TopicPartitionList, type TopicPartitionOffset } from './admin-groups.js'
+import { groupBy, type Cluster } from './cluster.js'
 import { KafkaProtocolError } from './errors.js'
 
 export interface ShareGroupMemberDescription {
@@ -47,49 +47,31 @@ export interface ShareStartOffset {
 
 /** Each share group as its coordinator describes it. */
 export async function describeShareGroups(cluster: Cluster, groupIds: readonly string[]): Promise<ShareGroupDescription[]> {
-  const coordinators = await cluster.findCoordinators(CoordinatorType.Group, groupIds)
-  const out = new Map<string, ShareGroupDescription>()
-  await Promise.all(
-    [...groupBy(new Set(groupIds), (id) => coordinators.get(id)!)].map(async ([nodeId, ids]) => {
-      const session = await cluster.node(nodeId)
-      const res = await session.send(ShareGroupDescribeApi, { groupIds: ids, includeAuthorizedOperations: false })
-      for (const g of res.groups) {
-        out.set(g.groupId, {
-          groupId: g.groupId,
-          error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
-          errorMessage: g.errorMessage,
-          state: g.groupState,
-          groupEpoch: g.groupEpoch,
-          assignmentEpoch: g.assignmentEpoch,
-          assignor: g.assignorName,
-          coordinatorId: nodeId,
-          members: g.members.map((m) => ({
-            memberId: m.memberId,
-            rackId: m.rackId,
-            memberEpoch: m.memberEpoch,
-            clientId: m.clientId,
-            clientHost: m.clientHost,
-            subscribedTopicNames: [...m.subscribedTopicNames].sort(),
-            assignment: m.assignment.topicPartitions
-              .map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) }))
-              .sort((x, y) => x.topic.localeCompare(y.topic)),
-          })),
-        })
-      }
+  return describeAtCoordinators(
+    cluster,
+    groupIds,
+    async (session, ids) => (await session.send(ShareGroupDescribeApi, { groupIds: ids, includeAuthorizedOperations: false })).groups,
+    (g, coordinatorId): ShareGroupDescription => ({
+      groupId: g.groupId,
+      error: g.errorCode === ErrorCode.NONE ? null : errorName(g.errorCode),
+      errorMessage: g.errorMessage,
+      state: g.groupState,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      assignor: g.assignorName,
+      coordinatorId,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: [...m.subscribedTopicNames].sort(),
+        assignment: topicList(m.assignment),
+      })),
     }),
+    noEpochGroup,
   )
-  const missing = (id: string): ShareGroupDescription => ({
-    groupId: id,
-    error: 'UNKNOWN_SERVER_ERROR',
-    errorMessage: null,
-    state: '',
-    groupEpoch: -1,
-    assignmentEpoch: -1,
-    assignor: '',
-    members: [],
-    coordinatorId: coordinators.get(id)!,
-  })
-  return groupIds.map((id) => out.get(id) ?? missing(id))
 }
 
 /** Start offsets of a share group: of `topics` (every partition of each), or with null of every topic with share state. */
