@@ -130,7 +130,7 @@ describe.skipIf(skipReason !== undefined)(`a full disk${skipReason ? ` (skipped:
   // after lmdb reports ENOSPC for the topic record with negative buffer sizes in its own message:
   // heap damage in lmdb's write path after failed commits. Until that is fixed or worked around
   // (for example by reserving the store's pages ahead), a full disk can still kill the broker here.
-  it.skip('answers CreateTopics and auto-creation with KAFKA_STORAGE_ERROR', async () => {
+  it.skip('answers CreateTopics and auto-creation with KAFKA_STORAGE_ERROR (skipped: lmdb can abort the broker process after ENOSPC on a new topic record, see above)', async () => {
     const w = await connect()
     const { body } = await w.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
       topics: [{ name: 'created-on-a-full-disk', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
