@@ -11,12 +11,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { batchSizeAt, readLastOffset } from '../../protocol/record-batch.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
-import { iterateRecords } from '../../protocol/record-reader.js'
 import { CLEANER_OFFSET_CHECKPOINT } from '../../storage/log-cleaner.js'
 import { LogManager } from '../../storage/log-manager.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
+import { model, readAll, type Written } from './compaction-model.js'
 import { tempDir } from './helpers.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -56,13 +55,6 @@ const POINTS: KillPoint[] = [
   { name: 'checkpoint renamed into place', when: 'after', op: 'rename', file: CHECKPOINT_TMP, nth: 1 },
 ]
 
-interface Written {
-  offset: number
-  key: string
-  value: string | null
-  timestamp: number
-}
-
 let work = ''
 let template = ''
 let written: Written[] = []
@@ -88,32 +80,6 @@ async function write(log: PartitionLog, rounds: number, keys: number, salt: stri
     records.forEach((r, n) => out.push({ offset: baseOffset + n, ...r }))
   }
   return out
-}
-
-async function readAll(log: PartitionLog): Promise<Written[]> {
-  const out: Written[] = []
-  let next = log.logStartOffset
-  while (next < log.logEndOffset) {
-    const res = await log.read(next, 1 << 20)
-    const buf = res.records
-    if (buf.length === 0) break
-    for (let pos = 0; pos < buf.length; pos += batchSizeAt(buf, pos)) {
-      for (const r of iterateRecords(buf, pos)) {
-        if (r.offset < next) continue
-        out.push({ offset: r.offset, key: Buffer.from(r.key!).toString(), value: r.value === null ? null : Buffer.from(r.value).toString(), timestamp: r.timestamp })
-      }
-      next = readLastOffset(buf, pos) + 1
-    }
-    res.release()
-  }
-  return out
-}
-
-/** What cleaning up to `end` keeps: the latest record of each key below it, and everything from it on. */
-function model(all: Written[], end: number): Written[] {
-  const latest = new Map<string, number>()
-  for (const w of all) if (w.offset < end) latest.set(w.key, w.offset)
-  return all.filter((w) => w.offset >= end || latest.get(w.key) === w.offset)
 }
 
 function runChild(dataDir: string, mode: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {

@@ -10,6 +10,7 @@ import { CLEANER_OFFSET_CHECKPOINT, LogCleaner, cleanableRange } from '../../sto
 import { LogManager } from '../../storage/log-manager.js'
 import { PartitionLog } from '../../storage/partition-log.js'
 import { applyRetention } from '../../storage/retention.js'
+import { model, readAll, type Written } from './compaction-model.js'
 import { config, tempDir } from './helpers.js'
 
 const dirs: string[] = []
@@ -24,13 +25,6 @@ interface Put {
   /** null: a tombstone */
   value: string | null
 }
-interface Written {
-  offset: number
-  key: string
-  value: string | null
-  timestamp: number
-}
-
 const T0 = 1_700_000_000_000
 const compactConfig = (extra: Record<string, string> = {}) =>
   config({ 'cleanup.policy': 'compact', 'segment.bytes': '600', 'min.cleanable.dirty.ratio': '0.01', ...extra })
@@ -53,32 +47,6 @@ async function write(log: PartitionLog, batches: Put[][]): Promise<Written[]> {
     records.forEach((r, n) => out.push({ offset: baseOffset + n, key: r.key, value: r.value, timestamp: r.timestamp }))
   }
   return out
-}
-
-async function readAll(log: PartitionLog): Promise<Written[]> {
-  const out: Written[] = []
-  let next = log.logStartOffset
-  while (next < log.logEndOffset) {
-    const res = await log.read(next, 1 << 20)
-    const buf = res.records
-    if (buf.length === 0) break
-    for (let pos = 0; pos < buf.length; pos += batchSizeAt(buf, pos)) {
-      for (const r of iterateRecords(buf, pos)) {
-        if (r.offset < next) continue
-        out.push({ offset: r.offset, key: Buffer.from(r.key!).toString(), value: r.value === null ? null : Buffer.from(r.value).toString(), timestamp: r.timestamp })
-      }
-      next = readLastOffset(buf, pos) + 1
-    }
-    res.release()
-  }
-  return out
-}
-
-/** What compaction up to `end` keeps: the latest record of each key below `end`, and everything from `end` on. */
-function model(written: Written[], end: number): Written[] {
-  const latest = new Map<string, number>()
-  for (const w of written) if (w.offset < end) latest.set(w.key, w.offset)
-  return written.filter((w) => w.offset >= end || latest.get(w.key) === w.offset)
 }
 
 async function cleanUntilDone(log: PartitionLog, cleaner: LogCleaner): Promise<number> {
