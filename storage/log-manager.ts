@@ -293,8 +293,11 @@ export class LogManager {
     checkPartitionLimit(name, total, added, maxBrokerPartitions(this.brokerConfig), this.partitionCount)
   }
 
-  /** Partitions <= 0 means the broker default (num.partitions, 1 unless set). */
-  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicRecord> {
+  /**
+   * Partitions <= 0 means the broker default (num.partitions, 1 unless set). `topicId` is given in
+   * cluster mode, where the topic was created in etcd and every broker keeps its id; otherwise new.
+   */
+  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}, topicId: string = randomUUID()): Promise<TopicRecord> {
     validateTopicName(name)
     const count = partitions > 0 ? partitions : Number(this.brokerConfig['num.partitions'] ?? 1)
     if (!Number.isInteger(count) || count <= 0) throw new InvalidPartitionsError(`Number of partitions must be larger than 0.`)
@@ -302,7 +305,7 @@ export class LogManager {
       if (this.metadata.getTopic(name) !== undefined || this.logs.has(name)) throw new TopicExistsError(`Topic '${name}' already exists.`)
       this.checkPartitionLimit(name, count, count)
       const config = resolveLogConfig(this.brokerConfig, configs)
-      const record: TopicRecord = { name, topicId: randomUUID(), partitions: count, configs: { ...configs }, createdAt: Date.now() }
+      const record: TopicRecord = { name, topicId, partitions: count, configs: { ...configs }, createdAt: Date.now() }
       const parts = await this.openNewPartitions(name, 0, count, config, () => this.metadata.putTopic(record))
       this.logs.set(name, parts)
       this.topicIds.set(record.topicId, name)
