@@ -13,7 +13,19 @@ export function storageErrorCode(name: StorageErrorName): number {
   return ErrorCode[name]
 }
 
+/** A failure that already carries its Kafka error code (cluster metadata, replication). */
+export class KafkaError extends Error implements KafkaFailure {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'KafkaError'
+  }
+}
+
 export function toKafkaError(err: unknown): KafkaFailure {
+  if (err instanceof KafkaError) return { code: err.code, message: err.message }
   if (err instanceof StorageError) return { code: storageErrorCode(err.kafkaError), message: err.message }
   return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: err instanceof Error ? err.message : String(err) }
 }
