@@ -107,6 +107,16 @@ const syn = (...names: Array<string | [string, number]>): BrokerSynonym[] =>
 export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'node.id', type: 'int', default: '1' },
   { name: 'broker.id', type: 'int', default: '1' },
+  // Cluster mode (broker/cluster): brokers, topics and partition leadership kept in etcd. No
+  // endpoints means a single broker, as always.
+  { name: 'cluster.etcd.endpoints', type: 'list', default: '' },
+  { name: 'cluster.etcd.prefix', type: 'string', default: '/samsa' },
+  { name: 'broker.rack', type: 'string', default: null },
+  { name: 'broker.session.timeout.ms', type: 'int', default: '9000' },
+  { name: 'controlled.shutdown.enable', type: 'boolean', default: 'true' },
+  { name: 'controlled.shutdown.timeout.ms', type: 'int', default: '30000' },
+  { name: 'auto.leader.rebalance.enable', type: 'boolean', default: 'true' },
+  { name: 'leader.imbalance.check.interval.seconds', type: 'long', default: '300' },
   { name: 'listeners', type: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
   { name: 'advertised.listeners', type: 'list', default: '' },
   {
