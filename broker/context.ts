@@ -16,6 +16,7 @@ import type { ClientTelemetry } from './telemetry/client-telemetry.js'
 import type { SharePartitionManager } from './share/share-partition-manager.js'
 import type { ShareSessionCache } from './share/share-sessions.js'
 import type { OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
+import type { ClusterNode } from './cluster/cluster-node.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -49,6 +50,8 @@ export interface BrokerContext {
   metrics: BrokerMetrics
   /** What clients push with PushTelemetry (KIP-714); undefined unless the HTTP endpoint is on. */
   telemetry?: ClientTelemetry
+  /** Cluster mode (broker/cluster): membership, metadata and leadership in etcd; undefined for a single broker. */
+  cluster?: ClusterNode
   /** Stores the dynamic broker configs so they survive a restart. */
   persistDynamicConfig(): Promise<void>
 }

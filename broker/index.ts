@@ -36,6 +36,8 @@ import { SharePartitionManager } from './share/share-partition-manager.js'
 import { ShareSessionCache } from './share/share-sessions.js'
 import { shareSettings } from './share/share-settings.js'
 import { ShareDeadLetterWriter } from './share/share-dead-letter.js'
+import { startClusterNode } from './cluster/start.js'
+import type { ClusterNode } from './cluster/cluster-node.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 export type { HttpOptions } from './http/endpoint.js'
@@ -256,6 +258,26 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     telemetry,
     persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
   }
+  // Cluster mode: join the cluster in etcd once the listeners are bound, since the registration
+  // carries their addresses. Without cluster.etcd.endpoints this is a single broker, as always.
+  let cluster: ClusterNode | undefined
+  try {
+    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: clusterId })
+  } catch (err) {
+    await server.close()
+    for (const v of oauthBearer.values()) v.close()
+    txn.close()
+    groups.close()
+    await share.close()
+    await logs.close()
+    await http?.close()
+    throw err
+  }
+  if (cluster !== undefined) {
+    ctx.cluster = cluster
+    if (cluster.clusterId !== clusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
+    clusterId = ctx.clusterId = cluster.clusterId
+  }
   const main = bound[0]!
   live = ctx
   logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
@@ -264,6 +286,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // Leadership moves to other brokers first, while this one still serves its followers.
+      await cluster?.stop()
       live = undefined
       // Parked requests answer now, so the connections go idle without waiting out what clients
       // asked for: long polls with what they have, joins and syncs with NOT_COORDINATOR (as a

@@ -1,6 +1,9 @@
 // Metadata (key 3). v1 makes a null topic list mean "all" (v0: empty means all); v4 lets the
 // client forbid auto-creation; v8 adds authorized operations; v10 topic ids; v12 lookup by id.
 // Single broker: this node leads every partition at leader epoch 0 with itself as the only replica.
+// Cluster mode: the brokers, leaders, replicas and ISRs are the etcd metadata's (metadata-view.ts);
+// auto-creation places replicas as CreateTopics does and answers LEADER_NOT_AVAILABLE until the
+// new topic's partitions are seen.
 // ACLs: a listing shows only topics the caller may DESCRIBE; a named topic it may not describe gets
 // TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE on the cluster or the topic.
 import { MetadataApi, type MetadataResponse } from '../../protocol/generated/metadata.js'
@@ -10,6 +13,7 @@ import type { BrokerContext } from '../context.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler, type RequestContext } from '../handler.js'
 import { authorize, authorizeCluster, authorizedOperations, clusterAuthorizedOperations, Op, OPERATIONS_NOT_REQUESTED, Resource } from '../acls/authorize.js'
+import { clusterTopicEntry, topicById } from '../cluster/metadata-view.js'
 
 type TopicEntry = MetadataResponse['topics'][number]
 
@@ -22,17 +26,18 @@ export default defineHandler({
   async handle(req, ctx): Promise<MetadataResponse> {
     const b = ctx.broker
     const v = ctx.apiVersion
+    const cluster = b.cluster
     const topicOps = (name: string) => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, Resource.TOPIC, name) : NOT_REQUESTED)
     const describable = (name: string) => authorize(ctx, Op.DESCRIBE, Resource.TOPIC, name)
     const allTopics = req.topics === null || (v === 0 && req.topics.length === 0)
     const topics: TopicEntry[] = []
     if (allTopics) {
-      for (const t of b.logs.listTopics()) if (describable(t.name)) topics.push(describeTopic(b, t, topicOps(t.name)))
+      for (const t of listTopics(b)) if (describable(t.name)) topics.push(describeTopic(b, t, topicOps(t.name)))
     } else {
       const autoCreate = b.config.getBool('auto.create.topics.enable') && (v < 4 || req.allowAutoTopicCreation)
       for (const requested of req.topics!) {
         if (requested.name === null || requested.name === '') {
-          const t = requested.topicId !== ZERO_UUID ? b.logs.getTopicById(requested.topicId) : undefined
+          const t = requested.topicId === ZERO_UUID ? undefined : cluster ? topicById(cluster.image, requested.topicId) : b.logs.getTopicById(requested.topicId)
           if (t && !describable(t.name)) topics.push(errorTopic(null, requested.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
           else topics.push(t ? describeTopic(b, t, topicOps(t.name)) : errorTopic(null, requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID))
           continue
@@ -43,9 +48,11 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
+      brokers: cluster
+        ? cluster.brokersFor(ctx.listenerName)
+        : [{ nodeId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
       clusterId: b.clusterId,
-      controllerId: b.nodeId,
+      controllerId: cluster ? cluster.image.controllerId : b.nodeId,
       topics,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : NOT_REQUESTED,
     }
@@ -54,11 +61,22 @@ export default defineHandler({
 
 async function lookupOrCreate(ctx: RequestContext, name: string, autoCreate: boolean, ops: number): Promise<TopicEntry> {
   const b = ctx.broker
-  const existing = b.logs.getTopic(name)
+  const existing = b.cluster ? b.cluster.image.topics.get(name)?.value : b.logs.getTopic(name)
   if (existing) return describeTopic(b, existing, ops)
   if (!autoCreate) return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
   if (!authorizeCluster(ctx, Op.CREATE) && !authorize(ctx, Op.CREATE, Resource.TOPIC, name)) {
     return errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+  }
+  if (b.cluster) {
+    try {
+      await b.cluster.admin.createTopic({ name, partitions: b.config.getInt('num.partitions'), replicationFactor: b.config.getInt('default.replication.factor'), configs: {} })
+      b.logger.info({ topic: name }, 'auto-created topic in the cluster')
+    } catch (err) {
+      const code = toKafkaError(err).code
+      if (code !== ErrorCode.TOPIC_ALREADY_EXISTS) return errorTopic(name, ZERO_UUID, code)
+    }
+    const seen = b.cluster.image.topics.get(name)?.value
+    return seen && b.cluster.image.partitionsOf(name).length === seen.partitions ? describeTopic(b, seen, ops) : errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE)
   }
   try {
     const created = await b.logs.createTopic(name, b.config.getInt('num.partitions'), {})
@@ -71,7 +89,15 @@ async function lookupOrCreate(ctx: RequestContext, name: string, autoCreate: boo
   }
 }
 
-function describeTopic(b: BrokerContext, t: TopicRecord, ops: number): TopicEntry {
+function listTopics(b: BrokerContext): Array<{ name: string; topicId: string; partitions: number }> {
+  return b.cluster ? [...b.cluster.image.topics.values()].map((t) => t.value) : b.logs.listTopics()
+}
+
+function describeTopic(b: BrokerContext, t: Pick<TopicRecord, 'name' | 'topicId' | 'partitions'>, ops: number): TopicEntry {
+  if (b.cluster) {
+    const spec = b.cluster.image.topics.get(t.name)?.value
+    if (spec) return clusterTopicEntry(b.cluster.image, spec, ops)
+  }
   const partitions: TopicEntry['partitions'] = []
   for (let i = 0; i < t.partitions; i++) {
     partitions.push({

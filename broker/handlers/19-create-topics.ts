@@ -1,6 +1,9 @@
 // CreateTopics (key 19). v1 validateOnly; v4 lets partitions / replication factor be -1 (broker
 // default); v5 flexible, and the response carries the created topic's configs; v7 topic ids.
 // Single broker: the replication factor must be 1 and manual assignments may only name this node.
+// Cluster mode: only the controller creates (others answer NOT_CONTROLLER, and clients ask the
+// controller Metadata names); replicas are placed by broker/cluster/assignment.ts or as assigned,
+// INVALID_REPLICATION_FACTOR when there are fewer live brokers than asked for.
 // max.broker.partitions bounds the partitions: INVALID_PARTITIONS for a topic larger than it,
 // POLICY_VIOLATION for one that does not fit next to the others (validateOnly checks it too).
 // ACLs: CREATE on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED).
@@ -26,6 +29,7 @@ export default defineHandler({
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
     const topics: Result[] = []
     const mayCreate = authorizeCluster(ctx, Op.CREATE)
+    const cluster = b.cluster
     for (const t of req.topics) {
       const fail = (errorCode: number, errorMessage: string | null): Result => ({
         name: t.name,
@@ -51,7 +55,11 @@ export default defineHandler({
         topics.push(fail(ErrorCode.INVALID_TOPIC_EXCEPTION, (err as Error).message))
         continue
       }
-      if (b.logs.getTopic(t.name)) {
+      if (cluster && !cluster.controller.isActive) {
+        topics.push(fail(ErrorCode.NOT_CONTROLLER, `Broker ${b.nodeId} is not the controller.`))
+        continue
+      }
+      if (cluster ? cluster.image.topics.has(t.name) : b.logs.getTopic(t.name)) {
         topics.push(fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`))
         continue
       }
@@ -63,7 +71,7 @@ export default defineHandler({
         }
         const bad = t.assignments.find((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== b.nodeId)
         const indexes = t.assignments.map((a) => a.partitionIndex).sort((x, y) => x - y)
-        if (bad || indexes.some((p, i) => p !== i)) {
+        if ((bad && !cluster) || indexes.some((p, i) => p !== i)) {
           topics.push(fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignments must place partitions 0..n-1 on broker ${b.nodeId} only.`))
           continue
         }
@@ -81,8 +89,9 @@ export default defineHandler({
         topics.push(fail(f.code, f.message))
         continue
       }
-      const rf = t.replicationFactor === -1 ? b.config.getInt('default.replication.factor') : t.replicationFactor
-      if (t.assignments.length === 0 && rf !== 1) {
+      let rf = t.replicationFactor === -1 ? b.config.getInt('default.replication.factor') : t.replicationFactor
+      if (t.assignments.length > 0) rf = t.assignments[0]!.brokerIds.length
+      if (!cluster && t.assignments.length === 0 && rf !== 1) {
         topics.push(
           fail(
             ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -110,7 +119,23 @@ export default defineHandler({
         continue
       }
       let topicId = ZERO_UUID
-      if (!req.validateOnly) {
+      const wanted = {
+        name: t.name,
+        partitions,
+        replicationFactor: rf,
+        configs,
+        assignments: t.assignments.length > 0 ? [...t.assignments].sort((x, y) => x.partitionIndex - y.partitionIndex).map((a) => a.brokerIds) : undefined,
+      }
+      if (cluster) {
+        try {
+          if (req.validateOnly) cluster.admin.placement(wanted)
+          else topicId = (await cluster.admin.createTopic(wanted, cluster.controller.guard())).topicId
+        } catch (err) {
+          const f = toKafkaError(err)
+          topics.push(fail(f.code, f.message))
+          continue
+        }
+      } else if (!req.validateOnly) {
         try {
           const created = await b.logs.createTopic(t.name, partitions, configs)
           topicId = created.topicId
@@ -130,7 +155,7 @@ export default defineHandler({
         errorMessage: null,
         topicConfigErrorCode: configsShown ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
         numPartitions: partitions,
-        replicationFactor: 1,
+        replicationFactor: cluster ? rf : 1,
         configs: (configsShown ? describeTopicConfigs(b, configs) : []).map((c) => ({
           name: c.name,
           value: c.value,

@@ -1,11 +1,14 @@
 // DeleteTopics (key 20). v1 throttle time; v4 flexible; v5 per-topic error messages; v6 topics by
 // name or by id. Files are removed by the log manager (renamed first, deleted in the background).
+// Cluster mode: only the controller deletes (NOT_CONTROLLER elsewhere); the topic and partition
+// keys go from etcd in one transaction, and every broker removes its files when it sees that.
 // ACLs: DELETE on each topic (TOPIC_AUTHORIZATION_FAILED; an unknown id stays UNKNOWN_TOPIC_ID).
 import { DeleteTopicsApi, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
+import { topicById } from '../cluster/metadata-view.js'
 
 type Result = DeleteTopicsResponse['responses'][number]
 
@@ -19,9 +22,14 @@ export default defineHandler({
     const wanted: Array<{ name: string | null; topicId: string }> =
       ctx.apiVersion >= 6 ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId })) : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }))
     const responses: Result[] = []
+    const cluster = b.cluster
+    const lookup = (byId: boolean, w: { name: string | null; topicId: string }) => {
+      if (!cluster) return byId ? b.logs.getTopicById(w.topicId) : b.logs.getTopic(w.name!)
+      return byId ? topicById(cluster.image, w.topicId) : cluster.image.topics.get(w.name!)?.value
+    }
     for (const w of wanted) {
       const byId = w.name === null || w.name === ''
-      const topic = byId ? b.logs.getTopicById(w.topicId) : b.logs.getTopic(w.name!)
+      const topic = lookup(byId, w)
       const result: Result = { name: topic?.name ?? w.name, topicId: topic?.topicId ?? w.topicId, errorCode: ErrorCode.NONE, errorMessage: null }
       responses.push(result)
       if (!b.config.getBool('delete.topic.enable')) {
@@ -37,8 +45,13 @@ export default defineHandler({
         result.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         continue
       }
+      if (cluster && !cluster.controller.isActive) {
+        result.errorCode = ErrorCode.NOT_CONTROLLER
+        continue
+      }
       try {
-        await b.logs.deleteTopic(topic.name)
+        if (cluster) await cluster.admin.deleteTopic(topic.name, cluster.controller.guard())
+        else await b.logs.deleteTopic(topic.name)
         b.logger.info({ topic: topic.name }, 'deleted topic')
       } catch (err) {
         const f = toKafkaError(err)

@@ -2,6 +2,8 @@
 // here). Partition counts only grow. Manual assignments must give one replica per new partition,
 // on this broker: there is no other. validateOnly is honoured; a topic named twice is refused.
 // max.broker.partitions bounds the result (INVALID_PARTITIONS / POLICY_VIOLATION, as CreateTopics).
+// Cluster mode: only the controller adds partitions (NOT_CONTROLLER elsewhere), placing their
+// replicas as CreateTopics does, or as assigned (any live brokers, the topic's replication factor).
 // ACLs: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED).
 import { CreatePartitionsApi, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/create-partitions.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -20,6 +22,7 @@ export default defineHandler({
     const counts = new Map<string, number>()
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
     const results: Result[] = []
+    const cluster = b.cluster
     for (const t of req.topics) {
       const result: Result = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null }
       results.push(result)
@@ -35,7 +38,11 @@ export default defineHandler({
         refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.')
         continue
       }
-      const topic = b.logs.getTopic(t.name)
+      if (cluster && !cluster.controller.isActive) {
+        refuse(ErrorCode.NOT_CONTROLLER, `Broker ${b.nodeId} is not the controller.`)
+        continue
+      }
+      const topic = cluster ? cluster.image.topics.get(t.name)?.value : b.logs.getTopic(t.name)
       if (!topic) {
         refuse(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`)
         continue
@@ -53,6 +60,17 @@ export default defineHandler({
       } catch (err) {
         const f = toKafkaError(err)
         refuse(f.code, f.message)
+        continue
+      }
+      if (cluster) {
+        const assignments = t.assignments?.map((a) => a.brokerIds)
+        try {
+          if (req.validateOnly) cluster.admin.placement({ name: t.name, partitions: t.count - topic.partitions, replicationFactor: cluster.image.partition(t.name, 0)?.value.replicas.length ?? 1, configs: {}, assignments })
+          else await cluster.admin.createPartitions(t.name, t.count, assignments, cluster.controller.guard())
+        } catch (err) {
+          const f = toKafkaError(err)
+          refuse(f.code, f.message)
+        }
         continue
       }
       const problem = t.assignments === null ? undefined : assignmentProblem(t.assignments, t.count - topic.partitions, b.nodeId)

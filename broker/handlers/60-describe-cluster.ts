@@ -1,6 +1,7 @@
 // DescribeCluster (key 60). v1 adds the endpoint type: 1 asks for brokers; 2 (controllers) gets
 // MISMATCHED_ENDPOINT_TYPE from a broker, as in Kafka, and anything else UNSUPPORTED_ENDPOINT_TYPE.
-// Single broker: this node is the only broker and reports itself as the controller. The cluster's
+// Single broker: this node is the only broker and reports itself as the controller. Cluster mode:
+// every live broker registered in etcd, and the elected controller (-1 while there is none). The cluster's
 // authorized operations are the caller's (0 without DESCRIBE on the cluster).
 import { DescribeClusterApi, type DescribeClusterResponse } from '../../protocol/generated/describe-cluster.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -21,8 +22,10 @@ export default defineHandler({
       errorMessage: null,
       endpointType: req.endpointType,
       clusterId: b.clusterId,
-      controllerId: b.nodeId,
-      brokers: [{ brokerId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
+      controllerId: b.cluster ? b.cluster.image.controllerId : b.nodeId,
+      brokers: b.cluster
+        ? b.cluster.brokersFor(ctx.listenerName).map((x) => ({ brokerId: x.nodeId, host: x.host, port: x.port, rack: x.rack }))
+        : [{ brokerId: b.nodeId, host: ctx.session.listener.advertisedHost, port: ctx.session.listener.advertisedPort, rack: null }],
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterAuthorizedOperations(ctx) : OPERATIONS_NOT_REQUESTED,
     }
     if (req.endpointType !== BROKERS_ENDPOINT) {

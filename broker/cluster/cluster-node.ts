@@ -1,0 +1,208 @@
+// One broker's membership in a cluster kept in etcd: it adopts (or, first, creates) the cluster
+// id, loads the metadata and watches it, registers itself under a lease, stands for controller,
+// applies partition roles, and answers the replication side's ISR changes. stop() moves its
+// leadership away first (controlled shutdown), then gives up its lease.
+//
+// When etcd is unreachable the broker keeps serving from its last copy of the metadata: roles do
+// not change, and whatever needs a metadata write (topic changes, ISR changes) fails with a
+// retriable error until etcd answers again. If the lease ran out meanwhile, the broker registers
+// anew and learns from the watch what the controller decided in its absence.
+import { randomBytes } from 'node:crypto'
+import type { Lease, Watcher } from 'etcd3'
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import type { LogManager } from '../../storage/log-manager.js'
+import { KafkaError } from '../errors.js'
+import { ClusterImage, type ImageChange } from './cluster-image.js'
+import { Controller } from './controller.js'
+import { EtcdStore } from './etcd-store.js'
+import { brokerKey, CLUSTER_ID_KEY, partitionKey, shutdownKey, type BrokerRegistration } from './keys.js'
+import type { IsrChanges, PartitionState, ReplicaRoles } from './partition-state.js'
+import { RoleApplier } from './role-applier.js'
+import { TopicAdmin } from './topic-admin.js'
+
+export interface ClusterNodeOptions {
+  endpoints: string[]
+  prefix: string
+  registration: BrokerRegistration
+  /** broker.session.timeout.ms: the lease's time to live. */
+  sessionTimeoutMs: number
+  controlledShutdown: { enabled: boolean; timeoutMs: number }
+  rebalance: { enabled: boolean; intervalMs: number }
+  uncleanElection(topic: string, configs: Record<string, string>): boolean
+  /** The cluster id this data directory had, offered in case this broker is the cluster's first. */
+  localClusterId: string | undefined
+  logs: LogManager
+  roles: ReplicaRoles
+  logger: Logger
+}
+
+const RETRY_MS = 500
+
+export class ClusterNode implements IsrChanges {
+  readonly image = new ClusterImage()
+  readonly admin: TopicAdmin
+  readonly controller: Controller
+  clusterId = ''
+  private readonly store: EtcdStore
+  private readonly applier: RoleApplier
+  private readonly nodeId: number
+  private lease: Lease | undefined
+  private leaseId: string | undefined
+  private watcher: Watcher | undefined
+  private closed = false
+
+  private constructor(private readonly opts: ClusterNodeOptions) {
+    this.nodeId = opts.registration.nodeId
+    this.store = new EtcdStore(opts.endpoints, opts.prefix, opts.logger)
+    this.admin = new TopicAdmin(this.store, this.image)
+    this.applier = new RoleApplier(this.nodeId, this.image, opts.logs, opts.roles, opts.logger)
+    this.controller = new Controller({
+      store: this.store,
+      image: this.image,
+      nodeId: this.nodeId,
+      logger: opts.logger,
+      rebalance: opts.rebalance,
+      uncleanElection: (topic) => opts.uncleanElection(topic, this.image.topics.get(topic)?.value.configs ?? {}),
+    })
+  }
+
+  static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(opts)
+    try {
+      await node.join()
+    } catch (err) {
+      await node.stop(false)
+      throw err
+    }
+    return node
+  }
+
+  get nodeIdValue(): number {
+    return this.nodeId
+  }
+
+  /** Brokers as clients see them on `listener` (the one they connected to), node id order. */
+  brokersFor(listener: string): Array<{ nodeId: number; host: string; port: number; rack: string | null }> {
+    return this.image.liveBrokers().map((b) => {
+      const l = b.listeners.find((x) => x.name === listener) ?? b.listeners[0] ?? { host: b.host, port: b.port }
+      return { nodeId: b.nodeId, host: l.host, port: l.port, rack: b.rack }
+    })
+  }
+
+  async alterIsr(topic: string, partition: number, leaderEpoch: number, partitionEpoch: number, isr: number[]): Promise<PartitionState> {
+    for (;;) {
+      const stored = await this.store.get(partitionKey(topic, partition))
+      if (stored === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}-${partition} does not exist.`)
+      const current = JSON.parse(stored.value) as PartitionState
+      if (current.leaderEpoch !== leaderEpoch || current.leader !== this.nodeId) {
+        throw new KafkaError(ErrorCode.FENCED_LEADER_EPOCH, `${topic}-${partition} is at leader epoch ${current.leaderEpoch} led by ${current.leader}, not ${leaderEpoch} led by ${this.nodeId}.`)
+      }
+      if (current.partitionEpoch !== partitionEpoch) {
+        throw new KafkaError(ErrorCode.INVALID_UPDATE_VERSION, `${topic}-${partition} is at partition epoch ${current.partitionEpoch}, not ${partitionEpoch}.`)
+      }
+      if (!isr.includes(this.nodeId) || isr.some((id) => !current.replicas.includes(id)) || new Set(isr).size !== isr.length) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `ISR ${JSON.stringify(isr)} must hold the leader and only replicas of ${topic}-${partition}.`)
+      }
+      const added = isr.find((id) => !current.isr.includes(id) && (!this.image.isLive(id) || this.image.shuttingDown.has(id)))
+      if (added !== undefined) throw new KafkaError(ErrorCode.INELIGIBLE_REPLICA, `Broker ${added} is not live and cannot join the ISR.`)
+      const next: PartitionState = { ...current, isr, partitionEpoch: current.partitionEpoch + 1 }
+      if (await this.store.writeIf([{ key: partitionKey(topic, partition), expect: stored.modRevision, value: JSON.stringify(next) }])) return next
+    }
+  }
+
+  /** Moves this broker's leadership to other in-sync replicas, waiting at most timeoutMs. */
+  async controlledShutdown(timeoutMs: number): Promise<void> {
+    if (this.leaseId === undefined) return
+    await this.store.writeIf([{ key: shutdownKey(this.nodeId), expect: 'absent', value: String(Date.now()), lease: this.leaseId }])
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline && this.leadsMovablePartitions()) await sleep(100)
+    await this.applier.settled()
+  }
+
+  /** Controlled shutdown (when asked and enabled), then leaves: lease revoked, watch closed. */
+  async stop(controlled = true): Promise<void> {
+    if (controlled && this.opts.controlledShutdown.enabled && !this.closed) {
+      await this.controlledShutdown(this.opts.controlledShutdown.timeoutMs).catch((err: unknown) => this.opts.logger.warn({ err }, 'controlled shutdown did not finish'))
+    }
+    this.closed = true
+    this.controller.close()
+    await this.watcher?.cancel().catch(() => {})
+    await this.lease?.revoke().catch(() => {})
+    this.store.close()
+  }
+
+  private async join(): Promise<void> {
+    const offered = this.opts.localClusterId ?? randomBytes(16).toString('base64url')
+    this.clusterId = await this.store.getOrCreate(CLUSTER_ID_KEY, offered)
+    const loaded = await this.store.loadAll()
+    for (const kv of loaded.kvs) this.image.apply(kv.key, kv.value, kv.modRevision)
+    this.watcher = await this.store.watch(loaded.revision, (key, value, modRevision) => this.onChange(this.image.apply(key, value, modRevision)))
+    await this.applier.applyAll()
+    await this.register(true)
+  }
+
+  private onChange(change: ImageChange): void {
+    if (change.kind === 'topic') void this.applier.topicChanged(change.name, change.spec)
+    else if (change.kind === 'partition' && change.state !== undefined) void this.applier.partitionChanged(change.state)
+    else if (change.kind === 'broker' && change.registration !== undefined) void this.applier.applyAll()
+    if (change.kind === 'broker' && change.nodeId === this.nodeId && change.registration === undefined && !this.closed) {
+      this.opts.logger.warn({ nodeId: this.nodeId }, 'this broker\'s registration is gone from etcd')
+    }
+    this.controller.onChange(change, this.leaseId)
+  }
+
+  /**
+   * Registers under a new lease. At start a registration still held by an earlier process of
+   * this node id (killed before its lease ran out) is waited out, for up to twice the session
+   * timeout; after that the id belongs to another live broker and joining fails.
+   */
+  private async register(starting: boolean): Promise<void> {
+    const ttl = Math.max(1, Math.ceil(this.opts.sessionTimeoutMs / 1000))
+    const deadline = Date.now() + 2 * this.opts.sessionTimeoutMs + 2000
+    const lease = this.store.lease(ttl)
+    const id = await lease.grant()
+    lease.on('lost', (err) => this.onLeaseLost(lease, err))
+    for (;;) {
+      const created = await this.store.createLeased(brokerKey(this.nodeId), JSON.stringify(this.opts.registration), id)
+      if (created !== undefined) break
+      if (!starting || Date.now() > deadline || this.closed) {
+        await lease.revoke().catch(() => {})
+        throw new Error(`node id ${this.nodeId} is registered in etcd by another live broker`)
+      }
+      await sleep(200)
+    }
+    this.lease = lease
+    this.leaseId = id
+    this.opts.logger.info({ nodeId: this.nodeId, lease: id, clusterId: this.clusterId }, 'registered in the cluster')
+    await this.controller.campaign(id)
+  }
+
+  private onLeaseLost(lease: Lease, err: Error): void {
+    if (this.closed || lease !== this.lease) return
+    this.opts.logger.warn({ err: err.message }, 'etcd lease lost; registering again when etcd answers')
+    this.lease = undefined
+    this.leaseId = undefined
+    this.controller.resign()
+    const retry = (): void => {
+      if (this.closed || this.lease !== undefined) return
+      this.register(false).catch((e: unknown) => {
+        this.opts.logger.debug({ err: (e as Error).message }, 'registering again failed; retrying')
+        setTimeout(retry, RETRY_MS).unref()
+      })
+    }
+    retry()
+  }
+
+  private leadsMovablePartitions(): boolean {
+    for (const { value: s } of this.image.allPartitions()) {
+      if (s.leader !== this.nodeId) continue
+      if (s.isr.some((id) => id !== this.nodeId && this.image.isLive(id) && !this.image.shuttingDown.has(id))) return true
+    }
+    return false
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

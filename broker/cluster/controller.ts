@@ -1,0 +1,145 @@
+// The controller: one broker at a time, elected by creating the `controller` key under its lease
+// (whoever creates it first; when the lease ends the key goes and the others try again). While it
+// holds the key it decides leaders and ISRs: on every change of the broker set (a lease expired,
+// a broker came back, one asked to shut down) and of any partition, it writes what elections.ts
+// decides. Every write compares the controller key's revision too, so a controller that lost its
+// lease (etcd unreachable, a long pause) cannot change anything after another took over.
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import { KafkaError } from '../errors.js'
+import type { ClusterImage, ImageChange, Versioned } from './cluster-image.js'
+import { preferredLeader, reconcile, type BrokerLiveness } from './elections.js'
+import type { EtcdStore } from './etcd-store.js'
+import { CONTROLLER_KEY, partitionKey } from './keys.js'
+import type { PartitionState } from './partition-state.js'
+import type { Guard } from './topic-admin.js'
+
+export interface ControllerOptions {
+  store: EtcdStore
+  image: ClusterImage
+  nodeId: number
+  logger: Logger
+  /** unclean.leader.election.enable for the topic (its config, else the broker's). */
+  uncleanElection(topic: string): boolean
+  /** auto.leader.rebalance.enable: move leadership back to preferred replicas every intervalMs. */
+  rebalance: { enabled: boolean; intervalMs: number }
+}
+
+export class Controller {
+  private held: string | undefined
+  private queue: Promise<void> = Promise.resolve()
+  private rebalanceTimer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(private readonly opts: ControllerOptions) {}
+
+  get isActive(): boolean {
+    return this.held !== undefined
+  }
+
+  /** The compare every controller write carries; NOT_CONTROLLER when this broker is not it. */
+  guard(): Guard {
+    if (this.held === undefined) throw new KafkaError(ErrorCode.NOT_CONTROLLER, `Broker ${this.opts.nodeId} is not the controller.`)
+    return [{ key: CONTROLLER_KEY, expect: this.held }]
+  }
+
+  /** Tries to become the controller under `lease`; a no-op while another broker is. */
+  async campaign(lease: string): Promise<void> {
+    if (this.closed || this.held !== undefined || this.opts.image.controllerId !== -1) return
+    const revision = await this.opts.store.createLeased(CONTROLLER_KEY, String(this.opts.nodeId), lease)
+    if (revision === undefined || this.closed) return
+    this.held = revision
+    this.opts.logger.info({ nodeId: this.opts.nodeId }, 'became the controller')
+    if (this.opts.rebalance.enabled) {
+      this.rebalanceTimer = setInterval(() => this.enqueue(() => this.rebalanceLeaders()), this.opts.rebalance.intervalMs)
+      this.rebalanceTimer.unref()
+    }
+    this.enqueue(() => this.reconcileAll())
+  }
+
+  /** Stops acting as controller (the lease is gone or the broker stops). */
+  resign(): void {
+    if (this.held === undefined) return
+    this.held = undefined
+    clearInterval(this.rebalanceTimer)
+    this.opts.logger.info({ nodeId: this.opts.nodeId }, 'no longer the controller')
+  }
+
+  /** Reacts to one change seen by the watch; `lease` is this broker's, for a new campaign. */
+  onChange(change: ImageChange, lease: string | undefined): void {
+    if (change.kind === 'controller') {
+      if (change.nodeId !== this.opts.nodeId) this.resign()
+      if (change.nodeId === -1 && lease !== undefined) this.campaign(lease).catch((err: unknown) => this.opts.logger.warn({ err }, 'controller campaign failed'))
+      return
+    }
+    if (this.held === undefined) return
+    if (change.kind === 'broker' || change.kind === 'shutdown') this.enqueue(() => this.reconcileAll())
+    else if (change.kind === 'partition' && change.state !== undefined) {
+      const current = this.opts.image.partition(change.topic, change.partition)
+      if (current !== undefined) this.enqueue(() => this.reconcileOne(current))
+    }
+  }
+
+  /** Preferred-leader election for the given partitions (ElectLeaders); an error code per partition. */
+  async electPreferred(partitions: Array<{ topic: string; partition: number }>): Promise<number[]> {
+    this.guard()
+    const out: number[] = []
+    for (const { topic, partition } of partitions) {
+      const current = this.opts.image.partition(topic, partition)
+      if (current === undefined) {
+        out.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        continue
+      }
+      if (current.value.leader === current.value.replicas[0]) {
+        out.push(ErrorCode.ELECTION_NOT_NEEDED)
+        continue
+      }
+      const next = preferredLeader(current.value, this.liveness())
+      if (next === undefined) out.push(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE)
+      else out.push((await this.write(current, next)) ? ErrorCode.NONE : ErrorCode.REQUEST_TIMED_OUT)
+    }
+    return out
+  }
+
+  close(): void {
+    this.closed = true
+    this.resign()
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.queue = this.queue.then(work).catch((err: unknown) => this.opts.logger.warn({ err }, 'controller step failed; the next change retries it'))
+  }
+
+  private liveness(): BrokerLiveness {
+    const image = this.opts.image
+    return { live: (id) => image.isLive(id), shuttingDown: (id) => image.shuttingDown.has(id) }
+  }
+
+  private async reconcileAll(): Promise<void> {
+    for (const current of [...this.opts.image.allPartitions()]) await this.reconcileOne(current)
+  }
+
+  private async reconcileOne(current: Versioned<PartitionState>): Promise<void> {
+    if (this.held === undefined) return
+    const next = reconcile(current.value, this.liveness(), this.opts.uncleanElection(current.value.topic))
+    if (next !== undefined) await this.write(current, next)
+  }
+
+  private async rebalanceLeaders(): Promise<void> {
+    for (const current of [...this.opts.image.allPartitions()]) {
+      if (this.held === undefined) return
+      const next = preferredLeader(current.value, this.liveness())
+      if (next !== undefined) await this.write(current, next)
+    }
+  }
+
+  /** Compare-and-set of one partition; false when it changed meanwhile (the watch brings the new state, and with it another look). */
+  private async write(current: Versioned<PartitionState>, next: PartitionState): Promise<boolean> {
+    const { topic, partition } = next
+    const ok = await this.opts.store.writeIf([{ key: partitionKey(topic, partition), expect: current.modRevision, value: JSON.stringify(next) }], this.guard())
+    const log = this.opts.logger
+    if (ok) log.info({ topic, partition, leader: next.leader, isr: next.isr, leaderEpoch: next.leaderEpoch, from: { leader: current.value.leader, isr: current.value.isr } }, 'partition leadership changed')
+    else log.debug({ topic, partition }, 'partition changed before the controller wrote it')
+    return ok
+  }
+}

@@ -1,0 +1,123 @@
+// Turns the partition states in etcd into this broker's roles: for each partition it replicates,
+// becomeLeader when it is the leader (again whenever the state moves on, e.g. the controller
+// shrank the ISR: same leader epoch, newer partition epoch), becomeFollower of the leader's
+// endpoint (again when the leader or its address changes), stopReplica when it is neither. Every
+// topic in the cluster is kept in the local LogManager (with the cluster's topic id), replicated
+// here or not, so topic-level requests (configs, group offsets) answer the same on every broker.
+// Changes are applied one at a time, in the order the watch saw them.
+import type { Logger } from 'pino'
+import type { LogManager } from '../../storage/log-manager.js'
+import type { ClusterImage } from './cluster-image.js'
+import type { TopicSpec } from './keys.js'
+import type { PartitionState, ReplicaRoles } from './partition-state.js'
+
+interface AppliedRole {
+  role: 'leader' | 'follower'
+  leaderEpoch: number
+  partitionEpoch: number
+  /** host:port followed, for a follower. */
+  leaderAddress?: string
+}
+
+export class RoleApplier {
+  private readonly applied = new Map<string, AppliedRole>()
+  private queue: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly nodeId: number,
+    private readonly image: ClusterImage,
+    private readonly logs: LogManager,
+    private readonly roles: ReplicaRoles,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Applies every topic and partition (at start, and after a broker's address changed). */
+  applyAll(): Promise<void> {
+    return this.enqueue(async () => {
+      for (const { value } of this.image.topics.values()) await this.ensureTopic(value)
+      for (const { value } of [...this.image.allPartitions()]) await this.applyPartition(value)
+    })
+  }
+
+  topicChanged(name: string, spec: TopicSpec | undefined): Promise<void> {
+    return this.enqueue(async () => {
+      if (spec !== undefined) await this.ensureTopic(spec)
+      else await this.removeTopic(name)
+    })
+  }
+
+  partitionChanged(state: PartitionState): Promise<void> {
+    return this.enqueue(async () => {
+      const spec = this.image.topics.get(state.topic)?.value
+      if (spec !== undefined) await this.ensureTopic(spec)
+      await this.applyPartition(state)
+    })
+  }
+
+  /** Partitions this broker leads now, as applied. */
+  ledPartitions(): number {
+    let n = 0
+    for (const a of this.applied.values()) if (a.role === 'leader') n++
+    return n
+  }
+
+  /** Waits for every change queued so far. */
+  settled(): Promise<void> {
+    return this.queue
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(work).catch((err: unknown) => this.logger.error({ err }, 'applying cluster metadata failed'))
+    this.queue = next
+    return next
+  }
+
+  private async ensureTopic(spec: TopicSpec): Promise<void> {
+    let local = this.logs.getTopic(spec.name)
+    if (local !== undefined && local.topicId !== spec.topicId) {
+      // The topic was deleted and created again while this broker was away: the old data goes.
+      this.logger.info({ topic: spec.name, stale: local.topicId, current: spec.topicId }, 'replacing a local topic the cluster recreated')
+      await this.removeTopic(spec.name)
+      local = undefined
+    }
+    if (local === undefined) await this.logs.createTopic(spec.name, spec.partitions, spec.configs, spec.topicId)
+    else if (local.partitions < spec.partitions) await this.logs.createPartitions(spec.name, spec.partitions)
+  }
+
+  private async removeTopic(name: string): Promise<void> {
+    const local = this.logs.getTopic(name)
+    if (local === undefined) return
+    // Replication stops; the files go with the topic below.
+    for (let p = 0; p < local.partitions; p++) {
+      const key = `${name}/${p}`
+      if (this.applied.delete(key)) await this.roles.stopReplica(name, p, false)
+    }
+    await this.logs.deleteTopic(name)
+  }
+
+  private async applyPartition(s: PartitionState): Promise<void> {
+    const key = `${s.topic}/${s.partition}`
+    const last = this.applied.get(key)
+    if (s.leader === this.nodeId) {
+      if (last?.role === 'leader' && last.leaderEpoch === s.leaderEpoch && last.partitionEpoch === s.partitionEpoch) return
+      this.applied.set(key, { role: 'leader', leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch })
+      await this.roles.becomeLeader(s)
+      return
+    }
+    const leader = s.leader === -1 ? undefined : this.image.brokers.get(s.leader)
+    if (s.replicas.includes(this.nodeId) && leader !== undefined) {
+      const address = `${leader.host}:${leader.port}`
+      if (last?.role === 'follower' && last.leaderEpoch === s.leaderEpoch && last.leaderAddress === address) {
+        last.partitionEpoch = s.partitionEpoch
+        return
+      }
+      this.applied.set(key, { role: 'follower', leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, leaderAddress: address })
+      await this.roles.becomeFollower(s, { nodeId: leader.nodeId, host: leader.host, port: leader.port, rack: leader.rack })
+      return
+    }
+    if (last !== undefined) {
+      this.applied.delete(key)
+      await this.roles.stopReplica(s.topic, s.partition, !s.replicas.includes(this.nodeId))
+    }
+  }
+}

@@ -1,0 +1,182 @@
+// A cluster on this machine for tests: a real etcd (Debian's etcd-server) on free loopback ports
+// with a temporary data directory, and brokers in child processes (test/fixtures/broker-child.mjs
+// over the built dist/) joined to it, each with its own data directory and node id. Leases are
+// short (broker.session.timeout.ms 2000 unless given) so failover fits in a test.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
+import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
+
+export const ETCD_BINARY = process.env.SAMSA_ETCD ?? '/usr/bin/etcd'
+/** Why cluster tests cannot run here, or undefined when they can. */
+export const etcdMissing: string | undefined = existsSync(ETCD_BINARY) ? undefined : `no etcd at ${ETCD_BINARY} (apt-get install etcd-server)`
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export class Etcd {
+  proc: ChildProcess | undefined
+  private out = ''
+
+  private constructor(
+    readonly dataDir: string,
+    readonly clientPort: number,
+    private readonly peerPort: number,
+  ) {}
+
+  static async start(): Promise<Etcd> {
+    const etcd = new Etcd(await makeTempDir('samsa-etcd-'), await freePort(), await freePort())
+    await etcd.run()
+    return etcd
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`
+  }
+
+  output(): string {
+    return this.out
+  }
+
+  /** Starts (again, on the same data and ports) and waits until it serves clients. */
+  async run(): Promise<void> {
+    const peer = `http://127.0.0.1:${this.peerPort}`
+    const proc = spawn(
+      ETCD_BINARY,
+      [
+        '--name', 'test',
+        '--data-dir', path.join(this.dataDir, 'data'),
+        '--listen-client-urls', this.endpoint,
+        '--advertise-client-urls', this.endpoint,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `test=${peer}`,
+        // Short raft timers make etcd's shortest lease about a second.
+        '--heartbeat-interval', '50',
+        '--election-timeout', '500',
+        '--log-level', 'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    this.proc = proc
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d))
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d))
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`etcd exited (${proc.exitCode}):\n${this.out}`)
+      const res = await fetch(`${this.endpoint}/health`).then((r) => r.json() as Promise<{ health: string }>).catch(() => undefined)
+      if (res?.health === 'true') return
+      if (Date.now() > deadline) throw new Error(`etcd did not become healthy:\n${this.out}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+
+  /** SIGKILL, and waits for the exit. */
+  async kill(): Promise<void> {
+    const proc = this.proc
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
+    const exited = new Promise((r) => proc.once('exit', r))
+    proc.kill('SIGKILL')
+    await exited
+  }
+
+  async stop(): Promise<void> {
+    await this.kill()
+    await removeDir(this.dataDir)
+  }
+}
+
+export interface ClusterBroker {
+  nodeId: number
+  dataDir: string
+  child: ChildBroker | undefined
+}
+
+export class TestCluster {
+  readonly brokers: ClusterBroker[] = []
+
+  private constructor(
+    readonly etcd: Etcd,
+    private readonly config: Record<string, string>,
+  ) {}
+
+  /** etcd and `count` brokers (node ids 1..count), all started and registered. */
+  static async start(count: number, config: Record<string, string> = {}): Promise<TestCluster> {
+    await ensureBuilt()
+    const etcd = await Etcd.start()
+    const cluster = new TestCluster(etcd, config)
+    try {
+      for (let id = 1; id <= count; id++) cluster.brokers.push({ nodeId: id, dataDir: await makeTempDir(`samsa-node${id}-`), child: undefined })
+      await Promise.all(cluster.brokers.map((b) => cluster.startBroker(b.nodeId)))
+    } catch (err) {
+      await cluster.stop()
+      throw err
+    }
+    return cluster
+  }
+
+  broker(nodeId: number): ClusterBroker {
+    const b = this.brokers.find((x) => x.nodeId === nodeId)
+    if (b === undefined) throw new Error(`no broker ${nodeId}`)
+    return b
+  }
+
+  /** host:port of a running broker. */
+  address(nodeId: number): string {
+    const child = this.broker(nodeId).child
+    if (child === undefined) throw new Error(`broker ${nodeId} is not running`)
+    return child.address
+  }
+
+  /** Every running broker's address, for a client's bootstrap list. */
+  bootstrap(): string[] {
+    return this.brokers.filter((b) => b.child !== undefined).map((b) => b.child!.address)
+  }
+
+  async startBroker(nodeId: number): Promise<ChildBroker> {
+    const b = this.broker(nodeId)
+    b.child = await startChildBroker(
+      b.dataDir,
+      {
+        'cluster.etcd.endpoints': this.etcd.endpoint,
+        'cluster.etcd.prefix': '/samsa-test',
+        'node.id': String(nodeId),
+        'broker.session.timeout.ms': '2000',
+        'controlled.shutdown.timeout.ms': '5000',
+        ...this.config,
+      },
+      { startTimeoutMs: 20_000 },
+    )
+    return b.child
+  }
+
+  /** SIGKILL: no controlled shutdown, the lease runs out in etcd. */
+  async kill(nodeId: number): Promise<void> {
+    const b = this.broker(nodeId)
+    await b.child?.kill()
+    b.child = undefined
+  }
+
+  /** SIGTERM: controlled shutdown, then exit. */
+  async stopBroker(nodeId: number): Promise<void> {
+    const b = this.broker(nodeId)
+    await b.child?.stop(20_000)
+    b.child = undefined
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.brokers.map((b) => b.child?.kill().catch(() => {})))
+    await this.etcd.stop()
+    await Promise.all(this.brokers.map((b) => removeDir(b.dataDir)))
+  }
+}

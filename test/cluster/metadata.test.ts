@@ -1,0 +1,85 @@
+// Three brokers on one etcd, seen through kafkajs: they register, the controller places an RF 3
+// topic's replicas and leaders evenly, every broker answers Metadata alike, and replication
+// factors beyond the live brokers are refused.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import kafkajs from 'kafkajs'
+import type { Admin } from 'kafkajs'
+import { etcdMissing, TestCluster } from './harness.js'
+import { waitFor } from '../helpers/wait.js'
+
+const { Kafka, logLevel } = kafkajs
+
+function admin(brokers: string[]): Admin {
+  return new Kafka({ clientId: 'cluster-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } }).admin()
+}
+
+describe.skipIf(etcdMissing !== undefined)('cluster metadata (three brokers, etcd)', () => {
+  let cluster: TestCluster
+  beforeAll(async () => {
+    cluster = await TestCluster.start(3)
+  }, 60_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('registers every broker and elects one controller among them', async () => {
+    const a = admin(cluster.bootstrap())
+    await a.connect()
+    try {
+      const described = await waitFor(async () => {
+        const d = await a.describeCluster()
+        return d.brokers.length === 3 && d.controller !== null ? d : undefined
+      }, { what: 'three brokers' })
+      expect(described.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3])
+      expect([1, 2, 3]).toContain(described.controller)
+      expect(described.brokers.map((b) => `${b.host}:${b.port}`).sort()).toEqual([...cluster.bootstrap()].sort())
+    } finally {
+      await a.disconnect()
+    }
+  })
+
+  it('places an RF 3 topic on all brokers with one leader each, and every broker tells the same', async () => {
+    const a = admin(cluster.bootstrap())
+    await a.connect()
+    try {
+      expect(await a.createTopics({ topics: [{ topic: 'rf3', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })).toBe(true)
+    } finally {
+      await a.disconnect()
+    }
+    const views = []
+    for (const b of cluster.brokers) {
+      const one = admin([cluster.address(b.nodeId)])
+      await one.connect()
+      try {
+        const md = await waitFor(async () => {
+          const m = await one.fetchTopicMetadata({ topics: ['rf3'] })
+          return m.topics[0]!.partitions.length === 3 ? m : undefined
+        }, { what: `rf3 metadata from broker ${b.nodeId}` })
+        views.push(md.topics[0]!.partitions.sort((x, y) => x.partitionId - y.partitionId))
+      } finally {
+        await one.disconnect()
+      }
+    }
+    for (const v of views) expect(v).toEqual(views[0])
+    const partitions = views[0]!
+    for (const p of partitions) {
+      expect([...p.replicas].sort()).toEqual([1, 2, 3])
+      expect([...p.isr].sort()).toEqual([1, 2, 3])
+      expect(p.leader).toBe(p.replicas[0])
+      expect(p.offlineReplicas).toEqual([])
+    }
+    expect(new Set(partitions.map((p) => p.leader)).size).toBe(3)
+  })
+
+  it('refuses a replication factor larger than the live brokers with INVALID_REPLICATION_FACTOR', async () => {
+    const a = admin(cluster.bootstrap())
+    await a.connect()
+    try {
+      const err = await a.createTopics({ topics: [{ topic: 'rf4', numPartitions: 1, replicationFactor: 4 }] }).catch((e: unknown) => e)
+      expect((err as { errors?: Array<{ type: string }> }).errors?.[0]?.type).toBe('INVALID_REPLICATION_FACTOR')
+      expect(await a.listTopics()).not.toContain('rf4')
+    } finally {
+      await a.disconnect()
+    }
+  })
+})
