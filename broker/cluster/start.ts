@@ -5,7 +5,7 @@ import { splitList } from '../../storage/config-defs.js'
 import type { LogManager } from '../../storage/log-manager.js'
 import type { BrokerConfig } from '../config.js'
 import type { BoundListener } from '../security/listeners.js'
-import { ClusterNode } from './cluster-node.js'
+import type { ClusterNode } from './cluster-node.js'
 import { parseClusterUrl } from './keys.js'
 import { RecordedRoles } from './recorded-roles.js'
 import type { ReplicaRoles } from './partition-state.js'
@@ -35,6 +35,8 @@ export async function startClusterNode(opts: ClusterStartOptions): Promise<Clust
   const inter = config.get('inter.broker.listener.name')
   const replication = listeners.find((l) => l.name === inter) ?? listeners[0]!
   const rack = config.get('broker.rack')
+  // Loaded only in cluster mode: a single broker never loads the etcd client.
+  const { ClusterNode } = await import('./cluster-node.js')
   return ClusterNode.start({
     ...address,
     registration: {
