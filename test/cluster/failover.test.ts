@@ -1,0 +1,101 @@
+// Failover through etcd with kafkajs: kill -9 of a partition leader makes the controller elect
+// another in-sync replica once the broker's lease runs out, and producing carries on; kill -9 of
+// the controller hands control to another broker, which also re-elects the dead one's partitions.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import kafkajs from 'kafkajs'
+import type { Admin, PartitionMetadata } from 'kafkajs'
+import { etcdMissing, TestCluster } from './harness.js'
+import { waitFor } from '../helpers/wait.js'
+
+const { Kafka, logLevel } = kafkajs
+
+function kafka(brokers: string[]) {
+  return new Kafka({ clientId: 'failover-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } })
+}
+
+async function withAdmin<T>(brokers: string[], fn: (a: Admin) => Promise<T>): Promise<T> {
+  const a = kafka(brokers).admin()
+  await a.connect()
+  try {
+    return await fn(a)
+  } finally {
+    await a.disconnect()
+  }
+}
+
+async function partitions(cluster: TestCluster, topic: string): Promise<PartitionMetadata[]> {
+  return withAdmin(cluster.bootstrap(), async (a) => {
+    const md = await a.fetchTopicMetadata({ topics: [topic] })
+    return md.topics[0]!.partitions.sort((x, y) => x.partitionId - y.partitionId)
+  })
+}
+
+async function controllerId(cluster: TestCluster): Promise<number | null> {
+  return withAdmin(cluster.bootstrap(), async (a) => (await a.describeCluster()).controller)
+}
+
+describe.skipIf(etcdMissing !== undefined)('cluster failover (three brokers, etcd)', () => {
+  let cluster: TestCluster
+  beforeAll(async () => {
+    cluster = await TestCluster.start(3)
+    await withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }))
+  }, 60_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('elects a new leader from the ISR when the leader is killed, and kafkajs keeps producing', async () => {
+    const controller = await waitFor(() => controllerId(cluster), { what: 'a controller' })
+    const before = await partitions(cluster, 'orders')
+    // A partition led by a broker that is not the controller: this case is about the leader only.
+    const target = before.find((p) => p.leader !== controller)!
+    const victim = target.leader
+    const producer = kafka(cluster.bootstrap()).producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    try {
+      await producer.send({ topic: 'orders', acks: -1, messages: [{ partition: target.partitionId, value: 'before' }] })
+      await cluster.kill(victim)
+      const after = await waitFor(
+        async () => {
+          const p = (await partitions(cluster, 'orders'))[target.partitionId]!
+          return p.leader !== victim && p.leader >= 0 ? p : undefined
+        },
+        { timeoutMs: 15_000, what: `a new leader for orders-${target.partitionId}` },
+      )
+      expect(target.isr).toContain(after.leader)
+      expect(after.isr).not.toContain(victim)
+      expect(after.replicas).toEqual(target.replicas)
+      expect(after.offlineReplicas).toEqual([victim])
+      // The dead broker's other partitions moved too, each to a member of its ISR.
+      for (const p of await partitions(cluster, 'orders')) {
+        expect(p.leader).not.toBe(victim)
+        expect(p.isr).not.toContain(victim)
+      }
+      const sent = await producer.send({ topic: 'orders', acks: -1, messages: [{ partition: target.partitionId, value: 'after' }] })
+      expect(sent[0]!.errorCode).toBe(0)
+    } finally {
+      await producer.disconnect()
+    }
+    await cluster.startBroker(victim)
+    // Back under a new lease: registered again, and no longer offline.
+    await waitFor(async () => (await partitions(cluster, 'orders')).every((p) => p.offlineReplicas!.length === 0), { timeoutMs: 15_000, what: 'the broker back' })
+  })
+
+  it('hands control to another broker when the controller is killed, which re-elects its partitions', async () => {
+    const controller = await waitFor(() => controllerId(cluster), { what: 'a controller' })
+    const led = (await partitions(cluster, 'orders')).filter((p) => p.leader === controller)
+    await cluster.kill(controller)
+    const next = await waitFor(
+      async () => {
+        const c = await controllerId(cluster)
+        return c !== null && c !== controller && c >= 0 ? c : undefined
+      },
+      { timeoutMs: 15_000, what: 'a new controller' },
+    )
+    expect(cluster.brokers.filter((b) => b.child !== undefined).map((b) => b.nodeId)).toContain(next)
+    await waitFor(async () => (await partitions(cluster, 'orders')).every((p) => p.leader !== controller && p.leader >= 0), { timeoutMs: 15_000, what: 'leaders away from the dead controller' })
+    const now = await partitions(cluster, 'orders')
+    for (const p of now) expect(p.isr).not.toContain(controller)
+    for (const p of led) expect(p.isr).toContain(now[p.partitionId]!.leader)
+  })
+})
