@@ -19,7 +19,7 @@ import { EtcdStore } from './etcd-store.js'
 import { brokerKey, CLUSTER_ID_KEY, partitionKey, shutdownKey, type BrokerRegistration } from './keys.js'
 import type { IsrChanges, PartitionState, ReplicaRoles } from './partition-state.js'
 import { RoleApplier } from './role-applier.js'
-import { TopicAdmin } from './topic-admin.js'
+import { TopicAdmin, unreachable } from './topic-admin.js'
 
 export interface ClusterNodeOptions {
   endpoints: string[]
@@ -92,7 +92,7 @@ export class ClusterNode implements IsrChanges {
 
   async alterIsr(topic: string, partition: number, leaderEpoch: number, partitionEpoch: number, isr: number[]): Promise<PartitionState> {
     for (;;) {
-      const stored = await this.store.get(partitionKey(topic, partition))
+      const stored = await this.store.get(partitionKey(topic, partition)).catch((err: unknown) => Promise.reject(unreachable(err)))
       if (stored === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}-${partition} does not exist.`)
       const current = JSON.parse(stored.value) as PartitionState
       if (current.leaderEpoch !== leaderEpoch || current.leader !== this.nodeId) {
@@ -107,7 +107,8 @@ export class ClusterNode implements IsrChanges {
       const added = isr.find((id) => !current.isr.includes(id) && (!this.image.isLive(id) || this.image.shuttingDown.has(id)))
       if (added !== undefined) throw new KafkaError(ErrorCode.INELIGIBLE_REPLICA, `Broker ${added} is not live and cannot join the ISR.`)
       const next: PartitionState = { ...current, isr, partitionEpoch: current.partitionEpoch + 1 }
-      if (await this.store.writeIf([{ key: partitionKey(topic, partition), expect: stored.modRevision, value: JSON.stringify(next) }])) return next
+      const written = await this.store.writeIf([{ key: partitionKey(topic, partition), expect: stored.modRevision, value: JSON.stringify(next) }]).catch((err: unknown) => Promise.reject(unreachable(err)))
+      if (written) return next
     }
   }
 

@@ -38,6 +38,9 @@ export class EtcdStore {
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: 5_000,
+      // A request to an unreachable etcd fails within seconds, so a client's admin request gets
+      // a retriable error rather than waiting out its own timeout.
+      defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + 5_000 }),
       faultHandling: { watchBackoff: new SteadyBackoff(500) as unknown as Backoff },
     })
     this.ns = this.client.namespace(namespaceOf(prefix))

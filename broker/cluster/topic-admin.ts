@@ -23,6 +23,12 @@ export interface NewTopic {
 
 export type Guard = Array<{ key: string; expect: string }>
 
+/** An etcd failure (unreachable, timed out) as the retriable error Kafka's controller gives when it cannot commit. */
+export function unreachable(err: unknown): KafkaError {
+  if (err instanceof KafkaError) return err
+  return new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `The cluster metadata store did not answer: ${(err as Error).message}`)
+}
+
 export class TopicAdmin {
   constructor(
     private readonly store: EtcdStore,
@@ -50,7 +56,7 @@ export class TopicAdmin {
     const spec: TopicSpec = { name: t.name, topicId: randomUUID(), partitions: replicas.length, configs: t.configs, createdAt: Date.now() }
     const writes: GuardedWrite[] = [{ key: topicKey(t.name), expect: 'absent', value: JSON.stringify(spec) }]
     replicas.forEach((r, p) => writes.push({ key: partitionKey(t.name, p), expect: 'absent', value: JSON.stringify(initialState(t.name, spec.topicId, p, r)) }))
-    if (!(await this.store.writeIf(writes, guard))) {
+    if (!(await this.store.writeIf(writes, guard).catch((err: unknown) => Promise.reject(unreachable(err))))) {
       const exists = (await this.store.get(topicKey(t.name))) !== undefined
       if (exists) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
       throw new KafkaError(ErrorCode.NOT_CONTROLLER, 'This broker is no longer the controller.')
@@ -66,7 +72,7 @@ export class TopicAdmin {
       const state = this.image.partition(name, p)
       if (state !== undefined) writes.push({ key: partitionKey(name, p), expect: state.modRevision, value: null })
     }
-    if (!(await this.store.writeIf(writes, guard))) {
+    if (!(await this.store.writeIf(writes, guard).catch((err: unknown) => Promise.reject(unreachable(err))))) {
       throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `Topic '${name}' changed while it was being deleted; try again.`)
     }
   }
@@ -87,7 +93,7 @@ export class TopicAdmin {
     const spec: TopicSpec = { ...topic.value, partitions: count }
     const writes: GuardedWrite[] = [{ key: topicKey(name), expect: topic.modRevision, value: JSON.stringify(spec) }]
     replicas.forEach((r, i) => writes.push({ key: partitionKey(name, from + i), expect: 'absent', value: JSON.stringify(initialState(name, spec.topicId, from + i, r)) }))
-    if (!(await this.store.writeIf(writes, guard))) {
+    if (!(await this.store.writeIf(writes, guard).catch((err: unknown) => Promise.reject(unreachable(err))))) {
       throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `Topic '${name}' changed while partitions were being added; try again.`)
     }
   }
