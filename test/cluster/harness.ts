@@ -167,11 +167,12 @@ export class TestCluster {
     b.child = undefined
   }
 
-  /** SIGTERM: controlled shutdown, then exit. */
-  async stopBroker(nodeId: number): Promise<void> {
+  /** SIGTERM: controlled shutdown, then exit; how the process ended. */
+  async stopBroker(nodeId: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
     const b = this.broker(nodeId)
-    await b.child?.stop(20_000)
+    const exit = await b.child?.stop(20_000)
     b.child = undefined
+    return exit
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,52 @@
+// Controlled shutdown: a broker stopped with SIGTERM first has the controller move its leadership
+// to another in-sync replica, and only then gives up its registration. The order is read from
+// etcd's own history (a watch from the test), not from timing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import kafkajs from 'kafkajs'
+import { Etcd3 } from 'etcd3'
+import { etcdMissing, TestCluster } from './harness.js'
+
+const { Kafka, logLevel } = kafkajs
+
+describe.skipIf(etcdMissing !== undefined)('controlled shutdown (two brokers, etcd)', () => {
+  let cluster: TestCluster
+  let etcd: Etcd3
+  beforeAll(async () => {
+    cluster = await TestCluster.start(2)
+    etcd = new Etcd3({ hosts: cluster.etcd.endpoint })
+    const admin = new Kafka({ clientId: 'shutdown-test', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: 'moving', numPartitions: 2, replicationFactor: 2 }], waitForLeaders: true })
+    await admin.disconnect()
+  }, 60_000)
+  afterAll(async () => {
+    etcd?.close()
+    await cluster?.stop()
+  })
+
+  it('moves the stopping broker\'s leadership away before its registration goes', async () => {
+    const ns = etcd.namespace('/samsa-test/')
+    const states = await ns.getAll().prefix('partitions/moving/').strings()
+    const led = Object.entries(states).filter(([, v]) => JSON.parse(v).leader === 2).map(([k]) => k)
+    expect(led.length).toBeGreaterThan(0)
+
+    const events: Array<{ kind: 'put' | 'delete'; key: string; value: string; revision: bigint }> = []
+    const watcher = await ns.watch().prefix('').create()
+    watcher.on('put', (kv) => events.push({ kind: 'put', key: kv.key.toString(), value: kv.value.toString(), revision: BigInt(kv.mod_revision) }))
+    watcher.on('delete', (kv) => events.push({ kind: 'delete', key: kv.key.toString(), value: '', revision: BigInt(kv.mod_revision) }))
+    try {
+      const exit = await cluster.stopBroker(2)
+      expect(exit).toEqual({ code: 0, signal: null })
+      const gone = events.find((e) => e.kind === 'delete' && e.key === 'brokers/2')
+      expect(gone).toBeDefined()
+      for (const key of led) {
+        const moved = events.find((e) => e.kind === 'put' && e.key === key && JSON.parse(e.value).leader === 1)
+        expect(moved, `${key} moved to broker 1`).toBeDefined()
+        expect(moved!.revision).toBeLessThan(gone!.revision)
+        expect(JSON.parse(moved!.value).isr).toEqual([1])
+      }
+    } finally {
+      await watcher.cancel()
+    }
+  })
+})
