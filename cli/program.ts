@@ -17,6 +17,7 @@ import { registerAcls } from './commands/acls.js'
 import { registerUsers } from './commands/users.js'
 import { registerTop } from './commands/top.js'
 import { registerConsole } from './commands/console.js'
+import { registerCluster } from './commands/cluster.js'
 
 export const VERSION = '0.1.0'
 
@@ -62,6 +63,7 @@ Examples:
   registerUsers(program)
   registerTop(program)
   registerConsole(program)
+  registerCluster(program)
   applyExitOverride(program)
   return program
 }

@@ -28,6 +28,7 @@ export interface BrokerNode {
   nodeId: number
   host: string
   port: number
+  rack: string | null
 }
 
 export interface PartitionMetadata {
@@ -36,6 +37,8 @@ export interface PartitionMetadata {
   leaderEpoch: number
   replicas: number[]
   isr: number[]
+  /** Replicas whose broker is down (cluster mode). */
+  offlineReplicas: number[]
   errorCode: number
 }
 
@@ -113,7 +116,7 @@ export class Cluster {
     )
     this.nodes = new Map(res.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]))
     const out: ClusterMetadata = {
-      brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+      brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       controllerId: res.controllerId,
       clusterId: res.clusterId,
       topics: res.topics.map((t) => ({
@@ -122,7 +125,7 @@ export class Cluster {
         isInternal: t.isInternal,
         errorCode: t.errorCode,
         partitions: t.partitions
-          .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, replicas: p.replicaNodes, isr: p.isrNodes, errorCode: p.errorCode }))
+          .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, replicas: p.replicaNodes, isr: p.isrNodes, offlineReplicas: p.offlineReplicas, errorCode: p.errorCode }))
           .sort((a, b) => a.partition - b.partition),
       })),
     }

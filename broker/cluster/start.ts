@@ -24,7 +24,7 @@ export interface ClusterStartOptions {
 export function clusterAddress(config: BrokerConfig): { endpoints: string[]; prefix: string } | undefined {
   const raw = splitList(config.get('cluster.etcd.endpoints'))
   if (raw.length === 0) return undefined
-  if (raw.length === 1 && /^etcds?:\/\//.test(raw[0]!)) return parseClusterUrl(raw[0]!)
+  if (/^etcds?:\/\//.test(raw[0]!)) return parseClusterUrl(raw.join(','))
   return { endpoints: raw.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)), prefix: config.get('cluster.etcd.prefix') }
 }
 

@@ -19,6 +19,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--advertised-host <host>', 'host name clients are told to connect to').env('SAMSA_ADVERTISED_HOST'))
     .addOption(new Option('--advertised-port <port>', 'port clients are told to connect to').env('SAMSA_ADVERTISED_PORT'))
     .addOption(new Option('--node-id <id>', 'broker node id (default: 1)').env('SAMSA_NODE_ID'))
+    .addOption(new Option('--cluster <etcd-url>', 'join a cluster kept in etcd: etcd://host:2379[,host:2379]/prefix (with --node-id; default: a single broker)').env('SAMSA_CLUSTER'))
     .addOption(new Option('-c, --config <file>', 'server.properties-style file of broker keys').env('SAMSA_CONFIG'))
     .addOption(new Option('--set <key=value>', 'broker key, repeatable (overrides --config)').argParser(collectPairs).default([]))
     .addOption(new Option('--http-port <port>', 'serve /metrics, /healthz, /readyz and the web console on this port (default: off; 0 picks a free one)').env('SAMSA_HTTP_PORT'))
@@ -45,7 +46,8 @@ Examples:
   $ samsa serve --port 0 --data-dir "$(mktemp -d)"
   $ samsa serve --config server.properties --set log.retention.ms=3600000
   $ samsa serve --http-port 9308          # then open http://127.0.0.1:9308/
-  $ SAMSA_PORT=19092 SAMSA_NUM_PARTITIONS=6 samsa serve`,
+  $ SAMSA_PORT=19092 SAMSA_NUM_PARTITIONS=6 samsa serve
+  $ samsa serve --cluster etcd://127.0.0.1:2379/samsa --node-id 1 --port 9092 -d node1`,
     )
     .action(async (flags: ServeFlags & { config?: string }) => {
       let fileConfig: Record<string, string> = {}

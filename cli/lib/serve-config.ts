@@ -4,6 +4,7 @@
 // server.properties file are honoured, so a Kafka config mostly carries over.
 
 import { brokerConfigDef } from '../../broker/config.js'
+import { parseClusterUrl } from '../../broker/cluster/keys.js'
 import { usageError } from './errors.js'
 
 export interface ServeFlags {
@@ -13,6 +14,8 @@ export interface ServeFlags {
   advertisedHost?: string
   advertisedPort?: string
   nodeId?: string
+  /** etcd://host:2379[,host:2379]/prefix: join that cluster. */
+  cluster?: string
   logLevel?: string
   httpPort?: string
   httpHost?: string
@@ -44,6 +47,7 @@ export const RESERVED_ENV = new Set([
   'SAMSA_ADVERTISED_HOST',
   'SAMSA_ADVERTISED_PORT',
   'SAMSA_NODE_ID',
+  'SAMSA_CLUSTER',
   'SAMSA_CONFIG',
   'SAMSA_LOG_LEVEL',
   'SAMSA_COMMAND_CONFIG',
@@ -94,6 +98,16 @@ function parseListener(text: string | undefined): { host?: string; port?: string
 
 export function resolveServeSettings(flags: ServeFlags, fileConfig: Record<string, string>, env: NodeJS.ProcessEnv): ServeSettings {
   const config: Record<string, string> = { ...fileConfig, ...brokerConfigFromEnv(env), ...Object.fromEntries(flags.set) }
+  if (flags.cluster !== undefined) {
+    let address: { endpoints: string[]; prefix: string }
+    try {
+      address = parseClusterUrl(flags.cluster)
+    } catch (err) {
+      throw usageError(`--cluster: ${(err as Error).message}`)
+    }
+    config['cluster.etcd.endpoints'] = address.endpoints.join(',')
+    config['cluster.etcd.prefix'] = address.prefix
+  }
   const listener = parseListener(config['listeners'])
   const advertised = parseListener(config['advertised.listeners'])
   const host = flags.host ?? listener.host ?? '127.0.0.1'

@@ -6,6 +6,7 @@ import kafkajs from 'kafkajs'
 import type { Admin, PartitionMetadata } from 'kafkajs'
 import { etcdMissing, TestCluster } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
+import { jsonLines, samsa } from '../cli/harness.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -71,6 +72,19 @@ describe.skipIf(etcdMissing !== undefined)('cluster failover (three brokers, etc
         expect(p.leader).not.toBe(victim)
         expect(p.isr).not.toContain(victim)
       }
+      // The CLI sees the same: two brokers, and every partition short of the dead replica.
+      const status = await samsa(['cluster', 'status', '--json', '-b', cluster.bootstrap().join(',')])
+      expect(status.code).toBe(0)
+      const s = jsonLines<{ brokers: Array<{ nodeId: number; controller: boolean }>; underReplicated: Array<{ partition: number; offlineReplicas: number[] }>; offline: unknown[] }>(status.stdout)[0]!
+      expect(s.brokers.map((b) => b.nodeId)).toEqual([1, 2, 3].filter((id) => id !== victim))
+      expect(s.brokers.filter((b) => b.controller).map((b) => b.nodeId)).toEqual([controller])
+      expect(s.underReplicated.map((p) => p.partition).sort()).toEqual([0, 1, 2])
+      for (const p of s.underReplicated) expect(p.offlineReplicas).toEqual([victim])
+      expect(s.offline).toEqual([])
+      const described = await samsa(['topics', 'describe', 'orders', '--json', '-b', cluster.bootstrap().join(',')])
+      const d = jsonLines<{ partitions: Array<{ partition: number; leader: number; replicas: number[]; isr: number[] }> }>(described.stdout)[0]!
+      expect(d.partitions[target.partitionId]).toMatchObject({ leader: after.leader, replicas: after.replicas, isr: after.isr })
+
       const sent = await producer.send({ topic: 'orders', acks: -1, messages: [{ partition: target.partitionId, value: 'after' }] })
       expect(sent[0]!.errorCode).toBe(0)
     } finally {

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import type { Admin } from 'kafkajs'
 import { etcdMissing, TestCluster } from './harness.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor, waitForLine } from '../helpers/wait.js'
+import { spawn } from 'node:child_process'
+import { CLI_MAIN } from '../cli/harness.js'
+import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -82,4 +85,29 @@ describe.skipIf(etcdMissing !== undefined)('cluster metadata (three brokers, etc
       await a.disconnect()
     }
   })
+
+  it('lets `samsa serve --cluster` join as a fourth broker, after which RF 4 fits', async () => {
+    const dir = await makeTempDir('samsa-node4-')
+    const url = `etcd://${cluster.etcd.endpoint.replace('http://', '')}/samsa-test`
+    const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--cluster', url, '--node-id', '4', '--port', '0', '-d', dir, '--set', 'broker.session.timeout.ms=2000', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise((r) => proc.once('exit', r))
+    try {
+      await waitForLine(proc.stdout!, /^listening on /, 20_000)
+      const a = admin(cluster.bootstrap())
+      await a.connect()
+      try {
+        expect((await a.describeCluster()).brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3, 4])
+        await a.createTopics({ topics: [{ topic: 'rf4', numPartitions: 4, replicationFactor: 4 }], waitForLeaders: true })
+        const md = await a.fetchTopicMetadata({ topics: ['rf4'] })
+        for (const p of md.topics[0]!.partitions) expect([...p.replicas].sort()).toEqual([1, 2, 3, 4])
+        expect(new Set(md.topics[0]!.partitions.map((p) => p.leader)).size).toBe(4)
+      } finally {
+        await a.disconnect()
+      }
+    } finally {
+      proc.kill('SIGTERM')
+      await exited
+      await removeDir(dir)
+    }
+  }, 30_000)
 })
