@@ -7,14 +7,15 @@
 // the same bytes; produce latency with the cleaner working and idle) and security (TLS next to
 // plain TCP; SCRAM logins next to plain connections).
 //
-//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share] [--out-dir DIR]
+//   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share,scale] [--out-dir DIR]
 //                 [--render RUN.json] [--in-process-latency]
 //
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
 // the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
 // ends in the harness process next to them, for comparison. `rebalance` measures consumer groups
 // under the classic (eager and cooperative) and KIP-848 protocols with librdkafka (rebalance.ts);
-// `share` measures share groups as a work queue next to a classic group and RabbitMQ (share.ts).
+// `share` measures share groups as a work queue next to a classic group and RabbitMQ (share.ts);
+// `scale` the broker's RSS and throughput as partitions, connections and producers grow (scale.ts).
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -36,6 +37,7 @@ import { alterTopic, createTopic, deleteTopic, measureStartup, samsaRateTarget, 
 import { cleanerThroughput, watchCleaning } from './compaction.js'
 import { plainConnects, scramLogins, startSecureSamsa } from './security.js'
 import { benchShare } from './share.js'
+import { benchScale } from './scale.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(here, '../../..')
@@ -60,7 +62,9 @@ const RATE = 50_000
 /** The share section's work-queue latency rate: moderate, as a work queue runs. */
 const SHARE_RATE = 2_000
 const WIRE = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
-const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share').split(','))
+const only = new Set((flags.only ?? 'samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share,scale').split(','))
+/** The scale section's curves; counts above 1,000 partitions are measured idle only. */
+const SCALE = { partitionCounts: [1, 100, 1000, 10_000], maxLoadedPartitions: 1000, connectionCounts: [1, 100, 1000], producerCounts: [1, 4, 16] }
 /** Connections a login loop keeps going at once. */
 const LOGIN_CONCURRENCY = 8
 const outDir = path.resolve(flags['out-dir'] ?? path.join(ROOT, 'bench/results'))
@@ -454,6 +458,12 @@ async function benchShareSection(work: string): Promise<void> {
   await benchShare(work, { records: S.shareRecords, rate: SHARE_RATE, latencySeconds: S.latencySeconds, warmupSeconds: S.latencyWarmupSeconds }, { progress, skipped, stops, rows })
 }
 
+async function benchScaleSection(work: string): Promise<void> {
+  const rdk = findRdkafkaPerformance()
+  const settings = { ...SCALE, runSeconds: S.runSeconds, backlogBytes: S.backlogBytes, consumeSeconds: S.consumeSeconds, idleSeconds: 2 }
+  report.scale = await benchScale(work, settings, { progress, skipped, stops, settleDisk, rdkafka: typeof rdk === 'string' ? rdk : undefined })
+}
+
 async function benchRebalanceSection(work: string): Promise<void> {
   report.rebalance = await benchRebalance(work, S.rebalanceSteadySeconds, { progress, skipped, stops })
 }
@@ -509,6 +519,7 @@ async function main(): Promise<void> {
       ['rebalance', 'Samsa consumer groups', benchRebalanceSection],
       ['sendfile', 'Samsa sendfile', benchSendfile],
       ['share', 'Samsa share groups and RabbitMQ', benchShareSection],
+      ['scale', 'Samsa scale curves', benchScaleSection],
       ['redis', 'Redis Streams', benchRedis],
       ['nats', 'NATS JetStream', benchNats],
     ] as const

@@ -2,7 +2,7 @@
 // hand: horizontal throughput bars next to the ceilings, and latency percentiles on a log scale.
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Percentiles, RunReport } from './results.js'
+import { MiB, type Percentiles, type RunReport, type ScalePoint, type ScaleReport } from './results.js'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const ms = (n: number) => (n < 10 ? fmt(n, 2) : n < 100 ? fmt(n, 1) : fmt(n, 0))
@@ -16,8 +16,10 @@ export function markdown(r: RunReport): string {
   out.push('|---|---:|---|')
   for (const c of r.ceilings) out.push(`| ${c.name} | ${fmt(c.mibPerSec)} | ${c.note} |`)
   out.push('')
-  out.push('| system | client | workload | acknowledged when | records/s | MiB/s | publish p50 / p99 / p99.9 ms | end-to-end p50 / p99 / p99.9 ms | server CPU | server RSS max MiB |')
-  out.push('|---|---|---|---|---:|---:|---|---|---:|---:|')
+  if (r.rows.length > 0) {
+    out.push('| system | client | workload | acknowledged when | records/s | MiB/s | publish p50 / p99 / p99.9 ms | end-to-end p50 / p99 / p99.9 ms | server CPU | server RSS max MiB |')
+    out.push('|---|---|---|---|---:|---:|---|---|---:|---:|')
+  }
   for (const row of r.rows) {
     out.push(`| ${row.system} | ${row.client} | ${row.workload} | ${row.durability} | ${fmt(row.recordsPerSec)} | ${fmt(row.mibPerSec, 1)} | ${pct(row.publishMs)} | ${pct(row.e2eMs)} | ${row.server ? `${fmt(row.server.cpuPct)}%` : ''} | ${row.server ? fmt(row.server.rssMaxMiB) : ''} |`)
   }
@@ -37,6 +39,7 @@ export function markdown(r: RunReport): string {
       out.push(`| ${x.protocol} | ${x.assignor} | ${fmt(median(x.joinMs))} (${fmt(Math.max(...x.joinMs))}) | ${fmt(x.steadyRecordsPerSec)} | ${fmt(x.restartSeconds, 1)} | ${fmt(x.restartRecords)} | ${fmt(x.restartRecordsPerSec)} | ${fmt(x.restartRecordsPerSec / x.steadyRecordsPerSec, 2)} | ${fmt(x.rereadRecords)} |`)
     }
   }
+  if (r.scale !== undefined && r.scale.points.length > 0) out.push('', ...scaleMarkdown(r.scale))
   if (r.startup) {
     const t = r.startup.toListeningMs
     out.push('')
@@ -53,6 +56,46 @@ export function markdown(r: RunReport): string {
     for (const s of r.skipped) out.push(`- not measured: ${s}`)
   }
   return out.join('\n') + '\n'
+}
+
+const mibps = (x: { records: number; seconds: number } | undefined) => (x && x.seconds > 0 ? fmt((x.records * 1024) / MiB / x.seconds) : '')
+const opt = (n: number | undefined, digits = 0) => (n === undefined ? '' : fmt(n, digits))
+/** KiB of RSS each added partition or connection costs, from the same broker before and after. */
+const perUnit = (p: ScalePoint, rss: number | undefined) => (rss === undefined || p.baseRssMiB === undefined ? '' : fmt(((rss - p.baseRssMiB) * 1024) / p.n, 1))
+
+function scaleMarkdown(s: ScaleReport): string[] {
+  const out: string[] = []
+  const parts = s.points.filter((p) => p.axis === 'partitions')
+  const notes: string[] = []
+  if (parts.length > 0) {
+    out.push('Scale: partitions of one topic, a fresh broker per count. RSS in MiB; "before" is the same broker before CreateTopics; produce-1k acks=1 and the fetch of what it wrote by the wire generator (4 connections).')
+    out.push('')
+    out.push('| partitions | CreateTopics ms | idle RSS before / after | KiB per partition | descriptors before / after | idle CPU | produce MiB/s (CPU, RSS max) | fetch MiB/s (CPU, RSS max) | RSS after the runs | clean stop ms | restart to listening ms | idle RSS after restart |')
+    out.push('|---:|---:|---|---:|---|---:|---|---|---:|---:|---:|---:|')
+    for (const p of parts) {
+      const run = (x: ScalePoint['produce']) => (x ? `${mibps(x)} (${fmt(x.server.cpuPct)}%, ${fmt(x.server.rssMaxMiB)})` : 'idle only')
+      if (p.note !== undefined) notes.push(`${fmt(p.n)} partitions: ${p.note}`)
+      out.push(`| ${fmt(p.n)} | ${opt(p.createMs)} | ${opt(p.baseRssMiB, 1)} / ${opt(p.idleRssMiB, 1)} | ${perUnit(p, p.idleRssMiB)} | ${opt(p.baseFds)} / ${opt(p.fds)} | ${opt(p.idleCpuPct, 1)}% | ${run(p.produce)} | ${run(p.fetch)} | ${opt(p.loadedRssMiB, 1)} | ${opt(p.stopMs)} | ${opt(p.restartMs)} | ${opt(p.restartRssMiB, 1)} |`)
+    }
+  }
+  if (notes.length > 0) out.push('', ...notes.map((n) => `- ${n}`))
+  const conns = s.points.filter((p) => p.axis === 'connections')
+  if (conns.length > 0) {
+    out.push('', 'Scale: connections to one broker (16 partitions). Idle: each connection has sent one ApiVersions; produce-1k acks=1 with one 64 KiB request in flight on each connection.')
+    out.push('')
+    out.push('| connections | idle RSS before / with them | KiB per connection | descriptors before / with them | produce MiB/s | server CPU | RSS max |')
+    out.push('|---:|---|---:|---|---:|---:|---:|')
+    for (const p of conns) out.push(`| ${fmt(p.n)} | ${opt(p.baseRssMiB, 1)} / ${opt(p.idleRssMiB, 1)} | ${perUnit(p, p.idleRssMiB)} | ${opt(p.baseFds)} / ${opt(p.fds)} | ${mibps(p.produce)} | ${p.produce ? `${fmt(p.produce.server.cpuPct)}%` : ''} | ${p.produce ? fmt(p.produce.server.rssMaxMiB) : ''} |`)
+  }
+  const prods = s.points.filter((p) => p.axis === 'producers')
+  if (prods.length > 0) {
+    out.push('', 'Scale: rdkafka_performance producers at once (1 KiB, acks=1, linger 5 ms), one 16-partition topic; records/s added up.')
+    out.push('')
+    out.push('| producers | MiB/s | server CPU | RSS max | note |')
+    out.push('|---:|---:|---:|---:|---|')
+    for (const p of prods) out.push(`| ${fmt(p.n)} | ${mibps(p.produce)} | ${p.produce ? `${fmt(p.produce.server.cpuPct)}%` : ''} | ${p.produce ? fmt(p.produce.server.rssMaxMiB) : ''} | ${p.note ?? ''} |`)
+  }
+  return out
 }
 
 export function median(xs: number[]): number {

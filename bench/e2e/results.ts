@@ -66,6 +66,37 @@ export interface Startup {
   idleRssMiB: number
 }
 
+/** One point of a scale curve (bench/e2e/scale.ts): the broker with `n` of what grows on `axis`. */
+export interface ScalePoint {
+  axis: 'partitions' | 'connections' | 'producers'
+  n: number
+  /** The same broker just before the partitions or connections existed. */
+  baseRssMiB?: number
+  baseFds?: number
+  /** Idle with them: RSS at the end of the sampling window, CPU over it, open descriptors. */
+  idleRssMiB?: number
+  idleCpuPct?: number
+  fds?: number
+  /** CreateTopics of `n` partitions, request to answer. */
+  createMs?: number
+  /** produce-1k acks=1 (records of 1 KiB). */
+  produce?: { records: number; seconds: number; server: ResourceUsage }
+  /** A fetch of what the produce run wrote, from offset 0. */
+  fetch?: { records: number; seconds: number; server: ResourceUsage }
+  /** RSS once the produce and fetch runs are over. */
+  loadedRssMiB?: number
+  /** SIGTERM to exit (a clean stop). */
+  stopMs?: number
+  /** Restart on the same data directory: spawn to "listening on", and idle RSS after. */
+  restartMs?: number
+  restartRssMiB?: number
+  note?: string
+}
+
+export interface ScaleReport {
+  points: ScalePoint[]
+}
+
 export interface RunReport {
   date: string
   mode: 'quick' | 'full'
@@ -76,6 +107,8 @@ export interface RunReport {
   rows: Row[]
   /** Consumer-group rebalancing under each group protocol, when measured. */
   rebalance?: RebalanceRow[]
+  /** Scale curves (partitions, connections, producers), when measured. */
+  scale?: ScaleReport
   skipped: string[]
   ratios: Array<{ name: string; value: number; detail: string }>
 }
