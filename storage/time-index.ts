@@ -8,6 +8,9 @@
 import type { FileIO } from './file-io.js'
 import { AbstractIndex } from './offset-index.js'
 
+/** Kafka's RecordBatch.NO_TIMESTAMP. */
+const NO_TIMESTAMP = -1
+
 export class TimeIndex extends AbstractIndex {
   static readonly ENTRY_SIZE = 12
 
@@ -29,10 +32,15 @@ export class TimeIndex extends AbstractIndex {
     return n === 0 ? undefined : { timestamp: this.timestampAt(n - 1), offset: this.offsetAt(n - 1) }
   }
 
-  /** Appends only when `timestamp` is a new maximum; `force` ignores the full check (roll). */
+  /**
+   * Appends only when `timestamp` is a new maximum; `force` ignores the full check (roll). As in
+   * Kafka, an empty index's last entry counts as (no timestamp, -1): a segment that never took a
+   * batch has no maximum timestamp (-1, at offset -1), and closing it must not write that as an
+   * entry, which the next open would reject as below the base offset and rebuild.
+   */
   maybeAppend(timestamp: number, offset: number, force = false): void {
     const n = this.entries
-    if (n > 0 && timestamp <= this.timestampAt(n - 1)) return
+    if (timestamp <= (n > 0 ? this.timestampAt(n - 1) : NO_TIMESTAMP)) return
     if (n > 0 && offset < this.offsetAt(n - 1)) return
     if (!force && n >= this.maxEntries) return
     const at = this.reserve()

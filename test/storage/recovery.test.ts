@@ -170,6 +170,18 @@ describe('index files', () => {
     log.closeForDelete()
   })
 
+  it('reopens a partition closed empty without rebuilding its indexes', async () => {
+    const dir = partitionDir()
+    await PartitionLog.open({ dir, topic: 't', partition: 0, config: cfg }).close()
+    expect(fs.statSync(path.join(dir, segmentFileName(0, '.timeindex'))).size).toBe(0)
+    const logger = captureLogger()
+    const log = PartitionLog.open({ dir, topic: 't', partition: 0, config: cfg, hadCleanShutdown: true, logger })
+    expect(logger.warnings).toEqual([])
+    await log.append(batch(2, { timestamps: [500, 700] }))
+    expect(await log.offsetForTimestamp(600)).toEqual({ offset: 1, timestamp: 700 })
+    await log.close()
+  })
+
   it('rebuilds missing index files', async () => {
     const dir = partitionDir()
     const expected = await build(dir)
