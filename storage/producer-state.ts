@@ -143,6 +143,11 @@ export class ProducerStateManager {
   private readonly dir: string
   private readonly io: FileIO
   expirationMs: number
+  /**
+   * The offset of the newest snapshot file when the state has not changed since it was written or
+   * loaded; a snapshot at that offset again would write the same bytes.
+   */
+  private unchangedSince: number | undefined
 
   constructor(opts: ProducerStateOptions) {
     this.dir = opts.dir
@@ -210,6 +215,7 @@ export class ProducerStateManager {
 
   /** Records an appended producer batch (after check() on the client path; unchecked on replay). */
   update(b: ProducerBatch, firstOffset: number): void {
+    this.unchangedSince = undefined
     let entry = this.producers.get(b.producerId)
     if (entry === undefined) {
       entry = {
@@ -260,6 +266,7 @@ export class ProducerStateManager {
    * aborted-transaction index when it aborted a transaction that wrote to this partition.
    */
   completeTxn(m: TxnMarker): AbortedTxn | undefined {
+    this.unchangedSince = undefined
     let entry = this.producers.get(m.producerId)
     if (entry === undefined) {
       entry = {
@@ -297,10 +304,12 @@ export class ProducerStateManager {
         removed++
       }
     }
+    if (removed > 0) this.unchangedSince = undefined
     return removed
   }
 
   clear(): void {
+    this.unchangedSince = undefined
     this.producers.clear()
     this.ongoing.clear()
   }
@@ -319,10 +328,15 @@ export class ProducerStateManager {
   /**
    * Writes the state as `<offset>.snapshot` (temporary file, then rename). Returns the fsync of
    * the file, which callers may await (clean close) or leave to the background (segment roll).
+   * Nothing is written when the newest snapshot is at `offset` and the state has not changed since
+   * (as Kafka's takeSnapshot skips an offset it already has): a partition that took no producer
+   * batches between two restarts, or closed right after a roll, costs no file, rename or fsyncs.
    */
   takeSnapshot(offset: number): Promise<void> {
-    const buf = this.encodeSnapshot()
     const file = path.join(this.dir, snapshotFileName(offset))
+    if (this.unchangedSince === offset && this.io.stat(file) !== undefined) return Promise.resolve()
+    this.unchangedSince = undefined
+    const buf = this.encodeSnapshot()
     const tmp = file + '.tmp'
     const fd = this.io.open(tmp, 'w+')
     try {
@@ -340,6 +354,7 @@ export class ProducerStateManager {
     }
     const synced = this.io.fsync(fd).finally(() => this.io.close(fd))
     this.io.rename(tmp, file)
+    this.unchangedSince = offset
     return synced.then(() => this.io.fsyncDir(this.dir))
   }
 
@@ -359,7 +374,10 @@ export class ProducerStateManager {
         continue
       }
       const data = this.io.readFile(file)
-      if (data !== undefined && this.decodeSnapshot(data)) return offset
+      if (data !== undefined && this.decodeSnapshot(data)) {
+        this.unchangedSince = offset
+        return offset
+      }
       this.clear()
       this.io.unlink(file)
     }
@@ -375,6 +393,7 @@ export class ProducerStateManager {
   }
 
   deleteSnapshotsAbove(offset: number): void {
+    if (this.unchangedSince !== undefined && this.unchangedSince > offset) this.unchangedSince = undefined
     for (const o of this.snapshotOffsets()) if (o > offset) this.io.unlink(path.join(this.dir, snapshotFileName(o)))
   }
 

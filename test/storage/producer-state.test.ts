@@ -211,6 +211,38 @@ describe('producer state snapshots and rebuild', () => {
     await reopened.close()
   })
 
+  it('closes without rewriting a snapshot the state has not changed since', async () => {
+    const dir = partitionDir()
+    const log = open(dir)
+    await log.append(pbatch({ pid: 3, seq: 0, count: 2 }))
+    await log.close()
+    const file = path.join(dir, snapshotFileName(2))
+    const written = fs.statSync(file).ino
+    const reopened = open(dir, { clean: true })
+    await reopened.close()
+    // the same file: not replaced through a temporary file and a rename
+    expect(fs.statSync(file).ino).toBe(written)
+    const third = open(dir, { clean: true })
+    expect((await third.append(pbatch({ pid: 3, seq: 0, count: 2 }))).baseOffset).toBe(0)
+    await third.append(pbatch({ pid: 3, seq: 2 }))
+    await third.close()
+    expect(fs.existsSync(path.join(dir, snapshotFileName(3)))).toBe(true)
+  })
+
+  it('rewrites the snapshot at close when producers expired since it was written', async () => {
+    const dir = partitionDir()
+    const ts = Date.now()
+    const log = open(dir)
+    await log.append(pbatch({ pid: 1, seq: 10, ts }))
+    await log.close()
+    const reopened = PartitionLog.open({ dir, topic: 't', partition: 0, config: config(), hadCleanShutdown: true, producerIdExpirationMs: 1000 })
+    expect(reopened.removeExpiredProducers(ts + 1000)).toBe(1)
+    await reopened.close()
+    const ps = new ProducerStateManager({ dir, io: nodeFileIO })
+    expect(ps.loadLatestSnapshot(1)).toBe(1)
+    expect(ps.entry(1)).toBeUndefined()
+  })
+
   it('expires producers idle longer than producer.id.expiration.ms unless a transaction is open', async () => {
     const dir = partitionDir()
     const log = PartitionLog.open({ dir, topic: 't', partition: 0, config: config(), producerIdExpirationMs: 1000 })
