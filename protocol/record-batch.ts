@@ -101,6 +101,9 @@ export function readBatchLength(buf: Uint8Array, pos = 0): number {
 export function batchSizeAt(buf: Uint8Array, pos = 0): number {
   return LOG_OVERHEAD + i32(buf, pos + OFF_BATCH_LENGTH)
 }
+export function readPartitionLeaderEpoch(buf: Uint8Array, pos = 0): number {
+  return i32(buf, pos + OFF_LEADER_EPOCH)
+}
 export function readLastOffsetDelta(buf: Uint8Array, pos = 0): number {
   return i32(buf, pos + OFF_LAST_OFFSET_DELTA)
 }

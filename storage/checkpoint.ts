@@ -37,22 +37,30 @@ export class OffsetCheckpointFile {
     const lines: string[] = []
     for (const e of entries) lines.push(`${e.topic} ${e.partition} ${e.offset}`)
     const body = Buffer.from(`0\n${lines.length}\n${lines.join('\n')}${lines.length ? '\n' : ''}`)
-    const tmp = this.file + '.tmp'
-    const fd = this.io.open(tmp, 'w+')
-    try {
-      let off = 0
-      while (off < body.length) off += this.io.write(fd, body, off, body.length - off, off)
-      await this.io.fsync(fd)
-    } catch (err) {
-      // A full disk: the old file stays, and a half-written one must not hold on to space.
-      this.io.close(fd)
-      removeQuietly(this.io, tmp)
-      throw err
-    }
-    this.io.close(fd)
-    this.io.rename(tmp, this.file)
-    await this.io.fsyncDir(path.dirname(this.file))
+    await writeFileAtomically(this.io, this.file, body)
   }
+}
+
+/**
+ * Replaces `file` with `body` so that a crash leaves the old or the new content whole: a temporary
+ * file, fsynced, renamed over it, and the directory fsynced. A write that fails leaves the old file.
+ */
+export async function writeFileAtomically(io: FileIO, file: string, body: Uint8Array): Promise<void> {
+  const tmp = file + '.tmp'
+  const fd = io.open(tmp, 'w+')
+  try {
+    let off = 0
+    while (off < body.length) off += io.write(fd, body, off, body.length - off, off)
+    await io.fsync(fd)
+  } catch (err) {
+    // A full disk: the old file stays, and a half-written one must not hold on to space.
+    io.close(fd)
+    removeQuietly(io, tmp)
+    throw err
+  }
+  io.close(fd)
+  io.rename(tmp, file)
+  await io.fsyncDir(path.dirname(file))
 }
 
 function removeQuietly(io: FileIO, file: string): void {

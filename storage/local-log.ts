@@ -21,6 +21,7 @@ import { type Logger, silentLogger } from './logger.js'
 import { LogSegments } from './log-segments.js'
 import type { LogSegment } from './segment.js'
 import { ProducerStateManager } from './producer-state.js'
+import { LeaderEpochCache } from './leader-epoch-cache.js'
 
 export interface PartitionLogOptions {
   dir: string
@@ -57,6 +58,12 @@ export abstract class LocalLog {
   private flusher: FlushScheduler
   protected readonly listeners = new Set<() => void>()
   readonly producerState: ProducerStateManager
+  /** Which leader epoch wrote which offsets (leader-epoch-checkpoint). */
+  readonly leaderEpochs: LeaderEpochCache
+  /** The partitionLeaderEpoch stamped on batches this broker appends: 0 unless it leads a replicated partition. */
+  leaderEpoch = 0
+  /** -1 unless replicated: a single broker's high watermark is its log end offset. */
+  private _highWatermark = -1
   protected readonly onLogStartOffsetChange?: (log: LocalLog) => Promise<void>
   protected closed = false
   /** Closed by topic deletion: what fails from now on fails because the partition is gone. */
@@ -76,6 +83,7 @@ export abstract class LocalLog {
     this._logStartOffset = loaded.logStartOffset
     this._logEndOffset = loaded.logEndOffset
     this.flusher = this.newFlusher(loaded.recoveryPoint, loaded.dirDirty)
+    this.leaderEpochs = new LeaderEpochCache(this.io, this.dir, (err) => this.logger.warn({ err, partition: this.name }, 'leader epoch checkpoint failed'))
     if (loaded.restarted) this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
   }
 
@@ -121,9 +129,48 @@ export abstract class LocalLog {
   get logEndOffset(): number {
     return this._logEndOffset
   }
-  /** Single broker with acks=1 semantics: everything written is committed. */
+  /**
+   * The offset below which records are committed (held by every in-sync replica). A single broker
+   * commits everything written, so it is the log end offset unless replication sets it.
+   */
   get highWatermark(): number {
-    return this._logEndOffset
+    return this._highWatermark < 0 ? this._logEndOffset : this._highWatermark
+  }
+
+  /** Whether replication owns the high watermark (setHighWatermark) rather than the log end. */
+  get replicated(): boolean {
+    return this._highWatermark >= 0
+  }
+
+  /**
+   * Replication moves the high watermark (kept within the log); parked fetches wake when it
+   * advances. Returns whether it changed.
+   */
+  setHighWatermark(offset: number): boolean {
+    const hw = Math.max(0, Math.min(offset, this._logEndOffset))
+    if (hw === this._highWatermark) return false
+    const advanced = hw > this.highWatermark
+    this._highWatermark = hw
+    if (advanced) this.notifyListeners()
+    return true
+  }
+
+  /** Back to a single broker's rule: the high watermark is the log end offset. */
+  stopTrackingHighWatermark(): void {
+    const before = this.highWatermark
+    this._highWatermark = -1
+    if (this._logEndOffset > before) this.notifyListeners()
+  }
+
+  protected notifyListeners(): void {
+    for (const fn of this.listeners) {
+      try {
+        fn()
+      } catch (err) {
+        // the records are already in the log; a listener's failure must not fail the append
+        this.logger.warn({ err, partition: this.name }, 'append listener threw')
+      }
+    }
   }
   get recoveryPoint(): number {
     return this.flusher.recoveryPoint
@@ -236,6 +283,7 @@ export abstract class LocalLog {
     }
     if (deleted > 0 && this.segments.first.baseOffset > this._logStartOffset) {
       this._logStartOffset = this.segments.first.baseOffset
+      if (!this.leaderEpochs.isEmpty) this.leaderEpochs.truncateFromStart(this._logStartOffset).catch(() => {})
       this.onLogStartOffsetChange?.(this).catch((err: unknown) => this.logger.warn({ err }, 'log start checkpoint failed'))
     }
     return deleted
@@ -269,6 +317,7 @@ export abstract class LocalLog {
     if (offset >= this._logEndOffset) return
     if (offset <= this.segments.first.baseOffset || offset < this._logStartOffset) {
       this.truncateFullyAndStartAt(Math.max(offset, 0))
+      await this.leaderEpochs.flushed()
       return
     }
     try {
@@ -276,17 +325,23 @@ export abstract class LocalLog {
       this.flusher.markDirDirty()
       this._logEndOffset = seg.nextOffset
       this.flusher.truncated(this._logEndOffset)
+      if (this._highWatermark > this._logEndOffset) this._highWatermark = this._logEndOffset
       rebuildProducerState(this.producerState, this.segments.all, this._logEndOffset, this.logger, this.name)
     } catch (err) {
       this.markOffline(err, 'truncation')
       throw new KafkaStorageError(`truncating ${this.name} failed`, { cause: err })
     }
+    await this.leaderEpochs.truncateFromEnd(this._logEndOffset)
   }
 
-  private truncateFullyAndStartAt(offset: number): void {
+  /** Empties the log and starts it again at `offset` (a follower whose leader's log starts past its end). */
+  truncateFullyAndStartAt(offset: number): void {
+    if (this._offline) throw this.storageError()
     this.segments.restartAt(offset)
+    this.leaderEpochs.clear().catch(() => {})
     this._logEndOffset = offset
     this._logStartOffset = offset
+    if (this._highWatermark >= 0) this._highWatermark = offset
     this.flusher.restartedAt(offset)
     this.producerState.clear()
     this.producerState.deleteSnapshotsAbove(-1)

@@ -25,7 +25,7 @@ import { floorSegmentIndex } from './log-reader.js'
 import { recoverSegments } from './recovery.js'
 import { finishInterruptedSwaps } from './segment-swap.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentConfig } from './segment.js'
-import { TXN_INDEX_SUFFIX } from './txn-index.js'
+import { TXN_INDEX_SUFFIX, type TxnIndex } from './txn-index.js'
 
 export interface LoadOptions {
   dir: string
@@ -148,6 +148,24 @@ export function rebuildProducerState(ps: ProducerStateManager, segments: readonl
 }
 
 function replayBatch(ps: ProducerStateManager, seg: LogSegment, buf: Uint8Array, at: number, position: number, size: number, logger: Logger, name: string): void {
+  applyBatchToProducerState(ps, seg.txnIndex, buf, at, () => seg.readBatch(position, size), logger, name)
+}
+
+/**
+ * Applies one batch of the log to the producer state: a producer batch updates its producer, a
+ * transaction marker closes its transaction (an abort is indexed in `txnIndex` unless already
+ * there). `records` gives the whole batch's bytes, read only for control batches. Used by replay
+ * on open and by followers appending what their leader wrote.
+ */
+export function applyBatchToProducerState(
+  ps: ProducerStateManager,
+  txnIndex: TxnIndex,
+  buf: Uint8Array,
+  at: number,
+  records: () => Uint8Array,
+  logger: Logger,
+  name: string,
+): void {
   const attributes = readAttributes(buf, at)
   if (!isControl(attributes)) {
     const pb = producerBatchAt(buf, at)
@@ -155,7 +173,7 @@ function replayBatch(ps: ProducerStateManager, seg: LogSegment, buf: Uint8Array,
     return
   }
   const offset = readBaseOffset(buf, at)
-  for (const r of iterateRecords(seg.readBatch(position, size), 0)) {
+  for (const r of iterateRecords(records(), 0)) {
     const ctl = readControlRecord(r)
     if (ctl === null || (ctl.type !== ControlType.Abort && ctl.type !== ControlType.Commit)) continue
     const aborted = ps.completeTxn({
@@ -166,9 +184,9 @@ function replayBatch(ps: ProducerStateManager, seg: LogSegment, buf: Uint8Array,
       offset,
       timestamp: readMaxTimestamp(buf, at),
     })
-    if (aborted !== undefined && !seg.txnIndex.has(aborted.producerId, aborted.lastOffset)) {
+    if (aborted !== undefined && !txnIndex.has(aborted.producerId, aborted.lastOffset)) {
       try {
-        seg.txnIndex.append(aborted)
+        txnIndex.append(aborted)
       } catch (err) {
         logger.warn({ err, partition: name, offset }, 'could not re-index an aborted transaction')
       }

@@ -106,7 +106,7 @@ export interface ValidateOptions {
   partition?: string
 }
 
-/** A single broker leads every partition in epoch 0. */
+/** A single broker leads every partition in epoch 0; a replicated partition's leader stamps its own epoch. */
 export const PARTITION_LEADER_EPOCH = 0
 
 /** A validation failure thrown by an append given raw bytes; carries the Kafka error name. */
@@ -292,12 +292,12 @@ export function validateOrThrow(records: Uint8Array, config: ValidationConfig, o
  * and LogAppendTime when stamped or else the batch's real maxTimestamp when the client claimed
  * another (both recompute the batch's CRC). Returns the next offset.
  */
-export function assignOffsets(v: ValidatedRecords, baseOffset: number): number {
+export function assignOffsets(v: ValidatedRecords, baseOffset: number, leaderEpoch = PARTITION_LEADER_EPOCH): number {
   const records = v.records
   let next = baseOffset
   for (const b of v.batches) {
     setBaseOffset(records, b.position, next)
-    setPartitionLeaderEpoch(records, b.position, PARTITION_LEADER_EPOCH)
+    setPartitionLeaderEpoch(records, b.position, leaderEpoch)
     if (v.logAppendTime >= 0) setLogAppendTime(records, b.position, v.logAppendTime)
     else if (readMaxTimestamp(records, b.position) !== b.maxTimestamp) setMaxTimestamp(records, b.position, b.maxTimestamp)
     next += b.lastOffsetDelta + 1

@@ -29,6 +29,9 @@ import {
 } from './log-reader.js'
 import { assignOffsets, validateOrThrow, type ValidatedRecords } from './log-validator.js'
 import type { AbortedTxn } from './txn-index.js'
+import { applyBatchToProducerState } from './log-loader.js'
+import { CorruptRecordError } from './errors.js'
+import { batchSizeAt, checkBatch, readBaseOffset, readLastOffset, readMaxTimestamp, readPartitionLeaderEpoch } from '../protocol/record-batch.js'
 
 export type { ReadResult } from './log-reader.js'
 export type { PartitionLogOptions } from './local-log.js'
@@ -112,7 +115,7 @@ export class PartitionLog extends LocalLog {
         producerEpoch: m.producerEpoch,
         coordinatorEpoch: m.coordinatorEpoch,
         timestamp,
-        partitionLeaderEpoch: 0,
+        partitionLeaderEpoch: this.leaderEpoch,
       })
       result = this.writeBatches(validateOrThrow(batch, this.config, { origin: 'coordinator', now: timestamp, partition: this.name }))
       const aborted = this.producerState.completeTxn({ ...m, offset: result.baseOffset, timestamp })
@@ -132,11 +135,52 @@ export class PartitionLog extends LocalLog {
     return this.syncTo(result.lastOffset + 1).then(() => result)
   }
 
+  /**
+   * Appends batches fetched from the partition's leader as they are (Kafka's appendAsFollower):
+   * their offsets and leader epochs are the leader's, only framing and CRC are checked, a partial
+   * batch at the end (a fetch cut short) is left for the next fetch. Producer state and
+   * transaction markers are applied as on replay; a batch of a newer leader epoch records that
+   * epoch's start. Returns the new log end offset. Throws CORRUPT_MESSAGE on a bad batch or one
+   * that does not start at or past the log end.
+   */
+  appendAsFollower(records: Uint8Array): number {
+    if (this._offline || this.closed) throw this.storageError()
+    const whole = wholeBatches(records, this._logEndOffset, this.name)
+    if (whole.length === 0) return this._logEndOffset
+    let pos = 0
+    let lastOffset = this._logEndOffset - 1
+    let maxTimestamp = -1
+    while (pos < whole.length) {
+      lastOffset = readLastOffset(whole, pos)
+      const ts = readMaxTimestamp(whole, pos)
+      if (ts > maxTimestamp) maxTimestamp = ts
+      pos += batchSizeAt(whole, pos)
+    }
+    try {
+      if (this.active.shouldRoll({ messagesSize: whole.length, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now: Date.now() })) this.roll()
+      this.active.append(whole)
+    } catch (err) {
+      this.markOffline(err, 'append')
+      throw new KafkaStorageError(`append to ${this.name} failed`, { cause: err })
+    }
+    this._logEndOffset = lastOffset + 1
+    for (pos = 0; pos < whole.length; pos += batchSizeAt(whole, pos)) {
+      const epoch = readPartitionLeaderEpoch(whole, pos)
+      if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, readBaseOffset(whole, pos)).catch(() => {})
+      const size = batchSizeAt(whole, pos)
+      const at = pos
+      applyBatchToProducerState(this.producerState, this.active.txnIndex, whole, at, () => whole.subarray(at, at + size), this.logger, this.name)
+    }
+    if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
+    this.notifyAppend()
+    return this._logEndOffset
+  }
+
   /** Assigns offsets from the log end, rolls if due, and writes the validated batches. */
   private writeBatches(v: ValidatedRecords): AppendResult {
     const records = v.records
     const baseOffset = this._logEndOffset
-    const next = assignOffsets(v, baseOffset)
+    const next = assignOffsets(v, baseOffset, this.leaderEpoch)
     try {
       if (this.active.shouldRoll({ messagesSize: records.length, maxTimestampInMessages: v.maxTimestamp, maxOffsetInMessages: next - 1, now: Date.now() })) this.roll()
       this.active.append(records)
@@ -149,14 +193,7 @@ export class PartitionLog extends LocalLog {
   }
 
   private notifyAppend(): void {
-    for (const fn of this.listeners) {
-      try {
-        fn()
-      } catch (err) {
-        // the records are already in the log; a listener's failure must not fail the append
-        this.logger.warn({ err, partition: this.name }, 'append listener threw')
-      }
-    }
+    this.notifyListeners()
   }
 
   /** The last stable offset: below the first open transaction, and never above the high watermark. */
@@ -232,8 +269,28 @@ export class PartitionLog extends LocalLog {
     if (target > this._logStartOffset) {
       this._logStartOffset = target
       await this.onLogStartOffsetChange?.(this)
+      if (!this.leaderEpochs.isEmpty) this.leaderEpochs.truncateFromStart(target).catch(() => {})
       this.deleteSegments(this.segments.below(this._logStartOffset), 'log start offset')
     }
     return this._logStartOffset
   }
+}
+
+/** The whole batches of a fetched run, checked; a trailing partial batch is left out. */
+function wholeBatches(records: Uint8Array, logEndOffset: number, name: string): Uint8Array {
+  let pos = 0
+  let expected = logEndOffset
+  while (pos < records.length) {
+    const c = checkBatch(records, pos, { verifyCrc: true })
+    if (!c.ok) {
+      if (c.message.startsWith('truncated batch')) break
+      throw new CorruptRecordError(`replicated batch at position ${pos} of ${name}: ${c.message}`)
+    }
+    if (c.header.baseOffset < expected) {
+      throw new CorruptRecordError(`replicated batch at offset ${c.header.baseOffset} of ${name} does not follow offset ${expected - 1}`)
+    }
+    expected = c.header.baseOffset + c.header.lastOffsetDelta + 1
+    pos += c.size
+  }
+  return pos === records.length ? records : records.subarray(0, pos)
 }
