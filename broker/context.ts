@@ -17,6 +17,7 @@ import type { SharePartitionManager } from './share/share-partition-manager.js'
 import type { ShareSessionCache } from './share/share-sessions.js'
 import type { OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
 import type { ClusterNode } from './cluster/cluster-node.js'
+import type { ReplicaManager } from './replication/replica-manager.js'
 
 export interface BrokerContext {
   nodeId: number
@@ -25,6 +26,8 @@ export interface BrokerContext {
   advertisedPort: number
   config: BrokerConfig
   logs: LogManager
+  /** Cluster mode: this broker's role for each replicated partition. Undefined for a single broker. */
+  replicas?: ReplicaManager
   groups: GroupCoordinator
   txn: TransactionCoordinator
   fetchWaiters: FetchWaiters

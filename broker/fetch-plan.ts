@@ -19,6 +19,8 @@ export interface FetchWork {
   mustReport: boolean
   log?: PartitionLog
   errorCode: number
+  /** Cluster mode: who leads, told with NOT_LEADER_OR_FOLLOWER and the epoch errors. */
+  currentLeader?: { leaderId: number; leaderEpoch: number }
 }
 
 export type FetchPlan = { error: number } | { work: FetchWork[]; session: FetchSession | undefined; incremental: boolean }

@@ -5,7 +5,7 @@
 import type { FetchResponse } from '../protocol/generated/fetch.js'
 import { ErrorCode } from '../protocol/errors.js'
 import { batchSizeAt, readLastOffset } from '../protocol/record-batch.js'
-import type { ReadResult } from '../storage/partition-log.js'
+import type { PartitionLog, ReadResult } from '../storage/partition-log.js'
 import { toKafkaError } from './errors.js'
 import type { FetchWork } from './fetch-plan.js'
 import type { FetchLease, FetchMemory } from './fetch-memory.js'
@@ -59,23 +59,32 @@ export async function readPartitions(work: FetchWork[], isolation: number, maxBy
 function unreadable(w: FetchWork, response: PartitionResponse): boolean {
   if (!w.log) {
     response.errorCode = w.errorCode
-    return true
-  }
-  if (w.currentLeaderEpoch > 0) {
-    // This broker has led every partition since epoch 0; a newer epoch is one it has not seen.
-    response.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
+    if (w.currentLeader !== undefined) response.currentLeader = w.currentLeader
     return true
   }
   const log = w.log
+  if (w.currentLeaderEpoch > log.leaderEpoch) {
+    // A newer epoch than this broker leads in (a single broker leads every partition in epoch 0).
+    response.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
+    return true
+  }
   response.highWatermark = log.highWatermark
   response.lastStableOffset = log.lastStableOffset
   response.logStartOffset = log.logStartOffset
   return false
 }
 
+/** Isolation of a follower's fetch: it reads up to the log end, past the high watermark. */
+export const FOLLOWER_READ = -1
+
+/** Where a fetch at `isolation` stops: the last stable offset, the high watermark, or for a follower the log end. */
+export function readableEnd(log: PartitionLog, isolation: number): number {
+  return isolation === 1 ? log.lastStableOffset : isolation === FOLLOWER_READ ? log.logEndOffset : log.highWatermark
+}
+
 function readArgs(w: FetchWork, isolation: number, limit: number, minOneBatch: boolean, fileSlices = false) {
   const log = w.log!
-  return { offset: w.sp.fetchOffset, maxBytes: Math.max(limit, 0), opts: { maxOffset: isolation === 1 ? log.lastStableOffset : log.highWatermark, minOneBatch, fileSlices } }
+  return { offset: w.sp.fetchOffset, maxBytes: Math.max(limit, 0), opts: { maxOffset: readableEnd(log, isolation), minOneBatch, fileSlices } }
 }
 
 /**
@@ -161,7 +170,7 @@ async function readConcurrently(work: FetchWork[], isolation: number, lease: Fet
     // KIP-74: until a partition has returned records, a partition whose first batch exceeds its
     // limit still returns that one batch. Read without that allowance above, such a partition
     // came back empty although it has records; read it again with it.
-    if (!seenRecords && !('error' in read) && read.records.length === 0 && w.sp.fetchOffset < (isolation === 1 ? w.log!.lastStableOffset : w.log!.highWatermark)) {
+    if (!seenRecords && !('error' in read) && read.records.length === 0 && w.sp.fetchOffset < readableEnd(w.log!, isolation)) {
       read.release()
       read = readNow(w, readArgs(w, isolation, w.sp.partitionMaxBytes, true))
     }

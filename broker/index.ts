@@ -10,6 +10,8 @@ import { splitList } from '../storage/config-defs.js'
 import { groupConfigKey, BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
+import { ReplicaManager } from './replication/replica-manager.js'
+import type { IsrChanges } from './cluster/partition-state.js'
 import { Authorizer, authorizerEnabled } from './acls/authorizer.js'
 import { AclStore } from '../storage/acl-store.js'
 import { FetchWaiters } from './fetch-waiters.js'
@@ -65,6 +67,11 @@ export interface BrokerOptions {
    * built (storage/native); default true unless SAMSA_SENDFILE=0. TLS connections always copy.
    */
   sendfile?: boolean
+  /**
+   * Cluster mode's replication: partitions get their roles through `replicas` (ReplicaRoles) and
+   * ISR changes go through `isrChanges`. Without it the broker is a single broker, as ever.
+   */
+  replication?: { isrChanges: IsrChanges }
 }
 
 export interface RunningBroker {
@@ -79,6 +86,8 @@ export interface RunningBroker {
   clusterId: string
   /** The HTTP endpoint as bound, when one was asked for. */
   http?: { host: string; port: number; url: string }
+  /** Cluster mode: where partitions get their leader and follower roles. */
+  replicas?: ReplicaManager
   stop(): Promise<void>
 }
 
@@ -233,9 +242,14 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     await http?.close()
     throw err
   }
+  const replicas =
+    opts.replication === undefined
+      ? undefined
+      : new ReplicaManager({ nodeId, logs, isrChanges: opts.replication.isrChanges, logger, setting: (name) => Number(config.get(name)) })
   ctx = {
     nodeId,
     clusterId,
+    replicas,
     advertisedHost: bound[0]!.advertisedHost,
     advertisedPort: bound[0]!.advertisedPort,
     config,
@@ -294,6 +308,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       // Kafka coordinator that unloads its groups), so their members find the coordinator again.
       fetchWaiters.close()
       groups.close()
+      await replicas?.close()
       await server.close()
       for (const v of oauthBearer.values()) v.close()
       txn.close()
@@ -316,6 +331,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     nodeId,
     clusterId,
     http: http === undefined ? undefined : { host: http.host, port: http.port, url: http.url },
+    replicas,
     stop,
   }
 }

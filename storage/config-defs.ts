@@ -271,6 +271,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'num.io.threads', type: 'int', default: '8', dynamic: true },
   { name: 'num.network.threads', type: 'int', default: '3', dynamic: true },
   { name: 'num.replica.fetchers', type: 'int', default: '1', dynamic: true },
+  { name: 'replica.lag.time.max.ms', type: 'long', default: '30000' },
+  { name: 'replica.fetch.wait.max.ms', type: 'int', default: '500' },
+  { name: 'replica.fetch.min.bytes', type: 'int', default: '1' },
+  { name: 'replica.fetch.max.bytes', type: 'int', default: '1048576' },
+  { name: 'replica.fetch.response.max.bytes', type: 'int', default: '10485760' },
+  { name: 'replica.fetch.backoff.ms', type: 'int', default: '1000' },
+  { name: 'replica.socket.timeout.ms', type: 'int', default: '30000' },
   { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
   // ACLs (broker/acls): enforced when authorizer.class.name names an authorizer Samsa accepts.
   { name: 'authorizer.class.name', type: 'string', default: '' },

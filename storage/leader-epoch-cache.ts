@@ -84,6 +84,16 @@ export class LeaderEpochCache {
     return { epoch: UNDEFINED_EPOCH, startOffset: UNDEFINED_EPOCH_OFFSET }
   }
 
+  /** The epoch that wrote `offset` (the newest for the log end); -1 when none is known. */
+  epochForOffset(offset: number): number {
+    let epoch = UNDEFINED_EPOCH
+    for (const e of this.entries) {
+      if (e.startOffset > offset) break
+      epoch = e.epoch
+    }
+    return epoch
+  }
+
   /** The log was cut at `endOffset`: epochs starting there or later are gone. */
   truncateFromEnd(endOffset: number): Promise<void> {
     const kept = this.entries.filter((e) => e.startOffset < endOffset)

@@ -1,7 +1,11 @@
 // Produce (key 0). v2 adds log-append time; v3 transactional id (magic 2 only); v5 log start
-// offset; v8 per-record errors; v9 flexible; v10 current-leader hints (unused by a single broker).
+// offset; v8 per-record errors; v9 flexible; v10 current-leader hints with NOT_LEADER_OR_FOLLOWER.
 // acks=0 gets no response; acks=1 answers once the batches are written; acks=-1 once they are
-// fsynced. Batches go through the log's validator (storage/log-validator.ts: framing, CRC, sizes,
+// fsynced, and in cluster mode once every in-sync replica has them too (broker/replication/):
+// min.insync.replicas gives NOT_ENOUGH_REPLICAS before the append and
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below it while waiting, the request's
+// timeout REQUEST_TIMED_OUT. A broker that does not lead the partition answers
+// NOT_LEADER_OR_FOLLOWER. Batches go through the log's validator (storage/log-validator.ts: framing, CRC, sizes,
 // every record, compaction keys, timestamps) and are stored as received, with the broker's
 // offsets patched in. Batches with a producer id go through the partition's producer
 // state: a retried batch is answered with its original offsets (Kafka 2.x+: success, not
@@ -47,7 +51,7 @@ export default defineHandler({
     // Every append is started before the first await, so pipelined requests append in order.
     const pending = req.topicData.map((t) =>
       authorize(ctx, Op.WRITE, Resource.TOPIC, t.name)
-        ? t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1, req.transactionalId))
+        ? t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1, req.transactionalId, req.timeoutMs))
         : t.partitionData.map((p) => ({ ...errorPartition(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null), index: p.index })),
     )
     const responses: ProduceResponse['responses'] = []
@@ -68,9 +72,18 @@ async function appendPartition(
   p: PartitionData,
   durable: boolean,
   transactionalId: string | null,
+  timeoutMs: number,
 ): Promise<PartitionResponse> {
   const log = b.logs.partition(topic, p.index)
   if (!log) return { ...errorPartition(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null), index: p.index }
+  const replicas = b.replicas
+  if (replicas !== undefined) {
+    let refused = replicas.checkLeader(topic, p.index, -1)
+    if (refused === ErrorCode.NONE && durable) refused = replicas.checkEnoughReplicas(topic, p.index, log)
+    if (refused !== ErrorCode.NONE) {
+      return { ...errorPartition(refused, null), index: p.index, currentLeader: replicas.currentLeader(topic, p.index) }
+    }
+  }
   const records = p.records
   if (records === null || records.length === 0) {
     return { ...errorPartition(ErrorCode.NONE, null), index: p.index, baseOffset: -1, logStartOffset: log.logStartOffset }
@@ -103,6 +116,11 @@ async function appendPartition(
     return { ...errorPartition(f.code, f.message), index: p.index }
   } finally {
     if (durable) b.metrics.produceWaiting(-1)
+  }
+  if (durable && replicas !== undefined) {
+    // acks=all on a replicated partition: every in-sync replica must have the batch too.
+    const replicated = await replicas.waitForIsr(topic, p.index, log, result.lastOffset + 1, timeoutMs)
+    if (replicated !== ErrorCode.NONE) return { ...errorPartition(replicated, null), index: p.index, currentLeader: replicas.currentLeader(topic, p.index) }
   }
   b.metrics.messagesIn(topic, result.lastOffset - result.baseOffset + 1, records.length)
   return {

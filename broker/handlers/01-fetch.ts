@@ -1,6 +1,11 @@
 // Fetch (key 1). v3 adds a response byte limit; v4 isolation level and aborted transactions; v5 log
 // start offset; v7 incremental fetch sessions (KIP-227); v11 rack id; v12 flexible; v13 topic ids
-// instead of names; v15 replica state (followers only). Long polling: a fetch with less than
+// instead of names; v15 replica state (followers only). Cluster mode: only the leader serves a
+// partition (NOT_LEADER_OR_FOLLOWER with the current leader elsewhere; FENCED_LEADER_EPOCH and
+// UNKNOWN_LEADER_EPOCH for a stale or unknown currentLeaderEpoch); consumers read up to the high
+// watermark, followers (replica id set) up to the log end, and their fetch offsets tell the leader
+// what they have (broker/replication/). Fetching from the closest replica (KIP-392) is not
+// implemented. Long polling: a fetch with less than
 // minBytes available parks until an append or maxWaitMs. Whole batches are returned; a fetch
 // offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
 // stable offset and lists the aborted transactions overlapping the returned batches, from the
@@ -11,7 +16,8 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler, LeasedResponse, type RequestContext } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
-import { readPartitions, type FetchedPartition, type FetchRound } from '../fetch-reads.js'
+import { FOLLOWER_READ, readableEnd, readPartitions, type FetchedPartition, type FetchRound } from '../fetch-reads.js'
+import type { ReplicaManager } from '../replication/replica-manager.js'
 import type { BrokerMetrics } from '../metrics.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
 
@@ -27,7 +33,10 @@ export default defineHandler({
     if ('error' in plan) return topLevelError(plan.error)
     const { work, session, incremental } = plan
     if (b.authorizer !== undefined) refuseUnreadable(ctx, work)
-    const isolation = req.isolationLevel
+    const replicaId = v >= 15 ? req.replicaState.replicaId : req.replicaId
+    const fromFollower = b.replicas !== undefined && replicaId >= 0
+    if (b.replicas !== undefined) refuseUnled(b.replicas, work, fromFollower ? replicaId : -1)
+    const isolation = fromFollower ? FOLLOWER_READ : req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
     // Kafka caps the response at the broker's fetch.max.bytes whatever the client asks (KIP-541).
     const maxBytes = Math.min(req.maxBytes, b.config.getInt('fetch.max.bytes'))
@@ -94,12 +103,32 @@ function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[]): void
   }
 }
 
+/**
+ * Cluster mode: partitions this broker does not lead (or leads in another epoch) answer
+ * NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH with the leader it knows; a
+ * follower's fetch offset is its log end offset, which the leader records.
+ */
+function refuseUnled(replicas: ReplicaManager, work: readonly FetchWork[], followerId: number): void {
+  for (const w of work) {
+    if (!w.log) continue
+    const { topic, partition, fetchOffset } = w.sp
+    const code =
+      followerId >= 0
+        ? replicas.followerFetch(topic, partition, followerId, w.currentLeaderEpoch, fetchOffset)
+        : replicas.checkLeader(topic, partition, w.currentLeaderEpoch)
+    if (code === ErrorCode.NONE) continue
+    w.log = undefined
+    w.errorCode = code
+    w.currentLeader = replicas.currentLeader(topic, partition)
+  }
+}
+
 /** True when no partition has records past its fetch offset, an error, or an offset out of range. */
 function nothingNew(work: readonly FetchWork[], isolation: number): boolean {
   for (const w of work) {
     const log = w.log
-    if (!log || log.offline || w.currentLeaderEpoch > 0) return false
-    if (w.sp.fetchOffset !== (isolation === 1 ? log.lastStableOffset : log.highWatermark)) return false
+    if (!log || log.offline || w.currentLeaderEpoch > log.leaderEpoch) return false
+    if (w.sp.fetchOffset !== readableEnd(log, isolation)) return false
   }
   return true
 }

@@ -2,7 +2,9 @@
 // 4); v2 isolation level; v4 leader epochs; v7 max timestamp (-3); v8 earliest local (-4); v9
 // latest tiered (-5, always "none" here: there is no tiered storage). Special timestamps: -1
 // latest (high watermark, or last stable offset for read_committed), -2 earliest (log start).
-// Needs DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED per partition).
+// Needs DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED per partition). Cluster mode: answered by
+// the partition's leader only (NOT_LEADER_OR_FOLLOWER elsewhere, the epoch errors for a stale or
+// unknown currentLeaderEpoch); leaderEpoch is the epoch that wrote the offset.
 import { ListOffsetsApi, type ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { toKafkaError } from '../errors.js'
@@ -17,6 +19,8 @@ const EARLIEST = -2
 const MAX_TIMESTAMP = -3
 const EARLIEST_LOCAL = -4
 const LATEST_TIERED = -5
+/** Kafka's DEBUGGING_REPLICA_ID: served by followers too. */
+const DEBUGGING_REPLICA = -2
 
 export default defineHandler({
   api: ListOffsetsApi,
@@ -46,7 +50,11 @@ export default defineHandler({
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
-        if (p.currentLeaderEpoch > 0) {
+        const replicas = ctx.broker.replicas
+        if (replicas !== undefined && req.replicaId !== DEBUGGING_REPLICA) {
+          out.errorCode = replicas.checkLeader(t.name, p.partitionIndex, p.currentLeaderEpoch)
+          if (out.errorCode !== ErrorCode.NONE) continue
+        } else if (p.currentLeaderEpoch > log.leaderEpoch) {
           out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
           continue
         }
@@ -81,7 +89,7 @@ export default defineHandler({
               }
             }
           }
-          if (out.offset >= 0) out.leaderEpoch = 0
+          if (out.offset >= 0) out.leaderEpoch = log.leaderEpochs.isEmpty ? 0 : log.leaderEpochs.epochForOffset(out.offset)
         } catch (err) {
           out.errorCode = toKafkaError(err).code
         }

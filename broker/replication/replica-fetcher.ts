@@ -1,0 +1,256 @@
+// ReplicaFetcher: one connection to one leader broker, replicating every partition this broker
+// follows there (Kafka's ReplicaFetcherThread). A partition first truncates (KIP-101/279: an
+// OffsetForLeaderEpoch round per step, follower-truncation.ts) so a tail the leader never had is
+// cut, then joins the fetch loop: Fetch with the replica id set, from its log end offset, long-polled
+// by the leader (replica.fetch.wait.max.ms). What comes back is appended as the leader wrote it
+// (PartitionLog.appendAsFollower: offsets, leader epochs, producer state and transaction markers)
+// and the follower's high watermark follows the leader's.
+//
+// Fsync policy: followers do not fsync per fetch. Their data reaches the disk as an acks=1
+// leader's does (flush.messages / flush.ms, rolled segments, clean shutdown); acks=all durability
+// rests on the leader's fsync plus the copies in every in-sync replica, as in Kafka.
+//
+// Talks Fetch v12 (topic names) and OffsetForLeaderEpoch v4 to its leader, which is a broker of
+// the same cluster. Errors back off for replica.fetch.backoff.ms; a partition the leader refuses
+// (a leader or epoch change under way) stays until the metadata side gives it a new role.
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/generated/fetch.js'
+import { OffsetForLeaderEpochApi } from '../../protocol/generated/offset-for-leader-epoch.js'
+import type { PartitionLog } from '../../storage/partition-log.js'
+import { BrokerConnection, type ClientSecurity } from '../client/connection.js'
+import type { BrokerEndpoint } from '../cluster/partition-state.js'
+import { epochToAsk, truncationFor } from './follower-truncation.js'
+
+const FETCH_VERSION = 12
+const EPOCH_VERSION = 4
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+
+export interface FetcherSettings {
+  nodeId: number
+  logger: Logger
+  security?: ClientSecurity
+  /** replica.* settings, read on each use so dynamic changes apply. */
+  get(name: 'replica.fetch.wait.max.ms' | 'replica.fetch.min.bytes' | 'replica.fetch.max.bytes' | 'replica.fetch.response.max.bytes' | 'replica.fetch.backoff.ms' | 'replica.socket.timeout.ms'): number
+}
+
+export interface FollowedPartition {
+  topic: string
+  partition: number
+  log: PartitionLog
+  /** The leader epoch this broker follows in; sent as currentLeaderEpoch for fencing. */
+  leaderEpoch: number
+  /** Still to truncate against the leader before fetching. */
+  truncating: boolean
+}
+
+export class ReplicaFetcher {
+  private readonly partitions = new Map<string, FollowedPartition>()
+  private connection: BrokerConnection | undefined
+  private closed = false
+  private wake: (() => void) | undefined
+  private readonly done: Promise<void>
+
+  constructor(
+    readonly leader: BrokerEndpoint,
+    private readonly settings: FetcherSettings,
+  ) {
+    this.done = this.run()
+  }
+
+  get size(): number {
+    return this.partitions.size
+  }
+
+  add(p: FollowedPartition): void {
+    this.partitions.set(key(p.topic, p.partition), p)
+    this.wake?.()
+  }
+
+  remove(topic: string, partition: number): void {
+    this.partitions.delete(key(topic, partition))
+  }
+
+  has(topic: string, partition: number): boolean {
+    return this.partitions.has(key(topic, partition))
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.connection?.close()
+    this.wake?.()
+    await this.done
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      try {
+        if (this.partitions.size === 0) {
+          await new Promise<void>((resolve) => (this.wake = resolve))
+          this.wake = undefined
+          continue
+        }
+        const conn = await this.connect()
+        const truncating = [...this.partitions.values()].filter((p) => p.truncating)
+        if (truncating.length > 0) await this.truncate(conn, truncating)
+        else await this.fetch(conn)
+      } catch (err) {
+        if (this.closed) break
+        this.settings.logger.warn({ err, leader: this.leader.nodeId }, 'replica fetch failed; backing off')
+        this.connection?.close()
+        this.connection = undefined
+        await this.backoff()
+      }
+    }
+    this.connection?.close()
+  }
+
+  private backoff(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.settings.get('replica.fetch.backoff.ms'))
+      this.wake = () => {
+        clearTimeout(t)
+        resolve()
+      }
+    }).then(() => {
+      this.wake = undefined
+    })
+  }
+
+  private async connect(): Promise<BrokerConnection> {
+    if (this.connection !== undefined) return this.connection
+    const timeout = this.settings.get('replica.socket.timeout.ms')
+    this.connection = await BrokerConnection.connect(`${this.leader.host}:${this.leader.port}`, {
+      clientId: `samsa-replica-fetcher-${this.settings.nodeId}`,
+      connectTimeoutMs: timeout,
+      requestTimeoutMs: timeout + this.settings.get('replica.fetch.wait.max.ms'),
+      security: this.settings.security,
+    })
+    return this.connection
+  }
+
+  /** One OffsetForLeaderEpoch round for the partitions still truncating. */
+  private async truncate(conn: BrokerConnection, parts: FollowedPartition[]): Promise<void> {
+    const asking: Array<{ p: FollowedPartition; epoch: number }> = []
+    for (const p of parts) {
+      const epoch = epochToAsk(p.log)
+      if (epoch < 0) {
+        // Nothing to ask about: keep what is known committed, then fetch.
+        const cut = truncationFor(p.log, epoch, -1, -1)
+        await this.cut(p, cut.offset)
+        p.truncating = false
+      } else {
+        asking.push({ p, epoch })
+      }
+    }
+    if (asking.length === 0) return
+    const res = await conn.request(OffsetForLeaderEpochApi, EPOCH_VERSION, {
+      replicaId: this.settings.nodeId,
+      topics: byTopic(asking, (a) => a.p.topic).map(([topic, list]) => ({
+        topic,
+        partitions: list.map((a) => ({ partition: a.p.partition, currentLeaderEpoch: a.p.leaderEpoch, leaderEpoch: a.epoch })),
+      })),
+    })
+    let refused = false
+    for (const t of res.topics) {
+      for (const r of t.partitions) {
+        const a = asking.find((x) => x.p.topic === t.topic && x.p.partition === r.partition)
+        if (a === undefined || this.partitions.get(key(a.p.topic, a.p.partition)) !== a.p) continue
+        if (r.errorCode !== ErrorCode.NONE) {
+          refused = true
+          this.settings.logger.debug({ topic: t.topic, partition: r.partition, errorCode: r.errorCode }, 'leader refused OffsetForLeaderEpoch')
+          continue
+        }
+        const cut = truncationFor(a.p.log, a.epoch, r.leaderEpoch, r.endOffset)
+        await this.cut(a.p, cut.offset)
+        if (cut.done) a.p.truncating = false
+      }
+    }
+    if (refused) await this.backoff()
+  }
+
+  private async cut(p: FollowedPartition, offset: number): Promise<void> {
+    if (offset >= p.log.logEndOffset) return
+    this.settings.logger.info({ topic: p.topic, partition: p.partition, from: p.log.logEndOffset, to: offset, leader: this.leader.nodeId }, 'truncating the follower log')
+    await p.log.truncateTo(offset)
+  }
+
+  private async fetch(conn: BrokerConnection): Promise<void> {
+    const parts = [...this.partitions.values()]
+    const req: FetchRequest = {
+      clusterId: null,
+      replicaId: this.settings.nodeId,
+      replicaState: { replicaId: this.settings.nodeId, replicaEpoch: -1 },
+      maxWaitMs: this.settings.get('replica.fetch.wait.max.ms'),
+      minBytes: this.settings.get('replica.fetch.min.bytes'),
+      maxBytes: this.settings.get('replica.fetch.response.max.bytes'),
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: byTopic(parts, (p) => p.topic).map(([topic, list]) => ({
+        topic,
+        topicId: ZERO_UUID,
+        partitions: list.map((p) => ({
+          partition: p.partition,
+          currentLeaderEpoch: p.leaderEpoch,
+          fetchOffset: p.log.logEndOffset,
+          lastFetchedEpoch: -1,
+          logStartOffset: p.log.logStartOffset,
+          partitionMaxBytes: this.settings.get('replica.fetch.max.bytes'),
+          replicaDirectoryId: ZERO_UUID,
+        })),
+      })),
+      forgottenTopicsData: [],
+      rackId: '',
+    }
+    const res = await conn.request(FetchApi, FETCH_VERSION, req)
+    if (res.errorCode !== ErrorCode.NONE) throw new Error(`leader ${this.leader.nodeId} answered Fetch with error ${res.errorCode}`)
+    let refused = false
+    for (const t of res.responses) {
+      for (const r of t.partitions) {
+        const p = parts.find((x) => x.topic === t.topic && x.partition === r.partitionIndex)
+        // Its role changed while the fetch was out: the answer is for a partition no longer followed here.
+        if (p === undefined || this.partitions.get(key(p.topic, p.partition)) !== p || p.truncating) continue
+        if (!(await this.apply(p, r))) refused = true
+      }
+    }
+    if (refused) await this.backoff()
+  }
+
+  /** Applies one partition's answer; false when the leader refused it. */
+  private async apply(p: FollowedPartition, r: FetchResponse['responses'][number]['partitions'][number]): Promise<boolean> {
+    const log = p.log
+    if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      if (r.logStartOffset > log.logEndOffset) {
+        // The leader deleted what this follower still lacks: start again at its log start.
+        this.settings.logger.warn({ topic: p.topic, partition: p.partition, at: log.logEndOffset, leaderLogStart: r.logStartOffset }, 'follower behind the leader log start; restarting its log there')
+        log.truncateFullyAndStartAt(r.logStartOffset)
+      } else {
+        p.truncating = true
+      }
+      return true
+    }
+    if (r.errorCode !== ErrorCode.NONE) {
+      this.settings.logger.debug({ topic: p.topic, partition: p.partition, errorCode: r.errorCode }, 'leader refused a replica fetch')
+      return false
+    }
+    if (r.records !== null && r.records.length > 0) log.appendAsFollower(r.records)
+    log.setHighWatermark(Math.min(r.highWatermark, log.logEndOffset))
+    return true
+  }
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+function byTopic<T>(items: readonly T[], topicOf: (x: T) => string): Array<[string, T[]]> {
+  const m = new Map<string, T[]>()
+  for (const x of items) {
+    const t = topicOf(x)
+    const list = m.get(t)
+    if (list) list.push(x)
+    else m.set(t, [x])
+  }
+  return [...m]
+}

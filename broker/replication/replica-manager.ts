@@ -1,0 +1,237 @@
+// ReplicaManager: this broker's role for each replicated partition, as the metadata side decides it
+// (ReplicaRoles), and what the request handlers ask of replication. A leader partition
+// (leader-partition.ts) tracks its followers, the high watermark and the ISR; a followed partition
+// belongs to the ReplicaFetcher of its leader broker (replica-fetcher.ts), one per leader.
+//
+// Fencing, as Kafka's: a request naming a currentLeaderEpoch older than this broker's gets
+// FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH; a request only the leader serves gets
+// NOT_LEADER_OR_FOLLOWER elsewhere. Clients refresh their metadata on each.
+//
+// Single-broker mode has no ReplicaManager at all (BrokerContext.replicas is undefined): handlers
+// then take their unreplicated paths and the high watermark stays the log end offset.
+//
+// Concurrency: single-threaded. Role changes for one partition are applied in call order; a
+// fetch in flight when its partition changes role is dropped when it returns.
+import type { Logger } from 'pino'
+import { ErrorCode } from '../../protocol/errors.js'
+import type { LogManager } from '../../storage/log-manager.js'
+import type { PartitionLog } from '../../storage/partition-log.js'
+import type { ClientSecurity } from '../client/connection.js'
+import type { BrokerEndpoint, IsrChanges, PartitionState, ReplicaRoles } from '../cluster/partition-state.js'
+import { LeaderPartition } from './leader-partition.js'
+import { ReplicaFetcher, type FetcherSettings } from './replica-fetcher.js'
+
+export interface ReplicaManagerOptions {
+  nodeId: number
+  logs: LogManager
+  isrChanges: IsrChanges
+  logger: Logger
+  /** Broker settings by name (replica.lag.time.max.ms, replica.fetch.*), read on each use. */
+  setting: (name: string) => number
+  /** How to reach other brokers' replication listener; plain TCP without. */
+  security?: ClientSecurity
+}
+
+type Role =
+  | { kind: 'leader'; state: PartitionState; leader: LeaderPartition }
+  | { kind: 'follower'; state: PartitionState; fetcher: ReplicaFetcher }
+
+export interface CurrentLeader {
+  leaderId: number
+  leaderEpoch: number
+}
+
+/** How often acks=all deadlines and ISR lag are checked. */
+const TICK_MS = 100
+
+export class ReplicaManager implements ReplicaRoles {
+  private readonly roles = new Map<string, Role>()
+  private readonly fetchers = new Map<number, ReplicaFetcher>()
+  private readonly timer: NodeJS.Timeout
+  private lastIsrCheck = 0
+  private closed = false
+
+  constructor(private readonly opts: ReplicaManagerOptions) {
+    this.timer = setInterval(() => this.tick(), TICK_MS)
+    this.timer.unref()
+  }
+
+  get nodeId(): number {
+    return this.opts.nodeId
+  }
+
+  async becomeLeader(state: PartitionState): Promise<void> {
+    const log = this.requireLog(state)
+    const k = key(state.topic, state.partition)
+    const role = this.roles.get(k)
+    if (role?.kind === 'leader' && role.state.leaderEpoch === state.leaderEpoch) {
+      role.state = state
+      role.leader.update(state)
+      return
+    }
+    this.leave(k, role)
+    // Consumers must not see what the ISR may not have: a log that never tracked a high watermark
+    // starts from its log start, and the followers' fetches move it up.
+    if (!log.replicated) log.setHighWatermark(log.logStartOffset)
+    log.leaderEpoch = state.leaderEpoch
+    await log.leaderEpochs.assign(state.leaderEpoch, log.logEndOffset)
+    const leader = new LeaderPartition(state, log, {
+      nodeId: this.opts.nodeId,
+      isrChanges: this.opts.isrChanges,
+      logger: this.opts.logger,
+      replicaLagTimeMaxMs: () => this.opts.setting('replica.lag.time.max.ms'),
+    })
+    this.roles.set(k, { kind: 'leader', state, leader })
+    leader.maybeAdvanceHighWatermark()
+    this.opts.logger.info({ topic: state.topic, partition: state.partition, leaderEpoch: state.leaderEpoch, isr: state.isr, logEndOffset: log.logEndOffset }, 'leading partition')
+  }
+
+  async becomeFollower(state: PartitionState, leader: BrokerEndpoint): Promise<void> {
+    const log = this.requireLog(state)
+    const k = key(state.topic, state.partition)
+    const role = this.roles.get(k)
+    if (role?.kind === 'follower' && role.state.leaderEpoch === state.leaderEpoch && role.fetcher.leader.nodeId === leader.nodeId) {
+      role.state = state
+      return
+    }
+    this.leave(k, role)
+    // A follower serves no consumer; its high watermark follows the leader's from the first fetch.
+    if (!log.replicated) log.setHighWatermark(log.logStartOffset)
+    const fetcher = this.fetcherFor(leader)
+    fetcher.add({ topic: state.topic, partition: state.partition, log, leaderEpoch: state.leaderEpoch, truncating: true })
+    this.roles.set(k, { kind: 'follower', state, fetcher })
+    this.opts.logger.info({ topic: state.topic, partition: state.partition, leader: leader.nodeId, leaderEpoch: state.leaderEpoch }, 'following partition')
+  }
+
+  async stopReplica(topic: string, partition: number, deleteLog: boolean): Promise<void> {
+    const k = key(topic, partition)
+    this.leave(k, this.roles.get(k))
+    this.roles.delete(k)
+    // Deleting the files of a partition that moved away is the log manager's topic deletion's job
+    // today; a partition moved off this broker keeps its files until its topic goes.
+    if (deleteLog) this.opts.logger.info({ topic, partition }, 'replica stopped; its files stay until the topic is deleted')
+  }
+
+  /** The broker's view of who leads, for currentLeader hints in error answers. */
+  currentLeader(topic: string, partition: number): CurrentLeader {
+    const role = this.roles.get(key(topic, partition))
+    return role === undefined ? { leaderId: -1, leaderEpoch: -1 } : { leaderId: role.state.leader, leaderEpoch: role.state.leaderEpoch }
+  }
+
+  /**
+   * NONE when this broker leads the partition and `currentLeaderEpoch` (-1: not given) is its
+   * epoch; else FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER.
+   */
+  checkLeader(topic: string, partition: number, currentLeaderEpoch: number): number {
+    const role = this.roles.get(key(topic, partition))
+    if (role === undefined) return ErrorCode.NOT_LEADER_OR_FOLLOWER
+    const epochError = checkEpoch(role.state.leaderEpoch, currentLeaderEpoch)
+    if (epochError !== ErrorCode.NONE) return epochError
+    return role.kind === 'leader' ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER
+  }
+
+  /** A follower's Fetch: leadership and epoch checked, then its fetch offset recorded as its log end. */
+  followerFetch(topic: string, partition: number, replicaId: number, currentLeaderEpoch: number, fetchOffset: number): number {
+    const error = this.checkLeader(topic, partition, currentLeaderEpoch)
+    if (error !== ErrorCode.NONE) return error
+    const role = this.roles.get(key(topic, partition)) as Extract<Role, { kind: 'leader' }>
+    if (!role.state.replicas.includes(replicaId)) return ErrorCode.NOT_LEADER_OR_FOLLOWER
+    role.leader.onFollowerFetch(replicaId, fetchOffset)
+    return ErrorCode.NONE
+  }
+
+  /** acks=all before the append: NOT_ENOUGH_REPLICAS when the ISR is below min.insync.replicas. */
+  checkEnoughReplicas(topic: string, partition: number, log: PartitionLog): number {
+    const role = this.roles.get(key(topic, partition))
+    if (role?.kind !== 'leader') return ErrorCode.NOT_LEADER_OR_FOLLOWER
+    return role.leader.isrSize < log.config.minInsyncReplicas ? ErrorCode.NOT_ENOUGH_REPLICAS : ErrorCode.NONE
+  }
+
+  /** acks=all after the append: resolves once the ISR has everything below `offset` (LeaderPartition.waitForIsr). */
+  waitForIsr(topic: string, partition: number, log: PartitionLog, offset: number, timeoutMs: number): Promise<number> {
+    const role = this.roles.get(key(topic, partition))
+    if (role?.kind !== 'leader' || role.leader.log !== log) return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    return role.leader.waitForIsr(offset, timeoutMs, () => log.config.minInsyncReplicas)
+  }
+
+  /** The leader state of a partition this broker leads (tests and describing). */
+  leaderOf(topic: string, partition: number): LeaderPartition | undefined {
+    const role = this.roles.get(key(topic, partition))
+    return role?.kind === 'leader' ? role.leader : undefined
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.timer)
+    for (const role of this.roles.values()) if (role.kind === 'leader') role.leader.close()
+    this.roles.clear()
+    await Promise.all([...this.fetchers.values()].map((f) => f.close()))
+    this.fetchers.clear()
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    const checkIsr = now - this.lastIsrCheck >= this.opts.setting('replica.lag.time.max.ms') / 2
+    if (checkIsr) this.lastIsrCheck = now
+    for (const role of this.roles.values()) {
+      if (role.kind !== 'leader') continue
+      role.leader.expireWaiters(now)
+      if (checkIsr) role.leader.maybeShrinkIsr(now)
+    }
+  }
+
+  /** Ends the partition's current role: a leader's waiting produce requests answer, a fetcher lets go. */
+  private leave(k: string, role: Role | undefined): void {
+    if (role === undefined) return
+    if (role.kind === 'leader') {
+      role.leader.close()
+    } else {
+      role.fetcher.remove(role.state.topic, role.state.partition)
+      if (role.fetcher.size === 0) {
+        this.fetchers.delete(role.fetcher.leader.nodeId)
+        void role.fetcher.close()
+      }
+    }
+    this.roles.delete(k)
+  }
+
+  private fetcherFor(leader: BrokerEndpoint): ReplicaFetcher {
+    const existing = this.fetchers.get(leader.nodeId)
+    if (existing !== undefined && existing.leader.host === leader.host && existing.leader.port === leader.port) return existing
+    const settings: FetcherSettings = {
+      nodeId: this.opts.nodeId,
+      logger: this.opts.logger,
+      security: this.opts.security,
+      get: (name) => this.opts.setting(name),
+    }
+    const fetcher = new ReplicaFetcher(leader, settings)
+    this.fetchers.set(leader.nodeId, fetcher)
+    if (existing !== undefined) {
+      // The leader broker came back on another address: its partitions move to the new connection.
+      for (const role of this.roles.values()) {
+        if (role.kind !== 'follower' || role.fetcher !== existing) continue
+        const log = this.requireLog(role.state)
+        role.fetcher = fetcher
+        fetcher.add({ topic: role.state.topic, partition: role.state.partition, log, leaderEpoch: role.state.leaderEpoch, truncating: true })
+      }
+      void existing.close()
+    }
+    return fetcher
+  }
+
+  private requireLog(state: PartitionState): PartitionLog {
+    const log = this.opts.logs.partition(state.topic, state.partition)
+    if (log === undefined) throw new Error(`no local log for ${state.topic}-${state.partition}; create the topic before giving it a role`)
+    return log
+  }
+}
+
+function checkEpoch(localEpoch: number, requested: number): number {
+  if (requested === -1 || requested === localEpoch) return ErrorCode.NONE
+  return requested < localEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
