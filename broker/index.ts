@@ -10,6 +10,8 @@ import { splitList } from '../storage/config-defs.js'
 import { groupConfigKey, BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
+import { KafkaError } from './errors.js'
+import { ErrorCode } from '../protocol/errors.js'
 import { ReplicaManager } from './replication/replica-manager.js'
 import type { IsrChanges } from './cluster/partition-state.js'
 import { Authorizer, authorizerEnabled } from './acls/authorizer.js'
@@ -38,7 +40,7 @@ import { SharePartitionManager } from './share/share-partition-manager.js'
 import { ShareSessionCache } from './share/share-sessions.js'
 import { shareSettings } from './share/share-settings.js'
 import { ShareDeadLetterWriter } from './share/share-dead-letter.js'
-import { startClusterNode } from './cluster/start.js'
+import { clusterAddress, startClusterNode } from './cluster/start.js'
 import type { ClusterNode } from './cluster/cluster-node.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
@@ -242,10 +244,21 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     await http?.close()
     throw err
   }
-  const replicas =
-    opts.replication === undefined
+  // Cluster mode replicates: partitions get their roles from the cluster metadata, and ISR changes
+  // go back to it (the cluster node, joined below). Tests may give the roles themselves.
+  let cluster: ClusterNode | undefined
+  const isrChanges: IsrChanges | undefined =
+    opts.replication?.isrChanges ??
+    (clusterAddress(config) === undefined
       ? undefined
-      : new ReplicaManager({ nodeId, logs, isrChanges: opts.replication.isrChanges, logger, setting: (name) => Number(config.get(name)) })
+      : {
+          alterIsr: (topic, partition, leaderEpoch, partitionEpoch, isr) =>
+            cluster === undefined
+              ? Promise.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'not yet part of the cluster'))
+              : cluster.alterIsr(topic, partition, leaderEpoch, partitionEpoch, isr),
+        })
+  const replicas =
+    isrChanges === undefined ? undefined : new ReplicaManager({ nodeId, logs, isrChanges, logger, setting: (name) => Number(config.get(name)) })
   ctx = {
     nodeId,
     clusterId,
@@ -274,10 +287,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   // Cluster mode: join the cluster in etcd once the listeners are bound, since the registration
   // carries their addresses. Without cluster.etcd.endpoints this is a single broker, as always.
-  let cluster: ClusterNode | undefined
   try {
-    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: clusterId })
+    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: clusterId, roles: replicas })
   } catch (err) {
+    await replicas?.close()
     await server.close()
     for (const v of oauthBearer.values()) v.close()
     txn.close()
