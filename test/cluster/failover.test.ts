@@ -91,8 +91,12 @@ describe.skipIf(etcdMissing !== undefined)('cluster failover (three brokers, etc
       await producer.disconnect()
     }
     await cluster.startBroker(victim)
-    // Back under a new lease: registered again, and no longer offline.
-    await waitFor(async () => (await partitions(cluster, 'orders')).every((p) => p.offlineReplicas!.length === 0), { timeoutMs: 15_000, what: 'the broker back' })
+    // Back under a new lease: registered again, no longer offline, and once it has caught up as a
+    // follower, back in every ISR (so the next case starts from full ISRs, not from a rejoin under way).
+    await waitFor(async () => (await partitions(cluster, 'orders')).every((p) => p.offlineReplicas!.length === 0 && p.isr.includes(victim)), {
+      timeoutMs: 20_000,
+      what: 'the broker back in every ISR',
+    })
   })
 
   it('hands control to another broker when the controller is killed, which re-elects its partitions', async () => {
