@@ -8,14 +8,17 @@
 //   share    shareStateKey(group, topicId, partition) -> ShareStateRecord (KIP-932 share partitions)
 // Every stored key is spelled in metadata-keys.ts.
 // Writes resolve once committed (visible, and crash-safe for the process); topic changes also
-// wait for LMDB's flush so a topic acknowledged to a client survives a power loss. A commit that
-// fails (a full disk) rejects with KafkaStorageError and changes nothing; the store takes writes
-// again once the disk has room. Writes are not batched per event turn: lmdb's batch of a turn
-// holds a promise of its own that nobody can handle, and a failed commit would reject it
-// unhandled; writes that belong together use transaction().
+// wait for LMDB's flush so a topic acknowledged to a client survives a power loss. On a full disk a
+// write is refused before it reaches lmdb (metadata-reserve.ts: lmdb itself must never meet a full
+// disk); a commit that fails anyway rejects too. Either way the write rejects with
+// KafkaStorageError and changes nothing, and the store takes writes again once the disk has room.
+// Writes are not batched per event turn: lmdb's batch of a turn holds a promise of its own that
+// nobody can handle, and a failed commit would reject it unhandled; writes that belong together
+// use transaction().
 //
 // Concurrency: one process owns the environment; reads are synchronous and see the last commit.
 import fs from 'node:fs'
+import path from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { KafkaStorageError } from './errors.js'
 import {
@@ -26,6 +29,7 @@ import {
   LEGACY_OFFSET_KEY_SEPARATOR,
   parseCommittedOffsetKey,
 } from './metadata-keys.js'
+import { MetadataReserve } from './metadata-reserve.js'
 
 export interface TopicRecord {
   name: string
@@ -81,6 +85,7 @@ export class MetadataStore {
 
   private constructor(
     private readonly root: RootDatabase,
+    private readonly reserve: MetadataReserve,
     private readonly topics: Database<TopicRecord, string>,
     private readonly offsets: Database<CommittedOffset, string>,
     private readonly kv: Database<unknown, string>,
@@ -90,9 +95,22 @@ export class MetadataStore {
   /** Opens (creating) the store in directory `dir`. */
   static open(dir: string): MetadataStore {
     fs.mkdirSync(dir, { recursive: true })
-    const root = open({ path: dir, maxDbs: 8, eventTurnBatching: false })
+    // noSubdir: the directory holds data.mdb and lock.mdb whatever its name (lmdb would otherwise
+    // take a name with a dot for the data file's).
+    const root = open({ path: dir, noSubdir: false, maxDbs: 8, eventTurnBatching: false })
+    const { pageSize } = root.getStats() as { pageSize: number }
+    const reserve = new MetadataReserve({
+      file: path.join(dir, 'data.mdb'),
+      pageSize,
+      used: () => ((root.getStats() as { lastPageNumber: number }).lastPageNumber + 1) * pageSize,
+      locked: (fn) => root.transactionSync(fn),
+    })
+    // Before the first write (openDB creates missing databases). On a full disk this fails, and
+    // writes are refused until there is room.
+    reserve.topUp()
     const store = new MetadataStore(
       root,
+      reserve,
       root.openDB<TopicRecord, string>({ name: 'topics' }),
       root.openDB<CommittedOffset, string>({ name: 'offsets' }),
       root.openDB<unknown, string>({ name: 'kv' }),
@@ -110,17 +128,22 @@ export class MetadataStore {
       if (typeof key !== 'string' || key.includes(LEGACY_OFFSET_KEY_SEPARATOR)) old.push({ key, value })
     }
     if (old.length === 0) return
-    this.offsets.transactionSync(() => {
-      for (const { key, value } of old) {
-        const parts = Array.isArray(key) ? key.map(String) : String(key).split(LEGACY_OFFSET_KEY_SEPARATOR)
-        if (parts.length >= 3) {
-          const partition = Number(parts[parts.length - 1])
-          const group = parts.slice(0, parts.length - 2).join(LEGACY_OFFSET_KEY_SEPARATOR)
-          this.offsets.putSync(committedOffsetKey(group, parts[parts.length - 2]!, partition), value)
+    const release = this.reserve.admit('rewriting offsets stored under the earlier key layout', old.map(({ key, value }) => [key, value]))
+    try {
+      this.offsets.transactionSync(() => {
+        for (const { key, value } of old) {
+          const parts = Array.isArray(key) ? key.map(String) : String(key).split(LEGACY_OFFSET_KEY_SEPARATOR)
+          if (parts.length >= 3) {
+            const partition = Number(parts[parts.length - 1])
+            const group = parts.slice(0, parts.length - 2).join(LEGACY_OFFSET_KEY_SEPARATOR)
+            this.offsets.putSync(committedOffsetKey(group, parts[parts.length - 2]!, partition), value)
+          }
+          this.offsets.removeSync(key as string)
         }
-        this.offsets.removeSync(key as string)
-      }
-    })
+      })
+    } finally {
+      release()
+    }
   }
 
   /** The stored record (frozen: change a topic through putTopic with a copy). */
@@ -135,34 +158,38 @@ export class MetadataStore {
 
   async putTopic(t: TopicRecord): Promise<void> {
     const record = frozen(t)
-    const committed = this.topics.put(t.name, record)
-    const flushed = this.flushOf()
-    await this.committed(committed, `storing topic ${t.name}`)
+    let flushed: Promise<void> | undefined
+    await this.write(`storing topic ${t.name}`, [[t.name, record]], () => {
+      const committed = this.topics.put(t.name, record)
+      flushed = this.flushOf()
+      return committed
+    })
     this.topicCache.set(t.name, record)
     await flushed
   }
 
   async deleteTopic(name: string): Promise<void> {
-    const committed = this.topics.remove(name)
-    const flushed = this.flushOf()
-    await this.committed(committed, `deleting topic ${name}`)
+    let flushed: Promise<void> | undefined
+    await this.write(`deleting topic ${name}`, [[name, undefined]], () => {
+      const committed = this.topics.remove(name)
+      flushed = this.flushOf()
+      return committed
+    })
     this.topicCache.delete(name)
     await flushed
   }
 
   /** Stores all entries in one transaction. */
   async commitOffsets(group: string, entries: Array<{ topic: string; partition: number } & CommittedOffset>): Promise<void> {
-    await this.committed(this.offsets.transaction(() => {
-      for (const e of entries) {
-        this.offsets.put(committedOffsetKey(group, e.topic, e.partition), {
-          offset: e.offset,
-          leaderEpoch: e.leaderEpoch,
-          metadata: e.metadata,
-          commitTimestamp: e.commitTimestamp,
-          expireTimestamp: e.expireTimestamp,
-        })
-      }
-    }), `storing offsets of group ${group}`)
+    const records = entries.map((e) => [
+      committedOffsetKey(group, e.topic, e.partition),
+      { offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: e.metadata, commitTimestamp: e.commitTimestamp, expireTimestamp: e.expireTimestamp },
+    ] as const)
+    await this.write(`storing offsets of group ${group}`, records, () =>
+      this.offsets.transaction(() => {
+        for (const [key, value] of records) this.offsets.put(key, value)
+      }),
+    )
   }
 
   /** Committed offsets of `group`, keyed by offsetKey(topic, partition). */
@@ -187,9 +214,11 @@ export class MetadataStore {
       victims.push(committedOffsetKey(group, topic, partition))
     }
     if (victims.length === 0) return 0
-    await this.committed(this.offsets.transaction(() => {
-      for (const k of victims) this.offsets.remove(k)
-    }), `deleting offsets of group ${group}`)
+    await this.write(`deleting offsets of group ${group}`, victims.map((k) => [k, undefined]), () =>
+      this.offsets.transaction(() => {
+        for (const k of victims) this.offsets.remove(k)
+      }),
+    )
     return victims.length
   }
 
@@ -210,12 +239,14 @@ export class MetadataStore {
    * of every state changed while the previous one was being written.
    */
   async writeShareStates(entries: ReadonlyMap<string, ShareStateRecord | null>): Promise<void> {
-    await this.committed(this.share.transaction(() => {
-      for (const [key, value] of entries) {
-        if (value === null) this.share.remove(key)
-        else this.share.put(key, value)
-      }
-    }), 'storing share-partition state')
+    await this.write('storing share-partition state', [...entries], () =>
+      this.share.transaction(() => {
+        for (const [key, value] of entries) {
+          if (value === null) this.share.remove(key)
+          else this.share.put(key, value)
+        }
+      }),
+    )
   }
 
   /** Every stored share-partition state, by key (metadata-keys.ts spells and parses them). */
@@ -230,11 +261,11 @@ export class MetadataStore {
   }
 
   async put(key: string, value: unknown): Promise<void> {
-    await this.committed(this.kv.put(key, value), `storing ${key}`)
+    await this.write(`storing ${key}`, [[key, value]], () => this.kv.put(key, value))
   }
 
   async delete(key: string): Promise<void> {
-    await this.committed(this.kv.remove(key), `deleting ${key}`)
+    await this.write(`deleting ${key}`, [[key, undefined]], () => this.kv.remove(key))
   }
 
   async close(): Promise<void> {
@@ -250,6 +281,20 @@ export class MetadataStore {
     }
     await this.root.flushed
     await this.root.close()
+  }
+
+  /**
+   * Issues a write of `entries` (key and value pairs, value undefined for a removal) once the disk
+   * has room for it (metadata-reserve.ts; a full disk refuses it with KafkaStorageError before lmdb
+   * sees it) and waits for its commit.
+   */
+  private async write<T>(what: string, entries: ReadonlyArray<readonly [unknown, unknown]>, issue: () => Promise<T>): Promise<T> {
+    const release = this.reserve.admit(what, entries)
+    try {
+      return await this.committed(issue(), what)
+    } finally {
+      release()
+    }
   }
 
   /**

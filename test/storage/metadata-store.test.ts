@@ -111,6 +111,29 @@ describe.skipIf(noTmpfs !== undefined)(`MetadataStore on a full disk${noTmpfs ? 
     }
   })
 
+  it('commits a write taken before the disk filled: its pages were reserved ahead, so lmdb never meets the full disk', async () => {
+    const mount = mountTmpfs('4m')
+    if (typeof mount === 'string') throw new Error(mount)
+    try {
+      const store = MetadataStore.open(path.join(mount.dir, 'metadata'))
+      await store.put('k', 1)
+      const big = 'x'.repeat(64 * 1024)
+      // lmdb starts committing on the next turn of the event loop: the disk is full by then, and
+      // the value's pages lie past the end of what lmdb has written so far.
+      const write = store.put('big', big)
+      fillDisk(path.join(mount.dir, 'filler'))
+      await write
+      expect(store.get('big')).toBe(big)
+      await expect(store.put('more', 1)).rejects.toBeInstanceOf(KafkaStorageError)
+      await store.close()
+      const again = MetadataStore.open(path.join(mount.dir, 'metadata'))
+      expect(again.get('big')).toBe(big)
+      await again.close()
+    } finally {
+      unmountTmpfs(mount.dir)
+    }
+  })
+
   it('closes after a refused write without waiting for a flush that never comes', async () => {
     const mount = mountTmpfs('4m')
     if (typeof mount === 'string') throw new Error(mount)
