@@ -98,12 +98,13 @@ export class ClusterImage {
     for (const states of this.partitionStates.values()) yield* states.values()
   }
 
-  /** Live brokers in node id order. */
+  /** Live (registered and unfenced) brokers in node id order. */
   liveBrokers(): BrokerRegistration[] {
-    return [...this.brokers.values()].sort((a, b) => a.nodeId - b.nodeId)
+    return [...this.brokers.values()].filter((b) => b.fenced !== true).sort((a, b) => a.nodeId - b.nodeId)
   }
 
   isLive(nodeId: number): boolean {
-    return this.brokers.has(nodeId)
+    const b = this.brokers.get(nodeId)
+    return b !== undefined && b.fenced !== true
   }
 }

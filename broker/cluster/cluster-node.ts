@@ -139,8 +139,8 @@ export class ClusterNode implements IsrChanges {
     const loaded = await this.store.loadAll()
     for (const kv of loaded.kvs) this.image.apply(kv.key, kv.value, kv.modRevision)
     this.watcher = await this.store.watch(loaded.revision, (key, value, modRevision) => this.onChange(this.image.apply(key, value, modRevision)))
-    await this.applier.applyAll()
     await this.register(true)
+    await this.applier.start()
   }
 
   private onChange(change: ImageChange): void {
@@ -154,9 +154,11 @@ export class ClusterNode implements IsrChanges {
   }
 
   /**
-   * Registers under a new lease. At start a registration still held by an earlier process of
-   * this node id (killed before its lease ran out) is waited out, for up to twice the session
-   * timeout; after that the id belongs to another live broker and joining fails.
+   * Registers under a new lease, fenced; stands for controller; waits until no partition names
+   * this broker as its leader any more (the controller moves or offlines what an earlier process
+   * of this node id led), at most twice the session timeout; then unfences. At start a
+   * registration still held by an earlier process (killed before its lease ran out) is waited out
+   * for up to twice the session timeout; after that the id belongs to another live broker.
    */
   private async register(starting: boolean): Promise<void> {
     const ttl = Math.max(1, Math.ceil(this.opts.sessionTimeoutMs / 1000))
@@ -164,19 +166,39 @@ export class ClusterNode implements IsrChanges {
     const lease = this.store.lease(ttl)
     const id = await lease.grant()
     lease.on('lost', (err) => this.onLeaseLost(lease, err))
+    try {
+      await this.registerUnder(lease, id, starting, deadline)
+    } catch (err) {
+      if (this.lease === lease) {
+        this.lease = undefined
+        this.leaseId = undefined
+        this.controller.resign()
+      }
+      await lease.revoke().catch(() => {})
+      throw err
+    }
+  }
+
+  private async registerUnder(lease: Lease, id: string, starting: boolean, deadline: number): Promise<void> {
+    const key = brokerKey(this.nodeId)
+    let revision: string | undefined
     for (;;) {
-      const created = await this.store.createLeased(brokerKey(this.nodeId), JSON.stringify(this.opts.registration), id)
-      if (created !== undefined) break
+      revision = await this.store.createLeased(key, JSON.stringify({ ...this.opts.registration, fenced: true }), id)
+      if (revision !== undefined) break
       if (!starting || Date.now() > deadline || this.closed) {
-        await lease.revoke().catch(() => {})
         throw new Error(`node id ${this.nodeId} is registered in etcd by another live broker`)
       }
       await sleep(200)
     }
     this.lease = lease
     this.leaseId = id
-    this.opts.logger.info({ nodeId: this.nodeId, lease: id, clusterId: this.clusterId }, 'registered in the cluster')
     await this.controller.campaign(id)
+    const fenceDeadline = Date.now() + 2 * this.opts.sessionTimeoutMs
+    while (this.leadsAnything() && Date.now() < fenceDeadline && !this.closed) await sleep(50)
+    if (this.leadsAnything()) this.opts.logger.warn({ nodeId: this.nodeId }, 'unfencing while etcd still names this broker a leader: no controller moved it')
+    const unfenced = await this.store.writeIf([{ key, expect: revision, value: JSON.stringify({ ...this.opts.registration, fenced: false }), lease: id }])
+    if (!unfenced) throw new Error(`the registration of node ${this.nodeId} changed while it was fenced`)
+    this.opts.logger.info({ nodeId: this.nodeId, lease: id, clusterId: this.clusterId }, 'registered in the cluster')
   }
 
   private onLeaseLost(lease: Lease, err: Error): void {
@@ -193,6 +215,11 @@ export class ClusterNode implements IsrChanges {
       })
     }
     retry()
+  }
+
+  private leadsAnything(): boolean {
+    for (const { value: s } of this.image.allPartitions()) if (s.leader === this.nodeId) return true
+    return false
   }
 
   private leadsMovablePartitions(): boolean {

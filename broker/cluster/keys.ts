@@ -15,6 +15,12 @@ import type { BrokerEndpoint } from './partition-state.js'
 export interface BrokerRegistration extends BrokerEndpoint {
   /** Every listener as advertised to clients, by listener name. */
   listeners: Array<{ name: string; host: string; port: number; securityProtocol: string }>
+  /**
+   * A broker registers fenced: it counts as down (leads nothing, leaves ISRs) until the
+   * controller has moved away whatever an earlier process of the same node id led, and only then
+   * unfences itself. So a broker restarted within its old lease never resumes a stale leadership.
+   */
+  fenced?: boolean
 }
 
 export interface TopicSpec {

@@ -22,6 +22,8 @@ interface AppliedRole {
 export class RoleApplier {
   private readonly applied = new Map<string, AppliedRole>()
   private queue: Promise<void> = Promise.resolve()
+  /** Roles are applied only once the broker is unfenced; until then changes only update the image. */
+  private active = false
 
   constructor(
     private readonly nodeId: number,
@@ -30,6 +32,12 @@ export class RoleApplier {
     private readonly roles: ReplicaRoles,
     private readonly logger: Logger,
   ) {}
+
+  /** Starts applying roles, from the whole current image. */
+  start(): Promise<void> {
+    this.active = true
+    return this.applyAll()
+  }
 
   /** Applies every topic and partition (at start, and after a broker's address changed). */
   applyAll(): Promise<void> {
@@ -67,6 +75,7 @@ export class RoleApplier {
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
+    if (!this.active) return this.queue
     const next = this.queue.then(work).catch((err: unknown) => this.logger.error({ err }, 'applying cluster metadata failed'))
     this.queue = next
     return next

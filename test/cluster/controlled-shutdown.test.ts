@@ -1,10 +1,13 @@
-// Controlled shutdown: a broker stopped with SIGTERM first has the controller move its leadership
-// to another in-sync replica, and only then gives up its registration. The order is read from
-// etcd's own history (a watch from the test), not from timing.
+// Stopping and restarting brokers, read from etcd's own history (a watch from the test), not from
+// timing. Controlled shutdown: a broker stopped with SIGTERM first has the controller move its
+// leadership to another in-sync replica, and only then gives up its registration. Fencing: a
+// broker killed and started again at once registers fenced, and unfences only after what it led
+// has moved on to a new leader epoch, so it never resumes a stale leadership.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import { Etcd3 } from 'etcd3'
 import { etcdMissing, TestCluster } from './harness.js'
+import { waitFor } from '../helpers/wait.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -49,4 +52,35 @@ describe.skipIf(etcdMissing !== undefined)('controlled shutdown (two brokers, et
       await watcher.cancel()
     }
   })
+
+  it('fences a broker restarted within its old lease until its old leadership has moved on', async () => {
+    await cluster.startBroker(2)
+    const ns = etcd.namespace('/samsa-test/')
+    const unfenced = async (id: number) => JSON.parse((await ns.get(`brokers/${id}`).string()) ?? '{"fenced":true}').fenced === false
+    await waitFor(() => unfenced(2), { what: 'broker 2 back' })
+    await waitFor(async () => Object.values(await ns.getAll().prefix('partitions/moving/').strings()).some((v) => JSON.parse(v).leader === 1), {
+      timeoutMs: 15_000,
+      what: 'broker 1 leading a partition',
+    })
+    const before = Object.fromEntries(Object.entries(await ns.getAll().prefix('partitions/moving/').strings()).map(([k, v]) => [k, JSON.parse(v)]))
+    const led = Object.keys(before).filter((k) => before[k].leader === 1)
+
+    const events: Array<{ key: string; value: string; revision: bigint }> = []
+    const watcher = await ns.watch().prefix('').create()
+    watcher.on('put', (kv) => events.push({ key: kv.key.toString(), value: kv.value.toString(), revision: BigInt(kv.mod_revision) }))
+    try {
+      await cluster.kill(1)
+      await cluster.startBroker(1)
+      await waitFor(() => unfenced(1), { timeoutMs: 15_000, what: 'broker 1 unfenced' })
+      const unfencedAt = events.find((e) => e.key === 'brokers/1' && JSON.parse(e.value).fenced === false)!
+      for (const key of led) {
+        const movedOn = events.find((e) => e.key === key && JSON.parse(e.value).leaderEpoch > before[key].leaderEpoch)
+        expect(movedOn, `${key} got a new leader epoch`).toBeDefined()
+        expect(JSON.parse(movedOn!.value).leader).not.toBe(1)
+        expect(movedOn!.revision).toBeLessThan(unfencedAt.revision)
+      }
+    } finally {
+      await watcher.cancel()
+    }
+  }, 40_000)
 })
