@@ -21,6 +21,7 @@ export type StorageErrorName =
   | 'TRANSACTION_COORDINATOR_FENCED'
   | 'INVALID_RECORD'
   | 'INVALID_TIMESTAMP'
+  | 'NOT_LEADER_OR_FOLLOWER'
 
 export class StorageError extends Error {
   readonly kafkaError: StorageErrorName
@@ -34,6 +35,13 @@ export class StorageError extends Error {
 export class OffsetOutOfRangeError extends StorageError {
   constructor(message: string) {
     super('OFFSET_OUT_OF_RANGE', message)
+  }
+}
+
+/** A write to a log that follows another broker's: only its replica fetcher appends to it. */
+export class NotLeaderError extends StorageError {
+  constructor(message: string) {
+    super('NOT_LEADER_OR_FOLLOWER', message)
   }
 }
 

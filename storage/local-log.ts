@@ -62,6 +62,8 @@ export abstract class LocalLog {
   readonly leaderEpochs: LeaderEpochCache
   /** The partitionLeaderEpoch stamped on batches this broker appends: 0 unless it leads a replicated partition. */
   leaderEpoch = 0
+  /** A replica of another broker's log: appends other than appendAsFollower are refused. */
+  follower = false
   /** -1 unless replicated: a single broker's high watermark is its log end offset. */
   private _highWatermark = -1
   protected readonly onLogStartOffsetChange?: (log: LocalLog) => Promise<void>

@@ -13,7 +13,7 @@
 // aborts are indexed in the segment's TxnIndex. The producer state is snapshotted on every roll
 // and on clean close, and rebuilt on open by replaying the batches after the newest snapshot.
 import { ControlType, encodeControlBatch } from '../protocol/control-records.js'
-import { KafkaStorageError, OffsetOutOfRangeError, type StorageError } from './errors.js'
+import { KafkaStorageError, NotLeaderError, OffsetOutOfRangeError, type StorageError } from './errors.js'
 import { LocalLog, type PartitionLogOptions } from './local-log.js'
 import {
   type ReadOptions,
@@ -85,6 +85,7 @@ export class PartitionLog extends LocalLog {
    */
   appendSync(records: Uint8Array | ValidatedRecords, logAppendTime?: number): AppendResult {
     if (this._offline || this.closed) throw this.storageError()
+    if (this.follower) throw this.notLeader()
     const v = records instanceof Uint8Array ? validateOrThrow(records, this.config, { logAppendTime, partition: this.name }) : records
     const pb = v.producer
     if (pb !== undefined) {
@@ -107,6 +108,7 @@ export class PartitionLog extends LocalLog {
     let result: AppendResult
     try {
       if (this._offline || this.closed) throw this.storageError()
+      if (this.follower) throw this.notLeader()
       this.producerState.checkMarker(m)
       const timestamp = Date.now()
       const batch = encodeControlBatch({
@@ -174,6 +176,10 @@ export class PartitionLog extends LocalLog {
     if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
     this.notifyAppend()
     return this._logEndOffset
+  }
+
+  private notLeader(): NotLeaderError {
+    return new NotLeaderError(`${this.name} is a follower here: its leader's broker takes the writes`)
   }
 
   /** Assigns offsets from the log end, rolls if due, and writes the validated batches. */

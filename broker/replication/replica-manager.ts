@@ -73,6 +73,7 @@ export class ReplicaManager implements ReplicaRoles {
     // Consumers must not see what the ISR may not have: a log that never tracked a high watermark
     // starts from its log start, and the followers' fetches move it up.
     if (!log.replicated) log.setHighWatermark(log.logStartOffset)
+    log.follower = false
     log.leaderEpoch = state.leaderEpoch
     await log.leaderEpochs.assign(state.leaderEpoch, log.logEndOffset)
     const leader = new LeaderPartition(state, log, {
@@ -97,6 +98,8 @@ export class ReplicaManager implements ReplicaRoles {
     this.leave(k, role)
     // A follower serves no consumer; its high watermark follows the leader's from the first fetch.
     if (!log.replicated) log.setHighWatermark(log.logStartOffset)
+    // Only the fetcher writes to it now (a transaction marker from a coordinator here is refused).
+    log.follower = true
     const fetcher = this.fetcherFor(leader)
     fetcher.add({ topic: state.topic, partition: state.partition, log, leaderEpoch: state.leaderEpoch, truncating: true })
     this.roles.set(k, { kind: 'follower', state, fetcher })
@@ -107,6 +110,8 @@ export class ReplicaManager implements ReplicaRoles {
     const k = key(topic, partition)
     this.leave(k, this.roles.get(k))
     this.roles.delete(k)
+    const log = this.opts.logs.partition(topic, partition)
+    if (log !== undefined) log.follower = true
     // Deleting the files of a partition that moved away is the log manager's topic deletion's job
     // today; a partition moved off this broker keeps its files until its topic goes.
     if (deleteLog) this.opts.logger.info({ topic, partition }, 'replica stopped; its files stay until the topic is deleted')

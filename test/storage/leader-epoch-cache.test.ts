@@ -136,4 +136,15 @@ describe('PartitionLog as a follower', () => {
     expect(batchBases((await follower.read(0, 1 << 20)).records)).toEqual([0, 1])
     await follower.close()
   })
+
+  it('refuses appends other than the leader batches while it follows', async () => {
+    const log = PartitionLog.open({ dir: path.join(dir(), 't-0'), topic: 't', partition: 0, config: config() })
+    log.follower = true
+    await expect(log.append(batch(1))).rejects.toThrow(/follower/)
+    await expect(log.appendTxnMarker({ producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true })).rejects.toThrow(/follower/)
+    expect(log.logEndOffset).toBe(0)
+    log.follower = false
+    expect((await log.append(batch(1))).baseOffset).toBe(0)
+    await log.close()
+  })
 })
