@@ -12,7 +12,8 @@ import { ShareFetchApi, type ShareFetchRequest, type ShareFetchResponse } from '
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler, LeasedResponse } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
-import { applyAcknowledgements, fetchShareRecords, partitionKey, type AcknowledgedPartition } from '../share/share-fetch.js'
+import { acknowledge, partitionKey, settleAcknowledgements, type AcknowledgedPartition } from '../share/share-acknowledgements.js'
+import { fetchShareRecords } from '../share/share-fetch.js'
 import { SHARE_FINAL_EPOCH, SHARE_INITIAL_EPOCH, type SessionPartition } from '../share/share-sessions.js'
 
 type Partition = ShareFetchResponse['responses'][number]['partitions'][number]
@@ -39,16 +40,20 @@ export default defineHandler({
       if (epoch !== SHARE_INITIAL_EPOCH) session.epoch++
     }
     const canRead = (topic: string): boolean => authorize(ctx, Op.READ, Resource.TOPIC, topic)
-    const acked = await applyAcknowledgements(b.share, groupId, memberId, acks, canRead)
+    const acked = acknowledge(b.share, groupId, memberId, acks, canRead)
     const out = new Responses(b.nodeId)
-    for (const p of acks) {
-      const outcome = acked.get(partitionKey(p.topicId, p.partition))!
-      const partition = out.get(p.topicId, p.partition)
-      partition.acknowledgeErrorCode = outcome.errorCode
-      partition.acknowledgeErrorMessage = outcome.errorMessage
+    const answerAcknowledgements = (): void => {
+      for (const p of acks) {
+        const outcome = acked.outcomes.get(partitionKey(p.topicId, p.partition))!
+        const partition = out.get(p.topicId, p.partition)
+        partition.acknowledgeErrorCode = outcome.errorCode
+        partition.acknowledgeErrorMessage = outcome.errorMessage
+      }
     }
     const base = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, acquisitionLockTimeoutMs: b.share.settings.lockDurationMs(groupId), nodeEndpoints: [] }
     if (epoch === SHARE_FINAL_EPOCH) {
+      await settleAcknowledgements(acked, b.share.persist(acked.changed))
+      answerAcknowledgements()
       b.shareSessions.close(session)
       await b.share.releaseMember(groupId, memberId)
       return { ...base, responses: out.topics() }
@@ -62,7 +67,8 @@ export default defineHandler({
       maxBytes: Math.min(req.maxBytes, b.config.getInt('fetch.max.bytes')),
       maxWaitMs: fetching ? req.maxWaitMs : 0,
       canRead,
-    })
+    }, acked)
+    answerAcknowledgements()
     for (const r of round.partitions.values()) {
       if (epoch !== SHARE_INITIAL_EPOCH && r.errorCode === ErrorCode.NONE && r.acquired.length === 0) continue
       const p = out.get(r.topicId, r.partition)

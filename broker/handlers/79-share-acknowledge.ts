@@ -9,7 +9,7 @@ import { ShareAcknowledgeApi, type ShareAcknowledgeResponse } from '../../protoc
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
-import { applyAcknowledgements, partitionKey, type AcknowledgedPartition } from '../share/share-fetch.js'
+import { applyAcknowledgements, partitionKey, type AcknowledgedPartition } from '../share/share-acknowledgements.js'
 import { SHARE_FINAL_EPOCH, SHARE_INITIAL_EPOCH } from '../share/share-sessions.js'
 
 export default defineHandler({

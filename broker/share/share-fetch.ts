@@ -1,90 +1,24 @@
-// The share-fetch path (KIP-932): acknowledgements applied to share partitions, then records
-// acquired for the member from every partition of its share session and returned as the stored
+// The share-fetch path (KIP-932): after the request's acknowledgements (share-acknowledgements.ts),
+// records acquired for the member from every partition of its share session and returned as the stored
 // batches that hold them (views of the log, held by a lease until the response is written), with
 // the acquired offset ranges and their delivery counts; the client delivers only those offsets.
 // Long polling as Fetch's: when nothing could be acquired the fetch parks until an append to one of
 // its partitions, records coming back (released, unlocked) or MaxWaitMs. Every state change is
-// persisted (group commit) before the response is sent, so an acknowledged record stays
-// acknowledged and a delivery count is never lost across a restart.
+// persisted before the response is sent, so an acknowledged record stays acknowledged and a
+// delivery count is never lost across a restart: the acknowledgements and the acquisitions in one
+// state write (the writer groups it with other requests' into one transaction), or the
+// acknowledgements alone before the fetch parks.
 import { ErrorCode } from '../../protocol/errors.js'
+import type { ReadResult } from '../../storage/log-reader.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
 import { toKafkaError } from '../errors.js'
 import type { FetchLease, FetchMemory } from '../fetch-memory.js'
 import type { FetchWaiters } from '../fetch-waiters.js'
-import { offeredBatches } from './share-batches.js'
+import { partitionKey, settleAcknowledgements, type Acknowledgements } from './share-acknowledgements.js'
+import { offeredBatches, type WalkedBatch } from './share-batches.js'
 import type { HeldSharePartition, SharePartitionManager } from './share-partition-manager.js'
-import { validateAcknowledgementBatches, type AcknowledgementBatch, type AcquiredRange } from './share-partition.js'
+import type { AcquiredRange } from './share-partition.js'
 import type { SessionPartition } from './share-sessions.js'
-
-export interface AcknowledgedPartition {
-  topicId: string
-  partition: number
-  batches: AcknowledgementBatch[]
-}
-
-export interface PartitionOutcome {
-  errorCode: number
-  errorMessage: string | null
-}
-
-export function partitionKey(topicId: string, partition: number): string {
-  return `${topicId}:${partition}`
-}
-
-/**
- * Applies each partition's acknowledgements for `memberId`, in Kafka's order of checks: unknown
- * topic id, invalid batches (INVALID_REQUEST), topic READ, unknown partition, then the share
- * partition's own verdict (INVALID_RECORD_STATE). Resolves once the changes are persisted.
- */
-export async function applyAcknowledgements(
-  manager: SharePartitionManager,
-  groupId: string,
-  memberId: string,
-  partitions: readonly AcknowledgedPartition[],
-  canRead: (topic: string) => boolean,
-): Promise<Map<string, PartitionOutcome>> {
-  const out = new Map<string, PartitionOutcome>()
-  const changed: HeldSharePartition[] = []
-  for (const p of partitions) {
-    const key = partitionKey(p.topicId, p.partition)
-    const topic = manager.topicName(p.topicId)
-    const fail = (errorCode: number, errorMessage: string | null = null): void => void out.set(key, { errorCode, errorMessage })
-    if (topic === undefined) {
-      fail(ErrorCode.UNKNOWN_TOPIC_ID)
-      continue
-    }
-    if (validateAcknowledgementBatches(p.batches) !== ErrorCode.NONE) {
-      fail(ErrorCode.INVALID_REQUEST, 'Invalid acknowledgement batches.')
-      continue
-    }
-    if (!canRead(topic)) {
-      fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
-      continue
-    }
-    const h = manager.partition(groupId, p.topicId, p.partition)
-    if (typeof h === 'number') {
-      fail(h)
-      continue
-    }
-    const errorCode = h.sp.acknowledge(memberId, p.batches)
-    if (errorCode !== ErrorCode.NONE) {
-      fail(errorCode, 'The records cannot be acknowledged: not acquired by this member, or their lock ran out.')
-      continue
-    }
-    out.set(key, { errorCode: ErrorCode.NONE, errorMessage: null })
-    changed.push(h)
-  }
-  if (changed.length > 0) {
-    manager.notifyAvailable()
-    try {
-      await manager.persist(changed)
-    } catch (err) {
-      const failure = toKafkaError(err)
-      for (const h of changed) out.set(partitionKey(h.topicId, h.partition), { errorCode: failure.code, errorMessage: failure.message })
-    }
-  }
-  return out
-}
 
 export interface FetchedSharePartition {
   topicId: string
@@ -121,15 +55,23 @@ export async function fetchShareRecords(
   waiters: FetchWaiters,
   memory: FetchMemory,
   p: ShareFetchParams,
+  acks: Acknowledgements,
 ): Promise<ShareFetchRound> {
   const deadline = Date.now() + Math.max(0, p.maxWaitMs)
+  let acksSettled: Promise<void> | null = null
   for (;;) {
     const round = acquireRound(manager, memory, p)
     const remaining = deadline - Date.now()
     if (round.acquiredRecords > 0 || round.errors > 0 || remaining <= 0 || waiters.closed) {
-      return persistRound(manager, round)
+      // One state write holds the acknowledgements and the records acquired, unless the
+      // acknowledgements were written before the fetch parked.
+      const write = manager.persist(acksSettled === null ? new Set([...acks.changed, ...round.changed]) : round.changed)
+      acksSettled ??= settleAcknowledgements(acks, write)
+      await Promise.all([acksSettled, settleRound(round, write)])
+      return round
     }
     round.lease.release()
+    acksSettled ??= settleAcknowledgements(acks, manager.persist(acks.changed))
     const logs: PartitionLog[] = []
     for (const sp of p.partitions) {
       const h = manager.partition(p.groupId, sp.topicId, sp.partition)
@@ -160,32 +102,22 @@ function acquireRound(manager: SharePartitionManager, memory: FetchMemory, p: Sh
       continue
     }
     if (recordsLeft <= 0 || budget <= 0) continue
-    const { sp, log } = h
     const isolation = manager.settings.isolationLevel(p.groupId)
-    sp.truncateTo(log.logStartOffset)
-    if (!sp.canAcquire()) continue
-    const offset = sp.nextFetchOffset()
-    const maxOffset = isolation === 1 ? log.lastStableOffset : log.highWatermark
-    if (offset >= maxOffset) continue
-    let read
+    let got: Acquisition
     try {
-      read = log.readSync(offset, budget, { maxOffset, minOneBatch: acquiredRecords === 0 })
+      got = acquireFrom(h, p.memberId, recordsLeft, budget, acquiredRecords === 0, isolation)
     } catch (err) {
       const failure = toKafkaError(err)
       result.errorCode = failure.code
       result.errorMessage = failure.message
       errors++
+      // A read before the failing one may have archived records.
+      changed.push(h)
       continue
     }
-    const batches = offeredBatches(read.records, isolation === 1 && read.records.length > 0 ? log.abortedTransactions(offset, maxOffset) : null)
-    const endBefore = sp.endOffset
-    const startBefore = sp.startOffset
-    const acquired = sp.acquire(p.memberId, batches, recordsLeft)
-    if (acquired.length > 0 || sp.endOffset !== endBefore || sp.startOffset !== startBefore) changed.push(h)
-    if (acquired.length === 0) {
-      read.release()
-      continue
-    }
+    if (got.changed) changed.push(h)
+    const { read, batches, acquired } = got
+    if (read === null) continue
     const first = acquired[0]!.firstOffset
     const last = acquired[acquired.length - 1]!.lastOffset
     const from = batches.find((b) => b.lastOffset >= first)!.start
@@ -203,22 +135,80 @@ function acquireRound(manager: SharePartitionManager, memory: FetchMemory, p: Sh
   return { partitions, acquiredRecords, errors, lease, changed }
 }
 
-async function persistRound(manager: SharePartitionManager, round: ShareFetchRound & { changed: HeldSharePartition[] }): Promise<ShareFetchRound> {
-  if (round.changed.length > 0) {
-    try {
-      await manager.persist(round.changed)
-    } catch (err) {
-      // Not persisted, not delivered: the records stay locked until their lock runs out.
-      const failure = toKafkaError(err)
-      for (const h of round.changed) {
-        const r = round.partitions.get(partitionKey(h.topicId, h.partition))
-        if (r === undefined) continue
-        r.errorCode = failure.code
-        r.errorMessage = failure.message
-        r.records = null
-        r.acquired = []
-      }
+interface Acquisition {
+  /** Whether the share partition changed (records acquired, or archived as undeliverable). */
+  changed: boolean
+  acquired: AcquiredRange[]
+  /** The read holding the acquired records, when there are any. */
+  read: ReadResult | null
+  batches: WalkedBatch[]
+}
+
+/**
+ * Acquires up to `maxRecords` of the partition for the member from one read of its log. Records
+ * that cannot be delivered (transaction markers, aborted transactions) are archived, not acquired;
+ * a read that held only those is followed by the next one, past them.
+ */
+function acquireFrom(h: HeldSharePartition, memberId: string, maxRecords: number, budget: number, minOneBatch: boolean, isolation: 0 | 1): Acquisition {
+  const { sp, log } = h
+  sp.truncateTo(log.logStartOffset)
+  const maxOffset = isolation === 1 ? log.lastStableOffset : log.highWatermark
+  let changed = false
+  for (;;) {
+    const offset = sp.canAcquire() ? sp.nextFetchOffset() : maxOffset
+    if (offset >= maxOffset) return { changed, acquired: [], read: null, batches: [] }
+    const { read, batches } = readForAcquisition(h, offset, Math.min(sp.acquisitionEnd(maxRecords), maxOffset), maxOffset, budget, minOneBatch, isolation)
+    const endBefore = sp.endOffset
+    const startBefore = sp.startOffset
+    const acquired = sp.acquire(memberId, batches, maxRecords)
+    const moved = sp.endOffset !== endBefore || sp.startOffset !== startBefore
+    changed ||= moved || acquired.length > 0
+    if (acquired.length > 0) return { changed, acquired, read, batches }
+    read.release()
+    if (!moved) return { changed, acquired, read: null, batches: [] }
+  }
+}
+
+/** The smallest read: a guess for a partition's first fetch, and the floor of later ones. */
+const MIN_READ_BYTES = 64 * 1024
+
+/**
+ * Whole batches from `offset` covering the offsets up to `end` when the byte budget allows: a read
+ * sized by the partition's log bytes per offset, grown until it covers them, reaches the budget,
+ * or stops short although a further batch would have fit (the segment ends there). Reading the
+ * whole budget instead, to acquire a few hundred records of a backlog, spends the fetch copying
+ * bytes it does not deliver.
+ */
+function readForAcquisition(h: HeldSharePartition, offset: number, end: number, maxOffset: number, budget: number, minOneBatch: boolean, isolation: 0 | 1): { read: ReadResult; batches: WalkedBatch[] } {
+  const wanted = (): number => Math.max(MIN_READ_BYTES, Math.ceil(h.bytesPerOffset * (end - offset) * 1.1))
+  let bytes = Math.min(budget, wanted())
+  let largestBatch = 0
+  for (;;) {
+    const read = h.log.readSync(offset, bytes, { maxOffset, minOneBatch })
+    const batches = offeredBatches(read.records, isolation === 1 && read.records.length > 0 ? h.log.abortedTransactions(offset, maxOffset) : null)
+    const reached = batches.length === 0 ? offset : batches[batches.length - 1]!.lastOffset + 1
+    if (batches.length > 0) h.bytesPerOffset = read.records.length / (reached - batches[0]!.baseOffset)
+    for (const b of batches) largestBatch = Math.max(largestBatch, b.end - b.start)
+    if (reached >= end || bytes >= budget || (largestBatch > 0 && read.records.length + largestBatch <= bytes)) return { read, batches }
+    read.release()
+    bytes = Math.min(budget, Math.max(2 * bytes, wanted()))
+  }
+}
+
+/** Waits for the round's state write; when it failed, the round delivers nothing. */
+async function settleRound(round: ShareFetchRound & { changed: HeldSharePartition[] }, write: Promise<void>): Promise<void> {
+  try {
+    await write
+  } catch (err) {
+    // Not persisted, not delivered: the records stay locked until their lock runs out.
+    const failure = toKafkaError(err)
+    for (const h of round.changed) {
+      const r = round.partitions.get(partitionKey(h.topicId, h.partition))
+      if (r === undefined) continue
+      r.errorCode = failure.code
+      r.errorMessage = failure.message
+      r.records = null
+      r.acquired = []
     }
   }
-  return round
 }

@@ -55,6 +55,8 @@ export interface HeldSharePartition extends ShareTarget {
   readonly key: string
   readonly sp: SharePartition
   readonly log: PartitionLog
+  /** Log bytes per offset seen by the last share fetch (0: none yet), to size the next read. */
+  bytesPerOffset: number
 }
 
 export interface SharePartitionManagerOptions {
@@ -150,7 +152,7 @@ export class SharePartitionManager {
       initial,
     )
     sp.truncateTo(log.logStartOffset)
-    h = { ...target, key, sp, log }
+    h = { ...target, key, sp, log, bytesPerOffset: 0 }
     this.held.set(key, h)
     this.stateTopics.add(topicId)
     if (stored === undefined) void this.persist([h]).catch((err: unknown) => this.opts.logger.error({ err, key }, 'storing a new share partition failed'))

@@ -178,6 +178,19 @@ export class SharePartition {
     return true
   }
 
+  /**
+   * Where a fetch reading from nextFetchOffset() may stop (exclusive): past `maxRecords` acquirable
+   * records in flight, or as many new records past the SPEO, and never past the window limit.
+   */
+  acquisitionEnd(maxRecords: number, now = this.settings.now()): number {
+    let wanted = maxRecords
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i]!
+      if (s.state === RecordState.Available && s.availableAt <= now && --wanted <= 0) return this.start + i + 1
+    }
+    return Math.min(this.endOffset + wanted, this.start + this.settings.maxRecordLocks)
+  }
+
   /** False when nothing in flight is Available and the window is full. */
   canAcquire(): boolean {
     return this.slots.length < this.settings.maxRecordLocks || this.nextFetchOffset() < this.endOffset

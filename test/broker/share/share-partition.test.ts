@@ -171,4 +171,18 @@ describe('SharePartition', () => {
       { firstOffset: 108, lastOffset: 109, deliveryCount: 2 },
     ])
   })
+
+  it('tells a fetch where it may stop reading: after maxRecords acquirable records, within the window', () => {
+    const { sp } = setup({ maxRecordLocks: 100 })
+    // Nothing in flight: maxRecords new records past the SPEO.
+    expect(sp.acquisitionEnd(30)).toBe(30)
+    sp.acquire('a', log([0, 9], [10, 19]), 20)
+    expect(sp.acknowledge('a', [ack(2, 4, Release), ack(8, 8, Release)])).toBe(ErrorCode.NONE)
+    // Four Available in flight (2-4, 8), then new records from 20 on.
+    expect(sp.acquisitionEnd(3)).toBe(5)
+    expect(sp.acquisitionEnd(4)).toBe(9)
+    expect(sp.acquisitionEnd(10)).toBe(26)
+    // Never past SPSO + max.record.locks.
+    expect(sp.acquisitionEnd(1000)).toBe(100)
+  })
 })
