@@ -143,7 +143,10 @@ export class ShareConsumer {
     }
     for (const nodeId of this.sessions.keys()) if (!byLeader.has(nodeId)) byLeader.set(nodeId, [])
     const results = await Promise.all([...byLeader].map(([nodeId, keys]) => this.inSession(nodeId, (s) => this.fetch(s, keys))))
-    const records = results.flat()
+    const records = results.flatMap((r) => r ?? [])
+    // A leader that cannot be reached answers at once: wait as a parked fetch would, rather than
+    // have the caller's poll loop spin.
+    if (records.length === 0 && results.includes(null)) await new Promise((resolve) => setTimeout(resolve, this.maxWaitMs))
     for (const r of records) this.unacknowledged.set(recordKey(r.topic, r.partition, r.offset), r)
     return records
   }
@@ -246,7 +249,8 @@ export class ShareConsumer {
     return meta?.partitions.find((x) => x.partition === p)?.leader
   }
 
-  private async fetch(s: LeaderSession, wanted: PartitionKey[]): Promise<ShareRecord[]> {
+  /** The records acquired from one leader; null when it could not be reached. */
+  private async fetch(s: LeaderSession, wanted: PartitionKey[]): Promise<ShareRecord[] | null> {
     // Acknowledgements cannot open a session: they wait for the next request.
     const acks = s.epoch === INITIAL_EPOCH ? new Map<PartitionKey, Map<number, number>>() : this.takeAcks(s, (k) => this.leaderOf(k))
     const want = new Set(wanted)
@@ -276,7 +280,7 @@ export class ShareConsumer {
     } catch (err) {
       if (!(err instanceof BrokerConnectionError || err instanceof BrokerUnreachableError)) throw err
       this.sessionLost(s, acks, err)
-      return []
+      return null
     }
     if (res.errorCode !== ErrorCode.NONE) {
       const error = new KafkaProtocolError(res.errorCode, `ShareFetch of group '${this.opts.groupId}'`, res.errorMessage)
