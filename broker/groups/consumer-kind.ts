@@ -16,17 +16,29 @@
 // (consumer-conversion.ts), and its members go on with the classic protocol inside the consumer
 // group (consumer-classic-members.ts); otherwise the join answers GROUP_ID_NOT_FOUND, as in Kafka.
 // Single-threaded: all state changes happen synchronously.
+//
+// One deviation from Kafka, more lenient: a join (epoch 0) without a rebalance timeout. Kafka
+// refuses it (INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request."), which
+// librdkafka (2.15.1) treats as fatal. librdkafka sends exactly that after its own leave: the
+// answer to the leave resets its epoch to 0 and clears its "send everything" flag, and a heartbeat
+// sent before it moves back to its init state carries the member id and epoch 0 with no rebalance
+// timeout, owned partitions or subscription (test/compat/librdkafka/FINDINGS.md, F7). Samsa reads
+// it as a rejoin: a member the group knows keeps its rebalance timeout and subscription (null
+// fields mean unchanged, as on any heartbeat) and gets its assignment again; an unknown member that
+// names a subscription joins with DEFAULT_REBALANCE_TIMEOUT_MS; an unknown member that names none
+// is answered UNKNOWN_MEMBER_ID, on which clients rejoin with a full request. A join that does give
+// a rebalance timeout is checked as Kafka checks it.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { serverAssignors } from './assignors/index.js'
 import type { ServerAssignor } from './assignors/assignor.js'
-import { assignmentOf, isSubset, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
+import { assignmentOf, EMPTY_ASSIGNMENT, isSubset, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
 import { describeConsumerGroup } from './consumer-describe.js'
 import type { ClassicGroup } from './classic-group.js'
 import { classicToConsumer, consumerToClassic, downgradeAllowed, onlyClassicMembers, upgradeAllowed } from './consumer-conversion.js'
 import { ConsumerGroup } from './consumer-group.js'
-import { ConsumerMember, LEAVE_EPOCH, LEAVE_STATIC_EPOCH } from './consumer-member.js'
+import { ConsumerMember, DEFAULT_REBALANCE_TIMEOUT_MS, LEAVE_EPOCH, LEAVE_STATIC_EPOCH } from './consumer-member.js'
 import { reconcile } from './consumer-reconciliation.js'
 import { compileTopicRegex } from './consumer-regex.js'
 import { bumpGroupEpoch, resolveSubscriptions, sameMetadata } from './consumer-target.js'
@@ -107,6 +119,10 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.leave(p, now)
 
     let group = this.registry.find(p.groupId, this)
+    if (bareRejoin(p) && p.subscribedTopicNames === null && p.subscribedTopicRegex === null && !(group instanceof ConsumerGroup && group.members.has(p.memberId))) {
+      // Nothing to join with: the client rejoins with a full request on this error.
+      return this.refused(p, failure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not in group ${p.groupId}; rejoin with a subscription.`))
+    }
     if (group === OTHER_KIND) {
       const other = this.registry.get(p.groupId)!
       // An empty classic group (perhaps only committed offsets) becomes a consumer group; offsets
@@ -129,7 +145,8 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       if (p.memberEpoch !== 0) return this.refused(p, failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} not found.`))
       group = this.createGroup(p.groupId)
     }
-    const owned = p.topicPartitions === null ? null : assignmentOf(p.topicPartitions)
+    // A join owns nothing, whether it says so ([]) or leaves the field null (a bare rejoin).
+    const owned = p.topicPartitions === null ? (p.memberEpoch === 0 ? EMPTY_ASSIGNMENT : null) : assignmentOf(p.topicPartitions)
     const found = this.memberFor(group, p, owned)
     if (typeof found === 'number') return failure(found)
     if ('errorCode' in found) return found
@@ -216,9 +233,10 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if (p.memberEpoch < LEAVE_STATIC_EPOCH) return bad(`MemberEpoch ${p.memberEpoch} is invalid.`)
     if (p.memberEpoch === LEAVE_STATIC_EPOCH && p.instanceId === null) return bad("InstanceId can't be null.")
     if (p.memberId === '' && (p.memberEpoch !== 0 || p.apiVersion >= 1)) return bad("MemberId can't be empty.")
-    if (p.memberEpoch === 0) {
-      if (p.rebalanceTimeoutMs === -1) return bad('RebalanceTimeoutMs must be provided in first request.')
-      if (p.topicPartitions === null || p.topicPartitions.length > 0) return bad('TopicPartitions must be empty when (re-)joining.')
+    if (p.memberEpoch === 0 && p.topicPartitions !== null && p.topicPartitions.length > 0) return bad('TopicPartitions must be empty when (re-)joining.')
+    if (p.memberEpoch === 0 && !bareRejoin(p)) {
+      // Kafka's checks of a join; a join without a rebalance timeout is a bare rejoin (header comment).
+      if (p.topicPartitions === null) return bad('TopicPartitions must be empty when (re-)joining.')
       if (p.subscribedTopicNames === null && p.subscribedTopicRegex === null) {
         return bad('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.')
       }
@@ -262,6 +280,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       }
       const member = new ConsumerMember(memberId)
       member.instanceId = p.instanceId
+      if (p.rebalanceTimeoutMs === -1) member.rebalanceTimeoutMs = DEFAULT_REBALANCE_TIMEOUT_MS
       group.addMember(member)
       return { member, joined: true }
     }
@@ -342,6 +361,11 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if (group === OTHER_KIND) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`)
     return describeConsumerGroup(group)
   }
+}
+
+/** A join (epoch 0) without a rebalance timeout: librdkafka's heartbeat right after its own leave (header comment). */
+function bareRejoin(p: ConsumerHeartbeatParams): boolean {
+  return p.memberEpoch === 0 && p.rebalanceTimeoutMs === -1
 }
 
 function failure(errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult {

@@ -22,6 +22,11 @@ export type ConsumerMemberState = 'stable' | 'unrevoked_partitions' | 'unrelease
 /** A static member that left with epoch -2 (it is expected back under a new member id). */
 export const LEAVE_STATIC_EPOCH = -2
 export const LEAVE_EPOCH = -1
+/**
+ * The rebalance timeout of a member that joined without one (consumer-kind.ts: a bare rejoin):
+ * the default max.poll.interval.ms of Kafka's and librdkafka's consumers, which is what they send.
+ */
+export const DEFAULT_REBALANCE_TIMEOUT_MS = 300_000
 
 export class ConsumerMember {
   instanceId: string | null = null

@@ -13,6 +13,14 @@
 // librdkafka (2.15.1) depends on that pause: an unsubscribe issued within a millisecond of a
 // subscription change it has not yet heard back about must reach the client before the answer to
 // that change, or the client leaves the group and never rejoins (test/compat/librdkafka/FINDINGS.md, F8).
+//
+// Deviation from Kafka: a join (epoch 0) without a rebalance timeout is not refused with
+// INVALID_REQUEST, which librdkafka 2.15.1 treats as fatal and sends itself right after its own
+// leave, with no subscription or owned partitions either (FINDINGS.md, F7). A known member rejoins
+// with its previous rebalance timeout and subscription, an unknown one naming a subscription joins
+// with a rebalance timeout of 300000 ms (the clients' default max.poll.interval.ms), and an unknown
+// one naming none is answered UNKNOWN_MEMBER_ID, so the client rejoins with a full request
+// (broker/groups/consumer-kind.ts).
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConsumerGroupHeartbeatApi, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js'
 import { ErrorCode } from '../../protocol/errors.js'

@@ -36,7 +36,7 @@ describe('ConsumerGroupHeartbeat: changedGroup', () => {
     const unknown = c.consumerGroupHeartbeat(heartbeat({ memberId: 'nobody', memberEpoch: 3, rebalanceTimeoutMs: -1, topicPartitions: null }))
     expect(unknown.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND)
     expect(unknown.changedGroup).toBe(false)
-    const invalid = c.consumerGroupHeartbeat(heartbeat({ memberId: 'm', memberEpoch: 0, rebalanceTimeoutMs: -1, subscribedTopicNames: ['a'] }))
+    const invalid = c.consumerGroupHeartbeat(heartbeat({ memberId: 'm', memberEpoch: 0, subscribedTopicNames: ['a'], topicPartitions: null }))
     expect(invalid.errorCode).toBe(ErrorCode.INVALID_REQUEST)
     expect(invalid.changedGroup).toBe(false)
   })

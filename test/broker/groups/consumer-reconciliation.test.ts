@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
 import type { GroupCoordinator } from '../../../broker/groups/coordinator.js'
+import { DEFAULT_REBALANCE_TIMEOUT_MS } from '../../../broker/groups/consumer-member.js'
 import { REGEX_REFRESH_INTERVAL_MS } from '../../../broker/groups/consumer-regex.js'
 import { assertSingleOwnership, Clock, heartbeat, MutableCatalog, newConsumerCoordinator, settle, SimulatedConsumer } from './consumer-helpers.js'
 
@@ -191,13 +192,47 @@ describe('ConsumerGroupHeartbeat reconciliation', () => {
     expect(bad({ memberId: '' })).toBe(ErrorCode.INVALID_REQUEST)
     expect(bad({ memberId: '', apiVersion: 0 })).toBe(ErrorCode.NONE)
     expect(bad({ groupId: '' })).toBe(ErrorCode.INVALID_REQUEST)
-    expect(bad({ rebalanceTimeoutMs: -1 })).toBe(ErrorCode.INVALID_REQUEST)
     expect(bad({ subscribedTopicNames: null })).toBe(ErrorCode.INVALID_REQUEST)
     expect(bad({ topicPartitions: null })).toBe(ErrorCode.INVALID_REQUEST)
+    expect(bad({ topicPartitions: [{ topicId: 'id-t-0', partitions: [0] }] })).toBe(ErrorCode.INVALID_REQUEST)
+    expect(bad({ rebalanceTimeoutMs: -1, topicPartitions: [{ topicId: 'id-t-0', partitions: [0] }] })).toBe(ErrorCode.INVALID_REQUEST)
     expect(bad({ memberEpoch: -3 })).toBe(ErrorCode.INVALID_REQUEST)
     expect(bad({ serverAssignor: 'sticky' })).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR)
     expect(bad({ subscribedTopicRegex: '(?=t)t' })).toBe(ErrorCode.INVALID_REGULAR_EXPRESSION)
     expect(bad({ subscribedTopicRegex: 't[' })).toBe(ErrorCode.INVALID_REGULAR_EXPRESSION)
+  })
+
+  it('takes a join without a rebalance timeout as a rejoin (more lenient than Kafka, for librdkafka)', () => {
+    // librdkafka's heartbeat right after its own leave: epoch 0, no rebalance timeout, no
+    // subscription, no owned partitions.
+    const bare = (memberId: string, o: Parameters<typeof heartbeat>[0] = {}) =>
+      c.consumerGroupHeartbeat(heartbeat({ memberId, rebalanceTimeoutMs: -1, topicPartitions: null, ...o }))
+    const first = c.consumerGroupHeartbeat(heartbeat({ memberId: 'a', rebalanceTimeoutMs: 45_000, subscribedTopicNames: ['t'] }))
+    expect(first.assignment!.flatMap((t) => t.partitions)).toHaveLength(6)
+    const group = c.consumerGroup('g')!
+
+    // Known: it keeps its subscription and rebalance timeout and gets its partitions again.
+    const again = bare('a')
+    expect(again.errorCode).toBe(ErrorCode.NONE)
+    expect(again.memberEpoch).toBeGreaterThan(0)
+    expect(again.assignment!.flatMap((t) => t.partitions).sort()).toEqual([0, 1, 2, 3, 4, 5])
+    expect(group.members.get('a')!.rebalanceTimeoutMs).toBe(45_000)
+    expect(group.members.get('a')!.subscribedTopicNames).toEqual(['t'])
+
+    // Unknown, naming nothing: UNKNOWN_MEMBER_ID (the client rejoins in full), and no member added.
+    const unknown = bare('gone')
+    expect(unknown.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    expect(group.members.has('gone')).toBe(false)
+    expect(c.consumerGroupHeartbeat(heartbeat({ groupId: 'none', memberId: 'x', rebalanceTimeoutMs: -1, topicPartitions: null })).errorCode).toBe(
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    )
+    expect(c.consumerGroup('none')).toBeUndefined()
+
+    // Unknown, naming a subscription: it joins with the default rebalance timeout.
+    const joined = bare('new', { subscribedTopicNames: ['t'] })
+    expect(joined.errorCode).toBe(ErrorCode.NONE)
+    expect(group.members.get('new')!.rebalanceTimeoutMs).toBe(DEFAULT_REBALANCE_TIMEOUT_MS)
+    expect(group.members.get('new')!.subscribedTopicNames).toEqual(['t'])
   })
 
   it('returns the configured heartbeat interval and a v0 member id chosen by the coordinator', () => {
