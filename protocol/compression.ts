@@ -20,9 +20,9 @@
 
 import { createRequire } from 'node:module'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy'
-import { compressFrameSync as lz4Compress } from 'lz4-napi'
-import { compress as zstdCompress } from 'zstd-napi'
+import type * as Snappy from 'snappy'
+import type * as Lz4 from 'lz4-napi'
+import type * as Zstd from 'zstd-napi'
 import { decodeLz4Frames, lz4FrameBound } from './lz4-frame.js'
 import type * as ZstdBinding from 'zstd-napi/binding.js'
 
@@ -34,11 +34,26 @@ export class DecompressionLimitError extends Error {
   override name = 'DecompressionLimitError'
 }
 
+// The native codecs are loaded on first use, not at import: most processes that load the protocol
+// (every CLI command) never compress anything, and loading the three addons costs about as much
+// start-up time as the rest of a CLI command's modules. They are CommonJS, so require() keeps the
+// functions here synchronous.
+const require = createRequire(import.meta.url)
+let snappyModule: typeof Snappy | undefined
+let lz4Module: typeof Lz4 | undefined
+let zstdModule: typeof Zstd | undefined
+let zstdBinding: typeof ZstdBinding | undefined
+const snappy = () => (snappyModule ??= require('snappy') as typeof Snappy)
+const lz4 = () => (lz4Module ??= require('lz4-napi') as typeof Lz4)
+const zstdCompress = (data: Uint8Array) => (zstdModule ??= require('zstd-napi') as typeof Zstd).compress(data)
+const snappyCompress = (data: Buffer) => snappy().compressSync(data)
+const snappyUncompress = (data: Uint8Array, opts: { asBuffer: true }) => snappy().uncompressSync(data, opts)
+const lz4Compress = (data: Buffer) => lz4().compressFrameSync(data)
+
 // zstd-napi's high-level decompress grows its output without bound; its native binding lets us
 // stream with a cap. The binding is CommonJS whose exports are not statically visible to ESM.
-const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding
+const zstdNative = () => (zstdBinding ??= require('zstd-napi/binding.js') as typeof ZstdBinding)
 let zstdDctx: ZstdBinding.DCtx | null = null
-const ZSTD_OUT_CHUNK = zstd.dStreamOutSize()
 
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
@@ -190,6 +205,7 @@ function lz4Decompress(data: Uint8Array, limit: number): Buffer {
 // --- zstd -----------------------------------------------------------------------------------
 
 function zstdDecompress(data: Uint8Array, limit: number): Buffer {
+  const zstd = zstdNative()
   const dctx = (zstdDctx ??= new zstd.DCtx())
   // Fast path: every frame declares its content size.
   let declared = 0
@@ -217,7 +233,7 @@ function zstdDecompress(data: Uint8Array, limit: number): Buffer {
   let pending = 1
   let outputFull = false
   while (input.length > 0 || outputFull) {
-    const chunk = Buffer.allocUnsafe(ZSTD_OUT_CHUNK)
+    const chunk = Buffer.allocUnsafe(zstd.dStreamOutSize())
     const [hint, produced, consumed] = dctx.decompressStream(chunk, input)
     pending = hint
     input = input.subarray(consumed)

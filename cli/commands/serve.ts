@@ -1,7 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, Option } from 'commander'
-import { pino } from 'pino'
 import { collectPairs } from '../lib/config-pairs.js'
 import { serveNodeFlags } from '../node-flags.js'
 import { CliError, ExitCode } from '../lib/errors.js'
@@ -63,6 +62,8 @@ Examples:
       }
       const settings = resolveServeSettings(flags, fileConfig, process.env)
       if (!LOG_LEVELS.includes(settings.logLevel)) throw new CliError(`unknown log level '${settings.logLevel}' (${LOG_LEVELS.join(', ')})`, ExitCode.Usage)
+      // Loaded here, with the broker, so that other commands do not pay for it at start-up.
+      const { pino } = await import('pino')
       const logger = pino({ level: settings.logLevel, base: undefined }, pino.destination({ dest: 2, sync: true }))
 
       let broker

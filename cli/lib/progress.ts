@@ -1,7 +1,8 @@
 // A progress line on stderr for long produce runs. Only on a TTY: in pipes and CI logs the
 // redraws would be noise, and the final summary says everything anyway.
 
-import cliProgress from 'cli-progress'
+import { createRequire } from 'node:module'
+import type CliProgress from 'cli-progress'
 
 export interface ProgressState {
   records: number
@@ -22,6 +23,9 @@ export function createProgress(totalBytes: number | null, enabled: boolean = pro
     totalBytes !== null
       ? '{bar} {percentage}% | {records} records | {rate} rec/s | {mib} MiB | eta {eta_formatted}'
       : '{records} records | {rate} rec/s | {mib} MiB'
+  // Loaded only when a bar is drawn (CommonJS, so require() keeps this synchronous): every other
+  // run of the CLI would pay for it at start-up.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress
   const bar = new cliProgress.SingleBar(
     { format, stream: process.stderr, fps: 5, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
