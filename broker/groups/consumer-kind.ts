@@ -151,6 +151,9 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if (typeof found === 'number') return failure(found)
     if ('errorCode' in found) return found
     const { member, joined } = found
+    if (bareRejoin(p)) {
+      this.logger.info({ groupId: p.groupId, memberId: member.memberId, known: !joined }, 'consumer group join without a rebalance timeout taken as a rejoin')
+    }
     const before = { groupEpoch: group.groupEpoch, epoch: member.memberEpoch, state: member.state, assigned: member.assigned }
     const changed = this.updateMember(member, p)
     this.maybeScheduleRegexes(group, now)
