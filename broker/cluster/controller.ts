@@ -80,8 +80,11 @@ export class Controller {
     }
   }
 
-  /** Preferred-leader election for the given partitions (ElectLeaders); an error code per partition. */
-  async electPreferred(partitions: Array<{ topic: string; partition: number }>): Promise<number[]> {
+  /**
+   * ElectLeaders: the preferred replica (`unclean` false) when it is up and in sync, or any live
+   * replica of a partition without a leader (`unclean` true). An error code per partition.
+   */
+  async elect(partitions: Array<{ topic: string; partition: number }>, unclean: boolean): Promise<number[]> {
     this.guard()
     const out: number[] = []
     for (const { topic, partition } of partitions) {
@@ -90,12 +93,13 @@ export class Controller {
         out.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
         continue
       }
-      if (current.value.leader === current.value.replicas[0]) {
+      const s = current.value
+      if (unclean ? s.leader !== -1 : s.leader === s.replicas[0]) {
         out.push(ErrorCode.ELECTION_NOT_NEEDED)
         continue
       }
-      const next = preferredLeader(current.value, this.liveness())
-      if (next === undefined) out.push(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE)
+      const next = unclean ? reconcile(s, this.liveness(), true) : preferredLeader(s, this.liveness())
+      if (next === undefined || next.leader === -1) out.push(unclean ? ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE : ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE)
       else out.push((await this.write(current, next)) ? ErrorCode.NONE : ErrorCode.REQUEST_TIMED_OUT)
     }
     return out

@@ -35,6 +35,7 @@ import saslAuthenticate from './36-sasl-authenticate.js'
 import createPartitions from './37-create-partitions.js'
 import deleteGroups from './42-delete-groups.js'
 import incrementalAlterConfigs from './44-incremental-alter-configs.js'
+import electLeaders from './43-elect-leaders.js'
 import alterPartitionReassignments from './45-alter-partition-reassignments.js'
 import listPartitionReassignments from './46-list-partition-reassignments.js'
 import offsetDelete from './47-offset-delete.js'
@@ -91,6 +92,7 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   createPartitions,
   deleteGroups,
   incrementalAlterConfigs,
+  electLeaders,
   alterPartitionReassignments,
   listPartitionReassignments,
   offsetDelete,

@@ -21,7 +21,7 @@ export const API_NAMES = [
   'OffsetDelete', 'DescribeCluster', 'DescribeProducers', 'DescribeTransactions', 'ListTransactions',
   'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'ShareGroupHeartbeat', 'ShareGroupDescribe', 'ShareFetch',
   'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials', 'DescribeShareGroupOffsets',
-  'AlterShareGroupOffsets', 'DeleteShareGroupOffsets', 'GetTelemetrySubscriptions', 'PushTelemetry',
+  'AlterShareGroupOffsets', 'DeleteShareGroupOffsets', 'GetTelemetrySubscriptions', 'PushTelemetry', 'ElectLeaders',
 ] as const
 
 export function kebabCase(name: string): string {

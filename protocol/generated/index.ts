@@ -54,6 +54,7 @@ import { AlterShareGroupOffsetsApi } from './alter-share-group-offsets.js'
 import { DeleteShareGroupOffsetsApi } from './delete-share-group-offsets.js'
 import { GetTelemetrySubscriptionsApi } from './get-telemetry-subscriptions.js'
 import { PushTelemetryApi } from './push-telemetry.js'
+import { ElectLeadersApi } from './elect-leaders.js'
 
 export type { ApiDescriptor, RawTaggedField } from '../types.js'
 export * from './request-header.js'
@@ -113,6 +114,7 @@ export * from './alter-share-group-offsets.js'
 export * from './delete-share-group-offsets.js'
 export * from './get-telemetry-subscriptions.js'
 export * from './push-telemetry.js'
+export * from './elect-leaders.js'
 
 export const ApiKey = {
   Produce: 0,
@@ -148,6 +150,7 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
@@ -205,6 +208,7 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [36, SaslAuthenticateApi],
   [37, CreatePartitionsApi],
   [42, DeleteGroupsApi],
+  [43, ElectLeadersApi],
   [44, IncrementalAlterConfigsApi],
   [45, AlterPartitionReassignmentsApi],
   [46, ListPartitionReassignmentsApi],

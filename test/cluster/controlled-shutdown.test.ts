@@ -2,12 +2,16 @@
 // timing. Controlled shutdown: a broker stopped with SIGTERM first has the controller move its
 // leadership to another in-sync replica, and only then gives up its registration. Fencing: a
 // broker killed and started again at once registers fenced, and unfences only after what it led
-// has moved on to a new leader epoch, so it never resumes a stale leadership.
+// has moved on to a new leader epoch, so it never resumes a stale leadership. ElectLeaders then
+// hands leadership back to the preferred replica once it is in sync.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import { Etcd3 } from 'etcd3'
 import { etcdMissing, TestCluster } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
+import { BrokerConnection } from '../../broker/client/connection.js'
+import { ElectLeadersApi } from '../../protocol/generated/elect-leaders.js'
+import { ErrorCode } from '../../protocol/errors.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -83,4 +87,49 @@ describe.skipIf(etcdMissing !== undefined)('controlled shutdown (two brokers, et
       await watcher.cancel()
     }
   }, 40_000)
+
+  it('gives leadership back to the preferred replica with ElectLeaders, on the controller only', async () => {
+    const ns = etcd.namespace('/samsa-test/')
+    const preferredOne = async () => {
+      const all = Object.entries(await ns.getAll().prefix('partitions/moving/').strings()).map(([k, v]) => ({ key: k, state: JSON.parse(v) }))
+      return all.filter((p) => p.state.replicas[0] === 1)
+    }
+    const targets = await preferredOne()
+    expect(targets.length).toBeGreaterThan(0)
+    // Broker 1 back in every ISR, as its leader's ISR expansion (AlterPartition) would write it.
+    await waitFor(async () => {
+      let all = true
+      for (const p of await preferredOne()) {
+        if (p.state.isr.includes(1)) continue
+        all = false
+        const cur = await ns.get(p.key).exec()
+        const next = { ...p.state, isr: [...p.state.isr, 1], partitionEpoch: p.state.partitionEpoch + 1 }
+        await ns.if(p.key, 'Mod', '==', cur.kvs[0]!.mod_revision).then(ns.put(p.key).value(JSON.stringify(next))).commit()
+      }
+      return all
+    }, { what: 'broker 1 in sync' })
+    const controller = Number(await ns.get('controller').string())
+    const other = controller === 1 ? 2 : 1
+    const elect = async (nodeId: number) => {
+      const c = await BrokerConnection.connect(cluster.address(nodeId), { clientId: 'elect-test', connectTimeoutMs: 10_000, requestTimeoutMs: 10_000 })
+      try {
+        return await c.request(ElectLeadersApi, 2, { electionType: 0, topicPartitions: [{ topic: 'moving', partitions: [0, 1] }], timeoutMs: 10_000 })
+      } finally {
+        c.close()
+      }
+    }
+    expect((await elect(other)).errorCode).toBe(ErrorCode.NOT_CONTROLLER)
+    const res = await elect(controller)
+    expect(res.errorCode).toBe(ErrorCode.NONE)
+    const codes = new Map(res.replicaElectionResults[0]!.partitionResult.map((r) => [r.partitionId, r.errorCode]))
+    for (const p of await preferredOne()) {
+      const partition = Number(p.key.split('/').pop())
+      if (p.state.leader === 1 && codes.get(partition) === ErrorCode.ELECTION_NOT_NEEDED) continue
+      expect(codes.get(partition)).toBe(ErrorCode.NONE)
+      expect(p.state.leader).toBe(1)
+    }
+    for (const [partition, code] of codes) {
+      if (!targets.some((t) => t.key.endsWith(`/${partition}`))) expect(code).toBe(ErrorCode.ELECTION_NOT_NEEDED)
+    }
+  })
 })
