@@ -253,6 +253,8 @@ async function alterTopic(
   try {
     validateTopicConfigs(next)
     if (!opts.validateOnly) {
+      // Cluster mode: etcd first, so every broker's watch applies it; here at once as well.
+      await b.cluster?.admin.alterConfigs(name, next)
       await b.logs.alterTopicConfigs(name, next)
       b.logger.info({ topic: name, configs: next }, 'altered topic configs')
     }

@@ -89,8 +89,12 @@ export class RoleApplier {
       await this.removeTopic(spec.name)
       local = undefined
     }
-    if (local === undefined) await this.logs.createTopic(spec.name, spec.partitions, spec.configs, spec.topicId)
-    else if (local.partitions < spec.partitions) await this.logs.createPartitions(spec.name, spec.partitions)
+    if (local === undefined) {
+      await this.logs.createTopic(spec.name, spec.partitions, spec.configs, spec.topicId)
+      return
+    }
+    if (local.partitions < spec.partitions) await this.logs.createPartitions(spec.name, spec.partitions)
+    if (!sameConfigs(local.configs, spec.configs)) await this.logs.alterTopicConfigs(spec.name, spec.configs)
   }
 
   private async removeTopic(name: string): Promise<void> {
@@ -129,4 +133,9 @@ export class RoleApplier {
       await this.roles.stopReplica(s.topic, s.partition, !s.replicas.includes(this.nodeId))
     }
   }
+}
+
+function sameConfigs(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k])
 }

@@ -98,6 +98,18 @@ export class TopicAdmin {
     }
   }
 
+  /** Replaces the topic's config overrides in etcd (every broker applies them from its watch). */
+  async alterConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const stored = await this.store.get(topicKey(name)).catch((err: unknown) => Promise.reject(unreachable(err)))
+      if (stored === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`)
+      const spec: TopicSpec = { ...(JSON.parse(stored.value) as TopicSpec), configs }
+      const written = await this.store.writeIf([{ key: topicKey(name), expect: stored.modRevision, value: JSON.stringify(spec) }]).catch((err: unknown) => Promise.reject(unreachable(err)))
+      if (written) return
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `Topic '${name}' kept changing while its configs were being altered; try again.`)
+  }
+
   private checkAssignments(assignments: number[][]): void {
     const rf = assignments[0]?.length ?? 0
     for (const replicas of assignments) {

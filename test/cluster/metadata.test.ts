@@ -9,6 +9,8 @@ import { waitFor, waitForLine } from '../helpers/wait.js'
 import { spawn } from 'node:child_process'
 import { CLI_MAIN } from '../cli/harness.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
+import { BrokerConnection } from '../../broker/client/connection.js'
+import { DescribeConfigsApi } from '../../protocol/generated/describe-configs.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -72,6 +74,26 @@ describe.skipIf(etcdMissing !== undefined)('cluster metadata (three brokers, etc
       expect(p.offlineReplicas).toEqual([])
     }
     expect(new Set(partitions.map((p) => p.leader)).size).toBe(3)
+  })
+
+  it('applies a topic config change made through one broker on every broker', async () => {
+    const a = admin([cluster.address(2)])
+    await a.connect()
+    try {
+      await a.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'rf3', configEntries: [{ name: 'retention.ms', value: '123456' }] }] })
+    } finally {
+      await a.disconnect()
+    }
+    const retentionOn = async (nodeId: number) => {
+      const c = await BrokerConnection.connect(cluster.address(nodeId), { clientId: 'configs-test', connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 })
+      try {
+        const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: 2, resourceName: 'rf3', configurationKeys: ['retention.ms'] }], includeSynonyms: false, includeDocumentation: false })
+        return res.results[0]!.configs[0]?.value
+      } finally {
+        c.close()
+      }
+    }
+    for (const b of cluster.brokers) await waitFor(async () => (await retentionOn(b.nodeId)) === '123456', { what: `retention.ms on broker ${b.nodeId}` })
   })
 
   it('refuses a replication factor larger than the live brokers with INVALID_REPLICATION_FACTOR', async () => {
