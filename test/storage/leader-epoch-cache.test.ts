@@ -147,4 +147,30 @@ describe('PartitionLog as a follower', () => {
     expect((await log.append(batch(1))).baseOffset).toBe(0)
     await log.close()
   })
+
+  it('carries producer state and transaction markers: a retry is recognised and an abort indexed on the follower', async () => {
+    const leader = PartitionLog.open({ dir: path.join(dir(), 't-0'), topic: 't', partition: 0, config: config() })
+    const follower = PartitionLog.open({ dir: path.join(dir(), 't-0'), topic: 't', partition: 0, config: config() })
+    const rec = (v: string) => ({ key: null, value: v, headers: [], timestamp: Date.now() })
+    const idem = () => encodeBatch([rec('a'), rec('b')], { producerId: 7, producerEpoch: 0, baseSequence: 0 })
+    await leader.append(idem())
+    await leader.append(encodeBatch([rec('t')], { producerId: 9, producerEpoch: 0, baseSequence: 0, transactional: true }))
+    expect(follower.appendAsFollower((await leader.read(0, 1 << 20)).records)).toBe(3)
+    // an open transaction holds the last stable offset on the follower too
+    follower.setHighWatermark(3)
+    expect(follower.lastStableOffset).toBe(2)
+    await leader.appendTxnMarker({ producerId: 9, producerEpoch: 0, coordinatorEpoch: 0, commit: false })
+    follower.appendAsFollower((await leader.read(3, 1 << 20)).records)
+    follower.setHighWatermark(follower.logEndOffset)
+    expect(follower.lastStableOffset).toBe(4)
+    expect(follower.abortedTransactions(0, 4)).toEqual(leader.abortedTransactions(0, 4))
+    expect(follower.abortedTransactions(0, 4)).toHaveLength(1)
+    // promoted, it answers the producer's retry with the original offsets instead of writing it twice
+    follower.follower = false
+    const retry = await follower.append(idem())
+    expect([retry.baseOffset, retry.lastOffset]).toEqual([0, 1])
+    expect(follower.logEndOffset).toBe(4)
+    await leader.close()
+    await follower.close()
+  })
 })
