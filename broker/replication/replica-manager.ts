@@ -65,6 +65,8 @@ export class ReplicaManager implements ReplicaRoles {
     const k = key(state.topic, state.partition)
     const role = this.roles.get(k)
     if (role?.kind === 'leader' && role.state.leaderEpoch === state.leaderEpoch) {
+      // An older state of this epoch (our own ISR change got here before the watch's copy) changes nothing.
+      if (state.partitionEpoch < role.leader.state.partitionEpoch) return
       role.state = state
       role.leader.update(state)
       return

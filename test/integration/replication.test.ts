@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../protocol/errors.js'
 import { OffsetForLeaderEpochApi } from '../../protocol/generated/offset-for-leader-epoch.js'
 import { FetchApi } from '../../protocol/generated/fetch.js'
+import { ListOffsetsApi } from '../../protocol/generated/list-offsets.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
 import { kafkaClient } from '../helpers/broker.js'
 import { MemoryIsrChanges, ReplicatedNode, assignRoles, partitionState, produceRaw, until } from '../helpers/replicated-brokers.js'
@@ -126,7 +127,17 @@ describe('replication between brokers', () => {
       topics: [{ topic, topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
     })
     expect(fetched.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    const listOffsets = (c: BrokerConnection, currentLeaderEpoch: number) =>
+      c.request(ListOffsetsApi, 7, {
+        replicaId: -1, isolationLevel: 0, timeoutMs: 5000,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch, timestamp: -1, maxNumOffsets: 1 }] }],
+      }).then((r) => r.topics[0]!.partitions[0]!)
+    expect((await listOffsets(followerConn, -1)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
     followerConn.close()
+    const leaderConn = await BrokerConnection.connect(a!.address, { clientId: 't', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
+    expect((await listOffsets(leaderConn, 0)).errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH)
+    expect(await listOffsets(leaderConn, 1)).toMatchObject({ errorCode: ErrorCode.NONE, offset: 24, leaderEpoch: 1 })
+    leaderConn.close()
 
     // The leader goes; the follower, promoted, serves every acknowledged record.
     await a!.stop()
