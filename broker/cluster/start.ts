@@ -7,7 +7,6 @@ import type { BrokerConfig } from '../config.js'
 import type { BoundListener } from '../security/listeners.js'
 import type { ClusterNode } from './cluster-node.js'
 import { parseClusterUrl } from './keys.js'
-import { RecordedRoles } from './recorded-roles.js'
 import type { ReplicaRoles } from './partition-state.js'
 
 export interface ClusterStartOptions {
@@ -17,7 +16,8 @@ export interface ClusterStartOptions {
   logger: Logger
   listeners: BoundListener[]
   localClusterId: string | undefined
-  roles?: ReplicaRoles
+  /** Replication (the ReplicaManager), which every broker of a cluster runs. */
+  roles: ReplicaRoles | undefined
 }
 
 /** The etcd endpoints and prefix the configuration names, or undefined for a single broker. */
@@ -31,6 +31,7 @@ export function clusterAddress(config: BrokerConfig): { endpoints: string[]; pre
 export async function startClusterNode(opts: ClusterStartOptions): Promise<ClusterNode | undefined> {
   const address = clusterAddress(opts.config)
   if (address === undefined) return undefined
+  if (opts.roles === undefined) throw new Error('cluster mode needs the replica manager to take partition roles')
   const { config, listeners } = opts
   const inter = config.get('inter.broker.listener.name')
   const replication = listeners.find((l) => l.name === inter) ?? listeners[0]!
@@ -52,7 +53,7 @@ export async function startClusterNode(opts: ClusterStartOptions): Promise<Clust
     uncleanElection: (_topic, configs) => (configs['unclean.leader.election.enable'] ?? config.get('unclean.leader.election.enable')).toLowerCase() === 'true',
     localClusterId: opts.localClusterId,
     logs: opts.logs,
-    roles: opts.roles ?? new RecordedRoles(),
+    roles: opts.roles,
     logger: opts.logger,
   })
 }
