@@ -11,6 +11,8 @@ import { CLI_MAIN } from '../cli/harness.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
 import { DescribeConfigsApi } from '../../protocol/generated/describe-configs.js'
+import { CreatePartitionsApi } from '../../protocol/generated/create-partitions.js'
+import { ErrorCode } from '../../protocol/errors.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -21,7 +23,7 @@ function admin(brokers: string[]): Admin {
 describe.skipIf(etcdMissing !== undefined)('cluster metadata (three brokers, etcd)', () => {
   let cluster: TestCluster
   beforeAll(async () => {
-    cluster = await TestCluster.start(3)
+    cluster = await TestCluster.start(3, { 'default.replication.factor': '3', 'num.partitions': '2' })
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()
@@ -94,6 +96,63 @@ describe.skipIf(etcdMissing !== undefined)('cluster metadata (three brokers, etc
       }
     }
     for (const b of cluster.brokers) await waitFor(async () => (await retentionOn(b.nodeId)) === '123456', { what: `retention.ms on broker ${b.nodeId}` })
+  })
+
+  it('auto-creates a topic with the default partitions and replication factor', async () => {
+    const producer = new Kafka({ clientId: 'cluster-test', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } }).producer({ allowAutoTopicCreation: true })
+    await producer.connect()
+    try {
+      await producer.send({ topic: 'auto', acks: -1, messages: [{ value: 'x' }] })
+    } finally {
+      await producer.disconnect()
+    }
+    const a = admin(cluster.bootstrap())
+    await a.connect()
+    try {
+      const md = await a.fetchTopicMetadata({ topics: ['auto'] })
+      expect(md.topics[0]!.partitions).toHaveLength(2)
+      for (const p of md.topics[0]!.partitions) expect([...p.replicas].sort()).toEqual([1, 2, 3])
+    } finally {
+      await a.disconnect()
+    }
+  })
+
+  it('grows and deletes topics through the controller only; every broker sees the result', async () => {
+    const a = admin(cluster.bootstrap())
+    await a.connect()
+    try {
+      await a.createTopics({ topics: [{ topic: 'grow', numPartitions: 1, replicationFactor: 2 }], waitForLeaders: true })
+      const controller = (await a.describeCluster()).controller!
+      const other = [1, 2, 3].find((id) => id !== controller)!
+      const c = await BrokerConnection.connect(cluster.address(other), { clientId: 'cluster-test', connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 })
+      try {
+        const res = await c.request(CreatePartitionsApi, 3, { topics: [{ name: 'grow', count: 4, assignments: null }], timeoutMs: 5_000, validateOnly: false })
+        expect(res.results[0]!.errorCode).toBe(ErrorCode.NOT_CONTROLLER)
+      } finally {
+        c.close()
+      }
+      await a.createPartitions({ topicPartitions: [{ topic: 'grow', count: 4 }] })
+      await a.createTopics({ topics: [{ topic: 'doomed', numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true })
+      await a.deleteTopics({ topics: ['doomed'] })
+    } finally {
+      await a.disconnect()
+    }
+    for (const b of cluster.brokers) {
+      const one = admin([cluster.address(b.nodeId)])
+      await one.connect()
+      try {
+        await waitFor(async () => {
+          const md = await one.fetchTopicMetadata({ topics: [] })
+          const grow = md.topics.find((t) => t.name === 'grow')
+          return grow?.partitions.length === 4 && grow.partitions.every((p) => p.replicas.length === 2 && p.leader >= 0) && !md.topics.some((t) => t.name === 'doomed')
+        }, { what: `grown and deleted topics on broker ${b.nodeId}` })
+      } finally {
+        await one.disconnect()
+      }
+    }
+    // The deleted topic's files are gone from every broker.
+    const { readdirSync } = await import('node:fs')
+    for (const b of cluster.brokers) await waitFor(() => !readdirSync(b.dataDir).some((d) => d.startsWith('doomed-0')), { what: `doomed-0 removed on broker ${b.nodeId}` })
   })
 
   it('refuses a replication factor larger than the live brokers with INVALID_REPLICATION_FACTOR', async () => {
