@@ -3,8 +3,8 @@
 // OffsetForLeaderEpoch round per step, follower-truncation.ts) so a tail the leader never had is
 // cut, then joins the fetch loop: Fetch with the replica id set, from its log end offset, long-polled
 // by the leader (replica.fetch.wait.max.ms). What comes back is appended as the leader wrote it
-// (PartitionLog.appendAsFollower: offsets, leader epochs, producer state and transaction markers)
-// and the follower's high watermark follows the leader's.
+// (PartitionLog.appendAsFollower: offsets, leader epochs, producer state and transaction markers),
+// and the follower's high watermark and log start offset follow the leader's.
 //
 // Fsync policy: followers do not fsync per fetch. Their data reaches the disk as an acks=1
 // leader's does (flush.messages / flush.ms, rolled segments, clean shutdown); acks=all durability
@@ -236,6 +236,9 @@ export class ReplicaFetcher {
     }
     if (r.records !== null && r.records.length > 0) log.appendAsFollower(r.records)
     log.setHighWatermark(Math.min(r.highWatermark, log.logEndOffset))
+    // The leader's log start moved (DeleteRecords, retention): the follower's follows, within what it has.
+    const start = Math.min(r.logStartOffset, log.highWatermark)
+    if (start > log.logStartOffset) await log.deleteRecordsBefore(start)
     return true
   }
 }

@@ -1,7 +1,9 @@
 // Replication end to end: three brokers and a real etcd, a topic with replication factor 3 and
 // min.insync.replicas 2, kafkajs producing with acks=all while the partition's leader is killed
 // with SIGKILL. Every record kafkajs saw acknowledged is read back from the new leader, once and in
-// order; the killed broker comes back as a follower, catches up and rejoins the ISR.
+// order; the killed broker comes back as a follower, catches up and rejoins the ISR, and then the
+// segment files of all three replicas hold the same records at the same offsets.
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import type { Admin, PartitionMetadata } from 'kafkajs'
@@ -10,6 +12,8 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { batchSizeAt } from '../../protocol/record-batch.js'
 import { iterateRecords } from '../../protocol/record-reader.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
+import { PartitionLog } from '../../storage/partition-log.js'
+import { resolveLogConfig } from '../../storage/log-config.js'
 import { etcdMissing, TestCluster } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -35,6 +39,15 @@ async function partition0(cluster: TestCluster): Promise<PartitionMetadata> {
   return withAdmin(cluster.bootstrap(), async (a) => (await a.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions.find((p) => p.partitionId === 0)!)
 }
 
+/** Offset and value of every record in a run of batches. */
+function recordsOf(records: Uint8Array): Array<[number, string]> {
+  const out: Array<[number, string]> = []
+  for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+    for (const r of iterateRecords(records, pos)) out.push([r.offset, Buffer.from(r.value!).toString()])
+  }
+  return out
+}
+
 /** Every record value of partition 0 on `address` up to its high watermark, with its offset, by plain Fetch. */
 async function readAll(address: string): Promise<{ values: Array<[number, string]>; highWatermark: number }> {
   const conn = await BrokerConnection.connect(address, { clientId: 'replication-test', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
@@ -52,12 +65,10 @@ async function readAll(address: string): Promise<{ values: Array<[number, string
       if (p.errorCode !== ErrorCode.NONE) throw new Error(`fetch from ${address} answered error ${p.errorCode}`)
       highWatermark = p.highWatermark
       const records = p.records ?? new Uint8Array()
-      for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
-        for (const r of iterateRecords(records, pos)) {
-          if (r.offset < offset) continue
-          values.push([r.offset, Buffer.from(r.value!).toString()])
-          offset = r.offset + 1
-        }
+      for (const [o, v] of recordsOf(records)) {
+        if (o < offset) continue
+        values.push([o, v])
+        offset = o + 1
       }
       if (offset >= highWatermark || records.length === 0) break
     }
@@ -114,5 +125,17 @@ describe.skipIf(etcdMissing !== undefined)('replication through a leader kill (t
     // and is taken back into the ISR.
     await cluster.startBroker(victim)
     await waitFor(async () => (await partition0(cluster)).isr.includes(victim), { timeoutMs: 20_000, what: `broker ${victim} back in the ISR` })
+
+    // Every replica's files hold the same records at the same offsets, and only the acknowledged ones.
+    for (const b of cluster.brokers) await cluster.kill(b.nodeId)
+    for (const b of cluster.brokers) {
+      const log = PartitionLog.open({ dir: path.join(b.dataDir, `${TOPIC}-0`), topic: TOPIC, partition: 0, config: resolveLogConfig({}, {}) })
+      try {
+        const stored = recordsOf((await log.read(0, 1 << 24)).records)
+        expect(stored, `the log of broker ${b.nodeId}`).toEqual(read.values)
+      } finally {
+        await log.close()
+      }
+    }
   }, 90_000)
 })

@@ -211,4 +211,27 @@ describe('replication between brokers', () => {
     expect(await highWatermark(a!.address, topic)).toBe(13)
     expect(await consumeValues(a!.address, topic, 13)).toEqual([...committed, 'n0', 'n1', 'n2'])
   }, 30_000)
+
+  it('moves the follower log start with the leader (DeleteRecords)', async () => {
+    const isr = new MemoryIsrChanges()
+    const [a, b] = await cluster(2, isr)
+    const topic = 'repl-start'
+    await createTopic([a!, b!], topic)
+    const s1 = partitionState(topic, { leader: 1, isr: [1, 2], replicas: [1, 2], leaderEpoch: 1 })
+    isr.set(s1)
+    await assignRoles([a!, b!], s1)
+    expect((await produceRaw(a!.address, topic, Array.from({ length: 10 }, (_, i) => `s${i}`), -1)).errorCode).toBe(ErrorCode.NONE)
+    const admin = kafkaClient(a!.address).admin()
+    await admin.connect()
+    await admin.fetchTopicMetadata({ topics: [topic] })
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '6' }] })
+    await admin.disconnect()
+    // ListOffsets as the debugging replica (-2) is answered by a follower too.
+    const conn = await BrokerConnection.connect(b!.address, { clientId: 't', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
+    const earliest = () =>
+      conn.request(ListOffsetsApi, 7, { replicaId: -2, isolationLevel: 0, timeoutMs: 5000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2, maxNumOffsets: 1 }] }] })
+        .then((r) => r.topics[0]!.partitions[0]!.offset)
+    await until('the follower log start at 6', async () => (await earliest()) === 6)
+    conn.close()
+  }, 30_000)
 })
