@@ -18,6 +18,7 @@ import { registerUsers } from './commands/users.js'
 import { registerTop } from './commands/top.js'
 import { registerConsole } from './commands/console.js'
 import { registerCluster } from './commands/cluster.js'
+import { registerDevCluster } from './commands/dev-cluster.js'
 
 export const VERSION = '0.1.0'
 
@@ -64,6 +65,7 @@ Examples:
   registerTop(program)
   registerConsole(program)
   registerCluster(program)
+  registerDevCluster(program)
   applyExitOverride(program)
   return program
 }
