@@ -1,0 +1,137 @@
+// Fault injection on a three-broker cluster (see README, "Fault injection"): idempotent producers
+// and a consumer on an RF 3, min.insync.replicas 2 topic while the nemesis kills, pauses and
+// restarts brokers, restarts etcd and cuts the network; then every fault is healed, the cluster
+// settles (every partition led, every ISR full), every partition is read from offset 0 and the
+// checker lists anomalies, which must be none. Long: it runs only when SAMSA_CHAOS_MINUTES is set,
+// as `npm run chaos -- --minutes N [--seed S]` does.
+import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import kafkajs from 'kafkajs'
+import { etcdMissing } from '../cluster/harness.js'
+import { makeTempDir } from '../helpers/temp-dir.js'
+import { check, countByKind, type History, type Verdict } from './checker.js'
+import { ChaosCluster } from './cluster.js'
+import { Nemesis, seededRandom } from './nemesis.js'
+import { readPartition, Workload } from './workload.js'
+
+const { Kafka, logLevel } = kafkajs
+const minutes = Number(process.env.SAMSA_CHAOS_MINUTES ?? '0')
+const seed = Number(process.env.SAMSA_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31))
+const keep = process.env.SAMSA_CHAOS_KEEP === '1'
+const TOPIC = 'chaos'
+const PARTITIONS = 6
+const SESSION_TIMEOUT_MS = 3000
+
+const skipReason = etcdMissing ?? (minutes > 0 ? undefined : 'long-running; set SAMSA_CHAOS_MINUTES or run `npm run chaos -- --minutes N`')
+const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${line}`)
+
+async function partitions(bootstrap: string[]) {
+  const admin = new Kafka({ clientId: 'chaos-admin', brokers: bootstrap, logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 2 } }).admin()
+  await admin.connect()
+  try {
+    return (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Waits until every partition has a leader and all three replicas in its ISR; the time taken, or undefined if it never did. */
+async function settle(cluster: ChaosCluster, timeoutMs: number): Promise<number | undefined> {
+  const start = Date.now()
+  while (Date.now() - start < timeoutMs) {
+    const ps = await partitions(cluster.bootstrap()).catch(() => undefined)
+    if (ps !== undefined && ps.length === PARTITIONS && ps.every((p) => p.leader > 0 && p.isr.length === 3)) return Date.now() - start
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  return undefined
+}
+
+/** The whole history, one JSON line per value attempted, per final record and per live read, for investigating an anomaly. */
+async function writeHistory(file: string, h: History): Promise<void> {
+  const lines: string[] = []
+  for (const [value, a] of h.attempts) lines.push(JSON.stringify({ value, ...a, ack: h.acks.get(value), failed: h.failed.has(value) }))
+  for (const [partition, log] of h.finalLog) for (const [offset, value] of log.records) lines.push(JSON.stringify({ final: value, partition, offset }))
+  for (const [partition, offset, value] of h.liveReads) lines.push(JSON.stringify({ read: value, partition, offset }))
+  await writeFile(file, `${lines.join('\n')}\n`)
+}
+
+function report(verdict: Verdict, extra: Record<string, unknown>): string {
+  const lines = [
+    `seed ${seed}, ${minutes} minute(s) of faults, topic ${TOPIC}: ${PARTITIONS} partitions, RF 3, min.insync.replicas 2`,
+    ...Object.entries(extra).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`),
+    `operations: ${JSON.stringify(verdict.figures)}`,
+    `anomalies: ${JSON.stringify(countByKind(verdict.anomalies))} (total ${verdict.anomalies.length})`,
+    ...verdict.anomalies.slice(0, 50).map((a) => `  ${a.kind} ${TOPIC}-${a.partition}${a.offset === undefined ? '' : `@${a.offset}`} ${a.value ?? ''}: ${a.detail}`),
+  ]
+  if (verdict.anomalies.length > 50) lines.push(`  ... ${verdict.anomalies.length - 50} more`)
+  return lines.join('\n')
+}
+
+describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${minutes} min, seed ${seed}`})`, () => {
+  let cluster: ChaosCluster | undefined
+  let anomalous = true
+  afterAll(async () => {
+    await cluster?.stop(keep || anomalous)
+    if (cluster !== undefined && (keep || anomalous)) log(`kept: etcd ${cluster.etcd.dataDir}, brokers ${cluster.brokers.map((b) => b.dataDir).join(' ')}`)
+  })
+
+  it('loses no acknowledged write, duplicates nothing, keeps order and dense offsets', async () => {
+    log(`seed ${seed} (rerun with --seed ${seed})`)
+    const started = Date.now()
+    const logDir = await makeTempDir('samsa-chaos-run-')
+    await mkdir(logDir, { recursive: true })
+    log(`broker output in ${logDir}`)
+    cluster = await ChaosCluster.start(3, logDir, {
+      'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
+      'controlled.shutdown.timeout.ms': '10000',
+      'replica.lag.time.max.ms': '5000',
+      'leader.imbalance.check.interval.seconds': '10',
+    })
+    const admin = new Kafka({ clientId: 'chaos-admin', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true })
+    await admin.disconnect()
+    const settledAtStart = await settle(cluster, 60_000)
+    expect(settledAtStart, 'the new topic has a leader and a full ISR on every partition').toBeDefined()
+    log(`cluster up in ${Date.now() - started} ms`)
+
+    const random = seededRandom(seed)
+    const workload = new Workload({ bootstrap: cluster.bootstrap(), topic: TOPIC, partitions: PARTITIONS, kafkajsProducers: 4, librdkafkaRate: 50, random: seededRandom(seed ^ 0x5eed) })
+    const nemesis = new Nemesis(cluster, { seed: Math.floor(random() * 2 ** 31), sessionTimeoutMs: SESSION_TIMEOUT_MS, log })
+    workload.start()
+    const faultsFrom = Date.now()
+    await nemesis.run(faultsFrom + minutes * 60_000)
+    log('nemesis done; healing')
+    await cluster.healAll()
+    // A quiet spell with every broker up, so sends that were failing find their way again.
+    await new Promise((r) => setTimeout(r, 5000))
+    await workload.stop()
+    log(`workload stopped; ${workload.history.attempts.size} values attempted`)
+
+    const settleMs = await settle(cluster, 120_000)
+    log(settleMs === undefined ? 'cluster did NOT settle within 120 s' : `settled in ${settleMs} ms`)
+    const ps = await partitions(cluster.bootstrap())
+    for (const p of ps) {
+      const leader = cluster.broker(p.leader)
+      workload.history.finalLog.set(p.partitionId, await readPartition(`127.0.0.1:${leader.client.port}`, TOPIC, p.partitionId))
+    }
+    const verdict = check(workload.history)
+    anomalous = verdict.anomalies.length > 0 || settleMs === undefined
+    const text = report(verdict, {
+      'wall time (s)': Math.round((Date.now() - started) / 1000),
+      'faults injected': nemesis.counts(),
+      'fault errors': nemesis.faults.filter((f) => f.error !== undefined).map((f) => `${f.kind} ${f.nodeId ?? ''}: ${f.error}`),
+      'settled after heal (ms)': settleMs ?? 'never',
+      'send errors': Object.fromEntries(workload.errors),
+      'final partitions': ps.map((p) => ({ p: p.partitionId, leader: p.leader, isr: p.isr, hw: workload.history.finalLog.get(p.partitionId)?.highWatermark })),
+    })
+    console.log(`\n==== chaos report ====\n${text}\n`)
+    await writeFile(path.join(logDir, 'report.txt'), `${text}\n${verdict.anomalies.map((a) => `${a.kind} ${a.partition}@${a.offset}: ${a.detail}`).join('\n')}\n`)
+    await writeFile(path.join(logDir, 'faults.json'), JSON.stringify(nemesis.faults, null, 1))
+    if (anomalous) await writeHistory(path.join(logDir, 'history.jsonl'), workload.history)
+    expect(settleMs, 'every partition led, with a full ISR, after the faults were healed').toBeDefined()
+    expect(verdict.figures.acknowledged, 'the workload got writes acknowledged').toBeGreaterThan(0)
+    expect(countByKind(verdict.anomalies)).toEqual(countByKind([]))
+  }, (minutes * 60 + 600) * 1000)
+})

@@ -1,0 +1,123 @@
+# librdkafka's side of the chaos workload (confluent-kafka for Python), speaking JSON lines on stdout.
+#
+#   python3 librdkafka.py produce BOOTSTRAP TOPIC PARTITIONS RATE LABEL
+#     An idempotent producer (enable.idempotence, acks=all) sending unique values LABEL.GEN-SEQ
+#     to random partitions at RATE per second until stdin closes, then flushing. Prints
+#     {"a": value, "p": partition} before each send, {"k": value, "p": partition, "o": offset} on
+#     acknowledgement and {"f": value, "e": error name} on failure. A fatal error (the idempotent
+#     producer fenced or out of sequence) starts a new producer with GEN + 1.
+#   python3 librdkafka.py consume BOOTSTRAP TOPIC PARTITIONS
+#     Assigns every partition from offset 0 (no group membership, no commits) and prints
+#     {"p": partition, "o": offset, "v": value} per record until stdin closes.
+import json
+import random
+import select
+import sys
+import time
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+
+def stdin_closed():
+    ready, _, _ = select.select([sys.stdin], [], [], 0)
+    return bool(ready) and sys.stdin.readline() == ""
+
+
+def produce(bootstrap, topic, partitions, rate, label):
+    gen = 0
+    seq = 0
+    fatal = []
+
+    def on_error(err):
+        if err.fatal():
+            fatal.append(err)
+
+    def make():
+        return Producer({
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "message.timeout.ms": 20000,
+            "request.timeout.ms": 5000,
+            "socket.timeout.ms": 5000,
+            "topic.metadata.refresh.interval.ms": 2000,
+            "error_cb": on_error,
+        })
+
+    def on_delivery(err, msg):
+        value = msg.value().decode()
+        if err is None:
+            emit({"k": value, "p": msg.partition(), "o": msg.offset()})
+        else:
+            emit({"f": value, "e": err.name()})
+
+    producer = make()
+    interval = 1.0 / rate
+    next_at = time.monotonic()
+    while not stdin_closed():
+        if fatal:
+            emit({"fatal": fatal[0].name(), "gen": gen})
+            producer.flush(20)
+            fatal.clear()
+            gen += 1
+            seq = 0
+            producer = make()
+        now = time.monotonic()
+        if now < next_at:
+            producer.poll(next_at - now)
+            continue
+        next_at += interval
+        if next_at < now - 1:
+            next_at = now
+        partition = random.randrange(partitions)
+        value = "%s.%d-%d" % (label, gen, seq)
+        seq += 1
+        emit({"a": value, "p": partition, "g": "%s.%d" % (label, gen), "s": seq - 1})
+        try:
+            producer.produce(topic, value=value.encode(), partition=partition, on_delivery=on_delivery)
+        except BufferError:
+            emit({"f": value, "e": "BUFFER_FULL"})
+        producer.poll(0)
+        sys.stdout.flush()
+    left = producer.flush(30)
+    emit({"done": True, "unflushed": left})
+    sys.stdout.flush()
+
+
+def consume(bootstrap, topic, partitions):
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": "chaos-reader",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "topic.metadata.refresh.interval.ms": 2000,
+        "session.timeout.ms": 6000,
+    })
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    while not stdin_closed():
+        for msg in consumer.consume(500, 0.5):
+            if msg.error() is not None:
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    emit({"err": msg.error().name()})
+                continue
+            emit({"p": msg.partition(), "o": msg.offset(), "v": msg.value().decode()})
+        sys.stdout.flush()
+    consumer.close()
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "produce":
+        produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+    elif mode == "consume":
+        consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        sys.exit("unknown mode " + mode)
+
+
+main()
