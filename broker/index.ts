@@ -302,6 +302,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   if (cluster !== undefined) {
     ctx.cluster = cluster
+    txn.useProducerIdBlocks(cluster.producerIdBlocks())
     if (cluster.clusterId !== clusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
     clusterId = ctx.clusterId = cluster.clusterId
   }

@@ -15,9 +15,11 @@ import type { LogManager } from '../../storage/log-manager.js'
 import { KafkaError } from '../errors.js'
 import { ClusterImage, type ImageChange } from './cluster-image.js'
 import { Controller } from './controller.js'
+import type { ProducerIdBlockSource } from '../txn/producer-ids.js'
 import { EtcdStore } from './etcd-store.js'
 import { brokerKey, CLUSTER_ID_KEY, partitionKey, shutdownKey, type BrokerRegistration } from './keys.js'
 import type { IsrChanges, PartitionState, ReplicaRoles } from './partition-state.js'
+import { EtcdProducerIdBlocks } from './producer-id-blocks.js'
 import { RoleApplier } from './role-applier.js'
 import { TopicAdmin, unreachable } from './topic-admin.js'
 
@@ -80,6 +82,11 @@ export class ClusterNode implements IsrChanges {
 
   get nodeIdValue(): number {
     return this.nodeId
+  }
+
+  /** Producer id blocks reserved in etcd, unique across the cluster's brokers. */
+  producerIdBlocks(): ProducerIdBlockSource {
+    return new EtcdProducerIdBlocks(this.store)
   }
 
   /** Brokers as clients see them on `listener` (the one they connected to), node id order. */

@@ -7,6 +7,7 @@
 //   shutdown/<nodeId>            a broker asking to have its leadership moved away before it stops
 //   topics/<name>                TopicSpec
 //   partitions/<name>/<index>    PartitionState (partition-state.ts)
+//   producer-id-block            the first producer id of the next free block (producer-id-blocks.ts)
 //
 // Every change to topics/ and partitions/ is a transaction that compares the key's mod revision
 // (or its absence) with what the writer read, so concurrent writers never overwrite each other.
@@ -37,6 +38,7 @@ export const BROKERS_PREFIX = 'brokers/'
 export const SHUTDOWN_PREFIX = 'shutdown/'
 export const TOPICS_PREFIX = 'topics/'
 export const PARTITIONS_PREFIX = 'partitions/'
+export const PRODUCER_ID_BLOCK_KEY = 'producer-id-block'
 
 export const brokerKey = (nodeId: number): string => `${BROKERS_PREFIX}${nodeId}`
 export const shutdownKey = (nodeId: number): string => `${SHUTDOWN_PREFIX}${nodeId}`

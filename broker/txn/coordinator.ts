@@ -25,7 +25,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { KafkaStorageError } from '../../storage/errors.js'
 import { TRANSACTIONAL_IDS_KEY, transactionStateKey } from '../../storage/metadata-keys.js'
 import type { AppendResult, TxnMarkerInput } from '../../storage/partition-log.js'
-import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdStore } from './producer-ids.js'
+import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdBlockSource, type ProducerIdStore } from './producer-ids.js'
 
 export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
 export const TXN_STATES: readonly TxnState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead']
@@ -160,6 +160,11 @@ export class TransactionCoordinator {
         this.logger.warn({ err, transactionalId: meta.transactionalId }, 'could not finish a transaction at start-up; retrying later')
       }
     }
+  }
+
+  /** Producer ids from blocks shared with other brokers (cluster mode). */
+  useProducerIdBlocks(source: ProducerIdBlockSource): void {
+    this.producerIds.useBlockSource(source)
   }
 
   close(): void {
