@@ -15,7 +15,7 @@ import select
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 
 def emit(obj):
@@ -56,20 +56,30 @@ def produce(bootstrap, topic, partitions, rate, label):
         else:
             emit({"f": value, "e": err.name()})
 
+    def poll(timeout):
+        # A fatal error surfaces as an exception from poll() or flush(): the producer is done for.
+        try:
+            producer.poll(timeout)
+        except KafkaException as e:
+            fatal.append(e.args[0])
+
     producer = make()
     interval = 1.0 / rate
     next_at = time.monotonic()
     while not stdin_closed():
         if fatal:
             emit({"fatal": fatal[0].name(), "gen": gen})
-            producer.flush(20)
+            try:
+                producer.flush(20)
+            except KafkaException:
+                pass
             fatal.clear()
             gen += 1
             seq = 0
             producer = make()
         now = time.monotonic()
         if now < next_at:
-            producer.poll(next_at - now)
+            poll(next_at - now)
             continue
         next_at += interval
         if next_at < now - 1:
@@ -82,9 +92,15 @@ def produce(bootstrap, topic, partitions, rate, label):
             producer.produce(topic, value=value.encode(), partition=partition, on_delivery=on_delivery)
         except BufferError:
             emit({"f": value, "e": "BUFFER_FULL"})
-        producer.poll(0)
+        except KafkaException as e:
+            emit({"f": value, "e": e.args[0].name()})
+            fatal.append(e.args[0])
+        poll(0)
         sys.stdout.flush()
-    left = producer.flush(30)
+    try:
+        left = producer.flush(30)
+    except KafkaException:
+        left = len(producer)
     emit({"done": True, "unflushed": left})
     sys.stdout.flush()
 
