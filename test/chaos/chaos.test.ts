@@ -1,8 +1,8 @@
 // Fault injection on a three-broker cluster (see README, "Fault injection"): idempotent producers
 // and a consumer on an RF 3, min.insync.replicas 2 topic while the nemesis kills, pauses and
 // restarts brokers, restarts etcd and cuts the network; then every fault is healed, the cluster
-// settles (every partition led, every ISR full), every partition is read from offset 0 and the
-// checker lists anomalies, which must be none. Long: it runs only when SAMSA_CHAOS_MINUTES is set,
+// settles (every partition led, every ISR full), every partition is read from offset 0 (and every
+// replica from its broker's disk) and the checker lists anomalies, which must be none. Long: it runs only when SAMSA_CHAOS_MINUTES is set,
 // as `npm run chaos -- --minutes N [--seed S]` does.
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -13,7 +13,7 @@ import { makeTempDir } from '../helpers/temp-dir.js'
 import { check, countByKind, type History, type Verdict } from './checker.js'
 import { ChaosCluster } from './cluster.js'
 import { Nemesis, seededRandom } from './nemesis.js'
-import { readPartition, Workload } from './workload.js'
+import { readPartition, readReplicaLog, Workload } from './workload.js'
 
 const { Kafka, logLevel } = kafkajs
 const minutes = Number(process.env.SAMSA_CHAOS_MINUTES ?? '0')
@@ -115,6 +115,14 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     for (const p of ps) {
       const leader = cluster.broker(p.leader)
       workload.history.finalLog.set(p.partitionId, await readPartition(`127.0.0.1:${leader.client.port}`, TOPIC, p.partitionId))
+    }
+    // Quiet: followers fetch what they lack; then each replica is read from its broker's disk.
+    await new Promise((r) => setTimeout(r, 3000))
+    await cluster.killBrokers()
+    for (const b of cluster.brokers) {
+      const replicas = new Map<number, Array<[number, string]>>()
+      for (const p of ps) if (p.replicas.includes(b.nodeId)) replicas.set(p.partitionId, await readReplicaLog(b.dataDir, TOPIC, p.partitionId))
+      workload.history.replicaLogs.set(b.nodeId, replicas)
     }
     const verdict = check(workload.history)
     anomalous = verdict.anomalies.length > 0 || settleMs === undefined

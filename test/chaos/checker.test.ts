@@ -25,6 +25,7 @@ function clean(): History {
     failed: new Set(),
     finalLog: new Map([[0, { records: p0, highWatermark: 4 }], [1, { records: p1, highWatermark: 2 }]]),
     liveReads: [[0, 0, 'a-0'], [0, 1, 'a-1'], [1, 0, 'b-0']],
+    replicaLogs: new Map([[2, new Map([[0, [...p0]], [1, [...p1]]])]]),
   }
 }
 
@@ -37,7 +38,7 @@ describe('chaos checker', () => {
   it('finds nothing wrong in a clean history, and counts its operations', () => {
     const v = check(clean())
     expect(v.anomalies).toEqual([])
-    expect(v.figures).toEqual({ attempted: 6, acknowledged: 6, failed: 0, failedButWritten: 0, unresolved: 0, records: 6, liveReads: 3 })
+    expect(v.figures).toEqual({ attempted: 6, acknowledged: 6, acknowledgedWithoutOffset: 0, failed: 0, failedButWritten: 0, unresolved: 0, records: 6, liveReads: 3 })
   })
 
   it('accepts a failed send whether or not its value was written', () => {
@@ -47,6 +48,7 @@ describe('chaos checker', () => {
     h.failed.add('a-4').add('a-5')
     h.finalLog.get(0)!.records.push([4, 'a-4'])
     h.finalLog.get(0)!.highWatermark = 5
+    h.replicaLogs.get(2)!.get(0)!.push([4, 'a-4'])
     const v = check(h)
     expect(v.anomalies).toEqual([])
     expect(v.figures.failedButWritten).toBe(1)
@@ -56,6 +58,7 @@ describe('chaos checker', () => {
     const h = clean()
     h.finalLog.get(0)!.records.splice(2)
     h.finalLog.get(0)!.highWatermark = 2
+    h.replicaLogs.get(2)!.get(0)!.splice(2)
     expect(kinds(h)).toEqual({ lost: 2 })
     expect(check(h).anomalies[0]).toMatchObject({ kind: 'lost', partition: 0, offset: 2, value: 'a-2' })
   })
@@ -63,13 +66,16 @@ describe('chaos checker', () => {
   it('finds a value acknowledged at one offset and stored at another', () => {
     const h = clean()
     h.acks.set('a-3', { partition: 0, offset: 7 })
-    expect(kinds(h)).toEqual({ 'wrong-offset': 1 })
+    h.acks.set('b-0', { partition: 0, offset: -1 })
+    h.acks.set('b-1', { partition: 1, offset: -1 })
+    expect(kinds(h)).toEqual({ 'wrong-offset': 2 })
   })
 
   it('finds a value written twice, and a value nobody sent', () => {
     const h = clean()
     h.finalLog.get(1)!.records.push([2, 'a-1'], [3, 'zz'])
     h.finalLog.get(1)!.highWatermark = 4
+    h.replicaLogs.clear()
     expect(kinds(h)).toEqual({ duplicate: 1, unexpected: 1 })
   })
 
@@ -81,6 +87,7 @@ describe('chaos checker', () => {
     h.acks.set('a-1', { partition: 0, offset: 2 })
     h.acks.set('a-2', { partition: 0, offset: 1 })
     h.liveReads = []
+    h.replicaLogs.clear()
     expect(kinds(h)).toEqual({ order: 1 })
   })
 
@@ -90,6 +97,7 @@ describe('chaos checker', () => {
     h.acks.set('a-3', { partition: 0, offset: 4 })
     h.finalLog.get(0)!.highWatermark = 5
     h.finalLog.get(1)!.highWatermark = 3
+    h.replicaLogs.clear()
     expect(kinds(h)).toEqual({ 'offset-gap': 2 })
   })
 
@@ -97,5 +105,14 @@ describe('chaos checker', () => {
     const h = clean()
     h.liveReads.push([1, 1, 'x'], [1, 1, 'x'], [1, 5, 'b-1'])
     expect(kinds(h)).toEqual({ 'divergent-read': 2 })
+  })
+
+  it('finds a replica whose log is not the leader\'s: a record differs, one is missing, one is extra', () => {
+    const h = clean()
+    const replica = h.replicaLogs.get(2)!
+    replica.get(0)![1] = [1, 'a-9']
+    replica.get(1)!.pop()
+    h.replicaLogs.set(3, new Map([[0, [...h.finalLog.get(0)!.records, [4, 'a-4']]]]))
+    expect(kinds(h)).toEqual({ 'replica-divergence': 3 })
   })
 })

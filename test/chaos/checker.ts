@@ -11,6 +11,8 @@
 //   offset-gap    a partition's offsets are not 0, 1, 2, ... up to its high watermark
 //   divergent-read a consumer read a value at an offset that the final log holds differently, or not at all
 //                 (a read past the high watermark of data that was later truncated)
+//   replica-divergence  a replica's log on disk, once the cluster has settled and gone quiet, is not
+//                 the leader's: a record differs, is missing, or lies beyond the high watermark
 
 export interface Attempt {
   /** One producer instance: values from one label carry increasing seq in the order sent. */
@@ -21,6 +23,8 @@ export interface Attempt {
 
 export interface Ack {
   partition: number
+  /** -1 when the client did not learn it (librdkafka acknowledges a message implicitly, with no
+   *  offset, when a later batch of the same producer is acknowledged after the first timed out). */
   offset: number
 }
 
@@ -33,10 +37,12 @@ export interface History {
   finalLog: Map<number, { records: Array<[offset: number, value: string]>; highWatermark: number }>
   /** What consumers read while the nemesis ran: partition, offset, value. */
   liveReads: Array<[partition: number, offset: number, value: string]>
+  /** Per broker and partition, the records of its replica as read from its disk after the run. */
+  replicaLogs: Map<number, Map<number, Array<[offset: number, value: string]>>>
 }
 
-export type AnomalyKind = 'lost' | 'wrong-offset' | 'duplicate' | 'unexpected' | 'order' | 'offset-gap' | 'divergent-read'
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['lost', 'wrong-offset', 'duplicate', 'unexpected', 'order', 'offset-gap', 'divergent-read']
+export type AnomalyKind = 'lost' | 'wrong-offset' | 'duplicate' | 'unexpected' | 'order' | 'offset-gap' | 'divergent-read' | 'replica-divergence'
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['lost', 'wrong-offset', 'duplicate', 'unexpected', 'order', 'offset-gap', 'divergent-read', 'replica-divergence']
 
 export interface Anomaly {
   kind: AnomalyKind
@@ -51,6 +57,8 @@ export interface Verdict {
   figures: {
     attempted: number
     acknowledged: number
+    /** Acknowledged with no offset (librdkafka's implicit acknowledgement): checked for presence only. */
+    acknowledgedWithoutOffset: number
     failed: number
     /** Failed sends whose value is in the log all the same. */
     failedButWritten: number
@@ -102,7 +110,7 @@ export function check(h: History): Verdict {
     const places = where.get(value)
     if (places === undefined) {
       anomalies.push({ kind: 'lost', ...ack, value, detail: `acknowledged at ${ack.partition}@${ack.offset}, ${describeSlot(at, ack)}` })
-    } else if (!places.some((p) => p.partition === ack.partition && p.offset === ack.offset)) {
+    } else if (!places.some((p) => p.partition === ack.partition && (p.offset === ack.offset || ack.offset < 0))) {
       anomalies.push({ kind: 'wrong-offset', ...ack, value, detail: `acknowledged at ${ack.partition}@${ack.offset}, found at ${places.map((p) => `${p.partition}@${p.offset}`).join(', ')}` })
     }
   }
@@ -131,6 +139,26 @@ export function check(h: History): Verdict {
     anomalies.push({ kind: 'divergent-read', partition, offset, value, detail: `read ${value} at ${partition}@${offset}, the final log holds ${final ?? 'nothing'} there` })
   }
 
+  for (const [nodeId, partitions] of h.replicaLogs) {
+    for (const [partition, records] of partitions) {
+      const leader = at.get(partition)
+      const highWatermark = h.finalLog.get(partition)?.highWatermark ?? 0
+      const held = new Set<number>()
+      let differs = false
+      for (const [offset, value] of records) {
+        held.add(offset)
+        const expected = leader?.get(offset)
+        if (expected === value || differs) continue
+        differs = true
+        anomalies.push({ kind: 'replica-divergence', partition, offset, value, detail: `broker ${nodeId} holds ${value} at ${partition}@${offset}, the leader ${expected ?? `nothing (high watermark ${highWatermark})`}` })
+      }
+      const missing = [...(leader?.keys() ?? [])].filter((o) => !held.has(o))
+      if (missing.length > 0) {
+        anomalies.push({ kind: 'replica-divergence', partition, offset: missing[0], detail: `broker ${nodeId} lacks ${missing.length} record(s) the leader holds, from offset ${missing[0]}` })
+      }
+    }
+  }
+
   let failedButWritten = 0
   for (const v of h.failed) if (where.has(v)) failedButWritten++
   let unresolved = 0
@@ -140,6 +168,7 @@ export function check(h: History): Verdict {
     figures: {
       attempted: h.attempts.size,
       acknowledged: h.acks.size,
+      acknowledgedWithoutOffset: [...h.acks.values()].filter((a) => a.offset < 0).length,
       failed: h.failed.size,
       failedButWritten,
       unresolved,

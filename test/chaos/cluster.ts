@@ -124,6 +124,11 @@ export class ChaosCluster {
     }
   }
 
+  /** Kills every broker (etcd stays): their data can then be read from disk. */
+  async killBrokers(): Promise<void> {
+    for (const b of this.brokers) await this.kill(b.nodeId)
+  }
+
   pause(nodeId: number): void {
     const b = this.broker(nodeId)
     if (b.state !== 'up') return

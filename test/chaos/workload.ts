@@ -3,6 +3,7 @@
 // reading every partition while faults are injected, and the final read of every partition from
 // offset 0 by plain Fetch from its leader. Everything lands in one History for the checker.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +22,7 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export function emptyHistory(): History {
-  return { attempts: new Map(), acks: new Map(), failed: new Set(), finalLog: new Map(), liveReads: [] }
+  return { attempts: new Map(), acks: new Map(), failed: new Set(), finalLog: new Map(), liveReads: [], replicaLogs: new Map() }
 }
 
 export interface WorkloadOptions {
@@ -152,7 +153,7 @@ export class Workload {
     const { bootstrap, topic, partitions, librdkafkaRate } = this.opts
     return this.spawnPython(['produce', bootstrap.join(','), topic, String(partitions), String(librdkafkaRate), label], (m) => {
       if (typeof m.a === 'string') this.history.attempts.set(m.a, { producer: m.g as string, seq: m.s as number, partition: m.p as number })
-      else if (typeof m.k === 'string') this.history.acks.set(m.k, { partition: m.p as number, offset: m.o as number })
+      else if (typeof m.k === 'string') this.history.acks.set(m.k, { partition: m.p as number, offset: typeof m.o === 'number' ? m.o : -1 })
       else if (typeof m.f === 'string') {
         this.history.failed.add(m.f)
         this.countError(`librdkafka ${m.e as string}`)
@@ -199,4 +200,25 @@ export async function readPartition(address: string, topic: string, partition: n
     conn.close()
   }
   return { records, highWatermark }
+}
+
+/**
+ * The records of one replica as its broker left them on disk (the broker stopped): every segment
+ * of `dataDir/topic-partition`, in base-offset order, up to the last whole batch.
+ */
+export async function readReplicaLog(dataDir: string, topic: string, partition: number): Promise<Array<[number, string]>> {
+  const dir = path.join(dataDir, `${topic}-${partition}`)
+  const segments = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).sort()
+  const records: Array<[number, string]> = []
+  for (const segment of segments) {
+    const bytes = await readFile(path.join(dir, segment))
+    // A batch is at least 61 bytes; its size is known from the first 12.
+    for (let pos = 0; pos + 61 <= bytes.length; ) {
+      const size = batchSizeAt(bytes, pos)
+      if (size < 61 || pos + size > bytes.length) break
+      for (const r of iterateRecords(bytes, pos)) records.push([Number(r.offset), Buffer.from(r.value!).toString()])
+      pos += size
+    }
+  }
+  return records
 }
