@@ -1,7 +1,9 @@
 // FindCoordinator (key 10). v1 adds the key type (0 group, 1 transaction) and an error message;
 // v3 is flexible; v4 batches keys into `coordinatorKeys` and answers a list of coordinators; v6
 // adds key type 2 (KIP-932's share coordinator, keyed "group:topicId:partition"). This single
-// broker coordinates every group, transactional id and share partition.
+// broker coordinates every group, transactional id and share partition. Cluster mode: a group's
+// coordinator is the same broker whichever broker is asked (ClusterNode.groupCoordinator);
+// transactional ids and share partitions stay with the broker asked.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
@@ -34,6 +36,8 @@ export default defineHandler({
     }
     const answer = (key: string): FindCoordinatorResponseCoordinator => {
       const refused = refusal(key)
+      const elsewhere = req.keyType === GROUP ? ctx.broker.cluster?.groupCoordinator(key, ctx.listenerName) : undefined
+      if (refused === undefined && elsewhere !== undefined) return { key, ...elsewhere, errorCode: ErrorCode.NONE, errorMessage: null }
       return refused === undefined
         ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
         : { key, nodeId: -1, host: '', port: -1, errorCode: refused[0], errorMessage: refused[1] }
