@@ -33,6 +33,9 @@ interface AcksWaiter {
   resolve: (errorCode: number) => void
 }
 
+/** How long after a refused ISR change the next proposal waits. */
+const ISR_RETRY_MS = 500
+
 export interface LeaderSettings {
   nodeId: number
   isrChanges: IsrChanges
@@ -45,6 +48,8 @@ export class LeaderPartition {
   private waiters: AcksWaiter[] = []
   /** The ISR proposed and not yet committed. */
   private pendingIsr: number[] | undefined
+  /** After a refused proposal, none before this time (a fenced broker is refused until it unfences). */
+  private retryIsrAfter = 0
   private readonly unsubscribe: () => void
   private closed = false
 
@@ -131,7 +136,7 @@ export class LeaderPartition {
   }
 
   private maybeExpandIsr(id: number, f: FollowerState): void {
-    if (this.pendingIsr !== undefined || this.state.isr.includes(id)) return
+    if (this.pendingIsr !== undefined || this.state.isr.includes(id) || Date.now() < this.retryIsrAfter) return
     const epochStart = this.epochStartOffset()
     if (f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= epochStart) {
       this.proposeIsr([...this.state.isr, id], 'caught up')
@@ -147,7 +152,7 @@ export class LeaderPartition {
 
   /** Followers of the ISR not caught up for replica.lag.time.max.ms leave it. */
   maybeShrinkIsr(now = Date.now()): void {
-    if (this.closed || this.pendingIsr !== undefined) return
+    if (this.closed || this.pendingIsr !== undefined || now < this.retryIsrAfter) return
     const lagMax = this.settings.replicaLagTimeMaxMs()
     const laggards = this.state.isr.filter((id) => {
       if (id === this.nodeId) return false
@@ -174,6 +179,7 @@ export class LeaderPartition {
       (err: unknown) => {
         // Fenced or stale: the metadata side brings the current state (or a new role) next.
         if (this.pendingIsr === isr) this.pendingIsr = undefined
+        this.retryIsrAfter = Date.now() + ISR_RETRY_MS
         this.settings.logger.warn({ err, topic, partition, isr }, 'ISR change refused')
       },
     )
