@@ -8,13 +8,14 @@
 // plain TCP; SCRAM logins next to plain connections).
 //
 //   npm run bench [-- --quick] [--only samsa,redis,nats,clients,compaction,security,rebalance,sendfile,share,scale] [--out-dir DIR]
-//                 [--render RUN.json] [--in-process-latency]
+//                 [--render RUN.json] [--in-process-latency] [--share-baseline OTHER/dist/cli/main.js]
 //
 // The fixed-rate latency runs put the producer and the consumer in child processes of their own, so
 // the harness's event loop is not in the figures; --in-process-latency adds the older runs with both
 // ends in the harness process next to them, for comparison. `rebalance` measures consumer groups
 // under the classic (eager and cooperative) and KIP-848 protocols with librdkafka (rebalance.ts);
-// `share` measures share groups as a work queue next to a classic group and RabbitMQ (share.ts);
+// `share` measures share groups as a work queue next to a classic group and RabbitMQ (share.ts;
+// --share-baseline runs its share-group figures against another build too, in the same run);
 // `scale` the broker's RSS and throughput as partitions, connections and producers grow (scale.ts).
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -49,6 +50,7 @@ const { values: flags } = parseArgs({
     'out-dir': { type: 'string' },
     render: { type: 'string' },
     'in-process-latency': { type: 'boolean', default: false },
+    'share-baseline': { type: 'string' },
   },
 })
 
@@ -455,7 +457,7 @@ async function benchNats(work: string): Promise<void> {
 }
 
 async function benchShareSection(work: string): Promise<void> {
-  await benchShare(work, { records: S.shareRecords, rate: SHARE_RATE, latencySeconds: S.latencySeconds, warmupSeconds: S.latencyWarmupSeconds }, { progress, skipped, stops, rows })
+  await benchShare(work, { records: S.shareRecords, rate: SHARE_RATE, latencySeconds: S.latencySeconds, warmupSeconds: S.latencyWarmupSeconds, baselineCli: flags['share-baseline'] }, { progress, skipped, stops, rows })
 }
 
 async function benchScaleSection(work: string): Promise<void> {

@@ -1,5 +1,6 @@
 // The ratios a run reports: each figure over what it is compared with in the same run (a ceiling,
 // another system, or Samsa itself under other settings), the only figures that compare across runs.
+import { BASELINE } from './share.js'
 import { median } from './report.js'
 import type { Row, RunReport } from './results.js'
 
@@ -88,7 +89,20 @@ export function ratios(report: RunReport, loginConcurrency: number): void {
     add(`share group, ${n} consumer(s) on 1 partition / classic group, 16 on 16 partitions (records/s)`, share?.recordsPerSec, classic16?.recordsPerSec, 'the project\'s clients, explicit accept')
     add(`Samsa share group / RabbitMQ, ${n} consumer(s) (records/s)`, share?.recordsPerSec, queue('RabbitMQ', `amqplib x ${n},`)?.recordsPerSec, 'a backlog of the same records; explicit accept vs manual ack')
   }
+  // --share-baseline: the same share runs against another build, in the same run.
+  for (const n of [1, 4, 16]) {
+    const before = queue(BASELINE, `samsa ShareConsumer x ${n},`)
+    if (before === undefined) continue
+    add(`share group, ${n} consumer(s): this build / baseline build (records/s)`, queue('Samsa', `samsa ShareConsumer x ${n},`)?.recordsPerSec, before.recordsPerSec, 'the same client, backlog and machine, one after the other')
+    add(`baseline build: share group, ${n} consumer(s) / classic group, 16 on 16 partitions (records/s)`, before.recordsPerSec, classic16?.recordsPerSec, 'the classic group measured on this build')
+    add(`baseline build: Samsa share group / RabbitMQ, ${n} consumer(s) (records/s)`, before.recordsPerSec, queue('RabbitMQ', `amqplib x ${n},`)?.recordsPerSec, 'a backlog of the same records; explicit accept vs manual ack')
+  }
+  const baseLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === BASELINE)
   const shareLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === 'Samsa')
+  if (baseLat !== undefined) {
+    add('work-queue publish -> ack p50, this build / baseline build', shareLat?.e2eMs?.p50, baseLat.e2eMs?.p50, `${shareLat?.e2eMs?.p50.toFixed(2)} vs ${baseLat.e2eMs?.p50.toFixed(2)} ms`)
+    add('work-queue publish -> ack p99, this build / baseline build', shareLat?.e2eMs?.p99, baseLat.e2eMs?.p99, `${shareLat?.e2eMs?.p99.toFixed(2)} vs ${baseLat.e2eMs?.p99.toFixed(2)} ms`)
+  }
   const rabbitLat = rows.find((r) => r.workload.startsWith('work-queue-latency') && r.system === 'RabbitMQ')
   add('work-queue publish -> ack p50, Samsa share group / RabbitMQ', shareLat?.e2eMs?.p50, rabbitLat?.e2eMs?.p50, `${shareLat?.e2eMs?.p50.toFixed(2)} vs ${rabbitLat?.e2eMs?.p50.toFixed(2)} ms`)
   add('work-queue publish -> ack p99, Samsa share group / RabbitMQ', shareLat?.e2eMs?.p99, rabbitLat?.e2eMs?.p99, `${shareLat?.e2eMs?.p99.toFixed(2)} vs ${rabbitLat?.e2eMs?.p99.toFixed(2)} ms`)

@@ -38,12 +38,13 @@ export interface SamsaServer {
  * is the pattern of its stdout to wait for; by default the first "listening on" line, whose host
  * and port it takes.
  */
-export async function startSamsa(dataDir: string, extraArgs: readonly string[] = [], settings: Record<string, string> = {}, ready = /listening on (.+):(\d+)/, env?: NodeJS.ProcessEnv): Promise<SamsaServer> {
+/** Starts `samsa serve` (the built CLI here, or `cli`: another build's dist/cli/main.js, to compare with). */
+export async function startSamsa(dataDir: string, extraArgs: readonly string[] = [], settings: Record<string, string> = {}, ready = /listening on (.+):(\d+)/, env?: NodeJS.ProcessEnv, cli = SAMSA_CLI): Promise<SamsaServer> {
   const sets = Object.entries({ 'num.partitions': '16', 'group.initial.rebalance.delay.ms': '0', ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`])
   const service = await startService(
     process.execPath,
     // The node flags `npm start` runs the broker with (cli/node-flags.ts).
-    [...serveNodeFlags(), SAMSA_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...sets, ...extraArgs],
+    [...serveNodeFlags(), cli, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...sets, ...extraArgs],
     ready,
     { env },
   )

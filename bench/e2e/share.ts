@@ -28,7 +28,7 @@ import { epochNow, histogram, percentiles, publishAtRate, toUs, type RateTarget 
 import { ProcSampler, stopService, type ResourceUsage } from './procs.js'
 import { declareQueue, fillQueue, rabbitAvailable, rabbitRateTarget, startRabbit } from './rabbitmq.js'
 import { MiB, type Percentiles, type Row } from './results.js'
-import { createTopic, samsaRateTarget, startSamsa, wireProduce, type SamsaServer } from './samsa.js'
+import { createTopic, SAMSA_CLI, samsaRateTarget, startSamsa, wireProduce, type SamsaServer } from './samsa.js'
 import type { ShareWorkerArgs, ShareWorkerReport } from './share-worker.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -46,6 +46,8 @@ export interface ShareSettings {
   rate: number
   latencySeconds: number
   warmupSeconds: number
+  /** Another build's dist/cli/main.js: its share-group runs go first, as system 'Samsa (baseline)'. */
+  baselineCli?: string
 }
 
 export interface ShareContext {
@@ -67,7 +69,8 @@ interface ConsumeResult {
 }
 
 export async function benchShare(work: string, s: ShareSettings, ctx: ShareContext): Promise<void> {
-  await benchSamsaShare(work, s, ctx)
+  if (s.baselineCli !== undefined) await benchSamsaShare(work, s, ctx, { system: BASELINE, cli: s.baselineCli, classic: false })
+  await benchSamsaShare(work, s, ctx, { system: 'Samsa', cli: SAMSA_CLI, classic: true })
   const missing = await rabbitAvailable()
   if (missing) {
     ctx.skipped.push(`RabbitMQ: ${missing}`)
@@ -76,8 +79,18 @@ export async function benchShare(work: string, s: ShareSettings, ctx: ShareConte
   await benchRabbit(work, s, ctx)
 }
 
-async function benchSamsaShare(work: string, s: ShareSettings, ctx: ShareContext): Promise<void> {
-  const samsa = await startSamsa(mkdtempSync(path.join(work, 'samsa-share-')))
+/** The system name of rows measured against --share-baseline's build. */
+export const BASELINE = 'Samsa (baseline)'
+
+interface SamsaBuild {
+  system: string
+  cli: string
+  /** Whether to measure the classic group too (the same for both builds). */
+  classic: boolean
+}
+
+async function benchSamsaShare(work: string, s: ShareSettings, ctx: ShareContext, build: SamsaBuild): Promise<void> {
+  const samsa = await startSamsa(mkdtempSync(path.join(work, 'samsa-share-')), [], {}, undefined, undefined, build.cli)
   ctx.stops.push(() => stopService(samsa.service.child))
   const pid = samsa.service.pid
   const address = `${samsa.host}:${samsa.port}`
@@ -88,7 +101,7 @@ async function benchSamsaShare(work: string, s: ShareSettings, ctx: ShareContext
     await createTopic(samsa, 'work-latency', 1)
     await earliest('share-latency')
     const target = await samsaRateTarget(samsa, 'work-latency', 1, RECORD_BYTES, -1)
-    await latencyRun(ctx, 'Samsa', 'samsa ShareConsumer, explicit accept + commitSync', 'acks=all (fsync); ack = ShareAcknowledge answered', pid, target, { kind: 'share', consumers: LATENCY_CONSUMERS, address, source: 'work-latency', group: 'share-latency', latency: true, batch: BATCH }, s)
+    await latencyRun(ctx, build.system, 'samsa ShareConsumer, explicit accept + commitSync', 'acks=all (fsync); ack = ShareAcknowledge answered', pid, target, { kind: 'share', consumers: LATENCY_CONSUMERS, address, source: 'work-latency', group: 'share-latency', latency: true, batch: BATCH }, s)
 
     ctx.progress(`share: writing ${s.records.toLocaleString('en-US')} records of 1 KiB to a 1-partition topic and to a ${CLASSIC_PARTITIONS}-partition topic...`)
     await createTopic(samsa, 'work-1', 1)
@@ -99,9 +112,9 @@ async function benchSamsaShare(work: string, s: ShareSettings, ctx: ShareContext
     for (const n of CONSUMER_COUNTS) {
       const group = `share-${n}`
       await earliest(group)
-      await throughputRun(ctx, 'Samsa', `samsa ShareConsumer x ${n}, explicit accept`, `share group, 1 partition, ${n} consumers`, pid, { kind: 'share', consumers: n, address, source: 'work-1', group, latency: false, batch: BATCH }, one.records)
+      await throughputRun(ctx, build.system, `samsa ShareConsumer x ${n}, explicit accept`, `share group, 1 partition, ${n} consumers`, pid, { kind: 'share', consumers: n, address, source: 'work-1', group, latency: false, batch: BATCH }, one.records)
     }
-    await throughputRun(ctx, 'Samsa', `samsa Consumer x ${CLASSIC_PARTITIONS}, classic group (range)`, `classic group, ${CLASSIC_PARTITIONS} partitions, ${CLASSIC_PARTITIONS} consumers`, pid, { kind: 'classic', consumers: CLASSIC_PARTITIONS, address, source: 'work-16', group: 'classic-16', latency: false, batch: BATCH }, sixteen.records)
+    if (build.classic) await throughputRun(ctx, build.system, `samsa Consumer x ${CLASSIC_PARTITIONS}, classic group (range)`, `classic group, ${CLASSIC_PARTITIONS} partitions, ${CLASSIC_PARTITIONS} consumers`, pid, { kind: 'classic', consumers: CLASSIC_PARTITIONS, address, source: 'work-16', group: 'classic-16', latency: false, batch: BATCH }, sixteen.records)
   } finally {
     await admin.close()
     await stopService(samsa.service.child)
