@@ -231,8 +231,10 @@ async function consume(args: ShareWorkerArgs, expected: number, during?: () => P
     // The last progress line may trail the count by 100 ms; stopping reports exact counts.
     for (const w of workers) w.send('stop')
     const reports = await Promise.all(workers.map((w) => w.report))
-    const first = Math.min(...reports.map((r) => r.firstMs))
-    const last = Math.max(...reports.map((r) => r.lastMs))
+    // A process whose consumers got nothing sent no first time (JSON has no Infinity).
+    const active = reports.filter((r) => r.count > 0)
+    const first = Math.min(...active.map((r) => r.firstMs))
+    const last = Math.max(...active.map((r) => r.lastMs))
     return {
       records: reports.reduce((a, r) => a + r.count, 0),
       batches: reports.reduce((a, r) => a + r.batches, 0),
