@@ -30,7 +30,7 @@ import { kafkajsConsume, kafkajsProduce, platformaticConsume, platformaticProduc
 import { ProcSampler, stopService, type ResourceUsage } from './procs.js'
 import { findRdkafkaPerformance, rdkafkaConsume, rdkafkaProduce } from './rdkafka.js'
 import { median, writeReport } from './report.js'
-import { ratios } from './ratios.js'
+import { ratios, SENDFILE_LOOPBACK } from './ratios.js'
 import { benchRebalance } from './rebalance.js'
 import { redisAvailable, redisBenchmarkXadd, redisConsume, redisRateTarget, startRedis, streamLengths } from './redis.js'
 import { MiB, type Row, type RunReport } from './results.js'
@@ -342,20 +342,35 @@ async function benchSendfile(work: string): Promise<void> {
     records = (await wireProduce(s, 'backlog', PARTITIONS, 1024, 1, S.consumeSeconds * 2, WIRE, Math.floor(S.backlogBytes / 1024))).records
   }
   settleDisk()
+  // On a shared machine the loopback ceiling moves with the load; measured before every fetch run
+  // (and once after the last), it is the ceiling of the moments the runs had.
+  const loops: number[] = []
+  const loopback = async () => {
+    const c = await loopbackCeiling(S.loopbackSeconds, WIRE.connections)
+    loops.push(c.mibPerSec)
+    progress(`  loopback TCP: ${c.mibPerSec.toFixed(0)} MiB/s`)
+  }
   const base = { system: 'Samsa', workload: 'consume-backlog', recordBytes: 1024, durability: `${((records * 1024) / MiB).toFixed(0)} MiB backlog`, note: ABBA_NOTE }
-  const wire = await abba('wire generator fetch of the backlog', pids, sides.map(([label, s]) => [label, async () => {
-    const r = await wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity)
-    return { count: r.records, seconds: r.seconds }
-  }] as const))
-  wire.forEach((m, i) => m && throughputRow({ ...base, client: `samsa wire generator (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
-  const rdk = findRdkafkaPerformance()
-  if (typeof rdk !== 'string') return
-  let group = 0
-  const viaRdk = await abba('rdkafka_performance consumer of the backlog', pids, sides.map(([label, s]) => [label, async () => {
-    const r = await rdkafkaConsume(rdk, s.bootstrap, 'backlog', `bench-rdk-${label}-${group++}`, records, S.consumeSeconds)
-    return { count: r.records, seconds: r.seconds }
-  }] as const))
-  viaRdk.forEach((m, i) => m && throughputRow({ ...base, client: `rdkafka_performance (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
+  try {
+    const wire = await abba('wire generator fetch of the backlog', pids, sides.map(([label, s]) => [label, async () => {
+      const r = await wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity)
+      return { count: r.records, seconds: r.seconds }
+    }] as const), loopback)
+    wire.forEach((m, i) => m && throughputRow({ ...base, client: `samsa wire generator (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
+    const rdk = findRdkafkaPerformance()
+    if (typeof rdk !== 'string') return
+    let group = 0
+    const viaRdk = await abba('rdkafka_performance consumer of the backlog', pids, sides.map(([label, s]) => [label, async () => {
+      const r = await rdkafkaConsume(rdk, s.bootstrap, 'backlog', `bench-rdk-${label}-${group++}`, records, S.consumeSeconds)
+      return { count: r.records, seconds: r.seconds }
+    }] as const), loopback)
+    viaRdk.forEach((m, i) => m && throughputRow({ ...base, client: `rdkafka_performance (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
+  } finally {
+    if (loops.length > 0) {
+      await loopback()
+      report.ceilings.push({ name: SENDFILE_LOOPBACK, mibPerSec: loops.reduce((a, b) => a + b, 0) / loops.length, note: `mean of ${loops.length} runs of ${S.loopbackSeconds} s, one before each fetch run of the sendfile section and one after the last: ${loops.map((x) => x.toFixed(0)).join(', ')}` })
+    }
+  }
 }
 
 type PairRun = () => Promise<{ count: number; seconds: number }>
@@ -364,10 +379,11 @@ type PairRun = () => Promise<{ count: number; seconds: number }>
  * Runs the two of a pair in the order a b b a and adds up each one's count, seconds and server
  * usage (CPU weighted by time); undefined for one whose run failed.
  */
-async function abba(what: string, pid: number | readonly number[], pair: ReadonlyArray<readonly [string, PairRun]>): Promise<Array<{ count: number; seconds: number; usage: ResourceUsage } | undefined>> {
+async function abba(what: string, pid: number | readonly number[], pair: ReadonlyArray<readonly [string, PairRun]>, before?: () => Promise<void>): Promise<Array<{ count: number; seconds: number; usage: ResourceUsage } | undefined>> {
   const totals = pair.map(() => ({ count: 0, seconds: 0, cpuSeconds: 0, rssMaxMiB: 0, rssEndMiB: 0, failed: false }))
   for (const i of [0, 1, 1, 0]) {
     const [label, run] = pair[i]!
+    await before?.()
     const m = await measured(`samsa: ${what} (${label})`, typeof pid === 'number' ? pid : pid[i]!, run)
     const t = totals[i]!
     if (m === undefined) {
