@@ -381,7 +381,11 @@ export abstract class LocalLog {
       } catch (err) {
         flushError = err
       }
-      if (flushError === undefined) {
+      // An empty log with no producer state has nothing a snapshot would save the next open from
+      // replaying (Kafka's fresh log does not snapshot either), so a partition created and never
+      // written closes without one.
+      const nothingToKeep = this._logEndOffset === this.segments.first.baseOffset && this.producerState.size === 0
+      if (flushError === undefined && !nothingToKeep) {
         try {
           // A snapshot at the log end lets the next open skip the producer-state replay; without
           // it (a full disk) the replay starts from an older one.

@@ -229,6 +229,17 @@ describe('producer state snapshots and rebuild', () => {
     expect(fs.existsSync(path.join(dir, snapshotFileName(3)))).toBe(true)
   })
 
+  it('closes a partition never written without a snapshot, and one written with one', async () => {
+    const dir = partitionDir()
+    await open(dir).close()
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.snapshot'))).toEqual([])
+    const reopened = open(dir, { clean: true })
+    expect(reopened.logEndOffset).toBe(0)
+    await reopened.append(batch(1))
+    await reopened.close()
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.snapshot'))).toEqual([snapshotFileName(1)])
+  })
+
   it('rewrites the snapshot at close when producers expired since it was written', async () => {
     const dir = partitionDir()
     const ts = Date.now()
