@@ -342,18 +342,23 @@ async function benchSendfile(work: string): Promise<void> {
     records = (await wireProduce(s, 'backlog', PARTITIONS, 1024, 1, S.consumeSeconds * 2, WIRE, Math.floor(S.backlogBytes / 1024))).records
   }
   settleDisk()
-  // On a shared machine the loopback ceiling moves with the load; measured before every fetch run
-  // (and once after the last), it is the ceiling of the moments the runs had.
+  // On a shared machine the loopback ceiling moves with the load, by several times within a
+  // minute; measured before every fetch run and once after the last, each run is compared with the
+  // mean of the two measured around it.
   const loops: number[] = []
+  const timeline: Array<{ loop: number } | { run: string; mibPerSec: number }> = []
   const loopback = async () => {
     const c = await loopbackCeiling(S.loopbackSeconds, WIRE.connections)
     loops.push(c.mibPerSec)
+    timeline.push({ loop: c.mibPerSec })
     progress(`  loopback TCP: ${c.mibPerSec.toFixed(0)} MiB/s`)
   }
+  const ran = (run: string, count: number, seconds: number) => timeline.push({ run, mibPerSec: seconds > 0 ? (count * 1024) / MiB / seconds : 0 })
   const base = { system: 'Samsa', workload: 'consume-backlog', recordBytes: 1024, durability: `${((records * 1024) / MiB).toFixed(0)} MiB backlog`, note: ABBA_NOTE }
   try {
     const wire = await abba('wire generator fetch of the backlog', pids, sides.map(([label, s]) => [label, async () => {
       const r = await wireFetch(s, 'backlog', PARTITIONS, WIRE.connections, S.consumeSeconds, Infinity)
+      ran(`samsa wire generator (${label})`, r.records, r.seconds)
       return { count: r.records, seconds: r.seconds }
     }] as const), loopback)
     wire.forEach((m, i) => m && throughputRow({ ...base, client: `samsa wire generator (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
@@ -362,6 +367,7 @@ async function benchSendfile(work: string): Promise<void> {
     let group = 0
     const viaRdk = await abba('rdkafka_performance consumer of the backlog', pids, sides.map(([label, s]) => [label, async () => {
       const r = await rdkafkaConsume(rdk, s.bootstrap, 'backlog', `bench-rdk-${label}-${group++}`, records, S.consumeSeconds)
+      ran(`rdkafka_performance (${label})`, r.records, r.seconds)
       return { count: r.records, seconds: r.seconds }
     }] as const), loopback)
     viaRdk.forEach((m, i) => m && throughputRow({ ...base, client: `rdkafka_performance (${sides[i]![0]})` }, m.count, m.seconds, m.usage))
@@ -369,11 +375,33 @@ async function benchSendfile(work: string): Promise<void> {
     if (loops.length > 0) {
       await loopback()
       report.ceilings.push({ name: SENDFILE_LOOPBACK, mibPerSec: loops.reduce((a, b) => a + b, 0) / loops.length, note: `mean of ${loops.length} runs of ${S.loopbackSeconds} s, one before each fetch run of the sendfile section and one after the last: ${loops.map((x) => x.toFixed(0)).join(', ')}` })
+      bracketedRatios(timeline)
     }
   }
 }
 
 type PairRun = () => Promise<{ count: number; seconds: number }>
+
+/**
+ * Each fetch run over the mean of the loopback runs just before and just after it; per client and
+ * side, the mean of its runs' ratios, with every run's ratio in the detail.
+ */
+function bracketedRatios(timeline: ReadonlyArray<{ loop: number } | { run: string; mibPerSec: number }>): void {
+  const per = new Map<string, number[]>()
+  timeline.forEach((t, i) => {
+    if (!('run' in t)) return
+    const before = timeline.slice(0, i).reverse().find((x) => 'loop' in x)
+    const after = timeline.slice(i + 1).find((x) => 'loop' in x)
+    const around = [before, after].flatMap((x) => (x !== undefined && 'loop' in x ? [x.loop] : []))
+    if (around.length === 0) return
+    const list = per.get(t.run) ?? []
+    list.push(t.mibPerSec / (around.reduce((a, b) => a + b, 0) / around.length))
+    per.set(t.run, list)
+  })
+  for (const [run, xs] of per) {
+    report.ratios.push({ name: `Samsa consume backlog / loopback TCP just before and after each run, ${run}`, value: xs.reduce((a, b) => a + b, 0) / xs.length, detail: `mean of ${xs.length} runs: ${xs.map((x) => x.toFixed(2)).join(', ')}` })
+  }
+}
 
 /**
  * Runs the two of a pair in the order a b b a and adds up each one's count, seconds and server
