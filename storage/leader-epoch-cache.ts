@@ -84,6 +84,12 @@ export class LeaderEpochCache {
     return { epoch: UNDEFINED_EPOCH, startOffset: UNDEFINED_EPOCH_OFFSET }
   }
 
+  /** Where `epoch` starts, or -1 when it is not one of the entries. */
+  startOffsetOf(epoch: number): number {
+    for (const e of this.entries) if (e.epoch === epoch) return e.startOffset
+    return UNDEFINED_EPOCH_OFFSET
+  }
+
   /** The epoch that wrote `offset` (the newest for the log end); -1 when none is known. */
   epochForOffset(offset: number): number {
     let epoch = UNDEFINED_EPOCH

@@ -4,7 +4,9 @@
 // latest (high watermark, or last stable offset for read_committed), -2 earliest (log start).
 // Needs DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED per partition). Cluster mode: answered by
 // the partition's leader only (NOT_LEADER_OR_FOLLOWER elsewhere, the epoch errors for a stale or
-// unknown currentLeaderEpoch); leaderEpoch is the epoch that wrote the offset.
+// unknown currentLeaderEpoch); leaderEpoch is the epoch that wrote the offset. A new leader whose
+// high watermark is still below its epoch's start answers the latest offset with
+// OFFSET_NOT_AVAILABLE (retriable) until its followers have fetched.
 import { ListOffsetsApi, type ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { toKafkaError } from '../errors.js'
@@ -61,6 +63,10 @@ export default defineHandler({
         try {
           switch (p.timestamp) {
             case LATEST:
+              if (replicas !== undefined && !replicas.latestOffsetAvailable(t.name, p.partitionIndex)) {
+                out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE
+                break
+              }
               out.offset = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark
               break
             case EARLIEST:

@@ -144,10 +144,8 @@ export class LeaderPartition {
   }
 
   /** Where the current leader epoch started in this log. */
-  private epochStartOffset(): number {
-    const entries = this.log.leaderEpochs.all
-    for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.epoch === this.state.leaderEpoch) return entries[i]!.startOffset
-    return 0
+  epochStartOffset(): number {
+    return Math.max(0, this.log.leaderEpochs.startOffsetOf(this.state.leaderEpoch))
   }
 
   /** Followers of the ISR not caught up for replica.lag.time.max.ms leave it. */

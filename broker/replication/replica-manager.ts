@@ -137,6 +137,16 @@ export class ReplicaManager implements ReplicaRoles {
     return role.kind === 'leader' ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER
   }
 
+  /**
+   * A new leader whose high watermark has not yet reached the start of its epoch (its followers
+   * have not fetched since it took over) cannot tell the latest committed offset: ListOffsets for
+   * the latest answers OFFSET_NOT_AVAILABLE, retriable, as Kafka's does.
+   */
+  latestOffsetAvailable(topic: string, partition: number): boolean {
+    const role = this.roles.get(key(topic, partition))
+    return role?.kind !== 'leader' || role.leader.log.highWatermark >= role.leader.epochStartOffset()
+  }
+
   /** A follower's Fetch: leadership and epoch checked, then its fetch offset recorded as its log end. */
   followerFetch(topic: string, partition: number, replicaId: number, currentLeaderEpoch: number, fetchOffset: number): number {
     const error = this.checkLeader(topic, partition, currentLeaderEpoch)
