@@ -97,7 +97,7 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     log(`cluster up in ${Date.now() - started} ms`)
 
     const random = seededRandom(seed)
-    const workload = new Workload({ bootstrap: cluster.bootstrap(), topic: TOPIC, partitions: PARTITIONS, kafkajsProducers: 4, librdkafkaRate: 50, random: seededRandom(seed ^ 0x5eed) })
+    const workload = new Workload({ bootstrap: cluster.bootstrap(), topic: TOPIC, partitions: PARTITIONS, kafkajsProducers: 4, librdkafkaRate: 50, random: seededRandom(seed ^ 0x5eed), logDir })
     const nemesis = new Nemesis(cluster, { seed: Math.floor(random() * 2 ** 31), sessionTimeoutMs: SESSION_TIMEOUT_MS, log })
     workload.start()
     const faultsFrom = Date.now()

@@ -47,6 +47,8 @@ def produce(bootstrap, topic, partitions, rate, label):
             "socket.timeout.ms": 5000,
             "topic.metadata.refresh.interval.ms": 2000,
             "error_cb": on_error,
+            # Idempotence state changes (producer id, epoch bumps, sequence errors) in the log.
+            "debug": "eos",
         })
 
     def on_delivery(err, msg):

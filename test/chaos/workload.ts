@@ -3,6 +3,7 @@
 // reading every partition while faults are injected, and the final read of every partition from
 // offset 0 by plain Fetch from its leader. Everything lands in one History for the checker.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import readline from 'node:readline'
@@ -33,6 +34,8 @@ export interface WorkloadOptions {
   /** librdkafka producer rate, values per second (0: none). */
   librdkafkaRate: number
   random: () => number
+  /** Where the Python processes' stderr (librdkafka's log, with its `eos` debug context) goes. */
+  logDir: string
 }
 
 /** Resolves with `p`, or with `undefined` once `ms` pass (leaving `p` to settle unobserved). */
@@ -125,7 +128,12 @@ export class Workload {
     const child = spawn(PYTHON, [path.join(here, 'librdkafka.py'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     this.children.push(child)
     let stderr = ''
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
+    const log = createWriteStream(path.join(this.opts.logDir, `librdkafka-${args[0]}.log`), { flags: 'a' })
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000)
+      log.write(d)
+    })
+    child.on('close', () => log.end())
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         onLine(JSON.parse(line) as Record<string, unknown>)
