@@ -83,6 +83,18 @@ export class ClusterImage {
     return { kind: 'other' }
   }
 
+  /** Every key this image holds a value for (relative to the prefix). */
+  keys(): string[] {
+    const out: string[] = []
+    if (this.clusterId !== undefined) out.push(CLUSTER_ID_KEY)
+    if (this.controllerId !== -1) out.push(CONTROLLER_KEY)
+    for (const id of this.brokers.keys()) out.push(`${BROKERS_PREFIX}${id}`)
+    for (const id of this.shuttingDown) out.push(`${SHUTDOWN_PREFIX}${id}`)
+    for (const name of this.topics.keys()) out.push(`${TOPICS_PREFIX}${name}`)
+    for (const { value } of this.allPartitions()) out.push(`${PARTITIONS_PREFIX}${value.topic}/${value.partition}`)
+    return out
+  }
+
   partition(topic: string, partition: number): Versioned<PartitionState> | undefined {
     return this.partitionStates.get(topic)?.get(partition)
   }

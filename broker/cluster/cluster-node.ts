@@ -159,9 +159,38 @@ export class ClusterNode implements IsrChanges {
     this.clusterId = await this.store.getOrCreate(CLUSTER_ID_KEY, offered)
     const loaded = await this.store.loadAll()
     for (const kv of loaded.kvs) this.image.apply(kv.key, kv.value, kv.modRevision)
-    this.watcher = await this.store.watch(loaded.revision, (key, value, modRevision) => this.onChange(this.image.apply(key, value, modRevision)))
+    await this.watchFrom(loaded.revision)
     await this.register(true)
     await this.applier.start()
+  }
+
+  private async watchFrom(revision: string): Promise<void> {
+    this.watcher = await this.store.watch(
+      revision,
+      (key, value, modRevision) => this.onChange(this.image.apply(key, value, modRevision)),
+      (err) => {
+        if (this.closed) return
+        this.opts.logger.warn({ err: err.message }, 'etcd ended the metadata watch; loading the metadata again')
+        void this.resync()
+      },
+    )
+  }
+
+  /** Loads everything again and applies the difference, then watches on (after a watch was lost). */
+  private async resync(): Promise<void> {
+    while (!this.closed) {
+      try {
+        const loaded = await this.store.loadAll()
+        const present = new Set(loaded.kvs.map((kv) => kv.key))
+        for (const key of this.image.keys()) if (!present.has(key)) this.onChange(this.image.apply(key, null, loaded.revision))
+        for (const kv of loaded.kvs) this.onChange(this.image.apply(kv.key, kv.value, kv.modRevision))
+        await this.watchFrom(loaded.revision)
+        return
+      } catch (err) {
+        this.opts.logger.debug({ err: (err as Error).message }, 'loading the metadata again failed; retrying')
+        await sleep(RETRY_MS)
+      }
+    }
   }
 
   private onChange(change: ImageChange): void {

@@ -61,8 +61,12 @@ export class EtcdStore {
     return kv === undefined ? undefined : { key, value: kv.value.toString(), modRevision: kv.mod_revision }
   }
 
-  /** Calls onChange for every change after `revision`, in order (value null: deleted). */
-  async watch(revision: string, onChange: (key: string, value: string | null, modRevision: string) => void): Promise<Watcher> {
+  /**
+   * Calls onChange for every change after `revision`, in order (value null: deleted). Reconnects
+   * by itself; `onLost` is called when etcd cancels the watch for good (its revision was
+   * compacted away), after which the caller must load everything again.
+   */
+  async watch(revision: string, onChange: (key: string, value: string | null, modRevision: string) => void, onLost: (err: Error) => void): Promise<Watcher> {
     const watcher = await this.ns
       .watch()
       .prefix('')
@@ -72,7 +76,7 @@ export class EtcdStore {
     watcher.on('delete', (kv) => onChange(kv.key.toString(), null, kv.mod_revision))
     watcher.on('disconnected', (err) => this.logger.warn({ err: err.message }, 'etcd watch disconnected; reconnecting'))
     watcher.on('connected', () => this.logger.debug('etcd watch connected'))
-    watcher.on('error', (err) => this.logger.warn({ err: err.message }, 'etcd watch error'))
+    watcher.on('error', (err) => onLost(err))
     return watcher
   }
 
