@@ -62,6 +62,11 @@ describe.skipIf(etcdMissing !== undefined)('controlled shutdown (two brokers, et
     const ns = etcd.namespace('/samsa-test/')
     const unfenced = async (id: number) => JSON.parse((await ns.get(`brokers/${id}`).string()) ?? '{"fenced":true}').fenced === false
     await waitFor(() => unfenced(2), { what: 'broker 2 back' })
+    // Back as a follower, it rejoins each ISR once caught up; broker 1's death must find it there.
+    await waitFor(async () => Object.values(await ns.getAll().prefix('partitions/moving/').strings()).every((v) => JSON.parse(v).isr.includes(2)), {
+      timeoutMs: 15_000,
+      what: 'broker 2 back in every ISR',
+    })
     await waitFor(async () => Object.values(await ns.getAll().prefix('partitions/moving/').strings()).some((v) => JSON.parse(v).leader === 1), {
       timeoutMs: 15_000,
       what: 'broker 1 leading a partition',
