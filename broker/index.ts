@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { LogManager } from '../storage/log-manager.js'
+import { POOL_WRITE_MIN_BYTES } from '../storage/partition-log.js'
 import { splitList } from '../storage/config-defs.js'
 import { groupConfigKey, BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
@@ -74,6 +75,13 @@ export interface BrokerOptions {
    * ISR changes go through `isrChanges`. Without it the broker is a single broker, as ever.
    */
   replication?: { isrChanges: IsrChanges }
+  /**
+   * Produced batches are copied into the segment files on the libuv pool when a partition's write
+   * has this many bytes or more, else on the event loop (default Infinity, storage's
+   * POOL_WRITE_MIN_BYTES: always the loop; 0: always the pool; 65536: the large writes).
+   * SAMSA_POOL_WRITE_MIN_BYTES sets it when the option is absent.
+   */
+  poolWriteMinBytes?: number
 }
 
 export interface RunningBroker {
@@ -120,6 +128,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     await http.listen()
   }
 
+  const poolWriteMinBytes = poolWriteMinBytesFrom(opts.poolWriteMinBytes)
   let logs: LogManager
   try {
     logs = await LogManager.open({
@@ -128,6 +137,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       logger,
       retentionCheckIntervalMs: config.getLong('log.retention.check.interval.ms'),
       io: metrics.enabled ? timedFileIO(nodeFileIO, metrics) : undefined,
+      poolWriteMinBytes,
     })
   } catch (err) {
     await http?.close()
@@ -310,6 +320,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   live = ctx
   logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
   logger.info({ fetchPath: sendfile !== undefined ? 'sendfile' : 'copy', why: sendfileWhy }, sendfile !== undefined ? 'Fetch sends record batches with sendfile (TLS connections copy)' : 'Fetch copies record batches')
+  logger.info({ poolWriteMinBytes }, 'Produce writes of this size or more go to the libuv pool')
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
@@ -359,6 +370,16 @@ async function ensureWritableDir(dir: string): Promise<void> {
     ;(e as NodeJS.ErrnoException).code = 'EDATADIR'
     throw e
   }
+}
+
+/** The option, else SAMSA_POOL_WRITE_MIN_BYTES (a byte count, or Infinity), else storage's default. */
+function poolWriteMinBytesFrom(option: number | undefined): number {
+  if (option !== undefined) return option
+  const env = process.env.SAMSA_POOL_WRITE_MIN_BYTES
+  if (env === undefined || env === '') return POOL_WRITE_MIN_BYTES
+  const n = Number(env)
+  if (!(n >= 0)) throw new Error(`SAMSA_POOL_WRITE_MIN_BYTES must be a byte count or Infinity, got '${env}'`)
+  return n
 }
 
 /** sendfile for Fetch responses unless turned off (option, or SAMSA_SENDFILE=0) or the addon is missing. */

@@ -1,9 +1,9 @@
-// File I/O behind a small interface so tests can inject faults. Data-path calls (pread, pwrite,
-// ftruncate) are synchronous: for page-cache appends and small reads a direct syscall is cheaper
-// than a round trip through the libuv thread pool, and it keeps one partition's appends naturally
-// ordered. Large reads (a fetch of megabytes) have an asynchronous variant, so the copy out of the
-// page cache runs on another core. fsync is asynchronous because it waits on the device and must
-// not stall the loop.
+// File I/O behind a small interface so tests can inject faults. Small reads and ftruncate are
+// synchronous: for the page cache a direct syscall is cheaper than a round trip through the libuv
+// thread pool. Appends (pwritev) and large reads (a fetch of megabytes) have asynchronous variants,
+// so the copy into or out of the page cache runs on another core; the synchronous pwrite stays for
+// the cleaner, recovery and the loop-write mode of appends. fsync is asynchronous because it waits
+// on the device and must not stall the loop.
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -24,6 +24,11 @@ export interface FileIO {
   readAsync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>
   /** pwrite: bytes written; may be fewer than `length`. */
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number
+  /**
+   * pwritev on the libuv thread pool: bytes written, possibly fewer than all of `bufs` (the rest
+   * failed or did not fit). The buffers must not change until the promise settles.
+   */
+  writevAsync(fd: number, bufs: readonly Uint8Array[], position: number): Promise<number>
   fsync(fd: number): Promise<void>
   fdatasync(fd: number): Promise<void>
   /** Makes created, renamed and deleted entries of a directory durable. */
@@ -56,6 +61,8 @@ export const nodeFileIO: FileIO = {
   readAsync: (fd, buf, offset, length, position) =>
     new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))),
   write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
+  writevAsync: (fd, bufs, position) =>
+    new Promise((resolve, reject) => fs.writev(fd, bufs as Uint8Array[], position, (err, n) => (err ? reject(err) : resolve(n)))),
   fsync: fsyncAsync,
   fdatasync: fdatasyncAsync,
   async fsyncDir(dir) {
@@ -199,6 +206,27 @@ export class FaultyFileIO implements FileIO {
       return n
     }
     const n = this.inner.write(this.real(fd), buf, offset, length, position)
+    this.stats.writes++
+    this.noteWrite(fd, position + n)
+    return n
+  }
+  async writevAsync(fd: number, bufs: readonly Uint8Array[], position: number): Promise<number> {
+    const fault = this.writeFaults.shift()
+    if (fault?.kind === 'fail') throw ioError(fault.code, 'writev')
+    let take: Uint8Array[] = bufs as Uint8Array[]
+    if (fault?.kind === 'short') {
+      // Only the first `bytes` bytes reach the file; the next write (the rest) fails with ENOSPC.
+      take = []
+      let left = fault.bytes
+      for (const b of bufs) {
+        if (left <= 0) break
+        take.push(b.length <= left ? b : b.subarray(0, left))
+        left -= b.length
+      }
+      this.writeFaults.unshift({ kind: 'fail', code: 'ENOSPC' })
+      if (take.length === 0) throw ioError('ENOSPC', 'writev')
+    }
+    const n = await this.inner.writevAsync(this.real(fd), take, position)
     this.stats.writes++
     this.noteWrite(fd, position + n)
     return n

@@ -1,10 +1,12 @@
 // FileRecords: the `.log` file of one segment, as Kafka's FileRecords: record batches back to back,
 // read and written by byte position. It knows nothing of offsets.
 //
-// Concurrency: one thread. Writes and small reads are synchronous pread/pwrite. The descriptor is a
-// FileHandle in the process's descriptor cache: opened on first use, possibly closed by the cache
-// while the file is idle, and pinned by work on the libuv pool (large reads, fsync), so closing or
-// deleting the file meanwhile waits for that work and it never runs on a reused number.
+// Concurrency: one thread. Small reads are synchronous pread; writes are pwrite, or pwritev on the
+// libuv pool (writeAsync), one at a time: the owner starts the next only when the last settled.
+// The descriptor is a FileHandle in the process's descriptor cache: opened on first use, possibly
+// closed by the cache while the file is idle, and pinned by work on the libuv pool (writes, large
+// reads, fsync), so closing or deleting the file meanwhile waits for that work and it never runs
+// on a reused number.
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, MIN_BATCH_LENGTH, batchSizeAt } from '../protocol/record-batch.js'
 import { type Descriptor, FileHandle } from './file-handle.js'
 import type { FileIO } from './file-io.js'
@@ -137,6 +139,36 @@ export class FileRecords {
     }
   }
 
+  /**
+   * write() of `chunks`, back to back, on the libuv pool. The chunks must stay unchanged until the
+   * promise settles. On failure the file is cut back to `position` (best effort) and it rejects.
+   */
+  async writeAsync(chunks: readonly Uint8Array[], position: number): Promise<void> {
+    const pin = this.handle.pin()
+    try {
+      let bufs = chunks
+      let at = position
+      for (;;) {
+        const n = await this.io.writevAsync(pin.fd, bufs, at)
+        at += n
+        bufs = rest(bufs, n)
+        if (bufs.length === 0) return
+        // A short write (a nearly full disk): the next call writes the rest or reports why it
+        // cannot. One that wrote nothing would loop forever, so that counts as the disk refusing.
+        if (n === 0) throw Object.assign(new Error('ENOSPC: write made no progress'), { code: 'ENOSPC', syscall: 'writev' })
+      }
+    } catch (err) {
+      try {
+        this.io.ftruncate(pin.fd, position)
+      } catch {
+        // the partition goes offline; recovery truncates the torn tail on the next open
+      }
+      throw err
+    } finally {
+      this.handle.unpin(pin)
+    }
+  }
+
   truncateTo(size: number): void {
     this.io.ftruncate(this.handle.fd(), size)
   }
@@ -165,4 +197,14 @@ export class FileRecords {
     this.close()
     if (this.io.stat(this.file) !== undefined) this.io.unlink(this.file)
   }
+}
+
+/** What is left of `bufs` after its first `n` bytes. */
+function rest(bufs: readonly Uint8Array[], n: number): readonly Uint8Array[] {
+  let i = 0
+  while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length
+  if (i === bufs.length) return []
+  const out = bufs.slice(i)
+  if (n > 0) out[0] = out[0]!.subarray(n)
+  return out
 }

@@ -5,9 +5,11 @@
 // appends, reads and DeleteRecords on it. Beside it: LogSegments (the list and its changes),
 // LogLoader (opening and recovery) and FlushScheduler (when data reaches the disk).
 //
-// Concurrency: single-threaded. Only fsync is asynchronous: durable appends wait for a flush that
-// covers their last offset, and concurrent ones share one fsync (group commit). recoveryPoint is
-// the offset below which all data is known to be on disk.
+// Concurrency: single-threaded. Appends are written asynchronously (PartitionLog queues them, and
+// the log end offset moves once a write lands); rolling, truncation and closing wait until none
+// is in flight. fsync is asynchronous: durable appends wait for a flush that covers their last
+// offset, and concurrent ones share one fsync (group commit). recoveryPoint is the offset below
+// which all data is known to be on disk.
 //
 // An I/O error takes the partition offline (writes and reads answer KAFKA_STORAGE_ERROR). When the
 // cause was a full disk refusing a write, the owner may bring it back once there is room again
@@ -40,7 +42,22 @@ export interface PartitionLogOptions {
   onLogStartOffsetChange?: (log: LocalLog) => Promise<void>
   /** producer.id.expiration.ms; default one day. */
   producerIdExpirationMs?: number
+  /**
+   * Writes of appended batches of this many bytes or more go to the libuv pool; smaller ones are
+   * written on the event loop. Default POOL_WRITE_MIN_BYTES (none); 0 sends every write to the
+   * pool, 65536 the large ones.
+   */
+  poolWriteMinBytes?: number
 }
+
+/**
+ * Every write stays on the event loop by default: on the two shared cores measured so far, no
+ * throughput gain from the pool could be told apart from the noise (bench/README.md, "Produce
+ * writes"), and small writes cost the loop more through the pool (one 1 KiB append in flight:
+ * 8-10 us written on the loop, 50 us through the pool; 0.7-0.9 of it from 64 KiB,
+ * bench/micro/append-write.bench.ts). 65536 is the split those figures suggest.
+ */
+export const POOL_WRITE_MIN_BYTES = Infinity
 
 export abstract class LocalLog {
   readonly topic: string
@@ -70,6 +87,7 @@ export abstract class LocalLog {
   protected closed = false
   /** Closed by topic deletion: what fails from now on fails because the partition is gone. */
   protected deleted = false
+  protected readonly poolWriteMinBytes: number
 
   protected constructor(opts: PartitionLogOptions) {
     this.topic = opts.topic
@@ -79,6 +97,7 @@ export abstract class LocalLog {
     this.io = opts.io ?? nodeFileIO
     this.logger = opts.logger ?? silentLogger
     this.onLogStartOffsetChange = opts.onLogStartOffsetChange
+    this.poolWriteMinBytes = opts.poolWriteMinBytes ?? POOL_WRITE_MIN_BYTES
     this.producerState = new ProducerStateManager({ dir: opts.dir, io: this.io, expirationMs: opts.producerIdExpirationMs })
     const loaded = this.load(opts.recoveryPoint ?? 0, opts.logStartOffset ?? 0, opts.hadCleanShutdown ?? false)
     this.segments = new LogSegments(this.io, this.dir, loaded.segments, this._config)
@@ -201,6 +220,16 @@ export abstract class LocalLog {
     return this.segments.active
   }
 
+  /** Appends are queued or being written (PartitionLog): the segments must not change under them. */
+  protected get appendsPending(): boolean {
+    return false
+  }
+
+  /** Resolves once no append is queued or being written. */
+  protected appendsIdle(): Promise<void> {
+    return Promise.resolve()
+  }
+
   protected storageError(): StorageError {
     // As Kafka answers a produce to a partition it no longer hosts whose topic is gone.
     if (this.deleted) return new UnknownTopicError(`partition ${this.name} was deleted`)
@@ -315,6 +344,7 @@ export abstract class LocalLog {
 
   /** Drops every record at or after `offset` (whole batches: the one containing it goes too). */
   async truncateTo(offset: number): Promise<void> {
+    while (this.appendsPending) await this.appendsIdle()
     if (this._offline) throw this.storageError()
     if (offset >= this._logEndOffset) return
     if (offset <= this.segments.first.baseOffset || offset < this._logStartOffset) {
@@ -339,6 +369,9 @@ export abstract class LocalLog {
   /** Empties the log and starts it again at `offset` (a follower whose leader's log starts past its end). */
   truncateFullyAndStartAt(offset: number): void {
     if (this._offline) throw this.storageError()
+    // Appends taken while it led are still being written into the segments: the next fetch that
+    // finds the leader's log start past this log's end comes back here.
+    if (this.appendsPending) return
     this.segments.restartAt(offset)
     this.leaderEpochs.clear().catch(() => {})
     this._logEndOffset = offset
@@ -357,7 +390,9 @@ export abstract class LocalLog {
    * Throws, staying offline, when the disk still refuses.
    */
   recoverFromFullDisk(): void {
-    if (!this.offlineForSpace) return
+    // A failed write answers everything queued at once, so this waits only for a write that was
+    // already in flight when another took the partition offline; the next check comes back.
+    if (!this.offlineForSpace || this.appendsPending) return
     this.segments.close() // an error does not matter: the files are opened again and rescanned
     const recoveryPoint = this.flusher.recoveryPoint
     const loaded = this.load(recoveryPoint, this._logStartOffset, false)
@@ -373,6 +408,9 @@ export abstract class LocalLog {
 
   /** Flushes and closes every segment (indexes trimmed). Safe to call twice. */
   async close(): Promise<void> {
+    if (this.closed) return
+    // Appends already queued are written (or fail) first, so the flush covers them.
+    while (this.appendsPending) await this.appendsIdle()
     if (this.closed) return
     let flushError: unknown
     if (!this._offline) {

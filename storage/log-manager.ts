@@ -55,6 +55,8 @@ export interface LogManagerOptions {
   logger?: Logger
   /** log.retention.check.interval.ms; default from brokerConfig or 300000. */
   retentionCheckIntervalMs?: number
+  /** Appended batches written on the libuv pool from this size (PartitionLogOptions). */
+  poolWriteMinBytes?: number
 }
 
 export interface LogDirSummary {
@@ -69,6 +71,7 @@ export class LogManager {
   readonly dataDir: string
   private readonly io: FileIO
   private readonly logger: Logger
+  private readonly poolWriteMinBytes: number | undefined
   private brokerConfig: Record<string, string>
   private readonly logs = new Map<string, PartitionLog[]>()
   private readonly topicIds = new Map<string, string>()
@@ -87,6 +90,7 @@ export class LogManager {
     this.dataDir = opts.dataDir
     this.io = opts.io ?? nodeFileIO
     this.logger = opts.logger ?? silentLogger
+    this.poolWriteMinBytes = opts.poolWriteMinBytes
     this.dirDeleter = new DirDeleter(this.io, this.logger)
     this.brokerConfig = { ...(opts.brokerConfig ?? {}) }
     this.metadata = metadata
@@ -164,6 +168,7 @@ export class LogManager {
             hadCleanShutdown: clean && existed,
             onLogStartOffsetChange: () => this.writeCheckpoints(),
             producerIdExpirationMs: this.producerIdExpirationMs,
+            poolWriteMinBytes: this.poolWriteMinBytes,
           }),
         )
       }
@@ -338,6 +343,7 @@ export class LogManager {
       logger: this.logger,
       onLogStartOffsetChange: () => this.writeCheckpoints(),
       producerIdExpirationMs: this.producerIdExpirationMs,
+      poolWriteMinBytes: this.poolWriteMinBytes,
     })
   }
 

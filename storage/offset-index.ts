@@ -43,8 +43,9 @@ export abstract class AbstractIndex {
     return Math.floor(this.maxIndexSize / this.entrySize)
   }
 
-  isFull(): boolean {
-    return this.entries >= this.maxEntries
+  /** Full, or without room for `more` entries. */
+  isFull(more = 0): boolean {
+    return this.entries + more >= this.maxEntries
   }
 
   /** Bytes the trimmed file holds. */

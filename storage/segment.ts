@@ -9,10 +9,12 @@
 // is the owning log's current config (replaced when that changes); a roll decision takes only the
 // incoming batches (RollParams), a read only its bounds (SegmentRead).
 //
-// Concurrency: a segment belongs to one PartitionLog and is used from one thread. Writes are
-// positional and synchronous; fsync and large reads run on the libuv pool. Readers see exactly the
-// bytes written so far (`size`), which always ends on a batch boundary. Work on the pool pins the
-// log file (FileRecords), so a descriptor closed meanwhile is never reused under it.
+// Concurrency: a segment belongs to one PartitionLog and is used from one thread. Appends are
+// positional writes, synchronous (append) or on the libuv pool (appendAsync, one at a time: the
+// log starts the next when the last settled); fsync and large reads run on the pool too. Readers
+// see exactly the bytes written so far (`size`), which always ends on a batch boundary: size, the
+// indexes and nextOffset move only once a write has completed. Work on the pool pins the log file
+// (FileRecords), so a descriptor closed meanwhile is never reused under it.
 import path from 'node:path'
 import {
   LOG_OVERHEAD,
@@ -70,6 +72,8 @@ export interface RollParams {
   maxTimestampInMessages: number
   maxOffsetInMessages: number
   now: number
+  /** Batches given offsets but not yet written (their bytes are in messagesSize). */
+  pendingBatches?: number
 }
 
 /** One read: whole batches from the one holding `offset`, up to `maxBytes`, below `maxOffset`. */
@@ -105,6 +109,7 @@ export class LogSegment {
   readonly timeIndex: TimeIndex
   readonly txnIndex: TxnIndex
   private active = false
+  private closed = false
 
   private constructor(
     io: FileIO,
@@ -160,14 +165,16 @@ export class LogSegment {
 
   /** Kafka's LogSegment.shouldRoll: full by size, time or index, or offsets beyond an int32 delta. */
   shouldRoll(p: RollParams): boolean {
-    if (this.size === 0) return false
+    const pending = p.pendingBatches ?? 0
+    if (this.size === 0 && pending === 0) return false
     const cfg = this.config
     if (this.size + p.messagesSize > cfg.segmentBytes) return true
     const waited = this.rollingBasedTimestamp !== undefined && this.rollingBasedTimestamp >= 0 && p.maxTimestampInMessages >= 0
       ? p.maxTimestampInMessages - this.rollingBasedTimestamp
       : p.now - this.created
     if (waited > cfg.segmentMs - cfg.segmentJitterMs) return true
-    if (this.offsetIndex.isFull() || this.timeIndex.isFull()) return true
+    // Each pending batch may add an entry to either index once written.
+    if (this.offsetIndex.isFull(pending) || this.timeIndex.isFull(pending)) return true
     return p.maxOffsetInMessages - this.baseOffset > INT32_MAX
   }
 
@@ -176,9 +183,26 @@ export class LogSegment {
    * cut back to its previous size (best effort) and the error is rethrown.
    */
   append(records: Uint8Array): void {
+    this.log.write(records, this.size)
+    this.appended(records)
+  }
+
+  /**
+   * append() of `chunks`, back to back, with the write on the libuv pool: size, nextOffset and the
+   * indexes move once it has completed, so readers never see the bytes before. The chunks must stay
+   * unchanged until it settles, and nothing else may append meanwhile. A segment closed meanwhile
+   * (its log deleted) records nothing.
+   */
+  async appendAsync(chunks: readonly Uint8Array[]): Promise<void> {
+    await this.log.writeAsync(chunks, this.size)
+    if (this.closed) return
+    for (const records of chunks) this.appended(records)
+  }
+
+  /** Indexes `records`, just written at the end of the log, and moves size and nextOffset past them. */
+  private appended(records: Uint8Array): void {
     const start = this.size
     const len = records.length
-    this.log.write(records, start)
     const interval = this.config.indexIntervalBytes
     let p = 0
     let last = this.nextOffset - 1
@@ -515,6 +539,7 @@ export class LogSegment {
   }
 
   close(): void {
+    this.closed = true
     if (this.active) this.onBecomeInactive()
     this.offsetIndex.close()
     this.timeIndex.close()
@@ -524,6 +549,7 @@ export class LogSegment {
 
   /** Closes and removes the segment's files. */
   delete(): void {
+    this.closed = true
     this.active = false
     this.txnIndex.delete()
     this.log.delete()

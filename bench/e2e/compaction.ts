@@ -49,7 +49,7 @@ export async function cleanerThroughput(dir: string, bytes: number, codec: Compr
         Array.from({ length: 16 }, () => ({ key: `key-${Math.floor(Math.random() * keySpace)}`, value, headers: [], timestamp: Date.now() + records++ })),
         { compression: codec },
       )
-      log.appendSync(batch)
+      await log.append(batch)
       written += batch.length
     }
     log.roll()

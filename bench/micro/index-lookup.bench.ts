@@ -20,7 +20,7 @@ try {
   const value = Buffer.alloc(900, 3)
   const template = encodeBatch([{ key: null, value, headers: [], timestamp: Date.now() }])
   const total = 256 << 20
-  for (let written = 0; written < total; written += template.length) log.appendSync(template)
+  for (let written = 0; written < total; written += template.length) await log.append(template)
   const leo = log.logEndOffset
   const active = log.activeSegment
   let sink = 0

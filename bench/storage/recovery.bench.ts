@@ -17,7 +17,7 @@ try {
   const log = PartitionLog.open({ dir, topic: 'bench', partition: 0, config })
   const value = Buffer.alloc(1000, 5)
   const template = encodeBatch(Array.from({ length: 16 }, () => ({ key: null, value, headers: [], timestamp: Date.now() })))
-  for (let written = 0; written < size; written += template.length) log.appendSync(template)
+  for (let written = 0; written < size; written += template.length) await log.append(template)
   const leo = log.logEndOffset
   await log.close()
   let t = process.hrtime.bigint()

@@ -2,7 +2,7 @@
 // pointed at it. Tests stop it in afterAll with `stop()`, which also removes the directory.
 import kafkajs from 'kafkajs'
 import type { Kafka as KafkaClient, KafkaConfig } from 'kafkajs'
-import { startBroker, type RunningBroker } from '../../broker/index.js'
+import { startBroker, type BrokerOptions, type RunningBroker } from '../../broker/index.js'
 import { makeTempDir, removeDir } from './temp-dir.js'
 
 const { Kafka, logLevel } = kafkajs
@@ -14,9 +14,10 @@ export interface TestBroker {
   stop(): Promise<void>
 }
 
-export async function startTestBroker(config: Record<string, string> = {}): Promise<TestBroker> {
+/** `options`: further broker options (not the address, directory or logging, which are fixed here). */
+export async function startTestBroker(config: Record<string, string> = {}, options: Pick<BrokerOptions, 'poolWriteMinBytes'> = {}): Promise<TestBroker> {
   const dataDir = await makeTempDir('samsa-it-')
-  const broker = await startBroker({ dataDir, host: '127.0.0.1', port: 0, config, logLevel: 'silent' })
+  const broker = await startBroker({ ...options, dataDir, host: '127.0.0.1', port: 0, config, logLevel: 'silent' })
   return {
     broker,
     address: broker.address,
