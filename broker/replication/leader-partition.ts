@@ -101,11 +101,14 @@ export class LeaderPartition {
     const f = this.followers.get(replicaId)
     if (f === undefined || this.closed) return
     const leaderEnd = this.log.logEndOffset
+    // Past the leader's end: a tail the leader never wrote, which the follower must cut first (its
+    // fetch answers OFFSET_OUT_OF_RANGE); it says nothing about what the follower has of this log.
+    if (fetchOffset > leaderEnd) return
     if (fetchOffset >= leaderEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, now)
     else if (fetchOffset >= f.lastFetchLeaderLogEndOffset && f.lastFetchLeaderLogEndOffset >= 0) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs)
     f.lastFetchLeaderLogEndOffset = leaderEnd
     f.lastFetchMs = now
-    f.logEndOffset = Math.min(fetchOffset, leaderEnd)
+    f.logEndOffset = fetchOffset
     this.maybeExpandIsr(replicaId, f)
     this.maybeAdvanceHighWatermark()
   }

@@ -261,4 +261,31 @@ describe('replication between brokers', () => {
     expect(await latest()).toMatchObject({ offset: 5, leaderEpoch: 2 })
     conn.close()
   }, 30_000)
+
+  it('counts a follower only at fetch offsets within the leader log (a fetch past its end is OFFSET_OUT_OF_RANGE and moves nothing)', async () => {
+    const isr = new MemoryIsrChanges()
+    const [a, b] = await cluster(2, isr)
+    const topic = 'repl-ahead'
+    await createTopic([a!, b!], topic)
+    const s1 = partitionState(topic, { leader: 1, isr: [1, 2], replicas: [1, 2], leaderEpoch: 1 })
+    isr.set(s1)
+    await a!.replicas.becomeLeader(s1)
+    expect((await produceRaw(a!.address, topic, ['q0', 'q1', 'q2', 'q3', 'q4'], 1)).errorCode).toBe(ErrorCode.NONE)
+    expect(await highWatermark(a!.address, topic)).toBe(0)
+    // Fetches as replica 2, as its fetcher would send them.
+    const conn = await BrokerConnection.connect(a!.address, { clientId: 't', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
+    const asFollower = (fetchOffset: number) =>
+      conn.request(FetchApi, 12, {
+        clusterId: null, replicaId: 2, replicaState: { replicaId: 2, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+        isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+        topics: [{ topic, topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: 1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: 0, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
+      }).then((r) => r.responses[0]!.partitions[0]!)
+    expect((await asFollower(9)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE)
+    expect(await highWatermark(a!.address, topic)).toBe(0)
+    const caughtUp = await asFollower(5)
+    expect(caughtUp.errorCode).toBe(ErrorCode.NONE)
+    expect(caughtUp.highWatermark).toBe(5)
+    expect(await highWatermark(a!.address, topic)).toBe(5)
+    conn.close()
+  }, 30_000)
 })
