@@ -371,6 +371,25 @@ export class LogManager {
     })
   }
 
+  /**
+   * Drops one partition's data (its replica moved to other brokers): the directory is removed and
+   * an empty log takes the partition's place, so the topic keeps all its partitions and a replica
+   * assigned here again starts from nothing, as a new one does.
+   */
+  deletePartitionData(name: string, index: number): Promise<void> {
+    return this.exclusive(async () => {
+      const topic = this.metadata.getTopic(name)
+      const parts = this.logs.get(name)
+      const old = parts?.[index]
+      if (topic === undefined || parts === undefined || old === undefined) throw new UnknownTopicError(`Partition ${name}-${index} does not exist.`)
+      old.closeForDelete()
+      this.dirDeleter.renameAndRemove(old.dir)
+      parts[index] = this.openPartition(name, index, resolveLogConfig(this.brokerConfig, topic.configs))
+      await this.io.fsyncDir(this.dataDir)
+      await this.cleaner?.forget([old.name]).catch((err: unknown) => this.logger.warn({ err, topic: name, partition: index }, 'cleaner checkpoint after deletion failed'))
+    })
+  }
+
   createPartitions(name: string, totalCount: number): Promise<void> {
     return this.exclusive(async () => {
       const topic = this.metadata.getTopic(name)

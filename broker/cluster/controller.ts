@@ -12,6 +12,7 @@ import { preferredLeader, reconcile, type BrokerLiveness } from './elections.js'
 import type { EtcdStore } from './etcd-store.js'
 import { CONTROLLER_KEY, partitionKey } from './keys.js'
 import type { PartitionState } from './partition-state.js'
+import { cancelReassignment, completeReassignment, reassigning, startReassignment } from './reassignment.js'
 import type { Guard } from './topic-admin.js'
 
 export interface ControllerOptions {
@@ -105,6 +106,44 @@ export class Controller {
     return out
   }
 
+  /**
+   * AlterPartitionReassignments: starts moving each partition to its target replicas (null:
+   * cancels its reassignment). An error code and message per partition; the move itself completes
+   * later, when every target replica is in sync (reassignment.ts).
+   */
+  async reassign(requests: Array<{ topic: string; partition: number; replicas: number[] | null }>): Promise<Array<{ errorCode: number; errorMessage: string | null }>> {
+    this.guard()
+    const out: Array<{ errorCode: number; errorMessage: string | null }> = []
+    for (const r of requests) {
+      const fail = (errorCode: number, errorMessage: string) => out.push({ errorCode, errorMessage })
+      const current = this.opts.image.partition(r.topic, r.partition)
+      if (current === undefined) {
+        fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unable to find partition ${r.topic}:${r.partition}.`)
+        continue
+      }
+      let next: PartitionState
+      if (r.replicas === null) {
+        if (!reassigning(current.value)) {
+          fail(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, 'No partition reassignment is in progress.')
+          continue
+        }
+        next = cancelReassignment(current.value, this.liveness())
+      } else {
+        const problem = this.replicasProblem(r.replicas)
+        if (problem !== undefined) {
+          fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem)
+          continue
+        }
+        next = startReassignment(current.value, r.replicas)
+        // Every target replica already in sync (or no change at all): it completes at once.
+        next = completeReassignment(next, this.liveness()) ?? next
+      }
+      if (await this.write(current, next)) out.push({ errorCode: ErrorCode.NONE, errorMessage: null })
+      else fail(ErrorCode.REQUEST_TIMED_OUT, `${r.topic}-${r.partition} changed while it was being reassigned; try again.`)
+    }
+    return out
+  }
+
   close(): void {
     this.closed = true
     this.resign()
@@ -125,8 +164,17 @@ export class Controller {
 
   private async reconcileOne(current: Versioned<PartitionState>): Promise<void> {
     if (this.held === undefined) return
-    const next = reconcile(current.value, this.liveness(), this.opts.uncleanElection(current.value.topic))
+    const next = reconcile(current.value, this.liveness(), this.opts.uncleanElection(current.value.topic)) ?? completeReassignment(current.value, this.liveness())
     if (next !== undefined) await this.write(current, next)
+  }
+
+  /** Kafka's validateManualPartitionAssignment: a non-empty list of distinct, registered brokers. */
+  private replicasProblem(replicas: readonly number[]): string | undefined {
+    if (replicas.length === 0) return 'The manual partition assignment includes an empty replica list.'
+    if (new Set(replicas).size !== replicas.length) return `The manual partition assignment includes the broker ${replicas.find((id, i) => replicas.indexOf(id) !== i)} more than once.`
+    const unknown = replicas.find((id) => !this.opts.image.brokers.has(id))
+    if (unknown !== undefined) return `The manual partition assignment includes broker ${unknown}, but no such broker is registered.`
+    return undefined
   }
 
   private async rebalanceLeaders(): Promise<void> {
@@ -142,7 +190,10 @@ export class Controller {
     const { topic, partition } = next
     const ok = await this.opts.store.writeIf([{ key: partitionKey(topic, partition), expect: current.modRevision, value: JSON.stringify(next) }], this.guard())
     const log = this.opts.logger
-    if (ok) log.info({ topic, partition, leader: next.leader, isr: next.isr, leaderEpoch: next.leaderEpoch, from: { leader: current.value.leader, isr: current.value.isr } }, 'partition leadership changed')
+    if (ok) {
+      const moving = { replicas: next.replicas, adding: next.addingReplicas, removing: next.removingReplicas }
+      log.info({ topic, partition, leader: next.leader, isr: next.isr, leaderEpoch: next.leaderEpoch, ...moving, from: { leader: current.value.leader, isr: current.value.isr, replicas: current.value.replicas } }, 'partition state changed')
+    }
     else log.debug({ topic, partition }, 'partition changed before the controller wrote it')
     return ok
   }

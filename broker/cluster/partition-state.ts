@@ -27,6 +27,12 @@ export interface PartitionState {
   leaderEpoch: number
   /** Bumped on every change of the state (leader, ISR or replicas); an ISR change names the epoch it was made from. */
   partitionEpoch: number
+  /**
+   * A reassignment in flight (KIP-455): replicas being added (following, catching up) and being
+   * removed once every added one is in sync. Absent or empty when none is.
+   */
+  addingReplicas?: number[]
+  removingReplicas?: number[]
 }
 
 /** What the metadata side tells the replication side this broker must be for a partition. */

@@ -1,5 +1,7 @@
-// AlterPartitionReassignments (key 45). v0 only (flexible). A single broker has one place for every
-// replica, so this answers as Kafka's controller does when nothing can move: a partition whose
+// AlterPartitionReassignments (key 45). v0 only (flexible). Cluster mode: only the controller
+// answers (NOT_CONTROLLER elsewhere); it starts each partition's move to its target replicas, or
+// cancels it for null replicas, and the move completes once every target replica is in sync
+// (broker/cluster/reassignment.ts). A single broker has one place for every replica, so it answers as Kafka's controller does when nothing can move: a partition whose
 // target is this broker alone already has it (no change, no error); any other broker id, an empty
 // list or a repeated id is INVALID_REPLICA_ASSIGNMENT; cancelling (null replicas) finds
 // NO_REASSIGNMENT_IN_PROGRESS; an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION. Kafka's
@@ -9,6 +11,7 @@ import {
   type AlterPartitionReassignmentsResponse,
 } from '../../protocol/generated/alter-partition-reassignments.js'
 import { ErrorCode } from '../../protocol/errors.js'
+import { toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 import { authorizeCluster, Op } from '../acls/authorize.js'
 
@@ -17,9 +20,27 @@ type PartitionResult = AlterPartitionReassignmentsResponse['responses'][number][
 export default defineHandler({
   api: AlterPartitionReassignmentsApi,
   versions: [0, 0],
-  handle(req, ctx): AlterPartitionReassignmentsResponse {
+  async handle(req, ctx): Promise<AlterPartitionReassignmentsResponse> {
     const b = ctx.broker
-    if (!authorizeCluster(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, responses: [] }
+    const refuse = (errorCode: number, errorMessage: string | null = null): AlterPartitionReassignmentsResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [] })
+    if (!authorizeCluster(ctx, Op.ALTER)) return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+    const cluster = b.cluster
+    if (cluster) {
+      if (!cluster.controller.isActive) return refuse(ErrorCode.NOT_CONTROLLER, `Broker ${b.nodeId} is not the controller.`)
+      const responses: AlterPartitionReassignmentsResponse['responses'] = []
+      for (const t of req.topics) {
+        const wanted = t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas }))
+        let results: Array<{ errorCode: number; errorMessage: string | null }>
+        try {
+          results = await cluster.controller.reassign(wanted)
+        } catch (err) {
+          const e = toKafkaError(err)
+          results = wanted.map(() => ({ errorCode: e.code, errorMessage: e.message }))
+        }
+        responses.push({ name: t.name, partitions: t.partitions.map((p, i) => ({ partitionIndex: p.partitionIndex, ...results[i]! })) })
+      }
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses }
+    }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

@@ -112,11 +112,13 @@ export class ReplicaManager implements ReplicaRoles {
     const k = key(topic, partition)
     this.leave(k, this.roles.get(k))
     this.roles.delete(k)
+    if (deleteLog) {
+      // The replica moved away (a reassignment): its data goes, an empty log stays in its place.
+      await this.opts.logs.deletePartitionData(topic, partition)
+      this.opts.logger.info({ topic, partition }, 'replica removed from this broker; its log is deleted')
+    }
     const log = this.opts.logs.partition(topic, partition)
     if (log !== undefined) log.follower = true
-    // Deleting the files of a partition that moved away is the log manager's topic deletion's job
-    // today; a partition moved off this broker keeps its files until its topic goes.
-    if (deleteLog) this.opts.logger.info({ topic, partition }, 'replica stopped; its files stay until the topic is deleted')
   }
 
   /** The broker's view of who leads, for currentLeader hints in error answers. */
