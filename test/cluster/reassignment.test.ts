@@ -27,8 +27,9 @@ function kafka(brokers: string[]) {
   return new Kafka({ clientId: 'reassignment-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } })
 }
 
-async function withAdmin<T>(cluster: TestCluster, fn: (a: Admin) => Promise<T>): Promise<T> {
-  const a = kafka(cluster.bootstrap()).admin()
+/** A kafkajs admin bootstrapped from every broker, or from `nodeId` alone (while another is frozen). */
+async function withAdmin<T>(cluster: TestCluster, fn: (a: Admin) => Promise<T>, nodeId?: number): Promise<T> {
+  const a = kafka(nodeId === undefined ? cluster.bootstrap() : [cluster.address(nodeId)]).admin()
   await a.connect()
   try {
     return await fn(a)
@@ -37,8 +38,8 @@ async function withAdmin<T>(cluster: TestCluster, fn: (a: Admin) => Promise<T>):
   }
 }
 
-async function partition0(cluster: TestCluster, topic: string): Promise<PartitionMetadata> {
-  return withAdmin(cluster, async (a) => (await a.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.find((p) => p.partitionId === 0)!)
+async function partition0(cluster: TestCluster, topic: string, nodeId?: number): Promise<PartitionMetadata> {
+  return withAdmin(cluster, async (a) => (await a.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.find((p) => p.partitionId === 0)!, nodeId)
 }
 
 async function controllerId(cluster: TestCluster): Promise<number> {
@@ -109,6 +110,33 @@ describe.skipIf(etcdMissing !== undefined)('partition reassignment (three broker
     expect((await list(cluster, controller)).topics).toEqual([])
     // Nothing moved.
     expect((await partition0(cluster, 'checks')).replicas).toEqual([1, 2])
+  }, 30_000)
+
+  it('lists a reassignment that cannot finish, with its adding and removing replicas, and cancels it', async () => {
+    const controller = await controllerId(cluster)
+    const frozen = [1, 2, 3].find((id) => id !== controller)!
+    const [a, b] = [1, 2, 3].filter((id) => id !== frozen) as [number, number]
+    await withAdmin(cluster, (adm) => adm.createTopics({ topics: [{ topic: 'stuck', replicaAssignment: [{ partition: 0, replicas: [a, b] }] }], waitForLeaders: true }))
+    const proc = cluster.broker(frozen).child!.proc
+    // The new replica's broker is frozen (still registered for a moment): it can never catch up.
+    proc.kill('SIGSTOP')
+    try {
+      const res = await alter(cluster, controller, 'stuck', [a, frozen])
+      expect(res.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE)
+      const listed = await list(cluster, controller)
+      expect(listed.topics).toEqual([{ name: 'stuck', partitions: [{ partitionIndex: 0, replicas: [a, frozen, b], addingReplicas: [frozen], removingReplicas: [b] }] }])
+      expect((await partition0(cluster, 'stuck', controller)).replicas).toEqual([a, frozen, b])
+
+      expect((await alter(cluster, controller, 'stuck', null)).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE)
+      expect((await list(cluster, controller)).topics).toEqual([])
+      const back = await partition0(cluster, 'stuck', controller)
+      expect(back.replicas).toEqual([a, b])
+      expect(back.leader).toBe(a)
+      expect((await alter(cluster, controller, 'stuck', null)).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS)
+    } finally {
+      proc.kill('SIGCONT')
+    }
+    await waitFor(() => withAdmin(cluster, async (adm) => (await adm.describeCluster()).brokers.length === 3, controller), { timeoutMs: 15_000, what: `broker ${frozen} registered again` })
   }, 30_000)
 
   it('moves a partition from {1,2} to {2,3}: broker 3 gets every record, broker 1 loses its copy', async () => {
