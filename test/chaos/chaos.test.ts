@@ -137,7 +137,7 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     console.log(`\n==== chaos report ====\n${text}\n`)
     await writeFile(path.join(logDir, 'report.txt'), `${text}\n${verdict.anomalies.map((a) => `${a.kind} ${a.partition}@${a.offset}: ${a.detail}`).join('\n')}\n`)
     await writeFile(path.join(logDir, 'faults.json'), JSON.stringify(nemesis.faults, null, 1))
-    if (anomalous) await writeHistory(path.join(logDir, 'history.jsonl'), workload.history)
+    if (anomalous || keep) await writeHistory(path.join(logDir, 'history.jsonl'), workload.history)
     expect(settleMs, 'every partition led, with a full ISR, after the faults were healed').toBeDefined()
     expect(verdict.figures.acknowledged, 'the workload got writes acknowledged').toBeGreaterThan(0)
     expect(countByKind(verdict.anomalies)).toEqual(countByKind([]))

@@ -1,6 +1,6 @@
 // `npm run chaos -- --minutes N [--seed S] [--keep]`: the fault-injection suite (test/chaos/) with
 // N minutes of faults (default 1). --seed replays a run's choices of faults; --keep leaves the
-// data directories of etcd and the brokers for inspection (they are always kept on an anomaly).
+// data directories of etcd and the brokers for inspection (they are always kept on an anomaly), and the whole history is written out.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
