@@ -11,8 +11,9 @@
 // rests on the leader's fsync plus the copies in every in-sync replica, as in Kafka.
 //
 // Talks Fetch v12 (topic names) and OffsetForLeaderEpoch v4 to its leader, which is a broker of
-// the same cluster. Errors back off for replica.fetch.backoff.ms; a partition the leader refuses
-// (a leader or epoch change under way) stays until the metadata side gives it a new role.
+// the same cluster. A lost connection backs off for replica.fetch.backoff.ms; a partition the
+// leader refuses (a leader or epoch change under way) sits out that long on its own, and stays
+// until the metadata side gives it a new role.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/generated/fetch.js'
@@ -42,6 +43,8 @@ export interface FollowedPartition {
   leaderEpoch: number
   /** Still to truncate against the leader before fetching. */
   truncating: boolean
+  /** Refused by the leader (a leader or epoch change under way): left out of requests until then. */
+  delayedUntil?: number
 }
 
 export class ReplicaFetcher {
@@ -90,10 +93,17 @@ export class ReplicaFetcher {
           this.wake = undefined
           continue
         }
+        // A partition the leader refused waits out its backoff alone; the others keep replicating.
+        const now = Date.now()
+        const ready = [...this.partitions.values()].filter((p) => (p.delayedUntil ?? 0) <= now)
+        if (ready.length === 0) {
+          await this.backoff(Math.min(...[...this.partitions.values()].map((p) => p.delayedUntil!)) - now)
+          continue
+        }
         const conn = await this.connect()
-        const truncating = [...this.partitions.values()].filter((p) => p.truncating)
+        const truncating = ready.filter((p) => p.truncating)
         if (truncating.length > 0) await this.truncate(conn, truncating)
-        else await this.fetch(conn)
+        else await this.fetch(conn, ready)
       } catch (err) {
         if (this.closed) break
         this.settings.logger.warn({ err, leader: this.leader.nodeId }, 'replica fetch failed; backing off')
@@ -105,9 +115,9 @@ export class ReplicaFetcher {
     this.connection?.close()
   }
 
-  private backoff(): Promise<void> {
+  private backoff(ms = this.settings.get('replica.fetch.backoff.ms')): Promise<void> {
     return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, this.settings.get('replica.fetch.backoff.ms'))
+      const t = setTimeout(resolve, Math.max(0, ms))
       this.wake = () => {
         clearTimeout(t)
         resolve()
@@ -151,13 +161,12 @@ export class ReplicaFetcher {
         partitions: list.map((a) => ({ partition: a.p.partition, currentLeaderEpoch: a.p.leaderEpoch, leaderEpoch: a.epoch })),
       })),
     })
-    let refused = false
     for (const t of res.topics) {
       for (const r of t.partitions) {
         const a = asking.find((x) => x.p.topic === t.topic && x.p.partition === r.partition)
         if (a === undefined || this.partitions.get(key(a.p.topic, a.p.partition)) !== a.p) continue
         if (r.errorCode !== ErrorCode.NONE) {
-          refused = true
+          this.delay(a.p)
           this.settings.logger.debug({ topic: t.topic, partition: r.partition, errorCode: r.errorCode }, 'leader refused OffsetForLeaderEpoch')
           continue
         }
@@ -166,7 +175,10 @@ export class ReplicaFetcher {
         if (cut.done) a.p.truncating = false
       }
     }
-    if (refused) await this.backoff()
+  }
+
+  private delay(p: FollowedPartition): void {
+    p.delayedUntil = Date.now() + this.settings.get('replica.fetch.backoff.ms')
   }
 
   private async cut(p: FollowedPartition, offset: number): Promise<void> {
@@ -175,8 +187,7 @@ export class ReplicaFetcher {
     await p.log.truncateTo(offset)
   }
 
-  private async fetch(conn: BrokerConnection): Promise<void> {
-    const parts = [...this.partitions.values()]
+  private async fetch(conn: BrokerConnection, parts: FollowedPartition[]): Promise<void> {
     const req: FetchRequest = {
       clusterId: null,
       replicaId: this.settings.nodeId,
@@ -205,16 +216,14 @@ export class ReplicaFetcher {
     }
     const res = await conn.request(FetchApi, FETCH_VERSION, req)
     if (res.errorCode !== ErrorCode.NONE) throw new Error(`leader ${this.leader.nodeId} answered Fetch with error ${res.errorCode}`)
-    let refused = false
     for (const t of res.responses) {
       for (const r of t.partitions) {
         const p = parts.find((x) => x.topic === t.topic && x.partition === r.partitionIndex)
         // Its role changed while the fetch was out: the answer is for a partition no longer followed here.
         if (p === undefined || this.partitions.get(key(p.topic, p.partition)) !== p || p.truncating) continue
-        if (!(await this.apply(p, r))) refused = true
+        if (!(await this.apply(p, r))) this.delay(p)
       }
     }
-    if (refused) await this.backoff()
   }
 
   /** Applies one partition's answer; false when the leader refused it. */
