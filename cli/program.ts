@@ -19,6 +19,7 @@ import { registerTop } from './commands/top.js'
 import { registerConsole } from './commands/console.js'
 import { registerCluster } from './commands/cluster.js'
 import { registerDevCluster } from './commands/dev-cluster.js'
+import { registerReassign } from './commands/reassign.js'
 
 export const VERSION = '0.1.0'
 
@@ -65,6 +66,7 @@ Examples:
   registerTop(program)
   registerConsole(program)
   registerCluster(program)
+  registerReassign(program)
   registerDevCluster(program)
   applyExitOverride(program)
   return program

@@ -18,6 +18,7 @@ import * as transactions from './admin-transactions.js'
 import * as logDirs from './admin-log-dirs.js'
 import * as acls from './admin-acls.js'
 import * as users from './admin-users.js'
+import * as reassignments from './admin-reassignments.js'
 
 export { pickVersion } from './versions.js'
 export { negotiate } from './node-session.js'
@@ -43,6 +44,7 @@ export type { AclBinding, AclBindingFilter } from './admin-acls.js'
 export type { UserScramCredentials, ScramUpsertion } from './admin-users.js'
 export type * from './admin-transactions.js'
 export type { LogDirDescription, LogDirPartition } from './admin-log-dirs.js'
+export type { PartitionReassignment, ReassignmentResult, OngoingReassignment } from './admin-reassignments.js'
 
 export type AdminClientOptions = ClientOptions
 
@@ -193,6 +195,16 @@ export class AdminClient {
   /** Log directories of one broker (the bootstrap broker by default), limited to `topics` unless null. */
   describeLogDirs(list: readonly { topic: string; partitions: readonly number[] }[] | null, nodeId?: number): Promise<logDirs.LogDirDescription[]> {
     return logDirs.describeLogDirs(this.cluster, list, nodeId)
+  }
+
+  /** Starts moving partitions to new replicas (null replicas: cancels a move in flight), at the controller. */
+  alterPartitionReassignments(list: readonly reassignments.PartitionReassignment[], opts?: { timeoutMs?: number }): Promise<reassignments.ReassignmentResult[]> {
+    return reassignments.alterPartitionReassignments(this.cluster, list, opts)
+  }
+
+  /** Partition moves in flight: of these topics' partitions, or of every topic with null. */
+  listPartitionReassignments(topics: readonly { topic: string; partitions: readonly number[] }[] | null, opts?: { timeoutMs?: number }): Promise<reassignments.OngoingReassignment[]> {
+    return reassignments.listPartitionReassignments(this.cluster, topics, opts)
   }
 }
 

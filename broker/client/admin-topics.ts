@@ -72,7 +72,7 @@ async function controller(cluster: Cluster): Promise<NodeSession> {
 }
 
 /** Runs `attempt` against the controller, looking it up again while it answers NOT_CONTROLLER. */
-async function atController<T>(cluster: Cluster, attempt: (session: NodeSession) => Promise<T | typeof NOT_CONTROLLER>): Promise<T> {
+export async function atController<T>(cluster: Cluster, attempt: (session: NodeSession) => Promise<T | typeof NOT_CONTROLLER>): Promise<T> {
   for (let i = 0; ; i++) {
     const out = await attempt(await controller(cluster))
     if (out !== NOT_CONTROLLER) return out
@@ -80,7 +80,7 @@ async function atController<T>(cluster: Cluster, attempt: (session: NodeSession)
     await sleep(100 * (i + 1))
   }
 }
-const NOT_CONTROLLER = Symbol('NOT_CONTROLLER')
+export const NOT_CONTROLLER = Symbol('NOT_CONTROLLER')
 
 /**
  * Creates topics; one that already exists comes back with `created: false`, any other refusal

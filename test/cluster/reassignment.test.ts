@@ -2,7 +2,8 @@
 // {1,2} with records in it moves to {2,3} through kafkajs's alterPartitionReassignments: broker 3
 // catches up as a follower, the replicas become [2,3], broker 1 (the old leader) loses its copy,
 // and a consumer still reads every record. A reassignment that cannot finish (its new replica's
-// broker is frozen) is listed with its adding and removing replicas and then cancelled. Kafka's
+// broker is frozen) is listed with its adding and removing replicas and then cancelled, also
+// through `samsa reassign`. Kafka's
 // error codes for bad requests, and NOT_CONTROLLER from a broker that is not the controller.
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -18,6 +19,7 @@ import { PartitionLog } from '../../storage/partition-log.js'
 import { resolveLogConfig } from '../../storage/log-config.js'
 import { etcdMissing, TestCluster } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
+import { jsonLines, samsa } from '../cli/harness.js'
 
 const { Kafka, logLevel } = kafkajs
 const MOVED = 'moved'
@@ -127,12 +129,23 @@ describe.skipIf(etcdMissing !== undefined)('partition reassignment (three broker
       expect(listed.topics).toEqual([{ name: 'stuck', partitions: [{ partitionIndex: 0, replicas: [a, frozen, b], addingReplicas: [frozen], removingReplicas: [b] }] }])
       expect((await partition0(cluster, 'stuck', controller)).replicas).toEqual([a, frozen, b])
 
-      expect((await alter(cluster, controller, 'stuck', null)).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE)
+      // The same through `samsa reassign`, which finds the controller itself.
+      const cli = ['--bootstrap-server', cluster.address(controller), '--json', 'reassign']
+      const shown = await samsa([...cli, '--list'])
+      expect(shown.stderr).toBe('')
+      expect(jsonLines(shown.stdout)).toEqual([{ topic: 'stuck', partition: 0, replicas: [a, frozen, b], addingReplicas: [frozen], removingReplicas: [b] }])
+      const cancelled = await samsa([...cli, '--topic', 'stuck', '--partition', '0', '--cancel'])
+      expect(cancelled.stderr).toBe('')
+      expect(cancelled.code).toBe(0)
       expect((await list(cluster, controller)).topics).toEqual([])
+      expect((await samsa([...cli, '--list'])).stdout).toBe('')
       const back = await partition0(cluster, 'stuck', controller)
       expect(back.replicas).toEqual([a, b])
       expect(back.leader).toBe(a)
       expect((await alter(cluster, controller, 'stuck', null)).responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS)
+      const again = await samsa([...cli, '--topic', 'stuck', '--partition', '0', '--cancel'])
+      expect(again.code).not.toBe(0)
+      expect(again.stderr).toContain('NO_REASSIGNMENT_IN_PROGRESS')
     } finally {
       proc.kill('SIGCONT')
     }
