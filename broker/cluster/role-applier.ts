@@ -1,9 +1,11 @@
 // Turns the partition states in etcd into this broker's roles: for each partition it replicates,
 // becomeLeader when it is the leader (again whenever the state moves on, e.g. the controller
 // shrank the ISR: same leader epoch, newer partition epoch), becomeFollower of the leader's
-// endpoint (again when the leader or its address changes), stopReplica when it is neither. Every
-// topic in the cluster is kept in the local LogManager (with the cluster's topic id), replicated
-// here or not, so topic-level requests (configs, group offsets) answer the same on every broker.
+// endpoint (again when the leader or its address changes), stopReplica when it is neither, deleting
+// the data when the broker is no replica any more (also data, found at start, of a replica that
+// moved away while the broker was down). Every topic in the cluster is kept in the local LogManager
+// (with the cluster's topic id), replicated here or not, so topic-level requests (configs, group
+// offsets) answer the same on every broker.
 // Changes are applied one at a time, in the order the watch saw them.
 import type { Logger } from 'pino'
 import type { LogManager } from '../../storage/log-manager.js'
@@ -131,6 +133,13 @@ export class RoleApplier {
     if (last !== undefined) {
       this.applied.delete(key)
       await this.roles.stopReplica(s.topic, s.partition, !s.replicas.includes(this.nodeId))
+      return
+    }
+    // Data of a partition this broker is no replica of: it moved away while this broker was down.
+    const local = this.logs.partition(s.topic, s.partition)
+    if (!s.replicas.includes(this.nodeId) && local !== undefined && local.logEndOffset > 0) {
+      this.logger.info({ topic: s.topic, partition: s.partition, replicas: s.replicas }, 'deleting the data of a replica moved away while this broker was down')
+      await this.roles.stopReplica(s.topic, s.partition, true)
     }
   }
 }

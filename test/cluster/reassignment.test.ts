@@ -3,7 +3,8 @@
 // catches up as a follower, the replicas become [2,3], broker 1 (the old leader) loses its copy,
 // and a consumer still reads every record. A reassignment that cannot finish (its new replica's
 // broker is frozen) is listed with its adding and removing replicas and then cancelled, also
-// through `samsa reassign`. Kafka's
+// through `samsa reassign`. A broker that was down while its replica moved away deletes that data
+// when it comes back. Kafka's
 // error codes for bad requests, and NOT_CONTROLLER from a broker that is not the controller.
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +16,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { batchSizeAt } from '../../protocol/record-batch.js'
 import { iterateRecords } from '../../protocol/record-reader.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
+import { withAdminClient } from '../../broker/client/admin-client.js'
 import { PartitionLog } from '../../storage/partition-log.js'
 import { resolveLogConfig } from '../../storage/log-config.js'
 import { etcdMissing, TestCluster } from './harness.js'
@@ -151,6 +153,30 @@ describe.skipIf(etcdMissing !== undefined)('partition reassignment (three broker
     }
     await waitFor(() => withAdmin(cluster, async (adm) => (await adm.describeCluster()).brokers.length === 3, controller), { timeoutMs: 15_000, what: `broker ${frozen} registered again` })
   }, 30_000)
+
+  it('deletes the data of a replica that moved away while its broker was down, once it is back', async () => {
+    await withAdmin(cluster, (a) => a.createTopics({ topics: [{ topic: 'away', replicaAssignment: [{ partition: 0, replicas: [1, 2] }] }], waitForLeaders: true }))
+    await waitFor(async () => (await partition0(cluster, 'away')).isr.length === 2, { what: 'both replicas in sync' })
+    const producer = kafka(cluster.bootstrap()).producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    await producer.send({ topic: 'away', acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: `a${i}` })) })
+    await producer.disconnect()
+    await cluster.kill(1)
+    await waitFor(async () => (await partition0(cluster, 'away')).leader === 2, { timeoutMs: 15_000, what: 'broker 2 leading' })
+    await withAdmin(cluster, (a) => a.alterPartitionReassignments({ topics: [{ topic: 'away', partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }] }))
+    await waitFor(async () => {
+      const p = await partition0(cluster, 'away')
+      return p.replicas.join() === '2,3' && p.isr.length === 2
+    }, { timeoutMs: 15_000, what: 'replicas [2,3] in sync' })
+    const dataDir = cluster.broker(1).dataDir
+    expect((await stored(dataDir, 'away')).length).toBe(20)
+    await cluster.startBroker(1)
+    const sizeOnBroker1 = () => withAdminClient({ bootstrap: [cluster.address(1)], clientId: 'reassignment-test' }, async (c) => {
+      const dirs = await c.describeLogDirs([{ topic: 'away', partitions: [0] }], 1)
+      return dirs.flatMap((d) => d.partitions).find((p) => p.topic === 'away')?.sizeBytes
+    })
+    await waitFor(async () => (await sizeOnBroker1()) === 0, { timeoutMs: 15_000, what: 'broker 1 dropping its copy' })
+  }, 40_000)
 
   it('moves a partition from {1,2} to {2,3}: broker 3 gets every record, broker 1 loses its copy', async () => {
     await withAdmin(cluster, (a) => a.createTopics({ topics: [{ topic: MOVED, replicaAssignment: [{ partition: 0, replicas: [1, 2] }] }], waitForLeaders: true }))
