@@ -102,6 +102,29 @@ describe('LogManager', () => {
     expect(names).toContain('kept-0')
   })
 
+  it('deletes one partition\'s data, leaving an empty log in its place, also after a restart', async () => {
+    const dir = dataDir()
+    let m = await LogManager.open({ dataDir: dir })
+    await m.createTopic('t', 2, { 'segment.bytes': '500' })
+    for (let i = 0; i < 20; i++) await m.partition('t', i % 2)!.append(batch(2, { valueSize: 30 }))
+    const files = fs.readdirSync(path.join(dir, 't-1')).filter((f) => f.endsWith('.log'))
+    expect(files.length).toBeGreaterThan(1)
+    await m.deletePartitionData('t', 1)
+    expect(m.partition('t', 1)!.logEndOffset).toBe(0)
+    expect(m.partition('t', 1)!.sizeInBytes).toBe(0)
+    expect(m.partition('t', 0)!.logEndOffset).toBe(20)
+    const left = fs.readdirSync(path.join(dir, 't-1')).filter((f) => f.endsWith('.log'))
+    expect(left.every((f) => fs.statSync(path.join(dir, 't-1', f)).size === 0)).toBe(true)
+    await m.partition('t', 1)!.append(batch(1))
+    await expect(m.deletePartitionData('t', 5)).rejects.toMatchObject({ kafkaError: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    await m.close()
+
+    m = await LogManager.open({ dataDir: dir })
+    expect(m.partition('t', 1)!.logEndOffset).toBe(1)
+    expect(m.partition('t', 0)!.logEndOffset).toBe(20)
+    await m.close()
+  })
+
   it('adds partitions and rejects shrinking', async () => {
     const m = await LogManager.open({ dataDir: dataDir() })
     await m.createTopic('p', 1)
