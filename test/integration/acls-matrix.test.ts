@@ -99,6 +99,7 @@ const rows: Row[] = [
   { key: ApiKey.CreatePartitions, version: 3, body: { timeoutMs: 1000, validateOnly: true, topics: [{ name: 't', count: 2, assignments: null }] }, code: (r) => r.results[0].errorCode, denied: ErrorCode.TOPIC_AUTHORIZATION_FAILED },
   { key: ApiKey.DeleteGroups, version: 2, body: { groupsNames: ['g-none'] }, code: (r) => r.results[0].errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
   { key: ApiKey.IncrementalAlterConfigs, version: 1, body: { validateOnly: true, resources: [{ resourceType: 4, resourceName: '', configs: [{ name: 'num.partitions', configOperation: 0, value: '1' }] }] }, code: (r) => r.responses[0].errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
+  { key: ApiKey.ElectLeaders, version: 2, body: { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0] }], timeoutMs: 1000 }, code: (r) => r.errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
   { key: ApiKey.AlterPartitionReassignments, version: 0, body: { timeoutMs: 1000, topics: [] }, code: (r) => r.errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
   { key: ApiKey.ListPartitionReassignments, version: 0, body: { timeoutMs: 1000, topics: null }, code: (r) => r.errorCode, denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
   { key: ApiKey.OffsetDelete, version: 0, body: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }, code: (r) => r.errorCode, denied: ErrorCode.GROUP_AUTHORIZATION_FAILED },
