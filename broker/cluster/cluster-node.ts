@@ -3,10 +3,14 @@
 // applies partition roles, and answers the replication side's ISR changes. stop() moves its
 // leadership away first (controlled shutdown), then gives up its lease.
 //
-// When etcd is unreachable the broker keeps serving from its last copy of the metadata: roles do
-// not change, and whatever needs a metadata write (topic changes, ISR changes) fails with a
-// retriable error until etcd answers again. If the lease ran out meanwhile, the broker registers
-// anew and learns from the watch what the controller decided in its absence.
+// When etcd is unreachable the broker keeps serving from its last copy of the metadata while its
+// lease holds: roles do not change, and whatever needs a metadata write (topic changes, ISR
+// changes) fails with a retriable error until etcd answers again. Once no keep-alive of its lease
+// has succeeded for three quarters of the session timeout (or the lease is lost), it fences
+// itself before the controller can give its partitions to another broker: it leads and follows
+// nothing, every partition answers NOT_LEADER_OR_FOLLOWER and Metadata names no leader for what
+// it led. When its lease is renewed again, or it has registered anew under a new lease, it
+// reloads the metadata from etcd and takes the roles it names.
 import { randomBytes } from 'node:crypto'
 import type { Lease, Watcher } from 'etcd3'
 import type { Logger } from 'pino'
@@ -40,6 +44,8 @@ export interface ClusterNodeOptions {
 }
 
 const RETRY_MS = 500
+/** How often the lease's last successful keep-alive is checked. */
+const LEASE_CHECK_MS = 100
 
 export class ClusterNode implements IsrChanges {
   readonly image = new ClusterImage()
@@ -53,6 +59,12 @@ export class ClusterNode implements IsrChanges {
   private leaseId: string | undefined
   private watcher: Watcher | undefined
   private closed = false
+  /** When a keep-alive of the current lease last succeeded (or it was granted). */
+  private lastKeepAlive = 0
+  /** The current lease's registration is written and unfenced. */
+  private registered = false
+  private resuming = false
+  private leaseCheck: NodeJS.Timeout | undefined
 
   private constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.registration.nodeId
@@ -82,6 +94,11 @@ export class ClusterNode implements IsrChanges {
 
   get nodeIdValue(): number {
     return this.nodeId
+  }
+
+  /** Holding no partition roles: the lease lapsed, or may have, and the broker has not rejoined yet. */
+  get fenced(): boolean {
+    return this.applier.fenced
   }
 
   /** Producer id blocks reserved in etcd, unique across the cluster's brokers. */
@@ -148,6 +165,7 @@ export class ClusterNode implements IsrChanges {
       await this.controlledShutdown(this.opts.controlledShutdown.timeoutMs).catch((err: unknown) => this.opts.logger.warn({ err }, 'controlled shutdown did not finish'))
     }
     this.closed = true
+    if (this.leaseCheck !== undefined) clearInterval(this.leaseCheck)
     this.controller.close()
     await this.watcher?.cancel().catch(() => {})
     await this.lease?.revoke().catch(() => {})
@@ -162,6 +180,32 @@ export class ClusterNode implements IsrChanges {
     await this.watchFrom(loaded.revision)
     await this.register(true)
     await this.applier.start()
+    this.leaseCheck = setInterval(() => this.checkLease(), LEASE_CHECK_MS)
+    this.leaseCheck.unref()
+  }
+
+  /** Fences the broker once its lease may be about to lapse: before the controller can move its partitions. */
+  private checkLease(): void {
+    if (this.closed || this.applier.fenced) return
+    const silentMs = Date.now() - this.lastKeepAlive
+    if (this.lease !== undefined && silentMs <= (this.opts.sessionTimeoutMs * 3) / 4) return
+    this.opts.logger.warn({ nodeId: this.nodeId, silentMs, leaseLost: this.lease === undefined }, 'etcd lease not renewed; fencing this broker until it is')
+    this.applier.fence()
+  }
+
+  /** After fencing: the metadata read afresh from etcd (a new watch from there on), then the roles it names. */
+  private async resume(): Promise<void> {
+    if (this.resuming || this.closed || !this.applier.fenced) return
+    this.resuming = true
+    try {
+      await this.watcher?.cancel().catch(() => {})
+      await this.resync()
+      if (this.closed || !this.registered || Date.now() - this.lastKeepAlive > (this.opts.sessionTimeoutMs * 3) / 4) return
+      this.opts.logger.info({ nodeId: this.nodeId }, 'etcd lease renewed and metadata reloaded; unfencing this broker')
+      await this.applier.start()
+    } finally {
+      this.resuming = false
+    }
   }
 
   private async watchFrom(revision: string): Promise<void> {
@@ -214,8 +258,15 @@ export class ClusterNode implements IsrChanges {
     const ttl = Math.max(1, Math.ceil(this.opts.sessionTimeoutMs / 1000))
     const deadline = Date.now() + 2 * this.opts.sessionTimeoutMs + 2000
     const lease = this.store.lease(ttl)
+    this.registered = false
     const id = await lease.grant()
+    this.lastKeepAlive = Date.now()
     lease.on('lost', (err) => this.onLeaseLost(lease, err))
+    lease.on('keepaliveSucceeded', () => {
+      if (lease !== this.lease) return
+      this.lastKeepAlive = Date.now()
+      if (this.registered && this.leaseCheck !== undefined) void this.resume()
+    })
     try {
       await this.registerUnder(lease, id, starting, deadline)
     } catch (err) {
@@ -248,6 +299,7 @@ export class ClusterNode implements IsrChanges {
     if (this.leadsAnything()) this.opts.logger.warn({ nodeId: this.nodeId }, 'unfencing while etcd still names this broker a leader: no controller moved it')
     const unfenced = await this.store.writeIf([{ key, expect: revision, value: JSON.stringify({ ...this.opts.registration, fenced: false }), lease: id }])
     if (!unfenced) throw new Error(`the registration of node ${this.nodeId} changed while it was fenced`)
+    this.registered = true
     this.opts.logger.info({ nodeId: this.nodeId, lease: id, clusterId: this.clusterId }, 'registered in the cluster')
   }
 
@@ -256,10 +308,12 @@ export class ClusterNode implements IsrChanges {
     this.opts.logger.warn({ err: err.message }, 'etcd lease lost; registering again when etcd answers')
     this.lease = undefined
     this.leaseId = undefined
+    this.registered = false
     this.controller.resign()
+    this.checkLease()
     const retry = (): void => {
       if (this.closed || this.lease !== undefined) return
-      this.register(false).catch((e: unknown) => {
+      this.register(false).then(() => this.resume(), (e: unknown) => {
         this.opts.logger.debug({ err: (e as Error).message }, 'registering again failed; retrying')
         setTimeout(retry, RETRY_MS).unref()
       })

@@ -38,15 +38,36 @@ export class RoleApplier {
   /** Starts applying roles, from the whole current image. */
   start(): Promise<void> {
     this.active = true
-    return this.applyAll()
+    this.roles.setFenced(false)
+    return this.enqueue(async () => {
+      // Whatever a change in flight at fence() recorded is void: the replicas hold no role now.
+      this.applied.clear()
+      await this.applyAllNow()
+    })
+  }
+
+  /**
+   * Stops applying roles and ends every role at once (the broker cannot renew its lease); changes
+   * meanwhile only update the image. start() resumes from the image as it is then.
+   */
+  fence(): void {
+    this.active = false
+    this.applied.clear()
+    this.roles.setFenced(true)
+  }
+
+  get fenced(): boolean {
+    return !this.active
   }
 
   /** Applies every topic and partition (at start, and after a broker's address changed). */
   applyAll(): Promise<void> {
-    return this.enqueue(async () => {
-      for (const { value } of this.image.topics.values()) await this.ensureTopic(value)
-      for (const { value } of [...this.image.allPartitions()]) await this.applyPartition(value)
-    })
+    return this.enqueue(() => this.applyAllNow())
+  }
+
+  private async applyAllNow(): Promise<void> {
+    for (const { value } of this.image.topics.values()) await this.ensureTopic(value)
+    for (const { value } of [...this.image.allPartitions()]) await this.applyPartition(value)
   }
 
   topicChanged(name: string, spec: TopicSpec | undefined): Promise<void> {

@@ -7,6 +7,9 @@
 // FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH; a request only the leader serves gets
 // NOT_LEADER_OR_FOLLOWER elsewhere. Clients refresh their metadata on each.
 //
+// A fenced broker (cut off from etcd long enough that its lease may lapse) holds no role at all:
+// every partition answers NOT_LEADER_OR_FOLLOWER until the metadata side hands out roles again.
+//
 // Single-broker mode has no ReplicaManager at all (BrokerContext.replicas is undefined): handlers
 // then take their unreplicated paths and the high watermark stays the log end offset.
 //
@@ -50,6 +53,7 @@ export class ReplicaManager implements ReplicaRoles {
   private readonly timer: NodeJS.Timeout
   private lastIsrCheck = 0
   private closed = false
+  private fenced = false
 
   constructor(private readonly opts: ReplicaManagerOptions) {
     this.timer = setInterval(() => this.tick(), TICK_MS)
@@ -61,6 +65,7 @@ export class ReplicaManager implements ReplicaRoles {
   }
 
   async becomeLeader(state: PartitionState): Promise<void> {
+    if (this.fenced) return
     const log = this.requireLog(state)
     const k = key(state.topic, state.partition)
     const role = this.roles.get(k)
@@ -78,6 +83,11 @@ export class ReplicaManager implements ReplicaRoles {
     log.follower = false
     log.leaderEpoch = state.leaderEpoch
     await log.leaderEpochs.assign(state.leaderEpoch, log.logEndOffset)
+    if (this.fenced) {
+      // Fenced while taking over: the role ends before it began.
+      log.follower = true
+      return
+    }
     const leader = new LeaderPartition(state, log, {
       nodeId: this.opts.nodeId,
       isrChanges: this.opts.isrChanges,
@@ -90,6 +100,7 @@ export class ReplicaManager implements ReplicaRoles {
   }
 
   async becomeFollower(state: PartitionState, leader: BrokerEndpoint): Promise<void> {
+    if (this.fenced) return
     const log = this.requireLog(state)
     const k = key(state.topic, state.partition)
     const role = this.roles.get(k)
@@ -106,6 +117,19 @@ export class ReplicaManager implements ReplicaRoles {
     fetcher.add({ topic: state.topic, partition: state.partition, log, leaderEpoch: state.leaderEpoch, truncating: true })
     this.roles.set(k, { kind: 'follower', state, fetcher })
     this.opts.logger.info({ topic: state.topic, partition: state.partition, leader: leader.nodeId, leaderEpoch: state.leaderEpoch }, 'following partition')
+  }
+
+  setFenced(fenced: boolean): void {
+    if (fenced === this.fenced) return
+    this.fenced = fenced
+    if (!fenced) return
+    const ended = [...this.roles]
+    for (const [k, role] of ended) {
+      this.leave(k, role)
+      const log = this.opts.logs.partition(role.state.topic, role.state.partition)
+      if (log !== undefined) log.follower = true
+    }
+    this.opts.logger.warn({ partitions: ended.length }, 'fenced: leading and following nothing until registered in etcd again')
   }
 
   async stopReplica(topic: string, partition: number, deleteLog: boolean): Promise<void> {

@@ -1,6 +1,8 @@
-// Losing etcd loses no service that needs no metadata change: with etcd killed, brokers stay up,
-// keep their leadership and accept produce; metadata changes are refused with a retriable error,
-// and go through again once etcd is back.
+// Losing etcd for less than the session timeout loses no service that needs no metadata change:
+// with etcd killed, brokers stay up, keep their leadership and accept produce; metadata changes are
+// refused with a retriable error, and go through again once etcd is back. (Past three quarters of
+// the session timeout a broker fences itself: lease-fencing.test.ts. The session timeout here is
+// long enough for the steps below.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import type { Admin } from 'kafkajs'
@@ -26,7 +28,7 @@ async function withAdmin<T>(brokers: string[], fn: (a: Admin) => Promise<T>): Pr
 describe.skipIf(etcdMissing !== undefined)('cluster without etcd (two brokers)', () => {
   let cluster: TestCluster
   beforeAll(async () => {
-    cluster = await TestCluster.start(2)
+    cluster = await TestCluster.start(2, { 'broker.session.timeout.ms': '20000' })
     await withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: 'steady', numPartitions: 2, replicationFactor: 2 }], waitForLeaders: true }))
   }, 60_000)
   afterAll(async () => {

@@ -8,6 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
+import { CuttableProxy } from '../chaos/proxy.js'
 
 export const ETCD_BINARY = process.env.SAMSA_ETCD ?? '/usr/bin/etcd'
 /** Why cluster tests cannot run here, or undefined when they can. */
@@ -100,6 +101,8 @@ export interface ClusterBroker {
   nodeId: number
   dataDir: string
   child: ChildBroker | undefined
+  /** The broker's own way to etcd, when the cluster was started with etcdProxies: cut() isolates it from etcd. */
+  etcdProxy?: CuttableProxy
 }
 
 export class TestCluster {
@@ -111,12 +114,15 @@ export class TestCluster {
   ) {}
 
   /** etcd and `count` brokers (node ids 1..count), all started and registered. */
-  static async start(count: number, config: Record<string, string> = {}): Promise<TestCluster> {
+  static async start(count: number, config: Record<string, string> = {}, opts: { etcdProxies?: boolean } = {}): Promise<TestCluster> {
     await ensureBuilt()
     const etcd = await Etcd.start()
     const cluster = new TestCluster(etcd, config)
     try {
-      for (let id = 1; id <= count; id++) cluster.brokers.push({ nodeId: id, dataDir: await makeTempDir(`samsa-node${id}-`), child: undefined })
+      for (let id = 1; id <= count; id++) {
+        const etcdProxy = opts.etcdProxies === true ? await CuttableProxy.start(0, etcd.clientPort) : undefined
+        cluster.brokers.push({ nodeId: id, dataDir: await makeTempDir(`samsa-node${id}-`), child: undefined, etcdProxy })
+      }
       await Promise.all(cluster.brokers.map((b) => cluster.startBroker(b.nodeId)))
     } catch (err) {
       await cluster.stop()
@@ -148,7 +154,7 @@ export class TestCluster {
     b.child = await startChildBroker(
       b.dataDir,
       {
-        'cluster.etcd.endpoints': this.etcd.endpoint,
+        'cluster.etcd.endpoints': b.etcdProxy === undefined ? this.etcd.endpoint : `http://127.0.0.1:${b.etcdProxy.port}`,
         'cluster.etcd.prefix': '/samsa-test',
         'node.id': String(nodeId),
         'broker.session.timeout.ms': '2000',
@@ -177,6 +183,7 @@ export class TestCluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.brokers.map((b) => b.child?.kill().catch(() => {})))
+    await Promise.all(this.brokers.map((b) => b.etcdProxy?.close()))
     await this.etcd.stop()
     await Promise.all(this.brokers.map((b) => removeDir(b.dataDir)))
   }
