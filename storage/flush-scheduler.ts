@@ -7,7 +7,7 @@
 // Concurrency: one event loop. At most one flush runs at a time; its fsyncs run on the libuv pool
 // and pin their descriptors (FileHandle), so a segment closed or deleted meanwhile is never
 // fsynced through a reused descriptor number.
-import { KafkaStorageError, type StorageError } from './errors.js'
+import { KafkaStorageError, NotLeaderError, type StorageError } from './errors.js'
 import type { FileIO } from './file-io.js'
 import type { LogSegment } from './segment.js'
 
@@ -78,13 +78,18 @@ export class FlushScheduler {
     if (now - this.lastFlushTime >= flushMs) this.flushInBackground()
   }
 
-  /** The log was cut back to `logEndOffset`: waiters beyond it can never be satisfied. */
+  /**
+   * The log was cut back to `logEndOffset`: waiters beyond it can never be satisfied. Only a
+   * replica that stopped leading truncates, so they answer NOT_LEADER_OR_FOLLOWER, as Kafka's
+   * leader does for produce requests it can no longer complete (the client retries at the new
+   * leader); the disk is fine.
+   */
   truncated(logEndOffset: number): void {
     this.truncations++
     this._recoveryPoint = Math.min(this._recoveryPoint, logEndOffset)
     const keep: SyncWaiter[] = []
     for (const w of this.waiters) {
-      if (w.target > logEndOffset) w.reject(new KafkaStorageError(`records of ${this.log.name} below offset ${w.target} were truncated before being flushed`))
+      if (w.target > logEndOffset) w.reject(new NotLeaderError(`records of ${this.log.name} below offset ${w.target} were truncated before being flushed: this replica no longer leads`))
       else keep.push(w)
     }
     this.waiters = keep

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PartitionLog } from '../../storage/partition-log.js'
 import { FaultyFileIO, nodeFileIO, type FileIO } from '../../storage/file-io.js'
+import { NotLeaderError } from '../../storage/errors.js'
 import { KafkaStorageError } from '../../storage/errors.js'
 import { segmentFileName } from '../../storage/segment.js'
 import { batch, config, recordOffsets, tempDir } from './helpers.js'
@@ -83,6 +84,30 @@ describe('durable appends', () => {
 })
 
 describe('I/O faults', () => {
+  it('a durable append truncated away before its fsync answers NOT_LEADER_OR_FOLLOWER and leaves the partition online', async () => {
+    // Real files; fsyncs wait while the gate is shut, so the truncation surely comes first.
+    let open: () => void = () => {}
+    let gate: Promise<void> | undefined
+    const held = <T>(f: () => Promise<T>): Promise<T> => (gate === undefined ? f() : gate.then(f))
+    const io: FileIO = { ...nodeFileIO, fsync: (fd) => held(() => nodeFileIO.fsync(fd)), fdatasync: (fd) => held(() => nodeFileIO.fdatasync(fd)), fsyncDir: (d) => held(() => nodeFileIO.fsyncDir(d)) }
+    const root = tempDir()
+    dirs.push(root)
+    const log = PartitionLog.open({ dir: path.join(root, 't-0'), topic: 't', partition: 0, config: config(), io })
+    await log.append(batch(2), { durable: true })
+    gate = new Promise((resolve) => (open = resolve))
+    const pending = log.append(batch(1), { durable: true })
+    await eventually(() => log.logEndOffset === 3)
+    await log.truncateTo(2)
+    const err = await pending.then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(NotLeaderError)
+    expect(err).toMatchObject({ kafkaError: 'NOT_LEADER_OR_FOLLOWER' })
+    open()
+    gate = undefined
+    expect(log.offline).toBe(false)
+    expect(await offsets(log)).toEqual([0, 1])
+    await log.close()
+  })
+
   it('a failed fsync rejects every waiting durable append and takes the partition offline', async () => {
     const { log, io } = setup()
     await log.append(batch(1), { durable: true })
