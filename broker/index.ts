@@ -25,6 +25,7 @@ import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
+import { ClusterMarkerWriter } from './txn/cluster-markers.js'
 import { TcpServer } from './server.js'
 import { advertise, configuredListeners, listenerConfig, usesSasl, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
@@ -313,6 +314,20 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   if (cluster !== undefined) {
     ctx.cluster = cluster
     txn.useProducerIdBlocks(cluster.producerIdBlocks())
+    const image = cluster.image
+    txn.useMarkerWriter(
+      new ClusterMarkerWriter({
+        nodeId,
+        logs,
+        logger,
+        leaderOf: (topic, partition) => {
+          const state = image.partition(topic, partition)?.value
+          if (state === undefined) return undefined
+          const leader = state.leader === -1 ? undefined : image.brokers.get(state.leader)
+          return leader === undefined ? { nodeId: -1, host: '', port: 0 } : { nodeId: leader.nodeId, host: leader.host, port: leader.port }
+        },
+      }),
+    )
     if (cluster.clusterId !== clusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
     clusterId = ctx.clusterId = cluster.clusterId
   }

@@ -2,8 +2,8 @@
 // v3 is flexible; v4 batches keys into `coordinatorKeys` and answers a list of coordinators; v6
 // adds key type 2 (KIP-932's share coordinator, keyed "group:topicId:partition"). This single
 // broker coordinates every group, transactional id and share partition. Cluster mode: a group's
-// coordinator is the same broker whichever broker is asked (ClusterNode.groupCoordinator);
-// transactional ids and share partitions stay with the broker asked.
+// or transactional id's coordinator is the same broker whichever broker is asked (the key's hash
+// over the live brokers, ClusterNode.groupCoordinator); share partitions stay with the broker asked.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
@@ -36,7 +36,7 @@ export default defineHandler({
     }
     const answer = (key: string): FindCoordinatorResponseCoordinator => {
       const refused = refusal(key)
-      const elsewhere = req.keyType === GROUP ? ctx.broker.cluster?.groupCoordinator(key, ctx.listenerName) : undefined
+      const elsewhere = req.keyType === GROUP || req.keyType === TRANSACTION ? ctx.broker.cluster?.groupCoordinator(key, ctx.listenerName) : undefined
       if (refused === undefined && elsewhere !== undefined) return { key, ...elsewhere, errorCode: ErrorCode.NONE, errorMessage: null }
       return refused === undefined
         ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }

@@ -24,6 +24,7 @@ import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js'
 import addPartitionsToTxn from './24-add-partitions-to-txn.js'
 import addOffsetsToTxn from './25-add-offsets-to-txn.js'
 import endTxn from './26-end-txn.js'
+import writeTxnMarkers from './27-write-txn-markers.js'
 import txnOffsetCommit from './28-txn-offset-commit.js'
 import describeAcls from './29-describe-acls.js'
 import createAcls from './30-create-acls.js'
@@ -81,6 +82,7 @@ export const handlers: ReadonlyArray<HandlerDef<any, any>> = [
   addPartitionsToTxn,
   addOffsetsToTxn,
   endTxn,
+  writeTxnMarkers,
   txnOffsetCommit,
   describeAcls,
   createAcls,

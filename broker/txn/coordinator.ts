@@ -8,7 +8,8 @@
 //
 // Each state change is written to the metadata store (key `txn.state/<url-encoded id>`, plus the id list
 // under `txn.ids`) before the step it allows. Ending a transaction writes a marker (a control
-// batch) to every partition in it and then settles the group's transactional offsets. After a
+// batch) to every partition in it (in cluster mode at each partition's leader, retried until
+// written: cluster-markers.ts) and then settles the group's transactional offsets. After a
 // restart, Prepare* transactions are completed and Ongoing ones aborted before the broker serves,
 // so no partition's last stable offset stays stuck.
 //
@@ -56,6 +57,16 @@ export interface TxnStore extends ProducerIdStore {
 /** The partitions the coordinator writes markers to. */
 export interface MarkerTarget {
   partition(topic: string, index: number): { appendTxnMarker(m: TxnMarkerInput): Promise<AppendResult> } | undefined
+}
+
+/**
+ * Writes one transaction's marker to one partition, resolving once it is written (or the partition
+ * is gone). Single-broker mode writes into the local log; cluster mode sends it to the partition's
+ * leader (cluster-markers.ts) and retries until written.
+ */
+export interface MarkerWriter {
+  write(tp: TopicPartition, marker: TxnMarkerInput): Promise<void>
+  close?(): void
 }
 
 /** The group coordinator's side of ending a transaction. */
@@ -110,7 +121,9 @@ export class TransactionCoordinator {
   private readonly chains = new Map<string, Promise<unknown>>()
   private readonly producerIds: ProducerIdManager
   private readonly store: TxnStore
-  private readonly logs: MarkerTarget
+  private markers: MarkerWriter
+  /** Cluster mode: other brokers coordinate transactions too (useMarkerWriter). */
+  private othersCoordinate = false
   private readonly groups: TxnOffsetSink
   private readonly logger: Logger
   private readonly now: () => number
@@ -123,7 +136,7 @@ export class TransactionCoordinator {
   constructor(opts: TxnCoordinatorOptions) {
     this.config = { ...DEFAULT_TXN_CONFIG, ...opts.config }
     this.store = opts.store
-    this.logs = opts.logs
+    this.markers = localMarkers(opts.logs, opts.logger)
     this.groups = opts.groups
     this.logger = opts.logger
     this.now = opts.now ?? Date.now
@@ -167,8 +180,18 @@ export class TransactionCoordinator {
     this.producerIds.useBlockSource(source)
   }
 
+  /**
+   * Cluster mode: markers through `writer` (to each partition's current leader), and transactions
+   * coordinated by other brokers write to the partitions this broker leads.
+   */
+  useMarkerWriter(writer: MarkerWriter): void {
+    this.markers = writer
+    this.othersCoordinate = true
+  }
+
   close(): void {
     this.closed = true
+    this.markers.close?.()
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
   }
@@ -283,6 +306,11 @@ export class TransactionCoordinator {
    */
   admitsTransactionalWrite(transactionalId: string | null, producerId: number, topic: string, partition: number): boolean {
     if (transactionalId !== null && !this.verifyPartitions()) return true
+    if (transactionalId !== null && this.othersCoordinate && this.txns.get(transactionalId)?.producerId !== producerId) {
+      // Coordinated by another broker, whose state this one does not see (Kafka's leader would ask
+      // that coordinator with AddPartitionsToTxn v4): admitted as with verification off.
+      return true
+    }
     return this.isInTransaction(transactionalId, producerId, topic, partition)
   }
 
@@ -403,16 +431,7 @@ export class TransactionCoordinator {
     meta.lastUpdateTimeMs = this.now()
     await this.persist(meta)
     const marker: TxnMarkerInput = { producerId: meta.producerId, producerEpoch: meta.producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit }
-    const writes = meta.partitions.map(async (tp) => {
-      const log = this.logs.partition(tp.topic, tp.partition)
-      if (log === undefined) return // the topic was deleted; nothing left to mark
-      try {
-        await log.appendTxnMarker(marker)
-      } catch (err) {
-        this.logger.error({ err, transactionalId: meta.transactionalId, topic: tp.topic, partition: tp.partition }, 'writing a transaction marker failed')
-      }
-    })
-    await Promise.all(writes)
+    await Promise.all(meta.partitions.map((tp) => this.markers.write(tp, marker)))
     for (const groupId of meta.groups) {
       try {
         await this.groups.completeTransactionalOffsets(groupId, meta.producerId, commit)
@@ -470,6 +489,21 @@ export class TransactionCoordinator {
       if (this.chains.get(id) === tail) this.chains.delete(id)
     })
     return run
+  }
+}
+
+/** Markers into this broker's own logs; a failed write is logged and the transaction completes. */
+function localMarkers(logs: MarkerTarget, logger: Logger): MarkerWriter {
+  return {
+    async write(tp, marker) {
+      const log = logs.partition(tp.topic, tp.partition)
+      if (log === undefined) return // the topic was deleted; nothing left to mark
+      try {
+        await log.appendTxnMarker(marker)
+      } catch (err) {
+        logger.error({ err, topic: tp.topic, partition: tp.partition }, 'writing a transaction marker failed')
+      }
+    },
   }
 }
 

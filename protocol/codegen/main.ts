@@ -22,6 +22,7 @@ export const API_NAMES = [
   'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'ShareGroupHeartbeat', 'ShareGroupDescribe', 'ShareFetch',
   'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials', 'DescribeShareGroupOffsets',
   'AlterShareGroupOffsets', 'DeleteShareGroupOffsets', 'GetTelemetrySubscriptions', 'PushTelemetry', 'ElectLeaders',
+  'WriteTxnMarkers',
 ] as const
 
 export function kebabCase(name: string): string {

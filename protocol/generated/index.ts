@@ -55,6 +55,7 @@ import { DeleteShareGroupOffsetsApi } from './delete-share-group-offsets.js'
 import { GetTelemetrySubscriptionsApi } from './get-telemetry-subscriptions.js'
 import { PushTelemetryApi } from './push-telemetry.js'
 import { ElectLeadersApi } from './elect-leaders.js'
+import { WriteTxnMarkersApi } from './write-txn-markers.js'
 
 export type { ApiDescriptor, RawTaggedField } from '../types.js'
 export * from './request-header.js'
@@ -115,6 +116,7 @@ export * from './delete-share-group-offsets.js'
 export * from './get-telemetry-subscriptions.js'
 export * from './push-telemetry.js'
 export * from './elect-leaders.js'
+export * from './write-txn-markers.js'
 
 export const ApiKey = {
   Produce: 0,
@@ -140,6 +142,7 @@ export const ApiKey = {
   AddPartitionsToTxn: 24,
   AddOffsetsToTxn: 25,
   EndTxn: 26,
+  WriteTxnMarkers: 27,
   TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
@@ -198,6 +201,7 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [24, AddPartitionsToTxnApi],
   [25, AddOffsetsToTxnApi],
   [26, EndTxnApi],
+  [27, WriteTxnMarkersApi],
   [28, TxnOffsetCommitApi],
   [29, DescribeAclsApi],
   [30, CreateAclsApi],
