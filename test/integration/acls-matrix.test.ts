@@ -83,6 +83,13 @@ const rows: Row[] = [
   { key: ApiKey.AddOffsetsToTxn, version: 3, body: { transactionalId: 'tx', producerId: 1, producerEpoch: 0, groupId: 'g' }, code: (r) => r.errorCode, denied: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED },
   { key: ApiKey.EndTxn, version: 3, body: { transactionalId: 'tx', producerId: 1, producerEpoch: 0, committed: false }, code: (r) => r.errorCode, denied: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED },
   {
+    key: ApiKey.WriteTxnMarkers,
+    version: 1,
+    body: { markers: [{ producerId: 1, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: 't', partitionIndexes: [0] }] }] },
+    code: (r) => r.markers[0].topics[0].partitions[0].errorCode,
+    denied: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  },
+  {
     key: ApiKey.TxnOffsetCommit,
     version: 3,
     body: { transactionalId: 'tx', groupId: 'g', producerId: 1, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }] },
