@@ -7,12 +7,11 @@
 //
 //   npm run bench:metrics [-- --rounds 5 --seconds 3]
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { median } from './report.js'
-import { stopService } from './procs.js'
+import { freePort, stopService } from './procs.js'
 import { createTopic, startSamsa, wireProduce, type SamsaServer } from './samsa.js'
 
 const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' } } })
@@ -24,17 +23,6 @@ const LOADS = [
   { name: '1 KiB records, 64 KiB batches, acks=1', recordBytes: 1024, acks: 1, load: { connections: 4, depth: 8, batchBytes: 64 * 1024 } },
   { name: '100 B records, 1 KiB batches, acks=1', recordBytes: 100, acks: 1, load: { connections: 4, depth: 8, batchBytes: 1024 } },
 ]
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Scrapes /metrics every second until stopped; returns how many scrapes succeeded. */
 function scraper(url: string): { stop(): Promise<number> } {

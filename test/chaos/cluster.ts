@@ -5,9 +5,8 @@
 // or from another broker, passes a proxy. Each broker also reaches etcd through a proxy of its own,
 // so one broker can be cut off from etcd while the others keep it.
 import { appendFile } from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
-import { Etcd } from '../cluster/harness.js'
+import { Etcd, freePort } from '../cluster/harness.js'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { CuttableProxy } from './proxy.js'
@@ -23,17 +22,6 @@ export interface ChaosBroker {
   etcd: CuttableProxy
   child: ChildBroker | undefined
   state: BrokerState
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 export class ChaosCluster {

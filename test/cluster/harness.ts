@@ -14,7 +14,8 @@ export const ETCD_BINARY = process.env.SAMSA_ETCD ?? '/usr/bin/etcd'
 /** Why cluster tests cannot run here, or undefined when they can. */
 export const etcdMissing: string | undefined = existsSync(ETCD_BINARY) ? undefined : `no etcd at ${ETCD_BINARY} (apt-get install etcd-server)`
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1, for a process that must be told its port up front. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer()
     s.once('error', reject)
