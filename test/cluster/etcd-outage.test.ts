@@ -5,8 +5,7 @@
 // long enough for the steps below.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
-import type { Admin } from 'kafkajs'
-import { etcdMissing, TestCluster } from './harness.js'
+import { etcdMissing, TestCluster, withAdmin } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
 
 const { Kafka, logLevel } = kafkajs
@@ -15,28 +14,18 @@ function kafka(brokers: string[]) {
   return new Kafka({ clientId: 'etcd-outage-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } })
 }
 
-async function withAdmin<T>(brokers: string[], fn: (a: Admin) => Promise<T>): Promise<T> {
-  const a = kafka(brokers).admin()
-  await a.connect()
-  try {
-    return await fn(a)
-  } finally {
-    await a.disconnect()
-  }
-}
-
 describe.skipIf(etcdMissing !== undefined)('cluster without etcd (two brokers)', () => {
   let cluster: TestCluster
   beforeAll(async () => {
     cluster = await TestCluster.start(2, { 'broker.session.timeout.ms': '20000' })
-    await withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: 'steady', numPartitions: 2, replicationFactor: 2 }], waitForLeaders: true }))
+    await withAdmin(kafka(cluster.bootstrap()), (a) => a.createTopics({ topics: [{ topic: 'steady', numPartitions: 2, replicationFactor: 2 }], waitForLeaders: true }))
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()
   })
 
   it('keeps brokers serving while etcd is down and takes metadata changes again once it is back', async () => {
-    const before = await withAdmin(cluster.bootstrap(), (a) => a.fetchTopicMetadata({ topics: ['steady'] }))
+    const before = await withAdmin(kafka(cluster.bootstrap()), (a) => a.fetchTopicMetadata({ topics: ['steady'] }))
     await cluster.etcd.kill()
 
     const producer = kafka(cluster.bootstrap()).producer({ allowAutoTopicCreation: false })
@@ -48,21 +37,21 @@ describe.skipIf(etcdMissing !== undefined)('cluster without etcd (two brokers)',
       await producer.disconnect()
     }
     for (const b of cluster.brokers) {
-      const md = await withAdmin([cluster.address(b.nodeId)], (a) => a.fetchTopicMetadata({ topics: ['steady'] }))
+      const md = await withAdmin(kafka([cluster.address(b.nodeId)]), (a) => a.fetchTopicMetadata({ topics: ['steady'] }))
       expect(md).toEqual(before)
     }
-    const refused = await withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: 'later', numPartitions: 1, replicationFactor: 2 }] })).catch((e: unknown) => e)
+    const refused = await withAdmin(kafka(cluster.bootstrap()), (a) => a.createTopics({ topics: [{ topic: 'later', numPartitions: 1, replicationFactor: 2 }] })).catch((e: unknown) => e)
     expect(refused).toBeInstanceOf(Error)
     for (const b of cluster.brokers) expect(b.child!.proc.exitCode).toBeNull()
 
     await cluster.etcd.run()
     await waitFor(
-      () => withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: 'later', numPartitions: 1, replicationFactor: 2 }], waitForLeaders: true })).then(() => true),
+      () => withAdmin(kafka(cluster.bootstrap()), (a) => a.createTopics({ topics: [{ topic: 'later', numPartitions: 1, replicationFactor: 2 }], waitForLeaders: true })).then(() => true),
       { timeoutMs: 20_000, intervalMs: 500, what: 'CreateTopics after etcd returned' },
     )
-    const described = await withAdmin(cluster.bootstrap(), (a) => a.describeCluster())
+    const described = await withAdmin(kafka(cluster.bootstrap()), (a) => a.describeCluster())
     expect(described.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2])
-    const later = await withAdmin(cluster.bootstrap(), (a) => a.fetchTopicMetadata({ topics: ['later'] }))
+    const later = await withAdmin(kafka(cluster.bootstrap()), (a) => a.fetchTopicMetadata({ topics: ['later'] }))
     expect([...later.topics[0]!.partitions[0]!.replicas].sort()).toEqual([1, 2])
   })
 })

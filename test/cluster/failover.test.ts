@@ -3,8 +3,8 @@
 // the controller hands control to another broker, which also re-elects the dead one's partitions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
-import type { Admin, PartitionMetadata } from 'kafkajs'
-import { etcdMissing, TestCluster } from './harness.js'
+import type { PartitionMetadata } from 'kafkajs'
+import { etcdMissing, TestCluster, withAdmin } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
 import { jsonLines, samsa } from '../cli/harness.js'
 
@@ -14,32 +14,22 @@ function kafka(brokers: string[]) {
   return new Kafka({ clientId: 'failover-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } })
 }
 
-async function withAdmin<T>(brokers: string[], fn: (a: Admin) => Promise<T>): Promise<T> {
-  const a = kafka(brokers).admin()
-  await a.connect()
-  try {
-    return await fn(a)
-  } finally {
-    await a.disconnect()
-  }
-}
-
 async function partitions(cluster: TestCluster, topic: string): Promise<PartitionMetadata[]> {
-  return withAdmin(cluster.bootstrap(), async (a) => {
+  return withAdmin(kafka(cluster.bootstrap()), async (a) => {
     const md = await a.fetchTopicMetadata({ topics: [topic] })
     return md.topics[0]!.partitions.sort((x, y) => x.partitionId - y.partitionId)
   })
 }
 
 async function controllerId(cluster: TestCluster): Promise<number | null> {
-  return withAdmin(cluster.bootstrap(), async (a) => (await a.describeCluster()).controller)
+  return withAdmin(kafka(cluster.bootstrap()), async (a) => (await a.describeCluster()).controller)
 }
 
 describe.skipIf(etcdMissing !== undefined)('cluster failover (three brokers, etcd)', () => {
   let cluster: TestCluster
   beforeAll(async () => {
     cluster = await TestCluster.start(3)
-    await withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }))
+    await withAdmin(kafka(cluster.bootstrap()), (a) => a.createTopics({ topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }))
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import type { Admin, Kafka } from 'kafkajs'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { CuttableProxy } from '../chaos/proxy.js'
@@ -24,6 +25,17 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port))
     })
   })
+}
+
+/** Runs `fn` with a connected admin client of `kafka`, and disconnects it however `fn` ends. */
+export async function withAdmin<T>(kafka: Kafka, fn: (a: Admin) => Promise<T>): Promise<T> {
+  const a = kafka.admin()
+  await a.connect()
+  try {
+    return await fn(a)
+  } finally {
+    await a.disconnect()
+  }
 }
 
 export class Etcd {

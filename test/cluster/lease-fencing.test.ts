@@ -4,32 +4,25 @@
 // leader it was. Once etcd is reachable again it registers anew, reloads the metadata and serves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
-import type { Admin } from 'kafkajs'
 import { ErrorCode } from '../../protocol/errors.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
 import { ApiKey } from '../../protocol/generated/index.js'
 import type { ProduceResponse } from '../../protocol/generated/produce.js'
-import { etcdMissing, TestCluster } from './harness.js'
+import { etcdMissing, TestCluster, withAdmin } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
 import { WireClient } from '../helpers/wire.js'
 
 const { Kafka, logLevel } = kafkajs
 const TOPIC = 'fenced'
 
-async function withAdmin<T>(brokers: string[], fn: (a: Admin) => Promise<T>): Promise<T> {
-  const a = new Kafka({ clientId: 'lease-fencing-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 100 } }).admin()
-  await a.connect()
-  try {
-    return await fn(a)
-  } finally {
-    await a.disconnect()
-  }
+function kafka(brokers: string[]) {
+  return new Kafka({ clientId: 'lease-fencing-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 100 } })
 }
 
 /** The leader of partition 0 as the broker at `address` tells it; -1 for LEADER_NOT_AVAILABLE. */
 async function leaderSeenBy(address: string): Promise<number> {
   try {
-    const md = await withAdmin([address], (a) => a.fetchTopicMetadata({ topics: [TOPIC] }))
+    const md = await withAdmin(kafka([address]), (a) => a.fetchTopicMetadata({ topics: [TOPIC] }))
     return md.topics[0]!.partitions[0]!.leader
   } catch (err) {
     for (let e = err as { type?: string; cause?: unknown } | undefined; e !== undefined; e = e.cause as typeof e) {
@@ -59,7 +52,7 @@ describe.skipIf(etcdMissing !== undefined)('a leader cut off from etcd (two brok
   let cluster: TestCluster
   beforeAll(async () => {
     cluster = await TestCluster.start(2, { 'auto.leader.rebalance.enable': 'true', 'leader.imbalance.check.interval.seconds': '1' }, { etcdProxies: true })
-    await withAdmin(cluster.bootstrap(), (a) => a.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 2 }], waitForLeaders: true }))
+    await withAdmin(kafka(cluster.bootstrap()), (a) => a.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 2 }], waitForLeaders: true }))
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()
