@@ -227,6 +227,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const router = new Router(telemetry === undefined ? handlers : [...handlers, ...clientTelemetryHandlers], () => ctx!, logger)
   let bound: BoundListener[]
   let oauthBearer = new Map<string, OAuthBearerValidator>()
+  // Closes the services opened above (not the listeners or replicas) when a later step of the start fails.
+  const closeServices = async (): Promise<void> => {
+    for (const v of oauthBearer.values()) v.close()
+    txn.close()
+    groups.close()
+    await share.close()
+    await logs.close()
+    await http?.close()
+  }
   try {
     oauthBearer = await oauthBearerValidators(config, listeners, logger)
     const tls = new Map(listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => [l.name, new TlsListener(config, l, logger)]))
@@ -247,12 +256,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     })
     bound = await server.listen()
   } catch (err) {
-    for (const v of oauthBearer.values()) v.close()
-    txn.close()
-    groups.close()
-    await share.close()
-    await logs.close()
-    await http?.close()
+    await closeServices()
     throw err
   }
   // Cluster mode replicates: partitions get their roles from the cluster metadata, and ISR changes
@@ -303,12 +307,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   } catch (err) {
     await replicas?.close()
     await server.close()
-    for (const v of oauthBearer.values()) v.close()
-    txn.close()
-    groups.close()
-    await share.close()
-    await logs.close()
-    await http?.close()
+    await closeServices()
     throw err
   }
   if (cluster !== undefined) {
