@@ -13,7 +13,8 @@ import { makeTempDir } from '../helpers/temp-dir.js'
 import { check, countByKind, type History, type Verdict } from './checker.js'
 import { ChaosCluster } from './cluster.js'
 import { Nemesis, seededRandom } from './nemesis.js'
-import { readPartition, readReplicaLog, Workload } from './workload.js'
+import { readPartition } from '../helpers/read-partition.js'
+import { readReplicaLog, Workload } from './workload.js'
 
 const { Kafka, logLevel } = kafkajs
 const minutes = Number(process.env.SAMSA_CHAOS_MINUTES ?? '0')

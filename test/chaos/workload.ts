@@ -9,9 +9,6 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
-import { BrokerConnection } from '../../broker/client/connection.js'
-import { ErrorCode } from '../../protocol/errors.js'
-import { FetchApi } from '../../protocol/generated/fetch.js'
 import { batchSizeAt } from '../../protocol/record-batch.js'
 import { iterateRecords } from '../../protocol/record-reader.js'
 import type { History } from './checker.js'
@@ -19,7 +16,6 @@ import type { History } from './checker.js'
 const { Kafka, logLevel } = kafkajs
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const PYTHON = process.env.SAMSA_PYTHON ?? '/usr/bin/python3'
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export function emptyHistory(): History {
@@ -176,38 +172,6 @@ export class Workload {
       else if (typeof m.err === 'string') this.countError(`librdkafka consumer ${m.err}`)
     })
   }
-}
-
-/** Every record of one partition from offset 0 up to the high watermark, by plain Fetch from its leader. */
-export async function readPartition(address: string, topic: string, partition: number): Promise<{ records: Array<[number, string]>; highWatermark: number }> {
-  const conn = await BrokerConnection.connect(address, { clientId: 'chaos-checker', connectTimeoutMs: 5000, requestTimeoutMs: 30_000 })
-  const records: Array<[number, string]> = []
-  let offset = 0
-  let highWatermark = -1
-  try {
-    for (;;) {
-      const res = await conn.request(FetchApi, 12, {
-        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 22,
-        isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
-        topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 22, replicaDirectoryId: ZERO_UUID }] }],
-      })
-      const p = res.responses[0]!.partitions[0]!
-      if (p.errorCode !== ErrorCode.NONE) throw new Error(`fetch of ${topic}-${partition} at ${offset} from ${address} answered error ${p.errorCode}`)
-      highWatermark = Number(p.highWatermark)
-      const bytes = p.records ?? new Uint8Array()
-      for (let pos = 0; pos < bytes.length; pos += batchSizeAt(bytes, pos)) {
-        for (const r of iterateRecords(bytes, pos)) {
-          if (r.offset < offset) continue
-          records.push([Number(r.offset), Buffer.from(r.value!).toString()])
-          offset = Number(r.offset) + 1
-        }
-      }
-      if (offset >= highWatermark || bytes.length === 0) break
-    }
-  } finally {
-    conn.close()
-  }
-  return { records, highWatermark }
 }
 
 /**
