@@ -57,11 +57,17 @@ describe.skipIf(etcdMissing !== undefined)('cluster failover (three brokers, etc
       expect(after.isr).not.toContain(victim)
       expect(after.replicas).toEqual(target.replicas)
       expect(after.offlineReplicas).toEqual([victim])
-      // The dead broker's other partitions moved too, each to a member of its ISR.
-      for (const p of await partitions(cluster, 'orders')) {
-        expect(p.leader).not.toBe(victim)
-        expect(p.isr).not.toContain(victim)
-      }
+      // The dead broker's other partitions moved too, each to a member of its ISR. The controller
+      // writes each partition's new state in its own transaction, so the others may follow a moment
+      // after the one watched above.
+      const all = await waitFor(
+        async () => {
+          const ps = await partitions(cluster, 'orders')
+          return ps.every((p) => p.leader !== victim && !p.isr.includes(victim)) ? ps : undefined
+        },
+        { timeoutMs: 15_000, what: 'every partition without the dead broker' },
+      )
+      for (const p of all) expect(before[p.partitionId]!.isr).toContain(p.leader)
       // The CLI sees the same: two brokers, and every partition short of the dead replica.
       const status = await samsa(['cluster', 'status', '--json', '-b', cluster.bootstrap().join(',')])
       expect(status.code).toBe(0)
@@ -101,9 +107,14 @@ describe.skipIf(etcdMissing !== undefined)('cluster failover (three brokers, etc
       { timeoutMs: 15_000, what: 'a new controller' },
     )
     expect(cluster.brokers.filter((b) => b.child !== undefined).map((b) => b.nodeId)).toContain(next)
-    await waitFor(async () => (await partitions(cluster, 'orders')).every((p) => p.leader !== controller && p.leader >= 0), { timeoutMs: 15_000, what: 'leaders away from the dead controller' })
-    const now = await partitions(cluster, 'orders')
-    for (const p of now) expect(p.isr).not.toContain(controller)
+    // Each partition's new state is its own transaction: wait for all of them.
+    const now = await waitFor(
+      async () => {
+        const ps = await partitions(cluster, 'orders')
+        return ps.every((p) => p.leader !== controller && p.leader >= 0 && !p.isr.includes(controller)) ? ps : undefined
+      },
+      { timeoutMs: 15_000, what: 'leaders and ISRs without the dead controller' },
+    )
     for (const p of led) expect(p.isr).toContain(now[p.partitionId]!.leader)
   })
 })
