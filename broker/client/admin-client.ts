@@ -39,7 +39,7 @@ export type {
   ConsumerGroupMemberDescription,
   TopicPartitionList,
 } from './admin-groups.js'
-export type { ShareGroupDescription, ShareGroupMemberDescription, ShareStartOffset } from './admin-share-groups.js'
+export type { ShareGroupDescription, ShareGroupMemberDescription, ShareInFlight, ShareStartOffset } from './admin-share-groups.js'
 export type { AclBinding, AclBindingFilter } from './admin-acls.js'
 export type { UserScramCredentials, ScramUpsertion } from './admin-users.js'
 export type * from './admin-transactions.js'

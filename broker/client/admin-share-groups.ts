@@ -1,5 +1,6 @@
 // Share group administration (KIP-932) at each group's coordinator: ShareGroupDescribe (members and
-// their assignments), and the share-partition start offsets described (DescribeShareGroupOffsets),
+// their assignments), and the share-partition start offsets described (DescribeShareGroupOffsets,
+// with Samsa's in-flight counts when the broker sends them),
 // reset (AlterShareGroupOffsets, refused while the group has members, as Kafka's
 // alterShareGroupOffsets) or removed per topic (DeleteShareGroupOffsets). Listing share groups is
 // ListGroups with type "share" (admin-groups.ts).
@@ -9,9 +10,12 @@ import { ShareGroupDescribeApi } from '../../protocol/generated/share-group-desc
 import { DescribeShareGroupOffsetsApi } from '../../protocol/generated/describe-share-group-offsets.js'
 import { AlterShareGroupOffsetsApi } from '../../protocol/generated/alter-share-group-offsets.js'
 import { DeleteShareGroupOffsetsApi } from '../../protocol/generated/delete-share-group-offsets.js'
+import { readShareInFlight, type ShareInFlight } from '../../protocol/samsa-share-in-flight.js'
 import { atCoordinator, COORDINATOR_MOVED, describeAtCoordinators, noEpochGroup, topicList, type TopicPartitionList, type TopicPartitionOffset } from './admin-groups.js'
 import { groupBy, type Cluster } from './cluster.js'
 import { KafkaProtocolError } from './errors.js'
+
+export type { ShareInFlight } from '../../protocol/samsa-share-in-flight.js'
 
 export interface ShareGroupMemberDescription {
   memberId: string
@@ -43,6 +47,8 @@ export interface ShareStartOffset {
   startOffset: number
   /** Kafka error name, or null. */
   error: string | null
+  /** Samsa's in-flight counts (tagged field 10000), when the broker sent them; absent otherwise. */
+  inFlight?: ShareInFlight
 }
 
 /** Each share group as its coordinator describes it. */
@@ -90,7 +96,10 @@ export async function describeShareGroupOffsets(cluster: Cluster, groupId: strin
     const out: ShareStartOffset[] = []
     for (const t of g!.topics) {
       for (const p of t.partitions) {
-        out.push({ topic: t.topicName, partition: p.partitionIndex, startOffset: p.startOffset, error: p.errorCode === ErrorCode.NONE ? null : errorName(p.errorCode) })
+        const o: ShareStartOffset = { topic: t.topicName, partition: p.partitionIndex, startOffset: p.startOffset, error: p.errorCode === ErrorCode.NONE ? null : errorName(p.errorCode) }
+        const inFlight = readShareInFlight(p.unknownTaggedFields)
+        if (inFlight !== null) o.inFlight = inFlight
+        out.push(o)
       }
     }
     return { value: out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition) }

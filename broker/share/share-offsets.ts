@@ -1,11 +1,13 @@
 // Share-group offset administration (KIP-932): DescribeShareGroupOffsets reads each share
-// partition's start offset (SPSO), AlterShareGroupOffsets starts partitions over at a given offset
-// and DeleteShareGroupOffsets removes a topic's share-partition state, as Kafka's group coordinator
-// answers them through its share coordinator. Altering and deleting need a share group without
+// partition's start offset (SPSO), with Samsa's in-flight counts in a tagged field of its own;
+// AlterShareGroupOffsets starts partitions over at a given offset and DeleteShareGroupOffsets
+// removes a topic's share-partition state, as Kafka's group coordinator answers them through its
+// share coordinator. Altering and deleting need a share group without
 // members (NON_EMPTY_GROUP otherwise); altering creates the share group when there is none, as a
 // first fetch would. A group id of another kind is GROUP_ID_NOT_FOUND.
 import { ErrorCode } from '../../protocol/errors.js'
-import { ZERO_UUID } from '../../protocol/types.js'
+import { shareInFlightTaggedField } from '../../protocol/samsa-share-in-flight.js'
+import { ZERO_UUID, type RawTaggedField } from '../../protocol/types.js'
 import type { LogManager } from '../../storage/log-manager.js'
 import type { GroupCoordinator } from '../groups/coordinator.js'
 import type { SharePartitionManager } from './share-partition-manager.js'
@@ -16,6 +18,8 @@ export interface PartitionStartOffset {
   leaderEpoch: number
   errorCode: number
   errorMessage: string | null
+  /** Samsa's in-flight extension (samsa-share-in-flight.ts), on a partition with state. */
+  unknownTaggedFields?: RawTaggedField[]
 }
 
 export interface DescribedShareOffsets {
@@ -49,6 +53,7 @@ export class ShareOffsets {
     const type = this.groups.groupType(groupId)
     if (type !== 'share') return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} is not a share group.`, topics: [] }
     const offsets = this.share.startOffsets(groupId)
+    const inFlight = this.share.inFlight(groupId)
     const wanted =
       topics ??
       [...offsets].flatMap(([topicId, partitions]) => {
@@ -69,7 +74,10 @@ export class ShareOffsets {
             const known = topic !== undefined && partitionIndex >= 0 && partitionIndex < topic.partitions
             const errorCode = error !== ErrorCode.NONE ? error : known ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             const startOffset = errorCode === ErrorCode.NONE ? (offsets.get(topic!.topicId)?.get(partitionIndex) ?? -1) : -1
-            return { partitionIndex, startOffset, leaderEpoch: errorCode === ErrorCode.NONE ? 0 : -1, errorCode, errorMessage: null }
+            const state = errorCode === ErrorCode.NONE ? inFlight.get(topic!.topicId)?.get(partitionIndex) : undefined
+            const described: PartitionStartOffset = { partitionIndex, startOffset, leaderEpoch: errorCode === ErrorCode.NONE ? 0 : -1, errorCode, errorMessage: null }
+            if (state !== undefined) described.unknownTaggedFields = [shareInFlightTaggedField(state)]
+            return described
           }),
         }
       }),

@@ -14,7 +14,7 @@ import type { LogManager } from '../../storage/log-manager.js'
 import type { ShareStateRecord } from '../../storage/metadata-store.js'
 import { parseShareStateKey, shareStateKey } from '../../storage/metadata-keys.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
-import { SharePartition, type ArchivedRecords, type SharePartitionSnapshot } from './share-partition.js'
+import { RecordState, SharePartition, type ArchivedRecords, type SharePartitionSnapshot } from './share-partition.js'
 import { ShareStateWriter, type ShareStateStore } from './share-state-writer.js'
 
 export interface ShareSettings {
@@ -57,6 +57,13 @@ export interface HeldSharePartition extends ShareTarget {
   readonly log: PartitionLog
   /** Log bytes per offset seen by the last share fetch (0: none yet), to size the next read. */
   bytesPerOffset: number
+}
+
+export interface ShareInFlightState {
+  acquired: number
+  available: number
+  /** SPEO, exclusive. */
+  endOffset: number
 }
 
 export interface SharePartitionManagerOptions {
@@ -204,6 +211,33 @@ export class SharePartitionManager {
       if (k.group === groupId) put(k.topicId, k.partition, record.startOffset)
     }
     for (const h of this.held.values()) if (h.groupId === groupId) put(h.topicId, h.partition, h.sp.startOffset)
+    return out
+  }
+
+  /**
+   * The group's in-flight state per partition (Samsa's DescribeShareGroupOffsets extension): live,
+   * or from the persisted state, where nothing is acquired (a lock does not survive a restart).
+   */
+  inFlight(groupId: string): Map<string, Map<number, ShareInFlightState>> {
+    const out = new Map<string, Map<number, ShareInFlightState>>()
+    const put = (topicId: string, partition: number, state: ShareInFlightState): void => {
+      let m = out.get(topicId)
+      if (m === undefined) out.set(topicId, (m = new Map()))
+      m.set(partition, state)
+    }
+    for (const [key, record] of this.stored) {
+      const k = parseShareStateKey(key)
+      if (k.group !== groupId) continue
+      let available = 0
+      let endOffset = record.startOffset
+      for (const [first, last, state] of record.stateBatches) {
+        if (last < record.startOffset) continue
+        if (state === RecordState.Available) available += last - Math.max(first, record.startOffset) + 1
+        endOffset = Math.max(endOffset, last + 1)
+      }
+      put(k.topicId, k.partition, { acquired: 0, available, endOffset })
+    }
+    for (const h of this.held.values()) if (h.groupId === groupId) put(h.topicId, h.partition, { ...h.sp.inFlight(), endOffset: h.sp.endOffset })
     return out
   }
 

@@ -135,6 +135,17 @@ export class SharePartition {
     return this.epoch
   }
 
+  /** Records in the window acquired by a member, and those waiting to be delivered again. */
+  inFlight(): { acquired: number; available: number } {
+    let acquired = 0
+    let available = 0
+    for (const s of this.slots) {
+      if (s.state === RecordState.Acquired) acquired++
+      else if (s.state === RecordState.Available) available++
+    }
+    return { acquired, available }
+  }
+
   /** When the next acquisition lock runs out (Infinity when nothing is acquired). */
   get nextLockDeadline(): number {
     return this.earliestDeadline

@@ -139,9 +139,9 @@ async function printShareGroup(d: ShareGroupReport, membersOnly: boolean): Promi
   if (d.members.length > 0) await writeOut('\n')
   await writeOut(
     formatTable(
-      ['TOPIC', 'PARTITION', 'START-OFFSET', 'LOG-END-OFFSET', 'LAG', 'MEMBERS'],
-      d.partitions.map((r) => [r.topic, r.partition, r.startOffset, r.logEndOffset, r.lag, r.members]),
-      [undefined, 'right', 'right', 'right', 'right', 'right'],
+      ['TOPIC', 'PARTITION', 'START-OFFSET', 'LOG-END-OFFSET', 'LAG', 'IN-FLIGHT', 'AVAILABLE', 'MEMBERS'],
+      d.partitions.map((r) => [r.topic, r.partition, r.startOffset, r.logEndOffset, r.lag, r.inFlight, r.available, r.members]),
+      [undefined, 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   )
 }
@@ -201,7 +201,10 @@ the broker's assignor wants it to own once it has reconciled); a classic group s
 assignments. A share group (KIP-932, type share) shows its members and their assignments (members
 share partitions), and per partition the share-partition start offset (below it every record is
 acknowledged), the log end offset, the lag between them (records not yet acknowledged, in-flight
-ones included) and how many members are assigned the partition.
+ones included), IN-FLIGHT (records acquired by members and not yet acknowledged), AVAILABLE
+(records inside the in-flight window waiting to be delivered again; '-' for both when the
+partition has no state or the broker does not report them) and how many members are assigned the
+partition.
 
 Examples:
   $ samsa groups describe billing

@@ -26,7 +26,7 @@ case "$v" in ok) exit 0;; retry) [ "$SAMSA_DELIVERY_COUNT" -ge 3 ] && exit 0; ex
     // Accepted and rejected alike are done with: nothing is left between the start offset and the end.
     const d = await describeJson(b, 'sh-exec-g')
     expect(d.type).toBe('share')
-    expect(d.partitions).toEqual([{ topic: 'sh-exec', partition: 0, startOffset: 3, logEndOffset: 3, lag: 0, members: 0 }])
+    expect(d.partitions).toEqual([{ topic: 'sh-exec', partition: 0, startOffset: 3, logEndOffset: 3, lag: 0, inFlight: 0, available: 0, members: 0 }])
   })
 
   it("a consumer killed while its command holds records: the next consumer gets them after lock expiry", async () => {

@@ -20,7 +20,7 @@ describe('samsa groups with share groups', () => {
     // --ack reject: printed, then never delivered again.
     const first = await samsa([...b, 'consume', 'sh-admin', '--share-group', 'sh-admin-g', '--ack', 'reject', '--max-messages', '3'])
     expect(first.stdout).toBe('x\ny\nz\n')
-    expect(await env.admin.describeShareGroupOffsets('sh-admin-g')).toEqual([{ topic: 'sh-admin', partition: 0, startOffset: 3, error: null }])
+    expect(await env.admin.describeShareGroupOffsets('sh-admin-g')).toEqual([{ topic: 'sh-admin', partition: 0, startOffset: 3, error: null, inFlight: { acquired: 0, available: 0, endOffset: 3 } }])
 
     // A running member shows up with its assignment; resetting is refused while it is there.
     const running = spawn(process.execPath, [CLI_MAIN, ...b, 'consume', 'sh-admin', '--share-group', 'sh-admin-g'], { stdio: 'ignore' })
@@ -46,7 +46,7 @@ describe('samsa groups with share groups', () => {
     const reset = await samsa([...b, '--json', 'groups', 'reset-offsets', 'sh-admin-g', '--topic', 'sh-admin', '--to-offset', '1', '--execute'])
     expect(reset.code).toBe(0)
     expect(jsonLines(reset.stdout)).toEqual([{ group: 'sh-admin-g', topic: 'sh-admin', partition: 0, current: 3, target: 1, executed: true }])
-    expect(await env.admin.describeShareGroupOffsets('sh-admin-g')).toEqual([{ topic: 'sh-admin', partition: 0, startOffset: 1, error: null }])
+    expect(await env.admin.describeShareGroupOffsets('sh-admin-g')).toEqual([{ topic: 'sh-admin', partition: 0, startOffset: 1, error: null, inFlight: { acquired: 0, available: 0, endOffset: 1 } }])
     // From the new start offset the records are delivered again.
     const again = await samsa([...b, 'consume', 'sh-admin', '--share-group', 'sh-admin-g', '--max-messages', '2'])
     expect(again.stdout).toBe('y\nz\n')

@@ -69,7 +69,7 @@ export interface ShareGroupJson {
   type: string
   state: string
   members: { memberId: string; assignment: Record<string, number[]> }[]
-  partitions: { topic: string; partition: number; startOffset: number | null; logEndOffset: number; lag: number | null; members: number }[]
+  partitions: { topic: string; partition: number; startOffset: number | null; logEndOffset: number; lag: number | null; inFlight: number | null; available: number | null; members: number }[]
 }
 
 export async function describeJson(b: string[], group: string): Promise<ShareGroupJson> {

@@ -209,7 +209,7 @@ describe('ShareConsumer', () => {
     await c.close()
     expect(failures).toEqual([])
     // Six records and three commit markers.
-    expect(await admin.describeShareGroupOffsets('sc-txn-g', ['sc-txn'])).toEqual([{ topic: 'sc-txn', partition: 0, startOffset: 9, error: null }])
+    expect(await admin.describeShareGroupOffsets('sc-txn-g', ['sc-txn'])).toEqual([{ topic: 'sc-txn', partition: 0, startOffset: 9, error: null, inFlight: { acquired: 0, available: 0, endOffset: 9 } }])
   })
 })
 
