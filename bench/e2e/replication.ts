@@ -14,7 +14,8 @@ import path from 'node:path'
 import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { connect } from '../load/connection.js'
-import { freePort, sleep, startService, stopService, type Service } from './procs.js'
+import { startEtcd } from './etcd.js'
+import { sleep, stopService } from './procs.js'
 import { startSamsa, wireProduce, type SamsaServer } from './samsa.js'
 
 const args = new Map<string, string>()
@@ -22,23 +23,9 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const ROUNDS = Number(args.get('rounds') ?? 3)
 const SECONDS = Number(args.get('seconds') ?? 3)
 const BACKLOG_MIB = Number(args.get('backlog-mib') ?? 64)
-const ETCD = process.env.SAMSA_ETCD ?? '/usr/bin/etcd'
 const PARTITIONS = 8
 const LOAD = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
 const NOT_CONTROLLER = 41
-
-async function startEtcd(dir: string): Promise<{ service: Service; endpoint: string }> {
-  const client = await freePort()
-  const peer = `http://127.0.0.1:${await freePort()}`
-  const endpoint = `http://127.0.0.1:${client}`
-  const service = await startService(
-    ETCD,
-    ['--name', 'bench', '--data-dir', path.join(dir, 'etcd'), '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `bench=${peer}`, '--log-level', 'info'],
-    /serving client traffic|ready to serve client requests/i,
-  )
-  return { service, endpoint }
-}
 
 /** Creates a topic whose partitions are all led by broker 1, asking each broker until the controller takes it. */
 async function createLedByOne(brokers: SamsaServer[], topic: string, replicas: number[], configs: Record<string, string>): Promise<void> {
