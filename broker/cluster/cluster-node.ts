@@ -129,6 +129,12 @@ export class ClusterNode implements IsrChanges {
   }
 
   async alterIsr(topic: string, partition: number, leaderEpoch: number, partitionEpoch: number, isr: number[]): Promise<PartitionState> {
+    // A broker whose lease may have lapsed must not shrink an ISR to itself: after a long pause its
+    // lag timers can fire before its lease check does, and etcd would then hold an ISR naming only
+    // a broker about to be declared dead, leaving the partition without an eligible leader.
+    if (this.applier.fenced || this.leaseStale()) {
+      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `Broker ${this.nodeId} has not renewed its etcd lease; ISR changes wait until it has.`)
+    }
     for (;;) {
       const stored = await this.store.get(partitionKey(topic, partition)).catch((err: unknown) => Promise.reject(unreachable(err)))
       if (stored === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}-${partition} does not exist.`)
@@ -186,11 +192,15 @@ export class ClusterNode implements IsrChanges {
 
   /** Fences the broker once its lease may be about to lapse: before the controller can move its partitions. */
   private checkLease(): void {
-    if (this.closed || this.applier.fenced) return
+    if (this.closed || this.applier.fenced || !this.leaseStale()) return
     const silentMs = Date.now() - this.lastKeepAlive
-    if (this.lease !== undefined && silentMs <= (this.opts.sessionTimeoutMs * 3) / 4) return
     this.opts.logger.warn({ nodeId: this.nodeId, silentMs, leaseLost: this.lease === undefined }, 'etcd lease not renewed; fencing this broker until it is')
     this.applier.fence()
+  }
+
+  /** No lease, or none renewed for three quarters of the session timeout: etcd may expire it any moment. */
+  private leaseStale(): boolean {
+    return this.lease === undefined || Date.now() - this.lastKeepAlive > (this.opts.sessionTimeoutMs * 3) / 4
   }
 
   /** After fencing: the metadata read afresh from etcd (a new watch from there on), then the roles it names. */
