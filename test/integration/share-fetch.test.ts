@@ -4,6 +4,7 @@
 // long polling, hostile acknowledgements answered with Kafka's error codes while the state stays
 // unharmed, read_committed skipping aborted transactions, closing a session releasing records, and
 // the start offsets described, altered and deleted (DescribeShareGroupOffsets and its siblings).
+import { readShareInFlight } from '../../protocol/samsa-share-in-flight.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Producer } from 'kafkajs'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -182,12 +183,13 @@ describe('ShareFetch and ShareAcknowledge', () => {
       (await admin.request<DescribeShareGroupOffsetsResponse>(ApiKey.DescribeShareGroupOffsets, 0, { groups: [{ groupId, topics }] })).body.groups[0]!
     const all = await describe('sg-admin')
     expect(all.errorCode).toBe(ErrorCode.NONE)
-    expect(all.topics).toEqual([{
+    // Kafka's fields, and Samsa's in-flight counts in their tagged field: 3 and 4 still acquired.
+    expect(all.topics.map((t) => ({ ...t, partitions: t.partitions.map(({ unknownTaggedFields, ...p }) => ({ ...p, inFlight: readShareInFlight(unknownTaggedFields) })) }))).toEqual([{
       topicName: 'sf-admin',
       topicId,
       partitions: [
-        { partitionIndex: 0, startOffset: 3, leaderEpoch: 0, errorCode: ErrorCode.NONE, errorMessage: null },
-        { partitionIndex: 1, startOffset: 0, leaderEpoch: 0, errorCode: ErrorCode.NONE, errorMessage: null },
+        { partitionIndex: 0, startOffset: 3, leaderEpoch: 0, errorCode: ErrorCode.NONE, errorMessage: null, inFlight: { acquired: 2, available: 0, endOffset: 5 } },
+        { partitionIndex: 1, startOffset: 0, leaderEpoch: 0, errorCode: ErrorCode.NONE, errorMessage: null, inFlight: { acquired: 0, available: 0, endOffset: 0 } },
       ],
     }])
     expect((await describe('sg-admin', [{ topicName: 'nope', partitions: [0] }])).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
