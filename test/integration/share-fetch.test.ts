@@ -4,7 +4,6 @@
 // long polling, hostile acknowledgements answered with Kafka's error codes while the state stays
 // unharmed, read_committed skipping aborted transactions, closing a session releasing records, and
 // the start offsets described, altered and deleted (DescribeShareGroupOffsets and its siblings).
-import { readShareInFlight } from '../../protocol/samsa-share-in-flight.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Producer } from 'kafkajs'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -14,6 +13,7 @@ import type { DescribeShareGroupOffsetsResponse } from '../../protocol/generated
 import type { AlterShareGroupOffsetsResponse } from '../../protocol/generated/alter-share-group-offsets.js'
 import type { DeleteShareGroupOffsetsResponse } from '../../protocol/generated/delete-share-group-offsets.js'
 import type { DeleteTopicsResponse } from '../../protocol/generated/delete-topics.js'
+import { readShareInFlight } from '../../protocol/samsa-share-in-flight.js'
 import { kafkaClient, startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { createTopics, WireClient } from '../helpers/wire.js'
 import { ACCEPT, RELEASE, REJECT, ShareMemberClient, delivered, setGroupConfig, type Ack } from '../helpers/share-wire.js'
