@@ -66,15 +66,18 @@ async function topWhileProducing(global: string[], extra: string[] = []): Promis
       produced++
     }
   })()
+  let view: TopJson
   try {
     const r = await samsa([...global, '--json', 'top', '--once', '--interval', '1s', ...extra])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    return { view: jsonLines<TopJson>(r.stdout)[0]!, produced }
+    view = jsonLines<TopJson>(r.stdout)[0]!
   } finally {
     running = false
     await writing
   }
+  // Counted once the send in flight has finished: top may have seen its record already.
+  return { view, produced }
 }
 
 describe('samsa top', () => {
