@@ -30,18 +30,7 @@ export async function startEtcd(opts: { binary: string; dataDir: string; clientP
   const peer = `http://${host}:${peerPort}`
   const proc = spawn(
     opts.binary,
-    [
-      '--name', 'dev',
-      '--data-dir', path.join(opts.dataDir, 'etcd'),
-      '--listen-client-urls', endpoint,
-      '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `dev=${peer}`,
-      '--heartbeat-interval', '50',
-      '--election-timeout', '500',
-      '--log-level', 'warn',
-    ],
+    etcdArgs({ name: 'dev', dataDir: path.join(opts.dataDir, 'etcd'), endpoint, peer }),
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
   let stderr = ''
@@ -56,17 +45,44 @@ export async function startEtcd(opts: { binary: string; dataDir: string; clientP
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
     await exited
   }
-  const deadline = Date.now() + 20_000
+  try {
+    await waitUntilHealthy(endpoint, proc, 20_000, () => stderr.trim())
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { endpoint, proc, stop }
+}
+
+/**
+ * The command line of a single-member etcd on `endpoint` (client) and `peer`: short raft timers,
+ * so that leases as short as a second or two work.
+ */
+export function etcdArgs(o: { name: string; dataDir: string; endpoint: string; peer: string }): string[] {
+  return [
+    '--name', o.name,
+    '--data-dir', o.dataDir,
+    '--listen-client-urls', o.endpoint,
+    '--advertise-client-urls', o.endpoint,
+    '--listen-peer-urls', o.peer,
+    '--initial-advertise-peer-urls', o.peer,
+    '--initial-cluster', `${o.name}=${o.peer}`,
+    '--heartbeat-interval', '50',
+    '--election-timeout', '500',
+    '--log-level', 'warn',
+  ]
+}
+
+/** Polls etcd's /health until it serves; throws if the process exits first or `timeoutMs` passes. */
+export async function waitUntilHealthy(endpoint: string, proc: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`etcd exited with code ${proc.exitCode}: ${stderr.trim()}`)
+    if (proc.exitCode !== null) throw new Error(`etcd exited with code ${proc.exitCode}: ${output()}`)
     const health = await fetch(`${endpoint}/health`)
       .then((r) => r.json() as Promise<{ health?: string }>)
       .catch(() => undefined)
-    if (health?.health === 'true') return { endpoint, proc, stop }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`etcd did not become healthy within 20 s: ${stderr.trim()}`)
-    }
+    if (health?.health === 'true') return
+    if (Date.now() > deadline) throw new Error(`etcd did not become healthy within ${timeoutMs / 1000} s: ${output()}`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }

@@ -4,28 +4,19 @@
 // short (broker.session.timeout.ms 2000 unless given) so failover fits in a test.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import type { Admin, Kafka } from 'kafkajs'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { CuttableProxy } from '../chaos/proxy.js'
+import { etcdArgs, freePort, waitUntilHealthy } from '../../cli/lib/etcd-process.js'
 
 export const ETCD_BINARY = process.env.SAMSA_ETCD ?? '/usr/bin/etcd'
 /** Why cluster tests cannot run here, or undefined when they can. */
 export const etcdMissing: string | undefined = existsSync(ETCD_BINARY) ? undefined : `no etcd at ${ETCD_BINARY} (apt-get install etcd-server)`
 
 /** A free TCP port on 127.0.0.1, for a process that must be told its port up front. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
+export { freePort }
 
 /** Runs `fn` with a connected admin client of `kafka`, and disconnects it however `fn` ends. */
 export async function withAdmin<T>(kafka: Kafka, fn: (a: Admin) => Promise<T>): Promise<T> {
@@ -65,34 +56,11 @@ export class Etcd {
   /** Starts (again, on the same data and ports) and waits until it serves clients. */
   async run(): Promise<void> {
     const peer = `http://127.0.0.1:${this.peerPort}`
-    const proc = spawn(
-      ETCD_BINARY,
-      [
-        '--name', 'test',
-        '--data-dir', path.join(this.dataDir, 'data'),
-        '--listen-client-urls', this.endpoint,
-        '--advertise-client-urls', this.endpoint,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `test=${peer}`,
-        // Short raft timers make etcd's shortest lease about a second.
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-        '--log-level', 'warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const proc = spawn(ETCD_BINARY, etcdArgs({ name: 'test', dataDir: path.join(this.dataDir, 'data'), endpoint: this.endpoint, peer }), { stdio: ['ignore', 'pipe', 'pipe'] })
     this.proc = proc
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d))
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d))
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`etcd exited (${proc.exitCode}):\n${this.out}`)
-      const res = await fetch(`${this.endpoint}/health`).then((r) => r.json() as Promise<{ health: string }>).catch(() => undefined)
-      if (res?.health === 'true') return
-      if (Date.now() > deadline) throw new Error(`etcd did not become healthy:\n${this.out}`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    await waitUntilHealthy(this.endpoint, proc, 15_000, () => this.out)
   }
 
   /** SIGKILL, and waits for the exit. */
