@@ -1,5 +1,7 @@
 // Produce (key 0). v2 adds log-append time; v3 transactional id (magic 2 only); v5 log start
-// offset; v8 per-record errors; v9 flexible; v10 current-leader hints with NOT_LEADER_OR_FOLLOWER.
+// offset; v8 per-record errors; v9 flexible; v10 NOT_LEADER_OR_FOLLOWER names the current leader
+// and the response its endpoint (KIP-951, broker/leader-hints.ts); v11 only allows
+// TRANSACTION_ABORTABLE (KIP-890), never sent here.
 // acks=0 gets no response; acks=1 answers once the batches are written; acks=-1 once they are
 // fsynced, and in cluster mode once every in-sync replica has them too (broker/replication/):
 // min.insync.replicas gives NOT_ENOUGH_REPLICAS before the append and
@@ -25,6 +27,7 @@ import type { BrokerContext } from '../context.js'
 import { isUnexpected, toKafkaError } from '../errors.js'
 import { defineHandler } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
+import { LeaderHints, NO_LEADER } from '../leader-hints.js'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number]
@@ -48,10 +51,11 @@ export default defineHandler({
     if (req.transactionalId !== null && !authorize(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId)) {
       return respond(req, () => errorPartition(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null))
     }
+    const hints = new LeaderHints(b, ctx.listenerName)
     // Every append is started before the first await, so pipelined requests append in order.
     const pending = req.topicData.map((t) =>
       authorize(ctx, Op.WRITE, Resource.TOPIC, t.name)
-        ? t.partitionData.map((p) => appendPartition(b, t.name, p, req.acks === -1, req.transactionalId, req.timeoutMs))
+        ? t.partitionData.map((p) => appendPartition(b, hints, t.name, p, req.acks === -1, req.transactionalId, req.timeoutMs))
         : t.partitionData.map((p) => ({ ...errorPartition(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null), index: p.index })),
     )
     const responses: ProduceResponse['responses'] = []
@@ -62,12 +66,13 @@ export default defineHandler({
       responses.push({ name: t.name, partitionResponses })
     }
     if (req.acks === 0) return null
-    return { responses, throttleTimeMs: 0, nodeEndpoints: [] }
+    return { responses, throttleTimeMs: 0, nodeEndpoints: hints.endpoints }
   },
 })
 
 async function appendPartition(
   b: BrokerContext,
+  hints: LeaderHints,
   topic: string,
   p: PartitionData,
   durable: boolean,
@@ -81,7 +86,7 @@ async function appendPartition(
     let refused = replicas.checkLeader(topic, p.index, -1)
     if (refused === ErrorCode.NONE && durable) refused = replicas.checkEnoughReplicas(topic, p.index, log)
     if (refused !== ErrorCode.NONE) {
-      return { ...errorPartition(refused, null), index: p.index, currentLeader: replicas.currentLeader(topic, p.index) }
+      return refusal(refused, hints, topic, p.index)
     }
   }
   const records = p.records
@@ -120,7 +125,7 @@ async function appendPartition(
   if (durable && replicas !== undefined) {
     // acks=all on a replicated partition: every in-sync replica must have the batch too.
     const replicated = await replicas.waitForIsr(topic, p.index, log, result.lastOffset + 1, timeoutMs)
-    if (replicated !== ErrorCode.NONE) return { ...errorPartition(replicated, null), index: p.index, currentLeader: replicas.currentLeader(topic, p.index) }
+    if (replicated !== ErrorCode.NONE) return refusal(replicated, hints, topic, p.index)
   }
   b.metrics.messagesIn(topic, result.lastOffset - result.baseOffset + 1, records.length)
   return {
@@ -131,8 +136,14 @@ async function appendPartition(
     logStartOffset: result.logStartOffset,
     recordErrors: [],
     errorMessage: null,
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    currentLeader: NO_LEADER,
   }
+}
+
+/** A replication refusal; NOT_LEADER_OR_FOLLOWER names the current leader, as Kafka's does. */
+function refusal(errorCode: number, hints: LeaderHints, topic: string, index: number): PartitionResponse {
+  const currentLeader = errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? hints.leaderOf(topic, index) : NO_LEADER
+  return { ...errorPartition(errorCode, null), index, currentLeader }
 }
 
 function errorPartition(errorCode: number, errorMessage: string | null): PartitionResponse {
@@ -144,7 +155,7 @@ function errorPartition(errorCode: number, errorMessage: string | null): Partiti
     logStartOffset: -1,
     recordErrors: [],
     errorMessage,
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    currentLeader: NO_LEADER,
   }
 }
 

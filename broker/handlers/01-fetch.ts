@@ -1,8 +1,9 @@
 // Fetch (key 1). v3 adds a response byte limit; v4 isolation level and aborted transactions; v5 log
 // start offset; v7 incremental fetch sessions (KIP-227); v11 rack id; v12 flexible; v13 topic ids
-// instead of names; v15 replica state (followers only). Cluster mode: only the leader serves a
-// partition (NOT_LEADER_OR_FOLLOWER with the current leader elsewhere; FENCED_LEADER_EPOCH and
-// UNKNOWN_LEADER_EPOCH for a stale or unknown currentLeaderEpoch); consumers read up to the high
+// instead of names; v15 replica state (followers only); v16 NodeEndpoints (KIP-951). Cluster mode:
+// only the leader serves a partition (NOT_LEADER_OR_FOLLOWER elsewhere; FENCED_LEADER_EPOCH and
+// UNKNOWN_LEADER_EPOCH for a stale or unknown currentLeaderEpoch; the first two name the current
+// leader, and the response its endpoint, broker/leader-hints.ts); consumers read up to the high
 // watermark, followers (replica id set) up to the log end, and their fetch offsets tell the leader
 // what they have (broker/replication/). Fetching from the closest replica (KIP-392) is not
 // implemented. Long polling: a fetch with less than
@@ -20,6 +21,7 @@ import { FOLLOWER_READ, readableEnd, readPartitions, type FetchedPartition, type
 import type { ReplicaManager } from '../replication/replica-manager.js'
 import type { BrokerMetrics } from '../metrics.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
+import { fetchNamesLeader, LeaderHints } from '../leader-hints.js'
 
 export default defineHandler({
   api: FetchApi,
@@ -35,7 +37,8 @@ export default defineHandler({
     if (b.authorizer !== undefined) refuseUnreadable(ctx, work)
     const replicaId = v >= 15 ? req.replicaState.replicaId : req.replicaId
     const fromFollower = b.replicas !== undefined && replicaId >= 0
-    if (b.replicas !== undefined) refuseUnled(b.replicas, work, fromFollower ? replicaId : -1)
+    const hints = new LeaderHints(b, ctx.listenerName)
+    if (b.replicas !== undefined) refuseUnled(b.replicas, hints, work, fromFollower ? replicaId : -1)
     const isolation = fromFollower ? FOLLOWER_READ : req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
     // Kafka caps the response at the broker's fetch.max.bytes whatever the client asks (KIP-541).
@@ -67,7 +70,7 @@ export default defineHandler({
     }
     if (b.metrics.enabled) countBytesOut(b.metrics, round.partitions)
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
-    const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: [] }
+    const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: hints.endpoints }
     // The records are views of pooled read buffers, released once the socket has the response.
     return round.lease.isEmpty ? response : new LeasedResponse(response, [round.lease])
   },
@@ -108,7 +111,7 @@ function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[]): void
  * NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH with the leader it knows; a
  * follower's fetch offset is its log end offset, which the leader records.
  */
-function refuseUnled(replicas: ReplicaManager, work: readonly FetchWork[], followerId: number): void {
+function refuseUnled(replicas: ReplicaManager, hints: LeaderHints, work: readonly FetchWork[], followerId: number): void {
   for (const w of work) {
     if (!w.log) continue
     const { topic, partition, fetchOffset } = w.sp
@@ -119,7 +122,7 @@ function refuseUnled(replicas: ReplicaManager, work: readonly FetchWork[], follo
     if (code === ErrorCode.NONE) continue
     w.log = undefined
     w.errorCode = code
-    w.currentLeader = replicas.currentLeader(topic, partition)
+    if (fetchNamesLeader(code)) w.currentLeader = hints.leaderOf(topic, partition)
   }
 }
 
