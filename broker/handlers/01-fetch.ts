@@ -11,11 +11,12 @@
 // offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
 // stable offset and lists the aborted transactions overlapping the returned batches, from the
 // segments' transaction indexes; clients drop those records and skip control batches themselves.
-// ACLs: partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED.
+// ACLs: partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED; a follower's
+// fetch needs CLUSTER_ACTION on the cluster (every partition TOPIC_AUTHORIZATION_FAILED without).
 import { FetchApi, type FetchResponse } from '../../protocol/generated/fetch.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler, LeasedResponse, type RequestContext } from '../handler.js'
-import { authorize, Op, Resource } from '../acls/authorize.js'
+import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 import { planFetch, sessionResponses, type FetchWork } from '../fetch-plan.js'
 import { FOLLOWER_READ, readableEnd, readPartitions, type FetchedPartition, type FetchRound } from '../fetch-reads.js'
 import type { ReplicaManager } from '../replication/replica-manager.js'
@@ -34,8 +35,8 @@ export default defineHandler({
     const plan = planFetch(b, req, v)
     if ('error' in plan) return topLevelError(plan.error)
     const { work, session, incremental } = plan
-    if (b.authorizer !== undefined) refuseUnreadable(ctx, work)
     const replicaId = v >= 15 ? req.replicaState.replicaId : req.replicaId
+    if (b.authorizer !== undefined) refuseUnreadable(ctx, work, replicaId >= 0)
     const fromFollower = b.replicas !== undefined && replicaId >= 0
     const hints = new LeaderHints(b, ctx.listenerName)
     if (b.replicas !== undefined) refuseUnled(b.replicas, hints, work, fromFollower ? replicaId : -1)
@@ -93,13 +94,19 @@ function countBytesOut(metrics: BrokerMetrics, partitions: readonly FetchedParti
   if (bytes > 0) metrics.bytesOut(topic, bytes)
 }
 
-/** Partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED, unread. */
-function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[]): void {
+/**
+ * Partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED, unread. A
+ * follower's fetch (replica id set) needs CLUSTER_ACTION on the cluster instead, and without it
+ * every partition answers TOPIC_AUTHORIZATION_FAILED, as Kafka does.
+ */
+function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[], fromFollower: boolean): void {
+  const followerAllowed = fromFollower ? authorizeCluster(ctx, Op.CLUSTER_ACTION) : undefined
+  if (followerAllowed === true) return
   let topic: string | undefined
-  let readable = true
+  let readable = false
   for (const w of work) {
     if (w.sp.topic === '') continue // an unknown topic id stays UNKNOWN_TOPIC_ID
-    if (w.sp.topic !== topic) readable = authorize(ctx, Op.READ, Resource.TOPIC, (topic = w.sp.topic))
+    if (followerAllowed === undefined && w.sp.topic !== topic) readable = authorize(ctx, Op.READ, Resource.TOPIC, (topic = w.sp.topic))
     if (readable) continue
     w.log = undefined
     w.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED

@@ -7,12 +7,12 @@
 // log start. Cluster mode: the leader answers (NOT_LEADER_OR_FOLLOWER elsewhere, except for the
 // debugging replica id -2); a stale currentLeaderEpoch is FENCED_LEADER_EPOCH, a newer one
 // UNKNOWN_LEADER_EPOCH.
-// ACLs: DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED).
+// ACLs: CLUSTER_ACTION on the cluster, else DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED).
 import { OffsetForLeaderEpochApi, type OffsetForLeaderEpochResponse } from '../../protocol/generated/offset-for-leader-epoch.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
 import { defineHandler } from '../handler.js'
-import { authorize, Op, Resource } from '../acls/authorize.js'
+import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 
 type EpochEndOffset = OffsetForLeaderEpochResponse['topics'][number]['partitions'][number]
 
@@ -24,6 +24,8 @@ export default defineHandler({
   versions: [2, 4],
   handle(req, ctx): OffsetForLeaderEpochResponse {
     const { logs, replicas } = ctx.broker
+    // Brokers (CLUSTER_ACTION) may ask about any topic; consumers need DESCRIBE on it (KIP-320).
+    const broker = authorizeCluster(ctx, Op.CLUSTER_ACTION)
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
@@ -31,7 +33,7 @@ export default defineHandler({
         partitions: t.partitions.map((p): EpochEndOffset => {
           const out: EpochEndOffset = { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: NO_EPOCH, endOffset: -1 }
           const log = logs.partition(t.topic, p.partition)
-          if (!authorize(ctx, Op.DESCRIBE, Resource.TOPIC, t.topic)) {
+          if (!broker && !authorize(ctx, Op.DESCRIBE, Resource.TOPIC, t.topic)) {
             out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
           } else if (!log) {
             out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION

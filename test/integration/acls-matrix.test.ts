@@ -268,6 +268,14 @@ describe('authorization matrix', () => {
     expect(await call(broker.address, ALLOWED, onDenied(produce))).toBe(ErrorCode.NONE)
   })
 
+  it("a follower's Fetch (replica id set) needs CLUSTER_ACTION, not READ on the topic", async () => {
+    const fetch = rows.find((r) => r.key === ApiKey.Fetch)!
+    const asFollower: Row = { ...fetch, body: { ...(fetch.body as object), replicaId: 2 } }
+    expect(await call(broker.address, READER, fetch)).toBe(ErrorCode.NONE)
+    expect(await call(broker.address, READER, asFollower)).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+    expect(await call(broker.address, ALLOWED, asFollower)).toBe(ErrorCode.NONE)
+  })
+
   it('fills in the authorized-operations bitfields with what the caller may do', async () => {
     const c = await WireClient.connect(broker.address, READER)
     try {
