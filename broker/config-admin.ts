@@ -1,15 +1,19 @@
 // What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share: describing a topic or broker
 // resource with Kafka's config sources and synonyms, and validating and applying a set of changes.
 //
-// The broker has one dynamic config layer. Altering the resource named after this node or the
+// A single broker has one dynamic config layer. Altering the resource named after this node or the
 // cluster default ("") writes that same layer; describing this node reports it as
-// DYNAMIC_BROKER_CONFIG, describing "" as DYNAMIC_DEFAULT_BROKER_CONFIG. Changes to one resource
-// are serialised, so an incremental change never works from a stale copy of the overrides.
+// DYNAMIC_BROKER_CONFIG, describing "" as DYNAMIC_DEFAULT_BROKER_CONFIG. In cluster mode the two
+// are Kafka's two layers, kept in etcd: "" is every broker's default, the node id this broker's
+// own, which wins over the default. Changes to one resource are serialised here and, in a cluster,
+// compare-and-set in etcd, so an incremental change never works from a stale copy of the overrides.
+// Group configs and dynamic broker configs live in the admin state (storage/admin-state.ts).
 import { ErrorCode } from '../protocol/errors.js'
 import { GROUP_CONFIG_BROKER_BOUNDS, GROUP_CONFIG_DEFS, configDef, splitList, topicDefForBrokerKey } from '../storage/config-defs.js'
 import { validateTopicConfigs } from '../storage/log-config.js'
+import { sameValue } from '../storage/admin-state.js'
 import { groupConfigKey } from '../storage/metadata-keys.js'
-import { brokerConfigDef, type ConfigType } from './config.js'
+import { brokerConfigDef, type ConfigType, type DynamicLayer } from './config.js'
 import type { BrokerContext } from './context.js'
 import { isUnexpected, toKafkaError } from './errors.js'
 import { ConfigSource, describeTopicConfigs, type ConfigSynonym } from './topic-configs.js'
@@ -108,7 +112,7 @@ export function describeResource(
 const GROUP_CONFIG_SOURCE = 8
 
 function describeGroup(b: BrokerContext, group: string): ConfigDescription[] {
-  const overrides = b.logs.metadata.get<Record<string, string>>(groupConfigKey(group)) ?? {}
+  const overrides = b.adminState.get<Record<string, string>>(groupConfigKey(group)) ?? {}
   return GROUP_CONFIG_DEFS.map((d) => {
     const set = overrides[d.name]
     const source = set !== undefined ? GROUP_CONFIG_SOURCE : ConfigSource.DEFAULT_CONFIG
@@ -125,9 +129,30 @@ async function alterGroup(
   opts: { replace: boolean; validateOnly: boolean },
 ): Promise<ResourceOutcome> {
   if (group === '') return fail(ErrorCode.INVALID_REQUEST, 'Group id must not be empty')
-  const current = b.logs.metadata.get<Record<string, string>>(groupConfigKey(group)) ?? {}
-  const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => configDef('group', key)?.type, (key) => configDef('group', key)?.default)
-  if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
+  const plan = (current: Record<string, string>): Record<string, string> | ResourceOutcome => {
+    const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => configDef('group', key)?.type, (key) => configDef('group', key)?.default)
+    if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
+    return groupConfigProblem(b, next) ?? next
+  }
+  if (opts.validateOnly) {
+    const planned = plan(b.adminState.get<Record<string, string>>(groupConfigKey(group)) ?? {})
+    return isOutcome(planned) ? planned : OK
+  }
+  try {
+    let refused: ResourceOutcome | undefined
+    await b.adminState.update<Record<string, string>>(groupConfigKey(group), (current) => {
+      const planned = plan(current ?? {})
+      refused = isOutcome(planned) ? planned : undefined
+      if (isOutcome(planned)) return current
+      return Object.keys(planned).length === 0 ? undefined : planned
+    })
+    return refused ?? OK
+  } catch (err) {
+    return failure(b, err)
+  }
+}
+
+function groupConfigProblem(b: BrokerContext, next: Record<string, string>): ResourceOutcome | undefined {
   for (const [key, value] of Object.entries(next)) {
     const def = configDef('group', key)
     if (!def) return fail(ErrorCode.INVALID_CONFIG, `Unknown group config name: ${key}`)
@@ -145,14 +170,11 @@ async function alterGroup(
       return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${key}: must start with errors.deadletterqueue.topic.name.prefix (${prefix})`)
     }
   }
-  if (opts.validateOnly) return OK
-  try {
-    if (Object.keys(next).length === 0) await b.logs.metadata.delete(groupConfigKey(group))
-    else await b.logs.metadata.put(groupConfigKey(group), next)
-    return OK
-  } catch (err) {
-    return failure(b, err)
-  }
+  return undefined
+}
+
+function isOutcome(x: Record<string, string> | ResourceOutcome): x is ResourceOutcome {
+  return typeof (x as ResourceOutcome).errorCode === 'number'
 }
 
 function describeTopic(b: BrokerContext, overrides: Record<string, string>): ConfigDescription[] {
@@ -167,18 +189,28 @@ function describeTopic(b: BrokerContext, overrides: Record<string, string>): Con
   }))
 }
 
+/** The dynamic layer a broker resource names: `<default>` ("") or this broker (one layer for a single broker). */
+function layerOf(b: BrokerContext, resourceName: string): { key: string; layer: DynamicLayer } {
+  const keys = b.brokerConfigKeys
+  if (resourceName === '' && keys.clusterDefault !== keys.broker) return { key: keys.clusterDefault, layer: 'default' }
+  return { key: keys.broker, layer: 'broker' }
+}
+
 function describeBroker(b: BrokerContext, clusterDefault: boolean): ConfigDescription[] {
   const dynamicSource = clusterDefault ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG : ConfigSource.DYNAMIC_BROKER_CONFIG
-  const names = clusterDefault ? Object.keys(b.config.dynamicEntries()).sort() : b.config.names()
+  const { layer } = layerOf(b, clusterDefault ? '' : String(b.nodeId))
+  const defaults = layer === 'default' ? b.config.dynamicEntries('default') : undefined
+  const names = clusterDefault ? Object.keys(b.config.dynamicEntries(layer)).sort() : b.config.names()
   return names.map((name) => {
     const def = brokerConfigDef(name)
     // Kafka hides passwords and any key it cannot type, since it cannot tell whether it is secret.
     const sensitive = def === undefined || def.sensitive === true || def.type === 'password'
-    const from = b.config.source(name)
+    const from = defaults !== undefined ? 'dynamic-default' : b.config.source(name)
     // A key without a default that nobody set (log.retention.ms) has no value and no synonym.
     const unset = from === 'default' && def?.default === null
-    const value = sensitive || unset ? null : b.config.get(name)
-    const source = from === 'dynamic' ? dynamicSource : from === 'static' ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG
+    const value = sensitive || unset ? null : (defaults?.[name] ?? b.config.get(name))
+    const source =
+      from === 'dynamic' ? dynamicSource : from === 'dynamic-default' ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG : from === 'static' ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG
     const synonyms: ConfigSynonym[] = unset ? [] : [{ name, value, source }]
     if (def !== undefined && def.default !== null && source !== ConfigSource.DEFAULT_CONFIG) {
       synonyms.push({ name, value: sensitive ? null : def.default, source: ConfigSource.DEFAULT_CONFIG })
@@ -230,7 +262,7 @@ export function alterResource(
     case ResourceType.BROKER: {
       const problem = brokerNameProblem(b, resourceName)
       if (problem) return Promise.resolve(problem)
-      return serialised(b, 'broker', () => alterBroker(b, changes, opts))
+      return serialised(b, 'broker', () => alterBroker(b, resourceName, changes, opts))
     }
     case ResourceType.GROUP:
       return serialised(b, `group:${resourceName}`, () => alterGroup(b, resourceName, changes, opts))
@@ -264,28 +296,46 @@ async function alterTopic(
   }
 }
 
-async function alterBroker(b: BrokerContext, changes: readonly ConfigChange[], opts: { replace: boolean; validateOnly: boolean }): Promise<ResourceOutcome> {
-  const current = b.config.dynamicEntries()
-  const next = applyChanges(opts.replace ? {} : { ...current }, changes, (key) => brokerConfigDef(key)?.type, (key) => b.config.get(key))
-  if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
-  const touched = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter((k) => current[k] !== next[k])
-  const fixed = touched.filter((k) => brokerConfigDef(k)?.dynamic !== true)
-  if (fixed.length > 0) return fail(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: ${fixed.join(', ')}`)
-  for (const k of touched) {
-    if (next[k] === undefined) continue
-    const problem = brokerValueProblem(k, next[k])
-    if (problem) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${next[k]} for configuration ${k}: ${problem}`)
+async function alterBroker(
+  b: BrokerContext,
+  resourceName: string,
+  changes: readonly ConfigChange[],
+  opts: { replace: boolean; validateOnly: boolean },
+): Promise<ResourceOutcome> {
+  const { key, layer } = layerOf(b, resourceName)
+  const plan = (current: Record<string, string>): Record<string, string> | ResourceOutcome => {
+    const next = applyChanges(opts.replace ? {} : { ...current }, changes, (k) => brokerConfigDef(k)?.type, (k) => current[k] ?? b.config.get(k))
+    if (typeof next === 'string') return fail(ErrorCode.INVALID_CONFIG, next)
+    const touched = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter((k) => current[k] !== next[k])
+    const fixed = touched.filter((k) => brokerConfigDef(k)?.dynamic !== true)
+    if (fixed.length > 0) return fail(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: ${fixed.join(', ')}`)
+    for (const k of touched) {
+      if (next[k] === undefined) continue
+      const problem = brokerValueProblem(k, next[k])
+      if (problem) return fail(ErrorCode.INVALID_CONFIG, `Invalid value ${next[k]} for configuration ${k}: ${problem}`)
+    }
+    return next
   }
-  if (opts.validateOnly || touched.length === 0) return OK
+  if (opts.validateOnly) {
+    const planned = plan(b.config.dynamicEntries(layer))
+    return isOutcome(planned) ? planned : OK
+  }
   try {
-    for (const k of touched) b.config.setDynamic(k, next[k] ?? null)
-    await b.persistDynamicConfig()
-    applyBrokerDefaults(b)
-    b.logger.info({ configs: next }, 'altered dynamic broker configs')
+    let refused: ResourceOutcome | undefined
+    let stored: Record<string, string> | undefined
+    // Stored first; the admin state's change listener (broker/index.ts) then loads it into the
+    // broker's config, here and, in a cluster, on every broker.
+    await b.adminState.update<Record<string, string>>(key, (current) => {
+      const planned = plan(current ?? {})
+      refused = isOutcome(planned) ? planned : undefined
+      if (isOutcome(planned) || sameValue(current ?? {}, planned)) return current
+      stored = planned
+      return planned
+    })
+    if (refused !== undefined) return refused
+    if (stored !== undefined) b.logger.info({ resource: resourceName === '' ? '<default>' : resourceName, configs: stored }, 'altered dynamic broker configs')
     return OK
   } catch (err) {
-    // Not persisted: keep running with what a restart would load.
-    for (const k of touched) b.config.setDynamic(k, current[k] ?? null)
     return failure(b, err)
   }
 }
@@ -331,16 +381,6 @@ function brokerValueProblem(key: string, value: string): string | undefined {
     if (v === '' || Number.isNaN(Number(v))) return 'must be a number'
   }
   return topicDefForBrokerKey(key)?.validate?.(value)
-}
-
-/**
- * Hands the new broker-level defaults to the log manager so topics without an override follow
- * them at once. Until the log manager offers setBrokerConfig, a changed log.* default is stored
- * and described but partitions keep the defaults they were opened with.
- */
-function applyBrokerDefaults(b: BrokerContext): void {
-  const logs = b.logs as { setBrokerConfig?: (config: Record<string, string>) => void }
-  if (typeof logs.setBrokerConfig === 'function') logs.setBrokerConfig(b.config.overrides())
 }
 
 function failure(b: BrokerContext, err: unknown): ResourceOutcome {

@@ -11,22 +11,27 @@ export function brokerConfigDef(name: string): ConfigDef | undefined {
   return configDef('broker', name)
 }
 
-export type ConfigSource = 'default' | 'static' | 'dynamic'
+/** Where a value comes from: 'dynamic' is this broker's own dynamic config, 'dynamic-default' the cluster's (cluster mode). */
+export type ConfigSource = 'default' | 'static' | 'dynamic' | 'dynamic-default'
+
+/** The two dynamic layers, as Kafka has them: this broker's own (`broker` resource with its id), and every broker's (`<default>`). */
+export type DynamicLayer = 'broker' | 'default'
 
 export class BrokerConfig {
   private readonly staticValues: Map<string, string>
   private readonly dynamicValues = new Map<string, string>()
+  private readonly dynamicDefaults = new Map<string, string>()
 
   constructor(values: Record<string, string> = {}) {
     this.staticValues = new Map(Object.entries(values))
   }
 
   has(name: string): boolean {
-    return this.dynamicValues.has(name) || this.staticValues.has(name)
+    return this.dynamicValues.has(name) || this.dynamicDefaults.has(name) || this.staticValues.has(name)
   }
 
   get(name: string): string {
-    return this.dynamicValues.get(name) ?? this.staticValues.get(name) ?? brokerConfigDef(name)?.default ?? ''
+    return this.dynamicValues.get(name) ?? this.dynamicDefaults.get(name) ?? this.staticValues.get(name) ?? brokerConfigDef(name)?.default ?? ''
   }
 
   /** The value from the static configuration (file, flags, environment), ignoring dynamic overrides. */
@@ -36,6 +41,7 @@ export class BrokerConfig {
 
   source(name: string): ConfigSource {
     if (this.dynamicValues.has(name)) return 'dynamic'
+    if (this.dynamicDefaults.has(name)) return 'dynamic-default'
     if (this.staticValues.has(name)) return 'static'
     return 'default'
   }
@@ -62,13 +68,20 @@ export class BrokerConfig {
     else this.dynamicValues.set(name, value)
   }
 
-  dynamicEntries(): Record<string, string> {
-    return Object.fromEntries(this.dynamicValues)
+  dynamicEntries(layer: DynamicLayer = 'broker'): Record<string, string> {
+    return Object.fromEntries(layer === 'broker' ? this.dynamicValues : this.dynamicDefaults)
+  }
+
+  /** Replaces a whole dynamic layer (as stored). */
+  replaceDynamic(entries: Record<string, string>, layer: DynamicLayer = 'broker'): void {
+    const values = layer === 'broker' ? this.dynamicValues : this.dynamicDefaults
+    values.clear()
+    for (const [k, v] of Object.entries(entries)) values.set(k, v)
   }
 
   /** Every value that differs from the built-in defaults, static then dynamic. */
   overrides(): Record<string, string> {
-    return { ...Object.fromEntries(this.staticValues), ...Object.fromEntries(this.dynamicValues) }
+    return { ...Object.fromEntries(this.staticValues), ...Object.fromEntries(this.dynamicDefaults), ...Object.fromEntries(this.dynamicValues) }
   }
 
   /** Names of every known key plus any unknown key the operator set. */
@@ -76,6 +89,7 @@ export class BrokerConfig {
     const names = new Set(BROKER_CONFIG_DEFS.map((d) => d.name))
     for (const k of this.staticValues.keys()) names.add(k)
     for (const k of this.dynamicValues.keys()) names.add(k)
+    for (const k of this.dynamicDefaults.keys()) names.add(k)
     return [...names].sort()
   }
 }

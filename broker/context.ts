@@ -1,6 +1,7 @@
 // What every handler may reach: the broker's identity, its configuration, the log manager and the
 // coordinators. Handlers get it through RequestContext.broker.
 import type { Logger } from 'pino'
+import type { AdminState } from '../storage/admin-state.js'
 import type { LogManager } from '../storage/log-manager.js'
 import type { BrokerConfig } from './config.js'
 import type { GroupCoordinator } from './groups/coordinator.js'
@@ -55,6 +56,11 @@ export interface BrokerContext {
   telemetry?: ClientTelemetry
   /** Cluster mode (broker/cluster): membership, metadata and leadership in etcd; undefined for a single broker. */
   cluster?: ClusterNode
-  /** Stores the dynamic broker configs so they survive a restart. */
-  persistDynamicConfig(): Promise<void>
+  /**
+   * ACLs, SCRAM credentials, group configs and dynamic broker configs: the broker's metadata
+   * store, or in cluster mode etcd, shared by every broker.
+   */
+  adminState: AdminState
+  /** The admin-state keys of the dynamic broker configs: `<default>` and this broker's own (one key for a single broker). */
+  brokerConfigKeys: { clusterDefault: string; broker: string }
 }

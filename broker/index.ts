@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino'
 import { LogManager } from '../storage/log-manager.js'
 import { POOL_WRITE_MIN_BYTES } from '../storage/partition-log.js'
 import { splitList } from '../storage/config-defs.js'
-import { groupConfigKey, BROKER_DYNAMIC_CONFIG_KEY, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
+import { groupConfigKey, CLUSTER_ID_KEY } from '../storage/metadata-keys.js'
 import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
 import { KafkaError } from './errors.js'
@@ -42,7 +42,7 @@ import { SharePartitionManager } from './share/share-partition-manager.js'
 import { ShareSessionCache } from './share/share-sessions.js'
 import { shareSettings } from './share/share-settings.js'
 import { ShareDeadLetterWriter } from './share/share-dead-letter.js'
-import { clusterAddress, startClusterNode } from './cluster/start.js'
+import { clusterAddress, openAdminState, startClusterNode, type AdminStateChoice } from './cluster/start.js'
 import type { ClusterNode } from './cluster/cluster-node.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
@@ -144,9 +144,32 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     await http?.close()
     throw err
   }
-  const persisted = logs.metadata.get<Record<string, string>>(BROKER_DYNAMIC_CONFIG_KEY) ?? {}
-  for (const [k, v] of Object.entries(persisted)) config.setDynamic(k, v)
-  if (Object.keys(persisted).length > 0) logs.setBrokerConfig(config.overrides())
+  // ACLs, SCRAM credentials, group and dynamic broker configs: this broker's metadata store, or
+  // in cluster mode etcd, watched so that a change made through any broker applies here too.
+  let admin: AdminStateChoice
+  try {
+    admin = await openAdminState(config, logs.metadata, nodeId, logger)
+  } catch (err) {
+    await logs.close()
+    await http?.close()
+    throw err
+  }
+  const adminState = admin.state
+  const { brokerConfigKeys } = admin
+  const loadDynamicConfig = (): void => {
+    config.replaceDynamic(adminState.get<Record<string, string>>(brokerConfigKeys.broker) ?? {}, 'broker')
+    if (brokerConfigKeys.clusterDefault !== brokerConfigKeys.broker) {
+      config.replaceDynamic(adminState.get<Record<string, string>>(brokerConfigKeys.clusterDefault) ?? {}, 'default')
+    }
+  }
+  loadDynamicConfig()
+  if (Object.keys(config.dynamicEntries('broker')).length + Object.keys(config.dynamicEntries('default')).length > 0) logs.setBrokerConfig(config.overrides())
+  adminState.onChange((key) => {
+    if (key !== brokerConfigKeys.broker && key !== brokerConfigKeys.clusterDefault) return
+    loadDynamicConfig()
+    // Topics without an override follow the new broker-level defaults at once.
+    logs.setBrokerConfig(config.overrides())
+  })
 
   let clusterId = logs.metadata.get<string>(CLUSTER_ID_KEY)
   if (!clusterId) {
@@ -177,7 +200,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       shareHeartbeatIntervalMs: config.getInt('group.share.heartbeat.interval.ms'),
       shareMaxSize: config.getInt('group.share.max.size'),
     },
-    groupConfig: (groupId) => logs.metadata.get<Record<string, string>>(groupConfigKey(groupId)),
+    groupConfig: (groupId) => adminState.get<Record<string, string>>(groupConfigKey(groupId)),
   })
   const txn = new TransactionCoordinator({
     store: logs.metadata,
@@ -197,6 +220,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   } catch (err) {
     txn.close()
     groups.close()
+    await adminState.close()
     await logs.close()
     await http?.close()
     throw err
@@ -204,7 +228,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const fetchWaiters = new FetchWaiters()
   const { sendfile, why: sendfileWhy } = fetchSendPath(opts.sendfile)
   // Share groups whose members are gone come back Empty with their share-partition state.
-  const shareConfig = shareSettings(config, logs.metadata)
+  const shareConfig = shareSettings(config, adminState)
   const deadLetters = new ShareDeadLetterWriter(logs, config, shareConfig, logger)
   const share = new SharePartitionManager({ logs, store: logs.metadata, settings: shareConfig, logger, deadLetters })
   for (const groupId of share.groupIds()) groups.restoreShareGroup(groupId)
@@ -233,6 +257,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     txn.close()
     groups.close()
     await share.close()
+    await adminState.close()
     await logs.close()
     await http?.close()
   }
@@ -291,14 +316,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     share,
     shareSessions,
     logger,
-    authorizer: aclsEnforced ? new Authorizer(new AclStore(logs.metadata), config) : undefined,
+    authorizer: aclsEnforced ? new Authorizer(new AclStore(adminState), config) : undefined,
     servedApis: router.served,
-    scramCredentials: new ScramCredentialStore(logs.metadata),
+    scramCredentials: new ScramCredentialStore(adminState),
     oauthBearer,
     failedLogins: new FailedLogins(),
     metrics,
     telemetry,
-    persistDynamicConfig: () => logs.metadata.put(BROKER_DYNAMIC_CONFIG_KEY, config.dynamicEntries()),
+    adminState,
+    brokerConfigKeys,
   }
   // Cluster mode: join the cluster in etcd once the listeners are bound, since the registration
   // carries their addresses. Without cluster.etcd.endpoints this is a single broker, as always.
@@ -352,6 +378,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       for (const v of oauthBearer.values()) v.close()
       txn.close()
       await share.close()
+      await adminState.close()
       await logs.close()
       await http?.close()
       // A temporary directory made for an embedded broker goes with it; a given one is kept.

@@ -61,7 +61,7 @@ function brokerSynonyms(b: BrokerContext, def: ConfigDef): ConfigSynonym[] {
   if (names.length === 0) return []
   const out: ConfigSynonym[] = []
   for (const name of names) {
-    if (b.config.source(name) === 'dynamic') out.push({ name, value: b.config.get(name), source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG })
+    if (b.config.source(name).startsWith('dynamic')) out.push({ name, value: b.config.get(name), source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG })
   }
   for (const name of names) {
     const value = b.config.staticValue(name)

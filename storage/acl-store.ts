@@ -1,11 +1,10 @@
-// AclStore: the ACL bindings, kept in the metadata store's kv space under ACLS_KEY as one array
-// (an ACL list is small: a few hundred bindings is a large deployment). Bindings are plain records
-// with Kafka's codes; what they mean is the authorizer's business. Every change is committed before
-// it resolves, and `version` moves with it so readers that index the list know to rebuild.
-//
-// Concurrency: one process owns the store; changes run one at a time in the order they are made.
+// AclStore: the ACL bindings, kept in the admin state under ACLS_KEY as one array (an ACL list is
+// small: a few hundred bindings is a large deployment). Bindings are plain records with Kafka's
+// codes; what they mean is the authorizer's business. Every change is committed before it
+// resolves, and `version` moves with every change, made here or (in a cluster) through another
+// broker, so readers that index the list know to rebuild.
+import type { AdminState } from './admin-state.js'
 import { ACLS_KEY } from './metadata-keys.js'
-import type { MetadataStore } from './metadata-store.js'
 
 export interface AclBinding {
   resourceType: number
@@ -18,29 +17,32 @@ export interface AclBinding {
 }
 
 export class AclStore {
-  private bindings: readonly AclBinding[]
-  private chain: Promise<unknown> = Promise.resolve()
+  private bindings: readonly AclBinding[] = []
   /** Moves on every change. */
   version = 0
 
-  constructor(private readonly metadata: MetadataStore) {
-    this.bindings = Object.freeze((metadata.get<AclBinding[]>(ACLS_KEY) ?? []).map((b) => Object.freeze({ ...b })))
+  constructor(private readonly state: AdminState) {
+    this.reload()
+    state.onChange((key) => {
+      if (key === ACLS_KEY) this.reload()
+    })
   }
 
   list(): readonly AclBinding[] {
     return this.bindings
   }
 
-  /** Adds the bindings not already present; returns them in the order given. */
-  add(bindings: readonly AclBinding[]): Promise<void> {
-    return this.change((current) => {
+  /** Adds the bindings not already present. */
+  async add(bindings: readonly AclBinding[]): Promise<void> {
+    if (bindings.length === 0) return
+    await this.state.update<AclBinding[]>(ACLS_KEY, (current = []) => {
       const next = [...current]
       const seen = new Set(current.map(bindingKey))
       for (const b of bindings) {
         const k = bindingKey(b)
         if (seen.has(k)) continue
         seen.add(k)
-        next.push(Object.freeze({ ...b }))
+        next.push({ ...b })
       }
       return next
     })
@@ -48,21 +50,18 @@ export class AclStore {
 
   /** Removes every binding for which `victim` is true; returns the removed ones. */
   async remove(victim: (b: AclBinding) => boolean): Promise<AclBinding[]> {
-    const removed: AclBinding[] = []
-    await this.change((current) => current.filter((b) => (victim(b) ? (removed.push(b), false) : true)))
+    let removed: AclBinding[] = []
+    await this.state.update<AclBinding[]>(ACLS_KEY, (current = []) => {
+      // Called again when another broker changed the list meanwhile: count only the last pass.
+      removed = []
+      return current.filter((b) => (victim(b) ? (removed.push(b), false) : true))
+    })
     return removed
   }
 
-  private change(f: (current: readonly AclBinding[]) => readonly AclBinding[]): Promise<void> {
-    const run = this.chain.then(async () => {
-      const next = Object.freeze(f(this.bindings))
-      if (next.length === this.bindings.length && next.every((b, i) => b === this.bindings[i])) return
-      await this.metadata.put(ACLS_KEY, next)
-      this.bindings = next
-      this.version++
-    })
-    this.chain = run.catch(() => undefined)
-    return run
+  private reload(): void {
+    this.bindings = Object.freeze((this.state.get<AclBinding[]>(ACLS_KEY) ?? []).map((b) => Object.freeze({ ...b })))
+    this.version++
   }
 }
 

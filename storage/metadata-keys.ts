@@ -24,6 +24,12 @@ export function groupConfigKey(group: string): string {
   return `group.config/${encodeURIComponent(group)}`
 }
 
+/**
+ * Cluster mode: the etcd prefix whose admin state this data directory's ACLs, credentials and
+ * configs were offered to when it first joined that cluster (broker/cluster/adopt-local-state.ts).
+ */
+export const ADMIN_STATE_ADOPTED_KEY = 'cluster.admin-state-adopted'
+
 /** Never stored: removing it is a write that changes nothing, which MetadataStore.close() uses. */
 export const CLOSE_PROBE_KEY = 'close-probe'
 

@@ -260,6 +260,13 @@ export class MetadataStore {
     return this.kv.get(key) as T | undefined
   }
 
+  /** The kv keys that start with `prefix`, in order. */
+  kvKeys(prefix: string): string[] {
+    const out: string[] = []
+    for (const key of this.kv.getKeys({ start: prefix, end: `${prefix}\uffff` })) if (typeof key === 'string' && key.startsWith(prefix)) out.push(key)
+    return out
+  }
+
   async put(key: string, value: unknown): Promise<void> {
     await this.write(`storing ${key}`, [[key, value]], () => this.kv.put(key, value))
   }

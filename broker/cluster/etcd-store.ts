@@ -104,6 +104,16 @@ export class EtcdStore {
     return res.succeeded
   }
 
+  /**
+   * Writes (value null: deletes) one key if it is still at mod revision `expect` (or absent); the
+   * revision of the write, or undefined (nothing written) when the key had moved on.
+   */
+  async putIf(key: string, expect: string | 'absent', value: string | null): Promise<string | undefined> {
+    const txn = expect === 'absent' ? this.ns.if(key, 'Create', '==', 0) : this.ns.if(key, 'Mod', '==', expect)
+    const res = await txn.then(value === null ? this.ns.delete().key(key) : this.ns.put(key).value(value)).commit()
+    return res.succeeded ? res.header.revision : undefined
+  }
+
   /** Creates `key` under `lease` if absent; the mod revision it was written at, or undefined if it existed. */
   async createLeased(key: string, value: string, lease: string): Promise<string | undefined> {
     const res = await this.ns.if(key, 'Create', '==', 0).then(this.ns.put(key).value(value).lease(lease)).commit()

@@ -8,8 +8,11 @@
 //   topics/<name>                TopicSpec
 //   partitions/<name>/<index>    PartitionState (partition-state.ts)
 //   producer-id-block            the first producer id of the next free block (producer-id-blocks.ts)
+//   admin/<key>                  the admin state (storage/admin-state.ts): security.acls,
+//                                security.scram-credentials, group.config/<group>, and the dynamic
+//                                broker configs broker.dynamic-config/default and /<nodeId>
 //
-// Every change to topics/ and partitions/ is a transaction that compares the key's mod revision
+// Every change to topics/, partitions/ and admin/ is a transaction that compares the key's mod revision
 // (or its absence) with what the writer read, so concurrent writers never overwrite each other.
 import type { BrokerEndpoint } from './partition-state.js'
 
@@ -39,6 +42,11 @@ export const SHUTDOWN_PREFIX = 'shutdown/'
 export const TOPICS_PREFIX = 'topics/'
 export const PARTITIONS_PREFIX = 'partitions/'
 export const PRODUCER_ID_BLOCK_KEY = 'producer-id-block'
+export const ADMIN_PREFIX = 'admin/'
+
+/** Admin-state keys of the dynamic broker configs in a cluster: every broker's (`<default>`), and one broker's own. */
+export const CLUSTER_DEFAULT_BROKER_CONFIG_KEY = 'broker.dynamic-config/default'
+export const brokerDynamicConfigKey = (nodeId: number): string => `broker.dynamic-config/${nodeId}`
 
 export const brokerKey = (nodeId: number): string => `${BROKERS_PREFIX}${nodeId}`
 export const shutdownKey = (nodeId: number): string => `${SHUTDOWN_PREFIX}${nodeId}`

@@ -1,12 +1,15 @@
 // Cluster mode from the broker's configuration: cluster.etcd.endpoints (comma-separated
 // http://host:port, or one etcd://host:port,host:port/prefix address) turns it on.
 import type { Logger } from 'pino'
+import { LocalAdminState, type AdminState } from '../../storage/admin-state.js'
 import { splitList } from '../../storage/config-defs.js'
 import type { LogManager } from '../../storage/log-manager.js'
+import { BROKER_DYNAMIC_CONFIG_KEY } from '../../storage/metadata-keys.js'
+import type { MetadataStore } from '../../storage/metadata-store.js'
 import type { BrokerConfig } from '../config.js'
 import type { BoundListener } from '../security/listeners.js'
 import type { ClusterNode } from './cluster-node.js'
-import { parseClusterUrl } from './keys.js'
+import { brokerDynamicConfigKey, CLUSTER_DEFAULT_BROKER_CONFIG_KEY, parseClusterUrl } from './keys.js'
 import type { ReplicaRoles } from './partition-state.js'
 
 export interface ClusterStartOptions {
@@ -26,6 +29,34 @@ export function clusterAddress(config: BrokerConfig): { endpoints: string[]; pre
   if (raw.length === 0) return undefined
   if (/^etcds?:\/\//.test(raw[0]!)) return parseClusterUrl(raw.join(','))
   return { endpoints: raw.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)), prefix: config.get('cluster.etcd.prefix') }
+}
+
+export interface AdminStateChoice {
+  state: AdminState
+  /** The admin-state keys of the dynamic broker configs: `<default>` and this broker's own (the same key for a single broker). */
+  brokerConfigKeys: { clusterDefault: string; broker: string }
+}
+
+/**
+ * Where ACLs, SCRAM credentials, group configs and dynamic broker configs live: the broker's own
+ * metadata store, or in cluster mode etcd (shared by every broker, and outliving any broker's
+ * disk), after offering it what this data directory held as a single broker.
+ */
+export async function openAdminState(config: BrokerConfig, metadata: MetadataStore, nodeId: number, logger: Logger): Promise<AdminStateChoice> {
+  const address = clusterAddress(config)
+  if (address === undefined) {
+    return { state: new LocalAdminState(metadata), brokerConfigKeys: { clusterDefault: BROKER_DYNAMIC_CONFIG_KEY, broker: BROKER_DYNAMIC_CONFIG_KEY } }
+  }
+  const { EtcdAdminState } = await import('./etcd-admin-state.js')
+  const { adoptLocalState } = await import('./adopt-local-state.js')
+  const state = await EtcdAdminState.open(address.endpoints, address.prefix, logger)
+  try {
+    await adoptLocalState(state, metadata, nodeId, address.prefix, logger)
+  } catch (err) {
+    await state.close()
+    throw err
+  }
+  return { state, brokerConfigKeys: { clusterDefault: CLUSTER_DEFAULT_BROKER_CONFIG_KEY, broker: brokerDynamicConfigKey(nodeId) } }
 }
 
 export async function startClusterNode(opts: ClusterStartOptions): Promise<ClusterNode | undefined> {

@@ -5,6 +5,7 @@
 import { CreateAclsApi, type CreateAclsResponse } from '../../protocol/generated/create-acls.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { toKafkaError } from '../errors.js'
 import { invalidBinding } from '../acls/acl-filter.js'
 import { authorizeCluster, Op } from '../acls/authorize.js'
 
@@ -29,7 +30,13 @@ export default defineHandler({
       permissionType: c.permissionType,
     }))
     const reasons = bindings.map(invalidBinding)
-    await authorizer.store.add(bindings.filter((_, i) => reasons[i] === undefined))
+    try {
+      await authorizer.store.add(bindings.filter((_, i) => reasons[i] === undefined))
+    } catch (err) {
+      // Not committed (in a cluster: etcd did not answer): no binding was created.
+      const f = toKafkaError(err)
+      return { throttleTimeMs: 0, results: reasons.map((r) => (r === undefined ? { errorCode: f.code, errorMessage: f.message } : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: r })) }
+    }
     return {
       throttleTimeMs: 0,
       results: reasons.map((r) => (r === undefined ? { errorCode: ErrorCode.NONE, errorMessage: null } : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: r })),

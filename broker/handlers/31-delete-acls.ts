@@ -4,6 +4,7 @@
 import { DeleteAclsApi, type DeleteAclsResponse, type DeleteAclsResponseDeleteAclsFilterResult } from '../../protocol/generated/delete-acls.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { toKafkaError } from '../errors.js'
 import { filterMatches, invalidFilter, type AclFilter } from '../acls/acl-filter.js'
 import { authorizeCluster, Op } from '../acls/authorize.js'
 
@@ -33,15 +34,19 @@ export default defineHandler({
       errorMessage: r ?? null,
       matchingAcls: [],
     }))
-    await authorizer.store.remove((b) => {
-      let hit = false
-      for (let i = 0; i < filters.length; i++) {
-        if (reasons[i] !== undefined || !filterMatches(filters[i]!, b)) continue
-        hit = true
-        results[i]!.matchingAcls.push({ errorCode: ErrorCode.NONE, errorMessage: null, ...b })
-      }
-      return hit
-    })
+    const valid = (i: number): boolean => reasons[i] === undefined
+    let removed
+    try {
+      removed = await authorizer.store.remove((b) => filters.some((f, i) => valid(i) && filterMatches(f, b)))
+    } catch (err) {
+      // The change was not committed (in a cluster: etcd did not answer): nothing was removed.
+      const f = toKafkaError(err)
+      results.forEach((r, i) => valid(i) && Object.assign(r, { errorCode: f.code, errorMessage: f.message }))
+      return { throttleTimeMs: 0, filterResults: results }
+    }
+    for (const b of removed) {
+      filters.forEach((f, i) => valid(i) && filterMatches(f, b) && results[i]!.matchingAcls.push({ errorCode: ErrorCode.NONE, errorMessage: null, ...b }))
+    }
     return { throttleTimeMs: 0, filterResults: results }
   },
 })

@@ -11,6 +11,7 @@ import {
 import { ErrorCode } from '../../protocol/errors.js'
 import { authorizeCluster, Op } from '../acls/authorize.js'
 import { defineHandler } from '../handler.js'
+import { toKafkaError } from '../errors.js'
 import {
   type ScramCredential,
   type ScramMechanism,
@@ -65,7 +66,15 @@ export default defineHandler({
       upsertions.push({ user: u.name, mechanism, credential: credentialFromSaltedPassword(mechanism, Buffer.from(u.salt), Buffer.from(u.saltedPassword), u.iterations) })
     }
     const ok = (c: { user: string }) => !failures.has(c.user)
-    if (deletions.some(ok) || upsertions.some(ok)) await store.alter({ deletions: deletions.filter(ok), upsertions: upsertions.filter(ok) })
+    if (deletions.some(ok) || upsertions.some(ok)) {
+      try {
+        await store.alter({ deletions: deletions.filter(ok), upsertions: upsertions.filter(ok) })
+      } catch (err) {
+        // Not committed (in a cluster: etcd did not answer): no user changed.
+        const f = toKafkaError(err)
+        for (const u of users) fail(u, f.code, f.message)
+      }
+    }
     for (const u of users) if (!failures.has(u)) ctx.broker.logger.info({ user: u, principal: ctx.principal, client: ctx.clientHost }, 'altered SCRAM credentials')
     return {
       throttleTimeMs: 0,

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { acquireDataDirLock, releaseDataDirLock } from '../../storage/data-dir-lock.js'
 import { METADATA_DIR } from '../../storage/log-manager.js'
 import { MetadataStore } from '../../storage/metadata-store.js'
+import { LocalAdminState } from '../../storage/admin-state.js'
 import { ScramCredentialStore } from './scram-credentials.js'
 
 export async function withOfflineCredentials<T>(dataDir: string, fn: (store: ScramCredentialStore) => Promise<T>): Promise<T> {
@@ -14,7 +15,7 @@ export async function withOfflineCredentials<T>(dataDir: string, fn: (store: Scr
   try {
     const metadata = MetadataStore.open(path.join(dataDir, METADATA_DIR))
     try {
-      return await fn(new ScramCredentialStore(metadata))
+      return await fn(new ScramCredentialStore(new LocalAdminState(metadata)))
     } finally {
       await metadata.close()
     }

@@ -3,11 +3,12 @@
 // H(HMAC(SaltedPassword, "Client Key")) and ServerKey = HMAC(SaltedPassword, "Server Key").
 // The password itself is never stored; it is enough to verify a SCRAM proof or a PLAIN password.
 //
-// All credentials live under one metadata-store key (storage/metadata-keys.ts); a broker holds
-// a few hundred users at most, and every change rewrites the record in one commit.
+// All credentials live under one admin-state key (storage/metadata-keys.ts): in the broker's
+// metadata store, or in a cluster in etcd. A cluster holds a few hundred users at most, and every
+// change rewrites the record in one commit.
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
-import type { MetadataStore } from '../../storage/metadata-store.js'
+import type { AdminState } from '../../storage/admin-state.js'
 import { SCRAM_CREDENTIALS_KEY } from '../../storage/metadata-keys.js'
 
 export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const
@@ -76,10 +77,10 @@ export async function verifyPassword(m: ScramMechanism, credential: ScramCredent
 }
 
 export class ScramCredentialStore {
-  constructor(private readonly store: MetadataStore) {}
+  constructor(private readonly state: AdminState) {}
 
   private all(): Stored {
-    return this.store.get<Stored>(SCRAM_CREDENTIALS_KEY) ?? {}
+    return this.state.get<Stored>(SCRAM_CREDENTIALS_KEY) ?? {}
   }
 
   get(user: string, m: ScramMechanism): ScramCredential | undefined {
@@ -109,14 +110,16 @@ export class ScramCredentialStore {
 
   /** Applies deletions then upsertions in one commit. */
   async alter(changes: { deletions?: Array<{ user: string; mechanism: ScramMechanism }>; upsertions?: Array<{ user: string; mechanism: ScramMechanism; credential: ScramCredential }> }): Promise<void> {
-    const all = structuredClone(this.all())
-    for (const d of changes.deletions ?? []) {
-      const entry = all[d.user]
-      if (entry === undefined) continue
-      delete entry[d.mechanism]
-      if (Object.keys(entry).length === 0) delete all[d.user]
-    }
-    for (const u of changes.upsertions ?? []) (all[u.user] ??= {})[u.mechanism] = u.credential
-    await this.store.put(SCRAM_CREDENTIALS_KEY, all)
+    await this.state.update<Stored>(SCRAM_CREDENTIALS_KEY, (current = {}) => {
+      const all = structuredClone(current)
+      for (const d of changes.deletions ?? []) {
+        const entry = all[d.user]
+        if (entry === undefined) continue
+        delete entry[d.mechanism]
+        if (Object.keys(entry).length === 0) delete all[d.user]
+      }
+      for (const u of changes.upsertions ?? []) (all[u.user] ??= {})[u.mechanism] = u.credential
+      return all
+    })
   }
 }

@@ -2,13 +2,13 @@
 // overrides (IncrementalAlterConfigs on its GROUP resource) read at each use, so a change applies
 // to the next acquisition without a restart. Dead-letter topics (KIP-1191) and Samsa's retry
 // back-off (samsa.share.retry.backoff.*) are group settings read the same way.
-import type { MetadataStore } from '../../storage/metadata-store.js'
+import type { AdminState } from '../../storage/admin-state.js'
 import { groupConfigKey } from '../../storage/metadata-keys.js'
 import type { BrokerConfig } from '../config.js'
 import type { ShareSettings } from './share-partition-manager.js'
 
-export function shareSettings(config: BrokerConfig, metadata: Pick<MetadataStore, 'get'>): ShareSettings {
-  const group = (groupId: string, key: string): string | undefined => metadata.get<Record<string, string>>(groupConfigKey(groupId))?.[key]
+export function shareSettings(config: BrokerConfig, admin: Pick<AdminState, 'get'>): ShareSettings {
+  const group = (groupId: string, key: string): string | undefined => admin.get<Record<string, string>>(groupConfigKey(groupId))?.[key]
   return {
     lockDurationMs(groupId) {
       const v = Number(group(groupId, 'share.record.lock.duration.ms'))

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MetadataStore } from '../../../storage/metadata-store.js'
 import { AclStore, type AclBinding } from '../../../storage/acl-store.js'
+import { LocalAdminState } from '../../../storage/admin-state.js'
 import { BrokerConfig } from '../../../broker/config.js'
 import { Authorizer, authorizerEnabled } from '../../../broker/acls/authorizer.js'
 import { AclOperation as Op, AclPermissionType, PatternType, ResourceType, CLUSTER_NAME, parseOperation } from '../../../broker/acls/acl-types.js'
@@ -33,7 +34,7 @@ describe('Authorizer', () => {
   beforeEach(async () => {
     dir = await makeTempDir('samsa-acl-')
     meta = MetadataStore.open(dir)
-    store = new AclStore(meta)
+    store = new AclStore(new LocalAdminState(meta))
     config = new BrokerConfig({ 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' })
     authz = new Authorizer(store, config)
   })
@@ -141,7 +142,7 @@ describe('Authorizer', () => {
     expect(store.list()).toHaveLength(1)
     await meta.close()
     meta = MetadataStore.open(dir)
-    const reopened = new Authorizer(new AclStore(meta), config)
+    const reopened = new Authorizer(new AclStore(new LocalAdminState(meta)), config)
     expect(reopened.authorize(ALICE, HOST, Op.WRITE, ResourceType.TOPIC, 'orders')).toBe(true)
   })
 })
