@@ -125,6 +125,15 @@ export class TestCluster {
     return child.address
   }
 
+  /** host:port of a running broker's listener `name` (as configured in `listeners`). */
+  listenerAddress(nodeId: number, name: string): string {
+    const child = this.broker(nodeId).child
+    if (child === undefined) throw new Error(`broker ${nodeId} is not running`)
+    const m = new RegExp(`^listener ${name} (\\S+)$`, 'm').exec(child.output())
+    if (m === null) throw new Error(`broker ${nodeId} has no listener ${name}`)
+    return m[1]!
+  }
+
   /** Every running broker's address, for a client's bootstrap list. */
   bootstrap(): string[] {
     return this.brokers.filter((b) => b.child !== undefined).map((b) => b.child!.address)

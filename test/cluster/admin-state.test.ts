@@ -1,0 +1,191 @@
+// ACLs, SCRAM credentials, group configs and dynamic broker configs in a three-broker cluster live
+// in etcd: what is created through one broker applies on the others (a kafkajs SASL user is
+// refused, then let in, by an ACL made elsewhere; a SCRAM user made through one broker logs in
+// on another), and a broker whose data directory is wiped comes back with all of it.
+import { mkdir } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import kafkajs from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { randomBytes } from 'node:crypto'
+import { etcdMissing, TestCluster, withAdmin } from './harness.js'
+import { waitFor } from '../helpers/wait.js'
+import { removeDir } from '../helpers/temp-dir.js'
+import { BrokerConnection } from '../../broker/client/connection.js'
+import { saltPassword } from '../../broker/security/scram-credentials.js'
+import { AlterUserScramCredentialsApi } from '../../protocol/generated/alter-user-scram-credentials.js'
+import { IncrementalAlterConfigsApi } from '../../protocol/generated/incremental-alter-configs.js'
+import { DescribeConfigsApi } from '../../protocol/generated/describe-configs.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { ConfigSource } from '../../broker/topic-configs.js'
+
+const { Kafka: KafkaClient, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs
+
+const SASL = 'SASL_PLAINTEXT'
+const GROUP = 32
+const BROKER = 4
+
+/** A request with Samsa's own client (kafkajs has no SCRAM or incremental-config admin calls). */
+async function onBroker<T>(address: string, fn: (c: BrokerConnection) => Promise<T>): Promise<T> {
+  const c = await BrokerConnection.connect(address, { clientId: 'admin-state-test', connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 })
+  try {
+    return await fn(c)
+  } finally {
+    c.close()
+  }
+}
+
+/** The Kafka error type a kafkajs call failed with, or undefined when it succeeded. */
+async function refusal(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p
+    return undefined
+  } catch (err) {
+    const e = err as { type?: string; cause?: { type?: string } }
+    return e.type ?? e.cause?.type ?? String(err)
+  }
+}
+
+describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)', () => {
+  let cluster: TestCluster
+  // The PLAINTEXT listener is User:ANONYMOUS, a super user: the tests' admin and replication.
+  const plain = (nodeId: number): Kafka => new KafkaClient({ clientId: 'admin', brokers: [cluster.address(nodeId)], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 100 } })
+  const user = (nodeId: number, username: string, password: string): Kafka =>
+    new KafkaClient({
+      clientId: username,
+      brokers: [cluster.listenerAddress(nodeId, SASL)],
+      sasl: { mechanism: 'scram-sha-256', username, password },
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    })
+  const loginWorks = async (nodeId: number, username: string, password: string): Promise<boolean> => {
+    const a = user(nodeId, username, password).admin()
+    try {
+      await a.connect()
+      await a.listTopics()
+      return true
+    } catch {
+      return false
+    } finally {
+      await a.disconnect()
+    }
+  }
+  const createUser = async (nodeId: number, name: string, password: string): Promise<void> => {
+    const salt = randomBytes(24)
+    const salted = await saltPassword('SCRAM-SHA-256', password, salt, 4096)
+    const res = await onBroker(cluster.address(nodeId), (c) =>
+      c.request(AlterUserScramCredentialsApi, 0, { deletions: [], upsertions: [{ name, mechanism: 1, iterations: 4096, salt, saltedPassword: salted }] }),
+    )
+    expect(res.results).toEqual([expect.objectContaining({ user: name, errorCode: ErrorCode.NONE })])
+  }
+  const produceAs = (nodeId: number, username: string, topic: string): Promise<string | undefined> => {
+    const producer = user(nodeId, username, `${username}-secret`).producer()
+    return refusal(
+      (async () => {
+        await producer.connect()
+        try {
+          await producer.send({ topic, messages: [{ value: 'x' }] })
+        } finally {
+          await producer.disconnect()
+        }
+      })(),
+    )
+  }
+  const aliceWritesOrders = {
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: 'orders',
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: 'User:alice',
+    host: '*',
+    operation: AclOperationTypes.WRITE,
+    permissionType: AclPermissionTypes.ALLOW,
+  }
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(3, {
+      listeners: `PLAINTEXT://127.0.0.1:0,${SASL}://127.0.0.1:0`,
+      'inter.broker.listener.name': 'PLAINTEXT',
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-256',
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'super.users': 'User:ANONYMOUS',
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('a SCRAM user created through broker 2 logs in on broker 3', async () => {
+    expect(await loginWorks(3, 'carol', 'carol-secret')).toBe(false)
+    await createUser(2, 'carol', 'carol-secret')
+    await waitFor(() => loginWorks(3, 'carol', 'carol-secret'), { what: 'carol logging in on broker 3' })
+    expect(await loginWorks(3, 'carol', 'wrong')).toBe(false)
+  }, 25_000)
+
+  it('an ACL created through broker 1 admits a SASL user on broker 2; described and deleted through the others', async () => {
+    await createUser(1, 'alice', 'alice-secret')
+    await withAdmin(plain(1), (a) => a.createTopics({ topics: [{ topic: 'orders', replicaAssignment: [{ partition: 0, replicas: [2] }] }], waitForLeaders: true }))
+    await waitFor(() => loginWorks(2, 'alice', 'alice-secret'), { what: 'alice logging in on broker 2' })
+    expect(await produceAs(2, 'alice', 'orders')).toBe('TOPIC_AUTHORIZATION_FAILED')
+
+    await withAdmin(plain(1), (a) => a.createAcls({ acl: [aliceWritesOrders] }))
+    await waitFor(async () => (await produceAs(2, 'alice', 'orders')) === undefined, { what: 'alice producing on broker 2' })
+
+    const described = await withAdmin(plain(2), (a) =>
+      a.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+    )
+    expect(described.resources).toEqual([expect.objectContaining({ resourceName: 'orders', acls: [expect.objectContaining({ principal: 'User:alice', operation: AclOperationTypes.WRITE })] })])
+
+    const deleted = await withAdmin(plain(3), (a) => a.deleteAcls({ filters: [{ ...aliceWritesOrders }] }))
+    expect(deleted.filterResponses[0]!.matchingAcls).toHaveLength(1)
+    await waitFor(async () => (await produceAs(2, 'alice', 'orders')) === 'TOPIC_AUTHORIZATION_FAILED', { what: 'alice refused again on broker 2' })
+    await withAdmin(plain(3), (a) => a.createAcls({ acl: [aliceWritesOrders] }))
+  }, 25_000)
+
+  it('a group config set through broker 1 and a <default> broker config set through broker 3 read back on the others', async () => {
+    const altered = await onBroker(cluster.address(1), (c) =>
+      c.request(IncrementalAlterConfigsApi, 1, {
+        resources: [{ resourceType: GROUP, resourceName: 'billing', configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' }] }],
+        validateOnly: false,
+      }),
+    )
+    expect(altered.responses[0]!.errorCode).toBe(ErrorCode.NONE)
+    const groupConfigOn = (nodeId: number) =>
+      onBroker(cluster.address(nodeId), async (c) => {
+        const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: GROUP, resourceName: 'billing', configurationKeys: ['share.auto.offset.reset'] }], includeSynonyms: false, includeDocumentation: false })
+        return res.results[0]!.configs[0]?.value
+      })
+    await waitFor(async () => (await groupConfigOn(3)) === 'earliest', { what: 'the group config on broker 3' })
+
+    const defaults = await onBroker(cluster.address(3), (c) =>
+      c.request(IncrementalAlterConfigsApi, 1, { resources: [{ resourceType: BROKER, resourceName: '', configs: [{ name: 'max.connections.per.ip', configOperation: 0, value: '4321' }] }], validateOnly: false }),
+    )
+    expect(defaults.responses[0]!.errorCode).toBe(ErrorCode.NONE)
+    const brokerConfigOn = (nodeId: number) =>
+      onBroker(cluster.address(nodeId), async (c) => {
+        const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: BROKER, resourceName: String(nodeId), configurationKeys: ['max.connections.per.ip'] }], includeSynonyms: false, includeDocumentation: false })
+        const entry = res.results[0]!.configs[0]
+        return entry === undefined ? undefined : `${entry.value}@${entry.configSource}`
+      })
+    await waitFor(async () => (await brokerConfigOn(2)) === `4321@${ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG}`, { what: 'the default broker config on broker 2' })
+
+    // Broker 2's own value wins over the default there, and only there.
+    const own = await onBroker(cluster.address(2), (c) =>
+      c.request(IncrementalAlterConfigsApi, 1, { resources: [{ resourceType: BROKER, resourceName: '2', configs: [{ name: 'max.connections.per.ip', configOperation: 0, value: '999' }] }], validateOnly: false }),
+    )
+    expect(own.responses[0]!.errorCode).toBe(ErrorCode.NONE)
+    expect(await brokerConfigOn(2)).toBe(`999@${ConfigSource.DYNAMIC_BROKER_CONFIG}`)
+    expect(await brokerConfigOn(3)).toBe(`4321@${ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG}`)
+  }, 25_000)
+
+  it('broker 1 restarted on an empty data directory still has the ACLs and users', async () => {
+    await cluster.stopBroker(1)
+    const dir = cluster.broker(1).dataDir
+    await removeDir(dir)
+    await mkdir(dir, { recursive: true })
+    await cluster.startBroker(1)
+    const described = await withAdmin(plain(1), (a) =>
+      a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: 'orders', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+    )
+    expect(described.resources).toEqual([expect.objectContaining({ resourceName: 'orders', acls: [expect.objectContaining({ principal: 'User:alice' })] })])
+    expect(await loginWorks(1, 'alice', 'alice-secret')).toBe(true)
+  }, 25_000)
+})
