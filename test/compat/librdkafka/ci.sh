@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The librdkafka suite runs CI makes (.ci/run), side by side in two lanes:
+# The librdkafka suite runs CI makes (.ci/run), side by side in three lanes:
 #
 #   lane 1: every broker test in quick mode with the classic group protocol (ci-classic), then a
 #           few tests over SASL_SSL (ci-sasl-ssl);
 #   lane 2: the consumer-group tests (group-tests.txt) in full mode with KIP-848's consumer
-#           protocol (ci-consumer).
+#           protocol (ci-consumer);
+#   lane 3: the tests that need three brokers, in full mode against etcd and three brokers in
+#           cluster mode (ci-cluster; CLUSTER_TESTS), then those of the "noautocreate" scenario
+#           (ci-cluster-noautocreate; CLUSTER_NOAUTOCREATE_TESTS).
 #
-# Each run.sh starts its own broker on a free port with its own data directory, test.conf and logs
-# under its own LIBRDKAFKA_OUT, and the suite names its topics and groups with a random prefix, so
-# the runs share only the built test-runner, which they read. Most of a run is the tests' own waits,
-# so two lanes take about as long as the longer one. Each lane's output goes to
+# Each run.sh starts its own broker (or etcd and brokers) on free ports with its own data
+# directories, test.conf and logs under its own LIBRDKAFKA_OUT, and the suite names its topics and
+# groups with a random prefix, so the runs share only the built test-runner, which they read. Most
+# of a run is the tests' own waits, so the lanes take about as long as the longest one. Each lane's output goes to
 # <run>.out beside its results and is printed whole when the lane ends, with the time it took.
 #
 #   LIBRDKAFKA_CI_OUT  where the runs' directories go (default .cache/librdkafka)
+#   LIBRDKAFKA_LANES   which lanes run (default "classic consumer cluster")
 #
 # Exit status: 0 when no run had an unexpected failure.
 set -uo pipefail
@@ -49,6 +53,20 @@ lane_consumer() {
   run ci-consumer "TEST_CONSUMER_GROUP_PROTOCOL=consumer GROUP_TESTS=1 FULL=1 TEST_TIMEOUT=1200"
 }
 
+# Replication factor 3: 0098 (transactional consumer, with a kafkajs stand-in for its Java
+# producer), 0101 (fetch from follower; excluded.txt says whether it runs), 0103 (transactions);
+# with auto-creation off, 0107 (topic re-creation) and 0111 (consumer of a topic created later).
+CLUSTER_TESTS="0098 0101 0103"
+CLUSTER_NOAUTOCREATE_TESTS="0107 0111"
+lane_cluster() {
+  local status=0
+  # shellcheck disable=SC2086 # the test numbers are split into words on purpose
+  run ci-cluster "CLUSTER_BROKERS=3 FULL=1" $CLUSTER_TESTS || status=1
+  # shellcheck disable=SC2086
+  run ci-cluster-noautocreate "CLUSTER_BROKERS=3 FULL=1 TEST_SCENARIO=noautocreate" $CLUSTER_NOAUTOCREATE_TESTS || status=1
+  return "$status"
+}
+
 declare -A LANE_NAME=() LANE_RUNS=() LANE_START=()
 start_lane() { # name, runs (for printing), function
   "$3" &
@@ -57,11 +75,14 @@ start_lane() { # name, runs (for printing), function
   LANE_START[$!]=$(date +%s)
 }
 
-echo "== librdkafka runs, two lanes side by side (output of each printed when it ends)"
+echo "== librdkafka runs, three lanes side by side (output of each printed when it ends)"
 echo "   lane classic: classic group protocol, quick mode, then SASL_SSL (ci-classic, ci-sasl-ssl)"
 echo "   lane consumer: group-tests.txt, consumer group protocol, full mode (ci-consumer)"
-start_lane classic "ci-classic ci-sasl-ssl" lane_classic
-start_lane consumer "ci-consumer" lane_consumer
+echo "   lane cluster: etcd and three brokers, full mode: $CLUSTER_TESTS, then $CLUSTER_NOAUTOCREATE_TESTS without auto-creation (ci-cluster, ci-cluster-noautocreate)"
+LANES=" ${LIBRDKAFKA_LANES:-classic consumer cluster} "
+[[ "$LANES" == *" classic "* ]] && start_lane classic "ci-classic ci-sasl-ssl" lane_classic
+[[ "$LANES" == *" consumer "* ]] && start_lane consumer "ci-consumer" lane_consumer
+[[ "$LANES" == *" cluster "* ]] && start_lane cluster "ci-cluster ci-cluster-noautocreate" lane_cluster
 
 overall=0
 while [ ${#LANE_NAME[@]} -gt 0 ]; do

@@ -58,9 +58,28 @@ BROKER_VERSION="${BROKER_VERSION:-4.0.0}"
 # librdkafka's CI runs: fewer messages and only the sub-tests marked quick. FULL=1 runs everything.
 RUNNER_FLAGS=(-L -E -p1)
 [ "${FULL:-0}" = 1 ] || RUNNER_FLAGS+=(-Q)
-# The suite's "default" scenario (tests/scenarios/default.json): auto-creation on, 4 partitions.
-# One broker, so replication factor 1.
-BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=true --set default.replication.factor=1)
+# CLUSTER_BROKERS=3: etcd and three brokers in cluster mode (cluster.sh) instead of one broker, for
+# the tests that create topics with replication factor 3; every broker is in test.conf's bootstrap
+# list. excluded.txt's "@single" / "@cluster" scope an action to one or the other.
+CLUSTER_BROKERS="${CLUSTER_BROKERS:-1}"
+case "$CLUSTER_BROKERS" in
+  [1-9]) ;;
+  *) echo "CLUSTER_BROKERS must be a number of brokers from 1 to 9, not $CLUSTER_BROKERS" >&2; exit 2 ;;
+esac
+BROKER_MODE=single
+[ "$CLUSTER_BROKERS" -gt 1 ] && BROKER_MODE=cluster
+# The suite's scenarios (tests/scenarios/*.json): "default" has auto-creation on, 4 partitions and
+# replication factor 3 (librdkafka's own test clusters have three brokers); "noautocreate"
+# (TEST_SCENARIO=noautocreate, which the runner reads too) turns auto-creation off. One broker gets
+# replication factor 1.
+export TEST_SCENARIO="${TEST_SCENARIO:-default}"
+case "$TEST_SCENARIO" in
+  default) AUTO_CREATE=true ;;
+  noautocreate) AUTO_CREATE=false ;;
+  *) echo "TEST_SCENARIO must be default or noautocreate, not $TEST_SCENARIO" >&2; exit 2 ;;
+esac
+BROKER_SETTINGS=(--set num.partitions=4 --set auto.create.topics.enable=$AUTO_CREATE
+  --set default.replication.factor=$(( CLUSTER_BROKERS < 3 ? CLUSTER_BROKERS : 3 )))
 # ACLs are enforced, as on the clusters librdkafka's suite is written against: a resource without
 # bindings is open to everyone (allow.everyone.if.no.acl.found), and the tests that add bindings
 # (0081's ACL sub-tests; 0109, 0115, 0119 through kafka-acls.sh) see them applied. No super user:
@@ -87,6 +106,10 @@ case "$SECURITY_PROTOCOL" in
   PLAINTEXT | SASL_SSL) ;;
   *) echo "SECURITY_PROTOCOL must be PLAINTEXT or SASL_SSL, not $SECURITY_PROTOCOL" >&2; exit 2 ;;
 esac
+# The SASL_SSL run writes its user into one broker's data directory before it starts.
+if [ "$BROKER_MODE" = cluster ] && [ "$SECURITY_PROTOCOL" != PLAINTEXT ]; then
+  echo "CLUSTER_BROKERS runs PLAINTEXT only" >&2; exit 2
+fi
 
 "$HERE/build.sh"
 TESTS_DIR="$("$HERE/build.sh" --tests-dir)"
@@ -100,6 +123,7 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT/logs"
+[ "$BROKER_MODE" = single ] || . "$HERE/cluster.sh"
 BROKER_PID=""
 PORT=""
 
@@ -110,6 +134,11 @@ export KAFKA_PATH="$HERE/kafka-bin" SAMSA_DIST="$DIST"
 # calls, a 1 s pause and a 15 s consume loop), so they get the timeout multiplier librdkafka's own
 # CI runs the whole suite with (3, with CI set); each CLI call costs a Node start.
 SCRIPT_TESTS=" 0052 0077 0109 0115 0119 "
+# 0098 runs Kafka's Java client through tests/java/run-class.sh; the kafka-run-class.sh stand-in
+# carries out its transactional producer's commands with kafkajs. The suite first compiles its Java
+# classes against Kafka's kafka-clients jar, which cannot be installed here: emptying the java
+# Makefile's CLASSES (make reads MAKEFLAGS) makes that step build nothing.
+JAVA_TESTS=" 0098 "
 SCRIPT_TIMEOUT_MULTIPLIER="$(awk -v m="${TEST_TIMEOUT_MULTIPLIER:-0}" 'BEGIN { print (m > 3 ? m : 3) }')"
 
 if [ "$SECURITY_PROTOCOL" = SASL_SSL ]; then
@@ -141,7 +170,23 @@ ssl.ca.location=$TLS/ca.pem"
   export SAMSA_COMMAND_CONFIG="$OUT/client.properties"
 fi
 
+# test.conf (and test-scripts.conf) for the suite, bootstrapping from $1 (host:port[,host:port...]).
+write_test_conf() {
+  printf 'metadata.broker.list=%s\n' "$1" >"$OUT/test.conf"
+  [ "$SECURITY_PROTOCOL" = PLAINTEXT ] || printf '%s\n' "$CLIENT_SECURITY" >>"$OUT/test.conf"
+  { cat "$OUT/test.conf"; echo "test.timeout.multiplier=$SCRIPT_TIMEOUT_MULTIPLIER"; } >"$OUT/test-scripts.conf"
+  # librdkafka's CI runs the suite with its timeouts tripled (CI set); TEST_TIMEOUT_MULTIPLIER does that.
+  [ -z "${TEST_TIMEOUT_MULTIPLIER:-}" ] || printf 'test.timeout.multiplier=%s\n' "$TEST_TIMEOUT_MULTIPLIER" >>"$OUT/test.conf"
+  # test_kafka_topics() passes $BROKERS to kafka-topics.sh as --bootstrap-server.
+  export BROKERS="$1"
+}
+
 start_broker() {
+  if [ "$BROKER_MODE" = cluster ]; then
+    start_cluster "$1"
+    write_test_conf "$BOOTSTRAP"
+    return 0
+  fi
   local data="$OUT/data-$1"
   if [ "$SECURITY_PROTOCOL" = SASL_SSL ]; then
     # The test user exists before the broker starts, written offline into its data directory.
@@ -154,13 +199,7 @@ start_broker() {
   for _ in $(seq 1 150); do
     if grep -q '^listening on ' "$OUT/broker-$1.out" 2>/dev/null; then
       PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$OUT/broker-$1.out" | head -1)"
-      printf 'metadata.broker.list=127.0.0.1:%s\n' "$PORT" >"$OUT/test.conf"
-      [ "$SECURITY_PROTOCOL" = PLAINTEXT ] || printf '%s\n' "$CLIENT_SECURITY" >>"$OUT/test.conf"
-      { cat "$OUT/test.conf"; echo "test.timeout.multiplier=$SCRIPT_TIMEOUT_MULTIPLIER"; } >"$OUT/test-scripts.conf"
-      # librdkafka's CI runs the suite with its timeouts tripled (CI set); TEST_TIMEOUT_MULTIPLIER does that.
-      [ -z "${TEST_TIMEOUT_MULTIPLIER:-}" ] || printf 'test.timeout.multiplier=%s\n' "$TEST_TIMEOUT_MULTIPLIER" >>"$OUT/test.conf"
-      # test_kafka_topics() passes $BROKERS to kafka-topics.sh as --bootstrap-server.
-      export BROKERS="127.0.0.1:$PORT"
+      write_test_conf "127.0.0.1:$PORT"
       echo "== Samsa broker pid $BROKER_PID on $SECURITY_PROTOCOL://127.0.0.1:$PORT (log: $OUT/broker-$1.log)"
       return 0
     fi
@@ -172,7 +211,12 @@ start_broker() {
   exit 2
 }
 
+broker_alive() {
+  if [ "$BROKER_MODE" = cluster ]; then cluster_alive; else kill -0 "$BROKER_PID" 2>/dev/null; fi
+}
+
 stop_broker() {
+  [ "$BROKER_MODE" = single ] || stop_cluster
   if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -201,9 +245,9 @@ fi
 exclusion() { # prints "action reason" for a test number, nothing when not listed
   [ "${ALL:-0}" = 1 ] && return 0
   # "xfail@consumer" applies under that group protocol only, "skip@sasl_ssl" under that security
-  # protocol only; the first line that applies wins.
-  awk -v n="$1" -v proto="$TEST_CONSUMER_GROUP_PROTOCOL" -v sec="$(tr '[:upper:]' '[:lower:]' <<<"$SECURITY_PROTOCOL")" '$1 == n {
-      split($2, a, "@"); if (a[2] != "" && a[2] != proto && a[2] != sec) next
+  # protocol only, "skip@single" with one broker only; the first line that applies wins.
+  awk -v n="$1" -v proto="$TEST_CONSUMER_GROUP_PROTOCOL" -v sec="$(tr '[:upper:]' '[:lower:]' <<<"$SECURITY_PROTOCOL")" -v mode="$BROKER_MODE" '$1 == n {
+      split($2, a, "@"); if (a[2] != "" && a[2] != proto && a[2] != sec && a[2] != mode) next
       $1 = ""; $2 = a[1]; sub(/^ /, ""); print; exit
     }' "$HERE/excluded.txt"
 }
@@ -219,13 +263,14 @@ UNEXPECTED=()
 
 # Runs test number $1 (restricted to sub-tests matching $2 when given) and sets RESULT, DETAIL.
 run_one() {
-  local n="$1" sub="${2:-}" log rc rows npass nfail conf="$OUT/test.conf"
+  local n="$1" sub="${2:-}" log rc rows npass nfail conf="$OUT/test.conf" makeflags="${MAKEFLAGS:-}"
   log="$OUT/logs/$n${sub:+.$sub}.log"
   [[ "$SCRIPT_TESTS" == *" $n "* ]] && conf="$OUT/test-scripts.conf"
+  [[ "$JAVA_TESTS" == *" $n "* ]] && makeflags="CLASSES="
   set +e
   # Braces, not just the subshell, so the shell's own "Aborted" notice (the runner abort()s on a
   # failed assertion) lands in the log too.
-  { (cd "$TESTS_DIR" && TESTS="$n" SUBTESTS="$sub" RDKAFKA_TEST_CONF="$conf" \
+  { (cd "$TESTS_DIR" && TESTS="$n" SUBTESTS="$sub" RDKAFKA_TEST_CONF="$conf" MAKEFLAGS="$makeflags" \
     LD_LIBRARY_PATH="../src:../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     TEST_KAFKA_VERSION="$BROKER_VERSION" timeout -k 10 "$TEST_TIMEOUT" ./test-runner "${RUNNER_FLAGS[@]}"); } >"$log" 2>&1
   rc=$?
@@ -295,10 +340,11 @@ for n in "${NUMBERS[@]}"; do
   printf '%s\t%s\t%s\t%s\n' "$n" "$RESULT" "$secs" "$DETAIL" >>"$OUT/results.tsv"
   printf '%-5s %-8s %4ss  %s\n' "$n" "$RESULT" "$secs" "$(cut -c1-110 <<<"$DETAIL")"
 
-  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+  if ! broker_alive; then
     echo "!! broker exited during test $n; restarting (see $OUT/broker-$generation.log)"
     printf '%s\tbroker-exit\t0\tbroker process exited during this test\n' "$n" >>"$OUT/results.tsv"
     UNEXPECTED+=("$n(broker exit)")
+    stop_broker
     generation=$(( generation + 1 ))
     start_broker $generation
   fi
