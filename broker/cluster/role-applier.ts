@@ -66,8 +66,13 @@ export class RoleApplier {
   }
 
   private async applyAllNow(): Promise<void> {
-    for (const { value } of this.image.topics.values()) await this.ensureTopic(value)
-    for (const { value } of [...this.image.allPartitions()]) await this.applyPartition(value)
+    // One topic or partition that cannot be applied must not keep the broker from the roles of all
+    // the others after it.
+    const each = async (what: Record<string, unknown>, work: () => Promise<void>): Promise<void> => {
+      await work().catch((err: unknown) => this.logger.error({ err, ...what }, 'applying cluster metadata failed'))
+    }
+    for (const { value } of this.image.topics.values()) await each({ topic: value.name }, () => this.ensureTopic(value))
+    for (const { value } of [...this.image.allPartitions()]) await each({ topic: value.topic, partition: value.partition }, () => this.applyPartition(value))
   }
 
   topicChanged(name: string, spec: TopicSpec | undefined): Promise<void> {

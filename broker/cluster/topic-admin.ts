@@ -5,6 +5,7 @@
 // so a deposed controller writes nothing); any broker may run createTopic for auto-creation.
 import { randomUUID } from 'node:crypto'
 import { ErrorCode } from '../../protocol/errors.js'
+import { validateTopicName } from '../../storage/topic-creation.js'
 import { KafkaError } from '../errors.js'
 import { assignReplicas, ReplicationFactorError } from './assignment.js'
 import type { ClusterImage } from './cluster-image.js'
@@ -51,6 +52,9 @@ export class TopicAdmin {
   }
 
   async createTopic(t: NewTopic, guard: Guard = []): Promise<TopicSpec> {
+    // Every broker creates each topic in etcd locally, so a name its log directory cannot hold
+    // (INVALID_TOPIC_EXCEPTION) must never get there: auto-creation by Metadata comes here too.
+    validateTopicName(t.name)
     if (this.image.topics.has(t.name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
     const replicas = this.placement(t)
     const spec: TopicSpec = { name: t.name, topicId: randomUUID(), partitions: replicas.length, configs: t.configs, createdAt: Date.now() }

@@ -12,6 +12,8 @@ import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
 import { DescribeConfigsApi } from '../../protocol/generated/describe-configs.js'
 import { CreatePartitionsApi } from '../../protocol/generated/create-partitions.js'
+import { MetadataApi } from '../../protocol/generated/metadata.js'
+import { ZERO_UUID } from '../../protocol/types.js'
 import { ErrorCode } from '../../protocol/errors.js'
 
 const { Kafka, logLevel } = kafkajs
@@ -112,6 +114,30 @@ describe.skipIf(etcdMissing !== undefined)('cluster metadata (three brokers, etc
       const md = await a.fetchTopicMetadata({ topics: ['auto'] })
       expect(md.topics[0]!.partitions).toHaveLength(2)
       for (const p of md.topics[0]!.partitions) expect([...p.replicas].sort()).toEqual([1, 2, 3])
+    } finally {
+      await a.disconnect()
+    }
+  })
+
+  it('refuses to auto-create a topic whose name Kafka forbids, with INVALID_TOPIC_EXCEPTION, and the cluster never holds it', async () => {
+    // Every broker creates each of the cluster's topics in its own log directory, which cannot
+    // hold such a name (librdkafka's 0057 produces to "...invalid_topic$#!").
+    const name = 'invalid_topic$#!'
+    for (const b of cluster.brokers) {
+      const c = await BrokerConnection.connect(cluster.address(b.nodeId), { clientId: 'cluster-test', connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 })
+      try {
+        const res = await c.request(MetadataApi, 12, { topics: [{ topicId: ZERO_UUID, name }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })
+        expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([[name, ErrorCode.INVALID_TOPIC_EXCEPTION]])
+      } finally {
+        c.close()
+      }
+    }
+    const a = admin(cluster.bootstrap())
+    await a.connect()
+    try {
+      expect(await a.listTopics()).not.toContain(name)
+      // The brokers go on creating and leading new topics.
+      expect(await a.createTopics({ topics: [{ topic: 'after-invalid', numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true })).toBe(true)
     } finally {
       await a.disconnect()
     }
