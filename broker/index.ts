@@ -29,6 +29,7 @@ import { ClusterMarkerWriter } from './txn/cluster-markers.js'
 import { TcpServer } from './server.js'
 import { advertise, configuredListeners, listenerConfig, usesSasl, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
+import { interBrokerSecurity, type InterBrokerSecurity } from './security/inter-broker.js'
 import { ScramCredentialStore } from './security/scram-credentials.js'
 import { FailedLogins } from './security/sasl/authenticator.js'
 import { oauthBearerValidators, type OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
@@ -115,6 +116,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     ? { host: opts.host, port: opts.port, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
     : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9092, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
   const listeners = configuredListeners(config, first)
+  // Cluster mode: how this broker reaches the others, checked before anything starts.
+  const interBroker: InterBrokerSecurity | undefined = clusterAddress(config) === undefined ? undefined : interBrokerSecurity(config, listeners)
 
   // The HTTP endpoint comes up first, so /healthz answers and /readyz says "not yet" while the
   // logs are recovered; `live` is the broker once it serves.
@@ -298,7 +301,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
               : cluster.alterIsr(topic, partition, leaderEpoch, partitionEpoch, isr),
         })
   const replicas =
-    isrChanges === undefined ? undefined : new ReplicaManager({ nodeId, logs, isrChanges, logger, setting: (name) => Number(config.get(name)) })
+    isrChanges === undefined ? undefined : new ReplicaManager({ nodeId, logs, isrChanges, logger, setting: (name) => Number(config.get(name)), security: interBroker?.security })
   ctx = {
     nodeId,
     clusterId,
@@ -345,6 +348,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
         nodeId,
         logs,
         logger,
+        security: interBroker?.security,
         leaderOf: (topic, partition) => {
           const state = image.partition(topic, partition)?.value
           if (state === undefined) return undefined

@@ -126,6 +126,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   },
   { name: 'inter.broker.listener.name', type: 'string', default: null },
   { name: 'security.inter.broker.protocol', type: 'string', default: 'PLAINTEXT', validate: oneOf('PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL') },
+  // How this broker logs in to the others' inter-broker listener (broker/security/inter-broker.ts),
+  // with the credentials of listener.name.<listener>.<mechanism>.sasl.jaas.config.
+  { name: 'sasl.mechanism.inter.broker.protocol', type: 'string', default: 'GSSAPI' },
   // TLS (broker/security/tls.ts). Samsa reads PEM stores only; a listener may override any of them
   // with listener.name.<listener>.ssl.<key>, as in Kafka.
   { name: 'ssl.keystore.type', type: 'string', default: 'PEM', validate: oneOf('PEM') },
@@ -138,6 +141,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'ssl.client.auth', type: 'string', default: 'none', validate: oneOf('required', 'requested', 'none') },
   { name: 'ssl.enabled.protocols', type: 'list', default: 'TLSv1.2,TLSv1.3', validate: listOf('TLSv1.2', 'TLSv1.3') },
   { name: 'ssl.principal.mapping.rules', type: 'string', default: 'DEFAULT' },
+  // Whether a broker checks the host name of the broker it connects to against its certificate
+  // (https) or not (empty), as a Kafka client does.
+  { name: 'ssl.endpoint.identification.algorithm', type: 'string', default: 'https' },
   // Samsa's own: how often the keystore and truststore files are checked for changes.
   { name: 'ssl.reload.check.interval.ms', type: 'long', default: '10000' },
   // SASL (broker/security/sasl/). Each failed login is answered after this delay, then closed.

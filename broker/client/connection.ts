@@ -15,7 +15,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { SaslHandshakeApi } from '../../protocol/generated/sasl-handshake.js'
 import { SaslAuthenticateApi } from '../../protocol/generated/sasl-authenticate.js'
 import { saslClient, type SaslCredentials } from './sasl.js'
-import { BrokerConnectionError, BrokerUnreachableError, MalformedResponseError } from './errors.js'
+import { BrokerConnectionError, BrokerUnreachableError, MalformedResponseError, SaslAuthenticationError } from './errors.js'
 import { CORRELATION_ID_OFFSET, decodeResponseFrame, encodeRequestFrame } from './request-frame.js'
 
 export interface ConnectOptions {
@@ -113,16 +113,20 @@ export class BrokerConnection {
   private async authenticate(creds: SaslCredentials): Promise<void> {
     const hs = await this.request(SaslHandshakeApi, 1, { mechanism: creds.mechanism })
     if (hs.errorCode !== ErrorCode.NONE) {
-      throw new BrokerConnectionError(this.address, `broker at ${this.address} does not offer SASL ${creds.mechanism} (offers ${hs.mechanisms.join(', ') || 'none'})`)
+      throw new SaslAuthenticationError(this.address, `broker at ${this.address} does not offer SASL ${creds.mechanism} (offers ${hs.mechanisms.join(', ') || 'none'})`)
     }
     const client = saslClient(creds)
     let token: Buffer | null = client.start()
     while (token !== null) {
       const res = await this.request(SaslAuthenticateApi, 1, { authBytes: token })
       if (res.errorCode !== ErrorCode.NONE) {
-        throw new BrokerConnectionError(this.address, `SASL authentication to ${this.address} failed: ${res.errorMessage ?? `error ${res.errorCode}`}`)
+        throw new SaslAuthenticationError(this.address, `SASL authentication to ${this.address} failed: ${res.errorMessage ?? `error ${res.errorCode}`}`)
       }
-      token = client.respond(Buffer.from(res.authBytes))
+      try {
+        token = client.respond(Buffer.from(res.authBytes))
+      } catch (err) {
+        throw new SaslAuthenticationError(this.address, `SASL authentication to ${this.address} failed: ${(err as Error).message}`, { cause: err })
+      }
     }
   }
 

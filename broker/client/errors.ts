@@ -37,6 +37,14 @@ export class BrokerConnectionError extends Error {
   }
 }
 
+/** The broker refused this client's SASL login (wrong credentials, or a mechanism it does not offer). */
+export class SaslAuthenticationError extends BrokerConnectionError {
+  constructor(broker: string, message: string, options?: { cause?: unknown }) {
+    super(broker, message, options)
+    this.name = 'SaslAuthenticationError'
+  }
+}
+
 /** The broker does not serve an API, or no version both sides speak. */
 export class UnsupportedApiError extends Error {
   readonly broker: string

@@ -8,6 +8,7 @@ import { BROKER_DYNAMIC_CONFIG_KEY } from '../../storage/metadata-keys.js'
 import type { MetadataStore } from '../../storage/metadata-store.js'
 import type { BrokerConfig } from '../config.js'
 import type { BoundListener } from '../security/listeners.js'
+import { interBrokerListener } from '../security/inter-broker.js'
 import type { ClusterNode } from './cluster-node.js'
 import { brokerDynamicConfigKey, CLUSTER_DEFAULT_BROKER_CONFIG_KEY, parseClusterUrl } from './keys.js'
 import type { ReplicaRoles } from './partition-state.js'
@@ -64,8 +65,8 @@ export async function startClusterNode(opts: ClusterStartOptions): Promise<Clust
   if (address === undefined) return undefined
   if (opts.roles === undefined) throw new Error('cluster mode needs the replica manager to take partition roles')
   const { config, listeners } = opts
-  const inter = config.get('inter.broker.listener.name')
-  const replication = listeners.find((l) => l.name === inter) ?? listeners[0]!
+  // The others connect to this one's inter-broker listener (replication, transaction markers).
+  const replication = interBrokerListener(config, listeners)
   const rack = config.get('broker.rack')
   // Loaded only in cluster mode: a single broker never loads the etcd client.
   const { ClusterNode } = await import('./cluster-node.js')

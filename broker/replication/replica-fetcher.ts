@@ -20,6 +20,7 @@ import { FetchApi, type FetchRequest, type FetchResponse } from '../../protocol/
 import { OffsetForLeaderEpochApi } from '../../protocol/generated/offset-for-leader-epoch.js'
 import type { PartitionLog } from '../../storage/partition-log.js'
 import { BrokerConnection, type ClientSecurity } from '../client/connection.js'
+import { SaslAuthenticationError } from '../client/errors.js'
 import type { BrokerEndpoint } from '../cluster/partition-state.js'
 import { epochToAsk, truncationFor } from './follower-truncation.js'
 
@@ -45,6 +46,8 @@ export interface FollowedPartition {
   truncating: boolean
   /** Refused by the leader (a leader or epoch change under way): left out of requests until then. */
   delayedUntil?: number
+  /** The leader said this broker may not replicate it (ACLs); logged once until it may again. */
+  unauthorized?: boolean
 }
 
 export class ReplicaFetcher {
@@ -106,13 +109,29 @@ export class ReplicaFetcher {
         else await this.fetch(conn, ready)
       } catch (err) {
         if (this.closed) break
-        this.settings.logger.warn({ err, leader: this.leader.nodeId }, 'replica fetch failed; backing off')
+        this.report(err)
         this.connection?.close()
         this.connection = undefined
         await this.backoff()
       }
     }
     this.connection?.close()
+  }
+
+  private report(err: unknown): void {
+    const leader = this.leader.nodeId
+    if (err instanceof SaslAuthenticationError) {
+      // Wrong inter-broker credentials: nothing replicates from this leader until they are fixed.
+      const sasl = this.settings.security?.sasl
+      const mechanism = sasl?.mechanism
+      const username = sasl !== undefined && 'username' in sasl ? sasl.username : undefined
+      this.settings.logger.error(
+        { leader, reason: err.message, mechanism, username },
+        `replica fetcher cannot log in to broker ${leader} as ${username ?? 'its inter-broker user'}: ${err.message}; check sasl.mechanism.inter.broker.protocol and the inter-broker listener's sasl.jaas.config (retrying)`,
+      )
+      return
+    }
+    this.settings.logger.warn({ err, leader }, 'replica fetch failed; backing off')
   }
 
   private backoff(ms = this.settings.get('replica.fetch.backoff.ms')): Promise<void> {
@@ -167,14 +186,29 @@ export class ReplicaFetcher {
         if (a === undefined || this.partitions.get(key(a.p.topic, a.p.partition)) !== a.p) continue
         if (r.errorCode !== ErrorCode.NONE) {
           this.delay(a.p)
-          this.settings.logger.debug({ topic: t.topic, partition: r.partition, errorCode: r.errorCode }, 'leader refused OffsetForLeaderEpoch')
+          if (!this.refusedByAcls(a.p, r.errorCode)) this.settings.logger.debug({ topic: t.topic, partition: r.partition, errorCode: r.errorCode }, 'leader refused OffsetForLeaderEpoch')
           continue
         }
+        a.p.unauthorized = false
         const cut = truncationFor(a.p.log, a.epoch, r.leaderEpoch, r.endOffset)
         await this.cut(a.p, cut.offset)
         if (cut.done) a.p.truncating = false
       }
     }
+  }
+
+  /** True for an ACL refusal, logged as an error the first time in a row. */
+  private refusedByAcls(p: FollowedPartition, errorCode: number): boolean {
+    if (errorCode !== ErrorCode.TOPIC_AUTHORIZATION_FAILED && errorCode !== ErrorCode.CLUSTER_AUTHORIZATION_FAILED) return false
+    if (!p.unauthorized) {
+      const sasl = this.settings.security?.sasl
+      this.settings.logger.error(
+        { topic: p.topic, partition: p.partition, leader: this.leader.nodeId, errorCode, username: sasl !== undefined && 'username' in sasl ? sasl.username : undefined },
+        `broker ${this.leader.nodeId} refuses to let this broker replicate ${p.topic}-${p.partition} (${errorCode === ErrorCode.CLUSTER_AUTHORIZATION_FAILED ? 'CLUSTER_AUTHORIZATION_FAILED' : 'TOPIC_AUTHORIZATION_FAILED'}): the inter-broker principal needs CLUSTER_ACTION on the cluster or a place in super.users (retrying)`,
+      )
+    }
+    p.unauthorized = true
+    return true
   }
 
   private delay(p: FollowedPartition): void {
@@ -240,9 +274,10 @@ export class ReplicaFetcher {
       return true
     }
     if (r.errorCode !== ErrorCode.NONE) {
-      this.settings.logger.debug({ topic: p.topic, partition: p.partition, errorCode: r.errorCode }, 'leader refused a replica fetch')
+      if (!this.refusedByAcls(p, r.errorCode)) this.settings.logger.debug({ topic: p.topic, partition: p.partition, errorCode: r.errorCode }, 'leader refused a replica fetch')
       return false
     }
+    p.unauthorized = false
     if (r.records !== null && r.records.length > 0) log.appendAsFollower(r.records)
     log.setHighWatermark(Math.min(r.highWatermark, log.logEndOffset))
     // The leader's log start moved (DeleteRecords, retention): the follower's follows, within what it has.

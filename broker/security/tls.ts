@@ -96,18 +96,13 @@ export class TlsListener {
 
   private options(): tls.SecureContextOptions & tls.TlsOptions {
     const get = (key: string) => listenerConfig(this.config, this.listener.name, key)
-    const keystore = fs.readFileSync(this.files.keystore, 'utf8')
-    const keys = pemBlocks(keystore, /PRIVATE KEY/)
-    const certs = pemBlocks(keystore, /^CERTIFICATE$/)
-    if (keys.length !== 1 || certs.length === 0) {
-      throw configError(`${this.files.keystore}: expected one private key and a certificate chain, found ${keys.length} keys and ${certs.length} certificates`)
-    }
+    const { key, cert } = readPemKeystore(this.files.keystore)
     const protocols = get('ssl.enabled.protocols').split(',').map((p) => p.trim()).filter((p) => p !== '').sort()
     const password = get('ssl.key.password')
     const ca = this.files.truststore === undefined ? undefined : fs.readFileSync(this.files.truststore, 'utf8')
     const opts: tls.SecureContextOptions & tls.TlsOptions = {
-      key: keys[0]!,
-      cert: certs.join('\n'),
+      key,
+      cert,
       passphrase: password === '' ? undefined : password,
       minVersion: protocols[0] as tls.SecureVersion,
       maxVersion: protocols[protocols.length - 1] as tls.SecureVersion,
@@ -145,6 +140,17 @@ export class TlsListener {
       this.logger.warn({ listener: this.listener.name, reason: (err as Error).message }, 'TLS stores changed but do not load; keeping the previous ones')
     }
   }
+}
+
+/** A PEM keystore file: its one private key (maybe encrypted) and its certificate chain. */
+export function readPemKeystore(file: string): { key: string; cert: string } {
+  const keystore = fs.readFileSync(file, 'utf8')
+  const keys = pemBlocks(keystore, /PRIVATE KEY/)
+  const certs = pemBlocks(keystore, /^CERTIFICATE$/)
+  if (keys.length !== 1 || certs.length === 0) {
+    throw configError(`${file}: expected one private key and a certificate chain, found ${keys.length} keys and ${certs.length} certificates`)
+  }
+  return { key: keys[0]!, cert: certs.join('\n') }
 }
 
 /** The PEM blocks of `text` whose label matches, e.g. CERTIFICATE or ENCRYPTED PRIVATE KEY. */

@@ -12,6 +12,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { WriteTxnMarkersApi } from '../../protocol/generated/write-txn-markers.js'
 import type { TxnMarkerInput } from '../../storage/partition-log.js'
 import { BrokerConnection, type ClientSecurity } from '../client/connection.js'
+import { SaslAuthenticationError } from '../client/errors.js'
 import { KafkaError, toKafkaError } from '../errors.js'
 import type { MarkerTarget, MarkerWriter, TopicPartition } from './coordinator.js'
 
@@ -28,7 +29,7 @@ export interface ClusterMarkerWriterOptions {
   logs: MarkerTarget
   leaderOf: LeaderLookup
   logger: Logger
-  /** How to reach other brokers; plain TCP without (as the replica fetchers connect). */
+  /** How to reach other brokers' inter-broker listener (security/inter-broker.ts); plain TCP without. */
   security?: ClientSecurity
 }
 
@@ -113,7 +114,11 @@ export class ClusterMarkerWriter implements MarkerWriter {
       // The broker is down or the connection broke: connect afresh on the next attempt.
       if (this.channels.get(leader.nodeId) === channel) this.channels.delete(leader.nodeId)
       void channel.connection.then((conn) => conn.close(), () => {})
-      this.opts.logger.debug({ err, leader: leader.nodeId }, 'WriteTxnMarkers failed')
+      if (err instanceof SaslAuthenticationError) {
+        this.opts.logger.error({ leader: leader.nodeId, reason: err.message }, `transaction markers cannot log in to broker ${leader.nodeId}: ${err.message}; check the inter-broker SASL settings (retrying)`)
+      } else {
+        this.opts.logger.debug({ err, leader: leader.nodeId }, 'WriteTxnMarkers failed')
+      }
       return ErrorCode.NETWORK_EXCEPTION
     }
   }

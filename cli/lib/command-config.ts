@@ -12,6 +12,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { loadServerProperties } from '../../broker/config.js'
 import type { ClientSecurity } from '../../broker/client/connection.js'
 import type { SaslMechanismName } from '../../broker/client/sasl.js'
+import { parseJaasOptions } from '../../broker/security/jaas.js'
 import { CliError, ExitCode } from './errors.js'
 
 const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
@@ -60,9 +61,9 @@ export function clientSecurity(props: Record<string, string>, source = 'command 
       security.sasl = { mechanism, token: bearerToken(props, bad) }
       return security
     }
-    const jaas = parseJaas(props['sasl.jaas.config'] ?? '')
-    const username = props['sasl.username'] ?? jaas.username
-    const password = props['sasl.password'] ?? jaas.password
+    const jaas = parseJaasOptions(props['sasl.jaas.config'] ?? '')
+    const username = props['sasl.username'] ?? jaas['username']
+    const password = props['sasl.password'] ?? jaas['password']
     if (username === undefined || password === undefined) throw bad('SASL needs sasl.username and sasl.password, or sasl.jaas.config with username and password')
     security.sasl = { mechanism: mechanism as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password }
   }
@@ -94,11 +95,4 @@ function bearerToken(props: Record<string, string>, bad: (msg: string) => CliErr
     return `${part({ alg: 'none' })}.${part(claims)}.`
   }
   throw bad('OAUTHBEARER needs sasl.oauthbearer.token.endpoint.url=file://<file holding the token> (or, against a broker that accepts unsigned tokens, enable.sasl.oauthbearer.unsecure.jwt=true with sasl.oauthbearer.config=principal=<name>)')
-}
-
-/** `org.apache...LoginModule required username="alice" password="s3cret";` -> its options. */
-function parseJaas(text: string): { username?: string; password?: string } {
-  const out: Record<string, string> = {}
-  for (const m of text.matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/g)) out[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!
-  return { username: out['username'], password: out['password'] }
 }
