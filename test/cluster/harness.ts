@@ -92,18 +92,28 @@ export class TestCluster {
   private constructor(
     readonly etcd: Etcd,
     private readonly config: Record<string, string>,
+    private readonly nodeConfig?: (nodeId: number) => Record<string, string>,
   ) {}
 
-  /** etcd and `count` brokers (node ids 1..count), all started and registered. */
-  static async start(count: number, config: Record<string, string> = {}, opts: { etcdProxies?: boolean } = {}): Promise<TestCluster> {
+  /**
+   * etcd and `count` brokers (node ids 1..count), all started and registered. `prepare` runs on each
+   * broker's empty data directory before it starts (users, ACLs); `nodeConfig` adds to or overrides
+   * `config` for one broker.
+   */
+  static async start(
+    count: number,
+    config: Record<string, string> = {},
+    opts: { etcdProxies?: boolean; prepare?: (b: ClusterBroker) => Promise<void>; nodeConfig?: (nodeId: number) => Record<string, string> } = {},
+  ): Promise<TestCluster> {
     await ensureBuilt()
     const etcd = await Etcd.start()
-    const cluster = new TestCluster(etcd, config)
+    const cluster = new TestCluster(etcd, config, opts.nodeConfig)
     try {
       for (let id = 1; id <= count; id++) {
         const etcdProxy = opts.etcdProxies === true ? await CuttableProxy.start(0, etcd.clientPort) : undefined
         cluster.brokers.push({ nodeId: id, dataDir: await makeTempDir(`samsa-node${id}-`), child: undefined, etcdProxy })
       }
+      if (opts.prepare !== undefined) for (const b of cluster.brokers) await opts.prepare(b)
       await Promise.all(cluster.brokers.map((b) => cluster.startBroker(b.nodeId)))
     } catch (err) {
       await cluster.stop()
@@ -150,6 +160,7 @@ export class TestCluster {
         'broker.session.timeout.ms': '2000',
         'controlled.shutdown.timeout.ms': '5000',
         ...this.config,
+        ...this.nodeConfig?.(nodeId),
       },
       { startTimeoutMs: 20_000 },
     )
