@@ -1,16 +1,17 @@
 // Broker-to-broker traffic over a secured inter-broker listener with ACLs on: three brokers and a
 // real etcd, clients on a SASL_PLAINTEXT listener (CLIENT) and the brokers on a SASL_SSL one
 // (BROKER), where each broker logs in to the others with SCRAM-SHA-512 as User:broker after
-// checking their certificate. Users and ACLs are written into each broker's data directory before
-// it starts (each broker keeps its own). Three clusters:
+// checking their certificate. Users and ACLs are written into the brokers' data directories before
+// they start, and the first to join brings them into etcd. Two clusters:
 //
-// - User:broker is a super user: RF 3 with acks=all and a transaction across partitions led by
-//   different brokers (WriteTxnMarkers between brokers), read back read_committed, all as
-//   User:alice, who holds only ACLs on her topic, group and transactional id.
-// - broker 3 has a wrong password: it never enters the ISR of a partition another broker leads,
-//   says why in its log, and keeps running.
-// - User:broker has no ACL: the leaders refuse its replica fetches (the followers leave the ISR and
-//   log why) until CLUSTER_ACTION on the cluster is granted, after which they rejoin the ISR.
+// - User:broker is a super user and broker 3 has a wrong password: broker 3 never enters the ISR of
+//   a partition another broker leads, says why in its log, and keeps running, while the others
+//   replicate acks=all writes among themselves.
+// - User:broker starts without any ACL: the leaders refuse its replica fetches (the followers
+//   leave the ISR and log why) until CLUSTER_ACTION on the cluster is granted, after which they
+//   rejoin the ISR. Then acks=all writes and a transaction across partitions led by different
+//   brokers (WriteTxnMarkers between brokers), read back read_committed, all as User:alice, who
+//   holds only ACLs on her topic, group and transactional id.
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -24,6 +25,7 @@ import { acquireDataDirLock, releaseDataDirLock } from '../../storage/data-dir-l
 import { METADATA_DIR } from '../../storage/log-manager.js'
 import { MetadataStore } from '../../storage/metadata-store.js'
 import { AclStore, type AclBinding } from '../../storage/acl-store.js'
+import { LocalAdminState } from '../../storage/admin-state.js'
 import { ScramCredentialStore, makeCredential } from '../../broker/security/scram-credentials.js'
 import { AclOperation as Op, AclPermissionType, PatternType, ResourceType, CLUSTER_NAME } from '../../broker/acls/acl-types.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
@@ -49,16 +51,22 @@ const ALICE_ACLS: AclBinding[] = [
 ]
 const BROKER_CLUSTER_ACTION = allow('User:broker', ResourceType.CLUSTER, CLUSTER_NAME, Op.CLUSTER_ACTION)
 
-/** Writes SCRAM users and ACL bindings into a broker's data directory while no broker runs on it. */
+const USERS = Promise.all(
+  Object.entries(PASSWORDS).map(async ([user, password]) => ({ user, mechanism: 'SCRAM-SHA-512' as const, credential: await makeCredential('SCRAM-SHA-512', password) })),
+)
+
+/**
+ * Writes SCRAM users and ACL bindings into a broker's data directory while no broker runs on it.
+ * Whichever broker joins the cluster first brings them into etcd; every directory holds the same
+ * values, so the others agree with what they find there.
+ */
 async function seed(dataDir: string, acls: AclBinding[]): Promise<void> {
   acquireDataDirLock(dataDir)
   const metadata = MetadataStore.open(path.join(dataDir, METADATA_DIR))
   try {
-    const upsertions = await Promise.all(
-      Object.entries(PASSWORDS).map(async ([user, password]) => ({ user, mechanism: 'SCRAM-SHA-512' as const, credential: await makeCredential('SCRAM-SHA-512', password) })),
-    )
-    await new ScramCredentialStore(metadata).alter({ upsertions })
-    await new AclStore(metadata).add(acls)
+    const state = new LocalAdminState(metadata)
+    await new ScramCredentialStore(state).alter({ upsertions: await USERS })
+    await new AclStore(state).add(acls)
   } finally {
     await metadata.close()
     releaseDataDirLock(dataDir)
@@ -106,7 +114,7 @@ function logLines(b: ClusterBroker, pattern: RegExp): string[] {
   return (b.child?.output() ?? '').split('\n').filter((l) => pattern.test(l))
 }
 
-/** Sends CreateAcls to one broker as the admin (each broker keeps its own ACLs). */
+/** Sends CreateAcls to one broker as the admin; the cluster keeps it in etcd for every broker. */
 async function grantOn(address: string, binding: AclBinding): Promise<void> {
   const conn = await BrokerConnection.connect(address, {
     clientId: 'ib-admin',
@@ -135,15 +143,82 @@ describe.skipIf(etcdMissing !== undefined)('inter-broker SASL_SSL with ACLs (thr
     await removeDir(pkiDir)
   })
 
-  describe('brokers as super users', () => {
+  describe('a broker with a wrong inter-broker password', () => {
     let cluster: TestCluster
     beforeAll(async () => {
-      cluster = await TestCluster.start(3, brokerConfig(pki, 'User:admin;User:broker'), { prepare: (b) => seed(b.dataDir, ALICE_ACLS) })
+      cluster = await TestCluster.start(3, brokerConfig(pki, 'User:admin;User:broker'), {
+        prepare: (b) => seed(b.dataDir, ALICE_ACLS),
+        nodeConfig: (nodeId): Record<string, string> => (nodeId === 3 ? { 'listener.name.broker.scram-sha-512.sasl.jaas.config': jaas('broker', 'not-the-password') } : {}),
+      })
       await createTopic(cluster, 3)
     }, 60_000)
     afterAll(async () => {
       await cluster?.stop()
     })
+
+    it('never enters the ISR of partitions others lead, says why, and keeps running', async () => {
+      const broker3 = cluster.broker(3)
+      // Created with every replica in the ISR, a partition led elsewhere drops broker 3 once it
+      // has not fetched for replica.lag.time.max.ms.
+      await waitFor(async () => {
+        const ps = await partitions(cluster)
+        const elsewhere = ps.filter((p) => p.leader !== 3)
+        return elsewhere.length > 0 && elsewhere.every((p) => p.leader > 0 && !p.isr.includes(3) && p.isr.length === 2)
+      }, { timeoutMs: 15_000, what: 'broker 3 out of the ISR of the partitions brokers 1 and 2 lead' })
+      // It keeps trying, and says why each time, until its credentials are fixed.
+      await waitFor(() => logLines(broker3, /cannot log in to broker [12] as broker/).length >= 3, { timeoutMs: 15_000, what: 'broker 3 logging its failed logins' })
+      const line = JSON.parse(logLines(broker3, /cannot log in to broker/)[0]!) as { level: number; msg: string }
+      expect(line.level).toBeGreaterThanOrEqual(50)
+      expect(line.msg).toMatch(/SASL authentication to 127\.0\.0\.1:\d+ failed/)
+      expect(line.msg).toMatch(/sasl\.jaas\.config/)
+      expect(broker3.child!.proc.exitCode).toBeNull()
+      const ps = await partitions(cluster)
+      expect(ps.filter((p) => p.leader !== 3).every((p) => !p.isr.includes(3))).toBe(true)
+      // The brokers with the right password replicate among themselves.
+      const producer = kafka(cluster, 'alice').producer({ allowAutoTopicCreation: false })
+      await producer.connect()
+      try {
+        const target = ps.find((p) => p.leader !== 3)!.partitionId
+        const [res] = await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition: target, value: 'x' }] })
+        expect(res!.errorCode).toBe(0)
+      } finally {
+        await producer.disconnect()
+      }
+    }, 60_000)
+  })
+
+  describe('a broker principal granted CLUSTER_ACTION while the cluster runs', () => {
+    let cluster: TestCluster
+    beforeAll(async () => {
+      cluster = await TestCluster.start(3, brokerConfig(pki, 'User:admin'), { prepare: (b) => seed(b.dataDir, ALICE_ACLS) })
+      await createTopic(cluster, 3)
+    }, 60_000)
+    afterAll(async () => {
+      await cluster?.stop()
+    })
+
+    it('has its replica fetches refused until CLUSTER_ACTION is granted', async () => {
+      // Created with every replica in the ISR, each partition drops its followers once they have
+      // not fetched for replica.lag.time.max.ms.
+      const refused = await waitFor(async () => {
+        const ps = await partitions(cluster)
+        return ps.length === 3 && ps.every((p) => p.leader > 0 && p.isr.length === 1) ? ps : undefined
+      }, { timeoutMs: 15_000, what: 'every partition down to its leader alone in the ISR' })
+      expect(refused.map((p) => p.isr)).toEqual(refused.map((p) => [p.leader]))
+      for (const f of cluster.brokers) {
+        const lines = await waitFor(() => {
+          const l = logLines(f, /refuses to let this broker replicate/)
+          return l.length > 0 ? l : undefined
+        }, { what: `broker ${f.nodeId} logging the refusal` })
+        expect(lines[0]).toContain('TOPIC_AUTHORIZATION_FAILED')
+        expect(lines[0]).toContain('CLUSTER_ACTION')
+      }
+
+      // Granted CLUSTER_ACTION on the cluster (and nothing on the topic) through one broker, every
+      // follower catches up.
+      await grantOn(cluster.address(1), BROKER_CLUSTER_ACTION)
+      await waitFor(async () => (await partitions(cluster)).every((p) => p.isr.length === 3), { timeoutMs: 15_000, what: 'every follower back in the ISR' })
+    }, 60_000)
 
     it('replicates acks=all writes and transaction markers for a client that may touch only its own topic', async () => {
       const full = await waitFor(async () => {
@@ -197,82 +272,6 @@ describe.skipIf(etcdMissing !== undefined)('inter-broker SASL_SSL with ACLs (thr
         await consumer.disconnect()
       }
       expect([...seen].sort()).toEqual([...sent].sort())
-    }, 60_000)
-  })
-
-  describe('a broker with a wrong inter-broker password', () => {
-    let cluster: TestCluster
-    beforeAll(async () => {
-      cluster = await TestCluster.start(3, brokerConfig(pki, 'User:admin;User:broker'), {
-        prepare: (b) => seed(b.dataDir, ALICE_ACLS),
-        nodeConfig: (nodeId): Record<string, string> => (nodeId === 3 ? { 'listener.name.broker.scram-sha-512.sasl.jaas.config': jaas('broker', 'not-the-password') } : {}),
-      })
-      await createTopic(cluster, 3)
-    }, 60_000)
-    afterAll(async () => {
-      await cluster?.stop()
-    })
-
-    it('never enters the ISR of partitions others lead, says why, and keeps running', async () => {
-      const broker3 = cluster.broker(3)
-      // Created with every replica in the ISR, a partition led elsewhere drops broker 3 once it
-      // has not fetched for replica.lag.time.max.ms.
-      await waitFor(async () => {
-        const ps = await partitions(cluster)
-        const elsewhere = ps.filter((p) => p.leader !== 3)
-        return elsewhere.length > 0 && elsewhere.every((p) => p.leader > 0 && !p.isr.includes(3) && p.isr.length === 2)
-      }, { timeoutMs: 15_000, what: 'broker 3 out of the ISR of the partitions brokers 1 and 2 lead' })
-      // It keeps trying, and says why each time, until its credentials are fixed.
-      await waitFor(() => logLines(broker3, /cannot log in to broker [12] as broker/).length >= 3, { timeoutMs: 15_000, what: 'broker 3 logging its failed logins' })
-      const line = JSON.parse(logLines(broker3, /cannot log in to broker/)[0]!) as { level: number; msg: string }
-      expect(line.level).toBeGreaterThanOrEqual(50)
-      expect(line.msg).toMatch(/SASL authentication to 127\.0\.0\.1:\d+ failed/)
-      expect(line.msg).toMatch(/sasl\.jaas\.config/)
-      expect(broker3.child!.proc.exitCode).toBeNull()
-      const ps = await partitions(cluster)
-      expect(ps.filter((p) => p.leader !== 3).every((p) => !p.isr.includes(3))).toBe(true)
-      // The brokers with the right password replicate among themselves.
-      const producer = kafka(cluster, 'alice').producer({ allowAutoTopicCreation: false })
-      await producer.connect()
-      try {
-        const target = ps.find((p) => p.leader !== 3)!.partitionId
-        const [res] = await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition: target, value: 'x' }] })
-        expect(res!.errorCode).toBe(0)
-      } finally {
-        await producer.disconnect()
-      }
-    }, 60_000)
-  })
-
-  describe('a broker principal without CLUSTER_ACTION', () => {
-    let cluster: TestCluster
-    beforeAll(async () => {
-      cluster = await TestCluster.start(3, brokerConfig(pki, 'User:admin'), { prepare: (b) => seed(b.dataDir, ALICE_ACLS) })
-      await createTopic(cluster, 1)
-    }, 60_000)
-    afterAll(async () => {
-      await cluster?.stop()
-    })
-
-    it('has its replica fetches refused until CLUSTER_ACTION is granted', async () => {
-      const refused = await waitFor(async () => {
-        const [p] = await partitions(cluster)
-        return p !== undefined && p.leader > 0 && p.isr.length === 1 ? p : undefined
-      }, { timeoutMs: 15_000, what: 'the followers dropped from the ISR' })
-      expect(refused.isr).toEqual([refused.leader])
-      const followers = cluster.brokers.filter((b) => b.nodeId !== refused.leader)
-      for (const f of followers) {
-        const lines = await waitFor(() => {
-          const l = logLines(f, /refuses to let this broker replicate/)
-          return l.length > 0 ? l : undefined
-        }, { what: `broker ${f.nodeId} logging the refusal` })
-        expect(lines[0]).toContain('TOPIC_AUTHORIZATION_FAILED')
-        expect(lines[0]).toContain('CLUSTER_ACTION')
-      }
-
-      // Granted CLUSTER_ACTION on the cluster (and nothing on the topic), the followers catch up.
-      for (const b of cluster.brokers) await grantOn(cluster.address(b.nodeId), BROKER_CLUSTER_ACTION)
-      await waitFor(async () => (await partitions(cluster))[0]!.isr.length === 3, { timeoutMs: 15_000, what: 'both followers back in the ISR' })
     }, 60_000)
   })
 })
