@@ -284,6 +284,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'replica.fetch.response.max.bytes', type: 'int', default: '10485760' },
   { name: 'replica.fetch.backoff.ms', type: 'int', default: '1000' },
   { name: 'replica.socket.timeout.ms', type: 'int', default: '30000' },
+  { name: 'replica.high.watermark.checkpoint.interval.ms', type: 'long', default: '5000' },
   { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
   // ACLs (broker/acls): enforced when authorizer.class.name names an authorizer Samsa accepts.
   { name: 'authorizer.class.name', type: 'string', default: '' },

@@ -6,6 +6,7 @@
 //   <topic>-<partition>.<uuid>-delete/  a deleted partition waiting for background removal (DirDeleter)
 //   recovery-point-offset-checkpoint    per partition, offset below which data is fsynced
 //   log-start-offset-checkpoint         per partition, moved by DeleteRecords and retention
+//   replication-offset-checkpoint       per replicated partition, its high watermark (written by replication)
 //   cleaner-offset-checkpoint           per compacted partition, the cleaner's first dirty offset
 //   cleaner-state.json                  the cleaner's view of each compacted partition (informational)
 //   .kafka_cleanshutdown                present only between a clean close and the next open
@@ -26,6 +27,7 @@
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { OffsetCheckpointFile } from './checkpoint.js'
+import { HighWatermarkCheckpoint } from './high-watermark-checkpoint.js'
 import { acquireDataDirLock, releaseDataDirLock } from './data-dir-lock.js'
 import { InvalidConfigError, InvalidPartitionsError, TopicExistsError, UnknownTopicError } from './errors.js'
 import { type FileIO, nodeFileIO } from './file-io.js'
@@ -77,6 +79,8 @@ export class LogManager {
   private readonly topicIds = new Map<string, string>()
   private readonly recoveryPoints: OffsetCheckpointFile
   private readonly logStartOffsets: OffsetCheckpointFile
+  /** replication-offset-checkpoint, as it was when the directory opened; replication writes it. */
+  readonly highWatermarks: HighWatermarkCheckpoint
   private readonly timers: NodeJS.Timeout[] = []
   private checkpointChain: Promise<void> = Promise.resolve()
   private readonly dirDeleter: DirDeleter
@@ -96,6 +100,7 @@ export class LogManager {
     this.metadata = metadata
     this.recoveryPoints = new OffsetCheckpointFile(this.io, path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT))
     this.logStartOffsets = new OffsetCheckpointFile(this.io, path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT))
+    this.highWatermarks = new HighWatermarkCheckpoint(this.io, this.dataDir)
     this.cleaner =
       this.brokerConfig['log.cleaner.enable'] !== 'false'
         ? new LogCleaner({ dataDir: this.dataDir, io: this.io, logger: this.logger, logs: () => this.partitions(), ...this.cleanerSettings() })

@@ -61,6 +61,8 @@ export interface ReadableLog {
   readonly name: string
   readonly logStartOffset: number
   readonly logEndOffset: number
+  /** Reported with the read; replication may hold it below the log end. */
+  readonly highWatermark: number
   readonly segmentList: readonly LogSegment[]
 }
 
@@ -102,7 +104,7 @@ export function planRead(log: ReadableLog, offset: number, maxBytes: number, opt
     throw new OffsetOutOfRangeError(`offset ${offset} is out of range for ${log.name} [${logStart}, ${leo}]`)
   }
   const maxOffset = Math.min(opts?.maxOffset ?? leo, leo)
-  const result = new LogRead(leo, logStart, leo)
+  const result = new LogRead(Math.min(log.highWatermark, leo), logStart, leo)
   const all = log.segmentList
   const segments = offset < maxOffset ? all.slice(floorSegmentIndex(all, offset)) : []
   return { offset, maxBytes, maxOffset, minOneBatch: opts?.minOneBatch ?? true, fileSlices: opts?.fileSlices ?? false, result, segments }

@@ -6,7 +6,10 @@
 // the partition's leader only (NOT_LEADER_OR_FOLLOWER elsewhere, the epoch errors for a stale or
 // unknown currentLeaderEpoch); leaderEpoch is the epoch that wrote the offset. A new leader whose
 // high watermark is still below its epoch's start answers the latest offset with
-// OFFSET_NOT_AVAILABLE (retriable) until its followers have fetched.
+// OFFSET_NOT_AVAILABLE (retriable) until its followers have fetched (KIP-207). As in Kafka, a
+// timestamp lookup (and -3) finds only offsets below the high watermark (the last stable offset
+// for read_committed): a record past it answers no offset, or OFFSET_NOT_AVAILABLE while the
+// latest offset is not available.
 import { ListOffsetsApi, type ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { toKafkaError } from '../errors.js'
@@ -14,6 +17,7 @@ import { defineHandler } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number]
+type Found = { offset: number; timestamp: number } | null
 
 const READ_COMMITTED = 1
 const LATEST = -1
@@ -60,14 +64,17 @@ export default defineHandler({
           out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH
           continue
         }
+        // What a consumer may read up to; a timestamp lookup names no offset at or past it.
+        const lastFetchable = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark
+        const available = () => replicas === undefined || req.replicaId === DEBUGGING_REPLICA || replicas.latestOffsetAvailable(t.name, p.partitionIndex)
         try {
           switch (p.timestamp) {
             case LATEST:
-              if (replicas !== undefined && !replicas.latestOffsetAvailable(t.name, p.partitionIndex)) {
+              if (!available()) {
                 out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE
                 break
               }
-              out.offset = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark
+              out.offset = lastFetchable
               break
             case EARLIEST:
             case EARLIEST_LOCAL:
@@ -76,11 +83,7 @@ export default defineHandler({
             case LATEST_TIERED:
               break
             case MAX_TIMESTAMP: {
-              const found = log.maxTimestampOffset()
-              if (found) {
-                out.offset = found.offset
-                out.timestamp = found.timestamp
-              }
+              settleFound(out, log.maxTimestampOffset(), lastFetchable, available)
               break
             }
             default: {
@@ -88,11 +91,7 @@ export default defineHandler({
                 out.errorCode = ErrorCode.INVALID_REQUEST
                 break
               }
-              const found = await log.offsetForTimestamp(p.timestamp)
-              if (found) {
-                out.offset = found.offset
-                out.timestamp = found.timestamp
-              }
+              settleFound(out, await log.offsetForTimestamp(p.timestamp), lastFetchable, available)
             }
           }
           if (out.offset >= 0) out.leaderEpoch = log.leaderEpochs.isEmpty ? 0 : log.leaderEpochs.epochForOffset(out.offset)
@@ -105,3 +104,13 @@ export default defineHandler({
     return { throttleTimeMs: 0, topics }
   },
 })
+
+function settleFound(out: PartitionResponse, found: Found, lastFetchable: number, available: () => boolean): void {
+  if (found === null) return
+  if (found.offset < lastFetchable) {
+    out.offset = found.offset
+    out.timestamp = found.timestamp
+  } else if (!available()) {
+    out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE
+  }
+}

@@ -10,6 +10,13 @@
 // A fenced broker (cut off from etcd long enough that its lease may lapse) holds no role at all:
 // every partition answers NOT_LEADER_OR_FOLLOWER until the metadata side hands out roles again.
 //
+// High watermarks survive restarts as in Kafka: every replica.high.watermark.checkpoint.interval.ms
+// and at close, each data directory's replication-offset-checkpoint gets them
+// (storage/high-watermark-checkpoint.ts), and a partition taken up after a restart starts its high
+// watermark from there, within its log. A leader whose followers have not fetched since holds it
+// there (consumers read no further), and until it reaches the start of the leader's epoch answers
+// ListOffsets for the latest offset with OFFSET_NOT_AVAILABLE (KIP-207).
+//
 // Single-broker mode has no ReplicaManager at all (BrokerContext.replicas is undefined): handlers
 // then take their unreplicated paths and the high watermark stays the log end offset.
 //
@@ -52,6 +59,8 @@ export class ReplicaManager implements ReplicaRoles {
   private readonly fetchers = new Map<number, ReplicaFetcher>()
   private readonly timer: NodeJS.Timeout
   private lastIsrCheck = 0
+  private lastHighWatermarkCheckpoint = Date.now()
+  private checkpointing = false
   private closed = false
   private fenced = false
 
@@ -77,9 +86,9 @@ export class ReplicaManager implements ReplicaRoles {
       return
     }
     this.leave(k, role)
-    // Consumers must not see what the ISR may not have: a log that never tracked a high watermark
-    // starts from its log start, and the followers' fetches move it up.
-    if (!log.replicated) log.setHighWatermark(log.logStartOffset)
+    // Consumers must not see what the ISR may not have: a log that has not tracked a high watermark
+    // since it opened starts from the checkpointed one, and the followers' fetches move it up.
+    if (!log.replicated) log.setHighWatermark(this.opts.logs.highWatermarks.restoredHighWatermark(log))
     log.follower = false
     log.leaderEpoch = state.leaderEpoch
     await log.leaderEpochs.assign(state.leaderEpoch, log.logEndOffset)
@@ -109,8 +118,8 @@ export class ReplicaManager implements ReplicaRoles {
       return
     }
     this.leave(k, role)
-    // A follower serves no consumer; its high watermark follows the leader's from the first fetch.
-    if (!log.replicated) log.setHighWatermark(log.logStartOffset)
+    // From the checkpoint until the first fetch answers with the leader's.
+    if (!log.replicated) log.setHighWatermark(this.opts.logs.highWatermarks.restoredHighWatermark(log))
     // Only the fetcher writes to it now (a transaction marker from a coordinator here is refused).
     log.follower = true
     const fetcher = this.fetcherFor(leader)
@@ -211,10 +220,23 @@ export class ReplicaManager implements ReplicaRoles {
     this.roles.clear()
     await Promise.all([...this.fetchers.values()].map((f) => f.close()))
     this.fetchers.clear()
+    await this.checkpointHighWatermarks().catch((err: unknown) => this.opts.logger.error({ err }, 'writing the high watermark checkpoint at shutdown failed'))
+  }
+
+  /** Writes replication-offset-checkpoint with every replicated partition's high watermark. */
+  checkpointHighWatermarks(): Promise<void> {
+    this.lastHighWatermarkCheckpoint = Date.now()
+    return this.opts.logs.highWatermarks.write(this.opts.logs.partitions())
   }
 
   private tick(): void {
     const now = Date.now()
+    if (!this.checkpointing && now - this.lastHighWatermarkCheckpoint >= this.opts.setting('replica.high.watermark.checkpoint.interval.ms')) {
+      this.checkpointing = true
+      this.checkpointHighWatermarks()
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'writing the high watermark checkpoint failed'))
+        .finally(() => (this.checkpointing = false))
+    }
     const checkIsr = now - this.lastIsrCheck >= this.opts.setting('replica.lag.time.max.ms') / 2
     if (checkIsr) this.lastIsrCheck = now
     for (const role of this.roles.values()) {

@@ -235,33 +235,6 @@ describe('replication between brokers', () => {
     conn.close()
   }, 30_000)
 
-  it('hides a restarted leader\'s tail until its followers have fetched (OFFSET_NOT_AVAILABLE for the latest offset meanwhile)', async () => {
-    const isr = new MemoryIsrChanges()
-    const [a, b] = await cluster(2, isr)
-    const topic = 'repl-restart'
-    await createTopic([a!, b!], topic)
-    const s1 = partitionState(topic, { leader: 1, isr: [1, 2], replicas: [1, 2], leaderEpoch: 1 })
-    isr.set(s1)
-    await assignRoles([a!, b!], s1)
-    expect((await produceRaw(a!.address, topic, ['k0', 'k1', 'k2', 'k3', 'k4'], -1)).errorCode).toBe(ErrorCode.NONE)
-    await b!.stop()
-    await a!.stop()
-    await a!.restart()
-    await b!.restart()
-    const s2 = partitionState(topic, { leader: 1, isr: [1, 2], replicas: [1, 2], leaderEpoch: 2 })
-    isr.set(s2)
-    await a!.replicas.becomeLeader(s2)
-    const conn = await BrokerConnection.connect(a!.address, { clientId: 't', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
-    const latest = () =>
-      conn.request(ListOffsetsApi, 7, { replicaId: -1, isolationLevel: 0, timeoutMs: 5000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: 2, timestamp: -1, maxNumOffsets: 1 }] }] })
-        .then((r) => r.topics[0]!.partitions[0]!)
-    expect((await latest()).errorCode).toBe(ErrorCode.OFFSET_NOT_AVAILABLE)
-    await b!.replicas.becomeFollower(s2, a!.endpoint)
-    await until('the latest offset known again', async () => (await latest()).errorCode === ErrorCode.NONE)
-    expect(await latest()).toMatchObject({ offset: 5, leaderEpoch: 2 })
-    conn.close()
-  }, 30_000)
-
   it('counts a follower only at fetch offsets within the leader log (a fetch past its end is OFFSET_OUT_OF_RANGE and moves nothing)', async () => {
     const isr = new MemoryIsrChanges()
     const [a, b] = await cluster(2, isr)
