@@ -174,11 +174,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     logs.setBrokerConfig(config.overrides())
   })
 
-  let clusterId = logs.metadata.get<string>(CLUSTER_ID_KEY)
-  if (!clusterId) {
-    clusterId = randomBytes(16).toString('base64url')
-    await logs.metadata.put(CLUSTER_ID_KEY, clusterId)
-  }
+  // A single broker makes its cluster id on its first start. In cluster mode the directory's id, if
+  // it has one, must be the cluster's (data-dir-membership.ts); a new directory takes the cluster's.
+  const storedClusterId = logs.metadata.get<string>(CLUSTER_ID_KEY) || undefined
+  let clusterId = storedClusterId ?? randomBytes(16).toString('base64url')
+  if (storedClusterId === undefined && clusterAddress(config) === undefined) await logs.metadata.put(CLUSTER_ID_KEY, clusterId)
 
   const groups = new GroupCoordinator({
     store: logs.metadata,
@@ -332,7 +332,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // Cluster mode: join the cluster in etcd once the listeners are bound, since the registration
   // carries their addresses. Without cluster.etcd.endpoints this is a single broker, as always.
   try {
-    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: clusterId, roles: replicas })
+    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: storedClusterId, roles: replicas })
   } catch (err) {
     await replicas?.close()
     await server.close()
@@ -357,7 +357,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
         },
       }),
     )
-    if (cluster.clusterId !== clusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
+    if (cluster.clusterId !== storedClusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
     clusterId = ctx.clusterId = cluster.clusterId
   }
   const main = bound[0]!

@@ -25,6 +25,7 @@ import { brokerKey, CLUSTER_ID_KEY, partitionKey, shutdownKey, type BrokerRegist
 import type { IsrChanges, PartitionState, ReplicaRoles } from './partition-state.js'
 import { EtcdProducerIdBlocks } from './producer-id-blocks.js'
 import { RoleApplier } from './role-applier.js'
+import { InconsistentClusterIdError, localOnlyTopics } from './data-dir-membership.js'
 import { TopicAdmin, unreachable } from './topic-admin.js'
 
 export interface ClusterNodeOptions {
@@ -36,7 +37,10 @@ export interface ClusterNodeOptions {
   controlledShutdown: { enabled: boolean; timeoutMs: number }
   rebalance: { enabled: boolean; intervalMs: number }
   uncleanElection(topic: string, configs: Record<string, string>): boolean
-  /** The cluster id this data directory had, offered in case this broker is the cluster's first. */
+  /**
+   * The cluster id this data directory has, if any: the cluster must have it (else the start fails
+   * with InconsistentClusterIdError), or take it when this broker is the cluster's first.
+   */
   localClusterId: string | undefined
   logs: LogManager
   roles: ReplicaRoles
@@ -179,10 +183,20 @@ export class ClusterNode implements IsrChanges {
   }
 
   private async join(): Promise<void> {
-    const offered = this.opts.localClusterId ?? randomBytes(16).toString('base64url')
-    this.clusterId = await this.store.getOrCreate(CLUSTER_ID_KEY, offered)
+    const stored = this.opts.localClusterId
+    this.clusterId = await this.store.getOrCreate(CLUSTER_ID_KEY, stored ?? randomBytes(16).toString('base64url'))
+    if (stored !== undefined && this.clusterId !== stored) {
+      throw new InconsistentClusterIdError(this.clusterId, stored, { dataDir: this.opts.logs.dataDir, endpoints: this.opts.endpoints, prefix: this.opts.prefix })
+    }
     const loaded = await this.store.loadAll()
     for (const kv of loaded.kvs) this.image.apply(kv.key, kv.value, kv.modRevision)
+    const localOnly = localOnlyTopics(this.opts.logs, this.image)
+    if (localOnly.length > 0) {
+      this.opts.logger.warn(
+        { topics: localOnly },
+        'topics in this data directory are not in the cluster: no broker serves them in cluster mode, and their data stays on disk until a cluster topic of the same name replaces it',
+      )
+    }
     await this.watchFrom(loaded.revision)
     await this.register(true)
     await this.applier.start()

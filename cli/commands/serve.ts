@@ -37,7 +37,8 @@ once the broker accepts connections (and "http on URL" with --http-port). With a
 the HTTP port asks for basic credentials of a SCRAM user (samsa users add). SIGTERM or Ctrl-C shuts down cleanly (exit 0).
 
 Exit codes: 64 bad arguments, 73 data directory not writable, 75 port already in use,
-78 unreadable or invalid --config file, 1 anything else.
+78 unreadable or invalid --config file, or (--cluster) a data directory of another cluster,
+1 anything else.
 
 Examples:
   $ samsa serve
@@ -84,7 +85,7 @@ Examples:
         const e = err as NodeJS.ErrnoException & { address?: string; port?: number }
         // Listen errors name the address that failed: a listener's or the HTTP port's.
         const failed = formatAddress(e.address ?? settings.host, e.port ?? settings.port)
-        if (e.code === 'ECONFIG') throw new CliError(e.message, ExitCode.Config)
+        if (e.code === 'ECONFIG' || e.code === 'ECLUSTERID') throw new CliError(e.message, ExitCode.Config)
         if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${failed}: address already in use`, ExitCode.TempFail)
         if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${failed}: address not available on this machine`, ExitCode.TempFail)
         if (e.code === 'EACCES' && /listen/.test(e.syscall ?? '')) throw new CliError(`cannot listen on port ${settings.port}: permission denied`, ExitCode.TempFail)
