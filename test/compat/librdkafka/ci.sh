@@ -55,9 +55,10 @@ lane_consumer() {
 
 # Replication factor 3: 0098 (transactional consumer, with a kafkajs stand-in for its Java
 # producer), 0101 (fetch from follower; excluded.txt says whether it runs), 0103 (transactions);
-# with auto-creation off, 0107 (topic re-creation) and 0111 (consumer of a topic created later).
+# with auto-creation off (the suite's "noautocreate" scenario, whole), 0045's topic removal and
+# partition growth, 0107 (topic re-creation) and 0111 (consumer of a topic created later).
 CLUSTER_TESTS="0098 0101 0103"
-CLUSTER_NOAUTOCREATE_TESTS="0107 0111"
+CLUSTER_NOAUTOCREATE_TESTS="0045 0107 0111"
 lane_cluster() {
   local status=0
   # shellcheck disable=SC2086 # the test numbers are split into words on purpose
