@@ -55,9 +55,12 @@ lane_consumer() {
 
 # Replication factor 3: 0098 (transactional consumer, with a kafkajs stand-in for its Java
 # producer), 0101 (fetch from follower; excluded.txt says whether it runs), 0103 (transactions);
+# the admin sub-tests of 0081 that place replicas on every broker (CreateTopics and
+# CreatePartitions with replica assignments, DescribeTopics, DescribeCluster) or go to every
+# partition's leader (ListOffsets, DeleteRecords);
 # with auto-creation off (the suite's "noautocreate" scenario, whole), 0045's topic removal and
 # partition growth, 0107 (topic re-creation) and 0111 (consumer of a topic created later).
-CLUSTER_TESTS="0098 0101 0103"
+CLUSTER_TESTS="0098 0101 0103 0081:do_test_CreateTopics,do_test_CreatePartitions,do_test_DescribeTopics,do_test_DescribeCluster,do_test_ListOffsets,do_test_DeleteRecords"
 CLUSTER_NOAUTOCREATE_TESTS="0045 0107 0111"
 lane_cluster() {
   local status=0
@@ -79,7 +82,7 @@ start_lane() { # name, runs (for printing), function
 echo "== librdkafka runs, three lanes side by side (output of each printed when it ends)"
 echo "   lane classic: classic group protocol, quick mode, then SASL_SSL (ci-classic, ci-sasl-ssl)"
 echo "   lane consumer: group-tests.txt, consumer group protocol, full mode (ci-consumer)"
-echo "   lane cluster: etcd and three brokers, full mode: $CLUSTER_TESTS, then $CLUSTER_NOAUTOCREATE_TESTS without auto-creation (ci-cluster, ci-cluster-noautocreate)"
+echo "   lane cluster: etcd and three brokers, full mode: ${CLUSTER_TESTS//:*/ (sub-tests)}, then $CLUSTER_NOAUTOCREATE_TESTS without auto-creation (ci-cluster, ci-cluster-noautocreate)"
 LANES=" ${LIBRDKAFKA_LANES:-classic consumer cluster} "
 [[ "$LANES" == *" classic "* ]] && start_lane classic "ci-classic ci-sasl-ssl" lane_classic
 [[ "$LANES" == *" consumer "* ]] && start_lane consumer "ci-consumer" lane_consumer
