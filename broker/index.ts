@@ -45,6 +45,7 @@ import { shareSettings } from './share/share-settings.js'
 import { ShareDeadLetterWriter } from './share/share-dead-letter.js'
 import { clusterAddress, openAdminState, startClusterNode, type AdminStateChoice } from './cluster/start.js'
 import type { ClusterNode } from './cluster/cluster-node.js'
+import { endpointFor } from './cluster/keys.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 export type { HttpOptions } from './http/endpoint.js'
@@ -353,7 +354,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
           const state = image.partition(topic, partition)?.value
           if (state === undefined) return undefined
           const leader = state.leader === -1 ? undefined : image.brokers.get(state.leader)
-          return leader === undefined ? { nodeId: -1, host: '', port: 0 } : { nodeId: leader.nodeId, host: leader.host, port: leader.port }
+          return leader === undefined ? { nodeId: -1, host: '', port: 0 } : endpointFor(leader, interBroker?.listener.name)
         },
       }),
     )

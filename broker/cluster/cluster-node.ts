@@ -32,6 +32,8 @@ export interface ClusterNodeOptions {
   endpoints: string[]
   prefix: string
   registration: BrokerRegistration
+  /** The inter-broker listener's name: other brokers are reached on their listener of that name. */
+  interBrokerListener?: string
   /** broker.session.timeout.ms: the lease's time to live. */
   sessionTimeoutMs: number
   controlledShutdown: { enabled: boolean; timeoutMs: number }
@@ -74,7 +76,7 @@ export class ClusterNode implements IsrChanges {
     this.nodeId = opts.registration.nodeId
     this.store = new EtcdStore(opts.endpoints, opts.prefix, opts.logger)
     this.admin = new TopicAdmin(this.store, this.image)
-    this.applier = new RoleApplier(this.nodeId, this.image, opts.logs, opts.roles, opts.logger)
+    this.applier = new RoleApplier(this.nodeId, this.image, opts.logs, opts.roles, opts.logger, opts.interBrokerListener)
     this.controller = new Controller({
       store: this.store,
       image: this.image,

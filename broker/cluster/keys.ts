@@ -27,6 +27,16 @@ export interface BrokerRegistration extends BrokerEndpoint {
   fenced?: boolean
 }
 
+/**
+ * Where this broker reaches another: the other's listener named as this broker's inter-broker
+ * listener (as Kafka picks it, so brokers switching inter.broker.listener.name one at a time
+ * still meet on a listener both speak), else the address the other registered for replication.
+ */
+export function endpointFor(reg: BrokerRegistration, listenerName: string | undefined): BrokerEndpoint {
+  const l = listenerName === undefined ? undefined : reg.listeners.find((x) => x.name === listenerName)
+  return { nodeId: reg.nodeId, host: l?.host ?? reg.host, port: l?.port ?? reg.port, rack: reg.rack }
+}
+
 export interface TopicSpec {
   name: string
   topicId: string

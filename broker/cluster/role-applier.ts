@@ -10,7 +10,7 @@
 import type { Logger } from 'pino'
 import type { LogManager } from '../../storage/log-manager.js'
 import type { ClusterImage } from './cluster-image.js'
-import type { TopicSpec } from './keys.js'
+import { endpointFor, type TopicSpec } from './keys.js'
 import type { PartitionState, ReplicaRoles } from './partition-state.js'
 
 interface AppliedRole {
@@ -33,6 +33,8 @@ export class RoleApplier {
     private readonly logs: LogManager,
     private readonly roles: ReplicaRoles,
     private readonly logger: Logger,
+    /** This broker's inter-broker listener: followers fetch from the leader's listener of that name. */
+    private readonly listenerName?: string,
   ) {}
 
   /** Starts applying roles, from the whole current image. */
@@ -145,15 +147,16 @@ export class RoleApplier {
       await this.roles.becomeLeader(s)
       return
     }
-    const leader = s.leader === -1 ? undefined : this.image.brokers.get(s.leader)
-    if (s.replicas.includes(this.nodeId) && leader !== undefined) {
+    const registration = s.leader === -1 ? undefined : this.image.brokers.get(s.leader)
+    if (s.replicas.includes(this.nodeId) && registration !== undefined) {
+      const leader = endpointFor(registration, this.listenerName)
       const address = `${leader.host}:${leader.port}`
       if (last?.role === 'follower' && last.leaderEpoch === s.leaderEpoch && last.leaderAddress === address) {
         last.partitionEpoch = s.partitionEpoch
         return
       }
       this.applied.set(key, { role: 'follower', leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, leaderAddress: address })
-      await this.roles.becomeFollower(s, { nodeId: leader.nodeId, host: leader.host, port: leader.port, rack: leader.rack })
+      await this.roles.becomeFollower(s, leader)
       return
     }
     if (last !== undefined) {

@@ -79,6 +79,7 @@ export async function startClusterNode(opts: ClusterStartOptions): Promise<Clust
       rack: rack === '' ? null : rack,
       listeners: listeners.map((l) => ({ name: l.name, host: l.advertisedHost, port: l.advertisedPort, securityProtocol: l.securityProtocol })),
     },
+    interBrokerListener: replication.name,
     sessionTimeoutMs: config.getInt('broker.session.timeout.ms'),
     controlledShutdown: { enabled: config.getBool('controlled.shutdown.enable'), timeoutMs: config.getInt('controlled.shutdown.timeout.ms') },
     rebalance: { enabled: config.getBool('auto.leader.rebalance.enable'), intervalMs: config.getLong('leader.imbalance.check.interval.seconds') * 1000 },

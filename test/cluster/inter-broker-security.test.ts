@@ -2,7 +2,7 @@
 // real etcd, clients on a SASL_PLAINTEXT listener (CLIENT) and the brokers on a SASL_SSL one
 // (BROKER), where each broker logs in to the others with SCRAM-SHA-512 as User:broker after
 // checking their certificate. Users and ACLs are written into the brokers' data directories before
-// they start, and the first to join brings them into etcd. Two clusters:
+// they start, and the first to join brings them into etcd. Two such clusters:
 //
 // - User:broker is a super user and broker 3 has a wrong password: broker 3 never enters the ISR of
 //   a partition another broker leads, says why in its log, and keeps running, while the others
@@ -12,6 +12,10 @@
 //   rejoin the ISR. Then acks=all writes and a transaction across partitions led by different
 //   brokers (WriteTxnMarkers between brokers), read back read_committed, all as User:alice, who
 //   holds only ACLs on her topic, group and transactional id.
+//
+// And a cluster half way through switching inter.broker.listener.name from a plaintext listener
+// to the SASL_SSL one, where each broker connects to the others' listener of the name it is set
+// to, as Kafka's brokers do during such a rolling change.
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -99,6 +103,10 @@ function kafka(cluster: TestCluster, user: 'admin' | 'alice') {
   return new Kafka({ clientId: `ib-${user}`, brokers: cluster.bootstrap(), sasl, logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } })
 }
 
+function plainKafka(cluster: TestCluster) {
+  return new Kafka({ clientId: 'ib-plain', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } })
+}
+
 async function partitions(cluster: TestCluster) {
   return withAdmin(kafka(cluster, 'admin'), async (a) => (await a.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions)
 }
@@ -141,6 +149,51 @@ describe.skipIf(etcdMissing !== undefined)('inter-broker SASL_SSL with ACLs (thr
   })
   afterAll(async () => {
     await removeDir(pkiDir)
+  })
+
+  describe('brokers switching inter.broker.listener.name one at a time', () => {
+    let cluster: TestCluster
+    beforeAll(async () => {
+      // Brokers 1 and 2 have moved to the SASL_SSL listener; broker 3 still names the plaintext one.
+      const config = {
+        listeners: 'PLAIN://127.0.0.1:0,SECURE://127.0.0.1:0',
+        'listener.security.protocol.map': 'PLAIN:PLAINTEXT,SECURE:SASL_SSL',
+        'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+        'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+        'listener.name.secure.scram-sha-512.sasl.jaas.config': jaas('broker', PASSWORDS.broker),
+        ...sslConfig(pki),
+      }
+      cluster = await TestCluster.start(3, config, {
+        prepare: (b) => seed(b.dataDir, []),
+        nodeConfig: (nodeId) => ({ 'inter.broker.listener.name': nodeId === 3 ? 'PLAIN' : 'SECURE' }),
+      })
+      await withAdmin(plainKafka(cluster), (a) =>
+        a.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '3' }] }], waitForLeaders: true }),
+      )
+    }, 60_000)
+    afterAll(async () => {
+      await cluster?.stop()
+    })
+
+    it("reach each other on the listener named by their own setting, whatever the other's", async () => {
+      const ps = await withAdmin(plainKafka(cluster), async (a) => (await a.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions)
+      // Broker 3 leads a partition (brokers 1 and 2 fetch from its SECURE listener) and follows
+      // others (it fetches from their PLAIN listener).
+      expect(new Set(ps.map((p) => p.leader))).toEqual(new Set([1, 2, 3]))
+      // min.insync.replicas=3: each write is acknowledged only once both followers have it.
+      const producer = plainKafka(cluster).producer({ allowAutoTopicCreation: false, retry: { retries: 2 } })
+      await producer.connect()
+      try {
+        for (const p of ps) {
+          const [res] = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages: [{ partition: p.partitionId, value: `to-${p.leader}` }] })
+          expect(res!.errorCode).toBe(0)
+        }
+      } finally {
+        await producer.disconnect()
+      }
+      const offsets = await withAdmin(plainKafka(cluster), (a) => a.fetchTopicOffsets(TOPIC))
+      expect(offsets.map((o) => Number(o.high))).toEqual([1, 1, 1])
+    }, 60_000)
   })
 
   describe('a broker with a wrong inter-broker password', () => {
