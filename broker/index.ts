@@ -364,6 +364,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const main = bound[0]!
   live = ctx
   logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
+  if (interBroker !== undefined) logger.info({ listener: interBroker.listener.name, ...interBroker.identity }, 'other brokers are reached on their inter-broker listener')
   logger.info({ fetchPath: sendfile !== undefined ? 'sendfile' : 'copy', why: sendfileWhy }, sendfile !== undefined ? 'Fetch sends record batches with sendfile (TLS connections copy)' : 'Fetch copies record batches')
   logger.info({ poolWriteMinBytes }, 'Produce writes of this size or more go to the libuv pool')
 
