@@ -1,8 +1,12 @@
 // ACLs, SCRAM credentials, group configs and dynamic broker configs in a three-broker cluster live
 // in etcd: what is created through one broker applies on the others (a kafkajs SASL user is
 // refused, then let in, by an ACL made elsewhere; a SCRAM user made through one broker logs in
-// on another), and a broker whose data directory is wiped comes back with all of it.
+// on another), and a broker whose data directory is wiped comes back with all of it. A data
+// directory that was a single broker's brings its state along when it is the first to hold any;
+// later ones do not override the cluster's. While etcd is down, logins and authorization go on
+// from the last state seen and changes answer REQUEST_TIMED_OUT.
 import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import type { Kafka } from 'kafkajs'
@@ -11,7 +15,14 @@ import { etcdMissing, TestCluster, withAdmin } from './harness.js'
 import { waitFor } from '../helpers/wait.js'
 import { removeDir } from '../helpers/temp-dir.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
-import { saltPassword } from '../../broker/security/scram-credentials.js'
+import { makeCredential, saltPassword, ScramCredentialStore } from '../../broker/security/scram-credentials.js'
+import { acquireDataDirLock, releaseDataDirLock } from '../../storage/data-dir-lock.js'
+import { METADATA_DIR } from '../../storage/log-manager.js'
+import { MetadataStore } from '../../storage/metadata-store.js'
+import { LocalAdminState } from '../../storage/admin-state.js'
+import { AclStore } from '../../storage/acl-store.js'
+import { BROKER_DYNAMIC_CONFIG_KEY } from '../../storage/metadata-keys.js'
+import { CreateAclsApi } from '../../protocol/generated/create-acls.js'
 import { AlterUserScramCredentialsApi } from '../../protocol/generated/alter-user-scram-credentials.js'
 import { IncrementalAlterConfigsApi } from '../../protocol/generated/incremental-alter-configs.js'
 import { DescribeConfigsApi } from '../../protocol/generated/describe-configs.js'
@@ -31,6 +42,21 @@ async function onBroker<T>(address: string, fn: (c: BrokerConnection) => Promise
     return await fn(c)
   } finally {
     c.close()
+  }
+}
+
+/** What a single broker on `dataDir` would have stored: a SCRAM user, its ACLs and dynamic configs. */
+async function seedSingleBrokerState(dataDir: string, username: string, acls: Array<{ topic: string; operation: number }>, configs: Record<string, string>): Promise<void> {
+  acquireDataDirLock(dataDir)
+  const metadata = MetadataStore.open(path.join(dataDir, METADATA_DIR))
+  try {
+    const state = new LocalAdminState(metadata)
+    await new ScramCredentialStore(state).alter({ upsertions: [{ user: username, mechanism: 'SCRAM-SHA-256', credential: await makeCredential('SCRAM-SHA-256', `${username}-secret`) }] })
+    await new AclStore(state).add(acls.map((a) => ({ resourceType: 2, resourceName: a.topic, patternType: 3, principal: `User:${username}`, host: '*', operation: a.operation, permissionType: 3 })))
+    await state.update(BROKER_DYNAMIC_CONFIG_KEY, () => configs)
+  } finally {
+    await metadata.close()
+    releaseDataDirLock(dataDir)
   }
 }
 
@@ -69,13 +95,18 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
       await a.disconnect()
     }
   }
-  const createUser = async (nodeId: number, name: string, password: string): Promise<void> => {
+  /** AlterUserScramCredentials through broker `nodeId`: the user's error code. */
+  const upsertUser = async (nodeId: number, name: string, password: string): Promise<number> => {
     const salt = randomBytes(24)
     const salted = await saltPassword('SCRAM-SHA-256', password, salt, 4096)
     const res = await onBroker(cluster.address(nodeId), (c) =>
       c.request(AlterUserScramCredentialsApi, 0, { deletions: [], upsertions: [{ name, mechanism: 1, iterations: 4096, salt, saltedPassword: salted }] }),
     )
-    expect(res.results).toEqual([expect.objectContaining({ user: name, errorCode: ErrorCode.NONE })])
+    expect(res.results.map((r) => r.user)).toEqual([name])
+    return res.results[0]!.errorCode
+  }
+  const createUser = async (nodeId: number, name: string, password: string): Promise<void> => {
+    expect(await upsertUser(nodeId, name, password)).toBe(ErrorCode.NONE)
   }
   const produceAs = (nodeId: number, username: string, topic: string): Promise<string | undefined> => {
     const producer = user(nodeId, username, `${username}-secret`).producer()
@@ -90,6 +121,13 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
       })(),
     )
   }
+  /** max.connections.per.ip as broker `nodeId` describes itself: value@source. */
+  const brokerConfigOn = (nodeId: number) =>
+    onBroker(cluster.address(nodeId), async (c) => {
+      const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: BROKER, resourceName: String(nodeId), configurationKeys: ['max.connections.per.ip'] }], includeSynonyms: false, includeDocumentation: false })
+      const entry = res.results[0]!.configs[0]
+      return entry === undefined ? undefined : `${entry.value}@${entry.configSource}`
+    })
   const aliceWritesOrders = {
     resourceType: AclResourceTypes.TOPIC,
     resourceName: 'orders',
@@ -107,11 +145,27 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
       'sasl.enabled.mechanisms': 'SCRAM-SHA-256',
       'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
       'super.users': 'User:ANONYMOUS',
+    }, {
+      // Broker 1's directory was a single broker's, with a user, an ACL and a dynamic config.
+      prepare: async (b) => {
+        if (b.nodeId === 1) await seedSingleBrokerState(b.dataDir, 'dave', [{ topic: 'legacy', operation: AclOperationTypes.WRITE }], { 'max.connections.per.ip': '777' })
+      },
     })
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()
   })
+
+  it('a data directory that was a single broker\'s brings its user, ACLs and own configs into the cluster', async () => {
+    expect(await loginWorks(3, 'dave', 'dave-secret')).toBe(true)
+    const described = await withAdmin(plain(2), (a) =>
+      a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: 'legacy', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+    )
+    expect(described.resources).toEqual([expect.objectContaining({ resourceName: 'legacy', acls: [expect.objectContaining({ principal: 'User:dave', operation: AclOperationTypes.WRITE })] })])
+    // Its dynamic configs were that broker's own: broker 1 keeps them, the others do not get them.
+    expect(await brokerConfigOn(1)).toBe(`777@${ConfigSource.DYNAMIC_BROKER_CONFIG}`)
+    expect(await brokerConfigOn(2)).not.toContain('777')
+  }, 25_000)
 
   it('a SCRAM user created through broker 2 logs in on broker 3', async () => {
     expect(await loginWorks(3, 'carol', 'carol-secret')).toBe(false)
@@ -130,7 +184,7 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
     await waitFor(async () => (await produceAs(2, 'alice', 'orders')) === undefined, { what: 'alice producing on broker 2' })
 
     const described = await withAdmin(plain(2), (a) =>
-      a.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+      a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: 'orders', resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
     )
     expect(described.resources).toEqual([expect.objectContaining({ resourceName: 'orders', acls: [expect.objectContaining({ principal: 'User:alice', operation: AclOperationTypes.WRITE })] })])
 
@@ -159,12 +213,6 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
       c.request(IncrementalAlterConfigsApi, 1, { resources: [{ resourceType: BROKER, resourceName: '', configs: [{ name: 'max.connections.per.ip', configOperation: 0, value: '4321' }] }], validateOnly: false }),
     )
     expect(defaults.responses[0]!.errorCode).toBe(ErrorCode.NONE)
-    const brokerConfigOn = (nodeId: number) =>
-      onBroker(cluster.address(nodeId), async (c) => {
-        const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: BROKER, resourceName: String(nodeId), configurationKeys: ['max.connections.per.ip'] }], includeSynonyms: false, includeDocumentation: false })
-        const entry = res.results[0]!.configs[0]
-        return entry === undefined ? undefined : `${entry.value}@${entry.configSource}`
-      })
     await waitFor(async () => (await brokerConfigOn(2)) === `4321@${ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG}`, { what: 'the default broker config on broker 2' })
 
     // Broker 2's own value wins over the default there, and only there.
@@ -188,4 +236,48 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
     expect(described.resources).toEqual([expect.objectContaining({ resourceName: 'orders', acls: [expect.objectContaining({ principal: 'User:alice' })] })])
     expect(await loginWorks(1, 'alice', 'alice-secret')).toBe(true)
   }, 25_000)
+
+  it('a data directory joining later keeps its own users out: the cluster\'s apply', async () => {
+    const b = await cluster.addBroker(4)
+    await seedSingleBrokerState(b.dataDir, 'eve', [], {})
+    await cluster.startBroker(4)
+    try {
+      expect(await loginWorks(4, 'carol', 'carol-secret')).toBe(true)
+      expect(await loginWorks(4, 'eve', 'eve-secret')).toBe(false)
+      expect(b.child!.output()).toContain('differs from the cluster')
+    } finally {
+      await cluster.stopBroker(4)
+    }
+  }, 25_000)
+
+  it('while etcd is down, logins and ACLs work from the last state and changes answer REQUEST_TIMED_OUT', async () => {
+    await cluster.etcd.kill()
+    try {
+      expect(await loginWorks(3, 'carol', 'carol-secret')).toBe(true)
+      const described = await withAdmin(plain(2), (a) =>
+        a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: 'orders', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+      )
+      expect(described.resources).toHaveLength(1)
+      const [acl, user, group] = await Promise.all([
+        onBroker(cluster.address(2), (c) =>
+          c.request(CreateAclsApi, 3, { creations: [{ resourceType: 2, resourceName: 'other', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: AclOperationTypes.READ, permissionType: 3 }] }),
+        ),
+        upsertUser(3, 'frank', 'frank-secret'),
+        onBroker(cluster.address(1), (c) =>
+          c.request(IncrementalAlterConfigsApi, 1, {
+            resources: [{ resourceType: GROUP, resourceName: 'billing', configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'latest' }] }],
+            validateOnly: false,
+          }),
+        ),
+      ])
+      expect(acl.results[0]!.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT)
+      expect(user).toBe(ErrorCode.REQUEST_TIMED_OUT)
+      expect(group.responses[0]!.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT)
+    } finally {
+      await cluster.etcd.run()
+    }
+    // The brokers' etcd clients reconnect on their own; the change goes through once they have.
+    await waitFor(async () => (await upsertUser(3, 'frank', 'frank-secret')) === ErrorCode.NONE, { what: 'creating frank after etcd is back', timeoutMs: 15_000 })
+    await waitFor(() => loginWorks(1, 'frank', 'frank-secret'), { what: 'frank logging in on broker 1 after etcd is back' })
+  }, 28_000)
 })

@@ -122,6 +122,13 @@ export class TestCluster {
     return cluster
   }
 
+  /** A further broker with an empty data directory, not started yet. */
+  async addBroker(nodeId: number): Promise<ClusterBroker> {
+    const b: ClusterBroker = { nodeId, dataDir: await makeTempDir(`samsa-node${nodeId}-`), child: undefined }
+    this.brokers.push(b)
+    return b
+  }
+
   broker(nodeId: number): ClusterBroker {
     const b = this.brokers.find((x) => x.nodeId === nodeId)
     if (b === undefined) throw new Error(`no broker ${nodeId}`)
