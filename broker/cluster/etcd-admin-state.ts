@@ -3,8 +3,9 @@
 // broker reaches every broker within a watch round trip. Reads come from that copy: while etcd is
 // unreachable the broker keeps authorizing and checking logins against the last state it saw.
 // A change reads the key from etcd and writes it only if it is still at the revision read, again
-// on a conflict; when etcd does not answer it fails with REQUEST_TIMED_OUT, what a Kafka broker
-// answers when its controller cannot commit.
+// on a conflict (changes to one key through this broker run one at a time, so only other brokers
+// race it); when etcd does not answer it fails with REQUEST_TIMED_OUT, what a Kafka broker answers
+// when its controller cannot commit.
 import type { Watcher } from 'etcd3'
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -23,6 +24,8 @@ export class EtcdAdminState implements AdminState {
   /** The mod revision each key was last seen at (deleted keys too): an older event changes nothing. */
   private readonly revisions = new Map<string, bigint>()
   private readonly listeners: Array<(key: string) => void> = []
+  /** The last change queued for each key. */
+  private readonly queues = new Map<string, Promise<unknown>>()
   private watcher: Watcher | undefined
   private closed = false
 
@@ -50,8 +53,20 @@ export class EtcdAdminState implements AdminState {
     return [...this.values.keys()].filter((k) => k.startsWith(prefix)).sort()
   }
 
-  async update<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+  update<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(() => this.compareAndSet(key, change))
+    const tail = run.catch(() => undefined)
+    this.queues.set(key, tail)
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key)
+    })
+    return run
+  }
+
+  private async compareAndSet<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      // Another broker won the last round: let the brokers racing for this key spread out.
+      if (attempt > 0) await sleep(Math.random() * 20 * attempt)
       const stored = await this.store.get(key).catch((err: unknown) => Promise.reject(unreachable(err)))
       const current = stored === undefined ? undefined : (JSON.parse(stored.value) as T)
       const next = change(current)
@@ -117,7 +132,7 @@ export class EtcdAdminState implements AdminState {
         return
       } catch (err) {
         this.logger.debug({ err: (err as Error).message }, 'loading the admin state again failed; retrying')
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+        await sleep(RETRY_MS)
       }
     }
   }
@@ -139,4 +154,8 @@ export class EtcdAdminState implements AdminState {
     }
     for (const l of this.listeners) l(key)
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

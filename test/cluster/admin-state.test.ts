@@ -194,6 +194,21 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
     await withAdmin(plain(3), (a) => a.createAcls({ acl: [aliceWritesOrders] }))
   }, 25_000)
 
+  it('ACLs created at once through all three brokers are all kept', async () => {
+    const bindings = (nodeId: number) =>
+      Array.from({ length: 20 }, (_, i) => ({ ...aliceWritesOrders, resourceName: `race-${nodeId}-${i}`, operation: AclOperationTypes.READ }))
+    // One CreateAcls per binding, all in flight together, so the brokers' writes interleave.
+    await Promise.all([1, 2, 3].map((nodeId) => withAdmin(plain(nodeId), (a) => Promise.all(bindings(nodeId).map((acl) => a.createAcls({ acl: [acl] }))))))
+    const names = async (nodeId: number) => {
+      const d = await withAdmin(plain(nodeId), (a) =>
+        a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+      )
+      return d.resources.map((r) => r.resourceName).filter((n) => n.startsWith('race-')).sort()
+    }
+    const expected = [1, 2, 3].flatMap((id) => bindings(id).map((b) => b.resourceName)).sort()
+    for (const nodeId of [1, 2, 3]) await waitFor(async () => JSON.stringify(await names(nodeId)) === JSON.stringify(expected), { what: `every race- ACL on broker ${nodeId}` })
+  }, 25_000)
+
   it('a group config set through broker 1 and a <default> broker config set through broker 3 read back on the others', async () => {
     const altered = await onBroker(cluster.address(1), (c) =>
       c.request(IncrementalAlterConfigsApi, 1, {
