@@ -21,6 +21,10 @@ export interface FetchWork {
   errorCode: number
   /** Cluster mode: who leads, told with NOT_LEADER_OR_FOLLOWER and the epoch errors. */
   currentLeader?: { leaderId: number; leaderEpoch: number }
+  /** A follower's own log start offset, as its Fetch states it (-1 when not stated). */
+  logStartOffset: number
+  /** KIP-392: the replica the consumer should read this partition from instead; nothing is read here. */
+  preferredReadReplica?: number
 }
 
 export type FetchPlan = { error: number } | { work: FetchWork[]; session: FetchSession | undefined; incremental: boolean }
@@ -64,7 +68,8 @@ export function sessionResponses(
       response.errorCode !== w.sp.lastErrorCode ||
       response.highWatermark !== w.sp.lastHighWatermark ||
       response.lastStableOffset !== w.sp.lastLastStableOffset ||
-      response.logStartOffset !== w.sp.lastLogStartOffset
+      response.logStartOffset !== w.sp.lastLogStartOffset ||
+      response.preferredReadReplica >= 0
     w.sp.lastHighWatermark = response.highWatermark
     w.sp.lastLastStableOffset = response.lastStableOffset
     w.sp.lastLogStartOffset = response.logStartOffset
@@ -85,6 +90,7 @@ function fullRequest(b: BrokerContext, req: FetchRequest, useIds: boolean, sessi
       w.sp.fetchOffset = p.fetchOffset
       w.sp.partitionMaxBytes = p.partitionMaxBytes
       w.currentLeaderEpoch = p.currentLeaderEpoch
+      w.logStartOffset = p.logStartOffset
       work.push(w)
       session?.partitions.set(partitionKey(useIds ? w.sp.topicId : w.sp.topic, p.partition), w.sp)
     }
@@ -144,6 +150,6 @@ function resolve(b: BrokerContext, topicOrId: string, useIds: boolean, partition
     : useIds && !topic
       ? ErrorCode.UNKNOWN_TOPIC_ID
       : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-  return { sp, currentLeaderEpoch: -1, mustReport: true, log, errorCode }
+  return { sp, currentLeaderEpoch: -1, mustReport: true, log, errorCode, logStartOffset: -1 }
 }
 

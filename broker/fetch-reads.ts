@@ -20,7 +20,10 @@ export interface FetchRound {
   partitions: FetchedPartition[]
   /** Bytes of records read. */
   bytes: number
-  /** Partitions answered with an error. */
+  /**
+   * Partitions answered without a read: with an error, or sent to their preferred read replica
+   * (KIP-392). Either way the response goes at once.
+   */
   errors: number
   /** The round's reads, held until the response has been written. */
   lease: FetchLease
@@ -71,6 +74,11 @@ function unreadable(w: FetchWork, response: PartitionResponse): boolean {
   response.highWatermark = log.highWatermark
   response.lastStableOffset = log.lastStableOffset
   response.logStartOffset = log.logStartOffset
+  if (w.preferredReadReplica !== undefined) {
+    // Kafka's leader reads nothing for a partition it sends elsewhere: offsets and the replica only.
+    response.preferredReadReplica = w.preferredReadReplica
+    return true
+  }
   return false
 }
 
@@ -98,7 +106,8 @@ function settle(w: FetchWork, response: PartitionResponse, isolation: number, re
   }
   lease.add(read)
   response.records = read.records
-  response.highWatermark = read.highWatermark
+  // The high watermark stays the one unreadable() took just before the read, which bounded it (as
+  // Kafka's initial high watermark): a follower learns the leader's committed offset from it.
   response.logStartOffset = read.logStartOffset
   if (isolation === 1 && read.records.length > 0) {
     const aborted = w.log!.abortedTransactions(w.sp.fetchOffset, endOffsetOf(read.records))
@@ -172,6 +181,7 @@ async function readConcurrently(work: FetchWork[], isolation: number, lease: Fet
     // came back empty although it has records; read it again with it.
     if (!seenRecords && !('error' in read) && read.records.length === 0 && w.sp.fetchOffset < readableEnd(w.log!, isolation)) {
       read.release()
+      response.highWatermark = w.log!.highWatermark
       read = readNow(w, readArgs(w, isolation, w.sp.partitionMaxBytes, true))
     }
     if (!settle(w, response, isolation, read, lease)) {

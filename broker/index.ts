@@ -14,6 +14,7 @@ import type { BrokerContext } from './context.js'
 import { KafkaError } from './errors.js'
 import { ErrorCode } from '../protocol/errors.js'
 import { ReplicaManager } from './replication/replica-manager.js'
+import { replicaSelectorFor } from './replication/replica-selector.js'
 import type { IsrChanges } from './cluster/partition-state.js'
 import { Authorizer, authorizerEnabled } from './acls/authorizer.js'
 import { AclStore } from '../storage/acl-store.js'
@@ -111,6 +112,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
 
   const config = new BrokerConfig(opts.config ?? {})
   const aclsEnforced = authorizerEnabled(config.get('authorizer.class.name'))
+  const replicaSelector = replicaSelectorFor(config.get('replica.selector.class'))
   const nodeId = opts.nodeId ?? config.getInt('node.id')
   // Without `listeners` the broker has one PLAINTEXT listener on host:port (127.0.0.1:9092).
   const first = config.has('listeners')
@@ -302,7 +304,18 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
               : cluster.alterIsr(topic, partition, leaderEpoch, partitionEpoch, isr),
         })
   const replicas =
-    isrChanges === undefined ? undefined : new ReplicaManager({ nodeId, logs, isrChanges, logger, setting: (name) => Number(config.get(name)), security: interBroker?.security })
+    isrChanges === undefined
+      ? undefined
+      : new ReplicaManager({
+          nodeId,
+          logs,
+          isrChanges,
+          logger,
+          setting: (name) => Number(config.get(name)),
+          security: interBroker?.security,
+          replicaSelector,
+          rackOf: (id) => cluster?.image.liveBrokers().find((b) => b.nodeId === id)?.rack ?? null,
+        })
   ctx = {
     nodeId,
     clusterId,

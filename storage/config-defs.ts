@@ -285,6 +285,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'replica.fetch.backoff.ms', type: 'int', default: '1000' },
   { name: 'replica.socket.timeout.ms', type: 'int', default: '30000' },
   { name: 'replica.high.watermark.checkpoint.interval.ms', type: 'long', default: '5000' },
+  // Fetch from the closest replica (KIP-392): '' keeps every consumer on the leader; Kafka's
+  // org.apache.kafka.common.replica.RackAwareReplicaSelector sends it to a replica in its rack.
+  { name: 'replica.selector.class', type: 'string', default: null },
   { name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', dynamic: true },
   // ACLs (broker/acls): enforced when authorizer.class.name names an authorizer Samsa accepts.
   { name: 'authorizer.class.name', type: 'string', default: '' },

@@ -5,8 +5,11 @@
 // UNKNOWN_LEADER_EPOCH for a stale or unknown currentLeaderEpoch; the first two name the current
 // leader, and the response its endpoint, broker/leader-hints.ts); consumers read up to the high
 // watermark, followers (replica id set) up to the log end, and their fetch offsets tell the leader
-// what they have (broker/replication/). Fetching from the closest replica (KIP-392) is not
-// implemented. Long polling: a fetch with less than
+// what they have (broker/replication/). Fetching from the closest replica (KIP-392): a consumer's
+// fetch of v11 or later is served by a follower too, up to the high watermark it learned from its
+// leader; with a replica.selector.class the leader answers a partition with preferredReadReplica
+// and no records when the selector picks another replica for the consumer's rack (rack id). Long
+// polling: a fetch with less than
 // minBytes available parks until an append or maxWaitMs. Whole batches are returned; a fetch
 // offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
 // stable offset and lists the aborted transactions overlapping the returned batches, from the
@@ -39,7 +42,7 @@ export default defineHandler({
     if (b.authorizer !== undefined) refuseUnreadable(ctx, work, replicaId >= 0)
     const fromFollower = b.replicas !== undefined && replicaId >= 0
     const hints = new LeaderHints(b, ctx.listenerName)
-    if (b.replicas !== undefined) refuseUnled(b.replicas, hints, work, fromFollower ? replicaId : -1)
+    if (b.replicas !== undefined) refuseUnled(b.replicas, hints, work, fromFollower ? replicaId : -1, v >= 11 ? req.rackId : undefined)
     const isolation = fromFollower ? FOLLOWER_READ : req.isolationLevel
     const deadline = Date.now() + Math.max(0, req.maxWaitMs)
     // Kafka caps the response at the broker's fetch.max.bytes whatever the client asks (KIP-541).
@@ -69,7 +72,8 @@ export default defineHandler({
       round.lease.release()
       throw err
     }
-    if (b.metrics.enabled) countBytesOut(b.metrics, round.partitions)
+    // Consumers' bytes only: replication is not client traffic (Kafka counts it apart).
+    if (b.metrics.enabled && !fromFollower) countBytesOut(b.metrics, round.partitions)
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
     const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: hints.endpoints }
     // The records are views of pooled read buffers, released once the socket has the response.
@@ -114,19 +118,29 @@ function refuseUnreadable(ctx: RequestContext, work: readonly FetchWork[], fromF
 }
 
 /**
- * Cluster mode: partitions this broker does not lead (or leads in another epoch) answer
- * NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH with the leader it knows; a
- * follower's fetch offset is its log end offset, which the leader records.
+ * Cluster mode: partitions this broker may not serve answer NOT_LEADER_OR_FOLLOWER,
+ * FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH with the leader it knows. Followers fetch from the
+ * leader only, and their fetch offset is their log end offset, which the leader records; a consumer
+ * with a rack id field (`clientRack` defined: v11+) may read from any replica, and the leader may
+ * send it to another (KIP-392); older consumers read from the leader only.
  */
-function refuseUnled(replicas: ReplicaManager, hints: LeaderHints, work: readonly FetchWork[], followerId: number): void {
+function refuseUnled(replicas: ReplicaManager, hints: LeaderHints, work: readonly FetchWork[], followerId: number, clientRack: string | undefined): void {
   for (const w of work) {
     if (!w.log) continue
     const { topic, partition, fetchOffset } = w.sp
     const code =
       followerId >= 0
-        ? replicas.followerFetch(topic, partition, followerId, w.currentLeaderEpoch, fetchOffset)
-        : replicas.checkLeader(topic, partition, w.currentLeaderEpoch)
-    if (code === ErrorCode.NONE) continue
+        ? replicas.followerFetch(topic, partition, followerId, w.currentLeaderEpoch, fetchOffset, w.logStartOffset)
+        : clientRack !== undefined
+          ? replicas.checkReplica(topic, partition, w.currentLeaderEpoch)
+          : replicas.checkLeader(topic, partition, w.currentLeaderEpoch)
+    if (code === ErrorCode.NONE) {
+      if (followerId < 0 && clientRack !== undefined) {
+        const preferred = replicas.preferredReadReplica(topic, partition, clientRack, fetchOffset)
+        if (preferred >= 0) w.preferredReadReplica = preferred
+      }
+      continue
+    }
     w.log = undefined
     w.errorCode = code
     if (fetchNamesLeader(code)) w.currentLeader = hints.leaderOf(topic, partition)
@@ -137,7 +151,7 @@ function refuseUnled(replicas: ReplicaManager, hints: LeaderHints, work: readonl
 function nothingNew(work: readonly FetchWork[], isolation: number): boolean {
   for (const w of work) {
     const log = w.log
-    if (!log || log.offline || w.currentLeaderEpoch > log.leaderEpoch) return false
+    if (!log || log.offline || w.currentLeaderEpoch > log.leaderEpoch || w.preferredReadReplica !== undefined) return false
     if (w.sp.fetchOffset !== readableEnd(log, isolation)) return false
   }
   return true

@@ -62,7 +62,7 @@ export class PrometheusMetrics implements BrokerMetrics {
     const registers = [this.registry]
     this.topicCounter('messagesin', 'Records appended by Produce requests', (t) => t.messagesIn)
     this.topicCounter('bytesin', 'Record bytes appended by Produce requests', (t) => t.bytesIn)
-    this.topicCounter('bytesout', 'Record bytes sent in Fetch responses', (t) => t.bytesOut)
+    this.topicCounter('bytesout', 'Record bytes sent to consumers in Fetch responses (replication not counted)', (t) => t.bytesOut)
     const requestTime = (this.requestTime = new FastHistogram(
       'kafka_network_requestmetrics_totaltimems',
       'Milliseconds from a request arriving to its response being written, by API and version',

@@ -20,6 +20,8 @@ import type { Logger } from 'pino'
 interface FollowerState {
   /** -1 until its first fetch. */
   logEndOffset: number
+  /** As its last fetch said; -1 until its first fetch. */
+  logStartOffset: number
   lastCaughtUpMs: number
   lastFetchMs: number
   /** The leader's log end offset at the follower's previous fetch. */
@@ -92,12 +94,12 @@ export class LeaderPartition {
       if (id === this.nodeId || (keep && this.followers.has(id))) continue
       // In-sync replicas count as caught up when leadership starts (Kafka does the same).
       const inSync = this.state.isr.includes(id)
-      this.followers.set(id, { logEndOffset: -1, lastCaughtUpMs: inSync ? now : 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1 })
+      this.followers.set(id, { logEndOffset: -1, logStartOffset: -1, lastCaughtUpMs: inSync ? now : 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1 })
     }
   }
 
-  /** A follower fetched at `fetchOffset`: its log end offset. */
-  onFollowerFetch(replicaId: number, fetchOffset: number, now = Date.now()): void {
+  /** A follower fetched at `fetchOffset`: its log end offset; `logStartOffset` is its own log start. */
+  onFollowerFetch(replicaId: number, fetchOffset: number, logStartOffset = -1, now = Date.now()): void {
     const f = this.followers.get(replicaId)
     if (f === undefined || this.closed) return
     const leaderEnd = this.log.logEndOffset
@@ -109,6 +111,7 @@ export class LeaderPartition {
     f.lastFetchLeaderLogEndOffset = leaderEnd
     f.lastFetchMs = now
     f.logEndOffset = fetchOffset
+    f.logStartOffset = logStartOffset
     this.maybeExpandIsr(replicaId, f)
     this.maybeAdvanceHighWatermark()
   }
@@ -237,6 +240,20 @@ export class LeaderPartition {
     this.unsubscribe()
     for (const w of this.waiters) w.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER)
     this.waiters = []
+  }
+
+  /**
+   * The followers a consumer at `fetchOffset` may be sent to read from (KIP-392): in the committed
+   * ISR, and holding the offset in their log, as Kafka's leader checks before asking its selector.
+   */
+  readReplicaCandidates(fetchOffset: number, now = Date.now()): Array<{ nodeId: number; logEndOffset: number; timeSinceLastCaughtUpMs: number }> {
+    const out: Array<{ nodeId: number; logEndOffset: number; timeSinceLastCaughtUpMs: number }> = []
+    if (this.closed) return out
+    for (const [id, f] of this.followers) {
+      if (!this.state.isr.includes(id) || f.logEndOffset < fetchOffset || f.logStartOffset > fetchOffset) continue
+      out.push({ nodeId: id, logEndOffset: f.logEndOffset, timeSinceLastCaughtUpMs: Math.max(0, now - f.lastCaughtUpMs) })
+    }
+    return out
   }
 
   /** For describing: each follower's log end offset (-1 before its first fetch). */

@@ -7,6 +7,11 @@
 // FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH; a request only the leader serves gets
 // NOT_LEADER_OR_FOLLOWER elsewhere. Clients refresh their metadata on each.
 //
+// Fetching from the closest replica (KIP-392): a consumer's Fetch (v11 and later) may be served by
+// any replica, leader or follower, up to that replica's high watermark (a follower learns it from
+// its leader); the leader, with a replica.selector.class, names the replica the consumer should
+// read from instead (preferredReadReplica). Every other request stays with the leader.
+//
 // A fenced broker (cut off from etcd long enough that its lease may lapse) holds no role at all:
 // every partition answers NOT_LEADER_OR_FOLLOWER until the metadata side hands out roles again.
 //
@@ -30,6 +35,7 @@ import type { ClientSecurity } from '../client/connection.js'
 import type { BrokerEndpoint, IsrChanges, PartitionState, ReplicaRoles } from '../cluster/partition-state.js'
 import { LeaderPartition } from './leader-partition.js'
 import { ReplicaFetcher, type FetcherSettings } from './replica-fetcher.js'
+import type { ReplicaSelector } from './replica-selector.js'
 
 export interface ReplicaManagerOptions {
   nodeId: number
@@ -40,6 +46,10 @@ export interface ReplicaManagerOptions {
   setting: (name: string) => number
   /** How to reach other brokers' replication listener; plain TCP without. */
   security?: ClientSecurity
+  /** replica.selector.class; none: consumers are never sent away from the leader. */
+  replicaSelector?: ReplicaSelector
+  /** A broker's broker.rack as registered (null: none, or not a live broker). */
+  rackOf?: (nodeId: number) => string | null
 }
 
 type Role =
@@ -122,6 +132,8 @@ export class ReplicaManager implements ReplicaRoles {
     if (!log.replicated) log.setHighWatermark(this.opts.logs.highWatermarks.restoredHighWatermark(log))
     // Only the fetcher writes to it now (a transaction marker from a coordinator here is refused).
     log.follower = true
+    // The epoch consumers reading from this follower name (KIP-392) is the leader's.
+    log.leaderEpoch = state.leaderEpoch
     const fetcher = this.fetcherFor(leader)
     fetcher.add({ topic: state.topic, partition: state.partition, log, leaderEpoch: state.leaderEpoch, truncating: true })
     this.roles.set(k, { kind: 'follower', state, fetcher })
@@ -173,6 +185,34 @@ export class ReplicaManager implements ReplicaRoles {
   }
 
   /**
+   * A consumer's Fetch of v11 or later (KIP-392): NONE when this broker leads or follows the
+   * partition and `currentLeaderEpoch` (-1: not given) is the leader epoch it knows; else
+   * FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER (not a replica here, or
+   * no longer).
+   */
+  checkReplica(topic: string, partition: number, currentLeaderEpoch: number): number {
+    const role = this.roles.get(key(topic, partition))
+    if (role === undefined) return ErrorCode.NOT_LEADER_OR_FOLLOWER
+    return checkEpoch(role.state.leaderEpoch, currentLeaderEpoch)
+  }
+
+  /**
+   * The replica a consumer in `clientRack` fetching at `fetchOffset` should read from, when this
+   * broker leads the partition and its selector picks a follower; -1 to read here.
+   */
+  preferredReadReplica(topic: string, partition: number, clientRack: string, fetchOffset: number): number {
+    const selector = this.opts.replicaSelector
+    if (selector === undefined) return -1
+    const role = this.roles.get(key(topic, partition))
+    if (role?.kind !== 'leader') return -1
+    const rackOf = this.opts.rackOf ?? (() => null)
+    const leader = { nodeId: this.nodeId, rack: rackOf(this.nodeId), logEndOffset: role.leader.log.logEndOffset, timeSinceLastCaughtUpMs: 0 }
+    const candidates = role.leader.readReplicaCandidates(fetchOffset).map((c) => ({ ...c, rack: rackOf(c.nodeId) }))
+    const chosen = selector.select(clientRack, leader, candidates)
+    return chosen.nodeId === this.nodeId ? -1 : chosen.nodeId
+  }
+
+  /**
    * A new leader whose high watermark has not yet reached the start of its epoch (its followers
    * have not fetched since it took over) cannot tell the latest committed offset: ListOffsets for
    * the latest answers OFFSET_NOT_AVAILABLE, retriable, as Kafka's does.
@@ -183,12 +223,12 @@ export class ReplicaManager implements ReplicaRoles {
   }
 
   /** A follower's Fetch: leadership and epoch checked, then its fetch offset recorded as its log end. */
-  followerFetch(topic: string, partition: number, replicaId: number, currentLeaderEpoch: number, fetchOffset: number): number {
+  followerFetch(topic: string, partition: number, replicaId: number, currentLeaderEpoch: number, fetchOffset: number, logStartOffset = -1): number {
     const error = this.checkLeader(topic, partition, currentLeaderEpoch)
     if (error !== ErrorCode.NONE) return error
     const role = this.roles.get(key(topic, partition)) as Extract<Role, { kind: 'leader' }>
     if (!role.state.replicas.includes(replicaId)) return ErrorCode.NOT_LEADER_OR_FOLLOWER
-    role.leader.onFollowerFetch(replicaId, fetchOffset)
+    role.leader.onFollowerFetch(replicaId, fetchOffset, logStartOffset)
     return ErrorCode.NONE
   }
 

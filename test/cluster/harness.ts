@@ -93,21 +93,22 @@ export class TestCluster {
     readonly etcd: Etcd,
     private readonly config: Record<string, string>,
     private readonly nodeConfig?: (nodeId: number) => Record<string, string>,
+    private readonly http = false,
   ) {}
 
   /**
    * etcd and `count` brokers (node ids 1..count), all started and registered. `prepare` runs on each
    * broker's empty data directory before it starts (users, ACLs); `nodeConfig` adds to or overrides
-   * `config` for one broker.
+   * `config` for one broker; `http` serves each broker's HTTP endpoint (/metrics).
    */
   static async start(
     count: number,
     config: Record<string, string> = {},
-    opts: { etcdProxies?: boolean; prepare?: (b: ClusterBroker) => Promise<void>; nodeConfig?: (nodeId: number) => Record<string, string> } = {},
+    opts: { etcdProxies?: boolean; prepare?: (b: ClusterBroker) => Promise<void>; nodeConfig?: (nodeId: number) => Record<string, string>; http?: boolean } = {},
   ): Promise<TestCluster> {
     await ensureBuilt()
     const etcd = await Etcd.start()
-    const cluster = new TestCluster(etcd, config, opts.nodeConfig)
+    const cluster = new TestCluster(etcd, config, opts.nodeConfig, opts.http === true)
     try {
       for (let id = 1; id <= count; id++) {
         const etcdProxy = opts.etcdProxies === true ? await CuttableProxy.start(0, etcd.clientPort) : undefined
@@ -169,7 +170,7 @@ export class TestCluster {
         ...this.config,
         ...this.nodeConfig?.(nodeId),
       },
-      { startTimeoutMs: 20_000 },
+      { startTimeoutMs: 20_000, http: this.http },
     )
     return b.child
   }

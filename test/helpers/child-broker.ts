@@ -37,6 +37,8 @@ export async function ensureBuilt(): Promise<void> {
 
 export interface ChildBroker {
   address: string
+  /** The HTTP endpoint's base URL, when started with `http`. */
+  httpUrl?: string
   proc: ChildProcess
   /** Everything the child printed so far, stdout and stderr interleaved. */
   output(): string
@@ -51,11 +53,13 @@ export interface ChildBrokerOptions {
   maxOpenFiles?: number
   /** How long to wait for `listening on`; default 20 s. */
   startTimeoutMs?: number
+  /** Serve the HTTP endpoint (/metrics) on a free port too. */
+  http?: boolean
 }
 
 export async function startChildBroker(dataDir: string, config: Record<string, string> = {}, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
   const args = [fixture, dataDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)]
-  const env = { ...process.env, SAMSA_PORT: '0' }
+  const env = { ...process.env, SAMSA_PORT: '0', ...(opts.http === true ? { SAMSA_HTTP_PORT: '0' } : {}) }
   const proc =
     opts.maxOpenFiles === undefined
       ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
@@ -87,6 +91,7 @@ export async function startChildBroker(dataDir: string, config: Record<string, s
   }
   return {
     address,
+    httpUrl: /^http on (\S+)$/m.exec(out)?.[1],
     proc,
     output: () => out,
     async stop(timeoutMs = 15_000) {

@@ -11,6 +11,7 @@ import { FetchApi } from '../../protocol/generated/fetch.js'
 import { ListOffsetsApi } from '../../protocol/generated/list-offsets.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
 import { kafkaClient } from '../helpers/broker.js'
+import { recordsOf } from '../helpers/read-partition.js'
 import { MemoryIsrChanges, ReplicatedNode, assignRoles, partitionState, produceRaw, until } from '../helpers/replicated-brokers.js'
 
 const nodes: ReplicatedNode[] = []
@@ -121,12 +122,19 @@ describe('replication between brokers', () => {
     ])
     conn.close()
     const followerConn = await BrokerConnection.connect(b!.address, { clientId: 't', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
-    const fetched = await followerConn.request(FetchApi, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
-      topics: [{ topic, topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
-    })
-    expect(fetched.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    const consumerFetch = (version: number) =>
+      followerConn.request(FetchApi, version, {
+        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+        isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+        topics: [{ topic, topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
+      }).then((r) => r.responses[0]!.partitions[0]!)
+    // A consumer without a rack id field (before Fetch v11) reads from the leader only; a newer one
+    // may read from a follower, up to the high watermark the follower learned (KIP-392).
+    expect((await consumerFetch(10)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    const fromFollower = await consumerFetch(12)
+    expect(fromFollower.errorCode).toBe(ErrorCode.NONE)
+    expect(fromFollower.highWatermark).toBeLessThanOrEqual(24)
+    expect(recordsOf(fromFollower.records!).map(([, v]) => v)).toEqual(sent.slice(0, Number(fromFollower.highWatermark)))
     const listOffsets = (c: BrokerConnection, currentLeaderEpoch: number) =>
       c.request(ListOffsetsApi, 7, {
         replicaId: -1, isolationLevel: 0, timeoutMs: 5000,
