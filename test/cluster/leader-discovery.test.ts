@@ -1,9 +1,10 @@
 // Leader discovery in error answers (KIP-951) on three brokers and a real etcd: after the leader of
 // a partition is killed with SIGKILL and another takes over, a Produce v11 sent to a broker that does
 // not lead answers NOT_LEADER_OR_FOLLOWER naming the new leader and its epoch, with the new
-// leader's address in NodeEndpoints; Fetch v17 does the same for NOT_LEADER_OR_FOLLOWER and for
-// FENCED_LEADER_EPOCH (a consumer still on the old epoch). The requests go over real sockets with
-// the project's own client, whose decoders read the tagged fields.
+// leader's address in NodeEndpoints; Fetch v17 does the same for FENCED_LEADER_EPOCH (a consumer
+// still on the old epoch), at the leader and at a follower (which serves a consumer on the current
+// epoch, KIP-392). The requests go over real sockets with the project's own client, whose decoders
+// read the tagged fields.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BrokerConnection } from '../../broker/client/connection.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -110,11 +111,11 @@ describe.skipIf(etcdMissing !== undefined)('leader discovery in Produce and Fetc
       conn.close()
     }
 
-    // Fetch v17 to a broker that does not lead, and to the leader on the old epoch.
-    const notLeader = await fetch17(cluster.address(other), -1)
-    const fp = notLeader.responses[0]!.partitions[0]!
-    expect(fp.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
-    expect({ currentLeader: fp.currentLeader, nodeEndpoints: notLeader.nodeEndpoints }).toEqual(expected)
+    // Fetch v17 on the old epoch to a follower, and to the leader.
+    const atFollower = await fetch17(cluster.address(other), before.epoch)
+    const fp = atFollower.responses[0]!.partitions[0]!
+    expect(fp.errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH)
+    expect({ currentLeader: fp.currentLeader, nodeEndpoints: atFollower.nodeEndpoints }).toEqual(expected)
 
     const fenced = await fetch17(cluster.address(leader), before.epoch)
     const fe = fenced.responses[0]!.partitions[0]!
