@@ -44,6 +44,9 @@ async function offline<T>(dataDir: string, fn: (store: ScramCredentialStore) => 
     if ((err as Error).name === 'DataDirLockedError') {
       throw new CliError(`${(err as Error).message}; stop the broker or leave out --data-dir to go through it`, ExitCode.TempFail)
     }
+    if ((err as Error).name === 'ClusterDataDirError') {
+      throw new CliError(`${(err as Error).message}; leave out --data-dir and go through any broker of the cluster`, ExitCode.Usage)
+    }
     throw err
   }
 }

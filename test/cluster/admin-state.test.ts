@@ -18,6 +18,7 @@ import { BrokerConnection } from '../../broker/client/connection.js'
 import { makeCredential, saltPassword, ScramCredentialStore } from '../../broker/security/scram-credentials.js'
 import { acquireDataDirLock, releaseDataDirLock } from '../../storage/data-dir-lock.js'
 import { METADATA_DIR } from '../../storage/log-manager.js'
+import { withOfflineCredentials } from '../../broker/security/offline-credentials.js'
 import { MetadataStore } from '../../storage/metadata-store.js'
 import { LocalAdminState } from '../../storage/admin-state.js'
 import { AclStore } from '../../storage/acl-store.js'
@@ -263,6 +264,8 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
     } finally {
       await cluster.stopBroker(4)
     }
+    // Nor can users be written into it offline any more: they would never be read.
+    await expect(withOfflineCredentials(b.dataDir, async () => {})).rejects.toThrow(/belongs to the cluster at etcd prefix \/samsa-test/)
   }, 25_000)
 
   it('while etcd is down, logins and ACLs work from the last state and changes answer REQUEST_TIMED_OUT', async () => {
