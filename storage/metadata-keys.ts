@@ -12,6 +12,10 @@
 // and lmdb's key encoding treats NUL as an array separator.
 
 // ---- kv: broker identity and configuration ----
+// The dynamic configs, group configs and security keys below form the admin state
+// (admin-state.ts): a single broker keeps them here; a cluster keeps them in etcd instead, under
+// the same names (broker/cluster/keys.ts), and reads this copy only once, when the data directory
+// first joins a cluster.
 
 /** The cluster id, generated on first start. */
 export const CLUSTER_ID_KEY = 'cluster.id'
@@ -33,7 +37,7 @@ export const ADMIN_STATE_ADOPTED_KEY = 'cluster.admin-state-adopted'
 /** Never stored: removing it is a write that changes nothing, which MetadataStore.close() uses. */
 export const CLOSE_PROBE_KEY = 'close-probe'
 
-// ---- kv: security ----
+// ---- kv: security (admin state) ----
 
 /** Every ACL binding, one array (AclStore). */
 export const ACLS_KEY = 'security.acls'

@@ -22,7 +22,7 @@ import { withOfflineCredentials } from '../../broker/security/offline-credential
 import { MetadataStore } from '../../storage/metadata-store.js'
 import { LocalAdminState } from '../../storage/admin-state.js'
 import { AclStore } from '../../storage/acl-store.js'
-import { BROKER_DYNAMIC_CONFIG_KEY } from '../../storage/metadata-keys.js'
+import { BROKER_DYNAMIC_CONFIG_KEY, groupConfigKey } from '../../storage/metadata-keys.js'
 import { CreateAclsApi } from '../../protocol/generated/create-acls.js'
 import { AlterUserScramCredentialsApi } from '../../protocol/generated/alter-user-scram-credentials.js'
 import { IncrementalAlterConfigsApi } from '../../protocol/generated/incremental-alter-configs.js'
@@ -46,7 +46,7 @@ async function onBroker<T>(address: string, fn: (c: BrokerConnection) => Promise
   }
 }
 
-/** What a single broker on `dataDir` would have stored: a SCRAM user, its ACLs and dynamic configs. */
+/** What a single broker on `dataDir` would have stored: a SCRAM user, its ACLs, dynamic configs and a group's config. */
 async function seedSingleBrokerState(dataDir: string, username: string, acls: Array<{ topic: string; operation: number }>, configs: Record<string, string>): Promise<void> {
   acquireDataDirLock(dataDir)
   const metadata = MetadataStore.open(path.join(dataDir, METADATA_DIR))
@@ -55,6 +55,7 @@ async function seedSingleBrokerState(dataDir: string, username: string, acls: Ar
     await new ScramCredentialStore(state).alter({ upsertions: [{ user: username, mechanism: 'SCRAM-SHA-256', credential: await makeCredential('SCRAM-SHA-256', `${username}-secret`) }] })
     await new AclStore(state).add(acls.map((a) => ({ resourceType: 2, resourceName: a.topic, patternType: 3, principal: `User:${username}`, host: '*', operation: a.operation, permissionType: 3 })))
     await state.update(BROKER_DYNAMIC_CONFIG_KEY, () => configs)
+    await state.update(groupConfigKey(`${username}-group`), () => ({ 'share.auto.offset.reset': 'earliest' }))
   } finally {
     await metadata.close()
     releaseDataDirLock(dataDir)
@@ -122,6 +123,12 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
       })(),
     )
   }
+  /** share.auto.offset.reset of `group` as broker `nodeId` describes it. */
+  const groupConfigOn = (nodeId: number, group: string) =>
+    onBroker(cluster.address(nodeId), async (c) => {
+      const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: GROUP, resourceName: group, configurationKeys: ['share.auto.offset.reset'] }], includeSynonyms: false, includeDocumentation: false })
+      return res.results[0]!.configs[0]?.value
+    })
   /** max.connections.per.ip as broker `nodeId` describes itself: value@source. */
   const brokerConfigOn = (nodeId: number) =>
     onBroker(cluster.address(nodeId), async (c) => {
@@ -166,6 +173,7 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
     // Its dynamic configs were that broker's own: broker 1 keeps them, the others do not get them.
     expect(await brokerConfigOn(1)).toBe(`777@${ConfigSource.DYNAMIC_BROKER_CONFIG}`)
     expect(await brokerConfigOn(2)).not.toContain('777')
+    expect(await groupConfigOn(3, 'dave-group')).toBe('earliest')
   }, 25_000)
 
   it('a SCRAM user created through broker 2 logs in on broker 3', async () => {
@@ -218,12 +226,7 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
       }),
     )
     expect(altered.responses[0]!.errorCode).toBe(ErrorCode.NONE)
-    const groupConfigOn = (nodeId: number) =>
-      onBroker(cluster.address(nodeId), async (c) => {
-        const res = await c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: GROUP, resourceName: 'billing', configurationKeys: ['share.auto.offset.reset'] }], includeSynonyms: false, includeDocumentation: false })
-        return res.results[0]!.configs[0]?.value
-      })
-    await waitFor(async () => (await groupConfigOn(3)) === 'earliest', { what: 'the group config on broker 3' })
+    await waitFor(async () => (await groupConfigOn(3, 'billing')) === 'earliest', { what: 'the group config on broker 3' })
 
     const defaults = await onBroker(cluster.address(3), (c) =>
       c.request(IncrementalAlterConfigsApi, 1, { resources: [{ resourceType: BROKER, resourceName: '', configs: [{ name: 'max.connections.per.ip', configOperation: 0, value: '4321' }] }], validateOnly: false }),
