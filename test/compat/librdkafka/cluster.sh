@@ -18,7 +18,7 @@ BOOTSTRAP=""
 cluster_node() { node --input-type=module -e "const m = await import('$DIST/cli/lib/etcd-process.js'); $1"; }
 
 start_cluster() {
-  local dir="$OUT/cluster-$1" ports client peer i pid deadline
+  local dir="$OUT/cluster-$1" ports client peer i pid deadline etcd_args
   [ -x "$ETCD_BINARY" ] || { echo "no etcd at $ETCD_BINARY (apt-get install etcd-server, or SAMSA_ETCD=PATH)" >&2; exit 2; }
   mkdir -p "$dir"
   ports="$(cluster_node 'console.log(await m.freePort(), await m.freePort())')"
@@ -26,9 +26,10 @@ start_cluster() {
   mapfile -t etcd_args < <(cluster_node "console.log(m.etcdArgs({ name: 'rdk', dataDir: '$dir/etcd', endpoint: '$client', peer: '$peer' }).join('\n'))")
   "$ETCD_BINARY" "${etcd_args[@]}" >"$OUT/etcd-$1.log" 2>&1 &
   ETCD_PID=$!
-  for _ in $(seq 1 100); do
-    node -e "fetch('$client/health').then((r) => r.json()).then((h) => process.exit(h.health === 'true' ? 0 : 1), () => process.exit(1))" && break
+  deadline=$(( $(date +%s) + 30 ))
+  until node -e "fetch('$client/health').then((r) => r.json()).then((h) => process.exit(h.health === 'true' ? 0 : 1), () => process.exit(1))"; do
     kill -0 "$ETCD_PID" 2>/dev/null || { echo "etcd exited; see $OUT/etcd-$1.log" >&2; tail -20 "$OUT/etcd-$1.log" >&2; exit 2; }
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "etcd did not become healthy within 30 s; see $OUT/etcd-$1.log" >&2; exit 2; }
     sleep 0.2
   done
   echo "== etcd pid $ETCD_PID on $client (log: $OUT/etcd-$1.log)"
