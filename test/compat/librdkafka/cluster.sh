@@ -1,7 +1,8 @@
 # Sourced by run.sh when CLUSTER_BROKERS is 2 or more: a real etcd and that many Samsa brokers in
 # cluster mode (`samsa serve --cluster`), each its own process with its own data directory and node
 # id, on free loopback ports. Broker i is in rack RACKi, the racks of librdkafka's own test cluster
-# (0101 looks for three). Uses run.sh's OUT, DIST, BROKER_SETTINGS and SAMSA_LOG_LEVEL.
+# (0101 looks for three), and every broker sends a consumer to a replica in its client.rack
+# (replica.selector.class, KIP-392), as 0101 expects. Uses run.sh's OUT, DIST, BROKER_SETTINGS and SAMSA_LOG_LEVEL.
 #
 #   start_cluster GEN   etcd and the brokers under $OUT/cluster-GEN; sets BOOTSTRAP (host:port,...)
 #                       once every broker is registered and the controller sees all of them
@@ -37,7 +38,8 @@ start_cluster() {
   CLUSTER_PIDS=()
   for i in $(seq 1 "$CLUSTER_BROKERS"); do
     node "$DIST/cli/main.js" serve --cluster "etcd://${client#http://}/samsa" --node-id "$i" --port 0 \
-      --data-dir "$dir/node-$i" "${BROKER_SETTINGS[@]}" --set "broker.rack=RACK$i" --log-level "${SAMSA_LOG_LEVEL:-info}" \
+      --data-dir "$dir/node-$i" "${BROKER_SETTINGS[@]}" --set "broker.rack=RACK$i" \
+      --set replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector --log-level "${SAMSA_LOG_LEVEL:-info}" \
       >"$OUT/broker-$1-node$i.out" 2>"$OUT/broker-$1-node$i.log" &
     CLUSTER_PIDS+=($!)
   done
