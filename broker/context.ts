@@ -5,6 +5,7 @@ import type { AdminState } from '../storage/admin-state.js'
 import type { LogManager } from '../storage/log-manager.js'
 import type { BrokerConfig } from './config.js'
 import type { GroupCoordinator } from './groups/coordinator.js'
+import type { CoordinatorTopics } from './coordinator-state/state-topics.js'
 import type { TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchMemory } from './fetch-memory.js'
@@ -30,6 +31,8 @@ export interface BrokerContext {
   /** Cluster mode: this broker's role for each replicated partition. Undefined for a single broker. */
   replicas?: ReplicaManager
   groups: GroupCoordinator
+  /** The coordinators' internal topics (__consumer_offsets): where each key's coordinator is. */
+  coordinatorTopics: CoordinatorTopics
   txn: TransactionCoordinator
   fetchWaiters: FetchWaiters
   fetchMemory: FetchMemory

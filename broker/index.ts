@@ -22,6 +22,8 @@ import { FetchWaiters } from './fetch-waiters.js'
 import { FetchMemory } from './fetch-memory.js'
 import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
+import { clusterTopics, coordinatorStateFor, loadLocalState, warnOfLegacyState } from './coordinator-state/setup.js'
+import { OFFSETS_TOPIC } from './coordinator-state/state-topics.js'
 import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
@@ -183,8 +185,12 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let clusterId = storedClusterId ?? randomBytes(16).toString('base64url')
   if (storedClusterId === undefined && clusterAddress(config) === undefined) await logs.metadata.put(CLUSTER_ID_KEY, clusterId)
 
+  // Committed offsets live in __consumer_offsets: the group coordinator serves the groups of the
+  // partitions this broker leads (every partition, on a single broker).
+  const coordinatorState = coordinatorStateFor(config, logs, logger)
   const groups = new GroupCoordinator({
-    store: logs.metadata,
+    store: coordinatorState.groups,
+    ownership: (groupId) => coordinatorState.topics.refusal(OFFSETS_TOPIC, groupId),
     logs: {
       partitionCount: (topic) => logs.getTopic(topic)?.partitions,
       topicId: (topic) => logs.getTopic(topic)?.topicId,
@@ -208,6 +214,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     },
     groupConfig: (groupId) => adminState.get<Record<string, string>>(groupConfigKey(groupId)),
   })
+  coordinatorState.groups.setListener(groups)
   const txn = new TransactionCoordinator({
     store: logs.metadata,
     logs,
@@ -222,8 +229,12 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     verifyPartitions: () => config.getBool('transaction.partition.verification.enable'),
   })
   try {
+    // Offsets first: loading transactions completes those a stop interrupted, settling their offsets.
+    if (clusterAddress(config) === undefined) await loadLocalState(coordinatorState, logs, logger)
+    else warnOfLegacyState(logs, logger)
     await txn.load()
   } catch (err) {
+    coordinatorState.topics.close()
     txn.close()
     groups.close()
     await adminState.close()
@@ -260,6 +271,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // Closes the services opened above (not the listeners or replicas) when a later step of the start fails.
   const closeServices = async (): Promise<void> => {
     for (const v of oauthBearer.values()) v.close()
+    coordinatorState.topics.close()
     txn.close()
     groups.close()
     await share.close()
@@ -316,6 +328,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
           replicaSelector,
           rackOf: (id) => cluster?.image.liveBrokers().find((b) => b.nodeId === id)?.rack ?? null,
         })
+  // Internal topics go through etcd only in cluster mode; replication given by a test keeps them local.
+  if (replicas !== undefined && clusterAddress(config) !== undefined) coordinatorState.topics.useCluster(clusterTopics(() => cluster), replicas)
   ctx = {
     nodeId,
     clusterId,
@@ -325,6 +339,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     config,
     logs,
     groups,
+    coordinatorTopics: coordinatorState.topics,
     txn,
     fetchWaiters,
     fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
@@ -346,7 +361,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // Cluster mode: join the cluster in etcd once the listeners are bound, since the registration
   // carries their addresses. Without cluster.etcd.endpoints this is a single broker, as always.
   try {
-    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: storedClusterId, roles: replicas })
+    const roles = replicas === undefined ? undefined : coordinatorState.topics.roles(replicas)
+    cluster = await startClusterNode({ config, nodeId, logs, logger, listeners: bound, localClusterId: storedClusterId, roles })
   } catch (err) {
     await replicas?.close()
     await server.close()
@@ -391,6 +407,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       // asked for: long polls with what they have, joins and syncs with NOT_COORDINATOR (as a
       // Kafka coordinator that unloads its groups), so their members find the coordinator again.
       fetchWaiters.close()
+      coordinatorState.topics.close()
       groups.close()
       await replicas?.close()
       await server.close()

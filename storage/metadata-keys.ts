@@ -61,7 +61,7 @@ export function transactionStateKey(transactionalId: string): string {
   return `txn.state/${encodeURIComponent(transactionalId)}`
 }
 
-/** Offsets committed inside transactions not yet ended, for every group. */
+/** Offsets committed inside transactions not yet ended, for every group (read once to move them to __consumer_offsets). */
 export function pendingTxnOffsetsKey(): string {
   return 'groups.pending-txn-offsets'
 }

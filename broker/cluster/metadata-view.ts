@@ -4,6 +4,7 @@
 // epoch, replicas, ISR and the replicas whose broker is down.
 import type { MetadataResponse } from '../../protocol/generated/metadata.js'
 import { ErrorCode } from '../../protocol/errors.js'
+import { isInternalTopic } from '../coordinator-state/internal-topics.js'
 import type { ClusterImage } from './cluster-image.js'
 import type { TopicSpec } from './keys.js'
 
@@ -23,7 +24,7 @@ export function clusterTopicEntry(image: ClusterImage, spec: TopicSpec, ops: num
     offlineReplicas: s.replicas.filter((id) => !image.isLive(id)),
     }
   })
-  return { errorCode: ErrorCode.NONE, name: spec.name, topicId: spec.topicId, isInternal: false, partitions, topicAuthorizedOperations: ops }
+  return { errorCode: ErrorCode.NONE, name: spec.name, topicId: spec.topicId, isInternal: isInternalTopic(spec.name), partitions, topicAuthorizedOperations: ops }
 }
 
 export function topicById(image: ClusterImage, topicId: string): TopicSpec | undefined {

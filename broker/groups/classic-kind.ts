@@ -78,7 +78,8 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
   // ---- JoinGroup ------------------------------------------------------------------------------
 
   joinGroup(p: JoinGroupParams): Promise<JoinGroupResult> {
-    if (this.registry.closed) return Promise.resolve(joinError(p.memberId, ErrorCode.NOT_COORDINATOR))
+    const refused = this.registry.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return Promise.resolve(joinError(p.memberId, refused))
     if (p.groupId === '') return Promise.resolve(joinError(p.memberId, ErrorCode.INVALID_GROUP_ID))
     if (p.sessionTimeoutMs < this.config.groupMinSessionTimeoutMs || p.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs) {
       return Promise.resolve(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT))
@@ -238,7 +239,8 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
   // ---- SyncGroup ------------------------------------------------------------------------------
 
   syncGroup(p: SyncGroupParams): Promise<SyncGroupResult> {
-    if (this.registry.closed) return Promise.resolve(syncError(ErrorCode.NOT_COORDINATOR))
+    const refused = this.registry.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return Promise.resolve(syncError(refused))
     if (p.groupId === '') return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID))
     const group = this.memberGroup(p.groupId)
     if (group === undefined) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID))
@@ -284,7 +286,8 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
   // ---- Heartbeat and LeaveGroup ---------------------------------------------------------------
 
   heartbeat(p: MemberIdentity): number {
-    if (this.registry.closed) return ErrorCode.NOT_COORDINATOR
+    const refused = this.registry.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return refused
     if (p.groupId === '') return ErrorCode.INVALID_GROUP_ID
     const group = this.memberGroup(p.groupId)
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
@@ -298,7 +301,8 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
 
   leaveGroup(groupId: string, leaving: LeavingMember[]): LeaveGroupResult {
     const answer = (errorCode: number, l: LeavingMember) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode })
-    if (this.registry.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] }
+    const refused = this.registry.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, members: [] }
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] }
     const group = this.memberGroup(groupId)
     if (group === undefined) return { errorCode: ErrorCode.NONE, members: leaving.map((l) => answer(ErrorCode.UNKNOWN_MEMBER_ID, l)) }
@@ -328,7 +332,8 @@ export class ClassicKind implements GroupKind<ClassicGroup> {
   /** A group that does not exist, or is of another kind, is described as Dead (DescribeGroups v0-5). */
   describeGroup(groupId: string): DescribedGroup {
     const group = this.memberGroup(groupId)
-    if (this.registry.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, groupId, groupState: '', protocolType: '', protocolData: '', members: [] }
+    const refused = this.registry.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, groupId, groupState: '', protocolType: '', protocolData: '', members: [] }
     if (group === undefined) return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] }
     // Like Kafka, member metadata and assignments are only shown once the group is Stable.
     const protocol = group.is('Stable') ? group.protocolName : null

@@ -36,7 +36,8 @@ export class ConsumerGroupClassicMembers {
   ) {}
 
   joinGroup(group: ConsumerGroup, p: JoinGroupParams): JoinGroupResult {
-    if (this.registry.closed) return joinError(p.memberId, ErrorCode.NOT_COORDINATOR)
+    const refused = this.registry.refusal(group.groupId)
+    if (refused !== ErrorCode.NONE) return joinError(p.memberId, refused)
     if (p.sessionTimeoutMs < this.config.groupMinSessionTimeoutMs || p.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs) {
       return joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT)
     }
@@ -95,7 +96,8 @@ export class ConsumerGroupClassicMembers {
   }
 
   syncGroup(group: ConsumerGroup, p: SyncGroupParams): SyncGroupResult {
-    if (this.registry.closed) return syncError(ErrorCode.NOT_COORDINATOR)
+    const refused = this.registry.refusal(group.groupId)
+    if (refused !== ErrorCode.NONE) return syncError(refused)
     const member = group.members.get(p.memberId)
     const invalid = this.validate(group, p)
     if (invalid !== ErrorCode.NONE || member?.classic == null) return syncError(invalid)
@@ -113,7 +115,8 @@ export class ConsumerGroupClassicMembers {
   }
 
   heartbeat(group: ConsumerGroup, p: MemberIdentity): number {
-    if (this.registry.closed) return ErrorCode.NOT_COORDINATOR
+    const refused = this.registry.refusal(group.groupId)
+    if (refused !== ErrorCode.NONE) return refused
     const invalid = this.validate(group, p)
     if (invalid !== ErrorCode.NONE) return invalid
     const member = group.members.get(p.memberId)!
@@ -124,7 +127,8 @@ export class ConsumerGroupClassicMembers {
   }
 
   leaveGroup(group: ConsumerGroup, leaving: LeavingMember[]): LeaveGroupResult {
-    if (this.registry.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] }
+    const refused = this.registry.refusal(group.groupId)
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, members: [] }
     const members = leaving.map((l) => {
       const answer = (errorCode: number) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode })
       const memberId = l.groupInstanceId !== null ? group.staticMembers.get(l.groupInstanceId) : l.memberId

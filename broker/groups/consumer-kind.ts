@@ -112,7 +112,8 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   // ---- ConsumerGroupHeartbeat -----------------------------------------------------------------
 
   heartbeat(p: ConsumerHeartbeatParams): ConsumerHeartbeatResult {
-    if (this.registry.closed) return failure(ErrorCode.NOT_COORDINATOR)
+    const refused = this.registry.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return failure(refused)
     const invalid = this.validateRequest(p)
     if (invalid !== null) return this.refused(p, invalid)
     const now = this.registry.now()
@@ -359,7 +360,8 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
 
   describe(groupId: string): DescribedConsumerGroup {
     const group = this.registry.find(groupId, this)
-    if (this.registry.closed) return describeError(groupId, ErrorCode.NOT_COORDINATOR, null)
+    const refused = this.registry.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return describeError(groupId, refused, null)
     if (group === undefined) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`)
     if (group === OTHER_KIND) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`)
     return describeConsumerGroup(group)

@@ -12,6 +12,7 @@
 // on the store.
 import { pino, type Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
+import { KafkaError } from '../errors.js'
 import type { ClassicGroup } from './classic-group.js'
 import { ClassicKind } from './classic-kind.js'
 import { ConsumerGroupClassicMembers } from './consumer-classic-members.js'
@@ -63,6 +64,12 @@ export interface GroupCoordinatorOptions {
   autoTick?: boolean
   /** A group's dynamic configuration (IncrementalAlterConfigs on a GROUP resource), if any. */
   groupConfig?: (groupId: string) => Readonly<Record<string, string>> | undefined
+  /**
+   * Whether this broker coordinates a group now (NONE), or the error its requests answer
+   * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): the group's __consumer_offsets partition.
+   * Without it every group is coordinated here.
+   */
+  ownership?: (groupId: string) => number
 }
 
 /** The group classes the kinds create, told apart by `type`. */
@@ -95,12 +102,14 @@ export class GroupCoordinator {
   private nextRetentionCheck: number
   private expiring = false
   private closed = false
+  private readonly ownership: ((groupId: string) => number) | undefined
 
   constructor(opts: GroupCoordinatorOptions) {
     this.config = { ...DEFAULT_COORDINATOR_CONFIG, ...definedOnly(opts.config ?? {}) }
     this.logger = opts.logger ?? pino({ level: 'silent' })
     this.now = opts.now ?? Date.now
     this.autoTick = opts.autoTick ?? true
+    this.ownership = opts.ownership
     const registry = this.registry()
     this.classic = new ClassicKind(registry, this.config, this.logger)
     this.consumer = new ConsumerKind(registry, this.config, opts.logs, this.logger, (from, to) => this.classic.adoptConverted(from, to))
@@ -123,19 +132,14 @@ export class GroupCoordinator {
       config: this.config,
       logger: this.logger,
       groups: {
-        get closed() {
-          return registry.closed
-        },
+        refusal: registry.refusal,
         now: registry.now,
         get: registry.get,
         getOrCreateSimpleGroup: (groupId) => this.getOrCreateSimpleGroup(groupId),
       },
     })
     this.nextRetentionCheck = this.now() + this.config.offsetsRetentionCheckIntervalMs
-    // Groups that only survive as committed or transactional offsets come back Empty; their
-    // offsets age from now, since the moment they became empty was not recorded.
-    for (const groupId of this.offsets.committedGroupIds()) this.classic.createGroup(groupId)
-    for (const groupId of this.offsets.pendingGroupIds()) this.getOrCreateSimpleGroup(groupId)
+    this.restoreGroups(this.offsets.committedGroupIds())
     if (this.autoTick) {
       this.timer = setInterval(() => this.tick(), opts.tickMs ?? 100)
       this.timer.unref()
@@ -152,6 +156,40 @@ export class GroupCoordinator {
     this.immediate = null
     for (const group of this.groups.values()) this.kinds[group.type].close(group)
     this.active.clear()
+  }
+
+  /**
+   * Takes over groups whose stored state was just read (at start, or when their __consumer_offsets
+   * partition is loaded here): groups that only survive as committed or transactional offsets come
+   * back Empty; their offsets age from now, since the moment they became empty was not recorded.
+   */
+  restoreGroups(groupIds: Iterable<string>): void {
+    if (this.closed) return
+    for (const groupId of groupIds) {
+      this.offsets.restorePending(groupId)
+      this.getOrCreateSimpleGroup(groupId)
+    }
+  }
+
+  /**
+   * Gives up groups coordinated elsewhere from now (their partition moved away), as Kafka's
+   * coordinator unloads a partition: requests they hold answer NOT_COORDINATOR, so members find
+   * the new coordinator; what is stored stays in the partition for the next leader to read.
+   */
+  unloadGroups(belongs: (groupId: string) => boolean): void {
+    for (const group of [...this.groups.values()]) {
+      if (!belongs(group.groupId)) continue
+      this.kinds[group.type].close(group)
+      this.groups.delete(group.groupId)
+      this.active.delete(group)
+      this.offsets.forget(group.groupId)
+    }
+  }
+
+  /** NONE when this broker coordinates the group now, else the error its requests answer. */
+  refusal(groupId: string): number {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR
+    return this.ownership?.(groupId) ?? ErrorCode.NONE
   }
 
   /** The classic group with this id (undefined for a group of another kind). */
@@ -262,6 +300,9 @@ export class GroupCoordinator {
 
   /** The transaction coordinator reports an outcome (TxnOffsetSink). */
   completeTransactionalOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+    // Offsets parked at another coordinator are not in memory here: completing nothing would lose them.
+    const refused = this.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return Promise.reject(new KafkaError(refused, `group ${groupId} is not coordinated by this broker`))
     return this.offsets.completeTransactionalOffsets(groupId, producerId, commit)
   }
 
@@ -275,7 +316,9 @@ export class GroupCoordinator {
     requireStable = false,
     member: OffsetFetchMember = { memberId: null, memberEpoch: -1 },
   ): OffsetFetchResult {
-    const group = this.closed ? undefined : this.groups.get(groupId)
+    const refused = this.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] }
+    const group = this.groups.get(groupId)
     const invalid = group === undefined ? ErrorCode.NONE : group.validateOffsetFetch(member.memberId, member.memberEpoch)
     if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] }
     return this.offsets.fetchOffsets(groupId, topics, requireStable)
@@ -306,8 +349,9 @@ export class GroupCoordinator {
     this.tick()
     const results: DeletedGroup[] = []
     for (const groupId of groupIds) {
-      if (this.closed) {
-        results.push({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })
+      const refused = this.refusal(groupId)
+      if (refused !== ErrorCode.NONE) {
+        results.push({ groupId, errorCode: refused })
         continue
       }
       const group = this.groups.get(groupId)
@@ -396,11 +440,8 @@ export class GroupCoordinator {
 
   /** What the kinds see of this shell. */
   private registry(): GroupRegistry {
-    const isClosed = (): boolean => this.closed
     return {
-      get closed() {
-        return isClosed()
-      },
+      refusal: (groupId) => this.refusal(groupId),
       now: () => this.now(),
       get: (groupId) => this.groups.get(groupId),
       find: <G extends Group>(groupId: string, kind: GroupKind<G>): G | undefined | OtherKind => {

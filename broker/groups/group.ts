@@ -68,8 +68,12 @@ export type OtherKind = typeof OTHER_KIND
 
 /** What a kind sees of the coordinator shell: the groups, the clock and the shared timer. */
 export interface GroupRegistry {
-  /** Set once the coordinator closed; every request then answers NOT_COORDINATOR. */
-  readonly closed: boolean
+  /**
+   * NONE when this broker coordinates the group now; otherwise the error every request for it
+   * answers: NOT_COORDINATOR (the coordinator closed, or the group's state partition is led
+   * elsewhere) or COORDINATOR_LOAD_IN_PROGRESS (its state is being read).
+   */
+  refusal(groupId: string): number
   now(): number
   get(groupId: string): Group | undefined
   /**

@@ -14,7 +14,6 @@
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { KafkaStorageError } from '../../storage/errors.js'
-import { pendingTxnOffsetsKey } from '../../storage/metadata-keys.js'
 import type { Group, GroupRegistry } from './group.js'
 import {
   GroupOffsets,
@@ -37,7 +36,7 @@ import type {
 } from './types.js'
 
 /** How the offset manager reaches the groups: the coordinator shell. */
-export interface OffsetGroups extends Pick<GroupRegistry, 'closed' | 'now' | 'get'> {
+export interface OffsetGroups extends Pick<GroupRegistry, 'refusal' | 'now' | 'get'> {
   /** The group with this id, or a new Empty classic group for offsets stored without one. */
   getOrCreateSimpleGroup(groupId: string): Group
 }
@@ -63,12 +62,11 @@ export class OffsetManager {
   constructor(opts: OffsetManagerOptions) {
     this.offsets = new GroupOffsets(opts.store)
     const store = opts.store
-    this.pendingStore = typeof store.get === 'function' && typeof store.put === 'function' ? (store as PendingOffsetStore) : undefined
+    this.pendingStore = typeof store.pendingOffsets === 'function' && typeof store.putPendingOffsets === 'function' ? (store as PendingOffsetStore) : undefined
     this.groups = opts.groups
     this.catalog = opts.catalog
     this.config = opts.config
     this.logger = opts.logger
-    this.loadPendingTxnOffsets()
   }
 
   /** Groups with committed offsets; they outlive a restart as Empty groups. */
@@ -85,7 +83,8 @@ export class OffsetManager {
 
   async commitOffsets(p: OffsetCommitParams): Promise<TopicResult[]> {
     const all = (errorCode: number): TopicResult[] => everyPartition(p.topics, errorCode)
-    if (this.groups.closed) return all(ErrorCode.NOT_COORDINATOR)
+    const refused = this.groups.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return all(refused)
     let group = this.groups.get(p.groupId)
     if (group === undefined) {
       // generation -1: a consumer that manages its own partitions (or an admin tool) only stores
@@ -144,7 +143,8 @@ export class OffsetManager {
   /** TxnOffsetCommit: validates like Kafka's doTxnCommitOffsets and parks the offsets. */
   async commitTransactionalOffsets(p: TxnOffsetCommitParams): Promise<TopicResult[]> {
     const all = (errorCode: number): TopicResult[] => everyPartition(p.topics, errorCode)
-    if (this.groups.closed) return all(ErrorCode.NOT_COORDINATOR)
+    const refused = this.groups.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return all(refused)
     const invalid = this.groups.getOrCreateSimpleGroup(p.groupId).validateTxnOffsetCommit(p)
     if (invalid !== ErrorCode.NONE) return all(invalid)
     const now = this.groups.now()
@@ -177,7 +177,7 @@ export class OffsetManager {
     const previous = byProducer.get(p.producerId)
     byProducer.set(p.producerId, staged)
     try {
-      await this.persistPendingTxnOffsets()
+      await this.persistPendingTxnOffsets(p.groupId)
     } catch (err) {
       this.logger.error({ err, groupId: p.groupId }, 'storing transactional offsets failed')
       // Not stored, so not pending: what the transaction had staged before stays.
@@ -203,7 +203,7 @@ export class OffsetManager {
     }
     byProducer.delete(producerId)
     if (byProducer.size === 0) this.pendingTxnOffsets.delete(groupId)
-    await this.persistPendingTxnOffsets()
+    await this.persistPendingTxnOffsets(groupId)
   }
 
   /** True when a transaction has an offset for this partition waiting for its outcome. */
@@ -215,27 +215,30 @@ export class OffsetManager {
     return false
   }
 
-  private loadPendingTxnOffsets(): void {
-    const saved = this.pendingStore?.get<Record<string, Record<string, PendingOffset[]>>>(pendingTxnOffsetsKey())
-    if (saved === undefined) return
-    for (const [groupId, producers] of Object.entries(saved)) {
-      const byProducer = new Map<number, Map<string, PendingOffset>>()
-      for (const [pid, entries] of Object.entries(producers)) {
-        byProducer.set(Number(pid), new Map(entries.map((e) => [`${e.topic}\u0000${e.partition}`, e])))
-      }
-      this.pendingTxnOffsets.set(groupId, byProducer)
+  /** Reads the group's stored transactional offsets into memory (at start, or when its partition is loaded). */
+  restorePending(groupId: string): boolean {
+    const saved = this.pendingStore?.pendingOffsets(groupId)
+    if (saved === undefined) return false
+    const byProducer = new Map<number, Map<string, PendingOffset>>()
+    for (const [pid, entries] of Object.entries(saved)) {
+      byProducer.set(Number(pid), new Map(entries.map((e) => [`${e.topic}\u0000${e.partition}`, e])))
     }
+    if (byProducer.size > 0) this.pendingTxnOffsets.set(groupId, byProducer)
+    return byProducer.size > 0
   }
 
-  private persistPendingTxnOffsets(): Promise<void> {
+  /** Forgets the group's transactional offsets in memory (its coordinator moved); the store keeps them. */
+  forget(groupId: string): void {
+    this.pendingTxnOffsets.delete(groupId)
+  }
+
+  private persistPendingTxnOffsets(groupId: string): Promise<void> {
     if (this.pendingStore === undefined) return Promise.resolve()
-    const out: Record<string, Record<string, PendingOffset[]>> = {}
-    for (const [groupId, byProducer] of this.pendingTxnOffsets) {
-      const producers: Record<string, PendingOffset[]> = {}
-      for (const [pid, offsets] of byProducer) producers[String(pid)] = [...offsets.values()]
-      out[groupId] = producers
-    }
-    return this.pendingStore.put(pendingTxnOffsetsKey(), out)
+    const byProducer = this.pendingTxnOffsets.get(groupId)
+    if (byProducer === undefined || byProducer.size === 0) return this.pendingStore.putPendingOffsets(groupId, null)
+    const producers: Record<string, PendingOffset[]> = {}
+    for (const [pid, offsets] of byProducer) producers[String(pid)] = [...offsets.values()]
+    return this.pendingStore.putPendingOffsets(groupId, producers)
   }
 
   // ---- OffsetFetch and OffsetDelete -----------------------------------------------------------
@@ -249,7 +252,8 @@ export class OffsetManager {
     topics: Array<{ name: string; partitionIndexes: number[] }> | null,
     requireStable = false,
   ): OffsetFetchResult {
-    if (this.groups.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
+    const refused = this.groups.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] }
     const stored = this.offsets.read(groupId)
     const checkPending = requireStable && this.pendingTxnOffsets.has(groupId)
     const fetched = (topic: string, partitionIndex: number, o: CommittedOffset | undefined): FetchedOffset => {
@@ -286,7 +290,8 @@ export class OffsetManager {
 
   /** KIP-496: deletes offsets of topics the group no longer consumes. */
   async deleteOffsets(groupId: string, topics: Array<{ name: string; partitions: Array<{ partitionIndex: number }> }>): Promise<OffsetDeleteResult> {
-    if (this.groups.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
+    const refused = this.groups.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] }
     const group = this.groups.get(groupId)
     const invalid = group === undefined ? ErrorCode.GROUP_ID_NOT_FOUND : group.validateOffsetDelete()
     if (group === undefined || invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] }

@@ -21,13 +21,14 @@ export interface OffsetStore {
 }
 
 /**
- * Where transactional offsets wait for their transaction's outcome, so a commit being completed
- * when the broker stopped can still be applied after a restart. The metadata store's key-value
- * space fits; without one they are kept in memory only.
+ * Where transactional offsets wait for their transaction's outcome, per group and producer id, so
+ * an outcome arriving after a restart or a coordinator move still finds them. Without one they are
+ * kept in memory only.
  */
 export interface PendingOffsetStore {
-  get<T>(key: string): T | undefined
-  put(key: string, value: unknown): Promise<void>
+  pendingOffsets(groupId: string): Record<string, PendingOffset[]> | undefined
+  /** Replaces the group's pending offsets; null (or none left) removes them. */
+  putPendingOffsets(groupId: string, byProducer: Record<string, PendingOffset[]> | null): Promise<void>
 }
 
 export type PendingOffset = { topic: string; partition: number } & CommittedOffset

@@ -74,7 +74,8 @@ export class ShareKind implements GroupKind<ShareGroup> {
   // ---- ShareGroupHeartbeat --------------------------------------------------------------------
 
   heartbeat(p: ShareHeartbeatParams): ShareHeartbeatResult {
-    if (this.registry.closed) return failure(ErrorCode.NOT_COORDINATOR)
+    const refused = this.registry.refusal(p.groupId)
+    if (refused !== ErrorCode.NONE) return failure(refused)
     const invalid = validateRequest(p)
     if (invalid !== null) return failure(ErrorCode.INVALID_REQUEST, invalid)
     const found = this.registry.find(p.groupId, this)
@@ -209,7 +210,7 @@ export class ShareKind implements GroupKind<ShareGroup> {
     this.listener!.initialize!(group.groupId, partitions).then(
       () => {
         done()
-        if (group.isDead() || this.registry.closed) return
+        if (group.isDead() || this.registry.refusal(group.groupId) !== ErrorCode.NONE) return
         // A partition that could not be initialized (its topic went meanwhile) waits for the next
         // heartbeat, so a failure cannot turn into a loop of epochs.
         if (partitions.some((p) => this.listener!.isInitialized!(group.groupId, p.topicId, p.partition))) this.bumpGroupEpoch(group)
@@ -226,7 +227,8 @@ export class ShareKind implements GroupKind<ShareGroup> {
   // ---- ShareGroupDescribe ---------------------------------------------------------------------
 
   describe(groupId: string): DescribedShareGroup {
-    if (this.registry.closed) return describeError(groupId, ErrorCode.NOT_COORDINATOR, null)
+    const refused = this.registry.refusal(groupId)
+    if (refused !== ErrorCode.NONE) return describeError(groupId, refused, null)
     const group = this.registry.find(groupId, this)
     if (group === undefined) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`)
     if (group === OTHER_KIND) return describeError(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a share group.`)

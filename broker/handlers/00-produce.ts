@@ -21,6 +21,7 @@
 // Not yet: broker-side recompression when a topic's compression.type differs from the producer's.
 import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.js'
 import { ErrorCode } from '../../protocol/errors.js'
+import { isInternalTopic } from '../coordinator-state/internal-topics.js'
 import { validateRecords } from '../../storage/log-validator.js'
 import type { AppendResult } from '../../storage/partition-log.js'
 import type { BrokerContext } from '../context.js'
@@ -81,6 +82,8 @@ async function appendPartition(
 ): Promise<PartitionResponse> {
   const log = b.logs.partition(topic, p.index)
   if (!log) return { ...errorPartition(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null), index: p.index }
+  // Only the coordinators write their internal topics: a client's records would corrupt their state.
+  if (isInternalTopic(topic)) return { ...errorPartition(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`), index: p.index }
   const replicas = b.replicas
   if (replicas !== undefined) {
     let refused = replicas.checkLeader(topic, p.index, -1)

@@ -8,6 +8,7 @@
 // TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE on the cluster or the topic.
 import { MetadataApi, type MetadataResponse } from '../../protocol/generated/metadata.js'
 import { ErrorCode } from '../../protocol/errors.js'
+import { isInternalTopic } from '../coordinator-state/internal-topics.js'
 import type { TopicRecord } from '../../storage/metadata-store.js'
 import type { BrokerContext } from '../context.js'
 import { toKafkaError } from '../errors.js'
@@ -110,7 +111,7 @@ function describeTopic(b: BrokerContext, t: Pick<TopicRecord, 'name' | 'topicId'
       offlineReplicas: [],
     })
   }
-  return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.topicId, isInternal: false, partitions, topicAuthorizedOperations: ops }
+  return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.topicId, isInternal: isInternalTopic(t.name), partitions, topicAuthorizedOperations: ops }
 }
 
 function errorTopic(name: string | null, topicId: string, errorCode: number): TopicEntry {

@@ -1,9 +1,11 @@
 // FindCoordinator (key 10). v1 adds the key type (0 group, 1 transaction) and an error message;
 // v3 is flexible; v4 batches keys into `coordinatorKeys` and answers a list of coordinators; v6
-// adds key type 2 (KIP-932's share coordinator, keyed "group:topicId:partition"). This single
-// broker coordinates every group, transactional id and share partition. Cluster mode: a group's
-// or transactional id's coordinator is the same broker whichever broker is asked (the key's hash
-// over the live brokers, ClusterNode.groupCoordinator); share partitions stay with the broker asked.
+// adds key type 2 (KIP-932's share coordinator, keyed "group:topicId:partition"). A group's
+// coordinator is the leader of the group's __consumer_offsets partition (Kafka's partitionFor): this
+// broker on a single broker, which creates the topic on the first request; in cluster mode whichever
+// broker leads it, COORDINATOR_NOT_AVAILABLE while it has no leader or the topic is being created. A
+// transactional id's coordinator in cluster mode is the id's hash over the live brokers
+// (ClusterNode.groupCoordinator); share partitions stay with the broker asked.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
@@ -13,6 +15,7 @@ import {
 } from '../../protocol/generated/find-coordinator.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
+import { OFFSETS_TOPIC } from '../coordinator-state/state-topics.js'
 import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 
 const GROUP = 0
@@ -22,7 +25,7 @@ const SHARE = 2
 export default defineHandler({
   api: FindCoordinatorApi,
   versions: [0, 6],
-  handle(req, ctx): FindCoordinatorResponse {
+  async handle(req, ctx): Promise<FindCoordinatorResponse> {
     const { nodeId } = ctx.broker
     const { advertisedHost: host, advertisedPort: port } = ctx.session.listener
     const supported = req.keyType === GROUP || req.keyType === TRANSACTION || (req.keyType === SHARE && ctx.apiVersion >= 6)
@@ -34,9 +37,24 @@ export default defineHandler({
       if (req.keyType === TRANSACTION && !authorize(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, key)) return [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null]
       return undefined
     }
+    const cluster = ctx.broker.cluster
+    const topics = ctx.broker.coordinatorTopics
+    // A single broker creates __consumer_offsets (and reads it) before it names itself coordinator.
+    if (req.keyType === GROUP && cluster === undefined) {
+      try {
+        await topics.ensure(OFFSETS_TOPIC)
+      } catch (err) {
+        ctx.broker.logger.error({ err }, 'creating __consumer_offsets failed')
+      }
+    }
     const answer = (key: string): FindCoordinatorResponseCoordinator => {
       const refused = refusal(key)
-      const elsewhere = req.keyType === GROUP || req.keyType === TRANSACTION ? ctx.broker.cluster?.groupCoordinator(key, ctx.listenerName) : undefined
+      if (refused === undefined && req.keyType === GROUP) {
+        const found = cluster === undefined ? topics.refusal(OFFSETS_TOPIC, key) : topics.coordinator(OFFSETS_TOPIC, key, ctx.listenerName)
+        if (typeof found !== 'number') return { key, ...found, errorCode: ErrorCode.NONE, errorMessage: null }
+        if (found !== ErrorCode.NONE) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
+      }
+      const elsewhere = req.keyType === TRANSACTION ? cluster?.groupCoordinator(key, ctx.listenerName) : undefined
       if (refused === undefined && elsewhere !== undefined) return { key, ...elsewhere, errorCode: ErrorCode.NONE, errorMessage: null }
       return refused === undefined
         ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }

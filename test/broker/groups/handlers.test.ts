@@ -13,7 +13,9 @@ import { plaintextSession } from '../../../broker/security/session.js'
 import { Clock, newCoordinator, subscription } from './helpers.js'
 
 function context(apiVersion: number, groups = newCoordinator(new Clock()).coordinator): RequestContext {
-  const broker = { nodeId: 7, advertisedHost: 'broker.local', advertisedPort: 9093, groups } as unknown as BrokerContext
+  // A single broker whose __consumer_offsets is loaded: it coordinates every group.
+  const coordinatorTopics = { ensure: async () => {}, refusal: () => ErrorCode.NONE }
+  const broker = { nodeId: 7, advertisedHost: 'broker.local', advertisedPort: 9093, groups, coordinatorTopics } as unknown as BrokerContext
   return { apiVersion, correlationId: 1, clientId: 'cli', clientHost: '10.0.0.9', principal: 'User:ANONYMOUS', listenerName: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', session: plaintextSession('10.0.0.9', 'broker.local', 9093), broker }
 }
 

@@ -7,6 +7,7 @@ import { ProducerIdManager } from '../../../broker/txn/producer-ids.js'
 import { KafkaStorageError } from '../../../storage/errors.js'
 import type { TxnMarkerInput } from '../../../storage/partition-log.js'
 import { Clock, MemoryOffsetStore, catalog } from '../groups/helpers.js'
+import type { PendingOffset } from '../../../broker/groups/offset-store.js'
 
 const logger = pino({ level: 'silent' })
 const FENCED = ErrorCode.PRODUCER_FENCED
@@ -231,19 +232,20 @@ describe('ProducerIdManager', () => {
 })
 
 describe('transactional offsets in the group coordinator', () => {
-  function groupsWith(store: MemoryOffsetStore & MemoryKv) {
+  function groupsWith(store: MemoryOffsetStore) {
     return new GroupCoordinator({ store, logs: catalog, logger, autoTick: false })
   }
   class Store extends MemoryOffsetStore {
-    private readonly kv = new MemoryKv()
-    get<T>(key: string): T | undefined {
-      return this.kv.get<T>(key)
+    private readonly pending = new Map<string, Record<string, PendingOffset[]>>()
+    pendingOffsets(groupId: string): Record<string, PendingOffset[]> | undefined {
+      return this.pending.get(groupId)
     }
-    put(key: string, value: unknown): Promise<void> {
-      return this.kv.put(key, value)
+    async putPendingOffsets(groupId: string, byProducer: Record<string, PendingOffset[]> | null): Promise<void> {
+      if (byProducer === null) this.pending.delete(groupId)
+      else this.pending.set(groupId, structuredClone(byProducer))
     }
-    delete(key: string): Promise<void> {
-      return this.kv.delete(key)
+    override listOffsetGroups(): string[] {
+      return [...new Set([...super.listOffsetGroups(), ...this.pending.keys()])]
     }
   }
   const commit = (partition: number, offset: number) => ({
