@@ -56,6 +56,7 @@ export function clusterTopics(cluster: () => ClusterNode | undefined): ClusterTo
   }
   return {
     topicExists: (name) => cluster()?.image.topics.has(name) ?? false,
+    partitionCount: (name) => cluster()?.image.topics.get(name)?.value.partitions,
     createTopic: async (spec) => {
       await node().admin.createTopic({ name: spec.name, partitions: spec.partitions, replicationFactor: spec.replicationFactor, configs: spec.configs })
     },

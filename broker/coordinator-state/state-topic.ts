@@ -63,14 +63,29 @@ const READ_CHUNK = 1024 * 1024
 
 export class StateTopic {
   readonly name: string
-  readonly partitions: number
+  private partitionCount: number
   private readonly shards = new Map<number, Shard>()
   private closed = false
   private machine: StateMachine | undefined
+  private beforeWrite: (() => Promise<void> | undefined) | undefined
 
   constructor(private readonly opts: StateTopicOptions) {
     this.name = opts.name
-    this.partitions = opts.partitions
+    this.partitionCount = opts.partitions
+  }
+
+  get partitions(): number {
+    return this.partitionCount
+  }
+
+  /** The topic as it exists may have another partition count than configured: keys follow the topic. */
+  setPartitions(count: number): void {
+    this.partitionCount = count
+  }
+
+  /** Something every write waits for first (a single broker creates the topic on its first write). */
+  setBeforeWrite(fn: () => Promise<void> | undefined): void {
+    this.beforeWrite = fn
   }
 
   /** Set once, before the first partition is loaded. */
@@ -107,6 +122,7 @@ export class StateTopic {
    */
   async write(partition: number, changes: readonly StateWrite[]): Promise<void> {
     if (changes.length === 0) return
+    await this.beforeWrite?.()
     const shard = this.shards.get(partition)
     if (shard === undefined || shard.status !== 'loaded' || this.closed) throw notCoordinator(this.name, partition)
     const log = this.opts.logs.partition(this.name, partition)

@@ -24,6 +24,8 @@ export interface InternalTopicSpec {
 /** What cluster mode offers: the topics in etcd and their leaders. */
 export interface ClusterTopics {
   topicExists(name: string): boolean
+  /** The topic's partition count as created, if it exists. */
+  partitionCount(name: string): number | undefined
   /** Creates the topic in etcd; rejects with a KafkaError (INVALID_REPLICATION_FACTOR, ...). */
   createTopic(spec: InternalTopicSpec): Promise<void>
   /** The partition's leader as clients on `listener` reach it; undefined while it has none. */
@@ -63,6 +65,9 @@ export class CoordinatorTopics {
       writeTimeoutMs: this.opts.writeTimeoutMs,
       replication: { waitForIsr: (...args) => (this.replication === undefined ? Promise.resolve(ErrorCode.NONE) : this.replication.waitForIsr(...args)) },
     })
+    // A single broker creates the topic when something is first written to it: until then there is
+    // nothing to read, so every key is served here at once.
+    state.setBeforeWrite(() => (this.cluster === undefined ? this.ensure(spec.name) : undefined))
     this.hosted.set(spec.name, { spec, state, lastWarning: 0 })
     return state
   }
@@ -104,15 +109,13 @@ export class CoordinatorTopics {
 
   /**
    * NONE when this broker serves `key`'s partition of the topic now, else the error to answer
-   * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). A single broker creates the topic on first use.
+   * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). A single broker serves every key: what it
+   * stored was read at start, and a topic not created yet holds nothing.
    */
   refusal(name: string, key: string): number {
     const h = this.hosted.get(name)!
     if (this.closed) return ErrorCode.NOT_COORDINATOR
-    if (this.cluster === undefined && h.ready === undefined) {
-      this.ensure(name).catch((err: unknown) => this.opts.logger.error({ err, topic: name }, 'creating an internal topic failed'))
-      return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-    }
+    if (this.cluster === undefined) return ErrorCode.NONE
     return h.state.refusalFor(key)
   }
 
@@ -128,6 +131,7 @@ export class CoordinatorTopics {
       this.ensure(name).catch((err: unknown) => this.warn(h, err))
       return ErrorCode.COORDINATOR_NOT_AVAILABLE
     }
+    this.followPartitionCount(h)
     return cluster.leaderOf(name, h.state.partitionFor(key), listener) ?? ErrorCode.COORDINATOR_NOT_AVAILABLE
   }
 
@@ -136,8 +140,11 @@ export class CoordinatorTopics {
     return {
       becomeLeader: async (state: PartitionState) => {
         await inner.becomeLeader(state)
+        const h = this.hosted.get(state.topic)
+        if (h === undefined) return
+        this.followPartitionCount(h)
         // Loaded in the background: the roles of other partitions need not wait for it.
-        void this.hosted.get(state.topic)?.state.elect(state.partition, state.leaderEpoch)
+        void h.state.elect(state.partition, state.leaderEpoch)
       },
       becomeFollower: async (state: PartitionState, leader: BrokerEndpoint) => {
         this.hosted.get(state.topic)?.state.resign(state.partition)
@@ -168,6 +175,7 @@ export class CoordinatorTopics {
     const local = this.opts.logs.getTopic(name)!
     if (local.partitions !== partitions) {
       this.opts.logger.warn({ topic: name, partitions: local.partitions, configured: partitions }, 'an internal topic keeps the partition count it was created with')
+      h.state.setPartitions(local.partitions)
     }
     for (let p = 0; p < local.partitions; p++) await h.state.elect(p, 0)
   }
@@ -181,6 +189,12 @@ export class CoordinatorTopics {
     } catch (err) {
       if (toKafkaError(err).code !== ErrorCode.TOPIC_ALREADY_EXISTS) throw err
     }
+  }
+
+  /** Keys are placed over the partitions the topic was created with, whatever is configured now. */
+  private followPartitionCount(h: Hosted): void {
+    const count = this.cluster?.partitionCount(h.spec.name)
+    if (count !== undefined && count !== h.state.partitions) h.state.setPartitions(count)
   }
 
   private warn(h: Hosted, err: unknown): void {

@@ -76,7 +76,7 @@ Examples:
             port: firstPort === 0 ? 0 : firstPort + id - 1,
             nodeId: id,
             logger: logger.child({ node: id }),
-            config: { ...Object.fromEntries(flags.set), 'cluster.etcd.endpoints': etcd.endpoint, 'cluster.etcd.prefix': '/samsa', 'node.id': String(id) },
+            config: { ...internalTopicDefaults(brokers), ...Object.fromEntries(flags.set), 'cluster.etcd.endpoints': etcd.endpoint, 'cluster.etcd.prefix': '/samsa', 'node.id': String(id) },
           })
           running.push(b)
           addresses.push(b.address)
@@ -102,4 +102,10 @@ Examples:
         process.on('SIGINT', onSignal)
       })
     })
+}
+
+/** A cluster of fewer than 3 brokers could never create __consumer_offsets with Kafka's default replication factor of 3. */
+function internalTopicDefaults(brokers: number): Record<string, string> {
+  const rf = String(Math.min(3, brokers))
+  return { 'offsets.topic.replication.factor': rf, 'transaction.state.log.replication.factor': rf, 'transaction.state.log.min.isr': String(Math.min(2, brokers)) }
 }

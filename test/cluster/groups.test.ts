@@ -1,5 +1,6 @@
-// Consumer groups on a cluster: every broker names the same coordinator for a group, so kafkajs
-// consumers that bootstrap from different brokers end up in one group and share the partitions.
+// Consumer groups on a cluster: every broker names the same coordinator for a group (the leader of
+// its __consumer_offsets partition), so kafkajs consumers that bootstrap from different brokers end
+// up in one group and share the partitions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import type { Consumer } from 'kafkajs'
@@ -26,12 +27,17 @@ describe.skipIf(etcdMissing !== undefined)('consumer groups on a cluster (two br
 
   it('names one coordinator per group whichever broker is asked', async () => {
     for (const group of ['alpha', 'beta', 'gamma', 'delta']) {
-      const answers = []
+      const answers: Array<{ nodeId: number; address: string }> = []
       for (const b of cluster.brokers) {
         const c = await BrokerConnection.connect(cluster.address(b.nodeId), { clientId: 'find-test', connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 })
         try {
-          const res = await c.request(FindCoordinatorApi, 3, { key: group, keyType: 0, coordinatorKeys: [] })
-          answers.push({ nodeId: res.nodeId, address: `${res.host}:${res.port}` })
+          // COORDINATOR_NOT_AVAILABLE while __consumer_offsets is created and its leaders elected.
+          await waitFor(async () => {
+            const res = await c.request(FindCoordinatorApi, 3, { key: group, keyType: 0, coordinatorKeys: [] })
+            if (res.errorCode !== 0) return false
+            answers.push({ nodeId: res.nodeId, address: `${res.host}:${res.port}` })
+            return true
+          }, { timeoutMs: 20_000, what: `a coordinator for ${group}` })
         } finally {
           c.close()
         }

@@ -167,6 +167,10 @@ export class TestCluster {
         'node.id': String(nodeId),
         'broker.session.timeout.ms': '2000',
         'controlled.shutdown.timeout.ms': '5000',
+        // The internal topics need as many live brokers as their replication factor (3 by default).
+        'offsets.topic.replication.factor': String(Math.min(3, this.brokers.length)),
+        'transaction.state.log.replication.factor': String(Math.min(3, this.brokers.length)),
+        'transaction.state.log.min.isr': String(Math.min(2, this.brokers.length)),
         ...this.config,
         ...this.nodeConfig?.(nodeId),
       },
