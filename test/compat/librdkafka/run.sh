@@ -341,7 +341,9 @@ for n in "${NUMBERS[@]}"; do
   printf '%-5s %-8s %4ss  %s\n' "$n" "$RESULT" "$secs" "$(cut -c1-110 <<<"$DETAIL")"
 
   if ! broker_alive; then
-    echo "!! broker exited during test $n; restarting (see $OUT/broker-$generation.log)"
+    logs="$OUT/broker-$generation.log"
+    [ "$BROKER_MODE" = single ] || logs="$OUT/broker-$generation-node*.log, $OUT/etcd-$generation.log"
+    echo "!! broker exited during test $n; restarting (see $logs)"
     printf '%s\tbroker-exit\t0\tbroker process exited during this test\n' "$n" >>"$OUT/results.tsv"
     UNEXPECTED+=("$n(broker exit)")
     stop_broker
