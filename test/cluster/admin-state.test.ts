@@ -165,15 +165,20 @@ describe.skipIf(etcdMissing !== undefined)('admin state in etcd (three brokers)'
   })
 
   it('a data directory that was a single broker\'s brings its user, ACLs and own configs into the cluster', async () => {
-    expect(await loginWorks(3, 'dave', 'dave-secret')).toBe(true)
-    const described = await withAdmin(plain(2), (a) =>
-      a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: 'legacy', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
-    )
+    // Brokers 2 and 3 started alongside broker 1 and may have loaded etcd before it copied: their
+    // watches bring the copy.
+    await waitFor(() => loginWorks(3, 'dave', 'dave-secret'), { what: 'dave logging in on broker 3' })
+    const described = await waitFor(async () => {
+      const d = await withAdmin(plain(2), (a) =>
+        a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: 'legacy', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+      )
+      return d.resources.length > 0 ? d : undefined
+    }, { what: 'the legacy ACL on broker 2' })
     expect(described.resources).toEqual([expect.objectContaining({ resourceName: 'legacy', acls: [expect.objectContaining({ principal: 'User:dave', operation: AclOperationTypes.WRITE })] })])
     // Its dynamic configs were that broker's own: broker 1 keeps them, the others do not get them.
     expect(await brokerConfigOn(1)).toBe(`777@${ConfigSource.DYNAMIC_BROKER_CONFIG}`)
     expect(await brokerConfigOn(2)).not.toContain('777')
-    expect(await groupConfigOn(3, 'dave-group')).toBe('earliest')
+    await waitFor(async () => (await groupConfigOn(3, 'dave-group')) === 'earliest', { what: 'dave-group\'s config on broker 3' })
   }, 25_000)
 
   it('a SCRAM user created through broker 2 logs in on broker 3', async () => {
