@@ -6,6 +6,7 @@ import type { LogManager } from '../storage/log-manager.js'
 import type { BrokerConfig } from './config.js'
 import type { GroupCoordinator } from './groups/coordinator.js'
 import type { CoordinatorTopics } from './coordinator-state/state-topics.js'
+import type { ShareStateCoordinator } from './coordinator-state/share-state.js'
 import type { TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchMemory } from './fetch-memory.js'
@@ -33,6 +34,8 @@ export interface BrokerContext {
   groups: GroupCoordinator
   /** The coordinators' internal topics (__consumer_offsets): where each key's coordinator is. */
   coordinatorTopics: CoordinatorTopics
+  /** The share coordinator: the share-partition states of the __share_group_state partitions led here. */
+  shareCoordinator: ShareStateCoordinator
   txn: TransactionCoordinator
   fetchWaiters: FetchWaiters
   fetchMemory: FetchMemory

@@ -24,6 +24,9 @@ import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
 import { clusterTopics, coordinatorStateFor, loadLocalState, warnOfLegacyState } from './coordinator-state/setup.js'
 import { OFFSETS_TOPIC } from './coordinator-state/state-topics.js'
+import { loadLocalShareState, shareStateFor, warnOfLegacyShareState } from './coordinator-state/share-setup.js'
+import { SHARE_STATE_TOPIC } from './coordinator-state/share-state.js'
+import { ShareCoordinatorPersister } from './share/share-persister.js'
 import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
@@ -188,6 +191,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // Committed offsets live in __consumer_offsets: the group coordinator serves the groups of the
   // partitions this broker leads (every partition, on a single broker).
   const coordinatorState = coordinatorStateFor(config, logs, logger)
+  // Share-partition state lives in __share_group_state, served by the share coordinator of each.
+  const shareState = shareStateFor(coordinatorState.topics, config)
   const groups = new GroupCoordinator({
     store: coordinatorState.groups,
     ownership: (groupId) => coordinatorState.topics.refusal(OFFSETS_TOPIC, groupId),
@@ -230,8 +235,13 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   })
   try {
     // Offsets first: loading transactions completes those a stop interrupted, settling their offsets.
-    if (clusterAddress(config) === undefined) await loadLocalState(coordinatorState, logs, logger)
-    else warnOfLegacyState(logs, logger)
+    if (clusterAddress(config) === undefined) {
+      await loadLocalState(coordinatorState, logs, logger)
+      await loadLocalShareState(shareState, coordinatorState.topics, logs, logger)
+    } else {
+      warnOfLegacyState(logs, logger)
+      warnOfLegacyShareState(logs, logger)
+    }
     await txn.load()
   } catch (err) {
     coordinatorState.topics.close()
@@ -247,7 +257,25 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // Share groups whose members are gone come back Empty with their share-partition state.
   const shareConfig = shareSettings(config, adminState)
   const deadLetters = new ShareDeadLetterWriter(logs, config, shareConfig, logger)
-  const share = new SharePartitionManager({ logs, store: logs.metadata, settings: shareConfig, logger, deadLetters })
+  const sharePersister = new ShareCoordinatorPersister({
+    coordinator: shareState,
+    ensureTopic: () => coordinatorState.topics.ensure(SHARE_STATE_TOPIC),
+    logger,
+    retryMs: config.getInt('share.coordinator.write.timeout.ms'),
+  })
+  // In cluster mode only the leader of a partition serves its share partitions, at its leader epoch.
+  let leaders: ReplicaManager | undefined
+  const share = new SharePartitionManager({
+    logs,
+    store: sharePersister,
+    settings: shareConfig,
+    logger,
+    deadLetters,
+    leaderEpoch:
+      clusterAddress(config) === undefined
+        ? undefined
+        : (topic, partition) => (leaders?.leaderOf(topic, partition) === undefined ? undefined : leaders.currentLeader(topic, partition).leaderEpoch),
+  })
   for (const groupId of share.groupIds()) groups.restoreShareGroup(groupId)
   const shareSessions = new ShareSessionCache(() => config.getInt('group.share.max.share.sessions'))
   groups.setShareGroupListener({
@@ -276,6 +304,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     groups.close()
     await share.close()
     await adminState.close()
+    sharePersister.close()
     await logs.close()
     await http?.close()
   }
@@ -330,6 +359,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
         })
   // Internal topics go through etcd only in cluster mode; replication given by a test keeps them local.
   if (replicas !== undefined && clusterAddress(config) !== undefined) coordinatorState.topics.useCluster(clusterTopics(() => cluster), replicas)
+  leaders = replicas
   ctx = {
     nodeId,
     clusterId,
@@ -340,6 +370,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     logs,
     groups,
     coordinatorTopics: coordinatorState.topics,
+    shareCoordinator: shareState,
     txn,
     fetchWaiters,
     fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
@@ -387,6 +418,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
         },
       }),
     )
+    sharePersister.useCluster({
+      nodeId,
+      security: interBroker?.security,
+      leaderOf: (partition) => {
+        const leader = image.partition(SHARE_STATE_TOPIC, partition)?.value.leader
+        const b = leader === undefined || leader < 0 ? undefined : image.brokers.get(leader)
+        return b === undefined ? undefined : endpointFor(b, interBroker?.listener.name)
+      },
+    })
     if (cluster.clusterId !== storedClusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
     clusterId = ctx.clusterId = cluster.clusterId
   }
@@ -407,6 +447,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       // asked for: long polls with what they have, joins and syncs with NOT_COORDINATOR (as a
       // Kafka coordinator that unloads its groups), so their members find the coordinator again.
       fetchWaiters.close()
+      // The last share-state writes finish while the share coordinator still serves.
+      await share.close()
+      sharePersister.close()
       coordinatorState.topics.close()
       groups.close()
       await replicas?.close()

@@ -253,6 +253,11 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'group.share.min.partition.max.record.locks', type: 'int', default: '100' },
   { name: 'group.share.max.partition.max.record.locks', type: 'int', default: '4000' },
   { name: 'group.share.max.share.sessions', type: 'int', default: '2000' },
+  { name: 'share.coordinator.state.topic.num.partitions', type: 'int', default: '50' },
+  { name: 'share.coordinator.state.topic.replication.factor', type: 'int', default: '3' },
+  { name: 'share.coordinator.state.topic.min.isr', type: 'int', default: '2' },
+  { name: 'share.coordinator.state.topic.segment.bytes', type: 'int', default: '104857600' },
+  { name: 'share.coordinator.write.timeout.ms', type: 'int', default: '5000' },
   // KIP-1191: whether a share group's dead-letter topic is created on first use, and the prefix
   // every dead-letter topic name must start with (empty: any name).
   { name: 'errors.deadletterqueue.auto.create.topics.enable', type: 'boolean', default: 'false', dynamic: true, validate: bool },

@@ -5,7 +5,8 @@
 // broker on a single broker, which creates the topic on the first request; in cluster mode whichever
 // broker leads it, COORDINATOR_NOT_AVAILABLE while it has no leader or the topic is being created. A
 // transactional id's coordinator in cluster mode is the id's hash over the live brokers
-// (ClusterNode.groupCoordinator); share partitions stay with the broker asked.
+// (ClusterNode.groupCoordinator). A share partition's coordinator is, in the same way, the leader
+// of the key's __share_group_state partition.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
@@ -16,6 +17,7 @@ import {
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
 import { OFFSETS_TOPIC } from '../coordinator-state/state-topics.js'
+import { SHARE_STATE_TOPIC } from '../coordinator-state/share-state.js'
 import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 
 const GROUP = 0
@@ -39,18 +41,19 @@ export default defineHandler({
     }
     const cluster = ctx.broker.cluster
     const topics = ctx.broker.coordinatorTopics
-    // A single broker creates __consumer_offsets (and reads it) before it names itself coordinator.
-    if (req.keyType === GROUP && cluster === undefined) {
+    const stateTopic = req.keyType === GROUP ? OFFSETS_TOPIC : req.keyType === SHARE ? SHARE_STATE_TOPIC : undefined
+    // A single broker creates the state topic (and reads it) before it names itself coordinator.
+    if (stateTopic !== undefined && cluster === undefined) {
       try {
-        await topics.ensure(OFFSETS_TOPIC)
+        await topics.ensure(stateTopic)
       } catch (err) {
-        ctx.broker.logger.error({ err }, 'creating __consumer_offsets failed')
+        ctx.broker.logger.error({ err, topic: stateTopic }, 'creating an internal topic failed')
       }
     }
     const answer = (key: string): FindCoordinatorResponseCoordinator => {
       const refused = refusal(key)
-      if (refused === undefined && req.keyType === GROUP) {
-        const found = cluster === undefined ? topics.refusal(OFFSETS_TOPIC, key) : topics.coordinator(OFFSETS_TOPIC, key, ctx.listenerName)
+      if (refused === undefined && stateTopic !== undefined) {
+        const found = cluster === undefined ? topics.refusal(stateTopic, key) : topics.coordinator(stateTopic, key, ctx.listenerName)
         if (typeof found !== 'number') return { key, ...found, errorCode: ErrorCode.NONE, errorMessage: null }
         if (found !== ErrorCode.NONE) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
       }

@@ -7,7 +7,9 @@
 // answers its batches and the acquired ranges with their delivery counts. BatchSize is not used to
 // split acquired ranges. Incremental sessions answer only partitions with records, errors or
 // acknowledgement results. ACLs: READ on the group (top-level GROUP_AUTHORIZATION_FAILED) and on
-// each topic (TOPIC_AUTHORIZATION_FAILED).
+// each topic (TOPIC_AUTHORIZATION_FAILED). In cluster mode a partition this broker does not lead
+// answers NOT_LEADER_OR_FOLLOWER with the leader it knows; the share partitions it leads are read
+// from their share coordinator before the first use at a leader epoch.
 import { ShareFetchApi, type ShareFetchRequest, type ShareFetchResponse } from '../../protocol/generated/share-fetch.js'
 import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler, LeasedResponse } from '../handler.js'
@@ -40,8 +42,12 @@ export default defineHandler({
       if (epoch !== SHARE_INITIAL_EPOCH) session.epoch++
     }
     const canRead = (topic: string): boolean => authorize(ctx, Op.READ, Resource.TOPIC, topic)
+    await b.share.loadPartitions(groupId, [...acks, ...session.partitions.values()])
     const acked = acknowledge(b.share, groupId, memberId, acks, canRead)
-    const out = new Responses(b.nodeId)
+    const out = new Responses((topicId, partition) => {
+      const topic = b.share.topicName(topicId)
+      return b.replicas === undefined || topic === undefined ? { leaderId: b.nodeId, leaderEpoch: 0 } : b.replicas.currentLeader(topic, partition)
+    })
     const answerAcknowledgements = (): void => {
       for (const p of acks) {
         const outcome = acked.outcomes.get(partitionKey(p.topicId, p.partition))!
@@ -100,7 +106,7 @@ function requestPartitions(req: ShareFetchRequest): AcknowledgedPartition[] {
 class Responses {
   private readonly byTopic = new Map<string, Map<number, Partition>>()
 
-  constructor(private readonly nodeId: number) {}
+  constructor(private readonly leaderOf: (topicId: string, partition: number) => Partition['currentLeader']) {}
 
   get(topicId: string, partition: number): Partition {
     let partitions = this.byTopic.get(topicId)
@@ -113,7 +119,7 @@ class Responses {
         errorMessage: null,
         acknowledgeErrorCode: ErrorCode.NONE,
         acknowledgeErrorMessage: null,
-        currentLeader: { leaderId: this.nodeId, leaderEpoch: 0 },
+        currentLeader: this.leaderOf(topicId, partition),
         records: null,
         acquiredRecords: [],
       }

@@ -99,6 +99,7 @@ export async function applyAcknowledgements(
   partitions: readonly AcknowledgedPartition[],
   canRead: (topic: string) => boolean,
 ): Promise<Map<string, PartitionOutcome>> {
+  await manager.loadPartitions(groupId, partitions)
   const acks = acknowledge(manager, groupId, memberId, partitions, canRead)
   if (acks.changed.length > 0) await settleAcknowledgements(acks, manager.persist(acks.changed))
   return acks.outcomes

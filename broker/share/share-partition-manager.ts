@@ -1,7 +1,14 @@
 // Every share partition this broker leads, by (group, topic id, partition): created on a share
-// group's first fetch of the partition, from its persisted state when there is one (Kafka's share
-// coordinator reads it back with ReadShareGroupState), else at the log end or the log start as the
-// group's share.auto.offset.reset says. Kafka's SharePartitionManager is the model.
+// group's first fetch of the partition, from its persisted state when there is one (read from the
+// share coordinator with load() first, as Kafka's SharePartition reads it with
+// ReadShareGroupState), else at the log end or the log start as the group's
+// share.auto.offset.reset says. Kafka's SharePartitionManager is the model.
+//
+// Only the leader of a data partition holds its share partitions (NOT_LEADER_OR_FOLLOWER
+// elsewhere). A share partition is held for one leader epoch: when leadership moves away and back,
+// it is read from the share coordinator again, and every state written carries the epoch, so the
+// coordinator refuses a deposed leader's writes. A new leader's share partition has nothing
+// acquired: what its predecessor had handed out is Available again, as after a restart.
 //
 // State changes are persisted through one ShareStateWriter (group commit); callers answer their
 // clients once the write holding their change has committed. One interval watches the acquisition
@@ -55,6 +62,8 @@ export interface HeldSharePartition extends ShareTarget {
   readonly key: string
   readonly sp: SharePartition
   readonly log: PartitionLog
+  /** The leader epoch the share partition is held at. */
+  readonly leaderEpoch: number
   /** Log bytes per offset seen by the last share fetch (0: none yet), to size the next read. */
   bytesPerOffset: number
 }
@@ -76,12 +85,18 @@ export interface SharePartitionManagerOptions {
   lockCheckMs?: number
   onArchive?: ArchiveListener
   deadLetters?: DeadLetterSink
+  /** The leader epoch of the partition when this broker leads it, else undefined; 0 for all on a single broker. */
+  leaderEpoch?: (topic: string, partition: number) => number | undefined
 }
 
 export class SharePartitionManager {
   private readonly held = new Map<string, HeldSharePartition>()
-  /** Persisted states not loaded yet, by key. */
-  private readonly stored = new Map<string, ShareStateRecord>()
+  /** Persisted states not loaded yet, by key (null: read, and there is none). */
+  private readonly stored = new Map<string, ShareStateRecord | null>()
+  /** Reads from the store in flight, by key. */
+  private readonly reading = new Map<string, Promise<void>>()
+  /** Share partitions given an initial state through the store. */
+  private readonly initialized = new Set<string>()
   /** Topic ids with any state, live or persisted (a deleted topic's state goes on its next use). */
   private readonly stateTopics = new Set<string>()
   private readonly writer: ShareStateWriter
@@ -109,7 +124,7 @@ export class SharePartitionManager {
   /** Groups with persisted or live share-partition state. */
   groupIds(): string[] {
     const ids = new Set<string>()
-    for (const key of this.stored.keys()) ids.add(parseShareStateKey(key).group)
+    for (const [key, value] of this.stored) if (value !== null) ids.add(parseShareStateKey(key).group)
     for (const h of this.held.values()) ids.add(h.groupId)
     return [...ids]
   }
@@ -129,14 +144,28 @@ export class SharePartitionManager {
     }
     const log = this.opts.logs.partition(topic.name, partition)
     if (log === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    const leaderEpoch = this.leaderEpoch(topic.name, partition)
     let h = this.held.get(key)
-    if (h !== undefined && h.log === log) return h
+    if (h !== undefined && h.log === log && h.leaderEpoch === leaderEpoch) return h
+    // Leadership moved (or the log was replaced) since the share partition was read: read it again.
+    if (h !== undefined) this.held.delete(key)
+    if (leaderEpoch === undefined) {
+      // What was read here may be stale by the time this broker leads the partition.
+      this.stored.delete(key)
+      return ErrorCode.NOT_LEADER_OR_FOLLOWER
+    }
     const stored = this.stored.get(key)
+    if (stored === undefined && this.opts.store.readShareStates !== undefined) {
+      // Not read from the share coordinator yet (callers load() first; this is a late arrival).
+      void this.load([key]).catch(() => {})
+      return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+    }
     this.stored.delete(key)
+    const fresh = stored === undefined || stored === null || stored.startOffset < 0
     const initial: SharePartitionSnapshot =
-      stored !== undefined
+      !fresh
         ? fromRecord(stored)
-        : { startOffset: this.opts.settings.autoOffsetReset(groupId) === 'earliest' ? log.logStartOffset : log.highWatermark, stateEpoch: 0, stateBatches: [] }
+        : { startOffset: this.opts.settings.autoOffsetReset(groupId) === 'earliest' ? log.logStartOffset : log.highWatermark, stateEpoch: stored?.stateEpoch ?? 0, stateBatches: [] }
     const target: ShareTarget = { groupId, topic: topic.name, topicId, partition }
     const deadLetters = this.opts.deadLetters
     const settings = this.opts.settings
@@ -159,33 +188,63 @@ export class SharePartitionManager {
       initial,
     )
     sp.truncateTo(log.logStartOffset)
-    h = { ...target, key, sp, log, bytesPerOffset: 0 }
+    h = { ...target, key, sp, log, leaderEpoch, bytesPerOffset: 0 }
     this.held.set(key, h)
     this.stateTopics.add(topicId)
-    if (stored === undefined) void this.persist([h]).catch((err: unknown) => this.opts.logger.error({ err, key }, 'storing a new share partition failed'))
+    if (fresh) void this.persist([h]).catch((err: unknown) => this.opts.logger.error({ err, key }, 'storing a new share partition failed'))
     return h
+  }
+
+  /**
+   * Reads from the share coordinator the state of the share partitions not held at the current
+   * leader epoch, so that partition() finds it; resolves once read (or the read failed: partition()
+   * then answers COORDINATOR_LOAD_IN_PROGRESS and the next call reads again). Nothing to do for a
+   * store that listed everything at start.
+   */
+  async loadPartitions(groupId: string, partitions: Iterable<{ topicId: string; partition: number }>): Promise<void> {
+    if (this.opts.store.readShareStates === undefined) return
+    const keys: string[] = []
+    for (const p of partitions) {
+      const key = shareStateKey(groupId, p.topicId, p.partition)
+      if (this.stored.has(key) || this.isCurrent(key)) continue
+      const topic = this.opts.logs.getTopicById(p.topicId)
+      // partition() answers for a partition that is gone or not led here.
+      if (topic !== undefined && this.leaderEpoch(topic.name, p.partition) !== undefined) keys.push(key)
+    }
+    if (keys.length > 0) await this.load(keys).catch((err: unknown) => this.opts.logger.warn({ err, groupId }, 'reading share-partition state failed'))
   }
 
   /** Whether the share partition has state, live or persisted. */
   isInitialized(groupId: string, topicId: string, partition: number): boolean {
     const key = shareStateKey(groupId, topicId, partition)
-    return this.held.has(key) || this.stored.has(key)
+    return this.held.has(key) || (this.stored.get(key) ?? null) !== null || this.initialized.has(key)
   }
 
-  /** Creates the share partitions' state (Kafka's InitializeShareGroupState); resolves once stored. */
+  /**
+   * Creates the share partitions' state (Kafka's InitializeShareGroupState); resolves once stored.
+   * Those this broker leads start at once; the others get an initial state at their share
+   * coordinator, which their leader resolves when it loads it.
+   */
   async initialize(groupId: string, partitions: ReadonlyArray<{ topicId: string; partition: number }>): Promise<void> {
+    await this.loadPartitions(groupId, partitions)
     const created: HeldSharePartition[] = []
+    const elsewhere: string[] = []
     for (const p of partitions) {
       const h = this.partition(groupId, p.topicId, p.partition)
       if (typeof h !== 'number') created.push(h)
+      else if (h === ErrorCode.NOT_LEADER_OR_FOLLOWER) elsewhere.push(shareStateKey(groupId, p.topicId, p.partition))
     }
     await this.persist(created)
+    if (elsewhere.length > 0 && this.opts.store.initializeShareStates !== undefined) {
+      await this.opts.store.initializeShareStates(elsewhere)
+      for (const key of elsewhere) this.initialized.add(key)
+    }
   }
 
   /** Persists the partitions' current states; resolves once committed. */
   async persist(partitions: Iterable<HeldSharePartition>): Promise<void> {
     const writes: Array<Promise<void>> = []
-    for (const h of partitions) writes.push(this.writer.write(h.key, toRecord(h.sp.snapshot())))
+    for (const h of partitions) writes.push(this.writer.write(h.key, toRecord(h.sp.snapshot(), h.leaderEpoch)))
     await Promise.all(writes)
   }
 
@@ -208,7 +267,7 @@ export class SharePartitionManager {
     }
     for (const [key, record] of this.stored) {
       const k = parseShareStateKey(key)
-      if (k.group === groupId) put(k.topicId, k.partition, record.startOffset)
+      if (k.group === groupId && record !== null) put(k.topicId, k.partition, record.startOffset)
     }
     for (const h of this.held.values()) if (h.groupId === groupId) put(h.topicId, h.partition, h.sp.startOffset)
     return out
@@ -227,7 +286,7 @@ export class SharePartitionManager {
     }
     for (const [key, record] of this.stored) {
       const k = parseShareStateKey(key)
-      if (k.group !== groupId) continue
+      if (k.group !== groupId || record === null) continue
       let available = 0
       let endOffset = record.startOffset
       for (const [first, last, state] of record.stateBatches) {
@@ -248,6 +307,7 @@ export class SharePartitionManager {
 
   /** AlterShareGroupOffsets: the partition starts over at `startOffset`, nothing in flight. */
   async resetPartition(groupId: string, topicId: string, partition: number, startOffset: number): Promise<number> {
+    await this.loadPartitions(groupId, [{ topicId, partition }])
     const h = this.partition(groupId, topicId, partition)
     if (typeof h === 'number') return h
     h.sp.reset(startOffset)
@@ -264,11 +324,11 @@ export class SharePartitionManager {
       this.held.delete(key)
       writes.push(this.writer.write(key, null))
     }
-    for (const key of [...this.stored.keys()]) {
+    for (const [key, record] of [...this.stored]) {
       const k = parseShareStateKey(key)
       if (k.group !== groupId || (topicId !== undefined && k.topicId !== topicId)) continue
       this.stored.delete(key)
-      writes.push(this.writer.write(key, null))
+      if (record !== null) writes.push(this.writer.write(key, null))
     }
     await Promise.all(writes)
   }
@@ -282,10 +342,10 @@ export class SharePartitionManager {
       this.held.delete(key)
       this.writer.write(key, null).catch((err: unknown) => this.opts.logger.error({ err, key }, 'removing a deleted topic\'s share state failed'))
     }
-    for (const key of this.stored.keys()) {
+    for (const [key, record] of this.stored) {
       if (parseShareStateKey(key).topicId !== topicId) continue
       this.stored.delete(key)
-      this.writer.write(key, null).catch((err: unknown) => this.opts.logger.error({ err, key }, 'removing a deleted topic\'s share state failed'))
+      if (record !== null) this.writer.write(key, null).catch((err: unknown) => this.opts.logger.error({ err, key }, 'removing a deleted topic\'s share state failed'))
     }
   }
 
@@ -314,7 +374,12 @@ export class SharePartitionManager {
     const now = this.now()
     const changed: HeldSharePartition[] = []
     let due = false
-    for (const h of this.held.values()) {
+    for (const [key, h] of this.held) {
+      // Leadership moved away: the new leader reads the state from the share coordinator.
+      if (h.leaderEpoch !== this.leaderEpoch(h.topic, h.partition)) {
+        this.held.delete(key)
+        continue
+      }
       if (h.sp.nextLockDeadline <= now && h.sp.expireLocks(now) > 0) changed.push(h)
       if (h.sp.retryDue(now)) due = true
     }
@@ -345,6 +410,38 @@ export class SharePartitionManager {
     }, () => {})
   }
 
+  /** Whether the key's share partition is held at the partition's current leader epoch. */
+  private isCurrent(key: string): boolean {
+    const h = this.held.get(key)
+    return h !== undefined && h.leaderEpoch === this.leaderEpoch(h.topic, h.partition)
+  }
+
+  private leaderEpoch(topic: string, partition: number): number | undefined {
+    return this.opts.leaderEpoch === undefined ? 0 : this.opts.leaderEpoch(topic, partition)
+  }
+
+  /** Reads the keys' states into `stored`, one read per key at a time. */
+  private async load(keys: readonly string[]): Promise<void> {
+    const waits: Array<Promise<void>> = []
+    const fresh: string[] = []
+    for (const key of keys) {
+      const inFlight = this.reading.get(key)
+      if (inFlight !== undefined) waits.push(inFlight)
+      else fresh.push(key)
+    }
+    if (fresh.length > 0) {
+      const read = this.opts.store.readShareStates!(fresh).then((states) => {
+        for (const [key, state] of states) if (!this.isCurrent(key)) this.stored.set(key, state)
+      })
+      const done = read.finally(() => {
+        for (const key of fresh) if (this.reading.get(key) === done) this.reading.delete(key)
+      })
+      for (const key of fresh) this.reading.set(key, done)
+      waits.push(done)
+    }
+    await Promise.all(waits)
+  }
+
   private archived(target: ShareTarget, records: ArchivedRecords): void {
     if (records.reason === 'rejected' || records.reason === 'delivery-limit') {
       this.opts.logger.debug({ ...target, ...records }, 'share records archived')
@@ -353,11 +450,11 @@ export class SharePartitionManager {
   }
 }
 
-function toRecord(s: SharePartitionSnapshot): ShareStateRecord {
+function toRecord(s: SharePartitionSnapshot, leaderEpoch: number): ShareStateRecord {
   return {
     startOffset: s.startOffset,
     stateEpoch: s.stateEpoch,
-    leaderEpoch: 0,
+    leaderEpoch,
     stateBatches: s.stateBatches.map((b) => [b.firstOffset, b.lastOffset, b.deliveryState, b.deliveryCount]),
   }
 }

@@ -5,10 +5,18 @@
 // rejects every caller whose snapshot it held, and the state stays pending for the next write.
 import type { ShareStateRecord } from '../../storage/metadata-store.js'
 
-/** The part of storage/metadata-store.ts the share-partition state uses. */
+/**
+ * Where share-partition states are kept: the share coordinator (share-persister.ts), or any store
+ * holding them all (listShareStates then names every one, and there is nothing to read).
+ */
 export interface ShareStateStore {
   writeShareStates(entries: ReadonlyMap<string, ShareStateRecord | null>): Promise<void>
+  /** The states known at start. */
   listShareStates(): Array<{ key: string; value: ShareStateRecord }>
+  /** A store that may hold more than it listed: each key's state, null when it has none. */
+  readShareStates?(keys: readonly string[]): Promise<Map<string, ShareStateRecord | null>>
+  /** Gives the keys without state an initial one (start offset -1, resolved by their leader). */
+  initializeShareStates?(keys: readonly string[]): Promise<void>
 }
 
 interface Waiter {

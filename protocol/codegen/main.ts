@@ -22,7 +22,8 @@ export const API_NAMES = [
   'ConsumerGroupHeartbeat', 'ConsumerGroupDescribe', 'ShareGroupHeartbeat', 'ShareGroupDescribe', 'ShareFetch',
   'ShareAcknowledge', 'DescribeUserScramCredentials', 'AlterUserScramCredentials', 'DescribeShareGroupOffsets',
   'AlterShareGroupOffsets', 'DeleteShareGroupOffsets', 'GetTelemetrySubscriptions', 'PushTelemetry', 'ElectLeaders',
-  'WriteTxnMarkers',
+  'WriteTxnMarkers', 'InitializeShareGroupState', 'ReadShareGroupState', 'WriteShareGroupState',
+  'DeleteShareGroupState', 'ReadShareGroupStateSummary',
 ] as const
 
 export function kebabCase(name: string): string {

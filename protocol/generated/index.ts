@@ -56,6 +56,11 @@ import { GetTelemetrySubscriptionsApi } from './get-telemetry-subscriptions.js'
 import { PushTelemetryApi } from './push-telemetry.js'
 import { ElectLeadersApi } from './elect-leaders.js'
 import { WriteTxnMarkersApi } from './write-txn-markers.js'
+import { InitializeShareGroupStateApi } from './initialize-share-group-state.js'
+import { ReadShareGroupStateApi } from './read-share-group-state.js'
+import { WriteShareGroupStateApi } from './write-share-group-state.js'
+import { DeleteShareGroupStateApi } from './delete-share-group-state.js'
+import { ReadShareGroupStateSummaryApi } from './read-share-group-state-summary.js'
 
 export type { ApiDescriptor, RawTaggedField } from '../types.js'
 export * from './request-header.js'
@@ -117,6 +122,11 @@ export * from './get-telemetry-subscriptions.js'
 export * from './push-telemetry.js'
 export * from './elect-leaders.js'
 export * from './write-txn-markers.js'
+export * from './initialize-share-group-state.js'
+export * from './read-share-group-state.js'
+export * from './write-share-group-state.js'
+export * from './delete-share-group-state.js'
+export * from './read-share-group-state-summary.js'
 
 export const ApiKey = {
   Produce: 0,
@@ -172,6 +182,11 @@ export const ApiKey = {
   ShareGroupDescribe: 77,
   ShareFetch: 78,
   ShareAcknowledge: 79,
+  InitializeShareGroupState: 83,
+  ReadShareGroupState: 84,
+  WriteShareGroupState: 85,
+  DeleteShareGroupState: 86,
+  ReadShareGroupStateSummary: 87,
   DescribeShareGroupOffsets: 90,
   AlterShareGroupOffsets: 91,
   DeleteShareGroupOffsets: 92,
@@ -231,6 +246,11 @@ export const apis: ReadonlyMap<number, ApiDescriptor<any, any>> = new Map<number
   [77, ShareGroupDescribeApi],
   [78, ShareFetchApi],
   [79, ShareAcknowledgeApi],
+  [83, InitializeShareGroupStateApi],
+  [84, ReadShareGroupStateApi],
+  [85, WriteShareGroupStateApi],
+  [86, DeleteShareGroupStateApi],
+  [87, ReadShareGroupStateSummaryApi],
   [90, DescribeShareGroupOffsetsApi],
   [91, AlterShareGroupOffsetsApi],
   [92, DeleteShareGroupOffsetsApi],
