@@ -10,7 +10,7 @@ import { ZERO_UUID } from '../../protocol/types.js'
 import { NodePool } from './node-pool.js'
 import type { ClientSecurity } from './connection.js'
 import type { NodeSession, ClientSoftware } from './node-session.js'
-import { KafkaProtocolError, UnsupportedApiError } from './errors.js'
+import { BrokerConnectionError, KafkaProtocolError, UnsupportedApiError } from './errors.js'
 
 export interface ClientOptions {
   /** `host:port` addresses tried in order until one answers. */
@@ -101,6 +101,16 @@ export class Cluster {
    * brokers and the topics that answered, for leader routing.
    */
   async fetchMetadata(topics: readonly string[] | null, allowAutoTopicCreation = false): Promise<ClusterMetadata> {
+    try {
+      return await this.fetchMetadataOnce(topics, allowAutoTopicCreation)
+    } catch (err) {
+      if (!(err instanceof BrokerConnectionError)) throw err
+      // The broker asked went away: ask the next bootstrap broker that answers.
+      return this.fetchMetadataOnce(topics, allowAutoTopicCreation)
+    }
+  }
+
+  private async fetchMetadataOnce(topics: readonly string[] | null, allowAutoTopicCreation: boolean): Promise<ClusterMetadata> {
     const session = await this.bootstrap()
     const version = session.version(MetadataApi)
     const res = await session.send(
@@ -113,7 +123,10 @@ export class Cluster {
         includeTopicAuthorizedOperations: false,
       },
       version,
-    )
+    ).catch((err: unknown) => {
+      if (err instanceof BrokerConnectionError) this.pool.drop(session.address)
+      throw err
+    })
     this.nodes = new Map(res.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]))
     const out: ClusterMetadata = {
       brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),

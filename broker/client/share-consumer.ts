@@ -278,8 +278,12 @@ export class ShareConsumer {
         forgottenTopicsData: byTopic(forgotten, (topicId, partitions) => ({ topicId, partitions })),
       })
     } catch (err) {
-      if (!(err instanceof BrokerConnectionError || err instanceof BrokerUnreachableError)) throw err
+      // A broker gone from the cluster's metadata is as unreachable as one that refuses connections.
+      const gone = err instanceof KafkaProtocolError && err.code === ErrorCode.BROKER_NOT_AVAILABLE
+      if (!(err instanceof BrokerConnectionError || err instanceof BrokerUnreachableError || gone)) throw err
       this.sessionLost(s, acks, err)
+      // The leader may be gone for good: the next poll asks the cluster who leads now.
+      for (const k of want) this.cluster.invalidate(this.topicNames.get(k.slice(0, k.lastIndexOf(':'))) ?? '')
       return null
     }
     if (res.errorCode !== ErrorCode.NONE) {
