@@ -58,6 +58,8 @@ type Outcomes = Map<string, number>
 export class ShareCoordinatorPersister implements ShareStateStore {
   private cluster: Cluster | undefined
   private closed = false
+  /** Keys whose write a newer leader fenced, with the epoch fenced: later writes at that epoch are dropped. */
+  private readonly fenced = new Map<string, number>()
   private readonly connections = new Map<number, { address: string; connection: Promise<BrokerConnection> }>()
 
   constructor(private readonly opts: SharePersisterOptions) {}
@@ -69,8 +71,19 @@ export class ShareCoordinatorPersister implements ShareStateStore {
 
   async writeShareStates(entries: ReadonlyMap<string, ShareStateRecord | null>): Promise<void> {
     const changes = new Map<string, ShareStateRecord | null>()
-    for (const [key, state] of entries) changes.set(toCoordinatorKey(key), state)
-    await this.retrying([...changes.keys()], (local, remote) => this.writeTo(local, remote, changes))
+    for (const [key, state] of entries) {
+      const k = toCoordinatorKey(key)
+      // A deposed leader's state, refused once already (the writer hands failed writes back).
+      const fencedAt = this.fenced.get(k)
+      if (fencedAt !== undefined && state !== null && state.leaderEpoch <= fencedAt) continue
+      changes.set(k, state)
+    }
+    try {
+      await this.retrying([...changes.keys()], (local, remote) => this.writeTo(local, remote, changes))
+    } catch (err) {
+      if (err instanceof FencedWrite) for (const k of err.keys) this.fenced.set(k, changes.get(k)?.leaderEpoch ?? -1)
+      throw err
+    }
   }
 
   /** Each key's state, null when it has none; rejects when a coordinator could not answer in time. */
@@ -132,6 +145,8 @@ export class ShareCoordinatorPersister implements ShareStateStore {
       for (const [k, code] of await attempt(local, remote)) outcomes.set(k, code)
       const failed = [...outcomes].filter(([, code]) => code !== ErrorCode.NONE)
       if (failed.length === 0) return
+      const fenced = failed.filter(([, code]) => code === ErrorCode.FENCED_LEADER_EPOCH).map(([k]) => k)
+      if (fenced.length > 0) throw new FencedWrite(fenced)
       const fatal = failed.find(([, code]) => !RETRIABLE.has(code))
       if (fatal !== undefined || Date.now() >= deadline || this.closed) {
         const [key, code] = fatal ?? failed[0]!
@@ -265,6 +280,13 @@ export class ShareCoordinatorPersister implements ShareStateStore {
     if (c === undefined) return
     this.connections.delete(nodeId)
     void c.connection.then((conn) => conn.close(), () => {})
+  }
+}
+
+/** A newer leader of these share partitions wrote their state: this broker no longer leads them. */
+class FencedWrite extends KafkaError {
+  constructor(readonly keys: string[]) {
+    super(ErrorCode.FENCED_LEADER_EPOCH, `a newer leader wrote the share-partition state of ${keys.join(', ')}`)
   }
 }
 
