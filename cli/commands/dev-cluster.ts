@@ -107,5 +107,12 @@ Examples:
 /** A cluster of fewer than 3 brokers could never create __consumer_offsets with Kafka's default replication factor of 3. */
 function internalTopicDefaults(brokers: number): Record<string, string> {
   const rf = String(Math.min(3, brokers))
-  return { 'offsets.topic.replication.factor': rf, 'transaction.state.log.replication.factor': rf, 'transaction.state.log.min.isr': String(Math.min(2, brokers)) }
+  const minIsr = String(Math.min(2, brokers))
+  return {
+    'offsets.topic.replication.factor': rf,
+    'transaction.state.log.replication.factor': rf,
+    'transaction.state.log.min.isr': minIsr,
+    'share.coordinator.state.topic.replication.factor': rf,
+    'share.coordinator.state.topic.min.isr': minIsr,
+  }
 }

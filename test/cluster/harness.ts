@@ -171,6 +171,8 @@ export class TestCluster {
         'offsets.topic.replication.factor': String(Math.min(3, this.brokers.length)),
         'transaction.state.log.replication.factor': String(Math.min(3, this.brokers.length)),
         'transaction.state.log.min.isr': String(Math.min(2, this.brokers.length)),
+        'share.coordinator.state.topic.replication.factor': String(Math.min(3, this.brokers.length)),
+        'share.coordinator.state.topic.min.isr': String(Math.min(2, this.brokers.length)),
         ...this.config,
         ...this.nodeConfig?.(nodeId),
       },
