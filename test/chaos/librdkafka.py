@@ -6,6 +6,13 @@
 #     {"a": value, "p": partition} before each send, {"k": value, "p": partition, "o": offset} on
 #     acknowledgement and {"f": value, "e": error name} on failure. A fatal error (the idempotent
 #     producer fenced or out of sequence) starts a new producer with GEN + 1.
+#   python3 librdkafka.py txn BOOTSTRAP TOPIC PARTITIONS LABEL
+#     A transactional producer (transactional.id LABEL) writing one value to each of 2-3 distinct
+#     partitions per transaction, committing three in four and aborting the rest, until stdin
+#     closes. Prints {"t": id, "vals": [[partition, value], ...], "intent": "commit"|"abort",
+#     "outcome": "committed"|"aborted"|"unknown"} per transaction. A commit that fails with an
+#     abortable error is aborted (intent "abort" then); a fatal error or a failed abort leaves the
+#     outcome unknown and starts a new producer with the same transactional.id.
 #   python3 librdkafka.py consume BOOTSTRAP TOPIC PARTITIONS
 #     Assigns every partition from offset 0 (no group membership, no commits) and prints
 #     {"p": partition, "o": offset, "v": value} per record until stdin closes.
@@ -107,6 +114,65 @@ def produce(bootstrap, topic, partitions, rate, label):
     sys.stdout.flush()
 
 
+def txn(bootstrap, topic, partitions, label):
+    def make():
+        p = Producer({
+            "bootstrap.servers": bootstrap,
+            "transactional.id": label,
+            "transaction.timeout.ms": 10000,
+            "message.timeout.ms": 10000,
+            "request.timeout.ms": 5000,
+            "socket.timeout.ms": 5000,
+            "topic.metadata.refresh.interval.ms": 2000,
+        })
+        p.init_transactions(30)
+        return p
+
+    gen = 0
+    n = 0
+    producer = None
+    while not stdin_closed():
+        if producer is None:
+            try:
+                producer = make()
+            except KafkaException as e:
+                emit({"err": "init " + e.args[0].name()})
+                sys.stdout.flush()
+                time.sleep(0.5)
+                continue
+        tid = "%s.%d-%d" % (label, gen, n)
+        n += 1
+        vals = [[p, "%s-%d" % (tid, i)] for i, p in enumerate(random.sample(range(partitions), random.choice([2, 3])))]
+        intent = "commit" if random.random() < 0.75 else "abort"
+        outcome = "unknown"
+        try:
+            producer.begin_transaction()
+            for p, v in vals:
+                producer.produce(topic, value=v.encode(), partition=p)
+            if intent == "commit":
+                try:
+                    producer.commit_transaction(15)
+                    outcome = "committed"
+                except KafkaException as e:
+                    emit({"err": "commit " + e.args[0].name()})
+                    if not e.args[0].txn_requires_abort():
+                        raise
+                    intent = "abort"
+            if intent == "abort":
+                producer.abort_transaction(15)
+                outcome = "aborted"
+        except KafkaException as e:
+            emit({"err": "txn " + e.args[0].name()})
+        except BufferError:
+            emit({"err": "txn BUFFER_FULL"})
+        emit({"t": tid, "vals": vals, "intent": intent, "outcome": outcome})
+        sys.stdout.flush()
+        if outcome == "unknown":
+            producer = None
+            gen += 1
+            n = 0
+
+
 def consume(bootstrap, topic, partitions):
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
@@ -132,6 +198,8 @@ def main():
     mode = sys.argv[1]
     if mode == "produce":
         produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+    elif mode == "txn":
+        txn(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif mode == "consume":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

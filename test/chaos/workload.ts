@@ -63,7 +63,12 @@ export class Workload {
     await Promise.all(this.running)
   }
 
-  private countError(name: string): void {
+  /** Runs librdkafka.py with `args` beside the rest of the workload, until the workload stops. */
+  startPython(args: string[], onLine: (msg: Record<string, unknown>) => void): void {
+    this.running.push(this.spawnPython(args, onLine))
+  }
+
+  countError(name: string): void {
     this.errors.set(name, (this.errors.get(name) ?? 0) + 1)
   }
 
@@ -120,7 +125,7 @@ export class Workload {
     }
   }
 
-  private spawnPython(args: string[], onLine: (msg: Record<string, unknown>) => void): Promise<void> {
+  spawnPython(args: string[], onLine: (msg: Record<string, unknown>) => void): Promise<void> {
     const child = spawn(PYTHON, [path.join(here, 'librdkafka.py'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     this.children.push(child)
     let stderr = ''
