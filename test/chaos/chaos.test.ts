@@ -54,6 +54,23 @@ async function settle(cluster: ChaosCluster, timeoutMs: number): Promise<number 
   return undefined
 }
 
+/**
+ * `read` of one partition from its leader; if the leader moved since the metadata was read (a
+ * preferred-leader election after the heal), again from the new one, up to ten times.
+ */
+async function fromLeader<T>(cluster: ChaosCluster, topic: string, partition: number, read: (address: string) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const p = (await partitions(cluster.bootstrap(), topic)).find((x) => x.partitionId === partition)!
+      return await read(`127.0.0.1:${cluster.broker(p.leader).client.port}`)
+    } catch (err) {
+      if (attempt === 10) throw err
+      log(`reading ${topic}-${partition}: ${(err as Error).message}; again`)
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
+}
+
 /** The whole history, one JSON line per value attempted, per final record and per live read, for investigating an anomaly. */
 async function writeHistory(file: string, h: History, txns: TxnHistory): Promise<void> {
   const lines: string[] = []
@@ -137,10 +154,7 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     const settleMs = await settle(cluster, 120_000)
     log(settleMs === undefined ? 'cluster did NOT settle within 120 s' : `settled in ${settleMs} ms`)
     const ps = await partitions(cluster.bootstrap())
-    for (const p of ps) {
-      const leader = cluster.broker(p.leader)
-      workload.history.finalLog.set(p.partitionId, await readPartition(`127.0.0.1:${leader.client.port}`, TOPIC, p.partitionId))
-    }
+    for (const p of ps) workload.history.finalLog.set(p.partitionId, await fromLeader(cluster, TOPIC, p.partitionId, (a) => readPartition(a, TOPIC, p.partitionId)))
     // Every transaction ends (the coordinator aborts what its producer left open once
     // transaction.timeout.ms passes): then read_committed reads reach the high watermark.
     const txnPs = await partitions(cluster.bootstrap(), TXN_TOPIC)
@@ -149,9 +163,13 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     do {
       unstable = []
       for (const p of txnPs) {
-        const r = await readCommitted(`127.0.0.1:${cluster.broker(p.leader).client.port}`, TXN_TOPIC, p.partitionId)
+        const r = await fromLeader(cluster, TXN_TOPIC, p.partitionId, (a) => readCommitted(a, TXN_TOPIC, p.partitionId))
         txnWorkload.history.finalCommitted.set(p.partitionId, r.records)
-        if (r.lastStableOffset !== r.highWatermark) unstable.push(`${p.partitionId}: LSO ${r.lastStableOffset} < HW ${r.highWatermark}`)
+        txnWorkload.history.openAtEnd.delete(p.partitionId)
+        if (r.lastStableOffset !== r.highWatermark) {
+          unstable.push(`${p.partitionId}: LSO ${r.lastStableOffset} < HW ${r.highWatermark}`)
+          txnWorkload.history.openAtEnd.set(p.partitionId, { lastStableOffset: r.lastStableOffset, highWatermark: r.highWatermark })
+        }
       }
       if (unstable.length > 0) await new Promise((r) => setTimeout(r, 1000))
     } while (unstable.length > 0 && Date.now() - stableFrom < 90_000)
@@ -166,13 +184,12 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     }
     const verdict = check(workload.history)
     const txnVerdict = checkTxns(txnWorkload.history)
-    anomalous = verdict.anomalies.length > 0 || txnVerdict.anomalies.length > 0 || settleMs === undefined || unstable.length > 0
+    anomalous = verdict.anomalies.length > 0 || txnVerdict.anomalies.length > 0 || settleMs === undefined
     const text = report(verdict, txnVerdict, {
       'wall time (s)': Math.round((Date.now() - started) / 1000),
       'faults injected': nemesis.counts(),
       'fault errors': nemesis.faults.filter((f) => f.error !== undefined).map((f) => `${f.kind} ${f.nodeId ?? ''}: ${f.error}`),
       'settled after heal (ms)': settleMs ?? 'never',
-      'transactions open at the end': unstable,
       'send errors': Object.fromEntries(workload.errors),
       'final partitions': ps.map((p) => ({ p: p.partitionId, leader: p.leader, isr: p.isr, hw: workload.history.finalLog.get(p.partitionId)?.highWatermark })),
     })
@@ -182,7 +199,6 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
     if (anomalous || keep) await writeHistory(path.join(logDir, 'history.jsonl'), workload.history, txnWorkload.history)
     expect(settleMs, 'every partition led, with a full ISR, after the faults were healed').toBeDefined()
     expect(verdict.figures.acknowledged, 'the workload got writes acknowledged').toBeGreaterThan(0)
-    expect(unstable, 'every transaction ended once its producers stopped').toEqual([])
     expect(txnVerdict.figures.committed, 'transactions were committed').toBeGreaterThan(0)
     expect(txnVerdict.figures.offsetCommitsAcked, 'the group committed offsets').toBeGreaterThan(0)
     expect({ ...countByKind(verdict.anomalies), ...countTxnByKind(txnVerdict.anomalies) }).toEqual({ ...countByKind([]), ...countTxnByKind([]) })

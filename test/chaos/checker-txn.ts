@@ -8,6 +8,10 @@
 //                     its outcome: committed, aborted or unknown, it must be all or nothing)
 //   txn-duplicate     a transactional value appears more than once in the final read
 //   txn-divergent-read a read_committed consumer read a value at an offset the final read holds differently
+//   txn-open          a partition's last stable offset stays below its high watermark once every
+//                     producer has stopped and transaction.timeout.ms has passed (a transaction never
+//                     ended); values missing from such a partition are not judged, as the final read
+//                     stops at the last stable offset
 //   offset-regress    OffsetFetch answered a committed offset that an acknowledged commit had already
 //                     replaced before the OffsetFetch was sent (committed offsets went backwards or
 //                     a commit was lost)
@@ -55,12 +59,14 @@ export interface TxnHistory {
   committedReads: Array<[partition: number, offset: number, value: string]>
   /** Per partition, what a read_committed read from offset 0 returns once every transaction is over. */
   finalCommitted: Map<number, Array<[offset: number, value: string]>>
+  /** Per partition whose last stable offset was still below its high watermark at the final read: both. */
+  openAtEnd: Map<number, { lastStableOffset: number; highWatermark: number }>
   commits: OffsetCommit[]
   observations: OffsetObservation[]
 }
 
-export type TxnAnomalyKind = 'aborted-read' | 'aborted-visible' | 'txn-lost' | 'txn-partial' | 'txn-duplicate' | 'txn-divergent-read' | 'offset-regress'
-export const TXN_ANOMALY_KINDS: readonly TxnAnomalyKind[] = ['aborted-read', 'aborted-visible', 'txn-lost', 'txn-partial', 'txn-duplicate', 'txn-divergent-read', 'offset-regress']
+export type TxnAnomalyKind = 'aborted-read' | 'aborted-visible' | 'txn-lost' | 'txn-partial' | 'txn-duplicate' | 'txn-divergent-read' | 'txn-open' | 'offset-regress'
+export const TXN_ANOMALY_KINDS: readonly TxnAnomalyKind[] = ['aborted-read', 'aborted-visible', 'txn-lost', 'txn-partial', 'txn-duplicate', 'txn-divergent-read', 'txn-open', 'offset-regress']
 
 export interface TxnAnomaly {
   kind: TxnAnomalyKind
@@ -130,8 +136,13 @@ export function checkTxns(h: TxnHistory): TxnVerdict {
     }
   }
 
+  for (const [partition, { lastStableOffset, highWatermark }] of h.openAtEnd) {
+    anomalies.push({ kind: 'txn-open', partition, offset: lastStableOffset, detail: `last stable offset ${lastStableOffset} below the high watermark ${highWatermark} after every producer stopped` })
+  }
   let unknownCommitted = 0
   for (const t of h.txns) {
+    // What lies past a stuck last stable offset cannot be read committed: not judged.
+    if (t.values.some(([p, v]) => h.openAtEnd.has(p) && !where.has(v))) continue
     const present = t.values.filter(([, v]) => where.has(v))
     if (t.outcome === 'unknown' && t.values.length > 0 && present.length === t.values.length) unknownCommitted++
     if (aborted(t) || present.length === t.values.length) continue

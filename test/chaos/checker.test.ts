@@ -133,6 +133,7 @@ function cleanTxns(): TxnHistory {
     committedReads: [[0, 0, 't1-0'], [1, 0, 't1-1'], [2, 3, 't3-1']],
     // Offsets leave room for the aborted values and the control records.
     finalCommitted: new Map([[0, [[0, 't1-0']]], [1, [[0, 't1-1'], [3, 't3-0']]], [2, [[3, 't3-1']]]]),
+    openAtEnd: new Map(),
     commits: [
       { partition: 0, offset: 5, sentAt: 100, ackedAt: 110 },
       { partition: 0, offset: 9, sentAt: 200, ackedAt: 210 },
@@ -197,6 +198,14 @@ describe('chaos checker: transactions and committed offsets', () => {
     h.finalCommitted.get(2)!.push([4, 't1-0'])
     h.committedReads.push([1, 3, 't1-1'])
     expect(txnKinds(h)).toEqual({ 'txn-duplicate': 1, 'txn-divergent-read': 1 })
+  })
+
+  it('finds a transaction left open, and leaves what lies past its partition\'s last stable offset unjudged', () => {
+    const h = cleanTxns()
+    h.txns.push({ id: 't7', intent: 'commit', outcome: 'committed', values: [[0, 't7-0'], [2, 't7-1']] })
+    h.finalCommitted.get(0)!.push([4, 't7-0'])
+    h.openAtEnd.set(2, { lastStableOffset: 5, highWatermark: 9 })
+    expect(txnKinds(h)).toEqual({ 'txn-open': 1 })
   })
 
   it('finds committed offsets going backwards, and a commit lost', () => {

@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
 export function emptyTxnHistory(): TxnHistory {
-  return { txns: [], committedReads: [], finalCommitted: new Map(), commits: [], observations: [] }
+  return { txns: [], committedReads: [], finalCommitted: new Map(), openAtEnd: new Map(), commits: [], observations: [] }
 }
 
 export interface TxnWorkloadOptions {
