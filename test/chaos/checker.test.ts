@@ -27,6 +27,7 @@ function clean(): History {
     finalLog: new Map([[0, { records: p0, highWatermark: 4 }], [1, { records: p1, highWatermark: 2 }]]),
     liveReads: [[0, 0, 'a-0'], [0, 1, 'a-1'], [1, 0, 'b-0']],
     replicaLogs: new Map([[2, new Map([[0, [...p0]], [1, [...p1]]])]]),
+    epochBumps: new Map(),
   }
 }
 
@@ -39,7 +40,7 @@ describe('chaos checker', () => {
   it('finds nothing wrong in a clean history, and counts its operations', () => {
     const v = check(clean())
     expect(v.anomalies).toEqual([])
-    expect(v.figures).toEqual({ attempted: 6, acknowledged: 6, acknowledgedWithoutOffset: 0, failed: 0, failedButWritten: 0, unresolved: 0, records: 6, liveReads: 3 })
+    expect(v.figures).toEqual({ attempted: 6, acknowledged: 6, acknowledgedWithoutOffset: 0, failed: 0, failedButWritten: 0, unresolved: 0, duplicatesAfterEpochBump: 0, records: 6, liveReads: 3 })
   })
 
   it('accepts a failed send whether or not its value was written', () => {
@@ -78,6 +79,22 @@ describe('chaos checker', () => {
     h.finalLog.get(1)!.highWatermark = 4
     h.replicaLogs.clear()
     expect(kinds(h)).toEqual({ duplicate: 1, unexpected: 1 })
+  })
+
+  it('allows a value written twice by a producer that bumped its epoch after attempting it, and only that', () => {
+    const h = clean()
+    h.attempts.set('a-0', { producer: 'a', seq: 0, partition: 0, at: 1000 })
+    h.attempts.set('a-1', { producer: 'a', seq: 1, partition: 0, at: 3000 })
+    h.epochBumps.set('a', [2000])
+    // a-0 sent again after the bump (allowed, and its second place is not held to the order);
+    // a-1 was attempted after the bump, so its second copy is a duplicate.
+    h.finalLog.get(0)!.records.push([4, 'a-0'], [5, 'a-1'])
+    h.finalLog.get(0)!.highWatermark = 6
+    h.replicaLogs.clear()
+    h.liveReads = []
+    expect(kinds(h)).toEqual({ duplicate: 1, order: 1 })
+    expect(check(h).anomalies.find((a) => a.kind === 'duplicate')!.value).toBe('a-1')
+    expect(check(h).figures.duplicatesAfterEpochBump).toBe(1)
   })
 
   it('finds one producer\'s values out of order within a partition', () => {

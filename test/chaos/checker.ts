@@ -5,7 +5,13 @@
 //
 //   lost          an acknowledged value is not in the final log
 //   wrong-offset  an acknowledged value is in the log, but not at the partition and offset acknowledged
-//   duplicate     a value appears more than once in the final logs (idempotence broken)
+//   duplicate     a value appears more than once in the final logs (idempotence broken). Not counted:
+//                 a value of a producer that bumped its epoch (KIP-360) after the value was attempted.
+//                 librdkafka's idempotent producer bumps its epoch when messages time out, and the
+//                 messages it then sends again under the new epoch restart at sequence 0, so a broker
+//                 cannot tell them from new ones: librdkafka documents duplicates in that case
+//                 (confluentinc/librdkafka#4953). Such values count in figures.duplicatesAfterEpochBump,
+//                 and only their first place is held to the order check.
 //   unexpected    the log holds a value no producer sent
 //   order         a producer's values in one partition are not in the order it sent them
 //   offset-gap    a partition's offsets are not 0, 1, 2, ... up to its high watermark
@@ -19,6 +25,8 @@ export interface Attempt {
   producer: string
   seq: number
   partition: number
+  /** When it was attempted (ms since the epoch), where known. */
+  at?: number
 }
 
 export interface Ack {
@@ -39,6 +47,8 @@ export interface History {
   liveReads: Array<[partition: number, offset: number, value: string]>
   /** Per broker and partition, the records of its replica as read from its disk after the run. */
   replicaLogs: Map<number, Map<number, Array<[offset: number, value: string]>>>
+  /** Per producer (Attempt.producer), when it bumped its epoch (ms since the epoch). */
+  epochBumps: Map<string, number[]>
 }
 
 export type AnomalyKind = 'lost' | 'wrong-offset' | 'duplicate' | 'unexpected' | 'order' | 'offset-gap' | 'divergent-read' | 'replica-divergence'
@@ -64,6 +74,8 @@ export interface Verdict {
     failedButWritten: number
     /** Sends still in flight at the end (neither acknowledged nor failed). */
     unresolved: number
+    /** Values written more than once by a producer that bumped its epoch after attempting them (not anomalies). */
+    duplicatesAfterEpochBump: number
     records: number
     liveReads: number
   }
@@ -95,13 +107,18 @@ export function check(h: History): Verdict {
     }
   }
 
+  let duplicatesAfterEpochBump = 0
+  const bumpDuplicates = new Set<string>()
   for (const [value, places] of where) {
     const attempt = h.attempts.get(value)
     if (attempt === undefined) {
       for (const p of places) anomalies.push({ kind: 'unexpected', ...p, value, detail: 'no producer sent this value' })
       continue
     }
-    if (places.length > 1) {
+    if (places.length > 1 && bumpedAfter(h, attempt)) {
+      duplicatesAfterEpochBump++
+      bumpDuplicates.add(value)
+    } else if (places.length > 1) {
       anomalies.push({ kind: 'duplicate', ...places[1]!, value, detail: `${value} at ${places.map((p) => `${p.partition}@${p.offset}`).join(', ')}` })
     }
   }
@@ -121,6 +138,7 @@ export function check(h: History): Verdict {
     for (const [offset, value] of log.records) {
       const a = h.attempts.get(value)
       if (a === undefined) continue
+      if (bumpDuplicates.has(value) && where.get(value)![0]!.offset !== offset) continue
       const prev = last.get(a.producer)
       if (prev !== undefined && a.seq <= prev.seq) {
         anomalies.push({ kind: 'order', partition, offset, value, detail: `${value} (seq ${a.seq}) after ${prev.value} (seq ${prev.seq}) at ${prev.offset}` })
@@ -172,10 +190,15 @@ export function check(h: History): Verdict {
       failed: h.failed.size,
       failedButWritten,
       unresolved,
+      duplicatesAfterEpochBump,
       records,
       liveReads: h.liveReads.length,
     },
   }
+}
+
+function bumpedAfter(h: History, a: Attempt): boolean {
+  return a.at !== undefined && (h.epochBumps.get(a.producer) ?? []).some((t) => t >= a.at!)
 }
 
 function describeSlot(at: Map<number, Map<number, string>>, ack: Ack): string {

@@ -3,8 +3,9 @@
 #   python3 librdkafka.py produce BOOTSTRAP TOPIC PARTITIONS RATE LABEL
 #     An idempotent producer (enable.idempotence, acks=all) sending unique values LABEL.GEN-SEQ
 #     to random partitions at RATE per second until stdin closes, then flushing. Prints
-#     {"a": value, "p": partition} before each send, {"k": value, "p": partition, "o": offset} on
-#     acknowledgement and {"f": value, "e": error name} on failure. A fatal error (the idempotent
+#     {"a": value, "p": partition, "t": ms} before each send, {"k": value, "p": partition, "o": offset}
+#     on acknowledgement, {"f": value, "e": error name} on failure and {"bump": producer, "t": ms}
+#     when it bumps its epoch. A fatal error (the idempotent
 #     producer fenced or out of sequence) starts a new producer with GEN + 1.
 #   python3 librdkafka.py txn BOOTSTRAP TOPIC PARTITIONS LABEL
 #     A transactional producer (transactional.id LABEL) writing one value to each of 2-3 distinct
@@ -17,6 +18,7 @@
 #     Assigns every partition from offset 0 (no group membership, no commits) and prints
 #     {"p": partition, "o": offset, "v": value} per record until stdin closes.
 import json
+import logging
 import random
 import select
 import sys
@@ -43,6 +45,22 @@ def produce(bootstrap, topic, partitions, rate, label):
         if err.fatal():
             fatal.append(err)
 
+    class BumpWatch(logging.Handler):
+        # librdkafka's log (delivered by poll) goes on to stderr; an epoch bump (KIP-360, after
+        # messages timed out) is also reported, as {"bump": producer, "t": ms}: messages sent
+        # again under the new epoch restart at sequence 0, so the broker cannot drop them as
+        # retries, and librdkafka documents duplicates then (the checker allows them).
+        def emit(self, record):
+            line = record.getMessage()
+            sys.stderr.write(line + "\n")
+            if "bumped epoch" in line:
+                emit({"bump": "%s.%d" % (label, gen), "t": time.time() * 1000})
+
+    logger = logging.getLogger("librdkafka-" + label)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(BumpWatch())
+
     def make():
         return Producer({
             "bootstrap.servers": bootstrap,
@@ -56,6 +74,7 @@ def produce(bootstrap, topic, partitions, rate, label):
             "error_cb": on_error,
             # Idempotence state changes (producer id, epoch bumps, sequence errors) in the log.
             "debug": "eos",
+            "logger": logger,
         })
 
     def on_delivery(err, msg):
@@ -96,7 +115,7 @@ def produce(bootstrap, topic, partitions, rate, label):
         partition = random.randrange(partitions)
         value = "%s.%d-%d" % (label, gen, seq)
         seq += 1
-        emit({"a": value, "p": partition, "g": "%s.%d" % (label, gen), "s": seq - 1})
+        emit({"a": value, "p": partition, "g": "%s.%d" % (label, gen), "s": seq - 1, "t": time.time() * 1000})
         try:
             producer.produce(topic, value=value.encode(), partition=partition, on_delivery=on_delivery)
         except BufferError:

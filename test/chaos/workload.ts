@@ -19,7 +19,7 @@ export const PYTHON = process.env.SAMSA_PYTHON ?? '/usr/bin/python3'
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export function emptyHistory(): History {
-  return { attempts: new Map(), acks: new Map(), failed: new Set(), finalLog: new Map(), liveReads: [], replicaLogs: new Map() }
+  return { attempts: new Map(), acks: new Map(), failed: new Set(), finalLog: new Map(), liveReads: [], replicaLogs: new Map(), epochBumps: new Map() }
 }
 
 export interface WorkloadOptions {
@@ -161,7 +161,8 @@ export class Workload {
   private librdkafkaProducer(label: string): Promise<void> {
     const { bootstrap, topic, partitions, librdkafkaRate } = this.opts
     return this.spawnPython(['produce', bootstrap.join(','), topic, String(partitions), String(librdkafkaRate), label], (m) => {
-      if (typeof m.a === 'string') this.history.attempts.set(m.a, { producer: m.g as string, seq: m.s as number, partition: m.p as number })
+      if (typeof m.a === 'string') this.history.attempts.set(m.a, { producer: m.g as string, seq: m.s as number, partition: m.p as number, at: m.t as number })
+      else if (typeof m.bump === 'string') this.history.epochBumps.set(m.bump, [...(this.history.epochBumps.get(m.bump) ?? []), m.t as number])
       else if (typeof m.k === 'string') this.history.acks.set(m.k, { partition: m.p as number, offset: typeof m.o === 'number' ? m.o : -1 })
       else if (typeof m.f === 'string') {
         this.history.failed.add(m.f)
