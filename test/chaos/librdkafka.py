@@ -11,9 +11,10 @@
 #     A transactional producer (transactional.id LABEL) writing one value to each of 2-3 distinct
 #     partitions per transaction, committing three in four and aborting the rest, until stdin
 #     closes. Prints {"t": id, "vals": [[partition, value], ...], "intent": "commit"|"abort",
-#     "outcome": "committed"|"aborted"|"unknown"} per transaction. A commit that fails with an
-#     abortable error is aborted (intent "abort" then); a fatal error or a failed abort leaves the
-#     outcome unknown and starts a new producer with the same transactional.id.
+#     "outcome": "committed"|"aborted"|"unknown"} per transaction. A commit that fails leaves the
+#     outcome unknown (with an abortable error the transaction is aborted to go on); a fatal error
+#     or a failed abort also leaves it unknown and starts a new producer with the same
+#     transactional.id.
 #   python3 librdkafka.py consume BOOTSTRAP TOPIC PARTITIONS
 #     Assigns every partition from offset 0 (no group membership, no commits) and prints
 #     {"p": partition, "o": offset, "v": value} per record until stdin closes.
@@ -164,6 +165,7 @@ def txn(bootstrap, topic, partitions, label):
         vals = [[p, "%s-%d" % (tid, i)] for i, p in enumerate(random.sample(range(partitions), random.choice([2, 3])))]
         intent = "commit" if random.random() < 0.75 else "abort"
         outcome = "unknown"
+        replace = False
         try:
             producer.begin_transaction()
             for p, v in vals:
@@ -176,17 +178,22 @@ def txn(bootstrap, topic, partitions, label):
                     emit({"err": "commit " + e.args[0].name()})
                     if not e.args[0].txn_requires_abort():
                         raise
-                    intent = "abort"
-            if intent == "abort":
+                    # EndTxn(commit) may have reached the coordinator before the error (a request
+                    # that timed out, then a retry refused): abort_transaction then succeeds without
+                    # undoing anything, so the outcome stays unknown. Aborting readies the producer.
+                    producer.abort_transaction(15)
+            else:
                 producer.abort_transaction(15)
                 outcome = "aborted"
         except KafkaException as e:
             emit({"err": "txn " + e.args[0].name()})
+            replace = True
         except BufferError:
             emit({"err": "txn BUFFER_FULL"})
+            replace = True
         emit({"t": tid, "vals": vals, "intent": intent, "outcome": outcome})
         sys.stdout.flush()
-        if outcome == "unknown":
+        if replace:
             producer = None
             gen += 1
             n = 0
