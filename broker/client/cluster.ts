@@ -105,8 +105,8 @@ export class Cluster {
       return await this.fetchMetadataOnce(topics, allowAutoTopicCreation)
     } catch (err) {
       if (!(err instanceof BrokerConnectionError)) throw err
-      // The broker asked went away: ask the next bootstrap broker that answers.
-      return this.fetchMetadataOnce(topics, allowAutoTopicCreation)
+      // The broker asked went away: ask the next bootstrap broker that answers (or report the first failure).
+      return this.fetchMetadataOnce(topics, allowAutoTopicCreation).catch(() => Promise.reject(err))
     }
   }
 
