@@ -6,6 +6,7 @@
 // through `samsa reassign`. A broker that was down while its replica moved away deletes that data
 // when it comes back. Kafka's
 // error codes for bad requests, and NOT_CONTROLLER from a broker that is not the controller.
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
@@ -177,7 +178,16 @@ describe.skipIf(etcdMissing !== undefined)('partition reassignment (three broker
       const dirs = await c.describeLogDirs([{ topic: 'away', partitions: [0] }], 1)
       return dirs.flatMap((d) => d.partitions).find((p) => p.topic === 'away')?.sizeBytes
     })
-    await waitFor(async () => (await sizeOnBroker1()) === 0, { timeoutMs: 15_000, what: 'broker 1 dropping its copy' })
+    // DescribeLogDirs reports only replicas a broker holds (sizeOnBroker1 is undefined then), and
+    // the segments it had are gone from its data directory.
+    const logBytesOnDisk = async () => {
+      const dir = path.join(dataDir, 'away-0')
+      const names = await readdir(dir).catch(() => [] as string[])
+      let total = 0
+      for (const n of names.filter((x) => x.endsWith('.log'))) total += (await stat(path.join(dir, n))).size
+      return total
+    }
+    await waitFor(async () => (await sizeOnBroker1()) === undefined && (await logBytesOnDisk()) === 0, { timeoutMs: 15_000, what: 'broker 1 dropping its copy' })
   }, 40_000)
 
   it('moves a partition from {1,2} to {2,3}: broker 3 gets every record, broker 1 loses its copy', async () => {
