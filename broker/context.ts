@@ -7,7 +7,7 @@ import type { BrokerConfig } from './config.js'
 import type { GroupCoordinator } from './groups/coordinator.js'
 import type { CoordinatorTopics } from './coordinator-state/state-topics.js'
 import type { ShareStateCoordinator } from './coordinator-state/share-state.js'
-import type { TransactionCoordinator } from './txn/coordinator.js'
+import type { MarkerTarget, TransactionCoordinator } from './txn/coordinator.js'
 import type { FetchWaiters } from './fetch-waiters.js'
 import type { FetchMemory } from './fetch-memory.js'
 import type { FetchSessionCache } from './fetch-sessions.js'
@@ -37,6 +37,8 @@ export interface BrokerContext {
   /** The share coordinator: the share-partition states of the __share_group_state partitions led here. */
   shareCoordinator: ShareStateCoordinator
   txn: TransactionCoordinator
+  /** Where transaction markers go: the logs, except that a __consumer_offsets partition's settles group offsets. */
+  txnMarkerTargets: MarkerTarget
   fetchWaiters: FetchWaiters
   fetchMemory: FetchMemory
   /** Fetch responses may send record batches straight from their files (storage/file-slice.ts). */

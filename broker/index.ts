@@ -27,6 +27,8 @@ import { OFFSETS_TOPIC } from './coordinator-state/state-topics.js'
 import { loadLocalShareState, shareStateFor, warnOfLegacyShareState } from './coordinator-state/share-setup.js'
 import { SHARE_STATE_TOPIC } from './coordinator-state/share-state.js'
 import { ShareCoordinatorPersister } from './share/share-persister.js'
+import { migrateLocalTransactions, transactionStateFor, warnOfLegacyTransactions } from './coordinator-state/txn-setup.js'
+import { txnMarkerTargets } from './coordinator-state/offset-markers.js'
 import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
@@ -220,10 +222,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     groupConfig: (groupId) => adminState.get<Record<string, string>>(groupConfigKey(groupId)),
   })
   coordinatorState.groups.setListener(groups)
+  // Transactions live in __transaction_state; markers for __consumer_offsets partitions settle the
+  // groups' transactional offsets here instead of being appended.
+  const txnState = transactionStateFor(config, coordinatorState.topics)
+  const markerTargets = txnMarkerTargets(logs, coordinatorState.groups, groups)
   const txn = new TransactionCoordinator({
-    store: logs.metadata,
-    logs,
-    groups,
+    state: txnState,
+    producerIdStore: logs.metadata,
+    logs: markerTargets,
+    offsetsPartition: (groupId) => ({ topic: OFFSETS_TOPIC, partition: coordinatorState.groups.topic.partitionFor(groupId) }),
     logger,
     config: {
       transactionMaxTimeoutMs: config.getInt('transaction.max.timeout.ms'),
@@ -234,15 +241,17 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     verifyPartitions: () => config.getBool('transaction.partition.verification.enable'),
   })
   try {
-    // Offsets first: loading transactions completes those a stop interrupted, settling their offsets.
+    // Offsets first: restoring transactions completes those a stop interrupted, settling their offsets.
     if (clusterAddress(config) === undefined) {
       await loadLocalState(coordinatorState, logs, logger)
       await loadLocalShareState(shareState, coordinatorState.topics, logs, logger)
+      await migrateLocalTransactions(coordinatorState.topics, txnState, logs.metadata, logger)
     } else {
       warnOfLegacyState(logs, logger)
       warnOfLegacyShareState(logs, logger)
+      warnOfLegacyTransactions(logs.metadata, logger)
     }
-    await txn.load()
+    await txnState.setListener(txn)
   } catch (err) {
     coordinatorState.topics.close()
     txn.close()
@@ -371,6 +380,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     groups,
     coordinatorTopics: coordinatorState.topics,
     shareCoordinator: shareState,
+    txnMarkerTargets: markerTargets,
     txn,
     fetchWaiters,
     fetchMemory: new FetchMemory(config.getLong('fetch.memory.max.bytes')),
@@ -407,7 +417,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     txn.useMarkerWriter(
       new ClusterMarkerWriter({
         nodeId,
-        logs,
+        logs: markerTargets,
         logger,
         security: interBroker?.security,
         leaderOf: (topic, partition) => {

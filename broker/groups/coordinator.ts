@@ -306,6 +306,14 @@ export class GroupCoordinator {
     return this.offsets.completeTransactionalOffsets(groupId, producerId, commit)
   }
 
+  /**
+   * A transaction's marker reached the __consumer_offsets partition of these groups
+   * (coordinator-state/offset-markers.ts): the producer's pending offsets in each are settled.
+   */
+  async completeTransactionalOffsetsOf(groupIds: readonly string[], producerId: number, commit: boolean): Promise<void> {
+    for (const groupId of groupIds) await this.completeTransactionalOffsets(groupId, producerId, commit)
+  }
+
   hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
     return this.offsets.hasPendingTransactionalOffset(groupId, topic, partition)
   }

@@ -4,9 +4,8 @@
 // coordinator is the leader of the group's __consumer_offsets partition (Kafka's partitionFor): this
 // broker on a single broker, which creates the topic on the first request; in cluster mode whichever
 // broker leads it, COORDINATOR_NOT_AVAILABLE while it has no leader or the topic is being created. A
-// transactional id's coordinator in cluster mode is the id's hash over the live brokers
-// (ClusterNode.groupCoordinator). A share partition's coordinator is, in the same way, the leader
-// of the key's __share_group_state partition.
+// transactional id's coordinator is, the same way, the leader of its __transaction_state partition,
+// and a share partition's the leader of the key's __share_group_state partition.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 import {
@@ -18,6 +17,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { defineHandler } from '../handler.js'
 import { OFFSETS_TOPIC } from '../coordinator-state/state-topics.js'
 import { SHARE_STATE_TOPIC } from '../coordinator-state/share-state.js'
+import { TRANSACTION_STATE_TOPIC } from '../coordinator-state/txn-state.js'
 import { authorize, authorizeCluster, Op, Resource } from '../acls/authorize.js'
 
 const GROUP = 0
@@ -41,7 +41,8 @@ export default defineHandler({
     }
     const cluster = ctx.broker.cluster
     const topics = ctx.broker.coordinatorTopics
-    const stateTopic = req.keyType === GROUP ? OFFSETS_TOPIC : req.keyType === SHARE ? SHARE_STATE_TOPIC : undefined
+    // The internal topic whose partition leader coordinates the key.
+    const stateTopic = req.keyType === GROUP ? OFFSETS_TOPIC : req.keyType === TRANSACTION ? TRANSACTION_STATE_TOPIC : req.keyType === SHARE ? SHARE_STATE_TOPIC : undefined
     // A single broker creates the state topic (and reads it) before it names itself coordinator.
     if (stateTopic !== undefined && cluster === undefined) {
       try {
@@ -57,8 +58,6 @@ export default defineHandler({
         if (typeof found !== 'number') return { key, ...found, errorCode: ErrorCode.NONE, errorMessage: null }
         if (found !== ErrorCode.NONE) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
       }
-      const elsewhere = req.keyType === TRANSACTION ? cluster?.groupCoordinator(key, ctx.listenerName) : undefined
-      if (refused === undefined && elsewhere !== undefined) return { key, ...elsewhere, errorCode: ErrorCode.NONE, errorMessage: null }
       return refused === undefined
         ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
         : { key, nodeId: -1, host: '', port: -1, errorCode: refused[0], errorMessage: refused[1] }

@@ -3,6 +3,9 @@
 // for every partition of a transaction it ends. The marker is appended to the leader's log at its
 // current leader epoch; a broker that does not lead the partition answers NOT_LEADER_OR_FOLLOWER,
 // an unknown partition UNKNOWN_TOPIC_OR_PARTITION, and the coordinator retries with fresh metadata.
+// A __consumer_offsets partition's marker is not appended: it settles the producer's pending
+// transactional offsets of the groups in that partition (coordinator-state/offset-markers.ts),
+// NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS until their state is loaded here.
 // v1 is flexible. ACLs: CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED for every
 // partition), as only brokers send it.
 import { WriteTxnMarkersApi, type WriteTxnMarkersResponse } from '../../protocol/generated/write-txn-markers.js'
@@ -26,7 +29,7 @@ export default defineHandler({
             partitions: await Promise.all(
               t.partitionIndexes.map(async (partitionIndex) => {
                 if (!allowed) return { partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED }
-                const log = b.logs.partition(t.name, partitionIndex)
+                const log = b.txnMarkerTargets.partition(t.name, partitionIndex)
                 if (log === undefined) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }
                 if (b.replicas !== undefined && b.replicas.leaderOf(t.name, partitionIndex) === undefined) {
                   return { partitionIndex, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }

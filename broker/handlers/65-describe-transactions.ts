@@ -1,6 +1,7 @@
 // DescribeTransactions (key 65, v0, flexible). The coordinator's view of each transactional id:
 // state, timeout, start time, producer id and epoch, and the partitions in the open transaction.
-// Unknown ids answer TRANSACTIONAL_ID_NOT_FOUND. ACLs: DESCRIBE on the transactional id
+// Unknown ids answer TRANSACTIONAL_ID_NOT_FOUND; ids whose __transaction_state partition this
+// broker does not lead NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS while it loads). ACLs: DESCRIBE on the transactional id
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); topics the caller may not DESCRIBE are left out.
 import { DescribeTransactionsApi, type DescribeTransactionsResponse } from '../../protocol/generated/describe-transactions.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -16,10 +17,11 @@ export default defineHandler({
       throttleTimeMs: 0,
       transactionStates: req.transactionalIds.map((transactionalId) => {
         const allowed = authorize(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, transactionalId)
-        const meta = allowed ? txn.get(transactionalId) : undefined
+        const refused = allowed ? txn.refusal(transactionalId) : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        const meta = refused === ErrorCode.NONE ? txn.get(transactionalId) : undefined
         if (meta === undefined) {
           return {
-            errorCode: allowed ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            errorCode: refused === ErrorCode.NONE ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : refused,
             transactionalId,
             transactionState: '',
             transactionTimeoutMs: 0,

@@ -1,4 +1,5 @@
-// ListTransactions (key 66). Every transactional id the coordinator knows, filtered by state
+// ListTransactions (key 66). Every transactional id this broker coordinates (those of the
+// __transaction_state partitions it leads; admin clients ask every broker), filtered by state
 // (names it does not know are echoed in unknownStateFilters) and producer id; v1 adds a duration
 // filter: only transactions open for at least that many milliseconds. ACLs: only transactional ids
 // the caller may DESCRIBE are listed.

@@ -3,8 +3,10 @@
 // led elsewhere gets it with WriteTxnMarkers over a broker-to-broker connection. A refusal
 // (NOT_LEADER_OR_FOLLOWER while leadership moves, an offline partition, a broker that is down) is
 // retried with the leader looked up again in the cluster metadata, which the watch keeps current,
-// until the marker is written: the transaction stays PrepareCommit/PrepareAbort until then. A
-// partition whose topic was deleted needs no marker.
+// until the marker is written (or the transaction is no longer coordinated here): the transaction
+// stays PrepareCommit/PrepareAbort until then. A partition whose topic was deleted needs no marker.
+// A __consumer_offsets partition's marker settles the producer's offsets at the group's
+// coordinator (the leader's WriteTxnMarkers, or offset-markers.ts here) rather than being appended.
 //
 // One request per partition and attempt; connections are kept per broker and dropped on failure.
 import type { Logger } from 'pino'
@@ -44,9 +46,11 @@ export class ClusterMarkerWriter implements MarkerWriter {
 
   constructor(private readonly opts: ClusterMarkerWriterOptions) {}
 
-  async write(tp: TopicPartition, marker: TxnMarkerInput): Promise<void> {
+  async write(tp: TopicPartition, marker: TxnMarkerInput, live?: () => boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new KafkaError(ErrorCode.NOT_COORDINATOR, 'the transaction coordinator is closing')
+      // The transaction's partition of __transaction_state moved away: its new coordinator writes the markers.
+      if (live !== undefined && !live()) throw new KafkaError(ErrorCode.NOT_COORDINATOR, 'the transaction is no longer coordinated here')
       const leader = this.opts.leaderOf(tp.topic, tp.partition)
       if (leader === undefined) return // the topic was deleted; nothing left to mark
       let code: number

@@ -6,26 +6,34 @@
 //   Prepare* --markers written, group offsets settled--> CompleteCommit|CompleteAbort
 //   Complete*|Empty --AddPartitions--> Ongoing;  idle past transactional.id.expiration.ms --> Dead
 //
-// Each state change is written to the metadata store (key `txn.state/<url-encoded id>`, plus the id list
-// under `txn.ids`) before the step it allows. Ending a transaction writes a marker (a control
-// batch) to every partition in it (in cluster mode at each partition's leader, retried until
-// written: cluster-markers.ts) and then settles the group's transactional offsets. After a
-// restart, Prepare* transactions are completed and Ongoing ones aborted before the broker serves,
-// so no partition's last stable offset stays stuck.
+// Each state change is a record of __transaction_state (TxnStateLog; coordinator-state/txn-state.ts)
+// made durable before the step it allows. A transactional id is served by the leader of its
+// partition of that topic: elsewhere its requests answer NOT_COORDINATOR, and
+// COORDINATOR_LOAD_IN_PROGRESS while the partition is being read. Ending a transaction writes a
+// marker (a control batch) to every partition in it (in cluster mode at each partition's leader,
+// retried until written: cluster-markers.ts). A group's offsets take part as Kafka's do: AddOffsetsToTxn
+// adds the group's __consumer_offsets partition, whose "marker" settles the producer's pending
+// offsets at the group's coordinator instead of being appended.
 //
-// A state change the store refuses (a full disk) is undone in memory, as Kafka updates its cache
-// only once the transaction log append succeeded, and the request is answered as Kafka answers a
-// failed append: NOT_COORDINATOR (KAFKA_STORAGE_ERROR becomes that), or COORDINATOR_LOAD_IN_PROGRESS
-// when no producer id could be reserved. Clients retry both. What a start-up could not finish for
-// want of space, the timer finishes later.
+// When a partition of __transaction_state is loaded (this broker became its leader), its
+// PrepareCommit/PrepareAbort transactions are completed; Ongoing ones are left to their producer
+// and aborted once past their timeout, as Kafka's TransactionStateManager does (a single broker's
+// start aborts them at once, so no partition's last stable offset waits for the timeout). When the
+// partition moves away its ids are forgotten, and work in flight for them stops.
+//
+// A state change the log refuses (a full disk, too few in-sync replicas) is undone in memory, as
+// Kafka updates its cache only once the transaction log append succeeded, and the request is
+// answered as Kafka answers a failed append: NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, or
+// COORDINATOR_LOAD_IN_PROGRESS when no producer id could be reserved. Clients retry all three. What
+// a load could not finish, the timer finishes later.
 //
 // Concurrency: requests for one transactional id run one at a time (a promise chain per id); one
 // shared interval aborts timed-out transactions and forgets expired ids.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { KafkaStorageError } from '../../storage/errors.js'
-import { TRANSACTIONAL_IDS_KEY, transactionStateKey } from '../../storage/metadata-keys.js'
-import type { AppendResult, TxnMarkerInput } from '../../storage/partition-log.js'
+import type { TxnMarkerInput } from '../../storage/partition-log.js'
+import { KafkaError } from '../errors.js'
 import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdBlockSource, type ProducerIdStore } from './producer-ids.js'
 
 export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
@@ -50,13 +58,20 @@ export interface TxnMetadata {
   lastUpdateTimeMs: number
 }
 
-export interface TxnStore extends ProducerIdStore {
-  delete(key: string): Promise<void>
+/** Where transaction state is kept: __transaction_state (coordinator-state/txn-state.ts). */
+export interface TxnStateLog {
+  /** NONE when this broker coordinates the id now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
+  refusal(transactionalId: string): number
+  /** Resolves when the id's coordinator may have become known (a single broker creating the topic on first use). */
+  ready?(transactionalId: string): Promise<void>
+  /** Resolves once the state is durable; rejects with a KafkaError (NOT_COORDINATOR, ...) or a storage error. */
+  put(meta: TxnMetadata): Promise<void>
+  remove(transactionalId: string): Promise<void>
 }
 
 /** The partitions the coordinator writes markers to. */
 export interface MarkerTarget {
-  partition(topic: string, index: number): { appendTxnMarker(m: TxnMarkerInput): Promise<AppendResult> } | undefined
+  partition(topic: string, index: number): { appendTxnMarker(m: TxnMarkerInput): Promise<unknown> } | undefined
 }
 
 /**
@@ -65,13 +80,9 @@ export interface MarkerTarget {
  * leader (cluster-markers.ts) and retries until written.
  */
 export interface MarkerWriter {
-  write(tp: TopicPartition, marker: TxnMarkerInput): Promise<void>
+  /** `live`: false once the transaction is no longer coordinated here; a writer still retrying then gives up. */
+  write(tp: TopicPartition, marker: TxnMarkerInput, live?: () => boolean): Promise<void>
   close?(): void
-}
-
-/** The group coordinator's side of ending a transaction. */
-export interface TxnOffsetSink {
-  completeTransactionalOffsets(groupId: string, producerId: number, commit: boolean): Promise<void>
 }
 
 export interface TxnCoordinatorConfig {
@@ -90,9 +101,12 @@ export const DEFAULT_TXN_CONFIG: TxnCoordinatorConfig = {
 }
 
 export interface TxnCoordinatorOptions {
-  store: TxnStore
+  state: TxnStateLog
+  /** Where blocks of producer ids are reserved (the metadata store). */
+  producerIdStore: ProducerIdStore
   logs: MarkerTarget
-  groups: TxnOffsetSink
+  /** The group's __consumer_offsets partition, which AddOffsetsToTxn adds to the transaction. */
+  offsetsPartition: (groupId: string) => TopicPartition
   logger: Logger
   config?: Partial<TxnCoordinatorConfig>
   now?: () => number
@@ -120,11 +134,11 @@ export class TransactionCoordinator {
   private readonly txns = new Map<string, TxnMetadata>()
   private readonly chains = new Map<string, Promise<unknown>>()
   private readonly producerIds: ProducerIdManager
-  private readonly store: TxnStore
+  private readonly state: TxnStateLog
+  private readonly offsetsPartition: (groupId: string) => TopicPartition
   private markers: MarkerWriter
   /** Cluster mode: other brokers coordinate transactions too (useMarkerWriter). */
   private othersCoordinate = false
-  private readonly groups: TxnOffsetSink
   private readonly logger: Logger
   private readonly now: () => number
   private readonly verifyPartitions: () => boolean
@@ -135,13 +149,13 @@ export class TransactionCoordinator {
 
   constructor(opts: TxnCoordinatorOptions) {
     this.config = { ...DEFAULT_TXN_CONFIG, ...opts.config }
-    this.store = opts.store
+    this.state = opts.state
+    this.offsetsPartition = opts.offsetsPartition
     this.markers = localMarkers(opts.logs, opts.logger)
-    this.groups = opts.groups
     this.logger = opts.logger
     this.now = opts.now ?? Date.now
     this.verifyPartitions = opts.verifyPartitions ?? (() => true)
-    this.producerIds = new ProducerIdManager(opts.store)
+    this.producerIds = new ProducerIdManager(opts.producerIdStore)
     this.nextExpiryCheck = this.now() + this.config.removeExpiredTransactionalIdsIntervalMs
     if (opts.autoTick ?? true) {
       this.timer = setInterval(() => void this.tick(), Math.max(10, this.config.abortTimedOutTransactionsIntervalMs))
@@ -150,29 +164,40 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Loads every stored transaction and finishes what a stop interrupted: Prepare* transactions are
-   * completed, Ongoing ones fenced and aborted. Call before serving requests.
+   * A partition of __transaction_state was loaded (TxnLoadListener): its ids are served here, and
+   * what a failover interrupted is finished: Prepare* transactions are completed; Ongoing ones are
+   * left to their producer and the timeout, or aborted at once when `abortOpen` (a single broker's
+   * start). Resolves once those are done or have failed (the timer retries them).
    */
-  async load(): Promise<void> {
-    for (const id of this.store.get<string[]>(TRANSACTIONAL_IDS_KEY) ?? []) {
-      const meta = this.store.get<TxnMetadata>(transactionStateKey(id))
-      if (meta !== undefined) this.txns.set(id, meta)
-    }
-    for (const meta of this.txns.values()) {
-      try {
-        if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
-          this.logger.info({ transactionalId: meta.transactionalId, state: meta.state }, 'completing a transaction interrupted by a restart')
-          await this.locked(meta.transactionalId, () => this.complete(meta, meta.state === 'PrepareCommit'))
-        } else if (meta.state === 'Ongoing') {
-          this.logger.info({ transactionalId: meta.transactionalId }, 'aborting a transaction left open by a restart')
-          await this.locked(meta.transactionalId, () => this.fenceAndAbort(meta))
-        }
-      } catch (err) {
-        if (!isStoreFailure(err)) throw err
-        // The broker starts anyway; tick() finishes it once the store takes writes again.
-        this.logger.warn({ err, transactionalId: meta.transactionalId }, 'could not finish a transaction at start-up; retrying later')
-      }
-    }
+  async restoreTransactions(metas: TxnMetadata[], abortOpen: boolean): Promise<void> {
+    for (const meta of metas) if (meta.state !== 'Dead') this.txns.set(meta.transactionalId, meta)
+    await Promise.all(
+      metas.map((meta) =>
+        this.locked(meta.transactionalId, async () => {
+          if (this.txns.get(meta.transactionalId) !== meta) return // unloaded again meanwhile
+          if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
+            this.logger.info({ transactionalId: meta.transactionalId, state: meta.state }, 'completing a transaction its previous coordinator left in prepare')
+            await this.complete(meta, meta.state === 'PrepareCommit')
+          } else if (meta.state === 'Ongoing' && abortOpen) {
+            this.logger.info({ transactionalId: meta.transactionalId }, 'aborting a transaction left open by a restart')
+            await this.fenceAndAbort(meta)
+          }
+        }).catch((err: unknown) => {
+          // The timer finishes it once the log takes writes again (or a later load does).
+          this.logger.warn({ err, transactionalId: meta.transactionalId }, 'could not finish a transaction on loading it; retrying later')
+        }),
+      ),
+    )
+  }
+
+  /** The partition of these ids moved away (TxnLoadListener): they are forgotten, and work in flight for them stops. */
+  unloadTransactions(belongs: (transactionalId: string) => boolean): void {
+    for (const id of [...this.txns.keys()]) if (belongs(id)) this.txns.delete(id)
+  }
+
+  /** NONE when this broker coordinates the id now, else the error its requests answer. */
+  refusal(transactionalId: string): number {
+    return this.closed ? ErrorCode.NOT_COORDINATOR : this.state.refusal(transactionalId)
   }
 
   /** Producer ids from blocks shared with other brokers (cluster mode). */
@@ -241,7 +266,7 @@ export class TransactionCoordinator {
           startTimeMs: -1,
           lastUpdateTimeMs: this.now(),
         }
-        await this.persist(meta, true)
+        await this.persist(meta)
         return { errorCode: ErrorCode.NONE, producerId: meta.producerId, producerEpoch: meta.producerEpoch }
       }
       if (expected.producerId >= 0) {
@@ -280,7 +305,9 @@ export class TransactionCoordinator {
       if (invalid !== ErrorCode.NONE) return invalid
       const m = meta!
       if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS
-      const partitions = add.partitions ?? []
+      const partitions = [...(add.partitions ?? [])]
+      // Kafka adds the group's __consumer_offsets partition: its marker settles the group's offsets.
+      if (add.groupId !== undefined) partitions.push(this.offsetsPartition(add.groupId))
       const newPartitions = partitions.filter((tp) => !m.partitions.some((q) => q.topic === tp.topic && q.partition === tp.partition))
       const newGroup = add.groupId !== undefined && !m.groups.includes(add.groupId)
       if (m.state === 'Ongoing' && newPartitions.length === 0 && !newGroup) return ErrorCode.NONE
@@ -357,21 +384,25 @@ export class TransactionCoordinator {
     this.ticking = true
     try {
       const now = this.now()
-      for (const meta of [...this.txns.values()]) {
+      // Each transaction on its own: one whose markers are still being retried holds up no other.
+      const work = [...this.txns.values()].map((meta) => {
+        const id = meta.transactionalId
+        const current = (): boolean => this.txns.get(id) === meta
         if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
-          // Left by a start-up that could not write (requests finish theirs inside the lock).
-          await this.locked(meta.transactionalId, async () => {
-            if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') await this.complete(meta, meta.state === 'PrepareCommit')
+          // Left by a load that could not write (requests finish theirs inside the lock).
+          return this.locked(id, async () => {
+            if (current() && (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort')) await this.complete(meta, meta.state === 'PrepareCommit')
           })
-          continue
         }
-        if (meta.state !== 'Ongoing' || now - meta.startTimeMs <= meta.timeoutMs) continue
-        await this.locked(meta.transactionalId, async () => {
-          if (meta.state !== 'Ongoing' || this.now() - meta.startTimeMs <= meta.timeoutMs) return
-          this.logger.info({ transactionalId: meta.transactionalId, timeoutMs: meta.timeoutMs }, 'aborting a timed-out transaction')
+        if (meta.state !== 'Ongoing' || now - meta.startTimeMs <= meta.timeoutMs) return undefined
+        return this.locked(id, async () => {
+          if (!current() || meta.state !== 'Ongoing' || this.now() - meta.startTimeMs <= meta.timeoutMs) return
+          this.logger.info({ transactionalId: id, timeoutMs: meta.timeoutMs }, 'aborting a timed-out transaction')
           await this.fenceAndAbort(meta)
         })
-      }
+      })
+      const results = await Promise.allSettled(work)
+      for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'finishing a transaction failed; retrying later')
       if (now >= this.nextExpiryCheck) {
         this.nextExpiryCheck = now + this.config.removeExpiredTransactionalIdsIntervalMs
         await this.removeExpired(now)
@@ -389,10 +420,9 @@ export class TransactionCoordinator {
       if (now - meta.lastUpdateTimeMs < this.config.transactionalIdExpirationMs) continue
       await this.locked(meta.transactionalId, async () => {
         if (this.txns.get(meta.transactionalId) !== meta) return
+        await this.state.remove(meta.transactionalId)
         meta.state = 'Dead'
         this.txns.delete(meta.transactionalId)
-        await this.store.delete(transactionStateKey(meta.transactionalId))
-        await this.store.put(TRANSACTIONAL_IDS_KEY, [...this.txns.keys()])
         this.logger.info({ transactionalId: meta.transactionalId }, 'expired transactional id')
       })
     }
@@ -431,14 +461,9 @@ export class TransactionCoordinator {
     meta.lastUpdateTimeMs = this.now()
     await this.persist(meta)
     const marker: TxnMarkerInput = { producerId: meta.producerId, producerEpoch: meta.producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit }
-    await Promise.all(meta.partitions.map((tp) => this.markers.write(tp, marker)))
-    for (const groupId of meta.groups) {
-      try {
-        await this.groups.completeTransactionalOffsets(groupId, meta.producerId, commit)
-      } catch (err) {
-        this.logger.error({ err, transactionalId: meta.transactionalId, groupId }, 'settling transactional offsets failed')
-      }
-    }
+    const live = (): boolean => !this.closed && this.txns.get(meta.transactionalId) === meta
+    await Promise.all(this.markerTargets(meta).map((tp) => this.markers.write(tp, marker, live)))
+    if (!live()) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `transactional id ${meta.transactionalId} is no longer coordinated here`)
     meta.state = commit ? 'CompleteCommit' : 'CompleteAbort'
     meta.partitions = []
     meta.groups = []
@@ -454,10 +479,23 @@ export class TransactionCoordinator {
     }
   }
 
-  private async persist(meta: TxnMetadata, isNew = false): Promise<void> {
-    this.txns.set(meta.transactionalId, meta)
-    await this.store.put(transactionStateKey(meta.transactionalId), meta)
-    if (isNew) await this.store.put(TRANSACTIONAL_IDS_KEY, [...this.txns.keys()])
+  /**
+   * Stores the state; a new id is served from memory only once stored. (The write fails when the
+   * partition stopped being served meanwhile, so an unloaded id is never put back.)
+   */
+  private async persist(meta: TxnMetadata): Promise<void> {
+    await this.state.put(meta)
+    if (!this.txns.has(meta.transactionalId)) this.txns.set(meta.transactionalId, meta)
+  }
+
+  /**
+   * Every partition a marker goes to, each once: the transaction's partitions and its groups'
+   * __consumer_offsets partitions (an older release's transactions name the groups only).
+   */
+  private markerTargets(meta: TxnMetadata): TopicPartition[] {
+    const all = new Map<string, TopicPartition>()
+    for (const tp of [...meta.partitions, ...meta.groups.map((g) => this.offsetsPartition(g))]) all.set(`${tp.topic}\u0000${tp.partition}`, tp)
+    return [...all.values()]
   }
 
   /**
@@ -466,16 +504,19 @@ export class TransactionCoordinator {
    */
   private changeState<T>(id: string, failed: (code: number) => T, fn: () => Promise<T>): Promise<T> {
     return this.locked(id, async () => {
+      await this.state.ready?.(id)
+      const refused = this.refusal(id)
+      if (refused !== ErrorCode.NONE) return failed(refused)
       const before = this.txns.get(id)
       const saved = before === undefined ? undefined : structuredClone(before)
       try {
         return await fn()
       } catch (err) {
         if (!isStoreFailure(err)) throw err
-        if (before === undefined) this.txns.delete(id)
-        else this.txns.set(id, Object.assign(before, saved))
+        // Put back as it was, unless the id was unloaded (or loaded afresh) meanwhile.
+        if (before !== undefined && this.txns.get(id) === before) Object.assign(before, saved)
         this.logger.warn({ err, transactionalId: id }, 'transaction state change not stored')
-        return failed(err instanceof ProducerIdsUnavailableError ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NOT_COORDINATOR)
+        return failed(appendFailureCode(err))
       }
     })
   }
@@ -511,7 +552,24 @@ function initError(errorCode: number): InitProducerIdResult {
   return { errorCode, producerId: -1, producerEpoch: -1 }
 }
 
-/** The metadata store refused a write (a full disk): the request fails, the broker does not. */
+/** The state log refused a write (a full disk, too few replicas, a lost leadership): the request fails, the broker does not. */
 function isStoreFailure(err: unknown): boolean {
-  return err instanceof KafkaStorageError || err instanceof ProducerIdsUnavailableError
+  return err instanceof KafkaStorageError || err instanceof ProducerIdsUnavailableError || err instanceof KafkaError
+}
+
+/** What a request answers when its state change was not stored, as Kafka maps a failed transaction log append. */
+function appendFailureCode(err: unknown): number {
+  if (err instanceof ProducerIdsUnavailableError) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+  if (err instanceof KafkaError) {
+    switch (err.code) {
+      case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+        return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+      case ErrorCode.NOT_ENOUGH_REPLICAS:
+      case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      case ErrorCode.REQUEST_TIMED_OUT:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    }
+  }
+  return ErrorCode.NOT_COORDINATOR
 }

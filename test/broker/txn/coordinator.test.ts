@@ -2,7 +2,8 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
 import { GroupCoordinator } from '../../../broker/groups/coordinator.js'
-import { TransactionCoordinator, type TxnMetadata, type TxnStore } from '../../../broker/txn/coordinator.js'
+import { TransactionCoordinator, type TxnMetadata, type TxnStateLog } from '../../../broker/txn/coordinator.js'
+import { partitionForKey } from '../../../broker/coordinator-state/state-topic.js'
 import { ProducerIdManager } from '../../../broker/txn/producer-ids.js'
 import { KafkaStorageError } from '../../../storage/errors.js'
 import type { TxnMarkerInput } from '../../../storage/partition-log.js'
@@ -12,7 +13,7 @@ import type { PendingOffset } from '../../../broker/groups/offset-store.js'
 const logger = pino({ level: 'silent' })
 const FENCED = ErrorCode.PRODUCER_FENCED
 
-class MemoryKv implements TxnStore {
+class MemoryKv {
   readonly data = new Map<string, unknown>()
   /** Refuse every write, as the metadata store does on a full disk. */
   full = false
@@ -30,41 +31,60 @@ class MemoryKv implements TxnStore {
   }
 }
 
+/** Transaction state as __transaction_state keeps it, one record per id, in memory. */
+class MemoryTxnLog implements TxnStateLog {
+  constructor(readonly kv: MemoryKv) {}
+  refusal(): number {
+    return ErrorCode.NONE
+  }
+  put(meta: TxnMetadata): Promise<void> {
+    return this.kv.put(`txn.state/${meta.transactionalId}`, meta)
+  }
+  remove(transactionalId: string): Promise<void> {
+    return this.kv.delete(`txn.state/${transactionalId}`)
+  }
+  /** What a coordinator that loads the partitions reads back. */
+  metas(): TxnMetadata[] {
+    return [...this.kv.data.keys()].filter((k) => k.startsWith('txn.state/')).map((k) => this.kv.get<TxnMetadata>(k)!)
+  }
+}
+
+const OFFSETS_PARTITIONS = 50
+const offsetsPartition = (groupId: string) => ({ topic: '__consumer_offsets', partition: partitionForKey(groupId, OFFSETS_PARTITIONS) })
+const G = offsetsPartition('g').partition
+
 class MarkerLog {
   readonly markers: Array<{ topic: string; partition: number } & TxnMarkerInput> = []
+  /** Markers sent to __consumer_offsets partitions (which settle group offsets): [partition, producer id, commit]. */
+  readonly offsetMarkers: Array<[number, number, boolean]> = []
   partition(topic: string, partition: number) {
     if (topic === 'gone') return undefined
     return {
       appendTxnMarker: async (m: TxnMarkerInput) => {
-        this.markers.push({ topic, partition, ...m })
-        return { baseOffset: this.markers.length - 1, lastOffset: this.markers.length - 1, logAppendTime: -1, logStartOffset: 0 }
+        if (topic === '__consumer_offsets') this.offsetMarkers.push([partition, m.producerId, m.commit])
+        else this.markers.push({ topic, partition, ...m })
       },
     }
-  }
-}
-
-class OffsetSink {
-  readonly calls: Array<[string, number, boolean]> = []
-  async completeTransactionalOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
-    this.calls.push([groupId, producerId, commit])
   }
 }
 
 function setup(opts: { store?: MemoryKv; clock?: Clock } = {}) {
   const store = opts.store ?? new MemoryKv()
   const logs = new MarkerLog()
-  const groups = new OffsetSink()
   const clock = opts.clock ?? new Clock()
   const txn = new TransactionCoordinator({
-    store,
+    state: new MemoryTxnLog(store),
+    producerIdStore: store,
     logs,
-    groups,
+    offsetsPartition,
     logger,
     now: clock.now,
     autoTick: false,
     config: { transactionMaxTimeoutMs: 60_000, transactionalIdExpirationMs: 100_000, removeExpiredTransactionalIdsIntervalMs: 1000 },
   })
-  return { store, logs, groups, clock, txn }
+  /** What a broker does at start: the stored transactions are restored, open ones aborted. */
+  const load = () => txn.restoreTransactions(new MemoryTxnLog(store).metas(), true)
+  return { store, logs, clock, txn, load }
 }
 
 const none = { producerId: -1, producerEpoch: -1 }
@@ -86,7 +106,7 @@ describe('TransactionCoordinator', () => {
   })
 
   it('runs a transaction: add partitions and offsets, commit writes markers then settles offsets', async () => {
-    const { txn, logs, groups } = setup()
+    const { txn, logs } = setup()
     const { producerId: pid } = await txn.initProducerId('t', 10_000, none, FENCED)
     expect(await txn.endTransaction('t', pid, 0, true, FENCED)).toBe(ErrorCode.INVALID_TXN_STATE)
     expect(await txn.addToTransaction('t', pid, 0, { partitions: [{ topic: 'x', partition: 0 }, { topic: 'x', partition: 1 }] }, FENCED)).toBe(ErrorCode.NONE)
@@ -102,7 +122,7 @@ describe('TransactionCoordinator', () => {
       { topic: 'x', partition: 0, producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true },
       { topic: 'x', partition: 1, producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true },
     ])
-    expect(groups.calls).toEqual([['g', pid, true]])
+    expect(logs.offsetMarkers).toEqual([[G, pid, true]])
     expect(txn.get('t')).toMatchObject({ state: 'CompleteCommit', partitions: [], groups: [] })
     expect(txn.isInTransaction('t', pid, 'x', 1)).toBe(false)
     // a retried commit succeeds; an abort of the committed transaction does not
@@ -112,13 +132,13 @@ describe('TransactionCoordinator', () => {
   })
 
   it('fences an open transaction at InitProducerId: abort markers carry the bumped epoch', async () => {
-    const { txn, logs, groups } = setup()
+    const { txn, logs } = setup()
     const { producerId: pid } = await txn.initProducerId('z', 10_000, none, FENCED)
     await txn.addToTransaction('z', pid, 0, { partitions: [{ topic: 'x', partition: 3 }], groupId: 'g' }, FENCED)
     const next = await txn.initProducerId('z', 10_000, none, FENCED)
     expect(next).toEqual({ errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: 1 })
     expect(logs.markers).toEqual([{ topic: 'x', partition: 3, producerId: pid, producerEpoch: 1, coordinatorEpoch: 0, commit: false }])
-    expect(groups.calls).toEqual([['g', pid, false]])
+    expect(logs.offsetMarkers).toEqual([[G, pid, false]])
     expect(await txn.endTransaction('z', pid, 0, true, FENCED)).toBe(FENCED)
   })
 
@@ -157,14 +177,15 @@ describe('TransactionCoordinator', () => {
     })
 
     const second = setup({ store })
-    await second.txn.load()
+    await second.load()
     expect(second.txn.get('committing')).toMatchObject({ state: 'CompleteCommit', producerEpoch: 0 })
     expect(second.txn.get('open')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 })
     expect(second.logs.markers).toEqual([
       { topic: 'x', partition: 0, producerId: p1, producerEpoch: 0, coordinatorEpoch: 0, commit: true },
       { topic: 'x', partition: 1, producerId: p2, producerEpoch: 1, coordinatorEpoch: 0, commit: false },
     ])
-    expect(second.groups.calls).toEqual([['g', p1, true]])
+    // An older release's transaction names its groups only: their partitions get the marker too.
+    expect(second.logs.offsetMarkers).toEqual([[G, p1, true]])
     // ids allocated after the restart come from a new block
     const { producerId: p3 } = await second.txn.initProducerId('later', 10_000, none, FENCED)
     expect(p3).toBeGreaterThan(Math.max(p1, p2))
@@ -206,7 +227,7 @@ describe('TransactionCoordinator on a full disk', () => {
 
     store.full = true
     const second = setup({ store })
-    await second.txn.load()
+    await second.load()
     // The abort is under way (requests for the id answer CONCURRENT_TRANSACTIONS), not written.
     expect(second.txn.get('open')).toMatchObject({ state: 'PrepareAbort', producerEpoch: 1 })
     await second.txn.tick()
