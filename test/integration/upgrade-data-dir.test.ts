@@ -1,8 +1,8 @@
 // A data directory written by the previous release (test/fixtures/release-data-dir.tgz, made by
 // make-release-data-dir.mjs with that release's broker and kafkajs) upgrades in place: its committed
-// offsets move from the metadata store to __consumer_offsets, transactions carry over (the one left
-// open is aborted with its offsets), and after another restart everything is read from the new
-// place alone.
+// offsets move from the metadata store to __consumer_offsets, its transactions to
+// __transaction_state and carry over (the one left open is aborted with its offsets), and after
+// another restart everything is read from the new places alone.
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { open } from 'lmdb'
@@ -34,6 +34,17 @@ function offsetsLeftInMetadataStore(dataDir: string): number {
   }
 }
 
+/** The transaction state keys (the id list, one state per id) still in the metadata store. */
+function transactionStateLeftInMetadataStore(dataDir: string): string[] {
+  const root = open({ path: path.join(dataDir, 'metadata'), maxDbs: 8, readOnly: true })
+  try {
+    const kv = root.openDB<unknown, string>({ name: 'kv' })
+    return [...kv.getKeys()].filter((k) => k === 'txn.ids' || k.startsWith('txn.state/'))
+  } finally {
+    void root.close()
+  }
+}
+
 describe('upgrading a data directory of the previous release', () => {
   let parent = ''
   let broker: RunningBroker | undefined
@@ -47,6 +58,7 @@ describe('upgrading a data directory of the previous release', () => {
     execFileSync('tar', ['-xzf', FIXTURE, '-C', parent])
     const dataDir = path.join(parent, 'data')
     expect(offsetsLeftInMetadataStore(dataDir)).toBe(4)
+    expect(transactionStateLeftInMetadataStore(dataDir)).toEqual(expect.arrayContaining(['txn.ids', 'txn.state/etl-1', 'txn.state/etl-2']))
 
     broker = await startBroker({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' })
     expect(await offsetsOf(broker.address, 'billing')).toEqual({ 0: '10', 1: '5', 2: '0' })
@@ -56,7 +68,7 @@ describe('upgrading a data directory of the previous release', () => {
     const admin = kafka.admin()
     await admin.connect()
     try {
-      expect(await admin.listTopics()).toContain('__consumer_offsets')
+      expect(await admin.listTopics()).toEqual(expect.arrayContaining(['__consumer_offsets', '__transaction_state']))
     } finally {
       await admin.disconnect()
     }
@@ -88,6 +100,8 @@ describe('upgrading a data directory of the previous release', () => {
 
     // Everything now comes from __consumer_offsets: the metadata store holds no offsets any more.
     expect(offsetsLeftInMetadataStore(dataDir)).toBe(0)
+    // ... and no transaction state: it is read from __transaction_state.
+    expect(transactionStateLeftInMetadataStore(dataDir)).toEqual([])
     broker = await startBroker({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' })
     expect(await offsetsOf(broker.address, 'billing')).toEqual({ 0: '10', 1: '5', 2: '0' })
     expect(await offsetsOf(broker.address, 'etl')).toEqual({ 0: '-1', 1: '3', 2: '7' })
