@@ -6,6 +6,7 @@ import { TransactionCoordinator, type TxnMetadata, type TxnStateLog } from '../.
 import { partitionForKey } from '../../../broker/coordinator-state/state-topic.js'
 import { ProducerIdManager } from '../../../broker/txn/producer-ids.js'
 import { KafkaStorageError } from '../../../storage/errors.js'
+import { KafkaError } from '../../../broker/errors.js'
 import type { TxnMarkerInput } from '../../../storage/partition-log.js'
 import { Clock, MemoryOffsetStore, catalog } from '../groups/helpers.js'
 import type { PendingOffset } from '../../../broker/groups/offset-store.js'
@@ -33,9 +34,11 @@ class MemoryKv {
 
 /** Transaction state as __transaction_state keeps it, one record per id, in memory. */
 class MemoryTxnLog implements TxnStateLog {
+  /** Ids this broker does not serve (another leads their partition, or it is loading): their error. */
+  readonly refused = new Map<string, number>()
   constructor(readonly kv: MemoryKv) {}
-  refusal(): number {
-    return ErrorCode.NONE
+  refusal(transactionalId: string): number {
+    return this.refused.get(transactionalId) ?? ErrorCode.NONE
   }
   put(meta: TxnMetadata): Promise<void> {
     return this.kv.put(`txn.state/${meta.transactionalId}`, meta)
@@ -72,8 +75,9 @@ function setup(opts: { store?: MemoryKv; clock?: Clock } = {}) {
   const store = opts.store ?? new MemoryKv()
   const logs = new MarkerLog()
   const clock = opts.clock ?? new Clock()
+  const state = new MemoryTxnLog(store)
   const txn = new TransactionCoordinator({
-    state: new MemoryTxnLog(store),
+    state,
     producerIdStore: store,
     logs,
     offsetsPartition,
@@ -84,7 +88,7 @@ function setup(opts: { store?: MemoryKv; clock?: Clock } = {}) {
   })
   /** What a broker does at start: the stored transactions are restored, open ones aborted. */
   const load = () => txn.restoreTransactions(new MemoryTxnLog(store).metas(), true)
-  return { store, logs, clock, txn, load }
+  return { store, state, logs, clock, txn, load }
 }
 
 const none = { producerId: -1, producerEpoch: -1 }
@@ -189,6 +193,72 @@ describe('TransactionCoordinator', () => {
     // ids allocated after the restart come from a new block
     const { producerId: p3 } = await second.txn.initProducerId('later', 10_000, none, FENCED)
     expect(p3).toBeGreaterThan(Math.max(p1, p2))
+  })
+})
+
+describe('TransactionCoordinator failover (a partition of __transaction_state loaded or unloaded)', () => {
+  it('completes what the previous coordinator left in prepare and leaves open transactions to their producer or timeout', async () => {
+    const store = new MemoryKv()
+    const first = setup({ store })
+    const { producerId: p1 } = await first.txn.initProducerId('committing', 10_000, none, FENCED)
+    const { producerId: p2 } = await first.txn.initProducerId('open', 10_000, none, FENCED)
+    const { producerId: p3 } = await first.txn.initProducerId('idle', 10_000, none, FENCED)
+    await first.txn.addToTransaction('committing', p1, 0, { partitions: [{ topic: 'x', partition: 0 }], groupId: 'g' }, FENCED)
+    await first.txn.addToTransaction('open', p2, 0, { partitions: [{ topic: 'x', partition: 1 }] }, FENCED)
+    await first.txn.addToTransaction('idle', p3, 0, { partitions: [{ topic: 'x', partition: 2 }] }, FENCED)
+    // The coordinator died right after recording PrepareCommit.
+    await store.put('txn.state/committing', { ...store.get<TxnMetadata>('txn.state/committing')!, state: 'PrepareCommit' })
+    first.txn.close()
+
+    const clock = new Clock()
+    const next = setup({ store, clock })
+    await next.txn.restoreTransactions(next.state.metas(), false)
+    expect(next.txn.get('committing')).toMatchObject({ state: 'CompleteCommit', producerEpoch: 0 })
+    expect(next.logs.markers).toEqual([{ topic: 'x', partition: 0, producerId: p1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }])
+    expect(next.logs.offsetMarkers).toEqual([[G, p1, true]])
+    // The open transactions are still the producers': one commits through the new coordinator.
+    expect(next.txn.get('open')).toMatchObject({ state: 'Ongoing', producerEpoch: 0 })
+    expect(await next.txn.endTransaction('open', p2, 0, true, FENCED)).toBe(ErrorCode.NONE)
+    expect(next.logs.markers).toHaveLength(2)
+    // The other is aborted once past its timeout, its producer fenced.
+    await next.txn.tick()
+    expect(next.txn.get('idle')).toMatchObject({ state: 'Ongoing' })
+    clock.advance(10_001)
+    await next.txn.tick()
+    expect(next.txn.get('idle')).toMatchObject({ state: 'CompleteAbort', producerEpoch: 1 })
+    expect(next.logs.markers[2]).toEqual({ topic: 'x', partition: 2, producerId: p3, producerEpoch: 1, coordinatorEpoch: 0, commit: false })
+  })
+
+  it('answers NOT_COORDINATOR for ids not served here, COORDINATOR_LOAD_IN_PROGRESS while loading, and stops work for unloaded ids', async () => {
+    const { txn, state } = setup()
+    state.refused.set('elsewhere', ErrorCode.NOT_COORDINATOR)
+    state.refused.set('loading', ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+    expect((await txn.initProducerId('elsewhere', 10_000, none, FENCED)).errorCode).toBe(ErrorCode.NOT_COORDINATOR)
+    expect((await txn.initProducerId('loading', 10_000, none, FENCED)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+    expect(await txn.endTransaction('elsewhere', 0, 0, true, FENCED)).toBe(ErrorCode.NOT_COORDINATOR)
+
+    // A marker that cannot be written yet (its partition offline), retried while the id is served here.
+    let attempts = 0
+    txn.useMarkerWriter({
+      async write(_tp, _m, live) {
+        while (live?.() !== false) {
+          attempts++
+          await new Promise((r) => setTimeout(r, 5))
+        }
+        throw new KafkaError(ErrorCode.NOT_COORDINATOR, 'no longer coordinated here')
+      },
+    })
+    const { producerId: pid } = await txn.initProducerId('moving', 10_000, none, FENCED)
+    await txn.addToTransaction('moving', pid, 0, { partitions: [{ topic: 'x', partition: 0 }] }, FENCED)
+    const ending = txn.endTransaction('moving', pid, 0, true, FENCED)
+    while (attempts < 3) await new Promise((r) => setTimeout(r, 5))
+    expect(txn.get('moving')!.state).toBe('PrepareCommit')
+    // The partition moves to another broker: the id is forgotten and the request answers NOT_COORDINATOR.
+    state.refused.set('moving', ErrorCode.NOT_COORDINATOR)
+    txn.unloadTransactions((id) => id === 'moving')
+    expect(await ending).toBe(ErrorCode.NOT_COORDINATOR)
+    expect(txn.get('moving')).toBeUndefined()
+    expect(txn.list().map((m) => m.transactionalId)).toEqual([])
   })
 })
 
