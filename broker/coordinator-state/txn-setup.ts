@@ -21,7 +21,7 @@ export function transactionStateFor(config: BrokerConfig, topics: CoordinatorTop
       'min.insync.replicas': String(config.getInt('transaction.state.log.min.isr')),
     },
   })
-  return new TxnStateStore(state, { refusal: (id) => topics.refusal(TRANSACTION_STATE_TOPIC, id), created: () => topics.ensure(TRANSACTION_STATE_TOPIC) })
+  return new TxnStateStore(state, (id) => topics.refusal(TRANSACTION_STATE_TOPIC, id))
 }
 
 /** A group's __consumer_offsets partition, which a transaction committing its offsets takes part in. */

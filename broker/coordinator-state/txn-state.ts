@@ -8,7 +8,6 @@
 // mode) before the step it allows. What is read back is handed to the transaction coordinator when
 // the partition is loaded, which completes the transactions a failover interrupted; when the
 // partition moves away, the coordinator forgets its ids.
-import { ErrorCode } from '../../protocol/errors.js'
 import type { TxnMetadata, TxnStateLog } from '../txn/coordinator.js'
 import type { StateMachine, StateTopic } from './state-topic.js'
 
@@ -32,14 +31,10 @@ export class TxnStateStore implements StateMachine, TxnStateLog {
   private readonly partitions = new Map<number, Map<string, TxnMetadata>>()
   private listener: TxnLoadListener | undefined
 
-  /**
-   * `ownership.refusal`: NONE when the id's partition is served here (a single broker creates the
-   * topic on first use); `ownership.created`: resolves once the topic exists (on a single broker,
-   * once it is also loaded).
-   */
+  /** `ownership`: NONE when the id's partition is served here (on a single broker, every id). */
   constructor(
     readonly topic: StateTopic,
-    private readonly ownership: { refusal(transactionalId: string): number; created(): Promise<void> },
+    private readonly ownership: (transactionalId: string) => number,
   ) {
     topic.setMachine(this)
   }
@@ -53,23 +48,10 @@ export class TxnStateStore implements StateMachine, TxnStateLog {
     for (const p of this.topic.loadedPartitions()) await listener.restoreTransactions(this.metasOf(p), true)
   }
 
-  /** Transactional ids with state in the partitions served here. */
-  size(): number {
-    let n = 0
-    for (const p of this.partitions.values()) n += p.size
-    return n
-  }
-
   // ---- TxnStateLog ----------------------------------------------------------------------------
 
   refusal(transactionalId: string): number {
-    return this.ownership.refusal(transactionalId)
-  }
-
-  /** A request that comes before the topic exists (no FindCoordinator first) waits for a single broker to create it. */
-  async ready(transactionalId: string): Promise<void> {
-    if (this.refusal(transactionalId) !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return
-    await this.ownership.created().catch(() => {})
+    return this.ownership(transactionalId)
   }
 
   put(meta: TxnMetadata): Promise<void> {

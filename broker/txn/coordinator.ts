@@ -62,8 +62,6 @@ export interface TxnMetadata {
 export interface TxnStateLog {
   /** NONE when this broker coordinates the id now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
   refusal(transactionalId: string): number
-  /** Resolves when the id's coordinator may have become known (a single broker creating the topic on first use). */
-  ready?(transactionalId: string): Promise<void>
   /** Resolves once the state is durable; rejects with a KafkaError (NOT_COORDINATOR, ...) or a storage error. */
   put(meta: TxnMetadata): Promise<void>
   remove(transactionalId: string): Promise<void>
@@ -504,7 +502,6 @@ export class TransactionCoordinator {
    */
   private changeState<T>(id: string, failed: (code: number) => T, fn: () => Promise<T>): Promise<T> {
     return this.locked(id, async () => {
-      await this.state.ready?.(id)
       const refused = this.refusal(id)
       if (refused !== ErrorCode.NONE) return failed(refused)
       const before = this.txns.get(id)
