@@ -120,20 +120,6 @@ export class ClusterNode implements IsrChanges {
     })
   }
 
-  /**
-   * The broker that coordinates a consumer group, the same from every broker while the set of
-   * live brokers stays the same: the group id's hash over the live brokers in node id order. (The
-   * group's state lives on that broker only: when the set changes, the group moves and starts
-   * afresh there.) Undefined when no broker is live.
-   */
-  groupCoordinator(groupId: string, listener: string): { nodeId: number; host: string; port: number } | undefined {
-    const brokers = this.brokersFor(listener)
-    if (brokers.length === 0) return undefined
-    let h = 0
-    for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0
-    return brokers[Math.abs(h) % brokers.length]
-  }
-
   async alterIsr(topic: string, partition: number, leaderEpoch: number, partitionEpoch: number, isr: number[]): Promise<PartitionState> {
     // A broker whose lease may have lapsed must not shrink an ISR to itself: after a long pause its
     // lag timers can fire before its lease check does, and etcd would then hold an ISR naming only
