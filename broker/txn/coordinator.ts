@@ -31,9 +31,10 @@
 // shared interval aborts timed-out transactions and forgets expired ids.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
-import { KafkaStorageError } from '../../storage/errors.js'
 import type { TxnMarkerInput } from '../../storage/partition-log.js'
 import { KafkaError } from '../errors.js'
+import { appendFailureCode, isStoreFailure } from './append-failures.js'
+import { localMarkers } from './local-markers.js'
 import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdBlockSource, type ProducerIdStore } from './producer-ids.js'
 
 export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
@@ -530,43 +531,6 @@ export class TransactionCoordinator {
   }
 }
 
-/** Markers into this broker's own logs; a failed write is logged and the transaction completes. */
-function localMarkers(logs: MarkerTarget, logger: Logger): MarkerWriter {
-  return {
-    async write(tp, marker) {
-      const log = logs.partition(tp.topic, tp.partition)
-      if (log === undefined) return // the topic was deleted; nothing left to mark
-      try {
-        await log.appendTxnMarker(marker)
-      } catch (err) {
-        logger.error({ err, topic: tp.topic, partition: tp.partition }, 'writing a transaction marker failed')
-      }
-    },
-  }
-}
-
 function initError(errorCode: number): InitProducerIdResult {
   return { errorCode, producerId: -1, producerEpoch: -1 }
-}
-
-/** The state log refused a write (a full disk, too few replicas, a lost leadership): the request fails, the broker does not. */
-function isStoreFailure(err: unknown): boolean {
-  return err instanceof KafkaStorageError || err instanceof ProducerIdsUnavailableError || err instanceof KafkaError
-}
-
-/** What a request answers when its state change was not stored, as Kafka maps a failed transaction log append. */
-function appendFailureCode(err: unknown): number {
-  if (err instanceof ProducerIdsUnavailableError) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-  if (err instanceof KafkaError) {
-    switch (err.code) {
-      case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
-        return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
-      case ErrorCode.NOT_ENOUGH_REPLICAS:
-      case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-      case ErrorCode.REQUEST_TIMED_OUT:
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE
-    }
-  }
-  return ErrorCode.NOT_COORDINATOR
 }
