@@ -34,7 +34,6 @@ import { ErrorCode } from '../../protocol/errors.js'
 import type { TxnMarkerInput } from '../../storage/partition-log.js'
 import { KafkaError } from '../errors.js'
 import { appendFailureCode, isStoreFailure } from './append-failures.js'
-import { localMarkers } from './local-markers.js'
 import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdBlockSource, type ProducerIdStore } from './producer-ids.js'
 
 export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
@@ -528,6 +527,21 @@ export class TransactionCoordinator {
       if (this.chains.get(id) === tail) this.chains.delete(id)
     })
     return run
+  }
+}
+
+/** Markers into this broker's own logs; a failed write is logged and the transaction completes. */
+function localMarkers(logs: MarkerTarget, logger: Logger): MarkerWriter {
+  return {
+    async write(tp, marker) {
+      const log = logs.partition(tp.topic, tp.partition)
+      if (log === undefined) return // the topic was deleted; nothing left to mark
+      try {
+        await log.appendTxnMarker(marker)
+      } catch (err) {
+        logger.error({ err, topic: tp.topic, partition: tp.partition }, 'writing a transaction marker failed')
+      }
+    },
   }
 }
 
