@@ -1,19 +1,19 @@
 // Fetch (key 1). v3 adds a response byte limit; v4 isolation level and aborted transactions; v5 log
 // start offset; v7 incremental fetch sessions (KIP-227); v11 rack id; v12 flexible; v13 topic ids
 // instead of names; v15 replica state (followers only); v16 NodeEndpoints (KIP-951). Cluster mode:
-// only the leader serves a partition (NOT_LEADER_OR_FOLLOWER elsewhere; FENCED_LEADER_EPOCH and
+// the leader serves a partition (NOT_LEADER_OR_FOLLOWER elsewhere; FENCED_LEADER_EPOCH and
 // UNKNOWN_LEADER_EPOCH for a stale or unknown currentLeaderEpoch; the first two name the current
 // leader, and the response its endpoint, broker/leader-hints.ts); consumers read up to the high
 // watermark, followers (replica id set) up to the log end, and their fetch offsets tell the leader
 // what they have (broker/replication/). Fetching from the closest replica (KIP-392): a consumer's
 // fetch of v11 or later is served by a follower too, up to the high watermark it learned from its
 // leader; with a replica.selector.class the leader answers a partition with preferredReadReplica
-// and no records when the selector picks another replica for the consumer's rack (rack id). Long
-// polling: a fetch with less than
-// minBytes available parks until an append or maxWaitMs. Whole batches are returned; a fetch
-// offset inside a batch returns that batch. read_committed (isolation level 1) stops at the last
-// stable offset and lists the aborted transactions overlapping the returned batches, from the
-// segments' transaction indexes; clients drop those records and skip control batches themselves.
+// and no records when the selector picks another replica for the consumer's rack (rack id).
+// Long polling: a fetch with less than minBytes available parks until an append (or a high
+// watermark move) or maxWaitMs. Whole batches are returned; a fetch offset inside a batch returns
+// that batch. read_committed (isolation level 1) stops at the last stable offset and lists the
+// aborted transactions overlapping the returned batches, from the segments' transaction indexes;
+// clients drop those records and skip control batches themselves.
 // ACLs: partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED; a follower's
 // fetch needs CLUSTER_ACTION on the cluster (every partition TOPIC_AUTHORIZATION_FAILED without).
 import { FetchApi, type FetchResponse } from '../../protocol/generated/fetch.js'
