@@ -142,6 +142,10 @@ describe.skipIf(skipReason !== undefined)(`fault injection (${skipReason ?? `${m
       if (typeof m.t === 'string') txnWorkload.history.txns.push({ id: m.t, intent: m.intent as 'commit' | 'abort', outcome: m.outcome as TxnOutcome, values: m.vals as Array<[number, string]> })
       else if (typeof m.err === 'string') workload.countError(`librdkafka txn ${m.err}`)
     })
+    workload.startPython(['consume-committed', cluster.bootstrap().join(','), TXN_TOPIC, String(PARTITIONS)], (m) => {
+      if (typeof m.v === 'string') txnWorkload.history.committedReads.push([m.p as number, m.o as number, m.v])
+      else if (typeof m.err === 'string') workload.countError(`librdkafka read_committed consumer ${m.err}`)
+    })
     const faultsFrom = Date.now()
     await nemesis.run(faultsFrom + minutes * 60_000)
     log('nemesis done; healing')

@@ -18,6 +18,8 @@
 #   python3 librdkafka.py consume BOOTSTRAP TOPIC PARTITIONS
 #     Assigns every partition from offset 0 (no group membership, no commits) and prints
 #     {"p": partition, "o": offset, "v": value} per record until stdin closes.
+#   python3 librdkafka.py consume-committed BOOTSTRAP TOPIC PARTITIONS
+#     The same with isolation.level read_committed.
 import json
 import logging
 import random
@@ -199,10 +201,11 @@ def txn(bootstrap, topic, partitions, label):
             n = 0
 
 
-def consume(bootstrap, topic, partitions):
+def consume(bootstrap, topic, partitions, isolation="read_uncommitted"):
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
         "group.id": "chaos-reader",
+        "isolation.level": isolation,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "topic.metadata.refresh.interval.ms": 2000,
@@ -228,6 +231,8 @@ def main():
         txn(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif mode == "consume":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif mode == "consume-committed":
+        consume(sys.argv[2], sys.argv[3], int(sys.argv[4]), "read_committed")
     else:
         sys.exit("unknown mode " + mode)
 

@@ -1,6 +1,9 @@
 // The workload's second half: transactional producers (kafkajs, and librdkafka through confluent-kafka
 // for Python) writing transactions over several partitions of their own topic, some committed and
-// some aborted on purpose; a kafkajs read_committed consumer of that topic; a consumer group of two
+// some aborted on purpose (the read_committed consumer of that topic is librdkafka's, started by
+// chaos.test.ts: kafkajs 2.2's filter of aborted transactions steps into only one aborted
+// transaction per record, so it delivers aborted records when two start before a fetch's first
+// record); a consumer group of two
 // kafkajs members consuming the idempotent producers' topic and committing offsets as they go, with
 // the group's committed offsets polled by OffsetFetch throughout; and, after the run, the final
 // read_committed read of every partition of the transactional topic. All of it lands in one
@@ -65,7 +68,6 @@ export class TxnWorkload {
   start(): void {
     for (let i = 0; i < this.opts.kafkajsTxnProducers; i++) this.running.push(this.txnProducer(`tk${i}`))
     for (let i = 0; i < this.opts.groupMembers; i++) this.running.push(this.groupMember(`m${i}`))
-    this.running.push(this.committedReader())
     this.running.push(this.offsetPoller())
   }
 
@@ -121,7 +123,9 @@ export class TxnWorkload {
     const chosen = [...Array(partitions).keys()].sort(() => random() - 0.5).slice(0, 2 + Math.floor(random() * 2))
     for (const [i, partition] of chosen.entries()) txn.values.push([partition, `${txn.id}-${i}`])
     try {
-      await t.send({ topic, acks: -1, timeout: 10_000, messages: txn.values.map(([partition, value]) => ({ partition, value })) })
+      // One send per partition: kafkajs retries a send as a whole, so a send to several partitions
+      // that failed on one would write the others' values again under new sequence numbers.
+      for (const [partition, value] of txn.values) await t.send({ topic, acks: -1, timeout: 10_000, messages: [{ partition, value }] })
     } catch (err) {
       this.opts.countError(`kafkajs txn send ${errorName(err)}`)
       txn.intent = 'abort'
@@ -174,34 +178,6 @@ export class TxnWorkload {
         while (!this.stopping && !crashed) await sleep(250)
       } catch (err) {
         this.opts.countError(`kafkajs member ${errorName(err)}`)
-        await sleep(500)
-      }
-      await within(consumer.disconnect().catch(() => {}), 15_000)
-    }
-  }
-
-  /** A read_committed consumer of the transactional topic, from the beginning. */
-  private async committedReader(): Promise<void> {
-    const { txnTopic } = this.opts
-    const kafka = this.kafka('chaos-read-committed')
-    while (!this.stopping) {
-      const consumer = kafka.consumer({ groupId: 'chaos-read-committed', readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 } })
-      let crashed = false
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) crashed = true
-        this.opts.countError(`kafkajs read_committed crash ${errorName(e.payload.error)}`)
-      })
-      try {
-        await consumer.connect()
-        await consumer.subscribe({ topic: txnTopic, fromBeginning: true })
-        await consumer.run({
-          eachMessage: async ({ partition, message }) => {
-            this.history.committedReads.push([partition, Number(message.offset), message.value?.toString() ?? ''])
-          },
-        })
-        while (!this.stopping && !crashed) await sleep(250)
-      } catch (err) {
-        this.opts.countError(`kafkajs read_committed ${errorName(err)}`)
         await sleep(500)
       }
       await within(consumer.disconnect().catch(() => {}), 15_000)
