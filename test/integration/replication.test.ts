@@ -141,6 +141,9 @@ describe('replication between brokers', () => {
         topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch, timestamp: -1, maxNumOffsets: 1 }] }],
       }).then((r) => r.topics[0]!.partitions[0]!)
     expect((await listOffsets(followerConn, -1)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    // No longer a replica here (its role ended, its log kept): consumers get NOT_LEADER_OR_FOLLOWER.
+    await b!.replicas.stopReplica(topic, 0, false)
+    expect((await consumerFetch(12)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
     followerConn.close()
     const leaderConn = await BrokerConnection.connect(a!.address, { clientId: 't', connectTimeoutMs: 5000, requestTimeoutMs: 10_000 })
     expect((await listOffsets(leaderConn, 0)).errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH)
