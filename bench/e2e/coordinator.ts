@@ -1,0 +1,113 @@
+// What the group-coordinator benchmarks share: a three-broker cluster on etcd, topics created at
+// whichever broker is the controller, and a group's coordinator as FindCoordinator names it.
+import path from 'node:path'
+import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
+import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js'
+import { MetadataApi } from '../../protocol/generated/metadata.js'
+import { connect } from '../load/connection.js'
+import { startEtcd } from './etcd.js'
+import { sleep, stopService, type Service } from './procs.js'
+import { startSamsa, type SamsaServer } from './samsa.js'
+
+const NOT_CONTROLLER = 41
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+export const OFFSETS_TOPIC = '__consumer_offsets'
+
+/** Bounds a request to a broker that may be dead or fenced. */
+export function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
+}
+
+export async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+export const percentile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil(q * s.length) - 1))]!
+}
+
+/** etcd and brokers 1..3 in cluster mode; `start(id)` starts one again after a kill. */
+export class BenchCluster {
+  readonly brokers = new Map<number, SamsaServer>()
+  private constructor(private readonly root: string, private readonly etcd: { service: Service; endpoint: string }, private readonly settings: Record<string, string>) {}
+
+  static async start(root: string, settings: Record<string, string>): Promise<BenchCluster> {
+    const cluster = new BenchCluster(root, await startEtcd(root), settings)
+    for (const id of [1, 2, 3]) await cluster.start(id)
+    return cluster
+  }
+
+  async start(id: number): Promise<void> {
+    const etcd = `etcd://${this.etcd.endpoint.slice('http://'.length)}/bench`
+    this.brokers.set(id, await startSamsa(path.join(this.root, `b${id}`), ['--cluster', etcd, '--node-id', String(id)], { 'num.partitions': '1', ...this.settings }))
+  }
+
+  /** SIGKILLs broker `id`; resolves once the process has exited. */
+  kill(id: number): { exited: Promise<unknown> } {
+    const child = this.brokers.get(id)!.service.child
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    this.brokers.delete(id)
+    return { exited }
+  }
+
+  anyLive(): SamsaServer {
+    return [...this.brokers.values()][0]!
+  }
+
+  async stop(): Promise<void> {
+    for (const b of this.brokers.values()) await stopService(b.service.child).catch(() => {})
+    await stopService(this.etcd.service.child).catch(() => {})
+  }
+}
+
+/** Creates `topic` through whichever of `brokers` is the controller. */
+export async function createTopic(brokers: Iterable<SamsaServer>, topic: string, partitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    for (const s of brokers) {
+      const c = await connect(s.host, s.port)
+      try {
+        const res = await c.request(CreateTopicsApi, 7, {
+          topics: [{ name: topic, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+          timeoutMs: 10000,
+          validateOnly: false,
+        })
+        const code = res.topics[0]!.errorCode
+        if (code === 0) return
+        if (code !== NOT_CONTROLLER) throw new Error(`CreateTopics ${topic}: error ${code}`)
+      } finally {
+        c.close()
+      }
+    }
+    await sleep(200)
+  }
+  throw new Error(`no controller took CreateTopics ${topic}`)
+}
+
+/** The group's coordinator as `s` names it: node id, host and port; undefined while it has none. */
+export async function findCoordinator(s: SamsaServer, groupId: string): Promise<{ nodeId: number; host: string; port: number } | undefined> {
+  const c = await within(2000, connect(s.host, s.port))
+  try {
+    const res = await within(3000, c.request(FindCoordinatorApi, 3, { key: groupId, keyType: 0, coordinatorKeys: [] }))
+    return res.errorCode === 0 ? { nodeId: res.nodeId, host: res.host, port: res.port } : undefined
+  } finally {
+    c.close()
+  }
+}
+
+/** A partition's leader and ISR as `s`'s Metadata names them. */
+export async function partitionState(s: SamsaServer, topic: string, partition: number): Promise<{ leader: number; isr: number[] }> {
+  const c = await within(2000, connect(s.host, s.port))
+  try {
+    const md = await within(2000, c.request(MetadataApi, 12, { topics: [{ topicId: ZERO_UUID, name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+    const p = md.topics[0]?.partitions.find((x) => x.partitionIndex === partition)
+    return p === undefined ? { leader: -1, isr: [] } : { leader: p.leaderId, isr: p.isrNodes }
+  } finally {
+    c.close()
+  }
+}
