@@ -42,9 +42,21 @@ export class BenchCluster {
     return cluster
   }
 
+  /**
+   * Starts broker `id` on its data directory. On the loaded machine a restart can take longer than
+   * startSamsa waits (20 s), and the start is then tried again, up to three times.
+   */
   async start(id: number): Promise<void> {
     const etcd = `etcd://${this.etcd.endpoint.slice('http://'.length)}/bench`
-    this.brokers.set(id, await startSamsa(path.join(this.root, `b${id}`), ['--cluster', etcd, '--node-id', String(id)], { 'num.partitions': '1', ...this.settings }))
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.brokers.set(id, await startSamsa(path.join(this.root, `b${id}`), ['--cluster', etcd, '--node-id', String(id)], { 'num.partitions': '1', ...this.settings }))
+        return
+      } catch (err) {
+        if (attempt === 3) throw err
+        process.stderr.write(`broker ${id} did not start (${(err as Error).message.split('\n')[0]}); trying again\n`)
+      }
+    }
   }
 
   /** SIGKILLs broker `id`; resolves once the process has exited. */

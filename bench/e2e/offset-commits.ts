@@ -8,7 +8,7 @@
 // in every in-sync replica. Rounds alternate (single, cluster, cluster, single, ...) so both see the
 // same machine; the ratio is of the medians of the rounds, each round's figure in the output.
 //
-//   node dist/bench/e2e/offset-commits.js [--rounds 6] [--seconds 5] [--groups 8] [--partitions 4]
+//   node dist/bench/e2e/offset-commits.js [--rounds 6] [--seconds 5] [--warmup 5] [--groups 8] [--partitions 4]
 //
 // Needs /usr/bin/etcd (or SAMSA_ETCD). Prints one JSON document and table rows.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -29,6 +29,7 @@ const ROUNDS = Number(args.get('rounds') ?? 6)
 const SECONDS = Number(args.get('seconds') ?? 5)
 const GROUPS = Number(args.get('groups') ?? 8)
 const PARTITIONS = Number(args.get('partitions') ?? 4)
+const WARMUP_SECONDS = Number(args.get('warmup') ?? 5)
 const TOPIC = 'commits'
 
 interface Side {
@@ -114,7 +115,8 @@ async function main(): Promise<void> {
       return true
     })
     const base = { offset: 0 }
-    for (const side of sides) await round(side, 1, base) // warm-up, counted nowhere
+    // Warm-up, counted nowhere: the cluster's commit rate climbs over its first seconds of load.
+    for (const side of sides) await round(side, WARMUP_SECONDS, base)
     const rounds: Record<Side['name'], Round[]> = { single: [], rf3: [] }
     for (let r = 0; r < ROUNDS; r++) {
       for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
     const perRound = rounds.rf3.map((r, i) => r.commitsPerSec / rounds.single[i]!.commitsPerSec)
     const result = {
       machine: { cores: os.cpus().length, loadAverageAtStart, loadAverageAtEnd: os.loadavg() },
-      settings: { rounds: ROUNDS, seconds: SECONDS, groups: GROUPS, partitionsPerCommit: PARTITIONS, commitsInFlightPerGroup: 1, offsetCommitVersion: 8, offsetsTopicReplicationFactor: 3, clusterCoordinators: rf3.groups.map((g) => g.coordinator) },
+      settings: { rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, groups: GROUPS, partitionsPerCommit: PARTITIONS, commitsInFlightPerGroup: 1, offsetCommitVersion: 8, offsetsTopicReplicationFactor: 3, clusterCoordinators: rf3.groups.map((g) => g.coordinator) },
       single: s,
       rf3: c,
       ratio: { rf3OverSingle: c.commitsPerSecMedian / s.commitsPerSecMedian, perRound: perRound.map((x) => Number(x.toFixed(2))), min: Math.min(...perRound), max: Math.max(...perRound) },
