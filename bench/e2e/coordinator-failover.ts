@@ -35,13 +35,9 @@ import { connect } from '../load/connection.js'
 import { BenchCluster, createTopic, findCoordinator, OFFSETS_TOPIC, partitionState, percentile, waitUntil, within } from './coordinator.js'
 import { kafkajsMember, librdkafkaMember, type GroupMember } from './failover-consumers.js'
 import { sleep } from './procs.js'
+import { benchArgs } from './cluster-bench.js'
 
-const argv = process.argv.slice(2)
-const args = new Map<string, string>()
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--quick') args.set('quick', '1')
-  else args.set(argv[i]!.replace(/^--/, ''), argv[++i] ?? '')
-}
+const args = benchArgs()
 const KILLS = Number(args.get('kills') ?? (args.has('quick') ? 5 : 20))
 const SESSION_MS = Number(args.get('session-ms') ?? 9000)
 const TOPIC = 'work'

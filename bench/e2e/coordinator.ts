@@ -1,15 +1,14 @@
 // What the group-coordinator benchmarks share: a three-broker cluster on etcd, topics created at
 // whichever broker is the controller, and a group's coordinator as FindCoordinator names it.
 import path from 'node:path'
-import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { connect } from '../load/connection.js'
 import { startEtcd } from './etcd.js'
 import { sleep, stopService, type Service } from './procs.js'
 import { startSamsa, type SamsaServer } from './samsa.js'
+import { createTopicAtController, topicConfigs } from './cluster-bench.js'
 
-const NOT_CONTROLLER = 41
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 export const OFFSETS_TOPIC = '__consumer_offsets'
 
@@ -79,26 +78,8 @@ export class BenchCluster {
 }
 
 /** Creates `topic` through whichever of `brokers` is the controller. */
-export async function createTopic(brokers: Iterable<SamsaServer>, topic: string, partitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    for (const s of brokers) {
-      const c = await connect(s.host, s.port)
-      try {
-        const res = await c.request(CreateTopicsApi, 7, {
-          topics: [{ name: topic, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
-          timeoutMs: 10000,
-          validateOnly: false,
-        })
-        const code = res.topics[0]!.errorCode
-        if (code === 0) return
-        if (code !== NOT_CONTROLLER) throw new Error(`CreateTopics ${topic}: error ${code}`)
-      } finally {
-        c.close()
-      }
-    }
-    await sleep(200)
-  }
-  throw new Error(`no controller took CreateTopics ${topic}`)
+export function createTopic(brokers: Iterable<SamsaServer>, topic: string, partitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<void> {
+  return createTopicAtController(brokers, { name: topic, numPartitions: partitions, replicationFactor, assignments: [], configs: topicConfigs(configs) })
 }
 
 /** The group's coordinator as `s` names it: node id, host and port; undefined while it has none. */

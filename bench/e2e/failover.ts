@@ -12,7 +12,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { ProduceApi } from '../../protocol/generated/produce.js'
 import { encodeBatch } from '../../protocol/record-batch-builder.js'
@@ -20,17 +19,12 @@ import { connect } from '../load/connection.js'
 import { startEtcd } from './etcd.js'
 import { sleep, stopService } from './procs.js'
 import { startSamsa, type SamsaServer } from './samsa.js'
+import { benchArgs, createTopicAtController, topicConfigs } from './cluster-bench.js'
 
-const argv = process.argv.slice(2)
-const args = new Map<string, string>()
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--quick') args.set('quick', '1')
-  else args.set(argv[i]!.replace(/^--/, ''), argv[++i] ?? '')
-}
+const args = benchArgs()
 const KILLS = Number(args.get('kills') ?? (args.has('quick') ? 5 : 20))
 const SESSION_MS = Number(args.get('session-ms') ?? 9000)
 const TOPIC = 'failover'
-const NOT_CONTROLLER = 41
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
 /** Bounds a request to a broker that may be dead or fenced. */
@@ -38,26 +32,8 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
 }
 
-async function createTopic(brokers: Map<number, SamsaServer>): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    for (const s of brokers.values()) {
-      const c = await connect(s.host, s.port)
-      try {
-        const res = await c.request(CreateTopicsApi, 7, {
-          topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [{ name: 'min.insync.replicas', value: '2' }] }],
-          timeoutMs: 10000,
-          validateOnly: false,
-        })
-        const code = res.topics[0]!.errorCode
-        if (code === 0) return
-        if (code !== NOT_CONTROLLER) throw new Error(`CreateTopics: error ${code}`)
-      } finally {
-        c.close()
-      }
-    }
-    await sleep(200)
-  }
-  throw new Error('no controller took CreateTopics')
+function createTopic(brokers: Map<number, SamsaServer>): Promise<void> {
+  return createTopicAtController(brokers.values(), { name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: topicConfigs({ 'min.insync.replicas': '2' }) })
 }
 
 /** The partition's leader and ISR as a live broker's Metadata names them. */

@@ -11,12 +11,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CreateTopicsApi } from '../../protocol/generated/create-topics.js'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { connect } from '../load/connection.js'
 import { startEtcd } from './etcd.js'
 import { sleep, stopService } from './procs.js'
 import { startSamsa, wireProduce, type SamsaServer } from './samsa.js'
+import { createTopicAtController, topicConfigs } from './cluster-bench.js'
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '')
@@ -25,29 +25,11 @@ const SECONDS = Number(args.get('seconds') ?? 3)
 const BACKLOG_MIB = Number(args.get('backlog-mib') ?? 64)
 const PARTITIONS = 8
 const LOAD = { connections: 4, depth: 8, batchBytes: 64 * 1024 }
-const NOT_CONTROLLER = 41
 
 /** Creates a topic whose partitions are all led by broker 1, asking each broker until the controller takes it. */
-async function createLedByOne(brokers: SamsaServer[], topic: string, replicas: number[], configs: Record<string, string>): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    for (const s of brokers) {
-      const c = await connect(s.host, s.port)
-      try {
-        const res = await c.request(CreateTopicsApi, 7, {
-          topics: [{ name: topic, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: PARTITIONS }, (_, i) => ({ partitionIndex: i, brokerIds: replicas })), configs: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
-          timeoutMs: 10000,
-          validateOnly: false,
-        })
-        const code = res.topics[0]!.errorCode
-        if (code === 0) return
-        if (code !== NOT_CONTROLLER) throw new Error(`CreateTopics ${topic}: error ${code}`)
-      } finally {
-        c.close()
-      }
-    }
-    await sleep(200)
-  }
-  throw new Error(`no controller took CreateTopics ${topic}`)
+function createLedByOne(brokers: SamsaServer[], topic: string, replicas: number[], configs: Record<string, string>): Promise<void> {
+  const assignments = Array.from({ length: PARTITIONS }, (_, i) => ({ partitionIndex: i, brokerIds: replicas }))
+  return createTopicAtController(brokers, { name: topic, numPartitions: -1, replicationFactor: -1, assignments, configs: topicConfigs(configs) })
 }
 
 /** Whether every partition of `topic` is led by broker 1 with the whole of `isr` in sync. */
