@@ -52,7 +52,9 @@ export async function listPartitions(address: string): Promise<PartitionEnd[]> {
       allowAutoTopicCreation: false,
       includeTopicAuthorizedOperations: false,
     })
-    const topics = meta.topics.filter((t) => t.errorCode === 0 && t.name !== null)
+    // Internal topics (__consumer_offsets, ...) hold the broker's own coordinator records, and the
+    // readers below change them with their own offset commits while they read: left out.
+    const topics = meta.topics.filter((t) => t.errorCode === 0 && t.name !== null && !t.isInternal)
     if (topics.length === 0) return []
     const { body } = await c.request<ListOffsetsResponse>(ApiKey.ListOffsets, 1, {
       replicaId: -1,
