@@ -33,7 +33,7 @@ import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
-import { ClusterMarkerWriter, MARKER_REPLICATION_TIMEOUT_MS } from './txn/cluster-markers.js'
+import { ClusterMarkerWriter } from './txn/cluster-markers.js'
 import { TcpServer } from './server.js'
 import { advertise, configuredListeners, listenerConfig, usesSasl, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
@@ -420,12 +420,6 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
         logs: markerTargets,
         logger,
         security: interBroker?.security,
-        replicated: (topic, partition, offset) => {
-          // __consumer_offsets markers settle group state, whose own writes wait for the replicas.
-          const log = logs.partition(topic, partition)
-          if (replicas === undefined || log === undefined) return Promise.resolve(ErrorCode.NONE)
-          return replicas.waitForIsr(topic, partition, log, offset, MARKER_REPLICATION_TIMEOUT_MS)
-        },
         leaderOf: (topic, partition) => {
           const state = image.partition(topic, partition)?.value
           if (state === undefined) return undefined
