@@ -29,11 +29,11 @@ import { SHARE_STATE_TOPIC } from './coordinator-state/share-state.js'
 import { ShareCoordinatorPersister } from './share/share-persister.js'
 import { migrateLocalTransactions, transactionStateFor, warnOfLegacyTransactions } from './coordinator-state/txn-setup.js'
 import { txnMarkerTargets } from './coordinator-state/offset-markers.js'
+import { useClusterCoordinators } from './coordinator-state/cluster-coordinators.js'
 import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
 import { TransactionCoordinator } from './txn/coordinator.js'
-import { ClusterMarkerWriter } from './txn/cluster-markers.js'
 import { TcpServer } from './server.js'
 import { advertise, configuredListeners, listenerConfig, usesSasl, usesTls, type BoundListener, type SecurityProtocol } from './security/listeners.js'
 import { TlsListener } from './security/tls.js'
@@ -53,7 +53,6 @@ import { shareSettings } from './share/share-settings.js'
 import { ShareDeadLetterWriter } from './share/share-dead-letter.js'
 import { clusterAddress, openAdminState, startClusterNode, type AdminStateChoice } from './cluster/start.js'
 import type { ClusterNode } from './cluster/cluster-node.js'
-import { endpointFor } from './cluster/keys.js'
 
 export { BrokerConfig, loadServerProperties, BROKER_CONFIG_DEFS } from './config.js'
 export type { HttpOptions } from './http/endpoint.js'
@@ -412,31 +411,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   if (cluster !== undefined) {
     ctx.cluster = cluster
-    txn.useProducerIdBlocks(cluster.producerIdBlocks())
-    const image = cluster.image
-    txn.useMarkerWriter(
-      new ClusterMarkerWriter({
-        nodeId,
-        logs: markerTargets,
-        logger,
-        security: interBroker?.security,
-        leaderOf: (topic, partition) => {
-          const state = image.partition(topic, partition)?.value
-          if (state === undefined) return undefined
-          const leader = state.leader === -1 ? undefined : image.brokers.get(state.leader)
-          return leader === undefined ? { nodeId: -1, host: '', port: 0 } : endpointFor(leader, interBroker?.listener.name)
-        },
-      }),
-    )
-    sharePersister.useCluster({
-      nodeId,
-      security: interBroker?.security,
-      leaderOf: (partition) => {
-        const leader = image.partition(SHARE_STATE_TOPIC, partition)?.value.leader
-        const b = leader === undefined || leader < 0 ? undefined : image.brokers.get(leader)
-        return b === undefined ? undefined : endpointFor(b, interBroker?.listener.name)
-      },
-    })
+    useClusterCoordinators({ cluster, nodeId, txn, markerTargets, sharePersister, logger, listenerName: interBroker?.listener.name, security: interBroker?.security })
     if (cluster.clusterId !== storedClusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
     clusterId = ctx.clusterId = cluster.clusterId
   }

@@ -5,30 +5,13 @@ import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { connect } from '../load/connection.js'
 import { startEtcd } from './etcd.js'
-import { sleep, stopService, type Service } from './procs.js'
+import { stopService, type Service } from './procs.js'
 import { startSamsa, type SamsaServer } from './samsa.js'
-import { createTopicAtController, topicConfigs } from './cluster-bench.js'
+import { createTopicAtController, topicConfigs, waitUntil, within } from './cluster-bench.js'
+export { percentile, waitUntil, within } from './cluster-bench.js'
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 export const OFFSETS_TOPIC = '__consumer_offsets'
-
-/** Bounds a request to a broker that may be dead or fenced. */
-export function within<T>(ms: number, p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
-}
-
-export async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-export const percentile = (xs: readonly number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.max(0, Math.min(s.length - 1, Math.ceil(q * s.length) - 1))]!
-}
 
 /** etcd and brokers 1..3 in cluster mode; `start(id)` starts one again after a kill. */
 export class BenchCluster {

@@ -19,18 +19,13 @@ import { connect } from '../load/connection.js'
 import { startEtcd } from './etcd.js'
 import { sleep, stopService } from './procs.js'
 import { startSamsa, type SamsaServer } from './samsa.js'
-import { benchArgs, createTopicAtController, topicConfigs } from './cluster-bench.js'
+import { benchArgs, createTopicAtController, percentile, topicConfigs, waitUntil, within } from './cluster-bench.js'
 
 const args = benchArgs()
 const KILLS = Number(args.get('kills') ?? (args.has('quick') ? 5 : 20))
 const SESSION_MS = Number(args.get('session-ms') ?? 9000)
 const TOPIC = 'failover'
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
-
-/** Bounds a request to a broker that may be dead or fenced. */
-function within<T>(ms: number, p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
-}
 
 function createTopic(brokers: Map<number, SamsaServer>): Promise<void> {
   return createTopicAtController(brokers.values(), { name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: topicConfigs({ 'min.insync.replicas': '2' }) })
@@ -57,19 +52,6 @@ async function produceOne(s: SamsaServer): Promise<boolean> {
   } finally {
     c.close()
   }
-}
-
-async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-const percentile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!
 }
 
 async function main(): Promise<void> {

@@ -21,6 +21,7 @@ import { connect } from '../load/connection.js'
 import { BenchCluster, createTopic, findCoordinator, OFFSETS_TOPIC, partitionState, percentile, waitUntil } from './coordinator.js'
 import { stopService } from './procs.js'
 import { startSamsa, type SamsaServer } from './samsa.js'
+import { median } from './cluster-bench.js'
 
 const argv = process.argv.slice(2)
 const args = new Map<string, string>()
@@ -84,11 +85,6 @@ async function round(side: Side, seconds: number, base: { offset: number }): Pro
     }
   }))
   return { commitsPerSec: commits / ((performance.now() - started) / 1000), errors, latencyMs }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
 async function main(): Promise<void> {

@@ -14,9 +14,9 @@ import path from 'node:path'
 import { MetadataApi } from '../../protocol/generated/metadata.js'
 import { connect } from '../load/connection.js'
 import { startEtcd } from './etcd.js'
-import { sleep, stopService } from './procs.js'
+import { stopService } from './procs.js'
 import { startSamsa, wireProduce, type SamsaServer } from './samsa.js'
-import { createTopicAtController, topicConfigs } from './cluster-bench.js'
+import { createTopicAtController, median, topicConfigs, waitUntil } from './cluster-bench.js'
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '')
@@ -42,19 +42,6 @@ async function ready(s: SamsaServer, topic: string, isr: number[]): Promise<bool
   } finally {
     c.close()
   }
-}
-
-async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
 async function main(): Promise<void> {

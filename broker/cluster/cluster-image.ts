@@ -1,7 +1,6 @@
 // This broker's copy of the cluster metadata in etcd: loaded whole at start, then kept current by
 // one watch on the prefix. Each entry keeps the mod revision it was read at, which is what a
 // compare-and-set of that key compares. Pure data: no I/O here.
-import type { PartitionState } from './partition-state.js'
 import {
   BROKERS_PREFIX,
   CLUSTER_ID_KEY,
@@ -9,9 +8,11 @@ import {
   PARTITIONS_PREFIX,
   SHUTDOWN_PREFIX,
   TOPICS_PREFIX,
+  endpointFor,
   type BrokerRegistration,
   type TopicSpec,
 } from './keys.js'
+import type { BrokerEndpoint, PartitionState } from './partition-state.js'
 
 export interface Versioned<T> {
   value: T
@@ -108,6 +109,13 @@ export class ClusterImage {
 
   *allPartitions(): Iterable<Versioned<PartitionState>> {
     for (const states of this.partitionStates.values()) yield* states.values()
+  }
+
+  /** Where the partition's leader takes `listenerName` (its first listener without one); undefined while it has none. */
+  leaderEndpoint(topic: string, partition: number, listenerName: string | undefined): BrokerEndpoint | undefined {
+    const leader = this.partition(topic, partition)?.value.leader
+    const reg = leader === undefined || leader < 0 ? undefined : this.brokers.get(leader)
+    return reg === undefined ? undefined : endpointFor(reg, listenerName)
   }
 
   /** Live (registered and unfenced) brokers in node id order. */
