@@ -411,7 +411,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   if (cluster !== undefined) {
     ctx.cluster = cluster
-    useClusterCoordinators({ cluster, nodeId, txn, markerTargets, sharePersister, logger, listenerName: interBroker?.listener.name, security: interBroker?.security })
+    useClusterCoordinators({ cluster, nodeId, txn, markerTargets, sharePersister, logger, listenerName: interBroker?.listener.name, security: interBroker?.security, logs, replicas })
     if (cluster.clusterId !== storedClusterId) await logs.metadata.put(CLUSTER_ID_KEY, cluster.clusterId)
     clusterId = ctx.clusterId = cluster.clusterId
   }

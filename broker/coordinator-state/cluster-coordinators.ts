@@ -5,7 +5,10 @@ import type { ClientSecurity } from '../client/connection.js'
 import type { ClusterNode } from '../cluster/cluster-node.js'
 import type { Logger } from 'pino'
 import type { ShareCoordinatorPersister } from '../share/share-persister.js'
-import { ClusterMarkerWriter } from '../txn/cluster-markers.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import type { LogManager } from '../../storage/log-manager.js'
+import type { ReplicaManager } from '../replication/replica-manager.js'
+import { ClusterMarkerWriter, MARKER_REPLICATION_TIMEOUT_MS } from '../txn/cluster-markers.js'
 import type { MarkerTarget, TransactionCoordinator } from '../txn/coordinator.js'
 import { SHARE_STATE_TOPIC } from './share-state.js'
 
@@ -19,6 +22,9 @@ export interface ClusterCoordinatorsOptions {
   /** The inter-broker listener's name and how to connect to it; plain TCP to the first listener without. */
   listenerName?: string
   security?: ClientSecurity
+  logs: LogManager
+  /** Where a marker this broker writes waits for the in-sync replicas. */
+  replicas: ReplicaManager | undefined
 }
 
 export function useClusterCoordinators(o: ClusterCoordinatorsOptions): void {
@@ -31,6 +37,11 @@ export function useClusterCoordinators(o: ClusterCoordinatorsOptions): void {
       logger: o.logger,
       security: o.security,
       // Unknown partitions are undefined; a partition without a leader is retried (node -1).
+      replicated: (topic, partition, offset) => {
+        const log = o.logs.partition(topic, partition)
+        if (o.replicas === undefined || log === undefined) return Promise.resolve(ErrorCode.NONE)
+        return o.replicas.waitForIsr(topic, partition, log, offset, MARKER_REPLICATION_TIMEOUT_MS)
+      },
       leaderOf: (topic, partition) =>
         image.partition(topic, partition) === undefined ? undefined : (image.leaderEndpoint(topic, partition, o.listenerName) ?? { nodeId: -1, host: '', port: 0 }),
     }),

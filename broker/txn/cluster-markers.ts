@@ -26,6 +26,9 @@ const REQUEST_TIMEOUT_MS = 30_000
 /** Where a partition's leader is: undefined when the partition no longer exists, nodeId -1 while it has no leader. */
 export type LeaderLookup = (topic: string, partition: number) => { nodeId: number; host: string; port: number } | undefined
 
+/** How long a marker waits for the in-sync replicas (Kafka's request.timeout.ms for its acks=all append). */
+export const MARKER_REPLICATION_TIMEOUT_MS = 30_000
+
 export interface ClusterMarkerWriterOptions {
   nodeId: number
   logs: MarkerTarget
@@ -33,6 +36,11 @@ export interface ClusterMarkerWriterOptions {
   logger: Logger
   /** How to reach other brokers' inter-broker listener (security/inter-broker.ts); plain TCP without. */
   security?: ClientSecurity
+  /**
+   * Waits until every in-sync replica has what was appended below `offset` on a partition led here
+   * (NONE, or the error to retry on); undefined where nothing is replicated.
+   */
+  replicated?: (topic: string, partition: number, offset: number) => Promise<number>
 }
 
 interface Channel {
@@ -76,8 +84,11 @@ export class ClusterMarkerWriter implements MarkerWriter {
     const log = this.opts.logs.partition(tp.topic, tp.partition)
     if (log === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     try {
-      await log.appendTxnMarker(marker)
-      return ErrorCode.NONE
+      const written = (await log.appendTxnMarker(marker)) as { lastOffset?: number } | undefined
+      // As WriteTxnMarkers answers for a remote partition: only once the in-sync replicas have it.
+      // (A __consumer_offsets target settles group state instead, and reports no offset.)
+      if (typeof written?.lastOffset !== 'number' || this.opts.replicated === undefined) return ErrorCode.NONE
+      return await this.opts.replicated(tp.topic, tp.partition, written.lastOffset + 1)
     } catch (err) {
       return toKafkaError(err).code
     }
