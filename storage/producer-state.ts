@@ -194,7 +194,7 @@ export class ProducerStateManager {
     }
     const lastSeq = incrementSequence(b.baseSequence, b.lastOffsetDelta)
     if (b.producerEpoch === entry.producerEpoch) {
-      for (const m of entry.batches) if (m.firstSeq === b.baseSequence && m.lastSeq === lastSeq) return m
+      for (const m of entry.batches) if (m.firstSeq === b.baseSequence && m.lastSeq === lastSeq && this.retryOf(b, entry, m)) return m
       const last = entry.batches[entry.batches.length - 1]
       const currentLastSeq = last === undefined ? -1 : last.lastSeq
       if (!inSequence(currentLastSeq, b.baseSequence)) {
@@ -211,6 +211,22 @@ export class ProducerStateManager {
       throw new InvalidTxnStateError(`producer ${b.producerId} has an open transaction; expected a transactional write`)
     }
     return undefined
+  }
+
+  /**
+   * Whether `b`, whose sequences are those of the retained batch `m`, can be a retry of it. A
+   * transactional batch retries only a batch of the transaction the producer has open here: once
+   * a marker has ended the transaction `m` was written in, that write's fate is decided, and the
+   * same sequences again are new data from a client that took back the sequences of a send it
+   * thought failed although the batch was written (kafkajs 2.2 does, and then sends the next
+   * transaction's record under them). Answering it with `m`'s offsets would acknowledge a record
+   * that is not in the log, inside a transaction that then commits without it; it is out of
+   * sequence instead. (Kafka's transaction version 2 gets the same by bumping the producer epoch
+   * at every transaction end.)
+   */
+  private retryOf(b: ProducerBatch, entry: ProducerEntry, m: BatchMetadata): boolean {
+    if (!b.transactional) return true
+    return entry.currentTxnFirstOffset >= 0 && m.firstOffset >= entry.currentTxnFirstOffset
   }
 
   /** Records an appended producer batch (after check() on the client path; unchecked on replay). */

@@ -80,9 +80,9 @@ export class TxnWorkload {
   /**
    * One transactional producer (transactional id `label`) after another: each transaction sends one
    * value to each of 2-3 distinct partitions, then commits (three times in four) or aborts. A send
-   * that fails aborts the transaction; a commit or abort that fails leaves the outcome unknown and
-   * the producer is replaced by a new one with the same transactional id, whose InitProducerId fences
-   * the old one and ends its transaction.
+   * that fails aborts the transaction, and then the producer is replaced by a new one with the same
+   * transactional id; so is one whose commit or abort failed (the outcome is then unknown), and the
+   * new one's InitProducerId fences the old one and ends its transaction.
    */
   private async txnProducer(label: string): Promise<void> {
     const { txnTopic, txnPartitions, random } = this.opts
@@ -109,7 +109,7 @@ export class TxnWorkload {
     }
   }
 
-  /** One transaction; whether the producer can go on (its last EndTxn was acknowledged). */
+  /** One transaction; whether the producer can go on (every send and its EndTxn were acknowledged). */
   private async runTxn(producer: kafkajs.Producer, txn: Txn, topic: string, partitions: number): Promise<boolean> {
     const { random } = this.opts
     let t: kafkajs.Transaction
@@ -120,6 +120,7 @@ export class TxnWorkload {
       txn.intent = 'abort'
       return false
     }
+    let sendFailed = false
     const chosen = [...Array(partitions).keys()].sort(() => random() - 0.5).slice(0, 2 + Math.floor(random() * 2))
     for (const [i, partition] of chosen.entries()) txn.values.push([partition, `${txn.id}-${i}`])
     try {
@@ -129,12 +130,16 @@ export class TxnWorkload {
     } catch (err) {
       this.opts.countError(`kafkajs txn send ${errorName(err)}`)
       txn.intent = 'abort'
+      sendFailed = true
     }
     try {
       if (txn.intent === 'commit') await t.commit()
       else await t.abort()
       txn.outcome = txn.intent === 'commit' ? 'committed' : 'aborted'
-      return true
+      // kafkajs takes back the sequence number of a send that failed, although the broker may have
+      // appended the batch; the next transaction's record under it is refused (out of sequence).
+      // A new producer under the same transactional id starts a new epoch, sequences from 0.
+      return !sendFailed
     } catch (err) {
       this.opts.countError(`kafkajs txn ${txn.intent} ${errorName(err)}`)
       return false

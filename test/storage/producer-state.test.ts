@@ -269,3 +269,55 @@ describe('producer state snapshots and rebuild', () => {
     await log.close()
   })
 })
+
+describe('transactional retries', () => {
+  const marker = (pid: number, commit: boolean) => ({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit })
+
+  it('answers a retry within the open transaction with its original offsets', async () => {
+    const log = open(partitionDir())
+    await log.append(pbatch({ pid: 4, seq: 0, txn: true }))
+    await log.append(batch(1))
+    expect((await log.append(pbatch({ pid: 4, seq: 0, txn: true }))).baseOffset).toBe(0)
+    expect(log.logEndOffset).toBe(2)
+    await log.close()
+  })
+
+  it.each([
+    ['aborted', false],
+    ['committed', true],
+  ])('refuses the sequences of a batch whose transaction was %s: they are new data, not a retry', async (_, commit) => {
+    const log = open(partitionDir())
+    await log.append(pbatch({ pid: 4, seq: 0, count: 2, txn: true }))
+    await log.appendTxnMarker(marker(4, commit))
+    // The next transaction's record under sequences already used: acknowledging it with the old
+    // batch's offsets would leave it out of the log while its transaction commits.
+    expect(await kafkaErrorOf(log.append(pbatch({ pid: 4, seq: 0, count: 2, txn: true })))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER')
+    expect(await kafkaErrorOf(log.append(pbatch({ pid: 4, seq: 1, txn: true })))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER')
+    expect(log.logEndOffset).toBe(3)
+    expect((await log.append(pbatch({ pid: 4, seq: 2, txn: true }))).baseOffset).toBe(3)
+    // and once that transaction is open, the earlier transaction's sequences are still not its own
+    expect(await kafkaErrorOf(log.append(pbatch({ pid: 4, seq: 0, count: 2, txn: true })))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER')
+    expect(log.logEndOffset).toBe(4)
+    await log.close()
+  })
+
+  it('refuses them on a follower promoted to leader, whose producer state came from replication', async () => {
+    // The shape of a lost transactional record under fault injection: the old leader appends the
+    // record and the follower copies it, the client never hears back and takes its sequence back,
+    // the transaction is aborted at the new leader, and the client's next transaction sends a new
+    // record under the same sequence there.
+    const leader = open(partitionDir())
+    const follower = open(partitionDir())
+    follower.follower = true
+    await leader.append(pbatch({ pid: 6, epoch: 3, seq: 125, txn: true }))
+    await leader.appendTxnMarker({ ...marker(6, true), producerEpoch: 3 })
+    await leader.append(pbatch({ pid: 6, epoch: 3, seq: 126, txn: true }))
+    expect(follower.appendAsFollower((await leader.read(0, 1 << 20)).records)).toBe(3)
+    follower.follower = false
+    await follower.appendTxnMarker({ ...marker(6, false), producerEpoch: 3 })
+    expect(await kafkaErrorOf(follower.append(pbatch({ pid: 6, epoch: 3, seq: 126, txn: true })))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER')
+    expect(follower.logEndOffset).toBe(4)
+    await leader.close()
+    await follower.close()
+  })
+})
