@@ -9,7 +9,10 @@
 // caught up for replica.lag.time.max.ms and joins it once it fetches at or past the high watermark
 // and within the leader's current epoch. While a change is pending, the high watermark waits for
 // the larger of the old and the proposed ISR (Kafka's maximal ISR), so it never counts a replica
-// the committed ISR does not.
+// the committed ISR does not. A change that adds replicas and whose answer did not come (etcd did
+// not answer: it may have been written) stays pending, and is tried again, until the metadata shows
+// a partition epoch past the one it was proposed from: until then the controller may elect the
+// added replica, so what it lacks must not be acknowledged.
 //
 // Concurrency: single-threaded; at most one ISR change in flight per partition.
 import { ErrorCode } from '../../protocol/errors.js'
@@ -26,6 +29,14 @@ interface FollowerState {
   lastFetchMs: number
   /** The leader's log end offset at the follower's previous fetch. */
   lastFetchLeaderLogEndOffset: number
+}
+
+interface IsrProposal {
+  isr: number[]
+  /** The partition epoch it was proposed from (its compare-and-set's). */
+  fromPartitionEpoch: number
+  /** Refused without an answer saying it was not written: tried again after ISR_RETRY_MS. */
+  outcomeUnknown: boolean
 }
 
 interface AcksWaiter {
@@ -48,8 +59,8 @@ export interface LeaderSettings {
 export class LeaderPartition {
   private readonly followers = new Map<number, FollowerState>()
   private waiters: AcksWaiter[] = []
-  /** The ISR proposed and not yet committed. */
-  private pendingIsr: number[] | undefined
+  /** The ISR change proposed and not yet known committed or refused. */
+  private pending: IsrProposal | undefined
   /** After a refused proposal, none before this time (a fenced broker is refused until it unfences). */
   private retryIsrAfter = 0
   private readonly unsubscribe: () => void
@@ -82,7 +93,8 @@ export class LeaderPartition {
   /** A newer state of the same leader epoch (an ISR or replica change committed elsewhere). */
   update(state: PartitionState, now = Date.now()): void {
     this.state = state
-    if (this.pendingIsr !== undefined && sameMembers(this.pendingIsr, state.isr)) this.pendingIsr = undefined
+    // A state past the one proposed from settles the proposal: it is in it, or was refused.
+    if (this.pending !== undefined && (sameMembers(this.pending.isr, state.isr) || state.partitionEpoch > this.pending.fromPartitionEpoch)) this.pending = undefined
     this.resetFollowers(now, true)
     this.maybeAdvanceHighWatermark()
     this.completeWaiters()
@@ -118,9 +130,9 @@ export class LeaderPartition {
 
   /** The ISR members the high watermark waits for: committed plus proposed. */
   private maximalIsr(): number[] {
-    if (this.pendingIsr === undefined) return this.state.isr
+    if (this.pending === undefined) return this.state.isr
     const out = [...this.state.isr]
-    for (const id of this.pendingIsr) if (!out.includes(id)) out.push(id)
+    for (const id of this.pending.isr) if (!out.includes(id)) out.push(id)
     return out
   }
 
@@ -142,7 +154,7 @@ export class LeaderPartition {
   }
 
   private maybeExpandIsr(id: number, f: FollowerState): void {
-    if (this.pendingIsr !== undefined || this.state.isr.includes(id) || Date.now() < this.retryIsrAfter) return
+    if (this.pending !== undefined || this.state.isr.includes(id) || Date.now() < this.retryIsrAfter) return
     const epochStart = this.epochStartOffset()
     if (f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= epochStart) {
       this.proposeIsr([...this.state.isr, id], 'caught up')
@@ -156,7 +168,12 @@ export class LeaderPartition {
 
   /** Followers of the ISR not caught up for replica.lag.time.max.ms leave it. */
   maybeShrinkIsr(now = Date.now()): void {
-    if (this.closed || this.pendingIsr !== undefined || now < this.retryIsrAfter) return
+    if (this.closed || now < this.retryIsrAfter) return
+    if (this.pending?.outcomeUnknown === true) {
+      this.proposeIsr(this.pending.isr, 'the last proposal got no answer')
+      return
+    }
+    if (this.pending !== undefined) return
     const lagMax = this.settings.replicaLagTimeMaxMs()
     const laggards = this.state.isr.filter((id) => {
       if (id === this.nodeId) return false
@@ -172,17 +189,25 @@ export class LeaderPartition {
 
   private proposeIsr(isr: number[], reason: string): void {
     const { topic, partition, leaderEpoch, partitionEpoch } = this.state
-    this.pendingIsr = isr
+    const proposal: IsrProposal = { isr, fromPartitionEpoch: partitionEpoch, outcomeUnknown: false }
+    this.pending = proposal
     this.settings.logger.info({ topic, partition, from: this.state.isr, to: isr, reason }, 'proposing an ISR change')
     this.settings.isrChanges.alterIsr(topic, partition, leaderEpoch, partitionEpoch, isr).then(
       (committed) => {
         if (this.closed || committed.leaderEpoch !== this.state.leaderEpoch) return
-        this.pendingIsr = undefined
+        if (this.pending === proposal) this.pending = undefined
         if (committed.partitionEpoch >= this.state.partitionEpoch) this.update(committed)
       },
       (err: unknown) => {
-        // Fenced or stale: the metadata side brings the current state (or a new role) next.
-        if (this.pendingIsr === isr) this.pendingIsr = undefined
+        // Fenced or stale: the metadata side brings the current state (or a new role) next. A
+        // refusal that may hide a write (no answer, or etcd already past the epoch proposed from)
+        // keeps an added replica counted until that state comes; a shrink needs no such care, as
+        // the committed ISR it falls back to holds every replica it would have.
+        if (this.pending === proposal) {
+          const adds = isr.some((id) => !this.state.isr.includes(id))
+          if (adds && !certainlyNotWritten(err)) proposal.outcomeUnknown = true
+          else this.pending = undefined
+        }
         this.retryIsrAfter = Date.now() + ISR_RETRY_MS
         this.settings.logger.warn({ err, topic, partition, isr }, 'ISR change refused')
       },
@@ -260,6 +285,12 @@ export class LeaderPartition {
   followerLogEndOffsets(): Map<number, number> {
     return new Map([...this.followers].map(([id, f]) => [id, f.logEndOffset]))
   }
+}
+
+/** Refusals the metadata side makes before writing anything, on a state at the epoch proposed from. */
+function certainlyNotWritten(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code
+  return code === ErrorCode.INELIGIBLE_REPLICA || code === ErrorCode.INVALID_REQUEST || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
 }
 
 function sameMembers(a: readonly number[], b: readonly number[]): boolean {
