@@ -82,6 +82,15 @@ export class ConsumerGroup implements Group {
     }
     forEachPartition(next.assigned, mine)
     forEachPartition(next.pendingRevocation, mine)
+    // A partition it keeps (or must still give up) keeps the epoch it came with; a new one comes at the new epoch.
+    const epochs = new Map<string, number>()
+    const since = (topicId: string, p: number): void => {
+      const k = key(topicId, p)
+      epochs.set(k, member.assignmentEpochs.get(k) ?? next.memberEpoch)
+    }
+    forEachPartition(next.assigned, since)
+    forEachPartition(next.pendingRevocation, since)
+    member.assignmentEpochs = epochs
     this.release(member)
     member.state = next.state
     member.memberEpoch = next.memberEpoch
@@ -162,8 +171,14 @@ export class ConsumerGroup implements Group {
 
   /**
    * Kafka's ConsumerGroup.validateOffsetCommit: without a member epoch only an empty group takes
-   * commits; a member commits at its current epoch (STALE_MEMBER_EPOCH otherwise, ILLEGAL_GENERATION
-   * for a classic member) and a consumer-protocol member, outside a transaction, with OffsetCommit v9+.
+   * commits; a classic member commits at its current epoch (ILLEGAL_GENERATION otherwise); a
+   * consumer-protocol member, outside a transaction with OffsetCommit v9+, at its current epoch or
+   * an earlier one, never a later one (STALE_MEMBER_EPOCH). An earlier epoch is KIP-1251's case
+   * (Kafka 4.3): a heartbeat answer moving the member's epoch is on its way while the member commits
+   * (often from the revocation callback, which commits before it lets go), so each partition is then
+   * checked on its own (commitPartitionError): the member may commit a partition it has owned since
+   * that epoch or before. Kafka 4.0 answered the whole commit STALE_MEMBER_EPOCH, which librdkafka
+   * passes to the application for a manual commit, so the commit before a revocation was lost.
    */
   validateOffsetCommit(p: OffsetCommitParams): number {
     return this.validateCommit(p.memberId, p.generationId, false, p.apiVersion ?? Number.MAX_SAFE_INTEGER)
@@ -185,7 +200,25 @@ export class ConsumerGroup implements Group {
     // A classic member names its epoch as its generation.
     if (member.classic !== null) return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION
     if (!transactional && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH
+    return memberEpoch <= member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH
+  }
+
+  /**
+   * KIP-1251's check of one partition of a commit validateCommit took: at the member's current epoch
+   * every partition passes (as before); at an earlier epoch, only one the member still owns
+   * (assigned or pending revocation) and has owned since that epoch or before:
+   * assignment epoch <= the commit's epoch <= the member's epoch.
+   */
+  commitPartitionError(memberId: string, memberEpoch: number, topic: string, partition: number): number {
+    const member = this.members.get(memberId)
+    if (member === undefined || member.classic !== null || memberEpoch === member.memberEpoch) return ErrorCode.NONE
+    // A topic deleted and created again has two ids under one name.
+    for (const [topicId, name] of this.topicNames) {
+      if (name !== topic) continue
+      const since = member.assignmentEpochs.get(key(topicId, partition))
+      if (since !== undefined && since <= memberEpoch) return ErrorCode.NONE
+    }
+    return ErrorCode.STALE_MEMBER_EPOCH
   }
 
   /** OffsetFetch v9+: a member reads at its current epoch; a fetch without member id is an admin's. */

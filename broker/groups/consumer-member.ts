@@ -45,6 +45,11 @@ export class ConsumerMember {
   assigned: Assignment = EMPTY_ASSIGNMENT
   /** Partitions it still owns but must give up before it moves on. */
   pendingRevocation: Assignment = EMPTY_ASSIGNMENT
+  /**
+   * KIP-1251: the member epoch at which it was given each partition it owns (assigned or pending
+   * revocation), keyed as ConsumerGroup keys partitions; kept by ConsumerGroup.setAssignment.
+   */
+  assignmentEpochs: ReadonlyMap<string, number> = new Map()
 
   /** Removed unless it heartbeats by then. */
   sessionDeadline = 0

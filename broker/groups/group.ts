@@ -30,6 +30,11 @@ export interface Group {
   onOffsetCommit(memberId: string, now: number): void
   /** TxnOffsetCommit: NONE, or the error the whole request answers. */
   validateTxnOffsetCommit(p: TxnOffsetCommitParams): number
+  /**
+   * The error of one partition of an OffsetCommit or TxnOffsetCommit the group took as a whole
+   * (Kafka's CommitPartitionValidator; KIP-1251 for consumer groups). Absent: every partition passes.
+   */
+  commitPartitionError?(memberId: string, memberEpoch: number, topic: string, partition: number): number
   /** OffsetFetch v9+ (member id null before): NONE, or this group's error. */
   validateOffsetFetch(memberId: string | null, memberEpoch: number): number
   /** OffsetDelete: NONE, or the error the whole request answers. */

@@ -105,7 +105,10 @@ export class OffsetManager {
       for (const q of t.partitions) {
         const r: PartitionResult = { partitionIndex: q.partitionIndex, errorCode: ErrorCode.NONE }
         partitions.push(r)
-        if (!this.partitionExists(t.name, q.partitionIndex)) {
+        const refusedPartition = group.commitPartitionError?.(p.memberId, p.generationId, t.name, q.partitionIndex) ?? ErrorCode.NONE
+        if (refusedPartition !== ErrorCode.NONE) {
+          r.errorCode = refusedPartition
+        } else if (!this.partitionExists(t.name, q.partitionIndex)) {
           r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         } else if (q.committedMetadata !== null && Buffer.byteLength(q.committedMetadata) > this.config.offsetMetadataMaxBytes) {
           r.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE
@@ -145,7 +148,8 @@ export class OffsetManager {
     const all = (errorCode: number): TopicResult[] => everyPartition(p.topics, errorCode)
     const refused = this.groups.refusal(p.groupId)
     if (refused !== ErrorCode.NONE) return all(refused)
-    const invalid = this.groups.getOrCreateSimpleGroup(p.groupId).validateTxnOffsetCommit(p)
+    const group = this.groups.getOrCreateSimpleGroup(p.groupId)
+    const invalid = group.validateTxnOffsetCommit(p)
     if (invalid !== ErrorCode.NONE) return all(invalid)
     const now = this.groups.now()
     let byProducer = this.pendingTxnOffsets.get(p.groupId)
@@ -156,7 +160,9 @@ export class OffsetManager {
       for (const q of t.partitions) {
         const r: PartitionResult = { partitionIndex: q.partitionIndex, errorCode: ErrorCode.NONE }
         partitions.push(r)
-        if (!this.partitionExists(t.name, q.partitionIndex)) r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        const refusedPartition = group.commitPartitionError?.(p.memberId, p.generationId, t.name, q.partitionIndex) ?? ErrorCode.NONE
+        if (refusedPartition !== ErrorCode.NONE) r.errorCode = refusedPartition
+        else if (!this.partitionExists(t.name, q.partitionIndex)) r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         else if (q.committedMetadata !== null && Buffer.byteLength(q.committedMetadata) > this.config.offsetMetadataMaxBytes) {
           r.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE
         } else {

@@ -3,8 +3,9 @@
 // time (an explicit expiry); v3 adds throttle time; v6 leader epochs; v7 group.instance.id; v8 is
 // flexible; v9 answers GROUP_ID_NOT_FOUND for an unknown group instead of ILLEGAL_GENERATION and
 // carries a KIP-848 member epoch in the generation field: a consumer group answers
-// STALE_MEMBER_EPOCH for another epoch, UNKNOWN_MEMBER_ID for a stranger, and UNSUPPORTED_VERSION
-// to its members committing below v9. Topic ids (v10) are not served. ACLs: READ on the group
+// STALE_MEMBER_EPOCH for a later epoch, and for an earlier one on each partition the member had
+// not owned since then (KIP-1251), UNKNOWN_MEMBER_ID for a stranger, and UNSUPPORTED_VERSION to its
+// members committing below v9. Topic ids (v10) are not served. ACLs: READ on the group
 // (else GROUP_AUTHORIZATION_FAILED everywhere) and on each topic (TOPIC_AUTHORIZATION_FAILED).
 import { OffsetCommitApi, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.js'
 import { ErrorCode } from '../../protocol/errors.js'

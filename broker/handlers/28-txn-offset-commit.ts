@@ -1,7 +1,8 @@
 // TxnOffsetCommit (key 28). Offsets committed inside a transaction wait in the offset manager
 // until EndTxn commits (they become the group's committed offsets) or aborts (dropped). v2 adds
-// leader epochs; v3 the consumer's generation (a KIP-848 member's epoch in a consumer group, where
-// another epoch answers STALE_MEMBER_EPOCH), member id and instance id, validated as Kafka does; v3
+// leader epochs; v3 the consumer's generation (a KIP-848 member's epoch in a consumer group, checked
+// as OffsetCommit's: a later epoch answers STALE_MEMBER_EPOCH, an earlier one passes for the
+// partitions owned since then), member id and instance id, validated as Kafka does; v3
 // is flexible; v4 only allows TRANSACTION_ABORTABLE, never sent here. A producer whose
 // transaction does not include the group (no AddOffsetsToTxn) gets INVALID_TXN_STATE. The
 // transaction's side is checked where this broker coordinates the transactional id (while its

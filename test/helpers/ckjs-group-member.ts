@@ -123,7 +123,15 @@ export class CkjsGroupMember {
           const last = this.current.get(tp.partition)?.offsets.at(-1)
           return last === undefined ? [] : [{ topic: this.opts.topic, partition: tp.partition, offset: last + 1 }]
         })
-        if (!lost && offsets.length > 0) this.consumer.commitSync(offsets)
+        // A failed commit is recorded, and the partitions are still let go: a revoke callback that
+        // does not call incrementalUnassign leaves librdkafka waiting for it for ever.
+        if (!lost && offsets.length > 0) {
+          try {
+            this.consumer.commitSync(offsets)
+          } catch (e) {
+            this.errors.push(`commit before revoking ${offsets.map((o) => o.partition).join(',')}: ${(e as Error).message}`)
+          }
+        }
         for (const tp of assignment) {
           const period = this.current.get(tp.partition)
           if (period === undefined) continue

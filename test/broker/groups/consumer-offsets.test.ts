@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
 import type { GroupCoordinator } from '../../../broker/groups/coordinator.js'
 import type { OffsetCommitParams } from '../../../broker/groups/types.js'
-import { Clock, heartbeat, MutableCatalog, newConsumerCoordinator, SimulatedConsumer } from './consumer-helpers.js'
+import { Clock, heartbeat, MutableCatalog, newConsumerCoordinator, settle, SimulatedConsumer } from './consumer-helpers.js'
 import { join, resolvedNow } from './helpers.js'
 
 let clock: Clock
@@ -50,6 +50,43 @@ describe('consumer-group offsets', () => {
     expect(firstError(await c.commitOffsets(commit({})))).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
     a.leave()
     expect(firstError(await c.commitOffsets(commit({})))).toBe(ErrorCode.NONE)
+  })
+
+  it('a commit at the epoch before a heartbeat answer moved the member passes for the partitions it owned since then (KIP-1251)', async () => {
+    const a = new SimulatedConsumer(c, ['t'])
+    a.beat()
+    const before = a.memberEpoch
+    expect(a.count()).toBe(2)
+    // b joins: a gives one partition up and both move to a later epoch.
+    const b = new SimulatedConsumer(c, ['t'])
+    b.beat()
+    settle(c, [a, b])
+    expect(a.memberEpoch).toBeGreaterThan(before)
+    expect([a.count(), b.count()]).toEqual([1, 1])
+    const kept = [...a.owned.values()][0]![0]!
+    const given = 1 - kept
+    const at = (offset: number, ...partitions: number[]) => [
+      { name: 't', partitions: partitions.map((partitionIndex) => ({ partitionIndex, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null })) },
+    ]
+    const errors = (r: Array<{ partitions: Array<{ errorCode: number }> }>) => r[0]!.partitions.map((x) => x.errorCode)
+    // a, still at its earlier epoch (the answer that moved it has not reached it): the partition it
+    // kept passes, the one it gave up does not.
+    expect(errors(await c.commitOffsets(commit({ memberId: a.memberId, generationId: before, topics: at(5, kept, given) })))).toEqual([
+      ErrorCode.NONE,
+      ErrorCode.STALE_MEMBER_EPOCH,
+    ])
+    // b was given its partition after that epoch: a commit of it at that epoch is refused, at b's own it passes.
+    expect(errors(await c.commitOffsets(commit({ memberId: b.memberId, generationId: before, topics: at(6, given) })))).toEqual([ErrorCode.STALE_MEMBER_EPOCH])
+    expect(errors(await c.commitOffsets(commit({ memberId: b.memberId, generationId: b.memberEpoch, topics: at(7, given) })))).toEqual([ErrorCode.NONE])
+    // An epoch later than the member's is refused whole.
+    expect(errors(await c.commitOffsets(commit({ memberId: a.memberId, generationId: a.memberEpoch + 1, topics: at(8, kept) })))).toEqual([
+      ErrorCode.STALE_MEMBER_EPOCH,
+    ])
+    const committed = c.fetchOffsets('g', [{ name: 't', partitionIndexes: [kept, given] }]).topics[0]!.partitions.map((x) => x.committedOffset)
+    expect(committed).toEqual([5, 7])
+    // TxnOffsetCommit follows the same rule.
+    const txn = await c.commitTransactionalOffsets({ groupId: 'g', producerId: 1, producerEpoch: 0, generationId: before, memberId: a.memberId, groupInstanceId: null, topics: at(9, kept, given) })
+    expect(errors(txn)).toEqual([ErrorCode.NONE, ErrorCode.STALE_MEMBER_EPOCH])
   })
 
   it('OffsetFetch v9 checks the member epoch; an admin fetch does not', async () => {
