@@ -4,9 +4,8 @@
 // the response lists each leader so named with its address on the listener the request came in on
 // (NodeEndpoints), so the client can go there at once instead of refreshing its metadata first.
 //
-// The leader is the cluster metadata's (what Metadata would answer; a fenced broker names no leader
-// for what it led); without a cluster (roles given directly) the replica manager's view, with no
-// endpoint. A leader that is not live gets no endpoint, as Kafka lists only live brokers.
+// The leader is the cluster metadata's (what Metadata would answer); without a cluster (roles
+// given directly) the replica manager's view, with no endpoint. A leader that is not live gets no endpoint, as Kafka lists only live brokers.
 import { ErrorCode } from '../protocol/errors.js'
 import type { BrokerContext } from './context.js'
 
@@ -44,7 +43,7 @@ export class LeaderHints {
     if (cluster === undefined) return this.b.replicas?.currentLeader(topic, partition) ?? NO_LEADER
     const state = cluster.image.partition(topic, partition)?.value
     if (state === undefined) return this.b.replicas?.currentLeader(topic, partition) ?? NO_LEADER
-    const leaderId = cluster.fenced && state.leader === cluster.nodeIdValue ? -1 : state.leader
+    const leaderId = state.leader
     if (leaderId >= 0 && !this.nodes.has(leaderId)) {
       const node = cluster.brokersFor(this.listener).find((n) => n.nodeId === leaderId)
       if (node !== undefined) this.nodes.set(leaderId, node)

@@ -3,16 +3,46 @@
 // applies partition roles, and answers the replication side's ISR changes. stop() moves its
 // leadership away first (controlled shutdown), then gives up its lease.
 //
-// When etcd is unreachable the broker keeps serving from its last copy of the metadata while its
-// lease holds: roles do not change, and whatever needs a metadata write (topic changes, ISR
-// changes) fails with a retriable error until etcd answers again. Once no keep-alive of its lease
-// has succeeded for three quarters of the session timeout (or the lease is lost), it fences
-// itself before the controller can give its partitions to another broker: it leads and follows
-// nothing, every partition answers NOT_LEADER_OR_FOLLOWER and Metadata names no leader for what
-// it led. When its lease is renewed again, or it has registered anew under a new lease, it
-// reloads the metadata from etcd and takes the roles it names.
+// Losing etcd, as a Kafka broker loses its controller quorum: the broker keeps the roles it has
+// (leader or follower of each partition, with the leader epochs and ISRs last seen in etcd) for as
+// long as it cannot reach etcd, however long that is. Leaders serve Fetch up to the high watermark
+// and Produce with acks=0 and acks=1, and acks=all once every member of the ISR as last committed
+// has the batch. Whatever needs a metadata write fails with a retriable error: topic creation,
+// deletion and growth, configs, reassignments and ElectLeaders (REQUEST_TIMED_OUT or
+// NOT_CONTROLLER), a new producer-id block (COORDINATOR_LOAD_IN_PROGRESS), and ISR changes, so a
+// follower that dies meanwhile stays in the ISR and acks=all waits for it and times out. The
+// lease (lease-keeper.ts) is given up only when etcd says it is gone: etcd extends every lease when
+// it restarts, so after a total outage the broker finds its registration as it left it and nothing
+// changes. If etcd did end the lease, the broker registers again and its roles follow etcd, as
+// they always do: a partition that moved to another leader is followed, truncated first with
+// OffsetForLeaderEpoch; one left without a leader (its ISR was this broker alone) is led again once
+// the controller sees the broker back.
+//
+// Why that loses nothing acknowledged with acks=all when only this broker lost etcd and the others
+// did not (a partition): once its lease expires the controller elects another leader, but only
+// from the ISR in etcd (elections.ts; outside it only with unclean.leader.election.enable, which
+// gives up that promise as Kafka's does), and the ISR in etcd only ever shrinks through a write
+// the leader made while it could reach etcd, so it never lacks a member this broker counts.
+//   - The new leader stops fetching from the old one, and every follower that sees etcd follows
+//     the new leader. A fetch that still reached the old leader with the newer leader epoch would
+//     be answered UNKNOWN_LEADER_EPOCH and not counted (ReplicaManager.followerFetch). The old
+//     leader's high watermark thus stops below what the new leader has, its acks=all writes time
+//     out, and consumers never read past what the new leader holds. Its acks=1 writes are cut when
+//     it follows again (OffsetForLeaderEpoch), exactly as in Kafka.
+//   - An ISR of the old leader alone: the controller finds no one else to elect, the partition
+//     stays without a leader in etcd, and what the old leader acknowledges stays the only copy;
+//     it leads again, with its log whole, when it is back.
+//   - An ISR change whose answer the outage swallowed may have been committed: the leader keeps
+//     counting the larger of the two ISRs until it knows (leader-partition.ts), so an expansion
+//     committed in etcd but unseen here never leaves an elected member without an acknowledged
+//     batch.
+//   - The coordinators (groups, transactions, share groups) write their state topics with acks=all
+//     (state-topic.ts) and transaction markers count once the ISR has them, so a coordinator on a
+//     replaced leader stalls instead of diverging, and its successor loads what was committed.
+// And when the rest of the cluster lost etcd too, nobody elects anything: every broker keeps its
+// roles and the cluster serves on as it was.
 import { randomBytes } from 'node:crypto'
-import type { Lease, Watcher } from 'etcd3'
+import type { Watcher } from 'etcd3'
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { LogManager } from '../../storage/log-manager.js'
@@ -21,6 +51,7 @@ import { ClusterImage, type ImageChange } from './cluster-image.js'
 import { Controller } from './controller.js'
 import type { ProducerIdBlockSource } from '../txn/producer-ids.js'
 import { EtcdStore } from './etcd-store.js'
+import type { LeaseKeeper } from './lease-keeper.js'
 import { brokerKey, CLUSTER_ID_KEY, partitionKey, shutdownKey, type BrokerRegistration } from './keys.js'
 import type { IsrChanges, PartitionState, ReplicaRoles } from './partition-state.js'
 import { EtcdProducerIdBlocks } from './producer-id-blocks.js'
@@ -50,8 +81,6 @@ export interface ClusterNodeOptions {
 }
 
 const RETRY_MS = 500
-/** How often the lease's last successful keep-alive is checked. */
-const LEASE_CHECK_MS = 100
 
 export class ClusterNode implements IsrChanges {
   readonly image = new ClusterImage()
@@ -61,16 +90,12 @@ export class ClusterNode implements IsrChanges {
   private readonly store: EtcdStore
   private readonly applier: RoleApplier
   private readonly nodeId: number
-  private lease: Lease | undefined
+  private lease: LeaseKeeper | undefined
   private leaseId: string | undefined
   private watcher: Watcher | undefined
   private closed = false
   /** When a keep-alive of the current lease last succeeded (or it was granted). */
   private lastKeepAlive = 0
-  /** The current lease's registration is written and unfenced. */
-  private registered = false
-  private resuming = false
-  private leaseCheck: NodeJS.Timeout | undefined
 
   private constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.registration.nodeId
@@ -102,11 +127,6 @@ export class ClusterNode implements IsrChanges {
     return this.nodeId
   }
 
-  /** Holding no partition roles: the lease lapsed, or may have, and the broker has not rejoined yet. */
-  get fenced(): boolean {
-    return this.applier.fenced
-  }
-
   /** Producer id blocks reserved in etcd, unique across the cluster's brokers. */
   producerIdBlocks(): ProducerIdBlockSource {
     return new EtcdProducerIdBlocks(this.store)
@@ -122,9 +142,9 @@ export class ClusterNode implements IsrChanges {
 
   async alterIsr(topic: string, partition: number, leaderEpoch: number, partitionEpoch: number, isr: number[]): Promise<PartitionState> {
     // A broker whose lease may have lapsed must not shrink an ISR to itself: after a long pause its
-    // lag timers can fire before its lease check does, and etcd would then hold an ISR naming only
+    // lag timers can fire before its keep-alive does, and etcd would then hold an ISR naming only
     // a broker about to be declared dead, leaving the partition without an eligible leader.
-    if (this.applier.fenced || this.leaseStale()) {
+    if (this.leaseStale()) {
       throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `Broker ${this.nodeId} has not renewed its etcd lease; ISR changes wait until it has.`)
     }
     for (;;) {
@@ -163,7 +183,6 @@ export class ClusterNode implements IsrChanges {
       await this.controlledShutdown(this.opts.controlledShutdown.timeoutMs).catch((err: unknown) => this.opts.logger.warn({ err }, 'controlled shutdown did not finish'))
     }
     this.closed = true
-    if (this.leaseCheck !== undefined) clearInterval(this.leaseCheck)
     this.controller.close()
     await this.watcher?.cancel().catch(() => {})
     await this.lease?.revoke().catch(() => {})
@@ -188,36 +207,11 @@ export class ClusterNode implements IsrChanges {
     await this.watchFrom(loaded.revision)
     await this.register(true)
     await this.applier.start()
-    this.leaseCheck = setInterval(() => this.checkLease(), LEASE_CHECK_MS)
-    this.leaseCheck.unref()
-  }
-
-  /** Fences the broker once its lease may be about to lapse: before the controller can move its partitions. */
-  private checkLease(): void {
-    if (this.closed || this.applier.fenced || !this.leaseStale()) return
-    const silentMs = Date.now() - this.lastKeepAlive
-    this.opts.logger.warn({ nodeId: this.nodeId, silentMs, leaseLost: this.lease === undefined }, 'etcd lease not renewed; fencing this broker until it is')
-    this.applier.fence()
   }
 
   /** No lease, or none renewed for three quarters of the session timeout: etcd may expire it any moment. */
   private leaseStale(): boolean {
     return this.lease === undefined || Date.now() - this.lastKeepAlive > (this.opts.sessionTimeoutMs * 3) / 4
-  }
-
-  /** After fencing: the metadata read afresh from etcd (a new watch from there on), then the roles it names. */
-  private async resume(): Promise<void> {
-    if (this.resuming || this.closed || !this.applier.fenced) return
-    this.resuming = true
-    try {
-      await this.watcher?.cancel().catch(() => {})
-      await this.resync()
-      if (this.closed || !this.registered || Date.now() - this.lastKeepAlive > (this.opts.sessionTimeoutMs * 3) / 4) return
-      this.opts.logger.info({ nodeId: this.nodeId }, 'etcd lease renewed and metadata reloaded; unfencing this broker')
-      await this.applier.start()
-    } finally {
-      this.resuming = false
-    }
   }
 
   private async watchFrom(revision: string): Promise<void> {
@@ -269,18 +263,16 @@ export class ClusterNode implements IsrChanges {
   private async register(starting: boolean): Promise<void> {
     const ttl = Math.max(1, Math.ceil(this.opts.sessionTimeoutMs / 1000))
     const deadline = Date.now() + 2 * this.opts.sessionTimeoutMs + 2000
-    const lease = this.store.lease(ttl)
-    this.registered = false
-    const id = await lease.grant()
-    this.lastKeepAlive = Date.now()
-    lease.on('lost', (err) => this.onLeaseLost(lease, err))
-    lease.on('keepaliveSucceeded', () => {
-      if (lease !== this.lease) return
-      this.lastKeepAlive = Date.now()
-      if (this.registered && this.leaseCheck !== undefined) void this.resume()
+    let lease: LeaseKeeper | undefined
+    lease = await this.store.lease(ttl, {
+      renewed: () => {
+        if (lease === this.lease) this.lastKeepAlive = Date.now()
+      },
+      lost: () => this.onLeaseLost(lease!),
     })
+    this.lastKeepAlive = Date.now()
     try {
-      await this.registerUnder(lease, id, starting, deadline)
+      await this.registerUnder(lease, starting, deadline)
     } catch (err) {
       if (this.lease === lease) {
         this.lease = undefined
@@ -292,8 +284,9 @@ export class ClusterNode implements IsrChanges {
     }
   }
 
-  private async registerUnder(lease: Lease, id: string, starting: boolean, deadline: number): Promise<void> {
+  private async registerUnder(lease: LeaseKeeper, starting: boolean, deadline: number): Promise<void> {
     const key = brokerKey(this.nodeId)
+    const id = lease.id
     let revision: string | undefined
     for (;;) {
       revision = await this.store.createLeased(key, JSON.stringify({ ...this.opts.registration, fenced: true }), id)
@@ -311,21 +304,23 @@ export class ClusterNode implements IsrChanges {
     if (this.leadsAnything()) this.opts.logger.warn({ nodeId: this.nodeId }, 'unfencing while etcd still names this broker a leader: no controller moved it')
     const unfenced = await this.store.writeIf([{ key, expect: revision, value: JSON.stringify({ ...this.opts.registration, fenced: false }), lease: id }])
     if (!unfenced) throw new Error(`the registration of node ${this.nodeId} changed while it was fenced`)
-    this.registered = true
     this.opts.logger.info({ nodeId: this.nodeId, lease: id, clusterId: this.clusterId }, 'registered in the cluster')
   }
 
-  private onLeaseLost(lease: Lease, err: Error): void {
+  /**
+   * etcd ended the lease (it expired while the broker could not reach etcd): the registration and
+   * any controller key went with it. The broker registers anew; its roles meanwhile follow etcd as
+   * always, so what the controller moved away while it was gone is followed, not led.
+   */
+  private onLeaseLost(lease: LeaseKeeper): void {
     if (this.closed || lease !== this.lease) return
-    this.opts.logger.warn({ err: err.message }, 'etcd lease lost; registering again when etcd answers')
+    this.opts.logger.warn({ nodeId: this.nodeId, lease: lease.id }, 'etcd ended this broker\'s lease; registering again')
     this.lease = undefined
     this.leaseId = undefined
-    this.registered = false
     this.controller.resign()
-    this.checkLease()
     const retry = (): void => {
       if (this.closed || this.lease !== undefined) return
-      this.register(false).then(() => this.resume(), (e: unknown) => {
+      this.register(false).catch((e: unknown) => {
         this.opts.logger.debug({ err: (e as Error).message }, 'registering again failed; retrying')
         setTimeout(retry, RETRY_MS).unref()
       })

@@ -1,9 +1,10 @@
 // The few etcd operations cluster mode needs, on the cluster's prefix: read everything, watch
 // everything from a revision on, and transactions that write only if each key is still at the
 // mod revision the writer read (or still absent). Nothing here knows what the keys mean.
-import { Etcd3, type Lease, type Namespace, type Watcher, type IOptions } from 'etcd3'
+import { Etcd3, type Namespace, type Watcher, type IOptions } from 'etcd3'
 import type { Logger } from 'pino'
 import { namespaceOf } from './keys.js'
+import { LeaseKeeper, type LeaseEvents } from './lease-keeper.js'
 
 export interface StoredKey {
   key: string
@@ -132,8 +133,9 @@ export class EtcdStore {
     return stored.value
   }
 
-  lease(ttlSeconds: number): Lease {
-    return this.ns.lease(ttlSeconds, { autoKeepAlive: true })
+  /** A new lease, kept alive until etcd says it is gone (lease-keeper.ts). */
+  lease(ttlSeconds: number, events: LeaseEvents): Promise<LeaseKeeper> {
+    return LeaseKeeper.grant(this.ns, ttlSeconds, events)
   }
 
   close(): void {

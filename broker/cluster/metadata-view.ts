@@ -1,6 +1,5 @@
 // What Metadata answers in cluster mode, from this broker's copy of the etcd metadata: every live
-// broker, and for each partition its leader (LEADER_NOT_AVAILABLE while it has none, or while it
-// is this broker and this broker is fenced), leader
+// broker, and for each partition its leader (LEADER_NOT_AVAILABLE while it has none), leader
 // epoch, replicas, ISR and the replicas whose broker is down.
 import type { MetadataResponse } from '../../protocol/generated/metadata.js'
 import { ErrorCode } from '../../protocol/errors.js'
@@ -10,10 +9,9 @@ import type { TopicSpec } from './keys.js'
 
 type TopicEntry = MetadataResponse['topics'][number]
 
-/** `fencedSelf`: this broker's node id while it is fenced; it names itself leader of nothing. */
-export function clusterTopicEntry(image: ClusterImage, spec: TopicSpec, ops: number, fencedSelf?: number): TopicEntry {
+export function clusterTopicEntry(image: ClusterImage, spec: TopicSpec, ops: number): TopicEntry {
   const partitions: TopicEntry['partitions'] = image.partitionsOf(spec.name).map((s) => {
-    const leader = s.leader === fencedSelf ? -1 : s.leader
+    const leader = s.leader
     return {
     errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex: s.partition,

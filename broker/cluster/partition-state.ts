@@ -41,12 +41,6 @@ export interface ReplicaRoles {
   becomeLeader(state: PartitionState): Promise<void>
   /** Follow `leader`: truncate as KIP-101 defines (OffsetForLeaderEpoch), then fetch from it. */
   becomeFollower(state: PartitionState, leader: BrokerEndpoint): Promise<void>
-  /**
-   * Fenced (the broker lost, or is about to lose, its etcd lease): every role ends at once, each
-   * partition answers NOT_LEADER_OR_FOLLOWER and no fetcher runs, until unfenced and given roles
-   * again by becomeLeader / becomeFollower.
-   */
-  setFenced(fenced: boolean): void
   /** Stop serving and replicating the partition; delete its log when it left this broker. */
   stopReplica(topic: string, partition: number, deleteLog: boolean): Promise<void>
 }

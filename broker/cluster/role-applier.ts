@@ -6,7 +6,8 @@
 // moved away while the broker was down). Every topic in the cluster is kept in the local LogManager
 // (with the cluster's topic id), replicated here or not, so topic-level requests (configs, group
 // offsets) answer the same on every broker.
-// Changes are applied one at a time, in the order the watch saw them.
+// Changes are applied one at a time, in the order the watch saw them. While etcd is unreachable no
+// change arrives, and every role stays as it is (cluster-node.ts says why that is safe).
 import type { Logger } from 'pino'
 import type { LogManager } from '../../storage/log-manager.js'
 import type { ClusterImage } from './cluster-image.js'
@@ -24,7 +25,7 @@ interface AppliedRole {
 export class RoleApplier {
   private readonly applied = new Map<string, AppliedRole>()
   private queue: Promise<void> = Promise.resolve()
-  /** Roles are applied only once the broker is unfenced; until then changes only update the image. */
+  /** Roles are applied only once the broker has registered; until then changes only update the image. */
   private active = false
 
   constructor(
@@ -40,26 +41,7 @@ export class RoleApplier {
   /** Starts applying roles, from the whole current image. */
   start(): Promise<void> {
     this.active = true
-    this.roles.setFenced(false)
-    return this.enqueue(async () => {
-      // Whatever a change in flight at fence() recorded is void: the replicas hold no role now.
-      this.applied.clear()
-      await this.applyAllNow()
-    })
-  }
-
-  /**
-   * Stops applying roles and ends every role at once (the broker cannot renew its lease); changes
-   * meanwhile only update the image. start() resumes from the image as it is then.
-   */
-  fence(): void {
-    this.active = false
-    this.applied.clear()
-    this.roles.setFenced(true)
-  }
-
-  get fenced(): boolean {
-    return !this.active
+    return this.enqueue(() => this.applyAllNow())
   }
 
   /** Applies every topic and partition (at start, and after a broker's address changed). */

@@ -179,7 +179,7 @@ export class StateTopic {
     this.machine?.unloaded(partition)
   }
 
-  /** Gives up every partition (the broker stops or is fenced). */
+  /** Gives up every partition (the broker stops). */
   resignAll(): void {
     for (const p of [...this.shards.keys()]) this.resign(p)
   }

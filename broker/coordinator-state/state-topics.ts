@@ -4,7 +4,7 @@
 // broker of a cluster creates it in etcd like any topic, with the configured replication factor,
 // and serves the partitions the controller makes it lead: the roles the cluster hands out pass
 // through here (roles()), so a partition's state is loaded on becoming its leader and given up on
-// becoming a follower, on losing it, or on being fenced.
+// becoming a follower or on losing it.
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import type { LogManager } from '../../storage/log-manager.js'
@@ -149,10 +149,6 @@ export class CoordinatorTopics {
       becomeFollower: async (state: PartitionState, leader: BrokerEndpoint) => {
         this.hosted.get(state.topic)?.state.resign(state.partition)
         await inner.becomeFollower(state, leader)
-      },
-      setFenced: (fenced: boolean) => {
-        if (fenced) for (const h of this.hosted.values()) h.state.resignAll()
-        inner.setFenced(fenced)
       },
       stopReplica: async (topic: string, partition: number, deleteLog: boolean) => {
         this.hosted.get(topic)?.state.resign(partition)

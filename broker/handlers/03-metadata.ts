@@ -97,7 +97,7 @@ function listTopics(b: BrokerContext): Array<{ name: string; topicId: string; pa
 function describeTopic(b: BrokerContext, t: Pick<TopicRecord, 'name' | 'topicId' | 'partitions'>, ops: number): TopicEntry {
   if (b.cluster) {
     const spec = b.cluster.image.topics.get(t.name)?.value
-    if (spec) return clusterTopicEntry(b.cluster.image, spec, ops, b.cluster.fenced ? b.cluster.nodeIdValue : undefined)
+    if (spec) return clusterTopicEntry(b.cluster.image, spec, ops)
   }
   const partitions: TopicEntry['partitions'] = []
   for (let i = 0; i < t.partitions; i++) {

@@ -61,7 +61,7 @@ export class LeaderPartition {
   private waiters: AcksWaiter[] = []
   /** The ISR change proposed and not yet known committed or refused. */
   private pending: IsrProposal | undefined
-  /** After a refused proposal, none before this time (a fenced broker is refused until it unfences). */
+  /** After a refused or unanswered proposal, none before this time. */
   private retryIsrAfter = 0
   private readonly unsubscribe: () => void
   private closed = false

@@ -12,8 +12,8 @@
 // its leader); the leader, with a replica.selector.class, names the replica the consumer should
 // read from instead (preferredReadReplica). Every other request stays with the leader.
 //
-// A fenced broker (cut off from etcd long enough that its lease may lapse) holds no role at all:
-// every partition answers NOT_LEADER_OR_FOLLOWER until the metadata side hands out roles again.
+// A broker cut off from etcd keeps its roles (broker/cluster/cluster-node.ts says why that is safe):
+// a leader keeps its ISR as last committed, and acks=all keeps waiting for every member of it.
 //
 // High watermarks survive restarts as in Kafka: every replica.high.watermark.checkpoint.interval.ms
 // and at close, each data directory's replication-offset-checkpoint gets them
@@ -72,7 +72,6 @@ export class ReplicaManager implements ReplicaRoles {
   private lastHighWatermarkCheckpoint = Date.now()
   private checkpointing = false
   private closed = false
-  private fenced = false
 
   constructor(private readonly opts: ReplicaManagerOptions) {
     this.timer = setInterval(() => this.tick(), TICK_MS)
@@ -84,7 +83,6 @@ export class ReplicaManager implements ReplicaRoles {
   }
 
   async becomeLeader(state: PartitionState): Promise<void> {
-    if (this.fenced) return
     const log = this.requireLog(state)
     const k = key(state.topic, state.partition)
     const role = this.roles.get(k)
@@ -102,11 +100,6 @@ export class ReplicaManager implements ReplicaRoles {
     log.follower = false
     log.leaderEpoch = state.leaderEpoch
     await log.leaderEpochs.assign(state.leaderEpoch, log.logEndOffset)
-    if (this.fenced) {
-      // Fenced while taking over: the role ends before it began.
-      log.follower = true
-      return
-    }
     const leader = new LeaderPartition(state, log, {
       nodeId: this.opts.nodeId,
       isrChanges: this.opts.isrChanges,
@@ -119,7 +112,6 @@ export class ReplicaManager implements ReplicaRoles {
   }
 
   async becomeFollower(state: PartitionState, leader: BrokerEndpoint): Promise<void> {
-    if (this.fenced) return
     const log = this.requireLog(state)
     const k = key(state.topic, state.partition)
     const role = this.roles.get(k)
@@ -138,19 +130,6 @@ export class ReplicaManager implements ReplicaRoles {
     fetcher.add({ topic: state.topic, partition: state.partition, log, leaderEpoch: state.leaderEpoch, truncating: true })
     this.roles.set(k, { kind: 'follower', state, fetcher })
     this.opts.logger.info({ topic: state.topic, partition: state.partition, leader: leader.nodeId, leaderEpoch: state.leaderEpoch }, 'following partition')
-  }
-
-  setFenced(fenced: boolean): void {
-    if (fenced === this.fenced) return
-    this.fenced = fenced
-    if (!fenced) return
-    const ended = [...this.roles]
-    for (const [k, role] of ended) {
-      this.leave(k, role)
-      const log = this.opts.logs.partition(role.state.topic, role.state.partition)
-      if (log !== undefined) log.follower = true
-    }
-    this.opts.logger.warn({ partitions: ended.length }, 'fenced: leading and following nothing until registered in etcd again')
   }
 
   async stopReplica(topic: string, partition: number, deleteLog: boolean): Promise<void> {
