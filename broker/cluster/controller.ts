@@ -13,7 +13,7 @@ import type { EtcdStore } from './etcd-store.js'
 import { CONTROLLER_KEY, partitionKey } from './keys.js'
 import type { PartitionState } from './partition-state.js'
 import { cancelReassignment, completeReassignment, reassigning, startReassignment } from './reassignment.js'
-import type { Guard } from './topic-admin.js'
+import { unreachable, type Guard } from './topic-admin.js'
 
 export interface ControllerOptions {
   store: EtcdStore
@@ -188,7 +188,10 @@ export class Controller {
   /** Compare-and-set of one partition; false when it changed meanwhile (the watch brings the new state, and with it another look). */
   private async write(current: Versioned<PartitionState>, next: PartitionState): Promise<boolean> {
     const { topic, partition } = next
-    const ok = await this.opts.store.writeIf([{ key: partitionKey(topic, partition), expect: current.modRevision, value: JSON.stringify(next) }], this.guard())
+    // etcd out of reach: the retriable error Kafka's controller gives when it cannot commit.
+    const ok = await this.opts.store
+      .writeIf([{ key: partitionKey(topic, partition), expect: current.modRevision, value: JSON.stringify(next) }], this.guard())
+      .catch((err: unknown) => Promise.reject(unreachable(err)))
     const log = this.opts.logger
     if (ok) {
       const moving = { replicas: next.replicas, adding: next.addingReplicas, removing: next.removingReplicas }
