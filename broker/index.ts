@@ -364,6 +364,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
           security: interBroker?.security,
           replicaSelector,
           rackOf: (id) => cluster?.image.liveBrokers().find((b) => b.nodeId === id)?.rack ?? null,
+          isrEligible: (id) => cluster === undefined || (cluster.image.isLive(id) && !cluster.image.shuttingDown.has(id)),
         })
   // Internal topics go through etcd only in cluster mode; replication given by a test keeps them local.
   if (replicas !== undefined && clusterAddress(config) !== undefined) coordinatorState.topics.useCluster(clusterTopics(() => cluster), replicas)

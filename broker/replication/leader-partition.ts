@@ -54,6 +54,13 @@ export interface LeaderSettings {
   isrChanges: IsrChanges
   logger: Logger
   replicaLagTimeMaxMs: () => number
+  /**
+   * Whether a follower's broker may join the ISR, as the metadata knows it (Kafka's leader asks
+   * its metadata cache the same before proposing): a broker cut off from etcd, or registered but
+   * not yet unfenced, keeps fetching but is not proposed, since the proposal would be refused.
+   * Every replica is eligible when not given.
+   */
+  isrEligible?: (nodeId: number) => boolean
 }
 
 export class LeaderPartition {
@@ -154,7 +161,7 @@ export class LeaderPartition {
   }
 
   private maybeExpandIsr(id: number, f: FollowerState): void {
-    if (this.pending !== undefined || this.state.isr.includes(id) || Date.now() < this.retryIsrAfter) return
+    if (this.pending !== undefined || this.state.isr.includes(id) || Date.now() < this.retryIsrAfter || this.settings.isrEligible?.(id) === false) return
     const epochStart = this.epochStartOffset()
     if (f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= epochStart) {
       this.proposeIsr([...this.state.isr, id], 'caught up')

@@ -50,6 +50,8 @@ export interface ReplicaManagerOptions {
   replicaSelector?: ReplicaSelector
   /** A broker's broker.rack as registered (null: none, or not a live broker). */
   rackOf?: (nodeId: number) => string | null
+  /** Whether a replica's broker may join an ISR (live, not shutting down); every one may when not given. */
+  isrEligible?: (nodeId: number) => boolean
 }
 
 type Role =
@@ -105,6 +107,7 @@ export class ReplicaManager implements ReplicaRoles {
       isrChanges: this.opts.isrChanges,
       logger: this.opts.logger,
       replicaLagTimeMaxMs: () => this.opts.setting('replica.lag.time.max.ms'),
+      isrEligible: this.opts.isrEligible,
     })
     this.roles.set(k, { kind: 'leader', state, leader })
     leader.maybeAdvanceHighWatermark()
