@@ -99,6 +99,22 @@ describe.skipIf(etcdMissing !== undefined)('transaction coordinator failover (th
     await feeder.disconnect()
 
     const TXN_ID = 'etl-loop'
+    // One send per output partition, with the partition named: kafkajs 2.2 retries a send to
+    // several partitions after one leader failed without sending again to a broker that already
+    // answered it (its answers are kept per broker), so the records of a partition that moved to
+    // such a broker are dropped and the send still succeeds (with the partitioner's round robin,
+    // the records are also redistributed on the retry). When the transaction coordinator killed
+    // here also led a partition of 'out', that lost 2 of the 150 outputs about 1 run in 4.
+    const outputByPartition = (chunk: Array<{ offset: string; value: Buffer | null }>): Map<number, string[]> => {
+      const out = new Map<number, string[]>()
+      for (const m of chunk) {
+        const p = Number(m.offset) % 3
+        out.set(p, [...(out.get(p) ?? []), `${m.value!.toString()}-out`])
+      }
+      return out
+    }
+    // Sends kafkajs answered without the partition they were for (none expected).
+    const unanswered: string[] = []
     let committedTxns = 0
     let failures = 0
     let stop = false
@@ -127,7 +143,10 @@ describe.skipIf(etcdMissing !== undefined)('transaction coordinator failover (th
               const last = chunk[chunk.length - 1]!
               const txn = await producer.transaction()
               try {
-                await txn.send({ topic: 'out', acks: -1, messages: chunk.map((m) => ({ value: `${m.value!.toString()}-out` })) })
+                for (const [partition, values] of outputByPartition(chunk)) {
+                  const answered = await txn.send({ topic: 'out', acks: -1, messages: values.map((value) => ({ partition, value })) })
+                  if (answered.length !== 1 || answered[0]!.partition !== partition) unanswered.push(`${values.join(',')} -> ${JSON.stringify(answered)}`)
+                }
                 await txn.sendOffsets({ consumerGroupId: 'etl', topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last.offset) + 1) }] }] })
                 await txn.commit()
               } catch (err) {
@@ -170,6 +189,7 @@ describe.skipIf(etcdMissing !== undefined)('transaction coordinator failover (th
     await waitFor(async () => (await committedInput().catch(() => 0)) === INPUT, { timeoutMs: 20_000, intervalMs: 250, what: 'every input record processed' })
     stop = true
     await loop
+    expect(unanswered).toEqual([])
 
     const out = await readCommitted(c, ['out'], 'verify', (seen) => seen.length >= INPUT)
     // Exactly once: each input record's output, and nothing else.
