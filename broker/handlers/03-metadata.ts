@@ -3,7 +3,8 @@
 // Single broker: this node leads every partition at leader epoch 0 with itself as the only replica.
 // Cluster mode: the brokers, leaders, replicas and ISRs are the etcd metadata's (metadata-view.ts);
 // auto-creation places replicas as CreateTopics does and answers LEADER_NOT_AVAILABLE until the
-// new topic's partitions are seen.
+// new topic's partitions are seen, and while etcd does not answer (Kafka's answer while a creation
+// is pending; clients ask again).
 // ACLs: a listing shows only topics the caller may DESCRIBE; a named topic it may not describe gets
 // TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE on the cluster or the topic.
 import { MetadataApi, type MetadataResponse } from '../../protocol/generated/metadata.js'
@@ -74,6 +75,7 @@ async function lookupOrCreate(ctx: RequestContext, name: string, autoCreate: boo
       b.logger.info({ topic: name }, 'auto-created topic in the cluster')
     } catch (err) {
       const code = toKafkaError(err).code
+      if (code === ErrorCode.REQUEST_TIMED_OUT) return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE)
       if (code !== ErrorCode.TOPIC_ALREADY_EXISTS) return errorTopic(name, ZERO_UUID, code)
     }
     const seen = b.cluster.image.topics.get(name)?.value

@@ -1,12 +1,16 @@
 // Losing etcd entirely, for longer than the session timeout (and than twice it, where etcd3's own
 // lease handling would have given the lease up), loses neither service nor data: the brokers keep
 // their roles, so acks=all produce and a consumer group go on; a topic creation, which needs a
-// metadata write, fails with a retriable error. When etcd returns, the leases it kept are renewed,
+// metadata write, fails with a retriable error, and so does an auto-creation. When etcd returns, the leases it kept are renewed,
 // so no leader changes; everything acknowledged is readable, and every replica holds the same log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import kafkajs from 'kafkajs'
 import { etcdMissing, TestCluster, withAdmin } from './harness.js'
 import { readPartition } from '../helpers/read-partition.js'
+import { WireClient } from '../helpers/wire.js'
+import { ErrorCode } from '../../protocol/errors.js'
+import { ApiKey } from '../../protocol/generated/index.js'
+import type { MetadataResponse } from '../../protocol/generated/metadata.js'
 import { waitFor } from '../helpers/wait.js'
 
 const { Kafka, logLevel } = kafkajs
@@ -33,6 +37,22 @@ function errorChain(err: unknown): Array<{ type?: string; retriable?: boolean }>
   }
   walk(err)
   return out
+}
+
+/** The topic-level error code of a Metadata request that asks the broker at `address` to auto-create `topic`. */
+async function autoCreate(address: string, topic: string): Promise<number> {
+  const c = await WireClient.connect(address)
+  try {
+    const { body } = await c.request<MetadataResponse>(ApiKey.Metadata, 9, {
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    return body.topics[0]!.errorCode
+  } finally {
+    c.close()
+  }
 }
 
 describe.skipIf(etcdMissing !== undefined)('a cluster whose etcd is down for longer than the session timeout (three brokers)', () => {
@@ -73,6 +93,7 @@ describe.skipIf(etcdMissing !== undefined)('a cluster whose etcd is down for lon
         () => undefined,
         (e: unknown) => e,
       )
+      const autoCreated = autoCreate(cluster.bootstrap()[0]!, 'auto-needs-etcd')
       const duringOutage = acked.length
       while (Date.now() - down < OUTAGE_MS) await send('during')
       expect(acked.length).toBeGreaterThan(duringOutage)
@@ -82,6 +103,8 @@ describe.skipIf(etcdMissing !== undefined)('a cluster whose etcd is down for lon
       expect(error).toBeInstanceOf(Error)
       const codes = errorChain(error).filter((e) => e.type !== undefined)
       expect(codes.some((e) => (e.type === 'REQUEST_TIMED_OUT' || e.type === 'NOT_CONTROLLER') && e.retriable === true), JSON.stringify(codes.map((e) => e.type))).toBe(true)
+      // Auto-creation is refused as Kafka refuses it while a creation is pending: clients ask again.
+      expect(await autoCreated).toBe(ErrorCode.LEADER_NOT_AVAILABLE)
       for (const b of cluster.brokers) expect(b.child!.proc.exitCode).toBeNull()
 
       await cluster.etcd.run()
