@@ -18,7 +18,8 @@ type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResp
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined
   private stream: KeepAliveStream | undefined
-  private opening = false
+  /** When the stream being opened was asked for (0: none is); one that takes over a TTL is given up. */
+  private openingSince = 0
   /** When the current stream last answered (or was opened). */
   private lastAnswer = 0
   private ended = false
@@ -65,15 +66,19 @@ export class LeaseKeeper {
       }
       return
     }
-    if (this.opening) return
-    this.opening = true
+    const now = Date.now()
+    if (this.openingSince !== 0 && now - this.openingSince <= this.ttlSeconds * 1000) return
+    const since = now
+    this.openingSince = since
     this.ns.leaseClient.leaseKeepAlive().then(
       (stream) => {
-        this.opening = false
-        if (this.ended) {
+        if (this.openingSince !== since || this.ended) {
+          // Given up on meanwhile (or the keeper closed): another attempt owns the lease's stream.
+          stream.on('error', () => {})
           stream.end()
           return
         }
+        this.openingSince = 0
         this.stream = stream
         this.lastAnswer = Date.now()
         stream.on('data', (res: ILeaseKeepAliveResponse) => this.onAnswer(stream, res))
@@ -83,7 +88,7 @@ export class LeaseKeeper {
       },
       () => {
         // etcd unreachable: the next tick tries again.
-        this.opening = false
+        if (this.openingSince === since) this.openingSince = 0
       },
     )
   }
