@@ -1,7 +1,7 @@
 // The few etcd operations cluster mode needs, on the cluster's prefix: read everything, watch
 // everything from a revision on, and transactions that write only if each key is still at the
 // mod revision the writer read (or still absent). Nothing here knows what the keys mean.
-import { Etcd3, type Namespace, type Watcher, type IOptions } from 'etcd3'
+import { Etcd3, isRecoverableError, type Namespace, type Watcher, type IOptions } from 'etcd3'
 import type { Logger } from 'pino'
 import { namespaceOf } from './keys.js'
 import { LeaseKeeper, type LeaseEvents } from './lease-keeper.js'
@@ -21,7 +21,35 @@ export interface GuardedWrite {
   lease?: string
 }
 
-type Backoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>
+type FaultHandling = NonNullable<IOptions['faultHandling']>
+type Backoff = NonNullable<FaultHandling['watchBackoff']>
+type HostPolicy = ReturnType<NonNullable<FaultHandling['host']>>
+
+/**
+ * etcd3's circuit breaker for one etcd host, with a short pause: after three failures in a row the
+ * host is passed over (another endpoint is tried) for half a second. etcd3's own pauses five
+ * seconds, long enough for a lease of a short session timeout, which a restarted etcd extends by
+ * about its TTL, to run out before the broker is let through to renew it.
+ */
+class ShortCircuit {
+  private failures = 0
+  private openUntil = 0
+
+  async execute<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (Date.now() < this.openUntil) throw new Error('etcd host passed over for a moment after failing three times in a row')
+    try {
+      const result = await fn()
+      this.failures = 0
+      return result
+    } catch (err) {
+      if (err instanceof Error && isRecoverableError(err) && ++this.failures >= 3) {
+        this.failures = 0
+        this.openUntil = Date.now() + 500
+      }
+      throw err
+    }
+  }
+}
 
 /** Watches reconnect at a steady pace instead of backing off to half a minute: metadata must catch up soon after etcd returns. */
 class SteadyBackoff {
@@ -42,7 +70,7 @@ export class EtcdStore {
       // A request to an unreachable etcd fails within seconds, so a client's admin request gets
       // a retriable error rather than waiting out its own timeout.
       defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + 5_000 }),
-      faultHandling: { watchBackoff: new SteadyBackoff(500) as unknown as Backoff },
+      faultHandling: { watchBackoff: new SteadyBackoff(500) as unknown as Backoff, host: () => new ShortCircuit() as unknown as HostPolicy },
     })
     this.ns = this.client.namespace(namespaceOf(prefix))
   }
