@@ -137,7 +137,14 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let http: HttpEndpoint | undefined
   if (opts.http !== undefined) {
     const requireLogin = listeners.some((l) => usesSasl(l.securityProtocol))
-    http = new HttpEndpoint({ ...opts.http, host: opts.http.host ?? opts.host ?? '127.0.0.1' }, { config, logger, metrics: prometheus!, broker: () => live, requireLogin })
+    http = new HttpEndpoint({ ...opts.http, host: opts.http.host ?? opts.host ?? '127.0.0.1' }, {
+      config,
+      logger,
+      metrics: prometheus!,
+      broker: () => live,
+      requireLogin,
+      interBroker: interBroker === undefined ? undefined : { listenerName: interBroker.listener.name, security: interBroker.security },
+    })
     await http.listen()
   }
 

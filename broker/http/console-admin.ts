@@ -4,7 +4,7 @@
 // (--command-config). What the Kafka API does not tell (segment counts, uptime, share-partition
 // record states) is null, with a note; sizes come from DescribeLogDirs when the cluster serves it.
 import { AclPermissionType, AclOperation, operationName, PatternType, patternTypeName, permissionTypeName, ResourceType, resourceTypeName } from '../acls/acl-types.js'
-import { AdminClient, AlterConfigOp, ConfigResourceType, ConfigSource, KafkaProtocolError, type AdminClientOptions, type ListedGroup } from '../client/admin-client.js'
+import { AdminClient, AlterConfigOp, ConfigResourceType, ConfigSource, KafkaProtocolError, type AdminClientOptions, type ListedGroup, type LogDirDescription, type PartitionOffsets } from '../client/admin-client.js'
 import { PartitionReader } from '../client/partition-reader.js'
 import { Producer } from '../client/producer.js'
 import {
@@ -67,6 +67,21 @@ export class AdminConsoleSource implements ConsoleSource {
     }
   }
 
+  /** The ids of every group of the cluster (ListGroups on each broker). */
+  async groupIds(): Promise<string[]> {
+    return [...new Set((await call(() => this.admin.listGroups())).map((g) => g.groupId))]
+  }
+
+  /** Each partition's earliest and latest offsets from its leader (isolation 0: the high watermark, 1: the last stable offset). */
+  partitionOffsets(topic: string, isolationLevel: number): Promise<PartitionOffsets[]> {
+    return call(() => this.admin.topicOffsets(topic, isolationLevel))
+  }
+
+  /** One broker's log directories (DescribeLogDirs). */
+  logDirs(nodeId: number): Promise<LogDirDescription[]> {
+    return call(() => this.admin.describeLogDirs(null, nodeId))
+  }
+
   /** Per topic and partition, the bytes DescribeLogDirs reports (largest replica), or null when not served. */
   private async sizes(): Promise<Map<string, Map<number, number>> | null> {
     try {
@@ -115,15 +130,21 @@ export class AdminConsoleSource implements ConsoleSource {
       this.admin.describeConfigs({ type: ConfigResourceType.Topic, name }).catch(() => []),
     ])
     const lso = new Map(committed.map((o) => [o.partition, o.high]))
-    const partitionDetails = uncommitted.map((o) => ({
-      partition: o.partition,
-      leader: t.partitions.find((p) => p.partition === o.partition)?.leader ?? null,
-      logStartOffset: o.low,
-      highWatermark: o.high,
-      lastStableOffset: lso.get(o.partition) ?? o.high,
-      sizeBytes: sizes?.get(name)?.get(o.partition) ?? null,
-      segments: null,
-    }))
+    const partitionDetails = uncommitted.map((o) => {
+      const m = t.partitions.find((p) => p.partition === o.partition)
+      return {
+        partition: o.partition,
+        leader: m?.leader ?? null,
+        logStartOffset: o.low,
+        highWatermark: o.high,
+        lastStableOffset: lso.get(o.partition) ?? o.high,
+        sizeBytes: sizes?.get(name)?.get(o.partition) ?? null,
+        segments: null,
+        replicas: m?.replicas ?? [],
+        isr: m?.isr ?? [],
+        offlineReplicas: m?.offlineReplicas ?? [],
+      }
+    })
     const size = sizes?.get(name)
     return {
       name,
@@ -179,8 +200,10 @@ export class AdminConsoleSource implements ConsoleSource {
     }
   }
 
-  async groups(_c: Caller): Promise<GroupSummary[]> {
-    const listed = await call(() => this.admin.listGroups())
+  /** Every group of the cluster (ListGroups on each broker), or those `wanted` lets through. */
+  async groups(_c: Caller, wanted: (groupId: string) => boolean = () => true): Promise<GroupSummary[]> {
+    const seen = new Set<string>()
+    const listed = (await call(() => this.admin.listGroups())).filter((g) => !seen.has(g.groupId) && seen.add(g.groupId) && wanted(g.groupId))
     return Promise.all(
       listed.map(async (g) => {
         const d = await this.describeGroup(g.groupId, g).catch(() => undefined)

@@ -25,6 +25,7 @@ import {
   type Caller,
   type ClusterView,
   type ConfigEdit,
+  type ConfigView,
   type ConsoleSource,
   type GroupDetail,
   type GroupSummary,
@@ -53,7 +54,8 @@ export class BrokerConsoleSource implements ConsoleSource {
     return b
   }
 
-  private may(c: Caller, op: number, type: number, name: string): boolean {
+  /** Whether the caller's principal may do `op` on the resource (always, without an authorizer). */
+  may(c: Caller, op: number, type: number, name: string): boolean {
     const b = this.b
     return b.authorizer === undefined || b.authorizer.authorize(c.principal, c.clientHost, op, type, name)
   }
@@ -122,9 +124,7 @@ export class BrokerConsoleSource implements ConsoleSource {
         segments: log.segmentCount,
       })
     }
-    const configs = this.may(c, Op.DESCRIBE_CONFIGS, Resource.TOPIC, name)
-      ? describeTopicConfigs(b, t.configs).map((d) => ({ name: d.name, value: d.sensitive ? null : d.value, source: SOURCES[d.source] ?? 'UNKNOWN', readOnly: d.readOnly, sensitive: d.sensitive }))
-      : []
+    const configs = this.may(c, Op.DESCRIBE_CONFIGS, Resource.TOPIC, name) ? configViews(b, t.configs) : []
     return { ...this.summary(name), partitionDetails, configs, notes: [] }
   }
 
@@ -324,6 +324,11 @@ export class BrokerConsoleSource implements ConsoleSource {
     b.logger.info({ topic, partition, offset: result.baseOffset, principal: c.principal }, 'produced a record from the console')
     return { partition, offset: result.baseOffset }
   }
+}
+
+/** A topic's configs as the console shows them: every key with its value and where it comes from, secrets hidden. */
+export function configViews(b: BrokerContext, overrides: Record<string, string>): ConfigView[] {
+  return describeTopicConfigs(b, overrides).map((d) => ({ name: d.name, value: d.sensitive ? null : d.value, source: SOURCES[d.source] ?? 'UNKNOWN', readOnly: d.readOnly, sensitive: d.sensitive }))
 }
 
 /** Runs a log manager call, turning its Kafka errors (invalid name, limits) into 400s. */

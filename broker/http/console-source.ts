@@ -26,6 +26,10 @@ export interface ClusterView {
   brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null; controller: boolean }>
   topics: number
   partitions: number
+  /** Cluster mode: partitions whose ISR is smaller than their replica set. */
+  underReplicatedPartitions?: number
+  /** Cluster mode: partitions without a live leader. */
+  offlinePartitions?: number
   groups: number
   uptimeMs: number | null
   logDir: { dir: string; totalBytes: number; usableBytes: number } | null
@@ -54,6 +58,10 @@ export interface PartitionDetail {
   lastStableOffset: number
   sizeBytes: number | null
   segments: number | null
+  /** Where the replication metadata is known (cluster mode, the admin API): the replica set, the ISR, replicas whose broker is down. */
+  replicas?: number[]
+  isr?: number[]
+  offlineReplicas?: number[]
 }
 
 export interface ConfigView {

@@ -19,7 +19,7 @@ import { TlsListener } from '../security/tls.js'
 import { ANONYMOUS } from '../security/session.js'
 import { BasicAuth } from './basic-auth.js'
 import { ConsoleApi, type Caller } from './console-api.js'
-import { BrokerConsoleSource } from './console-broker.js'
+import { ClusterConsoleSource, type InterBrokerReach } from './console-cluster.js'
 import { send, sendApi, sendAsset } from './http-util.js'
 import type { PrometheusMetrics } from './prometheus.js'
 
@@ -46,12 +46,15 @@ export interface HttpDeps {
   broker(): BrokerContext | undefined
   /** True when a Kafka listener uses SASL: the endpoint then asks for credentials. */
   requireLogin: boolean
+  /** Cluster mode: how the console reaches the other brokers (their inter-broker listener). */
+  interBroker?: InterBrokerReach
 }
 
 export class HttpEndpoint {
   private readonly sockets = new Set<net.Socket>()
   private readonly basic = new BasicAuth()
   private readonly api: ConsoleApi
+  private readonly source: ClusterConsoleSource
   private readonly server: http.Server
   private readonly outer: net.Server
   private readonly tls: TlsListener | undefined
@@ -62,7 +65,8 @@ export class HttpEndpoint {
     private readonly opts: HttpOptions & { host: string },
     private readonly deps: HttpDeps,
   ) {
-    this.api = new ConsoleApi(new BrokerConsoleSource(deps.broker), opts.allowActions === true)
+    this.source = new ClusterConsoleSource(deps.broker, deps.interBroker)
+    this.api = new ConsoleApi(this.source, opts.allowActions === true)
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         deps.logger.error({ err, url: req.url }, 'HTTP request failed')
@@ -105,6 +109,7 @@ export class HttpEndpoint {
     const closed = new Promise<void>((resolve) => this.outer.close(() => resolve()))
     for (const s of this.sockets) s.destroy()
     await closed
+    await this.source.close()
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

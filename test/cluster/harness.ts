@@ -93,22 +93,23 @@ export class TestCluster {
     readonly etcd: Etcd,
     private readonly config: Record<string, string>,
     private readonly nodeConfig?: (nodeId: number) => Record<string, string>,
-    private readonly http = false,
+    private readonly http: boolean | 'actions' = false,
   ) {}
 
   /**
    * etcd and `count` brokers (node ids 1..count), all started and registered. `prepare` runs on each
    * broker's empty data directory before it starts (users, ACLs); `nodeConfig` adds to or overrides
-   * `config` for one broker; `http` serves each broker's HTTP endpoint (/metrics).
+   * `config` for one broker; `http` serves each broker's HTTP endpoint (/metrics, the console;
+   * 'actions': with the console's actions allowed).
    */
   static async start(
     count: number,
     config: Record<string, string> = {},
-    opts: { etcdProxies?: boolean; prepare?: (b: ClusterBroker) => Promise<void>; nodeConfig?: (nodeId: number) => Record<string, string>; http?: boolean } = {},
+    opts: { etcdProxies?: boolean; prepare?: (b: ClusterBroker) => Promise<void>; nodeConfig?: (nodeId: number) => Record<string, string>; http?: boolean | 'actions' } = {},
   ): Promise<TestCluster> {
     await ensureBuilt()
     const etcd = await Etcd.start()
-    const cluster = new TestCluster(etcd, config, opts.nodeConfig, opts.http === true)
+    const cluster = new TestCluster(etcd, config, opts.nodeConfig, opts.http ?? false)
     try {
       for (let id = 1; id <= count; id++) {
         const etcdProxy = opts.etcdProxies === true ? await CuttableProxy.start(0, etcd.clientPort) : undefined
@@ -176,7 +177,7 @@ export class TestCluster {
         ...this.config,
         ...this.nodeConfig?.(nodeId),
       },
-      { startTimeoutMs: 20_000, http: this.http },
+      { startTimeoutMs: 20_000, http: this.http !== false, httpActions: this.http === 'actions' },
     )
     return b.child
   }

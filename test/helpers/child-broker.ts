@@ -55,11 +55,13 @@ export interface ChildBrokerOptions {
   startTimeoutMs?: number
   /** Serve the HTTP endpoint (/metrics) on a free port too. */
   http?: boolean
+  /** With `http`: allow the console's actions (create topics, produce test records...). */
+  httpActions?: boolean
 }
 
 export async function startChildBroker(dataDir: string, config: Record<string, string> = {}, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
   const args = [fixture, dataDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)]
-  const env = { ...process.env, SAMSA_PORT: '0', ...(opts.http === true ? { SAMSA_HTTP_PORT: '0' } : {}) }
+  const env = { ...process.env, SAMSA_PORT: '0', ...(opts.http === true ? { SAMSA_HTTP_PORT: '0' } : {}), ...(opts.httpActions === true ? { SAMSA_HTTP_ALLOW_ACTIONS: '1' } : {}) }
   const proc =
     opts.maxOpenFiles === undefined
       ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })

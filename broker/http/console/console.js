@@ -42,6 +42,7 @@ async function api(path, init) {
 
 const post = (path, body) => api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 const bytes = (n) => (n === null || n === undefined ? '–' : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`)
+const replicaList = (ids, offline = []) => ids.map((id) => (offline.includes(id) ? `${id} (down)` : String(id))).join(', ')
 const link = (href, text) => el('a', { href }, text)
 const enc = encodeURIComponent
 
@@ -114,6 +115,8 @@ async function clusterView() {
   const refresh = async () => {
     const [c, topics, groups] = await Promise.all([api('cluster'), api('topics'), api('groups')])
     cluster = c
+    // A broker of a cluster reports replication health; a single broker or the admin API does not.
+    const replicated = c.underReplicatedPartitions !== undefined
     sampleTopics(topics)
     sampleGroups(groups)
     fill(
@@ -123,11 +126,13 @@ async function clusterView() {
         el('figure', {}, sparkline(totalLag.rates, `Total consumer lag: ${lastOf(totalLag) ?? 0}`), el('figcaption', {}, `Total lag: ${lastOf(totalLag) ?? 0}`)),
       ),
       el('h2', {}, 'Brokers'),
-      table('Brokers', ['Node', 'Host', 'Port', 'Controller'], c.brokers.map((b) => [b.nodeId, b.host, b.port, b.controller ? 'yes' : '']), [0, 2]),
+      replicated
+        ? table('Brokers', ['Node', 'Host', 'Port', 'Rack', 'Controller'], c.brokers.map((b) => [b.nodeId, b.host, b.port, b.rack ?? '–', b.controller ? 'yes' : '']), [0, 2])
+        : table('Brokers', ['Node', 'Host', 'Port', 'Controller'], c.brokers.map((b) => [b.nodeId, b.host, b.port, b.controller ? 'yes' : '']), [0, 2]),
       table(
         'Cluster summary',
-        ['Topics', 'Partitions', 'Groups', 'Log directory', 'Free', 'Up'],
-        [[c.topics, c.partitions, c.groups, c.logDir?.dir ?? '–', bytes(c.logDir?.usableBytes), c.uptimeMs === null ? '–' : `${Math.round(c.uptimeMs / 1000)} s`]],
+        ['Topics', 'Partitions', ...(replicated ? ['Under-replicated', 'Offline'] : []), 'Groups', 'Log directory', 'Free', 'Up'],
+        [[c.topics, c.partitions, ...(replicated ? [c.underReplicatedPartitions, c.offlinePartitions] : []), c.groups, c.logDir?.dir ?? '–', bytes(c.logDir?.usableBytes), c.uptimeMs === null ? '–' : `${Math.round(c.uptimeMs / 1000)} s`]],
       ),
       notes(c.notes),
       el('h2', {}, 'Topics'),
@@ -210,6 +215,7 @@ async function topicView(name) {
   const mine = generation
   const [c, t] = await Promise.all([api('cluster'), api(`topics/${enc(name)}`)])
   const browser = el('div', { id: 'messages', 'aria-live': 'polite' })
+  const replicas = t.partitionDetails.some((p) => p.replicas !== undefined)
   show(
     mine,
     el('h1', {}, 'Topic ', el('span', { id: 'topic-name' }, t.name)),
@@ -217,8 +223,11 @@ async function topicView(name) {
     el('h2', {}, 'Partitions'),
     table(
       'Partitions',
-      ['Partition', 'Start offset', 'End offset', 'Last stable', 'Size', 'Segments', 'Leader'],
-      t.partitionDetails.map((p) => [p.partition, p.logStartOffset, p.highWatermark, p.lastStableOffset, bytes(p.sizeBytes), p.segments ?? '–', p.leader ?? '–']),
+      ['Partition', 'Start offset', 'End offset', 'Last stable', 'Size', 'Segments', 'Leader', ...(replicas ? ['Replicas', 'In sync'] : [])],
+      t.partitionDetails.map((p) => [
+        p.partition, p.logStartOffset, p.highWatermark, p.lastStableOffset, bytes(p.sizeBytes), p.segments ?? '–', p.leader ?? '–',
+        ...(replicas ? [replicaList(p.replicas, p.offlineReplicas), p.isr.join(', ')] : []),
+      ]),
       [0, 1, 2, 3, 4, 5, 6],
     ),
     notes(t.notes),
