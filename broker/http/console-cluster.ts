@@ -107,13 +107,21 @@ export class ClusterConsoleSource implements ConsoleSource {
     }
   }
 
-  /** Runs a call to other brokers; one that could not reach them drops the client, so the next starts from the live brokers again. */
+  /**
+   * Runs a call to other brokers. One that could not reach them drops the client, so the next call
+   * bootstraps from the brokers live then; the old client is closed once calls in flight on it
+   * have had their time.
+   */
   private async viaRemote<T>(cl: ClusterNode, nodeId: number, fn: (s: AdminConsoleSource) => Promise<T>): Promise<T> {
+    const current = this.remoteSource
     const s = await this.remote(cl, nodeId)
     try {
       return await fn(s)
     } catch (err) {
-      if (err instanceof HttpError && err.status === 502) void this.close()
+      if (err instanceof HttpError && err.status === 502 && current !== undefined && this.remoteSource === current) {
+        this.remoteSource = undefined
+        setTimeout(() => void current.then((r) => Promise.all([r.source.close(), r.admin.close()])).catch(() => {}), REMOTE_TIMEOUT_MS).unref()
+      }
       throw err
     }
   }

@@ -1,6 +1,8 @@
 // What the web console shows and does, as one interface with two implementations: the broker's
 // own state read in process (console-broker.ts, `samsa serve --http-port`), and any Kafka
-// cluster through the admin client (console-admin.ts, `samsa console`). The JSON API
+// cluster through the admin client (console-admin.ts, `samsa console`). A broker of a cluster
+// composes the two (console-cluster.ts): its own state and ACL checks, the cluster metadata, and
+// the other brokers through the admin client. The JSON API
 // (console-api.ts) and the front end are the same for both; what one side cannot know (segment
 // counts through the Kafka API, uptime of a remote cluster) is null, with a note saying why.
 
