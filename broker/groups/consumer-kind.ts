@@ -11,7 +11,7 @@
 //
 // Deadlines: a member silent for group.consumer.session.timeout.ms is removed; one that does not
 // give up its revoked partitions within its rebalance timeout is removed too (its partitions then
-// go to the others). A classic group that is empty is converted when a member joins with this
+// go to the others); one still owing them a session timeout after being asked is logged once. A classic group that is empty is converted when a member joins with this
 // protocol; one with members is converted online as group.consumer.migration.policy allows
 // (consumer-conversion.ts), and its members go on with the classic protocol inside the consumer
 // group (consumer-classic-members.ts); otherwise the join answers GROUP_ID_NOT_FOUND, as in Kafka.
@@ -33,7 +33,7 @@ import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/errors.js'
 import { serverAssignors } from './assignors/index.js'
 import type { ServerAssignor } from './assignors/assignor.js'
-import { assignmentOf, EMPTY_ASSIGNMENT, isSubset, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
+import { assignmentOf, EMPTY_ASSIGNMENT, isSubset, partitionCount, sameAssignment, toTopicPartitions, type Assignment } from './consumer-assignment.js'
 import { describeConsumerGroup } from './consumer-describe.js'
 import type { ClassicGroup } from './classic-group.js'
 import { classicToConsumer, consumerToClassic, downgradeAllowed, onlyClassicMembers, upgradeAllowed } from './consumer-conversion.js'
@@ -76,6 +76,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
   onDeadlines(group: ConsumerGroup, now: number): boolean {
     if (group.regexes.due) this.resolveRegexes(group, now)
     for (const m of [...group.members.values()]) {
+      this.maybeLogSlowRevocation(group, m, now)
       const revocationLate = m.revocationDeadline !== null && now >= m.revocationDeadline
       if (now < m.sessionDeadline && !revocationLate) continue
       this.logger.info({ groupId: group.groupId, memberId: m.memberId }, revocationLate ? 'member did not revoke in time' : 'member session expired')
@@ -83,6 +84,23 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
       if (group.isDead()) return false
     }
     return group.members.size > 0
+  }
+
+  /**
+   * A member that still owes partitions a session timeout after it was asked to give them up holds
+   * back their next owners until its rebalance timeout (minutes with the clients' defaults); the log
+   * says which member, once per revocation. A client whose heartbeats stop listing what it owns
+   * looks the same here: the partitions count as still owned, as in Kafka.
+   */
+  private maybeLogSlowRevocation(group: ConsumerGroup, m: ConsumerMember, now: number): void {
+    if (m.revocationDeadline === null || m.revocationSlowLogged) return
+    const owedMs = now - (m.revocationDeadline - m.rebalanceTimeoutMs)
+    if (owedMs < this.config.consumerSessionTimeoutMs) return
+    m.revocationSlowLogged = true
+    this.logger.info(
+      { groupId: group.groupId, memberId: m.memberId, memberEpoch: m.memberEpoch, pending: partitionCount(m.pendingRevocation), owedMs, removedInMs: m.revocationDeadline - now },
+      'member has not given up revoked partitions yet',
+    )
   }
 
   /** Resolves the group's regexes (consumer-regex.ts) and moves the group epoch if that changed its topics. */
@@ -195,6 +213,7 @@ export class ConsumerKind implements GroupKind<ConsumerGroup> {
     if (next !== member) group.setAssignment(member, next)
     member.sessionDeadline = sessionDeadline
     member.revocationDeadline = member.state === 'unrevoked_partitions' ? (member.revocationDeadline ?? now + member.rebalanceTimeoutMs) : null
+    if (member.revocationDeadline === null) member.revocationSlowLogged = false
     this.registry.watch(group)
   }
 

@@ -55,6 +55,8 @@ export class ConsumerMember {
   sessionDeadline = 0
   /** While it must revoke partitions: removed unless it has by then. */
   revocationDeadline: number | null = null
+  /** Whether the broker logged that this revocation is taking long (once per revocation). */
+  revocationSlowLogged = false
 
   /** A static member that left with epoch -2: it keeps its partitions until its session expires. */
   leftTemporarily = false

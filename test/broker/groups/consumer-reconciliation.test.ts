@@ -1,12 +1,14 @@
 // KIP-848 reconciliation on the coordinator with an injected clock: members joining, leaving,
 // timing out, changing subscription, static members restarting. After every heartbeat the test
 // checks that no partition is consumed by two members.
+import pino from 'pino'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../../protocol/errors.js'
-import type { GroupCoordinator } from '../../../broker/groups/coordinator.js'
+import { GroupCoordinator } from '../../../broker/groups/coordinator.js'
 import { DEFAULT_REBALANCE_TIMEOUT_MS } from '../../../broker/groups/consumer-member.js'
 import { REGEX_REFRESH_INTERVAL_MS } from '../../../broker/groups/consumer-regex.js'
 import { assertSingleOwnership, Clock, heartbeat, MutableCatalog, newConsumerCoordinator, settle, SimulatedConsumer } from './consumer-helpers.js'
+import { MemoryOffsetStore } from './helpers.js'
 
 let clock: Clock
 let catalog: MutableCatalog
@@ -99,6 +101,46 @@ describe('ConsumerGroupHeartbeat reconciliation', () => {
     b.beat()
     b.beat()
     expect(b.count()).toBe(6)
+  })
+
+  it('logs once a member that still owes revoked partitions a session timeout after being asked', () => {
+    const lines: string[] = []
+    const logged = new GroupCoordinator({
+      store: new MemoryOffsetStore(),
+      logs: catalog,
+      config: { groupInitialRebalanceDelayMs: 0, consumerSessionTimeoutMs: 6_000 },
+      now: clock.now,
+      autoTick: false,
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    })
+    const a = new SimulatedConsumer(logged, ['t'])
+    a.beat()
+    const b = new SimulatedConsumer(logged, ['t'])
+    b.beat()
+    // a is told to revoke and heartbeats on without saying what it owns.
+    const quiet = () => logged.consumerGroupHeartbeat(heartbeat({ memberId: a.memberId, memberEpoch: 1, rebalanceTimeoutMs: -1, topicPartitions: null }))
+    quiet()
+    const slow = () => lines.map((l) => JSON.parse(l) as { msg: string; memberId: string; pending: number }).filter((l) => l.msg === 'member has not given up revoked partitions yet')
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1_000)
+      quiet()
+      logged.tick()
+    }
+    expect(slow()).toEqual([])
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1_000)
+      quiet()
+      logged.tick()
+    }
+    expect(slow()).toMatchObject([{ memberId: a.memberId, pending: 3 }])
+    // Once it reports owning only what it keeps, it moves on.
+    const member = logged.consumerGroup('g')!.members.get(a.memberId)!
+    const kept = [...member.assigned].map(([topicId, partitions]) => ({ topicId, partitions: [...partitions] }))
+    logged.consumerGroupHeartbeat(heartbeat({ memberId: a.memberId, memberEpoch: 1, rebalanceTimeoutMs: -1, topicPartitions: kept }))
+    expect(member.state).toBe('stable')
+    clock.advance(10_000)
+    logged.tick()
+    expect(slow()).toHaveLength(1)
   })
 
   it('a subscription change moves partitions through revocation', () => {
