@@ -22,7 +22,7 @@ import { FetchWaiters } from './fetch-waiters.js'
 import { FetchMemory } from './fetch-memory.js'
 import { FetchSessionCache } from './fetch-sessions.js'
 import { GroupCoordinator } from './groups/coordinator.js'
-import { clusterTopics, coordinatorStateFor, loadLocalState, warnOfLegacyState } from './coordinator-state/setup.js'
+import { clusterTopics, coordinatorStateFor, hasLegacyState, loadLocalState, warnOfLegacyState } from './coordinator-state/setup.js'
 import { OFFSETS_TOPIC } from './coordinator-state/state-topics.js'
 import { loadLocalShareState, shareStateFor, warnOfLegacyShareState } from './coordinator-state/share-setup.js'
 import { SHARE_STATE_TOPIC } from './coordinator-state/share-state.js'
@@ -30,6 +30,7 @@ import { ShareCoordinatorPersister } from './share/share-persister.js'
 import { migrateLocalTransactions, transactionStateFor, warnOfLegacyTransactions } from './coordinator-state/txn-setup.js'
 import { txnMarkerTargets } from './coordinator-state/offset-markers.js'
 import { useClusterCoordinators } from './coordinator-state/cluster-coordinators.js'
+import { isInternalTopic } from './coordinator-state/internal-topics.js'
 import type { ConsumerMigrationPolicy } from './groups/types.js'
 import { clientTelemetryHandlers, handlers } from './handlers/index.js'
 import { Router } from './router.js'
@@ -158,6 +159,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       retentionCheckIntervalMs: config.getLong('log.retention.check.interval.ms'),
       io: metrics.enabled ? timedFileIO(nodeFileIO, metrics) : undefined,
       poolWriteMinBytes,
+      // A single broker opens its internal topics after it serves, and reads them back then.
+      openLater: clusterAddress(config) === undefined ? isInternalTopic : undefined,
     })
   } catch (err) {
     await http?.close()
@@ -246,18 +249,25 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     },
     verifyPartitions: () => config.getBool('transaction.partition.verification.enable'),
   })
+  // A single broker reads its internal topics back once it serves (below), or before when it moves
+  // an older release's state into them; a cluster member as it becomes their partitions' leader.
+  // Offsets first: restoring transactions (aborting those a stop left open) settles their offsets.
+  const single = clusterAddress(config) === undefined
+  const loadCoordinators = async (): Promise<void> => {
+    await loadLocalState(coordinatorState, logs, logger)
+    await loadLocalShareState(shareState, coordinatorState.topics, logs, logger)
+    await migrateLocalTransactions(coordinatorState.topics, txnState, logs.metadata, logger)
+    await txnState.setListener(txn)
+  }
+  const loadBeforeServing = single && hasLegacyState(logs.metadata)
   try {
-    // Offsets first: restoring transactions completes those a stop interrupted, settling their offsets.
-    if (clusterAddress(config) === undefined) {
-      await loadLocalState(coordinatorState, logs, logger)
-      await loadLocalShareState(shareState, coordinatorState.topics, logs, logger)
-      await migrateLocalTransactions(coordinatorState.topics, txnState, logs.metadata, logger)
-    } else {
+    if (loadBeforeServing) await loadCoordinators()
+    if (!single) {
       warnOfLegacyState(logs, logger)
       warnOfLegacyShareState(logs, logger)
       warnOfLegacyTransactions(logs.metadata, logger)
+      await txnState.setListener(txn)
     }
-    await txnState.setListener(txn)
   } catch (err) {
     coordinatorState.topics.close()
     txn.close()
@@ -425,6 +435,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   }
   const main = bound[0]!
   live = ctx
+  // Meanwhile the coordinators answer COORDINATOR_LOAD_IN_PROGRESS, which clients retry.
+  const coordinatorsLoaded =
+    !single || loadBeforeServing
+      ? Promise.resolve()
+      : coordinatorState.topics.loadLocalInBackground(async () => {
+          await loadCoordinators()
+          share.readStoredStates()
+          for (const groupId of share.groupIds()) groups.restoreShareGroup(groupId)
+        })
   logger.info({ listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), dataDir, nodeId, clusterId }, 'broker started')
   if (interBroker !== undefined) logger.info({ listener: interBroker.listener.name, ...interBroker.identity }, 'other brokers are reached on their inter-broker listener')
   logger.info({ fetchPath: sendfile !== undefined ? 'sendfile' : 'copy', why: sendfileWhy }, sendfile !== undefined ? 'Fetch sends record batches with sendfile (TLS connections copy)' : 'Fetch copies record batches')
@@ -436,6 +455,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       // Leadership moves to other brokers first, while this one still serves its followers.
       await cluster?.stop()
       live = undefined
+      await coordinatorsLoaded
       // Parked requests answer now, so the connections go idle without waiting out what clients
       // asked for: long polls with what they have, joins and syncs with NOT_COORDINATOR (as a
       // Kafka coordinator that unloads its groups), so their members find the coordinator again.

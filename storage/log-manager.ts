@@ -16,7 +16,8 @@
 // holds the topic-name rules and max.broker.partitions), and open() removes directories the store
 // does not know; a deleted topic leaves the store before its directories are renamed away. The
 // clean-shutdown marker is removed as soon as the directory is opened, so any later crash triggers
-// recovery.
+// recovery. Opening the directory (the scan, and partitions opened at start, some of them after
+// open() resolves: LogManagerOptions.openLater) is log-dir-loader.ts.
 //
 // A full disk: the broker still opens (checkpoints that cannot be written are written by the next
 // periodic run), metadata writes fail one by one, and partitions whose appends the disk refused go
@@ -37,15 +38,13 @@ import { MetadataStore, type TopicRecord } from './metadata-store.js'
 import { PartitionLog } from './partition-log.js'
 import { applyRetention } from './retention.js'
 import { type CleanerSettings, LogCleaner } from './log-cleaner.js'
-import { DirDeleter, DELETE_DIR_SUFFIX } from './dir-deleter.js'
+import { DirDeleter } from './dir-deleter.js'
+import { CLEAN_SHUTDOWN_FILE, METADATA_DIR, openInTurns, scanDataDir, startupState, unopenedEntries, type DirScan, type StartupState } from './log-dir-loader.js'
 import { checkPartitionLimit, maxBrokerPartitions, openNewPartitions, validateTopicName } from './topic-creation.js'
 
-export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown'
+export { CLEAN_SHUTDOWN_FILE, METADATA_DIR } from './log-dir-loader.js'
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint'
-/** The metadata store's directory inside a data directory. */
-export const METADATA_DIR = 'metadata'
-const PARTITION_DIR = /^(.+)-(\d+)$/
 /** Free space a partition offline for a full disk waits for before it is reopened. */
 const FREE_BYTES_TO_RECOVER = 1 << 20
 
@@ -59,6 +58,11 @@ export interface LogManagerOptions {
   retentionCheckIntervalMs?: number
   /** Appended batches written on the libuv pool from this size (PartitionLogOptions). */
   poolWriteMinBytes?: number
+  /**
+   * Topics that open after open() resolves, in the background (whenOpen()), so their owner can
+   * serve the others meanwhile: a broker's internal topics, which it reads back after it serves.
+   */
+  openLater?: (topic: string) => boolean
 }
 
 export interface LogDirSummary {
@@ -87,6 +91,9 @@ export class LogManager {
   /** The last change to the set of topics and partitions; the next one starts after it. */
   private topicChanges: Promise<unknown> = Promise.resolve()
   private closed = false
+  /** The scan of the directory while some of its topics are still to open (openLater). */
+  private unopened: DirScan | undefined
+  private deferredOpen: Promise<void> = Promise.resolve()
   /** Compaction of `cleanup.policy=compact` logs; undefined when log.cleaner.enable is false. */
   readonly cleaner: LogCleaner | undefined
 
@@ -114,7 +121,7 @@ export class LogManager {
     let manager: LogManager
     try {
       manager = new LogManager(opts, MetadataStore.open(path.join(opts.dataDir, METADATA_DIR)))
-      await manager.load()
+      await manager.load(opts.openLater ?? (() => false))
     } catch (err) {
       releaseDataDirLock(opts.dataDir)
       throw err
@@ -123,68 +130,38 @@ export class LogManager {
     return manager
   }
 
-  private async load(): Promise<void> {
-    const io = this.io
-    const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE)
-    const clean = io.stat(marker) !== undefined
-    if (clean) {
-      io.unlink(marker)
-      await io.fsyncDir(this.dataDir)
-    }
-    const recoveryPoints = this.recoveryPoints.read()
-    const logStarts = this.logStartOffsets.read()
-    const topics = new Map(this.metadata.listTopics().map((t) => [t.name, t]))
-    // A directory with no topics yet (a first start) has nothing to validate.
-    if (!clean && topics.size > 0) {
-      this.logger.info({ dataDir: this.dataDir }, 'no clean shutdown marker; logs past their recovery point will be validated')
-    }
-    for (const name of io.readdir(this.dataDir)) {
-      const full = path.join(this.dataDir, name)
-      if (name === METADATA_DIR || !io.stat(full)?.isDirectory) continue
-      if (name.endsWith(DELETE_DIR_SUFFIX)) {
-        this.dirDeleter.removeInBackground(full)
-        continue
-      }
-      const m = PARTITION_DIR.exec(name)
-      const topic = m ? topics.get(m[1]!) : undefined
-      if (m === null || topic === undefined || Number(m[2]) >= topic.partitions) {
-        this.logger.warn({ dir: full }, 'removing directory of a partition the metadata store does not know')
-        this.dirDeleter.renameAndRemove(full)
-      }
-    }
-    for (const topic of topics.values()) {
-      this.topicIds.set(topic.topicId, topic.name)
-      const config = resolveLogConfig(this.brokerConfig, topic.configs)
-      const parts: PartitionLog[] = []
-      for (let p = 0; p < topic.partitions; p++) {
-        const key = `${topic.name}-${p}`
-        const dir = path.join(this.dataDir, key)
-        const existed = io.stat(dir) !== undefined
-        parts.push(
-          PartitionLog.open({
-            dir,
-            topic: topic.name,
-            partition: p,
-            config,
-            io,
-            logger: this.logger,
-            recoveryPoint: recoveryPoints.get(key) ?? 0,
-            logStartOffset: logStarts.get(key) ?? 0,
-            hadCleanShutdown: clean && existed,
-            onLogStartOffsetChange: () => this.writeCheckpoints(),
-            producerIdExpirationMs: this.producerIdExpirationMs,
-            poolWriteMinBytes: this.poolWriteMinBytes,
-          }),
-        )
-      }
-      this.logs.set(topic.name, parts)
-    }
+  /** Opens the directory: every topic now, except those `openLater` names, which open in turns after (whenOpen). */
+  private async load(openLater: (topic: string) => boolean): Promise<void> {
+    const checkpoints = { recoveryPoints: this.recoveryPoints.read(), logStarts: this.logStartOffsets.read() }
+    const ctx = { dataDir: this.dataDir, io: this.io, logger: this.logger, metadata: this.metadata, dirDeleter: this.dirDeleter }
+    const scan = await scanDataDir(ctx, checkpoints, openLater)
+    const open = (topic: TopicRecord, p: number) => this.openLog(topic.name, p, resolveLogConfig(this.brokerConfig, topic.configs), startupState(ctx, scan, topic.name, p))
+    for (const topic of [...scan.now, ...scan.later]) this.topicIds.set(topic.topicId, topic.name)
+    for (const topic of scan.now) this.logs.set(topic.name, Array.from({ length: topic.partitions }, (_, p) => open(topic, p)))
+    if (scan.later.length > 0) this.unopened = scan
     try {
       await this.writeCheckpoints()
     } catch (err) {
       // A full disk must not keep the broker down; the periodic run writes them later.
       this.logger.warn({ err }, 'writing offset checkpoints at start-up failed; retrying later')
     }
+    if (scan.later.length === 0) return
+    const opened = (topic: TopicRecord, parts: PartitionLog[]): void => {
+      this.logs.set(topic.name, parts)
+      scan.later = scan.later.filter((t) => t !== topic)
+    }
+    // First in line of the changes to topics, so none of them finds a topic half open.
+    this.deferredOpen = this.exclusive(() => openInTurns(scan.later, open, opened, () => this.closed)).then(() => {
+      if (!this.closed) this.unopened = undefined
+    })
+  }
+
+  /**
+   * Resolves once the topics opened after the rest (LogManagerOptions.openLater) are open here; at
+   * once when there were none. Their partitions have no log here before.
+   */
+  whenOpen(): Promise<void> {
+    return this.deferredOpen
   }
 
   private startTasks(retentionOverride?: number): void {
@@ -262,9 +239,11 @@ export class LogManager {
   /** Writes both checkpoint files; calls are serialized. */
   writeCheckpoints(): Promise<void> {
     const run = async (): Promise<void> => {
+      // Both taken at once: a topic opening in the background moves from one list to the other.
       const logs = this.partitions()
-      await this.recoveryPoints.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })))
-      await this.logStartOffsets.write(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })))
+      const logStarts = [...logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })), ...unopenedEntries(this.unopened, 'logStarts')]
+      await this.recoveryPoints.write([...logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })), ...unopenedEntries(this.unopened, 'recoveryPoints')])
+      await this.logStartOffsets.write(logStarts)
     }
     const next = this.checkpointChain.then(run, run)
     this.checkpointChain = next.catch(() => {})
@@ -295,6 +274,7 @@ export class LogManager {
   get partitionCount(): number {
     let n = 0
     for (const parts of this.logs.values()) n += parts.length
+    for (const t of this.unopened?.later ?? []) n += t.partitions
     return n
   }
 
@@ -339,13 +319,19 @@ export class LogManager {
     const dir = path.join(this.dataDir, `${topic}-${p}`)
     // A leftover directory from a crash mid-deletion must not leak old data into a new topic.
     if (this.io.stat(dir) !== undefined) this.dirDeleter.renameAndRemove(dir)
+    return this.openLog(topic, p, config)
+  }
+
+  /** Opens (creating if needed) a partition's log; `startup` when the directory is opened at start. */
+  private openLog(topic: string, p: number, config: ReturnType<typeof resolveLogConfig>, startup?: StartupState): PartitionLog {
     return PartitionLog.open({
-      dir,
+      dir: path.join(this.dataDir, `${topic}-${p}`),
       topic,
       partition: p,
       config,
       io: this.io,
       logger: this.logger,
+      ...startup,
       onLogStartOffsetChange: () => this.writeCheckpoints(),
       producerIdExpirationMs: this.producerIdExpirationMs,
       poolWriteMinBytes: this.poolWriteMinBytes,
@@ -485,7 +471,10 @@ export class LogManager {
     if (this.closed) return
     this.closed = true
     for (const t of this.timers) clearInterval(t)
-    let clean = true
+    // A topic still opening stops between partitions; what it did not open keeps its files as they were.
+    await this.deferredOpen.catch(() => {})
+    // Unless the directory was opened clean, what was not opened is not recovered yet.
+    let clean = this.unopened === undefined || this.unopened.later.length === 0 || this.unopened.clean
     await this.cleaner?.stop()
     await Promise.all(
       this.partitions().map(async (log) => {

@@ -6,6 +6,9 @@ import type { ClusterNode } from '../cluster/cluster-node.js'
 import type { BrokerConfig } from '../config.js'
 import { GroupStateStore } from './group-state.js'
 import { hasLegacyOffsets, migrateLegacyOffsets } from './legacy-offsets.js'
+import { hasLegacyShareStates } from './legacy-share-state.js'
+import { hasLegacyTransactions } from './legacy-transactions.js'
+import type { MetadataStore } from '../../storage/metadata-store.js'
 import { CoordinatorTopics, OFFSETS_TOPIC, type ClusterTopics } from './state-topics.js'
 
 export interface CoordinatorState {
@@ -35,6 +38,11 @@ export async function loadLocalState(state: CoordinatorState, logs: LogManager, 
   if (!hasLegacyOffsets(logs.metadata)) return
   await state.topics.ensure(OFFSETS_TOPIC)
   await migrateLegacyOffsets(logs.metadata, state.groups, logger)
+}
+
+/** The metadata store still holds offsets, share state or transactions of an older release. */
+export function hasLegacyState(metadata: MetadataStore): boolean {
+  return hasLegacyOffsets(metadata) || hasLegacyShareStates(metadata) || hasLegacyTransactions(metadata)
 }
 
 /** A cluster member: says so when the metadata store still holds offsets of an older release. */

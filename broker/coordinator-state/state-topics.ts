@@ -52,6 +52,8 @@ export class CoordinatorTopics {
   private cluster: ClusterTopics | undefined
   private replication: StateReplication | undefined
   private closed = false
+  /** A single broker reading its internal topics back after it started serving (loadLocalInBackground). */
+  private local: 'loading' | 'failed' | 'loaded' = 'loaded'
 
   constructor(private readonly opts: CoordinatorTopicsOptions) {}
 
@@ -82,12 +84,28 @@ export class CoordinatorTopics {
     this.replication = replication
   }
 
-  /**
-   * A single broker: loads the internal topics already on disk, so their coordinators serve before
-   * the first request (the broker starts serving only after this).
-   */
+  /** A single broker: loads the internal topics already on disk. */
   async loadLocal(): Promise<void> {
     for (const h of this.hosted.values()) if (this.opts.logs.getTopic(h.spec.name) !== undefined) await this.ensure(h.spec.name)
+  }
+
+  /**
+   * A single broker that already serves: runs `load` (loadLocal and what must follow it before a
+   * coordinator answers) while every key answers COORDINATOR_LOAD_IN_PROGRESS, which clients
+   * retry, as Kafka's coordinators answer while their partitions load. Should it fail, the keys
+   * answer COORDINATOR_NOT_AVAILABLE until a restart: nothing is served from state not read back.
+   */
+  async loadLocalInBackground(load: () => Promise<void>): Promise<void> {
+    this.local = 'loading'
+    const started = Date.now()
+    try {
+      await load()
+      this.local = 'loaded'
+      this.opts.logger.info({ ms: Date.now() - started }, 'coordinators loaded their state')
+    } catch (err) {
+      this.local = 'failed'
+      this.opts.logger.error({ err }, 'reading the coordinators\' state failed; they stay unavailable until the broker restarts')
+    }
   }
 
   /**
@@ -109,14 +127,22 @@ export class CoordinatorTopics {
 
   /**
    * NONE when this broker serves `key`'s partition of the topic now, else the error to answer
-   * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). A single broker serves every key: what it
-   * stored was read at start, and a topic not created yet holds nothing.
+   * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). A single broker serves every key once what
+   * it stored is read back (a topic not created yet holds nothing).
    */
   refusal(name: string, key: string): number {
     const h = this.hosted.get(name)!
     if (this.closed) return ErrorCode.NOT_COORDINATOR
-    if (this.cluster === undefined) return ErrorCode.NONE
+    if (this.cluster === undefined) {
+      if (this.local === 'loaded') return ErrorCode.NONE
+      return this.local === 'loading' ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.COORDINATOR_NOT_AVAILABLE
+    }
     return h.state.refusalFor(key)
+  }
+
+  /** A single broker still reading its internal topics back (ListGroups answers COORDINATOR_LOAD_IN_PROGRESS then, as Kafka's). */
+  get loadingLocal(): boolean {
+    return !this.closed && this.cluster === undefined && this.local === 'loading'
   }
 
   /**
@@ -164,6 +190,8 @@ export class CoordinatorTopics {
 
   private async createLocal(h: Hosted): Promise<void> {
     const { name, partitions, configs } = h.spec
+    // The log manager opens the internal topics' partitions after the broker serves.
+    await this.opts.logs.whenOpen()
     if (this.opts.logs.getTopic(name) === undefined) {
       await this.opts.logs.createTopic(name, partitions, configs)
       this.opts.logger.info({ topic: name, partitions }, 'created an internal topic')

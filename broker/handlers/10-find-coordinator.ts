@@ -56,7 +56,9 @@ export default defineHandler({
       if (refused === undefined && stateTopic !== undefined) {
         const found = cluster === undefined ? topics.refusal(stateTopic, key) : topics.coordinator(stateTopic, key, ctx.listenerName)
         if (typeof found !== 'number') return { key, ...found, errorCode: ErrorCode.NONE, errorMessage: null }
-        if (found !== ErrorCode.NONE) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
+        // A single broker still reading its state back names itself; the key's requests answer
+        // COORDINATOR_LOAD_IN_PROGRESS until it is read, as Kafka's coordinator does.
+        if (found !== ErrorCode.NONE && found !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null }
       }
       return refused === undefined
         ? { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }

@@ -109,12 +109,21 @@ export class SharePartitionManager {
     this.now = opts.now ?? Date.now
     this.writer = new ShareStateWriter(opts.store)
     this.onArchive = opts.onArchive
-    for (const { key, value } of opts.store.listShareStates()) {
+    this.readStoredStates()
+    this.timer = setInterval(() => this.checkLocks(), opts.lockCheckMs ?? 100)
+    this.timer.unref()
+  }
+
+  /**
+   * Takes the states the store holds (at start; again once a single broker has read its share
+   * state back), except for share partitions in use here already.
+   */
+  readStoredStates(): void {
+    for (const { key, value } of this.opts.store.listShareStates()) {
+      if (this.held.has(key)) continue
       this.stored.set(key, value)
       this.stateTopics.add(parseShareStateKey(key).topicId)
     }
-    this.timer = setInterval(() => this.checkLocks(), opts.lockCheckMs ?? 100)
-    this.timer.unref()
   }
 
   get settings(): ShareSettings {

@@ -111,7 +111,12 @@ describe('kill -9', () => {
     children.push(after)
     const admin = await WireClient.connect(after.address)
     clients.push(admin)
-    const listed = (await admin.request<ListGroupsResponse>(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: ['share'] })).body
+    // COORDINATOR_LOAD_IN_PROGRESS until the broker has read its groups back, which clients retry
+    const listed = await waitFor(async () => {
+      const res = (await admin.request<ListGroupsResponse>(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: ['share'] })).body
+      return res.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? undefined : res
+    }, { what: 'ListGroups after the restart' })
+    expect(listed.errorCode).toBe(ErrorCode.NONE)
     expect(listed.groups).toEqual([{ groupId: 'sg-crash', protocolType: 'share', groupState: 'Empty', groupType: 'share' }])
     const next = await member(after.address, 'sg-crash', 'after', 'crash')
     const redelivered = await waitFor(async () => {

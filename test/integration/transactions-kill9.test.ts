@@ -11,6 +11,7 @@ import type { ProduceResponse } from '../../protocol/generated/produce.js'
 import type { ListOffsetsResponse } from '../../protocol/generated/list-offsets.js'
 import { kafkaClient } from '../helpers/broker.js'
 import { ensureBuilt, startChildBroker, type ChildBroker } from '../helpers/child-broker.js'
+import { waitFor } from '../helpers/wait.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 import { WireClient, readPartition } from '../helpers/wire.js'
 
@@ -90,8 +91,13 @@ describe('kill -9 with idempotent and transactional producers', () => {
     await producer.disconnect().catch(() => {})
 
     broker = await start()
-    // the transaction was aborted on restart: a marker follows it and the LSO caught up
-    expect(await offsets(broker.address)).toEqual({ hw: 5, lso: 5 })
+    // the transaction is aborted on restart, once the coordinator has read its state back: a
+    // marker follows it and the LSO catches up (until then the LSO stays at the open transaction)
+    const settled = await waitFor(async () => {
+      const o = await offsets(broker.address)
+      return o.lso === o.hw ? o : undefined
+    }, { what: 'the open transaction aborted' })
+    expect(settled).toEqual({ hw: 5, lso: 5 })
     // the producer's last batch is known again: its retry is answered, not appended
     expect(await produce(broker.address, pid, 2, ['i2'])).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 2 })
     expect((await produce(broker.address, pid, 7, ['gap'])).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)

@@ -262,13 +262,18 @@ describe('broker restart mid-transaction', () => {
 
       broker = await startBroker({ dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent' })
       try {
+        // aborted once the coordinator has read its state back, which it does after it serves
+        const b = broker
         for (const p of [0, 1]) {
-          expect(await latestOffset(broker.address, 'restart-out', p, 1)).toBe(await latestOffset(broker.address, 'restart-out', p, 0))
+          await waitFor(async () => (await latestOffset(b.address, 'restart-out', p, 1)) === (await latestOffset(b.address, 'restart-out', p, 0)), { what: `the LSO of partition ${p} at its high watermark` })
         }
         const c = await WireClient.connect(broker.address)
-        const { body } = await c.request<DescribeTransactionsResponse>(ApiKey.DescribeTransactions, 0, { transactionalIds: ['restart-1'] })
+        const state = await waitFor(async () => {
+          const { body } = await c.request<DescribeTransactionsResponse>(ApiKey.DescribeTransactions, 0, { transactionalIds: ['restart-1'] })
+          return body.transactionStates[0]!.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? undefined : body.transactionStates[0]
+        }, { what: 'DescribeTransactions after the restart' })
         c.close()
-        expect(body.transactionStates[0]).toMatchObject({ transactionState: 'CompleteAbort' })
+        expect(state).toMatchObject({ errorCode: ErrorCode.NONE, transactionState: 'CompleteAbort' })
         expect(await consumeValues(kafkaClient(broker.address), 'restart-out', false, 1)).toEqual(['kept'])
       } finally {
         await broker.stop()

@@ -59,6 +59,54 @@ describe('LogManager', () => {
     await m.close()
   })
 
+  it('opens the topics openLater names after open() resolves, keeping their checkpoint entries until then', async () => {
+    const dir = dataDir()
+    let m = await LogManager.open({ dataDir: dir })
+    await m.createTopic('__state', 3)
+    await m.createTopic('t', 1)
+    for (let p = 0; p < 3; p++) await m.partition('__state', p)!.append(batch(p + 1))
+    await m.partition('__state', 2)!.deleteRecordsBefore(2)
+    await m.close()
+
+    m = await LogManager.open({ dataDir: dir, openLater: (topic) => topic.startsWith('__') })
+    // Open: the other topics; the named one is known (ids, counts) but has no logs yet.
+    expect(m.partition('t', 0)).toBeDefined()
+    expect(m.partition('__state', 0)).toBeUndefined()
+    expect(m.getTopic('__state')?.partitions).toBe(3)
+    expect(m.partitionCount).toBe(4)
+    // A checkpoint written meanwhile keeps what was read for the partitions still to open.
+    await m.writeCheckpoints()
+    const logStarts = fs.readFileSync(path.join(dir, 'log-start-offset-checkpoint'), 'utf8')
+    expect(logStarts).toContain('__state 2 2')
+    await m.whenOpen()
+    expect([0, 1, 2].map((p) => m.partition('__state', p)!.logEndOffset)).toEqual([1, 2, 3])
+    expect(m.partition('__state', 2)!.logStartOffset).toBe(2)
+    // Opened from a clean stop: not rescanned.
+    expect(m.partition('__state', 1)!.recoveryPoint).toBe(2)
+    await m.close()
+
+    // Closed before they open: what was not opened is left as it was, and opens on the next start.
+    m = await LogManager.open({ dataDir: dir, openLater: (topic) => topic.startsWith('__') })
+    await m.close()
+    expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(true)
+    m = await LogManager.open({ dataDir: dir })
+    expect([0, 1, 2].map((p) => m.partition('__state', p)!.logEndOffset)).toEqual([1, 2, 3])
+    expect(m.partition('__state', 2)!.logStartOffset).toBe(2)
+    await m.close()
+
+    // After an unclean stop, a partition closed before it opened has not been recovered: the next
+    // start must not trust it, so the close writes no clean-shutdown marker.
+    fs.unlinkSync(path.join(dir, CLEAN_SHUTDOWN_FILE))
+    fs.appendFileSync(path.join(dir, '__state-1', '00000000000000000000.log'), Buffer.alloc(100, 7))
+    m = await LogManager.open({ dataDir: dir, openLater: (topic) => topic.startsWith('__') })
+    await m.close()
+    expect(fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))).toBe(false)
+    m = await LogManager.open({ dataDir: dir })
+    expect(m.partition('__state', 1)!.logEndOffset).toBe(2)
+    expect(fs.statSync(path.join(dir, '__state-1', '00000000000000000000.log')).size).toBe(m.partition('__state', 1)!.sizeInBytes)
+    await m.close()
+  })
+
   it('recovers after an unclean stop and keeps the log start offset', async () => {
     const dir = dataDir()
     let m = await LogManager.open({ dataDir: dir })
