@@ -3,21 +3,11 @@
 // offsets, flushing, truncation and the offline state. Beside it: log-reader.ts (reads) and
 // LogValidator (produce rules).
 //
-// Concurrency: single-threaded; appends are ordered by a queue (Kafka does it under the log's
-// lock). append() validates and, unless a roll must wait, assigns offsets and updates the producer
-// state at once, in call order, so a later call always gets later offsets. One write at a time
-// per partition: everything assigned while one is in flight goes into the next (group write, up
-// to 1 MiB). A write of poolWriteMinBytes or more is one pwritev on the libuv pool, so the copy
-// into the page cache runs off the event loop; a smaller one (by default every one) is a
-// synchronous pwrite inside the call that started it. A follower's appendAsFollower writes
-// synchronously and waits for no queue: a log takes one kind of append or the other, and one that
-// just stopped leading takes a fetched run only once its queue is empty. A write that completes
-// moves the segment's size and the log end offset, so reads never see bytes before they are in
-// the file; then its appends are answered (durable ones after a flush that covers their last
-// offset, concurrent ones sharing one fsync). A roll waits until nothing is in flight, and the
-// appends behind it wait in order. A failed write takes the partition offline and rejects it and
-// every append behind it: none of them is acknowledged. Request bytes handed to append() are
-// written from where they lie: the caller keeps them unchanged until the promise settles.
+// Concurrency: single-threaded; a leader's appends are ordered by its AppendQueue
+// (append-queue.ts: offsets in call order, one group write in flight, durable answers after a
+// flush). A follower's appendAsFollower writes synchronously and waits for no queue: a log takes
+// one kind of append or the other, and one that just stopped leading takes a fetched run only
+// once its queue is empty. A roll waits until no append is in flight.
 //
 // Idempotent and transactional producers: each producer batch is checked against the
 // partition's ProducerStateManager before it gets offsets (a retried batch answers with its
@@ -39,7 +29,8 @@ import {
   readLog,
   readLogAsync,
 } from './log-reader.js'
-import { assignOffsets, validateOrThrow, type ValidatedRecords } from './log-validator.js'
+import { validateOrThrow, type ValidatedRecords } from './log-validator.js'
+import { AppendQueue, type AppendLog, type AppendResult, type TxnMarkerInput } from './append-queue.js'
 import type { LogSegment } from './segment.js'
 import type { AbortedTxn } from './txn-index.js'
 import { applyBatchToProducerState } from './log-loader.js'
@@ -47,61 +38,12 @@ import { CorruptRecordError } from './errors.js'
 import { batchSizeAt, checkBatch, readBaseOffset, readLastOffset, readMaxTimestamp, readPartitionLeaderEpoch } from '../protocol/record-batch.js'
 
 export type { ReadResult } from './log-reader.js'
+export type { AppendResult, TxnMarkerInput } from './append-queue.js'
 export { POOL_WRITE_MIN_BYTES } from './local-log.js'
 export type { PartitionLogOptions } from './local-log.js'
 
-export interface AppendResult {
-  baseOffset: number
-  lastOffset: number
-  /** -1 unless the batches were stamped with LogAppendTime. */
-  logAppendTime: number
-  logStartOffset: number
-}
-
-/** A transaction marker the coordinator writes. */
-export interface TxnMarkerInput {
-  producerId: number
-  producerEpoch: number
-  coordinatorEpoch: number
-  commit: boolean
-}
-
-/**
- * The most one write takes from the queue. Larger page-cache writes got slower per byte here (16
- * appends of 1 MiB in flight on one partition: 3x the time per append with every queued append in
- * one pwritev, bench/micro/append-write.bench.ts).
- */
-const GROUP_WRITE_MAX_BYTES = 1 << 20
-
-/** An append in the queue: validated, waiting for offsets, a write or its answer. */
-interface QueuedAppend {
-  v: ValidatedRecords
-  /** A transaction marker: its producer's transaction is closed once it is written. */
-  marker: (TxnMarkerInput & { timestamp: number }) | undefined
-  durable: boolean
-  resolve: (r: AppendResult) => void
-  reject: (err: unknown) => void
-  /** Set when offsets are assigned. */
-  result: AppendResult | undefined
-  /** False for a retried producer batch: answered with its original offsets once those are written. */
-  writes: boolean
-}
-
 export class PartitionLog extends LocalLog {
-  /** Waiting for offsets behind a roll that waits for the write in flight; oldest first. */
-  private waiting: QueuedAppend[] = []
-  /** Offsets assigned, bytes not yet handed to a write; oldest first. */
-  private unwritten: QueuedAppend[] = []
-  private unwrittenBytes = 0
-  private unwrittenBatches = 0
-  /** The appends whose pwritev is in flight, and its size. */
-  private writing: QueuedAppend[] | undefined
-  private writingBytes = 0
-  private writingBatches = 0
-  /** The next offset to assign: the log end offset plus what is assigned and not yet written. */
-  private nextOffset = 0
-  /** Resolved once nothing is queued or in flight. */
-  private idleWaiters: Array<() => void> = []
+  private readonly queue = new AppendQueue(this.appendLog())
 
   /** Opens (creating if needed) the partition directory, recovering it after an unclean stop. */
   static open(opts: PartitionLogOptions): PartitionLog {
@@ -130,7 +72,7 @@ export class PartitionLog extends LocalLog {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.enqueue(v, undefined, opts?.durable ?? false)
+    return this.queue.enqueue(v, undefined, opts?.durable ?? false)
   }
 
   /**
@@ -155,7 +97,7 @@ export class PartitionLog extends LocalLog {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.enqueue(v, { ...m, timestamp }, opts?.durable !== false)
+    return this.queue.enqueue(v, { ...m, timestamp }, opts?.durable !== false)
   }
 
   /**
@@ -198,7 +140,7 @@ export class PartitionLog extends LocalLog {
       applyBatchToProducerState(this.producerState, this.active.txnIndex, whole, at, () => whole.subarray(at, at + size), this.logger, this.name)
     }
     if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
-    this.notifyAppend()
+    this.notifyListeners()
     return this._logEndOffset
   }
 
@@ -206,206 +148,57 @@ export class PartitionLog extends LocalLog {
     return new NotLeaderError(`${this.name} is a follower here: its leader's broker takes the writes`)
   }
 
-  private enqueue(v: ValidatedRecords, marker: QueuedAppend['marker'], durable: boolean): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => {
-      const a: QueuedAppend = { v, marker, durable, resolve, reject, result: undefined, writes: true }
-      if (this.waiting.length > 0 || !this.assign(a)) this.waiting.push(a)
-      else this.startWrite()
-    })
-  }
-
-  /** Nothing assigned and unwritten, and no write in flight. */
-  private get writesSettled(): boolean {
-    return this.writing === undefined && this.unwritten.length === 0
+  /** What the append queue reaches of this log. */
+  private appendLog(): AppendLog {
+    const log = this
+    return {
+      get name() {
+        return log.name
+      },
+      get active() {
+        return log.active
+      },
+      get producerState() {
+        return log.producerState
+      },
+      get logEndOffset() {
+        return log._logEndOffset
+      },
+      get logStartOffset() {
+        return log._logStartOffset
+      },
+      get leaderEpoch() {
+        return log.leaderEpoch
+      },
+      get poolWriteMinBytes() {
+        return log.poolWriteMinBytes
+      },
+      refusal: () => (this._offline || this.closed ? this.storageError() : undefined),
+      rollSegment: () => void this.roll(),
+      markOffline: (err, op) => this.markOffline(err, op),
+      advance: (end) => {
+        this._logEndOffset = end
+      },
+      appended: () => this.notifyListeners(),
+      flushWhenDue: () => {
+        if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
+      },
+      syncTo: (offset) => this.syncTo(offset),
+    }
   }
 
   protected override get appendsPending(): boolean {
-    return !this.writesSettled || this.waiting.length > 0
+    return this.queue.pending
   }
 
   /** An append's write in flight goes to the active segment, which must stay active until it lands. */
   override roll(): LogSegment {
-    if (!this.writesSettled) throw new Error(`cannot roll ${this.name} while appends are being written`)
+    if (!this.queue.writesSettled) throw new Error(`cannot roll ${this.name} while appends are being written`)
     return super.roll()
   }
 
   protected override appendsIdle(): Promise<void> {
-    if (!this.appendsPending) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
-  }
-
-  /**
-   * Gives `a` its offsets (rolling first when due) and queues it for the next write, or answers
-   * it when the producer state refuses it or knows it already. False, with nothing changed, when
-   * a roll is due while earlier appends are still unwritten: `a` must wait for them.
-   */
-  private assign(a: QueuedAppend): boolean {
-    const v = a.v
-    const pb = v.producer
-    try {
-      // A roll that failed just before took the partition offline; what waited behind it fails too.
-      if (this._offline || this.closed) throw this.storageError()
-      if (a.marker !== undefined) this.producerState.checkMarker(a.marker)
-      else if (pb !== undefined) {
-        const duplicate = this.producerState.check(pb)
-        if (duplicate !== undefined) {
-          a.result = { baseOffset: duplicate.firstOffset, lastOffset: duplicate.lastOffset, logAppendTime: -1, logStartOffset: this._logStartOffset }
-          a.writes = false
-          // Answered when the original is written, which may still be ahead of it in the queue.
-          if (this.writesSettled) this.answer(a)
-          else this.unwritten.push(a)
-          return true
-        }
-      }
-    } catch (err) {
-      a.reject(err)
-      return true
-    }
-    const settled = this.writesSettled
-    const baseOffset = settled ? this._logEndOffset : this.nextOffset
-    let count = 0
-    for (const b of v.batches) count += b.lastOffsetDelta + 1
-    const roll = this.active.shouldRoll({
-      messagesSize: this.writingBytes + this.unwrittenBytes + v.records.length,
-      maxTimestampInMessages: v.maxTimestamp,
-      maxOffsetInMessages: baseOffset + count - 1,
-      now: Date.now(),
-      pendingBatches: this.writingBatches + this.unwrittenBatches,
-    })
-    if (roll) {
-      if (!settled) return false
-      try {
-        this.roll()
-      } catch (err) {
-        this.markOffline(err, 'append')
-        a.reject(new KafkaStorageError(`append to ${this.name} failed`, { cause: err }))
-        return true
-      }
-    }
-    const next = assignOffsets(v, baseOffset, this.leaderEpoch)
-    if (pb !== undefined && a.marker === undefined) this.producerState.update(pb, baseOffset)
-    a.result = { baseOffset, lastOffset: next - 1, logAppendTime: v.logAppendTime, logStartOffset: this._logStartOffset }
-    this.nextOffset = next
-    this.unwritten.push(a)
-    this.unwrittenBytes += v.records.length
-    this.unwrittenBatches += v.batches.length
-    return true
-  }
-
-  /** Hands everything assigned to one write, unless one is in flight (its completion comes back here). */
-  private startWrite(): void {
-    if (this.writing !== undefined || this.unwritten.length === 0) return
-    // The oldest appends, up to GROUP_WRITE_MAX_BYTES (at least one); the rest go in the next write.
-    let take = 0
-    let bytes = 0
-    let batches = 0
-    const chunks: Uint8Array[] = []
-    for (const a of this.unwritten) {
-      if (a.writes) {
-        if (bytes > 0 && bytes + a.v.records.length > GROUP_WRITE_MAX_BYTES) break
-        chunks.push(a.v.records)
-        bytes += a.v.records.length
-        batches += a.v.batches.length
-      }
-      take++
-    }
-    const appends = this.unwritten.splice(0, take)
-    this.unwrittenBytes -= bytes
-    this.unwrittenBatches -= batches
-    if (chunks.length === 0) {
-      this.written(appends)
-      return
-    }
-    const seg = this.active
-    if (bytes < this.poolWriteMinBytes) {
-      try {
-        for (const c of chunks) seg.append(c)
-      } catch (err) {
-        this.writeFailed(appends, err)
-        return
-      }
-      this.written(appends)
-      return
-    }
-    this.writing = appends
-    this.writingBytes = bytes
-    this.writingBatches = batches
-    const settle = (): void => {
-      this.writing = undefined
-      this.writingBytes = 0
-      this.writingBatches = 0
-    }
-    seg.appendAsync(chunks).then(
-      () => {
-        settle()
-        this.written(appends)
-      },
-      (err: unknown) => {
-        settle()
-        this.writeFailed(appends, err)
-      },
-    )
-  }
-
-  /** `appends` are in the file: move the log end, answer them, and start what queued up behind. */
-  private written(appends: QueuedAppend[]): void {
-    if (this._offline || this.closed) {
-      // Offline or closed while the write was in flight: the bytes may be in the file, but the
-      // partition can no longer vouch for them.
-      this.failQueued(appends, this.storageError())
-      return
-    }
-    for (const a of appends) {
-      if (!a.writes) continue
-      this._logEndOffset = a.result!.lastOffset + 1
-      if (a.marker !== undefined && !this.closeTxn(a)) return this.failQueued(appends, this.storageError())
-    }
-    this.notifyAppend()
-    for (const a of appends) this.answer(a)
-    if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
-    while (this.waiting.length > 0 && this.assign(this.waiting[0]!)) this.waiting.shift()
-    this.startWrite()
-    if (!this.appendsPending) for (const w of this.idleWaiters.splice(0)) w()
-  }
-
-  /** A written marker closes its producer's transaction; an abort is indexed. False when that failed. */
-  private closeTxn(a: QueuedAppend): boolean {
-    const aborted = this.producerState.completeTxn({ ...a.marker!, offset: a.result!.baseOffset })
-    if (aborted === undefined) return true
-    try {
-      this.active.txnIndex.append(aborted)
-      return true
-    } catch (err) {
-      this.markOffline(err, 'transaction index append')
-      return false
-    }
-  }
-
-  private answer(a: QueuedAppend): void {
-    const result = a.result!
-    if (a.durable) this.syncTo(result.lastOffset + 1).then(() => a.resolve(result), a.reject)
-    else a.resolve(result)
-  }
-
-  private writeFailed(appends: QueuedAppend[], err: unknown): void {
-    this.markOffline(err, 'append')
-    this.failQueued(appends, new KafkaStorageError(`append to ${this.name} failed`, { cause: err }))
-  }
-
-  /** Rejects `appends` and everything queued behind them; none of it is acknowledged. */
-  private failQueued(appends: QueuedAppend[], err: unknown): void {
-    const rest = [...this.unwritten, ...this.waiting]
-    this.unwritten = []
-    this.unwrittenBytes = 0
-    this.unwrittenBatches = 0
-    this.waiting = []
-    for (const a of appends) a.reject(err)
-    for (const a of rest) a.reject(err)
-    for (const w of this.idleWaiters.splice(0)) w()
-  }
-
-  private notifyAppend(): void {
-    this.notifyListeners()
+    return this.queue.idle()
   }
 
   /** The last stable offset: below the first open transaction, and never above the high watermark. */
