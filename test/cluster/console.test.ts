@@ -57,7 +57,7 @@ describe.skipIf(etcdMissing !== undefined)('the console of one broker of a clust
   }
 
   beforeAll(async () => {
-    cluster = await TestCluster.start(3, { 'group.initial.rebalance.delay.ms': '0' }, { http: 'actions' })
+    cluster = await TestCluster.start(3, { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '6' }, { http: 'actions' })
     consoleUrl = cluster.broker(1).child!.httpUrl!
     // Broker 1 holds no replica of this topic: partition 0 is led by broker 2, partition 1 by broker 3.
     await withAdmin(kafka(cluster.bootstrap()), (a) =>
