@@ -307,7 +307,13 @@ export class ClusterConsoleSource implements ConsoleSource {
   async groups(c: Caller): Promise<GroupSummary[]> {
     const n = this.clusterNode()
     if (n === undefined) return this.local.groups(c)
-    return this.viaRemote(n.cl, n.b.nodeId, (s) => s.groups(c, (id) => this.local.may(c, Op.DESCRIBE, Resource.GROUP, id)))
+    try {
+      return await this.viaRemote(n.cl, n.b.nodeId, (s) => s.groups(c, (id) => this.local.may(c, Op.DESCRIBE, Resource.GROUP, id)))
+    } catch (err) {
+      // A broker that does not answer ListGroups leaves the groups coordinated here (the cluster view notes why).
+      if (err instanceof HttpError && err.status === 502) return this.local.groups(c)
+      throw err
+    }
   }
 
   async group(c: Caller, id: string): Promise<GroupDetail> {
