@@ -25,6 +25,8 @@ export interface FetchWork {
   logStartOffset: number
   /** KIP-392: the replica the consumer should read this partition from instead; nothing is read here. */
   preferredReadReplica?: number
+  /** A replication throttle holds this follower back: its offsets answer, no records (KIP-73). */
+  throttled?: boolean
 }
 
 export type FetchPlan = { error: number } | { work: FetchWork[]; session: FetchSession | undefined; incremental: boolean }

@@ -138,6 +138,7 @@ function readInOrder(work: FetchWork[], budget: number, isolation: number, lease
       errors++
       continue
     }
+    if (w.throttled === true) continue
     const limit = Math.min(w.sp.partitionMaxBytes, budget)
     if (limit <= 0 && bytes > 0) continue
     // Only the first partition with records may exceed its limit, by one batch (KIP-74).
@@ -157,7 +158,7 @@ async function readConcurrently(work: FetchWork[], isolation: number, lease: Fet
   for (const w of work) {
     const response = emptyPartition(w.sp.partition, isolation)
     partitions.push({ w, response })
-    if (unreadable(w, response)) {
+    if (unreadable(w, response) || w.throttled === true) {
       reads.push(undefined)
       continue
     }
@@ -172,7 +173,7 @@ async function readConcurrently(work: FetchWork[], isolation: number, lease: Fet
     const { w, response } = partitions[i]!
     const r = results[i]
     if (r === undefined) {
-      errors++
+      if (w.throttled !== true || response.errorCode !== ErrorCode.NONE) errors++
       continue
     }
     let read = r

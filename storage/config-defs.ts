@@ -86,6 +86,16 @@ function double(min: number, max: number) {
   }
 }
 
+/** Kafka's ThrottledReplicaListValidator: `*`, or `partition:brokerId` pairs. */
+function throttledReplicas(v: string): string | undefined {
+  const items = splitList(v)
+  if (items.length === 1 && items[0] === '*') return undefined
+  for (const item of items) {
+    if (!/^\d+\s*:\s*\d+$/.test(item)) return `must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`
+  }
+  return undefined
+}
+
 export function splitList(v: string): string[] {
   return v
     .split(',')
@@ -298,6 +308,12 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = broker([
   { name: 'replica.fetch.backoff.ms', type: 'int', default: '1000' },
   { name: 'replica.socket.timeout.ms', type: 'int', default: '30000' },
   { name: 'replica.high.watermark.checkpoint.interval.ms', type: 'long', default: '5000' },
+  // Replication throttles (KIP-73): bytes/s for the replicas the topics' *.replication.throttled.replicas
+  // name (broker/replication/replication-quota.ts), measured over window.num windows of size.seconds.
+  { name: 'leader.replication.throttled.rate', type: 'long', default: LONG_MAX, dynamic: true, validate: integer(0) },
+  { name: 'follower.replication.throttled.rate', type: 'long', default: LONG_MAX, dynamic: true, validate: integer(0) },
+  { name: 'replication.quota.window.num', type: 'int', default: '11', validate: integer(1, INT_MAX) },
+  { name: 'replication.quota.window.size.seconds', type: 'int', default: '1', validate: integer(1, INT_MAX) },
   // Fetch from the closest replica (KIP-392): '' keeps every consumer on the leader; Kafka's
   // org.apache.kafka.common.replica.RackAwareReplicaSelector sends it to a replica in its rack.
   { name: 'replica.selector.class', type: 'string', default: null },
@@ -334,9 +350,9 @@ export const TOPIC_CONFIG_DEFS: readonly DefaultedConfigDef[] = topic([
   // more, and on Samsa's one event loop that stalls every client. Flushing each partition in the
   // background once a second keeps writeback continuous (bench/README.md has the measurements).
   { name: 'flush.ms', type: 'long', default: FLUSH_MS_DEFAULT, synonyms: syn('log.flush.interval.ms'), validate: integer(0) },
-  { name: 'follower.replication.throttled.replicas', type: 'list', default: '' },
+  { name: 'follower.replication.throttled.replicas', type: 'list', default: '', validate: throttledReplicas },
   { name: 'index.interval.bytes', type: 'int', default: '4096', synonyms: syn('log.index.interval.bytes'), validate: integer(0, INT_MAX) },
-  { name: 'leader.replication.throttled.replicas', type: 'list', default: '' },
+  { name: 'leader.replication.throttled.replicas', type: 'list', default: '', validate: throttledReplicas },
   { name: 'local.retention.bytes', type: 'long', default: '-2', synonyms: syn('log.local.retention.bytes'), validate: integer(-2) },
   { name: 'local.retention.ms', type: 'long', default: '-2', synonyms: syn('log.local.retention.ms'), validate: integer(-2) },
   { name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, synonyms: syn('log.cleaner.max.compaction.lag.ms'), validate: integer(1) },

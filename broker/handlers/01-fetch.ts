@@ -14,6 +14,9 @@
 // that batch. read_committed (isolation level 1) stops at the last stable offset and lists the
 // aborted transactions overlapping the returned batches, from the segments' transaction indexes;
 // clients drop those records and skip control batches themselves.
+// Replication throttles (KIP-73): a follower outside the ISR gets no records, only offsets, for a
+// partition throttled on this leader while leader.replication.throttled.rate is exceeded; what is
+// sent for throttled partitions counts against it (broker/replication/replica-manager.ts).
 // ACLs: partitions of topics the caller may not READ answer TOPIC_AUTHORIZATION_FAILED; a follower's
 // fetch needs CLUSTER_ACTION on the cluster (every partition TOPIC_AUTHORIZATION_FAILED without).
 import { FetchApi, type FetchResponse } from '../../protocol/generated/fetch.js'
@@ -74,6 +77,7 @@ export default defineHandler({
     }
     // Consumers' bytes only: replication is not client traffic (Kafka counts it apart).
     if (b.metrics.enabled && !fromFollower) countBytesOut(b.metrics, round.partitions)
+    if (fromFollower) countThrottledBytes(b.replicas!, round.partitions)
     if (session) session.nextEpoch = req.sessionEpoch <= 0 ? 1 : session.nextEpoch + 1
     const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, responses, nodeEndpoints: hints.endpoints }
     // The records are views of pooled read buffers, released once the socket has the response.
@@ -96,6 +100,16 @@ function countBytesOut(metrics: BrokerMetrics, partitions: readonly FetchedParti
     bytes += n
   }
   if (bytes > 0) metrics.bytesOut(topic, bytes)
+}
+
+/** Record bytes sent to a follower for partitions throttled on this leader count against its quota. */
+function countThrottledBytes(replicas: ReplicaManager, partitions: readonly FetchedPartition[]): void {
+  let bytes = 0
+  for (const { w, response } of partitions) {
+    const n = response.records?.length ?? 0
+    if (n > 0 && replicas.leaderThrottles(w.sp.topic, w.sp.partition)) bytes += n
+  }
+  replicas.leaderQuota.record(bytes)
 }
 
 /**
@@ -135,6 +149,7 @@ function refuseUnled(replicas: ReplicaManager, hints: LeaderHints, work: readonl
           ? replicas.checkReplica(topic, partition, w.currentLeaderEpoch)
           : replicas.checkLeader(topic, partition, w.currentLeaderEpoch)
     if (code === ErrorCode.NONE) {
+      if (followerId >= 0 && replicas.holdBackFromFollower(topic, partition, followerId)) w.throttled = true
       if (followerId < 0 && clientRack !== undefined) {
         const preferred = replicas.preferredReadReplica(topic, partition, clientRack, fetchOffset)
         if (preferred >= 0) w.preferredReadReplica = preferred
@@ -152,6 +167,7 @@ function nothingNew(work: readonly FetchWork[], isolation: number): boolean {
   for (const w of work) {
     const log = w.log
     if (!log || log.offline || w.currentLeaderEpoch > log.leaderEpoch || w.preferredReadReplica !== undefined) return false
+    if (w.throttled === true) continue
     if (w.sp.fetchOffset !== readableEnd(log, isolation)) return false
   }
   return true

@@ -135,6 +135,11 @@ export class LeaderPartition {
     this.maybeAdvanceHighWatermark()
   }
 
+  /** Whether `id` is in the ISR, committed or proposed (a replication throttle passes it by). */
+  inSync(id: number): boolean {
+    return this.maximalIsr().includes(id)
+  }
+
   /** The ISR members the high watermark waits for: committed plus proposed. */
   private maximalIsr(): number[] {
     if (this.pending === undefined) return this.state.isr

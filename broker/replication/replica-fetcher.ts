@@ -10,6 +10,12 @@
 // leader's does (flush.messages / flush.ms, rolled segments, clean shutdown); acks=all durability
 // rests on the leader's fsync plus the copies in every in-sync replica, as in Kafka.
 //
+// Throttled replicas (KIP-73): a partition the topic's follower.replication.throttled.replicas lists
+// with this broker has its fetched bytes counted against follower.replication.throttled.rate, and
+// while that quota is exceeded it is left out of the fetch unless it has caught up with the
+// leader's high watermark (an in-sync replica is never held back); with every partition left out
+// the fetcher waits replica.fetch.backoff.ms.
+//
 // Talks Fetch v12 (topic names) and OffsetForLeaderEpoch v4 to its leader, which is a broker of
 // the same cluster. A lost connection backs off for replica.fetch.backoff.ms; a partition the
 // leader refuses (a leader or epoch change under way) sits out that long on its own, and stays
@@ -23,6 +29,7 @@ import { BrokerConnection, type ClientSecurity } from '../client/connection.js'
 import { SaslAuthenticationError } from '../client/errors.js'
 import type { BrokerEndpoint } from '../cluster/partition-state.js'
 import { epochToAsk, truncationFor } from './follower-truncation.js'
+import type { ReplicationQuota } from './replication-quota.js'
 
 const FETCH_VERSION = 12
 const EPOCH_VERSION = 4
@@ -34,6 +41,8 @@ export interface FetcherSettings {
   security?: ClientSecurity
   /** replica.* settings, read on each use so dynamic changes apply. */
   get(name: 'replica.fetch.wait.max.ms' | 'replica.fetch.min.bytes' | 'replica.fetch.max.bytes' | 'replica.fetch.response.max.bytes' | 'replica.fetch.backoff.ms' | 'replica.socket.timeout.ms'): number
+  /** The follower side of replication throttles: which partitions it covers, and its quota. */
+  throttle?: { throttles(topic: string, partition: number): boolean; quota: ReplicationQuota }
 }
 
 export interface FollowedPartition {
@@ -48,6 +57,8 @@ export interface FollowedPartition {
   delayedUntil?: number
   /** The leader said this broker may not replicate it (ACLs); logged once until it may again. */
   unauthorized?: boolean
+  /** The last fetch brought it up to the leader's high watermark (Kafka's isReplicaInSync): never throttled. */
+  caughtUp?: boolean
 }
 
 export class ReplicaFetcher {
@@ -221,7 +232,13 @@ export class ReplicaFetcher {
     await p.log.truncateTo(offset)
   }
 
-  private async fetch(conn: BrokerConnection, parts: FollowedPartition[]): Promise<void> {
+  private async fetch(conn: BrokerConnection, all: FollowedPartition[]): Promise<void> {
+    const throttle = this.settings.throttle
+    const parts = throttle?.quota.exceeded() === true ? all.filter((p) => p.caughtUp === true || !throttle.throttles(p.topic, p.partition)) : all
+    if (parts.length === 0) {
+      await this.backoff()
+      return
+    }
     const req: FetchRequest = {
       clusterId: null,
       replicaId: this.settings.nodeId,
@@ -278,7 +295,12 @@ export class ReplicaFetcher {
       return false
     }
     p.unauthorized = false
-    if (r.records !== null && r.records.length > 0) log.appendAsFollower(r.records)
+    if (r.records !== null && r.records.length > 0) {
+      log.appendAsFollower(r.records)
+      const throttle = this.settings.throttle
+      if (throttle?.throttles(p.topic, p.partition) === true) throttle.quota.record(r.records.length)
+    }
+    p.caughtUp = log.logEndOffset >= r.highWatermark
     log.setHighWatermark(Math.min(r.highWatermark, log.logEndOffset))
     // The leader's log start moved (DeleteRecords, retention): the follower's follows, within what it has.
     const start = Math.min(r.logStartOffset, log.highWatermark)

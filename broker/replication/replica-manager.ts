@@ -22,6 +22,13 @@
 // there (consumers read no further), and until it reaches the start of the leader's epoch answers
 // ListOffsets for the latest offset with OFFSET_NOT_AVAILABLE (KIP-207).
 //
+// Replication throttles (KIP-73): bytes a leader sends for partitions its topic's
+// leader.replication.throttled.replicas lists with this broker count against
+// leader.replication.throttled.rate, and while that quota is exceeded a follower outside the ISR
+// gets no records for them (their offsets still answer); the follower side does the same with
+// follower.replication.throttled.replicas and follower.replication.throttled.rate in its fetcher.
+// A replica in the ISR is never held back, so throttling a move cannot shrink an ISR.
+//
 // Single-broker mode has no ReplicaManager at all (BrokerContext.replicas is undefined): handlers
 // then take their unreplicated paths and the high watermark stays the log end offset.
 //
@@ -36,6 +43,8 @@ import type { BrokerEndpoint, IsrChanges, PartitionState, ReplicaRoles } from '.
 import { LeaderPartition } from './leader-partition.js'
 import { ReplicaFetcher, type FetcherSettings } from './replica-fetcher.js'
 import type { ReplicaSelector } from './replica-selector.js'
+import { ReplicationQuota } from './replication-quota.js'
+import { FOLLOWER_THROTTLED_REPLICAS, LEADER_THROTTLED_REPLICAS, ThrottledReplicas } from './throttled-replicas.js'
 
 export interface ReplicaManagerOptions {
   nodeId: number
@@ -74,10 +83,24 @@ export class ReplicaManager implements ReplicaRoles {
   private lastHighWatermarkCheckpoint = Date.now()
   private checkpointing = false
   private closed = false
+  private readonly throttledReplicas: ThrottledReplicas
+  /** leader.replication.throttled.rate: what this broker sends for throttled replicas. */
+  readonly leaderQuota: ReplicationQuota
+  /** follower.replication.throttled.rate: what this broker's fetchers take for throttled replicas. */
+  readonly followerQuota: ReplicationQuota
 
   constructor(private readonly opts: ReplicaManagerOptions) {
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.timer.unref()
+    this.throttledReplicas = new ThrottledReplicas(opts.nodeId)
+    const quota = (rate: string) =>
+      new ReplicationQuota(
+        () => opts.setting(rate),
+        () => opts.setting('replication.quota.window.num'),
+        () => opts.setting('replication.quota.window.size.seconds') * 1000,
+      )
+    this.leaderQuota = quota('leader.replication.throttled.rate')
+    this.followerQuota = quota('follower.replication.throttled.rate')
   }
 
   get nodeId(): number {
@@ -214,6 +237,27 @@ export class ReplicaManager implements ReplicaRoles {
     return ErrorCode.NONE
   }
 
+  /** Whether the topic's leader.replication.throttled.replicas lists this partition with this broker. */
+  leaderThrottles(topic: string, partition: number): boolean {
+    return this.throttledReplicas.includes(this.opts.logs.getTopic(topic)?.configs[LEADER_THROTTLED_REPLICAS], partition)
+  }
+
+  /**
+   * A follower's fetch of a partition it may not have records of now: the partition is throttled
+   * on this leader, the leader quota is exceeded, and the follower is not in the ISR.
+   */
+  holdBackFromFollower(topic: string, partition: number, replicaId: number, now = Date.now()): boolean {
+    if (!this.leaderThrottles(topic, partition)) return false
+    const leader = this.leaderOf(topic, partition)
+    if (leader === undefined || leader.inSync(replicaId)) return false
+    return this.leaderQuota.exceeded(now)
+  }
+
+  /** Whether the topic's follower.replication.throttled.replicas lists this partition with this broker. */
+  followerThrottles(topic: string, partition: number): boolean {
+    return this.throttledReplicas.includes(this.opts.logs.getTopic(topic)?.configs[FOLLOWER_THROTTLED_REPLICAS], partition)
+  }
+
   /** acks=all before the append: NOT_ENOUGH_REPLICAS when the ISR is below min.insync.replicas. */
   checkEnoughReplicas(topic: string, partition: number, log: PartitionLog): number {
     const role = this.roles.get(key(topic, partition))
@@ -291,6 +335,7 @@ export class ReplicaManager implements ReplicaRoles {
       logger: this.opts.logger,
       security: this.opts.security,
       get: (name) => this.opts.setting(name),
+      throttle: { throttles: (topic, partition) => this.followerThrottles(topic, partition), quota: this.followerQuota },
     }
     const fetcher = new ReplicaFetcher(leader, settings)
     this.fetchers.set(leader.nodeId, fetcher)
