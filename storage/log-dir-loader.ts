@@ -99,10 +99,13 @@ export function startupState(ctx: DirLoadContext, scan: DirScan, topic: string, 
   }
 }
 
+/** How long the later opening keeps the event loop before it lets requests in again. */
+const TURN_MS = 5
+
 /**
- * Opens the partitions of `topics` one per turn of the event loop; `opened` gets each topic's logs
- * once all are open. Stops early when `stopped` says so (the owner closes): a partition left
- * unopened keeps its files as they were, and its checkpoint entries.
+ * Opens the partitions of `topics` in turns of the event loop of about TURN_MS each; `opened` gets
+ * each topic's logs once all are open. Stops early when `stopped` says so (the owner closes): a
+ * partition left unopened keeps its files as they were, and its checkpoint entries.
  */
 export async function openInTurns(
   topics: readonly TopicRecord[],
@@ -110,10 +113,14 @@ export async function openInTurns(
   opened: (topic: TopicRecord, logs: PartitionLog[]) => void,
   stopped: () => boolean,
 ): Promise<void> {
+  let turn = -Infinity
   for (const topic of topics) {
     const logs: PartitionLog[] = []
     for (let p = 0; p < topic.partitions; p++) {
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (performance.now() - turn >= TURN_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        turn = performance.now()
+      }
       if (stopped()) {
         for (const log of logs) await log.close()
         return

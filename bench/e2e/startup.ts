@@ -14,8 +14,11 @@
 // groups committed, the first OffsetFetch that returns a group's committed offsets, retried every
 // 5 ms while the coordinator answers COORDINATOR_LOAD_IN_PROGRESS (as clients retry it).
 //
-//   node dist/bench/e2e/startup.js [--rounds 7] [--baseline ../other/dist/cli/main.js] [--out FILE] [--keep DIR]
+//   node dist/bench/e2e/startup.js [--rounds 7] [--baseline ../other/dist/cli/main.js] [--out FILE] [--keep DIR] [--in-process]
 //
+// --in-process times startBroker() in this process instead, with the build's modules loaded once
+// before: node's own start and the loading of the modules (most of a spawn's time on a loaded
+// machine, and the same for every directory) are left out, and "broker CPU" is this process's.
 // --keep DIR prepares the directories in DIR (which must not exist) and leaves them there, to start
 // a broker on them by hand (`DIR/prepared/<name>`), under a profiler for instance. --rounds 0 only
 // prepares them.
@@ -24,6 +27,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { ApiVersionsApi } from '../../protocol/generated/api-versions.js'
 import { FindCoordinatorApi } from '../../protocol/generated/find-coordinator.js'
@@ -36,9 +40,10 @@ import { benchArgs, median } from './cluster-bench.js'
 import { cpuSeconds, sleep, stopService } from './procs.js'
 import { SAMSA_CLI, startSamsa, type SamsaServer } from './samsa.js'
 
-const args = benchArgs()
+const args = benchArgs(process.argv.slice(2).filter((a) => a !== '--in-process'))
 const ROUNDS = Number(args.get('rounds') ?? 7)
 const BASELINE = args.get('baseline')
+const IN_PROCESS = process.argv.includes('--in-process')
 const TOPICS = 10
 const PARTITIONS = 3
 const RECORDS = 1000
@@ -55,6 +60,8 @@ interface Scenario {
   /** Each start ends with SIGKILL, so the next one recovers. */
   kill?: boolean
 }
+
+type Address = Pick<SamsaServer, 'host' | 'port'>
 
 interface Start {
   listeningMs: number
@@ -137,7 +144,7 @@ async function commitTransactions(s: SamsaServer): Promise<void> {
 }
 
 /** ApiVersions then Metadata for every topic, on a new connection: the first answers a client needs. */
-async function firstMetadata(s: SamsaServer): Promise<void> {
+async function firstMetadata(s: Address): Promise<void> {
   const c = await connect(s.host, s.port)
   try {
     const v = await c.request(ApiVersionsApi, 3, { clientSoftwareName: 'samsa-bench', clientSoftwareVersion: '1' })
@@ -150,7 +157,7 @@ async function firstMetadata(s: SamsaServer): Promise<void> {
 }
 
 /** FindCoordinator and OffsetFetch of `group`, retried while its coordinator loads, until its offsets come back. */
-async function firstOffsets(s: SamsaServer, group: string): Promise<void> {
+async function firstOffsets(s: Address, group: string): Promise<void> {
   const c = await connect(s.host, s.port)
   try {
     for (;;) {
@@ -194,6 +201,45 @@ async function timedStart(cli: string, dataDir: string, sc: Scenario): Promise<S
   }
 }
 
+/** The broker entry point (dist/broker/index.js) of the build whose CLI is `cli`. */
+type StartBroker = (opts: { dataDir: string; host: string; port: number; logLevel: string; config: Record<string, string> }) => Promise<{ host: string; port: number; stop(): Promise<void> }>
+const brokers = new Map<string, StartBroker>()
+async function brokerOf(cli: string): Promise<StartBroker> {
+  let start = brokers.get(cli)
+  if (start === undefined) {
+    start = ((await import(pathToFileURL(path.join(path.dirname(cli), '../broker/index.js')).href)) as { startBroker: StartBroker }).startBroker
+    brokers.set(cli, start)
+  }
+  return start
+}
+
+/**
+ * --in-process: startBroker() of the build in this process, its modules loaded already, so what is
+ * timed is the broker's own start (node's start and module loading are the same for every
+ * directory). "after kill -9" is an unclean stop here: a clean stop whose marker is removed.
+ */
+async function inProcessStart(cli: string, dataDir: string, sc: Scenario): Promise<Start> {
+  const startBroker = await brokerOf(cli)
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const b = await startBroker({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', config: { 'num.partitions': '16', 'group.initial.rebalance.delay.ms': '0' } })
+  const listeningMs = performance.now() - t0
+  try {
+    await firstMetadata(b)
+    const metadataMs = performance.now() - t0
+    let offsetsMs: number | undefined
+    if (sc.group !== undefined) {
+      await firstOffsets(b, sc.group)
+      offsetsMs = performance.now() - t0
+    }
+    const cpu = process.cpuUsage(cpu0)
+    return { listeningMs, metadataMs, offsetsMs, cpuMs: (cpu.user + cpu.system) / 1000 }
+  } finally {
+    await b.stop()
+    if (sc.kill) rmSync(path.join(dataDir, '.kafka_cleanshutdown'), { force: true })
+  }
+}
+
 async function main(): Promise<void> {
   const loadAverageAtStart = os.loadavg()
   const keep = args.get('keep')
@@ -215,10 +261,13 @@ async function main(): Promise<void> {
     }
     if (ROUNDS === 0) return
     const starts = new Map<string, Start[]>()
+    const start = IN_PROCESS ? inProcessStart : timedStart
+    // A first start of each build, in no figure: its modules loaded (in process), files cached.
+    for (const side of sides) await start(side.cli, path.join(root, side.name, 'empty'), SCENARIOS[0]!)
     for (let r = 0; r < ROUNDS; r++) {
       for (const sc of SCENARIOS) {
         for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
-          const st = await timedStart(side.cli, path.join(root, side.name, sc.name), sc)
+          const st = await start(side.cli, path.join(root, side.name, sc.name), sc)
           const key = `${side.name}/${sc.name}`
           starts.set(key, [...(starts.get(key) ?? []), st])
           process.stderr.write(`round ${r + 1} ${key}: listening ${st.listeningMs.toFixed(0)} ms, metadata ${st.metadataMs.toFixed(0)} ms${st.offsetsMs === undefined ? '' : `, offsets ${st.offsetsMs.toFixed(0)} ms`}, cpu ${st.cpuMs.toFixed(0)} ms\n`)
@@ -238,7 +287,7 @@ async function main(): Promise<void> {
     }
     const result = {
       machine: { cores: os.cpus().length, loadAverageAtStart, loadAverageAtEnd: os.loadavg() },
-      settings: { rounds: ROUNDS, topics: TOPICS, partitionsPerTopic: PARTITIONS, recordsPerPartition: RECORDS, groups: GROUPS, transactions: TRANSACTIONS, baseline: BASELINE },
+      settings: { inProcess: IN_PROCESS, rounds: ROUNDS, topics: TOPICS, partitionsPerTopic: PARTITIONS, recordsPerPartition: RECORDS, groups: GROUPS, transactions: TRANSACTIONS, baseline: BASELINE },
       scenarios: Object.fromEntries(SCENARIOS.map((sc) => [sc.name, Object.fromEntries(sides.map((side) => [side.name, summary(side.name, sc.name)]))])),
     }
     const json = JSON.stringify(result, null, 2)
