@@ -9,7 +9,8 @@ import { ErrorCode } from '../../protocol/errors.js'
 import type { LogManager } from '../../storage/log-manager.js'
 import type { ReplicaManager } from '../replication/replica-manager.js'
 import { ClusterMarkerWriter, MARKER_REPLICATION_TIMEOUT_MS } from '../txn/cluster-markers.js'
-import type { MarkerTarget, TransactionCoordinator } from '../txn/coordinator.js'
+import type { TransactionCoordinator } from '../txn/coordinator.js'
+import type { MarkerTarget } from '../txn/txn-model.js'
 import { SHARE_STATE_TOPIC } from './share-state.js'
 
 export interface ClusterCoordinatorsOptions {

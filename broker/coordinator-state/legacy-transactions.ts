@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import { TRANSACTIONAL_IDS_KEY, transactionStateKey } from '../../storage/metadata-keys.js'
 import type { MetadataStore } from '../../storage/metadata-store.js'
-import type { TxnMetadata } from '../txn/coordinator.js'
+import type { TxnMetadata } from '../txn/txn-model.js'
 import type { TxnStateStore } from './txn-state.js'
 
 export function hasLegacyTransactions(store: MetadataStore): boolean {

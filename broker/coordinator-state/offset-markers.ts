@@ -8,7 +8,7 @@
 // retries until the partition's leader has it loaded.
 import { ErrorCode } from '../../protocol/errors.js'
 import { KafkaError } from '../errors.js'
-import type { MarkerTarget } from '../txn/coordinator.js'
+import type { MarkerTarget } from '../txn/txn-model.js'
 import type { GroupStateStore } from './group-state.js'
 import { OFFSETS_TOPIC } from './state-topics.js'
 

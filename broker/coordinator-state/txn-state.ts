@@ -8,7 +8,7 @@
 // mode) before the step it allows. What is read back is handed to the transaction coordinator when
 // the partition is loaded, which completes the transactions a failover interrupted; when the
 // partition moves away, the coordinator forgets its ids.
-import type { TxnMetadata, TxnStateLog } from '../txn/coordinator.js'
+import type { TxnMetadata, TxnStateLog } from '../txn/txn-model.js'
 import type { StateMachine, StateTopic } from './state-topic.js'
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state'

@@ -6,7 +6,7 @@
 // each topic (TOPIC_AUTHORIZATION_FAILED, the others OPERATION_NOT_ATTEMPTED).
 import { AddPartitionsToTxnApi, type AddPartitionsToTxnResponse } from '../../protocol/generated/add-partitions-to-txn.js'
 import { ErrorCode } from '../../protocol/errors.js'
-import type { TopicPartition } from '../txn/coordinator.js'
+import type { TopicPartition } from '../txn/txn-model.js'
 import { defineHandler } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
 

@@ -5,7 +5,7 @@
 // the caller may DESCRIBE are listed.
 import { ListTransactionsApi, type ListTransactionsResponse } from '../../protocol/generated/list-transactions.js'
 import { ErrorCode } from '../../protocol/errors.js'
-import { TXN_STATES, type TxnState } from '../txn/coordinator.js'
+import { TXN_STATES, type TxnState } from '../txn/txn-model.js'
 import { defineHandler } from '../handler.js'
 import { authorize, Op, Resource } from '../acls/authorize.js'
 

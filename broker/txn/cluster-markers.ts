@@ -16,7 +16,7 @@ import type { TxnMarkerInput } from '../../storage/partition-log.js'
 import { BrokerConnection, type ClientSecurity } from '../client/connection.js'
 import { SaslAuthenticationError } from '../client/errors.js'
 import { KafkaError, toKafkaError } from '../errors.js'
-import type { MarkerTarget, MarkerWriter, TopicPartition } from './coordinator.js'
+import type { MarkerTarget, MarkerWriter, TopicPartition } from './txn-model.js'
 
 const WRITE_TXN_MARKERS_VERSION = 1
 const RETRY_BACKOFF_MS = 100

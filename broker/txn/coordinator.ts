@@ -6,7 +6,7 @@
 //   Prepare* --markers written, group offsets settled--> CompleteCommit|CompleteAbort
 //   Complete*|Empty --AddPartitions--> Ongoing;  idle past transactional.id.expiration.ms --> Dead
 //
-// Each state change is a record of __transaction_state (TxnStateLog; coordinator-state/txn-state.ts)
+// Each state change is a record of __transaction_state (TxnStateLog in txn-model.ts; coordinator-state/txn-state.ts)
 // made durable before the step it allows. A transactional id is served by the leader of its
 // partition of that topic: elsewhere its requests answer NOT_COORDINATOR, and
 // COORDINATOR_LOAD_IN_PROGRESS while the partition is being read. Ending a transaction writes a
@@ -34,94 +34,18 @@ import { ErrorCode } from '../../protocol/errors.js'
 import type { TxnMarkerInput } from '../../storage/partition-log.js'
 import { KafkaError } from '../errors.js'
 import { appendFailureCode, isStoreFailure } from './append-failures.js'
-import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdBlockSource, type ProducerIdStore } from './producer-ids.js'
-
-export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead'
-export const TXN_STATES: readonly TxnState[] = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead']
-
-export interface TopicPartition {
-  topic: string
-  partition: number
-}
-
-export interface TxnMetadata {
-  transactionalId: string
-  producerId: number
-  producerEpoch: number
-  timeoutMs: number
-  state: TxnState
-  partitions: TopicPartition[]
-  /** Consumer groups whose offsets the transaction commits (AddOffsetsToTxn). */
-  groups: string[]
-  /** When the current transaction began (first partition added); -1 outside a transaction. */
-  startTimeMs: number
-  lastUpdateTimeMs: number
-}
-
-/** Where transaction state is kept: __transaction_state (coordinator-state/txn-state.ts). */
-export interface TxnStateLog {
-  /** NONE when this broker coordinates the id now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
-  refusal(transactionalId: string): number
-  /** Resolves once the state is durable; rejects with a KafkaError (NOT_COORDINATOR, ...) or a storage error. */
-  put(meta: TxnMetadata): Promise<void>
-  remove(transactionalId: string): Promise<void>
-}
-
-/** The partitions the coordinator writes markers to. */
-export interface MarkerTarget {
-  partition(topic: string, index: number): { appendTxnMarker(m: TxnMarkerInput): Promise<unknown> } | undefined
-}
-
-/**
- * Writes one transaction's marker to one partition, resolving once it is written (or the partition
- * is gone). Single-broker mode writes into the local log; cluster mode sends it to the partition's
- * leader (cluster-markers.ts) and retries until written.
- */
-export interface MarkerWriter {
-  /** `live`: false once the transaction is no longer coordinated here; a writer still retrying then gives up. */
-  write(tp: TopicPartition, marker: TxnMarkerInput, live?: () => boolean): Promise<void>
-  close?(): void
-}
-
-export interface TxnCoordinatorConfig {
-  transactionMaxTimeoutMs: number
-  transactionalIdExpirationMs: number
-  /** How often timed-out transactions are looked for (Kafka's cleanup interval). */
-  abortTimedOutTransactionsIntervalMs: number
-  removeExpiredTransactionalIdsIntervalMs: number
-}
-
-export const DEFAULT_TXN_CONFIG: TxnCoordinatorConfig = {
-  transactionMaxTimeoutMs: 900_000,
-  transactionalIdExpirationMs: 604_800_000,
-  abortTimedOutTransactionsIntervalMs: 10_000,
-  removeExpiredTransactionalIdsIntervalMs: 3_600_000,
-}
-
-export interface TxnCoordinatorOptions {
-  state: TxnStateLog
-  /** Where blocks of producer ids are reserved (the metadata store). */
-  producerIdStore: ProducerIdStore
-  logs: MarkerTarget
-  /** The group's __consumer_offsets partition, which AddOffsetsToTxn adds to the transaction. */
-  offsetsPartition: (groupId: string) => TopicPartition
-  logger: Logger
-  config?: Partial<TxnCoordinatorConfig>
-  now?: () => number
-  /** Run the shared timer; tests drive `tick()` themselves. Default true. */
-  autoTick?: boolean
-  /**
-   * Kafka's transaction.partition.verification.enable (KIP-890, read on every produce since it can
-   * change at run time). Default: on.
-   */
-  verifyPartitions?: () => boolean
-}
-
-export interface InitProducerIdResult {
-  errorCode: number
-  producerId: number
-  producerEpoch: number
-}
+import { localMarkers } from './local-markers.js'
+import { ProducerIdManager, ProducerIdsUnavailableError, type ProducerIdBlockSource } from './producer-ids.js'
+import {
+  DEFAULT_TXN_CONFIG,
+  type InitProducerIdResult,
+  type MarkerWriter,
+  type TopicPartition,
+  type TxnCoordinatorConfig,
+  type TxnCoordinatorOptions,
+  type TxnMetadata,
+  type TxnStateLog,
+} from './txn-model.js'
 
 /** Kafka's coordinator epoch; a single broker keeps the one it was born with. */
 const COORDINATOR_EPOCH = 0
@@ -527,21 +451,6 @@ export class TransactionCoordinator {
       if (this.chains.get(id) === tail) this.chains.delete(id)
     })
     return run
-  }
-}
-
-/** Markers into this broker's own logs; a failed write is logged and the transaction completes. */
-function localMarkers(logs: MarkerTarget, logger: Logger): MarkerWriter {
-  return {
-    async write(tp, marker) {
-      const log = logs.partition(tp.topic, tp.partition)
-      if (log === undefined) return // the topic was deleted; nothing left to mark
-      try {
-        await log.appendTxnMarker(marker)
-      } catch (err) {
-        logger.error({ err, topic: tp.topic, partition: tp.partition }, 'writing a transaction marker failed')
-      }
-    },
   }
 }
 
