@@ -6,7 +6,8 @@
 // own: what broker 3 has of each stays within the rate times the time since the move started (plus
 // the quota window's allowance) until the throttle is lifted, and then the moves complete. Meanwhile
 // a third topic on {1,2}, throttled everywhere (`*`), takes 2 MiB with acks=all faster than the
-// throttle would let it: its follower is in the ISR and never held back.
+// throttle would let it: its follower is in the ISR and never held back. `samsa reassign
+// --throttle` sets those configs for a move, and `--verify` removes them once it is done.
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -19,6 +20,7 @@ import { ErrorCode } from '../../protocol/errors.js'
 import { BrokerConnection } from '../../broker/client/connection.js'
 import { etcdMissing, TestCluster, withAdmin } from './harness.js'
 import { sleep, waitFor } from '../helpers/wait.js'
+import { jsonLines, samsa } from '../cli/harness.js'
 
 const { Kafka, logLevel } = kafkajs
 const KIB = 1024
@@ -31,6 +33,10 @@ const TOPIC = 2
 const SET = 0
 const DELETE = 1
 const DYNAMIC_BROKER_CONFIG = 2
+const TOPIC_CONFIG = 1
+const DEFAULT_CONFIG = 5
+const RATE_KEYS = ['follower.replication.throttled.rate', 'leader.replication.throttled.rate']
+const LIST_KEYS = ['follower.replication.throttled.replicas', 'leader.replication.throttled.replicas']
 
 function kafka(brokers: string[]) {
   return new Kafka({ clientId: 'throttle-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } })
@@ -76,6 +82,14 @@ async function produce(cluster: TestCluster, topic: string, bytes: number): Prom
   }
 }
 
+/** name, value and source of a resource's `keys`, sorted by name. */
+async function describe_(cluster: TestCluster, resourceType: number, resourceName: string, keys: string[]): Promise<Array<[string, string | null, number]>> {
+  const res = await onBroker(cluster, resourceType === BROKER ? Number(resourceName) : 1, (c) =>
+    c.request(DescribeConfigsApi, 4, { resources: [{ resourceType, resourceName, configurationKeys: keys }], includeSynonyms: false, includeDocumentation: false }),
+  )
+  return res.results[0]!.configs.map((c): [string, string | null, number] => [c.name, c.value, c.configSource]).sort()
+}
+
 /** What the throttle lets through in `seconds`: the rate, the quota window's allowance and one fetch too many. */
 function allowed(seconds: number): number {
   return RATE * (seconds + 3) + 2 * FETCH_MAX
@@ -111,10 +125,7 @@ describe.skipIf(etcdMissing !== undefined)('replication throttles (three brokers
       { name: 'follower.replication.throttled.rate', configOperation: SET, value: String(RATE) },
     ]
     for (const id of [1, 2, 3]) await alterConfigs(cluster, id, BROKER, String(id), rates)
-    const described = await onBroker(cluster, 3, (c) =>
-      c.request(DescribeConfigsApi, 4, { resources: [{ resourceType: BROKER, resourceName: '3', configurationKeys: ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'] }], includeSynonyms: false, includeDocumentation: false }),
-    )
-    expect(described.results[0]!.configs.map((c) => [c.name, c.value, c.configSource]).sort()).toEqual([
+    expect(await describe_(cluster, BROKER, '3', RATE_KEYS)).toEqual([
       ['follower.replication.throttled.rate', String(RATE), DYNAMIC_BROKER_CONFIG],
       ['leader.replication.throttled.rate', String(RATE), DYNAMIC_BROKER_CONFIG],
     ])
@@ -167,6 +178,46 @@ describe.skipIf(etcdMissing !== undefined)('replication throttles (three brokers
         return p.replicas.join() === '1,2,3' && p.isr.length === 3
       }, { timeoutMs: 15_000, what: `${t} on {1,2,3} in sync` })
       expect(await bytesOn(cluster, 3, t)).toBe(await bytesOn(cluster, 1, t))
+    }
+  }, 60_000)
+
+  it('samsa reassign --throttle sets the throttle for a move, and --verify removes it once the move is done', async () => {
+    const topic = 'cli-throttled'
+    await withAdmin(kafka(cluster.bootstrap()), (a) => a.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2] }] }], waitForLeaders: true }))
+    await waitFor(async () => (await partition0(cluster, topic)).isr.length === 2, { what: `${topic} in sync on {1,2}` })
+    await produce(cluster, topic, 512 * KIB)
+    const cli = ['--bootstrap-server', cluster.address(1), '--json', 'reassign', '--topic', topic]
+    // 1000 bytes/s: after its first fetch the new replica gets nothing more for a minute.
+    const started = await samsa([...cli, '--partition', '0', '--replicas', '1,2,3', '--throttle', '1000'])
+    expect(started.stderr).toBe('')
+    expect(jsonLines(started.stdout)).toEqual([{ topic, partition: 0, replicas: [1, 2, 3], result: 'started', throttle: 1000, throttledBrokers: [1, 2, 3] }])
+    expect(await describe_(cluster, TOPIC, topic, LIST_KEYS)).toEqual([
+      ['follower.replication.throttled.replicas', '0:3', TOPIC_CONFIG],
+      ['leader.replication.throttled.replicas', '0:1,0:2', TOPIC_CONFIG],
+    ])
+    for (const id of [1, 2, 3]) {
+      expect(await describe_(cluster, BROKER, String(id), RATE_KEYS)).toEqual(RATE_KEYS.map((k) => [k, '1000', DYNAMIC_BROKER_CONFIG]))
+    }
+
+    // Still moving: --verify lists it and leaves the throttle.
+    const early = await samsa([...cli, '--verify'])
+    expect(early.stderr).toBe('')
+    expect(jsonLines(early.stdout)).toEqual([{ topic, partition: null, inFlight: [{ topic, partition: 0, replicas: [1, 2, 3], addingReplicas: [3], removingReplicas: [] }], topicCleared: false, brokersCleared: [] }])
+    expect((await describe_(cluster, TOPIC, topic, LIST_KEYS)).map((c) => c[1])).toEqual(['0:3', '0:1,0:2'])
+    expect((await partition0(cluster, topic)).isr).not.toContain(3)
+
+    // A higher rate lets it finish; then --verify removes the lists and every broker's rates.
+    for (const id of [1, 2, 3]) await alterConfigs(cluster, id, BROKER, String(id), RATE_KEYS.map((name) => ({ name, configOperation: SET, value: String(1 << 30) })))
+    await waitFor(async () => {
+      const p = await partition0(cluster, topic)
+      return p.replicas.join() === '1,2,3' && p.isr.length === 3
+    }, { timeoutMs: 15_000, what: `${topic} on {1,2,3} in sync` })
+    const done = await samsa([...cli, '--verify'])
+    expect(done.stderr).toBe('')
+    expect(jsonLines(done.stdout)).toEqual([{ topic, partition: null, inFlight: [], topicCleared: true, brokersCleared: [1, 2, 3] }])
+    expect(await describe_(cluster, TOPIC, topic, LIST_KEYS)).toEqual(LIST_KEYS.map((k) => [k, '', DEFAULT_CONFIG]))
+    for (const id of [1, 2, 3]) {
+      expect(await describe_(cluster, BROKER, String(id), RATE_KEYS)).toEqual(RATE_KEYS.map((k) => [k, '9223372036854775807', DEFAULT_CONFIG]))
     }
   }, 60_000)
 })
