@@ -102,43 +102,69 @@ export function startupState(ctx: DirLoadContext, scan: DirScan, topic: string, 
 /** How long the later opening keeps the event loop before it lets requests in again. */
 const TURN_MS = 5
 
-/**
- * Opens the partitions of `topics` in turns of the event loop of about TURN_MS each; `opened` gets
- * each topic's logs once all are open. Stops early when `stopped` says so (the owner closes): a
- * partition left unopened keeps its files as they were, and its checkpoint entries.
- */
-export async function openInTurns(
-  topics: readonly TopicRecord[],
-  open: (topic: TopicRecord, p: number) => PartitionLog,
-  opened: (topic: TopicRecord, logs: PartitionLog[]) => void,
-  stopped: () => boolean,
-): Promise<void> {
-  let turn = -Infinity
-  for (const topic of topics) {
-    const logs: PartitionLog[] = []
-    for (let p = 0; p < topic.partitions; p++) {
-      if (performance.now() - turn >= TURN_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve))
-        turn = performance.now()
-      }
-      if (stopped()) {
-        for (const log of logs) await log.close()
-        return
-      }
-      logs.push(open(topic, p))
-    }
-    opened(topic, logs)
-  }
-}
+/** The topics of a scan that open after the rest (LogManagerOptions.openLater), and how far they are. */
+export class LaterOpening {
+  private done: Promise<void> = Promise.resolve()
 
-/** Checkpoint entries of the partitions still to open, as they were read. */
-export function unopenedEntries(scan: DirScan | undefined, which: 'recoveryPoints' | 'logStarts'): Array<{ topic: string; partition: number; offset: number }> {
-  const out: Array<{ topic: string; partition: number; offset: number }> = []
-  for (const t of scan?.later ?? []) {
-    for (let p = 0; p < t.partitions; p++) {
-      const offset = scan![which].get(`${t.name}-${p}`)
-      if (offset !== undefined) out.push({ topic: t.name, partition: p, offset })
-    }
+  constructor(private readonly scan?: DirScan) {}
+
+  /**
+   * Opens the topics still to open in turns of the event loop of about TURN_MS each, as one job of
+   * `run` (the owner's changes to topics); `opened` gets each topic's logs once all are open.
+   * Stops early when `stopped` says so (the owner closes): a partition left unopened keeps its
+   * files as they were, and its checkpoint entries.
+   */
+  start(run: (job: () => Promise<void>) => Promise<void>, open: (topic: TopicRecord, p: number) => PartitionLog, opened: (topic: TopicRecord, logs: PartitionLog[]) => void, stopped: () => boolean): void {
+    const scan = this.scan
+    if (scan === undefined || scan.later.length === 0) return
+    this.done = run(async () => {
+      let turn = -Infinity
+      while (scan.later.length > 0) {
+        const topic = scan.later[0]!
+        const logs: PartitionLog[] = []
+        for (let p = 0; p < topic.partitions; p++) {
+          if (performance.now() - turn >= TURN_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve))
+            turn = performance.now()
+          }
+          if (stopped()) {
+            for (const log of logs) await log.close()
+            return
+          }
+          logs.push(open(topic, p))
+        }
+        opened(topic, logs)
+        scan.later.shift()
+      }
+    })
   }
-  return out
+
+  /** Resolves once every topic is open, or the opening stopped; at once when there was none. */
+  whenOpen(): Promise<void> {
+    return this.done
+  }
+
+  /** Partitions still to open. */
+  get partitions(): number {
+    let n = 0
+    for (const t of this.scan?.later ?? []) n += t.partitions
+    return n
+  }
+
+  /** Nothing left unopened that a clean stop did not leave: the close may write the marker. */
+  get recovered(): boolean {
+    return this.scan === undefined || this.scan.later.length === 0 || this.scan.clean
+  }
+
+  /** Checkpoint entries of the partitions still to open, as they were read. */
+  entries(which: 'recoveryPoints' | 'logStarts'): Array<{ topic: string; partition: number; offset: number }> {
+    const out: Array<{ topic: string; partition: number; offset: number }> = []
+    for (const t of this.scan?.later ?? []) {
+      for (let p = 0; p < t.partitions; p++) {
+        const offset = this.scan![which].get(`${t.name}-${p}`)
+        if (offset !== undefined) out.push({ topic: t.name, partition: p, offset })
+      }
+    }
+    return out
+  }
 }

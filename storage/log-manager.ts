@@ -39,7 +39,7 @@ import { PartitionLog } from './partition-log.js'
 import { applyRetention } from './retention.js'
 import { type CleanerSettings, LogCleaner } from './log-cleaner.js'
 import { DirDeleter } from './dir-deleter.js'
-import { CLEAN_SHUTDOWN_FILE, METADATA_DIR, openInTurns, scanDataDir, startupState, unopenedEntries, type DirScan, type StartupState } from './log-dir-loader.js'
+import { CLEAN_SHUTDOWN_FILE, LaterOpening, METADATA_DIR, scanDataDir, startupState, type StartupState } from './log-dir-loader.js'
 import { checkPartitionLimit, maxBrokerPartitions, openNewPartitions, validateTopicName } from './topic-creation.js'
 
 export { CLEAN_SHUTDOWN_FILE, METADATA_DIR } from './log-dir-loader.js'
@@ -91,9 +91,8 @@ export class LogManager {
   /** The last change to the set of topics and partitions; the next one starts after it. */
   private topicChanges: Promise<unknown> = Promise.resolve()
   private closed = false
-  /** The scan of the directory while some of its topics are still to open (openLater). */
-  private unopened: DirScan | undefined
-  private deferredOpen: Promise<void> = Promise.resolve()
+  /** Topics of the directory opened after the rest (openLater). */
+  private later = new LaterOpening()
   /** Compaction of `cleanup.policy=compact` logs; undefined when log.cleaner.enable is false. */
   readonly cleaner: LogCleaner | undefined
 
@@ -138,30 +137,20 @@ export class LogManager {
     const open = (topic: TopicRecord, p: number) => this.openLog(topic.name, p, resolveLogConfig(this.brokerConfig, topic.configs), startupState(ctx, scan, topic.name, p))
     for (const topic of [...scan.now, ...scan.later]) this.topicIds.set(topic.topicId, topic.name)
     for (const topic of scan.now) this.logs.set(topic.name, Array.from({ length: topic.partitions }, (_, p) => open(topic, p)))
-    if (scan.later.length > 0) this.unopened = scan
+    this.later = new LaterOpening(scan)
     try {
       await this.writeCheckpoints()
     } catch (err) {
       // A full disk must not keep the broker down; the periodic run writes them later.
       this.logger.warn({ err }, 'writing offset checkpoints at start-up failed; retrying later')
     }
-    if (scan.later.length === 0) return
-    const opened = (topic: TopicRecord, parts: PartitionLog[]): void => {
-      this.logs.set(topic.name, parts)
-      scan.later = scan.later.filter((t) => t !== topic)
-    }
     // First in line of the changes to topics, so none of them finds a topic half open.
-    this.deferredOpen = this.exclusive(() => openInTurns(scan.later, open, opened, () => this.closed)).then(() => {
-      if (!this.closed) this.unopened = undefined
-    })
+    this.later.start((job) => this.exclusive(job), open, (topic, parts) => this.logs.set(topic.name, parts), () => this.closed)
   }
 
-  /**
-   * Resolves once the topics opened after the rest (LogManagerOptions.openLater) are open here; at
-   * once when there were none. Their partitions have no log here before.
-   */
+  /** Resolves once the topics LogManagerOptions.openLater names are open here (they have no logs before). */
   whenOpen(): Promise<void> {
-    return this.deferredOpen
+    return this.later.whenOpen()
   }
 
   private startTasks(retentionOverride?: number): void {
@@ -241,8 +230,8 @@ export class LogManager {
     const run = async (): Promise<void> => {
       // Both taken at once: a topic opening in the background moves from one list to the other.
       const logs = this.partitions()
-      const logStarts = [...logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })), ...unopenedEntries(this.unopened, 'logStarts')]
-      await this.recoveryPoints.write([...logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })), ...unopenedEntries(this.unopened, 'recoveryPoints')])
+      const logStarts = [...logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })), ...this.later.entries('logStarts')]
+      await this.recoveryPoints.write([...logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint })), ...this.later.entries('recoveryPoints')])
       await this.logStartOffsets.write(logStarts)
     }
     const next = this.checkpointChain.then(run, run)
@@ -274,8 +263,7 @@ export class LogManager {
   get partitionCount(): number {
     let n = 0
     for (const parts of this.logs.values()) n += parts.length
-    for (const t of this.unopened?.later ?? []) n += t.partitions
-    return n
+    return n + this.later.partitions
   }
 
   /** Refuses `added` new partitions, making `total` for the topic, beyond max.broker.partitions. */
@@ -472,9 +460,9 @@ export class LogManager {
     this.closed = true
     for (const t of this.timers) clearInterval(t)
     // A topic still opening stops between partitions; what it did not open keeps its files as they were.
-    await this.deferredOpen.catch(() => {})
+    await this.later.whenOpen().catch(() => {})
     // Unless the directory was opened clean, what was not opened is not recovered yet.
-    let clean = this.unopened === undefined || this.unopened.later.length === 0 || this.unopened.clean
+    let clean = this.later.recovered
     await this.cleaner?.stop()
     await Promise.all(
       this.partitions().map(async (log) => {
