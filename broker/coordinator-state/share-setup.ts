@@ -20,7 +20,7 @@ export function shareStateFor(topics: CoordinatorTopics, config: BrokerConfig): 
       'segment.bytes': String(config.getInt('share.coordinator.state.topic.segment.bytes')),
     },
   })
-  return new ShareStateCoordinator(topic)
+  return new ShareStateCoordinator(topic, () => topics.loadingLocal)
 }
 
 /** A single broker, before it serves (after CoordinatorTopics.loadLocal): moves an older release's share state. */

@@ -39,7 +39,11 @@ export class ShareStateCoordinator implements StateMachine {
   /** state partition -> coordinator key -> state */
   private readonly partitions = new Map<number, Map<string, ShareStateRecord>>()
 
-  constructor(readonly topic: StateTopic) {
+  /** `loading`: a single broker still reading its internal topics back after a start. */
+  constructor(
+    readonly topic: StateTopic,
+    private readonly loading: () => boolean = () => false,
+  ) {
     topic.setMachine(this)
   }
 
@@ -49,7 +53,7 @@ export class ShareStateCoordinator implements StateMachine {
 
   /** NONE when this broker serves the key's state partition now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
   refusal(key: string): number {
-    return this.topic.refusalFor(key)
+    return this.loading() ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : this.topic.refusalFor(key)
   }
 
   /** The share partition's state (undefined: none yet), or the error code refusing it. */

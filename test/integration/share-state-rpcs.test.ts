@@ -14,6 +14,7 @@ import { InitializeShareGroupStateApi } from '../../protocol/generated/initializ
 import { ReadShareGroupStateApi } from '../../protocol/generated/read-share-group-state.js'
 import { ReadShareGroupStateSummaryApi } from '../../protocol/generated/read-share-group-state-summary.js'
 import { WriteShareGroupStateApi } from '../../protocol/generated/write-share-group-state.js'
+import { waitFor } from '../helpers/wait.js'
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js'
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ'
@@ -84,6 +85,8 @@ describe('share coordinator RPCs', () => {
     conn.close()
     await broker!.stop()
     await start()
+    // COORDINATOR_LOAD_IN_PROGRESS until the broker has read __share_group_state back, which callers retry
+    await waitFor(async () => (await read(0)).errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, { what: 'the share state read back' })
     expect(await read(0)).toEqual({ errorCode: ErrorCode.NONE, stateEpoch: 0, startOffset: 10, batches: [[10, 14, 2, 1], [15, 19, 0, 2]] })
     expect((await read(1)).startOffset).toBe(-1)
   }, 30_000)
