@@ -100,7 +100,7 @@ export function startupState(ctx: DirLoadContext, scan: DirScan, topic: string, 
 }
 
 /** How long the later opening keeps the event loop before it lets requests in again. */
-const TURN_MS = 5
+const TURN_MS = 1
 
 /** The topics of a scan that open after the rest (LogManagerOptions.openLater), and how far they are. */
 export class LaterOpening {
