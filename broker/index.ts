@@ -41,12 +41,11 @@ import { TlsListener } from './security/tls.js'
 import { interBrokerSecurity, type InterBrokerSecurity } from './security/inter-broker.js'
 import { ScramCredentialStore } from './security/scram-credentials.js'
 import { FailedLogins } from './security/sasl/authenticator.js'
-import { oauthBearerValidators, type OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
+import type { OAuthBearerValidator } from './security/sasl/oauthbearer-validator.js'
 import { NO_METRICS, timedFileIO, type BrokerMetrics } from './metrics.js'
 import { nodeFileIO } from '../storage/file-io.js'
 import { nativeSendfile, type SendfileFn } from '../storage/file-slice.js'
-import { HttpEndpoint, type HttpOptions } from './http/endpoint.js'
-import { PrometheusMetrics } from './http/prometheus.js'
+import type { HttpEndpoint, HttpOptions } from './http/endpoint.js'
 import { ClientTelemetry } from './telemetry/client-telemetry.js'
 import { SharePartitionManager } from './share/share-partition-manager.js'
 import { ShareSessionCache } from './share/share-sessions.js'
@@ -133,12 +132,14 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // logs are recovered; `live` is the broker once it serves.
   let live: BrokerContext | undefined
   let server: TcpServer | undefined
-  const prometheus = opts.http === undefined ? undefined : new PrometheusMetrics({ broker: () => live, connections: () => server?.connectionsByListener() ?? new Map() })
+  // The HTTP endpoint's modules (the metrics library among them) and the OAUTHBEARER validator's
+  // (a JOSE library) load only when used: they are a large part of a single broker's start.
+  const prometheus = opts.http === undefined ? undefined : new (await import('./http/prometheus.js')).PrometheusMetrics({ broker: () => live, connections: () => server?.connectionsByListener() ?? new Map() })
   const metrics: BrokerMetrics = prometheus ?? NO_METRICS
   let http: HttpEndpoint | undefined
   if (opts.http !== undefined) {
     const requireLogin = listeners.some((l) => usesSasl(l.securityProtocol))
-    http = new HttpEndpoint({ ...opts.http, host: opts.http.host ?? opts.host ?? '127.0.0.1' }, {
+    http = new (await import('./http/endpoint.js')).HttpEndpoint({ ...opts.http, host: opts.http.host ?? opts.host ?? '127.0.0.1' }, {
       config,
       logger,
       metrics: prometheus!,
@@ -334,7 +335,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     await http?.close()
   }
   try {
-    oauthBearer = await oauthBearerValidators(config, listeners, logger)
+    if (listeners.some((l) => usesSasl(l.securityProtocol))) oauthBearer = await (await import('./security/sasl/oauthbearer-validator.js')).oauthBearerValidators(config, listeners, logger)
     const tls = new Map(listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => [l.name, new TlsListener(config, l, logger)]))
     server = new TcpServer(router, {
       listeners,
