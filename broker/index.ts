@@ -13,7 +13,7 @@ import { BrokerConfig } from './config.js'
 import type { BrokerContext } from './context.js'
 import { KafkaError } from './errors.js'
 import { ErrorCode } from '../protocol/errors.js'
-import { ReplicaManager } from './replication/replica-manager.js'
+import type { ReplicaManager } from './replication/replica-manager.js'
 import { replicaSelectorFor } from './replication/replica-selector.js'
 import type { IsrChanges } from './cluster/partition-state.js'
 import { Authorizer, authorizerEnabled } from './acls/authorizer.js'
@@ -127,6 +127,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   const listeners = configuredListeners(config, first)
   // Cluster mode: how this broker reaches the others, checked before anything starts.
   const interBroker: InterBrokerSecurity | undefined = clusterAddress(config) === undefined ? undefined : interBrokerSecurity(config, listeners)
+  // Replication's modules load only where partitions have followers: in cluster mode, or with the
+  // roles a test gives. Loaded here, before the listeners, so that a request never waits on them.
+  const replication = opts.replication?.isrChanges !== undefined || clusterAddress(config) !== undefined ? await import('./replication/replica-manager.js') : undefined
 
   // The HTTP endpoint comes up first, so /healthz answers and /readyz says "not yet" while the
   // logs are recovered; `live` is the broker once it serves.
@@ -371,9 +374,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
               : cluster.alterIsr(topic, partition, leaderEpoch, partitionEpoch, isr),
         })
   const replicas =
-    isrChanges === undefined
+    isrChanges === undefined || replication === undefined
       ? undefined
-      : new ReplicaManager({
+      : new replication.ReplicaManager({
           nodeId,
           logs,
           isrChanges,

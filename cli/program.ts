@@ -1,29 +1,43 @@
 // The command tree. Global options live on the root; each command reads them with
 // optsWithGlobals() so they may be given before or after the subcommand.
+//
+// Each command's module (with what it imports: the client library, the console, the broker's
+// settings) is loaded only when the command line needs it. When argv names a command right after
+// `samsa`, only that command is registered, so `samsa serve` does not load some seventy modules of
+// the other commands before the broker's; anything else (help, a global option first, an unknown
+// or misspelt command) registers them all, so help, suggestions and errors are as before.
 
 import { Command, CommanderError, Option } from 'commander'
 import type { GlobalOptions } from './lib/client.js'
 import { describeError, ExitCode } from './lib/errors.js'
 import { parseDuration } from './lib/time.js'
-import { registerTopics } from './commands/topics.js'
-import { registerProduce } from './commands/produce.js'
-import { registerConsume } from './commands/consume.js'
-import { registerGroups } from './commands/groups.js'
-import { registerConfigs } from './commands/configs.js'
-import { registerServe } from './commands/serve.js'
-import { registerTransactions } from './commands/transactions.js'
-import { registerProducers } from './commands/producers.js'
-import { registerAcls } from './commands/acls.js'
-import { registerUsers } from './commands/users.js'
-import { registerTop } from './commands/top.js'
-import { registerConsole } from './commands/console.js'
-import { registerCluster } from './commands/cluster.js'
-import { registerDevCluster } from './commands/dev-cluster.js'
-import { registerReassign } from './commands/reassign.js'
-
 export const VERSION = '0.1.0'
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void
+
+/** The commands in the order help lists them, each with how to load its module. */
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
+  ['serve', async () => (await import('./commands/serve.js')).registerServe],
+  ['topics', async () => (await import('./commands/topics.js')).registerTopics],
+  ['produce', async () => (await import('./commands/produce.js')).registerProduce],
+  ['consume', async () => (await import('./commands/consume.js')).registerConsume],
+  ['groups', async () => (await import('./commands/groups.js')).registerGroups],
+  ['configs', async () => (await import('./commands/configs.js')).registerConfigs],
+  ['transactions', async () => (await import('./commands/transactions.js')).registerTransactions],
+  ['producers', async () => (await import('./commands/producers.js')).registerProducers],
+  ['acls', async () => (await import('./commands/acls.js')).registerAcls],
+  ['users', async () => (await import('./commands/users.js')).registerUsers],
+  ['top', async () => (await import('./commands/top.js')).registerTop],
+  ['console', async () => (await import('./commands/console.js')).registerConsole],
+  ['cluster', async () => (await import('./commands/cluster.js')).registerCluster],
+  ['reassign', async () => (await import('./commands/reassign.js')).registerReassign],
+  ['dev-cluster', async () => (await import('./commands/dev-cluster.js')).registerDevCluster],
+]
+
+/** The command tree for argv: only the command argv names after `samsa`, or all of them. */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+  const named = COMMANDS.filter(([name]) => name === argv[2])
+  const registers = await Promise.all((named.length === 1 ? named : COMMANDS).map(([, load]) => load()))
   const program = new Command('samsa')
     .description('Samsa: a Kafka-compatible event log. Run a broker, or manage any Kafka-compatible cluster.')
     .version(VERSION, '-V, --version')
@@ -53,21 +67,7 @@ Examples:
   $ samsa transactions list --state Ongoing
   $ SAMSA_BOOTSTRAP=broker:9092 samsa groups list --json`,
     )
-  registerServe(program)
-  registerTopics(program)
-  registerProduce(program)
-  registerConsume(program)
-  registerGroups(program)
-  registerConfigs(program)
-  registerTransactions(program)
-  registerProducers(program)
-  registerAcls(program)
-  registerUsers(program)
-  registerTop(program)
-  registerConsole(program)
-  registerCluster(program)
-  registerReassign(program)
-  registerDevCluster(program)
+  for (const register of registers) register(program)
   applyExitOverride(program)
   return program
 }
@@ -79,7 +79,7 @@ function applyExitOverride(cmd: Command): void {
 
 /** Parses argv and runs the command; resolves to the process exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
-  const program = buildProgram()
+  const program = await buildProgram(argv)
   try {
     await program.parseAsync([...argv])
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok
