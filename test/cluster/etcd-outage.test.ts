@@ -100,7 +100,16 @@ describe.skipIf(etcdMissing !== undefined)('cluster without etcd (two brokers)',
     await cluster.etcd.run()
     // The dead follower's lease runs out, the controller drops it from the ISR, and acks=all goes through.
     await waitFor(async () => (await produceAll(address, 'held', 'after')) === ErrorCode.NONE, { timeoutMs: 20_000, intervalMs: 300, what: 'acks=all once the dead follower left the ISR' })
-    const after = await withAdmin(kafka([address]), (a) => a.fetchTopicMetadata({ topics: ['held'] }))
-    expect(after.topics[0]!.partitions[0]!.isr).toEqual([leader])
+    // Metadata is answered from the broker's copy of etcd, which the watch brings up to date a
+    // moment after the leader's own compare-and-set answered: wait for it to show the shrink.
+    const isr = await waitFor(
+      async () => {
+        const after = await withAdmin(kafka([address]), (a) => a.fetchTopicMetadata({ topics: ['held'] }))
+        const named = after.topics[0]!.partitions[0]!.isr
+        return named.length === 1 ? named : undefined
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'Metadata naming the shrunk ISR' },
+    )
+    expect(isr).toEqual([leader])
   })
 })
