@@ -139,9 +139,14 @@ export class PartitionLog extends LocalLog {
       const at = pos
       applyBatchToProducerState(this.producerState, this.active.txnIndex, whole, at, () => whole.subarray(at, at + size), this.logger, this.name)
     }
-    if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
+    this.flushWhenDue()
     this.notifyListeners()
     return this._logEndOffset
+  }
+
+  /** flush.messages: a flush in the background once that many records are past the recovery point. */
+  private flushWhenDue(): void {
+    if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
   }
 
   private notLeader(): NotLeaderError {
@@ -180,9 +185,7 @@ export class PartitionLog extends LocalLog {
         this._logEndOffset = end
       },
       appended: () => this.notifyListeners(),
-      flushWhenDue: () => {
-        if (this._logEndOffset - this.recoveryPoint >= this.config.flushMessages) this.flushInBackground()
-      },
+      flushWhenDue: () => this.flushWhenDue(),
       syncTo: (offset) => this.syncTo(offset),
     }
   }
