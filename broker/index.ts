@@ -125,11 +125,13 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     ? { host: opts.host, port: opts.port, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
     : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9092, advertisedHost: opts.advertisedHost, advertisedPort: opts.advertisedPort }
   const listeners = configuredListeners(config, first)
-  // Cluster mode: how this broker reaches the others, checked before anything starts.
-  const interBroker: InterBrokerSecurity | undefined = clusterAddress(config) === undefined ? undefined : interBrokerSecurity(config, listeners)
+  // Without --cluster a single broker. In cluster mode, how this broker reaches the others is
+  // checked before anything starts.
+  const single = clusterAddress(config) === undefined
+  const interBroker: InterBrokerSecurity | undefined = single ? undefined : interBrokerSecurity(config, listeners)
   // Replication's modules load only where partitions have followers: in cluster mode, or with the
   // roles a test gives. Loaded here, before the listeners, so that a request never waits on them.
-  const replication = opts.replication?.isrChanges !== undefined || clusterAddress(config) !== undefined ? await import('./replication/replica-manager.js') : undefined
+  const replication = opts.replication?.isrChanges !== undefined || !single ? await import('./replication/replica-manager.js') : undefined
 
   // The HTTP endpoint comes up first, so /healthz answers and /readyz says "not yet" while the
   // logs are recovered; `live` is the broker once it serves.
@@ -164,7 +166,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
       io: metrics.enabled ? timedFileIO(nodeFileIO, metrics) : undefined,
       poolWriteMinBytes,
       // A single broker opens its internal topics after it serves, and reads them back then.
-      openLater: clusterAddress(config) === undefined ? isInternalTopic : undefined,
+      openLater: single ? isInternalTopic : undefined,
     })
   } catch (err) {
     await http?.close()
@@ -201,7 +203,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // it has one, must be the cluster's (data-dir-membership.ts); a new directory takes the cluster's.
   const storedClusterId = logs.metadata.get<string>(CLUSTER_ID_KEY) || undefined
   let clusterId = storedClusterId ?? randomBytes(16).toString('base64url')
-  if (storedClusterId === undefined && clusterAddress(config) === undefined) await logs.metadata.put(CLUSTER_ID_KEY, clusterId)
+  if (storedClusterId === undefined && single) await logs.metadata.put(CLUSTER_ID_KEY, clusterId)
 
   // Committed offsets live in __consumer_offsets: the group coordinator serves the groups of the
   // partitions this broker leads (every partition, on a single broker).
@@ -256,7 +258,6 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   // A single broker reads its internal topics back once it serves (below), or before when it moves
   // an older release's state into them; a cluster member as it becomes their partitions' leader.
   // Offsets first: restoring transactions (aborting those a stop left open) settles their offsets.
-  const single = clusterAddress(config) === undefined
   const loadCoordinators = async (): Promise<void> => {
     await loadLocalState(coordinatorState, logs, logger)
     await loadLocalShareState(shareState, coordinatorState.topics, logs, logger)
@@ -301,7 +302,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
     logger,
     deadLetters,
     leaderEpoch:
-      clusterAddress(config) === undefined
+      single
         ? undefined
         : (topic, partition) => (leaders?.leaderOf(topic, partition) === undefined ? undefined : leaders.currentLeader(topic, partition).leaderEpoch),
   })
@@ -365,7 +366,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   let cluster: ClusterNode | undefined
   const isrChanges: IsrChanges | undefined =
     opts.replication?.isrChanges ??
-    (clusterAddress(config) === undefined
+    (single
       ? undefined
       : {
           alterIsr: (topic, partition, leaderEpoch, partitionEpoch, isr) =>
@@ -388,7 +389,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
           isrEligible: (id) => cluster === undefined || (cluster.image.isLive(id) && !cluster.image.shuttingDown.has(id)),
         })
   // Internal topics go through etcd only in cluster mode; replication given by a test keeps them local.
-  if (replicas !== undefined && clusterAddress(config) !== undefined) coordinatorState.topics.useCluster(clusterTopics(() => cluster), replicas)
+  if (replicas !== undefined && !single) coordinatorState.topics.useCluster(clusterTopics(() => cluster), replicas)
   leaders = replicas
   ctx = {
     nodeId,
